@@ -1,0 +1,209 @@
+"""Command line: the same services as the GUI, headless.
+
+Exit codes: 0 success, 1 a check found a problem, 2 bad usage or a refused operation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from app import __version__, config
+from app.errors import ComptoirError
+
+log = logging.getLogger("comptoir")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="comptoir", description="Comptoir : caisse et facturation."
+    )
+    parser.add_argument("--version", action="version", version=f"Comptoir {__version__}")
+    parser.add_argument("--db", metavar="CHEMIN", help="fichier du journal (ou COMPTOIR_DB)")
+    parser.add_argument(
+        "--training", action="store_true", help="utiliser le journal de formation associé"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="journal détaillé")
+    commands = parser.add_subparsers(dest="command", metavar="COMMANDE")
+
+    verify = commands.add_parser("verify", help="vérifier l'intégrité du journal")
+    verify.add_argument("--workers", type=int, default=None, help=argparse.SUPPRESS)
+
+    close = commands.add_parser("close", help="clôturer une journée, un mois ou un exercice")
+    which = close.add_mutually_exclusive_group(required=True)
+    which.add_argument("--day", metavar="AAAA-MM-JJ")
+    which.add_argument("--month", metavar="AAAA-MM")
+    which.add_argument("--year", metavar="AAAA")
+    close.add_argument("--operator", default=None, help="opérateur (défaut : l'utilisateur)")
+    close.add_argument(
+        "--cash-counted", metavar="MONTANT", help="espèces comptées dans le tiroir (ex. 152,40)"
+    )
+
+    demo = commands.add_parser("demo", help="créer une boutique de démonstration")
+    demo.add_argument("--days", type=int, default=7)
+    demo.add_argument("--seed", type=int, default=2026)
+    demo.add_argument("--out", metavar="DOSSIER", help="écrire les rapports Z dans ce dossier")
+    demo.add_argument("--quiet", action="store_true", help="ne pas afficher les rapports Z")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        if args.command is None:
+            return _gui(args)
+        handler = {"verify": _verify, "close": _close, "demo": _demo}[args.command]
+        return handler(args)
+    except ComptoirError as exc:
+        if exc.detail:
+            log.info("%s", exc.detail)
+        print(f"Erreur : {exc.message}", file=sys.stderr)
+        return 2
+
+
+def _ledger_path(args: argparse.Namespace) -> Path:
+    path = config.ledger_path(args.db)
+    return config.training_path(path) if args.training else path
+
+
+def _kind(args: argparse.Namespace) -> str:
+    return "training" if args.training else "real"
+
+
+def _gui(args: argparse.Namespace) -> int:
+    try:
+        from app.ui.main_window import run
+    except ImportError as exc:  # the GUI needs PySide6
+        print(f"Interface graphique indisponible : {exc}", file=sys.stderr)
+        return 2
+    return run(_ledger_path(args), kind=_kind(args))
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from app.ledger.service import verify_and_record
+
+    path = _ledger_path(args)
+    if not path.exists():
+        print(f"Erreur : aucun journal à l'emplacement {path}.", file=sys.stderr)
+        return 2
+    report = verify_and_record(path, workers=args.workers)
+    print(report.summary())
+    for notice in report.notices:
+        print(f"Remarque : {notice}")
+    return 0 if report.ok else 1
+
+
+def _operator(args: argparse.Namespace) -> str:
+    if args.operator:
+        return args.operator
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "administrateur"
+
+
+def _close(args: argparse.Namespace) -> int:
+    from app.documents.text import closure_text
+    from app.ledger.closures import close_day, close_month, close_year, get_closure
+    from app.ledger.settings import fiscal_settings
+    from app.ledger.store import Ledger
+    from app.sales.money import parse_cents
+
+    path = _ledger_path(args)
+    operator = _operator(args)
+    with Ledger.open(path, kind=_kind(args), create=False, operator=operator) as ledger:
+        with ledger.transaction() as session:
+            if args.day:
+                counted = None
+                if args.cash_counted is not None:
+                    counted = {"cash": parse_cents(args.cash_counted, "Espèces comptées")}
+                record = close_day(
+                    session, _parse_day(args.day), operator=operator, counted=counted
+                )
+            elif args.month:
+                record = close_month(session, args.month, operator=operator)
+            else:
+                record = close_year(session, args.year, operator=operator)
+        with ledger.reader() as session:
+            closure = get_closure(session, record.record_type, record.body["period"])
+            assert closure is not None
+            print(closure_text(closure, fiscal_settings(session), ledger.timezone))
+    return 0
+
+
+def _parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ComptoirError(f"Date invalide : {text!r} (attendu AAAA-MM-JJ).") from None
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from app.demo import run_demo
+    from app.documents.text import closure_text
+    from app.ledger.closures import get_closure
+    from app.ledger.settings import fiscal_settings
+    from app.ledger.store import Ledger
+    from app.ledger.verify import verify_ledger
+
+    if not 1 <= args.days <= 3660:
+        print("Erreur : --days doit être compris entre 1 et 3660.", file=sys.stderr)
+        return 2
+    path = Path(args.db) if args.db else config.data_dir() / "demo.sqlite"
+    if args.training:
+        path = config.training_path(path)
+    _replace_demo_file(path)
+    out = Path(args.out) if args.out else None
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+
+    def show(ledger: Ledger, kind, period: str) -> None:  # type: ignore[no-untyped-def]
+        with ledger.reader() as session:
+            closure = get_closure(session, kind, period)
+            assert closure is not None
+            text = closure_text(closure, fiscal_settings(session), ledger.timezone)
+        if not args.quiet:
+            print(text, end="\n\n")
+        if out:
+            name = f"Z-{closure.record_type.prefix}-{period}.txt"
+            (out / name).write_text(text + "\n", encoding="utf-8")
+
+    ledger = run_demo(path, days=args.days, seed=args.seed, on_closure=show)
+    ledger.close()
+    report = verify_ledger(path)
+    print(f"Journal de démonstration : {path}")
+    print(report.summary())
+    return 0 if report.ok else 1
+
+
+def _replace_demo_file(path: Path) -> None:
+    """The demo rewrites its own file only; it never touches another ledger."""
+    if not path.exists():
+        return
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            row = conn.execute("SELECT kind FROM ledger_meta").fetchone()
+    except sqlite3.Error:
+        row = None
+    if row is None or row[0] != "demo":
+        raise ComptoirError(
+            f"{path} existe et n'est pas un journal de démonstration : choisissez un autre "
+            "fichier avec --db."
+        )
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,37 @@
+"""Where Comptoir keeps its files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+from app import APP_NAME
+
+DB_ENV = "COMPTOIR_DB"
+DATA_DIR_ENV = "COMPTOIR_DATA_DIR"
+LEDGER_FILENAME = "comptoir.sqlite"
+
+
+def data_dir() -> Path:
+    """The per-user data folder (created on demand); COMPTOIR_DATA_DIR overrides it."""
+    override = os.environ.get(DATA_DIR_ENV)
+    path = Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME, False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def ledger_path(cli_value: str | os.PathLike[str] | None = None) -> Path:
+    """The ledger file: --db wins, then COMPTOIR_DB, then the data folder."""
+    if cli_value:
+        return Path(cli_value).expanduser()
+    env = os.environ.get(DB_ENV)
+    if env:
+        return Path(env).expanduser()
+    return data_dir() / LEDGER_FILENAME
+
+
+def training_path(real: Path) -> Path:
+    """The training ledger that belongs to a real one: a sibling file."""
+    return real.with_name(f"{real.stem}.formation{real.suffix or '.sqlite'}")

@@ -1,0 +1,186 @@
+"""A demo shop: identity, a 30-product catalog, and realistic days of sales with closures."""
+
+from __future__ import annotations
+
+import csv
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from app.ledger.closures import close_day, close_pending, get_closure
+from app.ledger.models import RecordType
+from app.ledger.settings import FiscalSettings, record_fiscal_settings
+from app.ledger.store import Ledger
+from app.sales.cart import Cart, CartLine, Discount
+from app.sales.payments import Payment, PaymentMethod
+from app.sales.service import cancel_ticket, get_ticket, record_sale, refund_lines
+
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+CATALOG = RESOURCES / "demo" / "catalog.csv"
+DEMO_SHOP = FiscalSettings(
+    name="Épicerie du Comptoir",
+    legal_form="SARL au capital de 10 000 €",
+    siret="12345678200010",
+    vat_number="FR11123456782",
+    address="12 rue des Halles",
+    postcode="69001",
+    city="Lyon",
+    phone="04 78 00 00 00",
+)
+OPERATORS = ("Camille", "Yanis", "Léa")
+
+
+@dataclass(frozen=True)
+class DemoProduct:
+    ean: str
+    name: str
+    category: str
+    price_cents: int
+    vat_rate_bp: int
+    weighed: bool
+
+
+def demo_catalog() -> list[DemoProduct]:
+    with CATALOG.open(encoding="utf-8", newline="") as handle:
+        return [
+            DemoProduct(
+                row["ean"],
+                row["name"],
+                row["category"],
+                int(row["price_cents"]),
+                int(row["vat_rate_bp"]),
+                row["weighed"] == "1",
+            )
+            for row in csv.DictReader(handle)
+        ]
+
+
+class SimulatedClock:
+    """A clock the demo moves forward by hand, so days pass in a second."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def _random_cart(rng: random.Random, catalog: list[DemoProduct]) -> Cart:
+    cart = Cart()
+    for product in rng.sample(catalog, rng.randint(1, 6)):
+        if product.weighed:
+            qty = Decimal(rng.randint(150, 1500)) / 1000
+        else:
+            qty = Decimal(rng.choice((1, 1, 1, 2, 3)))
+        discount = Discount.percent_of(Decimal(10)) if rng.random() < 0.05 else None
+        cart.add(
+            CartLine(
+                product.name,
+                product.price_cents,
+                qty,
+                product.vat_rate_bp,
+                discount=discount,
+                ean=product.ean,
+                weighed=product.weighed,
+            )
+        )
+    if rng.random() < 0.04:
+        cart.ticket_discount = Discount.percent_of(Decimal(5))
+    return cart
+
+
+def _payments(rng: random.Random, total: int) -> list[Payment]:
+    draw = rng.random()
+    if draw < 0.45:
+        note = next(n for n in (500, 1000, 2000, 5000, 10**9) if n >= total)
+        given = total if rng.random() < 0.3 or note == 10**9 else note
+        return [Payment(PaymentMethod.CASH, given)]
+    if draw < 0.90 or total < 300:
+        return [Payment(PaymentMethod.CARD, total)]
+    if draw < 0.95:
+        cash = min(total - 100, 1000)
+        return [Payment(PaymentMethod.CASH, cash), Payment(PaymentMethod.CARD, total - cash)]
+    return [Payment(PaymentMethod.CHEQUE, total)]
+
+
+def run_demo(
+    path: Path,
+    *,
+    days: int,
+    seed: int = 2026,
+    today: date | None = None,
+    on_closure: Callable[[Ledger, RecordType, str], None] | None = None,
+) -> Ledger:
+    """Create a demo ledger at ``path`` and fill it with ``days`` days ending yesterday."""
+    rng = random.Random(seed)
+    tz = ZoneInfo("Europe/Paris")
+    today = today or datetime.now(tz).date()
+    first_day = today - timedelta(days=days)
+    clock = SimulatedClock(datetime.combine(first_day, time(8, 0), tz).astimezone(UTC))
+    ledger = Ledger.open(path, kind="demo", clock=clock, till_id="CAISSE-1", operator="Gérant")
+    catalog = demo_catalog()
+    with ledger.transaction() as session:
+        record_fiscal_settings(session, DEMO_SHOP, operator="Gérant")
+    for offset in range(days):
+        day = first_day + timedelta(days=offset)
+        if day.weekday() == 6:  # closed on Sundays
+            continue
+        clock.now = datetime.combine(day, time(8, 30), tz).astimezone(UTC)
+        _close_pending(ledger, on_closure)
+        clock.now = datetime.combine(day, time(9, 0), tz).astimezone(UTC)
+        sold: list[int] = []
+        for _ in range(rng.randint(25, 60)):
+            clock.advance(rng.randint(60, 900))
+            operator = rng.choice(OPERATORS)
+            cart = _random_cart(rng, catalog)
+            total = cart.totals().total_cents
+            with ledger.transaction() as session:
+                sold.append(record_sale(session, cart, _payments(rng, total), operator).number)
+            if rng.random() < 0.03 and len(sold) > 1:
+                with ledger.transaction() as session:
+                    cancel_ticket(
+                        session, sold.pop(-2), operator="Gérant", reason="Erreur de saisie"
+                    )
+            elif rng.random() < 0.02 and len(sold) > 1:
+                with ledger.transaction() as session:
+                    number = sold.pop(0)
+                    qty = get_ticket(session, number).body["lines"][0]["qty"]
+                    refund_lines(
+                        session, number, [(0, qty)], operator="Gérant", reason="Article défectueux"
+                    )
+        clock.now = datetime.combine(day, time(19, 30), tz).astimezone(UTC)
+        with ledger.transaction() as session:
+            expected = _expected_cash(session)
+            counted = expected + rng.choice((0, 0, 0, 0, -50, 20))
+            close_day(session, day, operator="Gérant", counted={"cash": max(counted, 0)})
+        if on_closure:
+            on_closure(ledger, RecordType.DAY_CLOSURE, day.isoformat())
+    clock.now = datetime.combine(today, time(8, 0), tz).astimezone(UTC)
+    _close_pending(ledger, on_closure)
+    return ledger
+
+
+def _close_pending(
+    ledger: Ledger, on_closure: Callable[[Ledger, RecordType, str], None] | None
+) -> None:
+    with ledger.transaction() as session:
+        done = close_pending(session, operator="Gérant")
+    for record in done:
+        if on_closure:
+            on_closure(ledger, record.record_type, record.body["period"])
+
+
+def _expected_cash(session) -> int:  # type: ignore[no-untyped-def]
+    from app.ledger.closures import x_report
+
+    return x_report(session).payment("cash")
+
+
+__all__ = ["DEMO_SHOP", "SimulatedClock", "demo_catalog", "get_closure", "run_demo"]

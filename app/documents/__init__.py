@@ -1,0 +1,1 @@
+"""Printed documents: receipts, invoices and Z reports."""

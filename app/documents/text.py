@@ -1,0 +1,88 @@
+"""Plain-text renderings, for the terminal and for narrow receipt printers."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from app.ledger.canonical import parse_ts
+from app.ledger.closures import Closure, day_label, month_label
+from app.ledger.journal import document_number
+from app.ledger.models import RecordType
+from app.ledger.settings import FiscalSettings
+from app.sales.money import format_cents
+from app.sales.payments import PaymentMethod
+from app.sales.vat import format_rate
+
+WIDTH = 48
+
+
+def _row(left: str, right: str, width: int = WIDTH) -> str:
+    return f"{left}{right.rjust(width - len(left))}"
+
+
+def period_title(closure: Closure) -> str:
+    if closure.record_type is RecordType.DAY_CLOSURE:
+        return f"Journée du {day_label(date.fromisoformat(closure.period))}"
+    if closure.record_type is RecordType.MONTH_CLOSURE:
+        return f"Mois de {month_label(closure.period)}"
+    return f"Exercice {closure.period}"
+
+
+def method_label(method: str) -> str:
+    try:
+        return PaymentMethod(method).label
+    except ValueError:
+        return method
+
+
+def closure_text(closure: Closure, shop: FiscalSettings, timezone: str = "Europe/Paris") -> str:
+    """A Z report as text: identity, period, VAT table, payments, grand totals."""
+    from zoneinfo import ZoneInfo
+
+    body = closure.body
+    made = parse_ts(closure.ts).astimezone(ZoneInfo(timezone))
+    lines = [
+        "=" * WIDTH,
+        f"{closure.record_type.label.upper()} (Z) "
+        f"{document_number(closure.record_type, closure.number)}".center(WIDTH),
+        "=" * WIDTH,
+    ]
+    if shop.name:
+        lines += [shop.name, f"{shop.address}, {shop.postcode} {shop.city}", f"SIRET {shop.siret}"]
+    lines += [
+        period_title(closure),
+        f"Clôturée le {made:%d/%m/%Y à %H:%M:%S} par {closure.operator}",
+        f"Enregistrements n°{body['first_seq']} à n°{body['last_seq']}",
+        f"Tickets : {body['tickets']} (dont {body['refunds']} annulation(s)/remboursement(s))",
+        "-" * WIDTH,
+        f"{'TVA':<8}{'HT':>13}{'TVA':>13}{'TTC':>14}",
+    ]
+    for v in body["vat"]:
+        lines.append(
+            f"{format_rate(v['rate']):<8}{format_cents(v['base']):>13}"
+            f"{format_cents(v['vat']):>13}{format_cents(v['total']):>14}"
+        )
+    lines.append(
+        f"{'Total':<8}{format_cents(body['total_excl']):>13}"
+        f"{format_cents(body['total_vat']):>13}{format_cents(body['total']):>14}"
+    )
+    lines.append("-" * WIDTH)
+    lines.append("Règlements")
+    for p in body["payments"]:
+        lines.append(_row(f"  {method_label(p['method'])}", format_cents(p["amount"])))
+    for count in body.get("counted", []):
+        if count["counted"] is None:
+            continue
+        lines.append(
+            _row(f"  {method_label(count['method'])} compté", format_cents(count["counted"]))
+        )
+        lines.append(_row("    écart", format_cents(count["difference"])))
+    lines += [
+        "-" * WIDTH,
+        _row("Grand total de la période", format_cents(body["grand_total"])),
+        _row("Grand total perpétuel", format_cents(body["perpetual_total"])),
+        _row("Grand total perpétuel (valeur absolue)", format_cents(body["perpetual_abs_total"])),
+        f"Empreinte : {closure.hash[:32]}",
+        "=" * WIDTH,
+    ]
+    return "\n".join(lines)

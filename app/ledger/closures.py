@@ -1,0 +1,539 @@
+"""Daily, monthly and annual closures (Z) and their enforcement.
+
+A day closure covers every record since the previous day closure; its totals are summed
+from the sale tickets in that range. A month closure sums the day closures of the month,
+a year closure the month closures of the year, so neither rescans the tickets. Each
+closure carries the period grand total and the perpetual grand total, which runs from
+the first record and is never reset.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from app.errors import ClosureRequired, InvalidInput, PeriodClosed
+from app.ledger import canonical
+from app.ledger.journal import Recorded, append, head, ledger_of, local_date
+from app.ledger.models import JournalPayment, JournalRecord, JournalVat, RecordType
+
+CASH = "cash"
+CLOSURE_RANK = {RecordType.DAY_CLOSURE: 0, RecordType.MONTH_CLOSURE: 1, RecordType.YEAR_CLOSURE: 2}
+TURNOVER_TYPES = (RecordType.TICKET.value,)
+MONTHS_FR = (
+    "",
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+
+
+def day_label(day: date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
+def month_label(period: str) -> str:
+    year, month = (int(part) for part in period.split("-"))
+    return f"{MONTHS_FR[month]} {year}"
+
+
+@dataclass(frozen=True)
+class PeriodTotals:
+    """Turnover of a range of records or of a set of closures, in cents."""
+
+    tickets: int = 0
+    refunds: int = 0
+    vat: tuple[tuple[int, int, int, int], ...] = ()  # (rate_bp, base, vat, total)
+    payments: tuple[tuple[str, int], ...] = ()  # (method, amount)
+    abs_total: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(row[3] for row in self.vat)
+
+    @property
+    def total_vat(self) -> int:
+        return sum(row[2] for row in self.vat)
+
+    @property
+    def total_excl(self) -> int:
+        return sum(row[1] for row in self.vat)
+
+    def payment(self, method: str) -> int:
+        return sum(amount for m, amount in self.payments if m == method)
+
+    def as_body(self) -> dict[str, Any]:
+        return {
+            "tickets": self.tickets,
+            "refunds": self.refunds,
+            "vat": [{"rate": r, "base": b, "vat": v, "total": t} for r, b, v, t in self.vat],
+            "total_excl": self.total_excl,
+            "total_vat": self.total_vat,
+            "total": self.total,
+            "payments": [{"method": m, "amount": a} for m, a in self.payments],
+            "abs_total": self.abs_total,
+        }
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> PeriodTotals:
+        return cls(
+            tickets=body["tickets"],
+            refunds=body["refunds"],
+            vat=tuple((v["rate"], v["base"], v["vat"], v["total"]) for v in body["vat"]),
+            payments=tuple((p["method"], p["amount"]) for p in body["payments"]),
+            abs_total=body["abs_total"],
+        )
+
+    @classmethod
+    def combine(cls, parts: Iterable[PeriodTotals]) -> PeriodTotals:
+        vat: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+        pay: dict[str, int] = defaultdict(int)
+        tickets = refunds = abs_total = 0
+        for part in parts:
+            tickets += part.tickets
+            refunds += part.refunds
+            abs_total += part.abs_total
+            for rate, base, tax, total in part.vat:
+                acc = vat[rate]
+                acc[0] += base
+                acc[1] += tax
+                acc[2] += total
+            for method, amount in part.payments:
+                pay[method] += amount
+        return cls(
+            tickets=tickets,
+            refunds=refunds,
+            vat=tuple((r, *vat[r]) for r in sorted(vat, reverse=True)),
+            payments=tuple(sorted(pay.items())),
+            abs_total=abs_total,
+        )
+
+
+@dataclass(frozen=True)
+class Closure:
+    """A recorded closure, as read back from the ledger."""
+
+    record_type: RecordType
+    period: str
+    seq: int
+    number: int
+    ts: str
+    operator: str
+    hash: str
+    body: dict[str, Any] = field(repr=False)
+
+    @property
+    def totals(self) -> PeriodTotals:
+        return PeriodTotals.from_body(self.body)
+
+    @property
+    def perpetual_total(self) -> int:
+        return self.body["perpetual_total"]
+
+    @property
+    def grand_total(self) -> int:
+        return self.body["grand_total"]
+
+
+# -- reading --------------------------------------------------------------------------
+def _closure_from_row(row: JournalRecord) -> Closure:
+    return Closure(
+        record_type=RecordType(row.record_type),
+        period=row.period or "",
+        seq=row.seq,
+        number=row.number,
+        ts=row.ts,
+        operator=row.operator,
+        hash=row.hash,
+        body=canonical.decode(row.canonical)["body"],
+    )
+
+
+def last_closure(session: Session, kind: RecordType) -> Closure | None:
+    row = session.scalar(
+        select(JournalRecord)
+        .where(JournalRecord.record_type == kind)
+        .order_by(JournalRecord.seq.desc())
+        .limit(1)
+    )
+    return _closure_from_row(row) if row else None
+
+
+def list_closures(
+    session: Session, kind: RecordType, *, period_prefix: str | None = None
+) -> list[Closure]:
+    query = select(JournalRecord).where(JournalRecord.record_type == kind)
+    if period_prefix:
+        query = query.where(JournalRecord.period.startswith(period_prefix))
+    rows = session.scalars(query.order_by(JournalRecord.seq))
+    return [_closure_from_row(row) for row in rows]
+
+
+def get_closure(session: Session, kind: RecordType, period: str) -> Closure | None:
+    row = session.scalar(
+        select(JournalRecord).where(
+            JournalRecord.record_type == kind, JournalRecord.period == period
+        )
+    )
+    return _closure_from_row(row) if row else None
+
+
+def _last_closed_period(session: Session, kind: RecordType) -> str | None:
+    return session.scalar(
+        select(JournalRecord.period)
+        .where(JournalRecord.record_type == kind)
+        .order_by(JournalRecord.seq.desc())
+        .limit(1)
+    )
+
+
+def last_sale_date(session: Session) -> date | None:
+    value = session.scalar(
+        select(JournalRecord.business_date)
+        .where(JournalRecord.is_sale.is_(True))
+        .order_by(JournalRecord.seq.desc())
+        .limit(1)
+    )
+    return date.fromisoformat(value) if value else None
+
+
+def today(session: Session) -> date:
+    ledger = ledger_of(session)
+    return local_date(ledger.clock(), ledger.timezone)
+
+
+# -- enforcement ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Pending:
+    """A closure that must be made before sales can go on."""
+
+    kind: RecordType
+    period: str
+
+    @property
+    def label(self) -> str:
+        if self.kind is RecordType.DAY_CLOSURE:
+            return f"la journée du {day_label(date.fromisoformat(self.period))}"
+        if self.kind is RecordType.MONTH_CLOSURE:
+            return f"le mois de {month_label(self.period)}"
+        return f"l'exercice {self.period}"
+
+
+def _required(pending: Pending) -> ClosureRequired:
+    return ClosureRequired(
+        f"Clôture nécessaire : {pending.label} n'est pas clôturé(e). "
+        "Faites la clôture avant d'enregistrer de nouvelles ventes.",
+        period=pending.period,
+        period_kind=pending.kind.value,
+    )
+
+
+def pending_closures(session: Session, on: date | None = None) -> list[Pending]:
+    """Closures that must be made, in order, before a sale can be recorded on ``on``."""
+    on = on or today(session)
+    pending: list[Pending] = []
+    sale = last_sale_date(session)
+    if sale is None or sale >= on:
+        return pending
+    closed_day = _last_closed_period(session, RecordType.DAY_CLOSURE)
+    if closed_day is None or sale.isoformat() > closed_day:
+        pending.append(Pending(RecordType.DAY_CLOSURE, sale.isoformat()))
+    sale_month = sale.isoformat()[:7]
+    if sale_month < on.isoformat()[:7]:
+        closed_month = _last_closed_period(session, RecordType.MONTH_CLOSURE)
+        if closed_month is None or sale_month > closed_month:
+            pending.append(Pending(RecordType.MONTH_CLOSURE, sale_month))
+    sale_year = sale.isoformat()[:4]
+    if sale_year < on.isoformat()[:4]:
+        closed_year = _last_closed_period(session, RecordType.YEAR_CLOSURE)
+        if closed_year is None or sale_year > closed_year:
+            pending.append(Pending(RecordType.YEAR_CLOSURE, sale_year))
+    return pending
+
+
+def ensure_open_for_sale(session: Session, on: date) -> None:
+    """Raise unless a record carrying turnover may be dated ``on``."""
+    iso = on.isoformat()
+    for kind, key, what in (
+        (RecordType.DAY_CLOSURE, iso, f"La journée du {day_label(on)}"),
+        (RecordType.MONTH_CLOSURE, iso[:7], f"Le mois de {month_label(iso[:7])}"),
+        (RecordType.YEAR_CLOSURE, iso[:4], f"L'exercice {iso[:4]}"),
+    ):
+        closed = _last_closed_period(session, kind)
+        if closed is not None and key <= closed:
+            raise PeriodClosed(
+                f"{what} est clôturé(e) : aucune vente ne peut plus y être enregistrée."
+            )
+    pending = pending_closures(session, on)
+    if pending:
+        raise _required(pending[0])
+
+
+# -- totals ---------------------------------------------------------------------------
+def range_totals(session: Session, first_seq: int, last_seq: int) -> PeriodTotals:
+    """Sum the turnover records between two sequence numbers (inclusive) in SQL."""
+    in_range = (
+        JournalRecord.seq.between(first_seq, last_seq),
+        JournalRecord.record_type.in_(TURNOVER_TYPES),
+    )
+    counts = session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(case((JournalRecord.total_cents < 0, 1), else_=0)), 0),
+            func.coalesce(func.sum(func.abs(JournalRecord.total_cents)), 0),
+        ).where(*in_range)
+    ).one()
+    vat = session.execute(
+        select(
+            JournalVat.rate_bp,
+            func.sum(JournalVat.base_cents),
+            func.sum(JournalVat.vat_cents),
+            func.sum(JournalVat.total_cents),
+        )
+        .join(JournalRecord, JournalRecord.seq == JournalVat.seq)
+        .where(*in_range)
+        .group_by(JournalVat.rate_bp)
+        .order_by(JournalVat.rate_bp.desc())
+    ).all()
+    payments = session.execute(
+        select(JournalPayment.method, func.sum(JournalPayment.amount_cents))
+        .join(JournalRecord, JournalRecord.seq == JournalPayment.seq)
+        .where(*in_range)
+        .group_by(JournalPayment.method)
+        .order_by(JournalPayment.method)
+    ).all()
+    return PeriodTotals(
+        tickets=counts[0],
+        refunds=counts[1],
+        vat=tuple(tuple(row) for row in vat),
+        payments=tuple(tuple(row) for row in payments),
+        abs_total=counts[2],
+    )
+
+
+def _range_after(session: Session, previous: Closure | None) -> tuple[int, int, str]:
+    top = head(session)
+    assert top is not None  # a ledger always starts with its KEY record
+    first = previous.seq + 1 if previous else 1
+    return first, top.seq, top.hash
+
+
+def x_report(session: Session) -> PeriodTotals:
+    """Running totals since the last day closure; records nothing."""
+    previous = last_closure(session, RecordType.DAY_CLOSURE)
+    first, last, _ = _range_after(session, previous)
+    return range_totals(session, first, last)
+
+
+def _perpetual(previous: Closure | None, totals: PeriodTotals) -> dict[str, int]:
+    before = previous.body["perpetual_total"] if previous else 0
+    before_abs = previous.body["perpetual_abs_total"] if previous else 0
+    return {
+        "grand_total": totals.total,
+        "perpetual_total": before + totals.total,
+        "perpetual_abs_total": before_abs + totals.abs_total,
+    }
+
+
+def _link(previous: Closure | None) -> dict[str, Any] | None:
+    return {"seq": previous.seq, "hash": previous.hash} if previous else None
+
+
+# -- closing --------------------------------------------------------------------------
+def close_day(
+    session: Session,
+    day: date,
+    *,
+    operator: str,
+    counted: Mapping[str, int] | None = None,
+    till: str | None = None,
+) -> Recorded:
+    """Close ``day`` (Z): totals of the tickets since the last day closure.
+
+    ``counted`` holds what the operator counted per payment method (cents); the
+    expected amounts and the differences are recorded with it.
+    """
+    now = today(session)
+    iso = day.isoformat()
+    if day > now:
+        raise InvalidInput(f"La journée du {day_label(day)} n'est pas encore commencée.")
+    if get_closure(session, RecordType.DAY_CLOSURE, iso):
+        raise PeriodClosed(f"La journée du {day_label(day)} est déjà clôturée.")
+    closed_day = _last_closed_period(session, RecordType.DAY_CLOSURE)
+    if closed_day and iso < closed_day:
+        raise InvalidInput(
+            f"La journée du {day_label(day)} est antérieure à la dernière clôture "
+            f"({day_label(date.fromisoformat(closed_day))})."
+        )
+    for kind, key in ((RecordType.MONTH_CLOSURE, iso[:7]), (RecordType.YEAR_CLOSURE, iso[:4])):
+        closed = _last_closed_period(session, kind)
+        if closed is not None and key <= closed:
+            raise PeriodClosed(f"La période {key} est déjà clôturée.")
+    sale = last_sale_date(session)
+    if sale is not None and (closed_day is None or sale.isoformat() > closed_day):
+        if sale < day:
+            raise _required(Pending(RecordType.DAY_CLOSURE, sale.isoformat()))
+        if sale > day:
+            raise InvalidInput(
+                f"Des ventes ont été enregistrées le {day_label(sale)} : la journée du "
+                f"{day_label(day)} ne peut plus être clôturée."
+            )
+    previous = last_closure(session, RecordType.DAY_CLOSURE)
+    first, last, last_hash = _range_after(session, previous)
+    totals = range_totals(session, first, last)
+    body: dict[str, Any] = {
+        "kind": "day",
+        "period": iso,
+        "first_seq": first,
+        "last_seq": last,
+        "last_hash": last_hash,
+        "previous": _link(previous),
+        **totals.as_body(),
+        **_perpetual(previous, totals),
+        "counted": _cash_count(totals, counted),
+    }
+    return append(session, RecordType.DAY_CLOSURE, body, operator=operator, till=till, period=iso)
+
+
+def _cash_count(totals: PeriodTotals, counted: Mapping[str, int] | None) -> list[dict[str, Any]]:
+    if not counted:
+        return []
+    rows = []
+    for method in sorted(set(counted) | {m for m, _ in totals.payments}):
+        value = counted.get(method)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            raise InvalidInput("Le montant compté doit être un nombre entier de centimes.")
+        if value is not None and not 0 <= value < 10**11:
+            raise InvalidInput("Le montant compté est hors limites.")
+        expected = totals.payment(method)
+        rows.append(
+            {
+                "method": method,
+                "expected": expected,
+                "counted": value,
+                "difference": None if value is None else value - expected,
+            }
+        )
+    return rows
+
+
+def _period_end(period: str) -> date:
+    if len(period) == 4:
+        return date(int(period), 12, 31)
+    year, month = (int(part) for part in period.split("-"))
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _parse_month(period: str) -> str:
+    try:
+        year, month = period.split("-")
+        if len(year) != 4 or not 1 <= int(month) <= 12:
+            raise ValueError
+        return f"{int(year):04d}-{int(month):02d}"
+    except ValueError:
+        raise InvalidInput(f"Mois invalide : {period!r} (attendu AAAA-MM).") from None
+
+
+def close_month(session: Session, period: str, *, operator: str) -> Recorded:
+    """Close a month once it is over and all its days with sales are closed."""
+    period = _parse_month(period)
+    return _close_aggregate(
+        session,
+        RecordType.MONTH_CLOSURE,
+        RecordType.DAY_CLOSURE,
+        period,
+        operator,
+        what=f"le mois de {month_label(period)}",
+    )
+
+
+def close_year(session: Session, year: int | str, *, operator: str) -> Recorded:
+    """Close a (calendar) fiscal year once it is over and all its months are closed."""
+    try:
+        period = f"{int(year):04d}"
+    except ValueError:
+        raise InvalidInput(f"Année invalide : {year!r}.") from None
+    return _close_aggregate(
+        session,
+        RecordType.YEAR_CLOSURE,
+        RecordType.MONTH_CLOSURE,
+        period,
+        operator,
+        what=f"l'exercice {period}",
+    )
+
+
+def _close_aggregate(
+    session: Session,
+    kind: RecordType,
+    part_kind: RecordType,
+    period: str,
+    operator: str,
+    *,
+    what: str,
+) -> Recorded:
+    if get_closure(session, kind, period):
+        raise PeriodClosed(f"Clôture impossible : {what} est déjà clôturé(e).")
+    if _period_end(period) >= today(session):
+        raise InvalidInput(f"Clôture impossible : {what} n'est pas terminé(e).")
+    closed = _last_closed_period(session, kind)
+    if closed is not None and period < closed:
+        raise InvalidInput(f"Clôture impossible : une période postérieure à {what} est close.")
+    # Every inner or earlier period with sales must be closed first.
+    rank = CLOSURE_RANK[kind]
+    for pending in pending_closures(session, _period_end(period) + timedelta(days=1)):
+        if CLOSURE_RANK[pending.kind] < rank or (pending.kind is kind and pending.period != period):
+            raise _required(pending)
+    previous = last_closure(session, kind)
+    first, last, last_hash = _range_after(session, previous)
+    parts = [c for c in list_closures(session, part_kind, period_prefix=period) if c.seq >= first]
+    sale = last_sale_date(session)
+    later = [c for c in list_closures(session, part_kind) if c.seq >= first]
+    if (sale is not None and sale > _period_end(period)) or any(
+        c.period[: len(period)] > period for c in later
+    ):
+        raise InvalidInput(
+            f"Clôture impossible : des ventes ont déjà été enregistrées après {what}."
+        )
+    totals = PeriodTotals.combine(part.totals for part in parts)
+    body: dict[str, Any] = {
+        "kind": "month" if kind is RecordType.MONTH_CLOSURE else "year",
+        "period": period,
+        "first_seq": first,
+        "last_seq": last,
+        "last_hash": last_hash,
+        "previous": _link(previous),
+        "parts": [{"period": p.period, "seq": p.seq, "hash": p.hash} for p in parts],
+        **totals.as_body(),
+        **_perpetual(previous, totals),
+    }
+    return append(session, kind, body, operator=operator, period=period)
+
+
+def close_pending(session: Session, *, operator: str, on: date | None = None) -> list[Recorded]:
+    """Make every closure that blocks a sale on ``on`` (default: today), in order."""
+    done = []
+    for pending in pending_closures(session, on):
+        if pending.kind is RecordType.DAY_CLOSURE:
+            done.append(close_day(session, date.fromisoformat(pending.period), operator=operator))
+        elif pending.kind is RecordType.MONTH_CLOSURE:
+            done.append(close_month(session, pending.period, operator=operator))
+        else:
+            done.append(close_year(session, pending.period, operator=operator))
+    return done

@@ -1,0 +1,235 @@
+"""The one write path: append a fiscal record to the chain.
+
+``append`` runs inside the caller's transaction (the session belongs to the caller). It
+reads the chain head under the write lock taken by ``BEGIN IMMEDIATE``, enforces the
+closure rules for records that carry turnover, numbers the record in its own gapless
+series, serialises it canonically, hashes, signs and inserts it with its query copies.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.errors import ClockError, InvalidInput
+from app.ledger import canonical, chain
+from app.ledger.models import (
+    JournalPayment,
+    JournalRecord,
+    JournalVat,
+    RecordType,
+    SigningKey,
+)
+
+if TYPE_CHECKING:
+    from app.ledger.store import Ledger
+
+MAX_ACTOR_CHARS = 64
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What was appended, as a value the caller can keep after the session ends."""
+
+    seq: int
+    record_type: RecordType
+    number: int
+    ts: str
+    business_date: date
+    till: str
+    operator: str
+    hash: str
+    signature: bytes
+    body: dict[str, Any]
+
+    @property
+    def doc_number(self) -> str:
+        return document_number(self.record_type, self.number)
+
+    @property
+    def signature_excerpt(self) -> str:
+        """A short, printable excerpt of the signature (receipts, Z reports)."""
+        return base64.b32encode(self.signature[-10:]).decode("ascii")[:12]
+
+
+def document_number(record_type: RecordType | str, number: int) -> str:
+    return f"{RecordType(record_type).prefix}{number:06d}"
+
+
+def ledger_of(session: Session) -> Ledger:
+    try:
+        return session.info["ledger"]
+    except KeyError:
+        raise RuntimeError("session was not opened by Ledger.session()") from None
+
+
+@dataclass(frozen=True)
+class Head:
+    seq: int
+    hash: str
+    ts: str
+    key_id: str
+
+
+def head(session: Session) -> Head | None:
+    row = session.execute(
+        select(JournalRecord.seq, JournalRecord.hash, JournalRecord.ts, JournalRecord.key_id)
+        .order_by(JournalRecord.seq.desc())
+        .limit(1)
+    ).first()
+    return Head(*row) if row else None
+
+
+def local_date(ts: datetime, timezone: str) -> date:
+    return ts.astimezone(ZoneInfo(timezone)).date()
+
+
+def _actor(value: str, what: str) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_ACTOR_CHARS:
+        raise InvalidInput(f"Identifiant {what} invalide : {value!r}.")
+    return value.strip()
+
+
+def append(
+    session: Session,
+    record_type: RecordType,
+    body: dict[str, Any],
+    *,
+    operator: str,
+    till: str | None = None,
+    ref_seq: int | None = None,
+    period: str | None = None,
+    key_override: Any = None,
+) -> Recorded:
+    """Append one record; raises before writing anything if a rule forbids it."""
+    ledger = ledger_of(session)
+    record_type = RecordType(record_type)
+    operator = _actor(operator, "d'opérateur")
+    till = _actor(till or ledger.till_id, "de caisse")
+    signer = key_override or ledger.signer
+    if signer is None:
+        raise RuntimeError("ledger opened read-only")
+
+    last = head(session)
+    now = ledger.clock()
+    ts = canonical.format_ts(now)
+    if last is not None and ts < last.ts:
+        ledger.note_clock_anomaly(observed=ts, last=last.ts)
+        raise ClockError(
+            "L'horloge de cet ordinateur indique une heure antérieure au dernier "
+            "enregistrement du journal. Corrigez la date et l'heure avant de continuer.",
+            detail=f"observed {ts}, last record {last.ts}",
+        )
+    business_date = local_date(now, ledger.timezone)
+    if record_type.is_sale:
+        from app.ledger.closures import ensure_open_for_sale
+
+        ensure_open_for_sale(session, business_date)
+
+    number = (
+        session.scalar(
+            select(func.max(JournalRecord.number)).where(JournalRecord.record_type == record_type)
+        )
+        or 0
+    ) + 1
+    seq = (last.seq if last else 0) + 1
+    key_id = chain.key_id_of(signer.public_key())
+    envelope = {
+        "v": canonical.CANONICAL_VERSION,
+        "ledger": ledger.ledger_id,
+        "seq": seq,
+        "type": record_type.value,
+        "number": number,
+        "ts": ts,
+        "date": business_date.isoformat(),
+        "till": till,
+        "operator": operator,
+        "key": key_id,
+        "ref": ref_seq,
+        "period": period,
+        "body": body,
+    }
+    data = canonical.encode(envelope)
+    prev_hash = last.hash if last else chain.GENESIS_PREV_HASH
+    link = chain.link_hash(prev_hash, data)
+    signature = chain.sign_hash(signer, link)
+
+    vat_rows, payment_rows, total = derived_rows(record_type, body)
+    session.add(
+        JournalRecord(
+            seq=seq,
+            record_type=record_type.value,
+            number=number,
+            ts=ts,
+            business_date=business_date.isoformat(),
+            till=till,
+            operator=operator,
+            is_sale=record_type.is_sale,
+            ref_seq=ref_seq,
+            period=period,
+            total_cents=total,
+            key_id=key_id,
+            canonical_version=canonical.CANONICAL_VERSION,
+            canonical=data,
+            prev_hash=prev_hash,
+            hash=link,
+            signature=signature,
+        )
+    )
+    session.flush()
+    session.add_all(
+        [
+            JournalVat(seq=seq, rate_bp=r, base_cents=b, vat_cents=v, total_cents=t)
+            for r, b, v, t in vat_rows
+        ]
+        + [
+            JournalPayment(seq=seq, idx=i, method=m, amount_cents=a)
+            for i, (m, a) in enumerate(payment_rows)
+        ]
+    )
+    if record_type is RecordType.KEY:
+        session.add(
+            SigningKey(
+                key_id=body["key_id"],
+                public_key=base64.b64decode(body["public_key"]),
+                registered_seq=seq,
+            )
+        )
+    session.flush()
+    return Recorded(
+        seq=seq,
+        record_type=record_type,
+        number=number,
+        ts=ts,
+        business_date=business_date,
+        till=till,
+        operator=operator,
+        hash=link,
+        signature=signature,
+        body=body,
+    )
+
+
+def derived_rows(
+    record_type: RecordType | str, body: dict[str, Any]
+) -> tuple[list[tuple[int, int, int, int]], list[tuple[str, int]], int | None]:
+    """The query copies of a record: VAT rows, payment rows, total incl. VAT.
+
+    Used when appending and again when verifying, so both agree by construction.
+    """
+    if RecordType(record_type) not in (
+        RecordType.TICKET,
+        RecordType.INVOICE,
+        RecordType.CREDIT_NOTE,
+        RecordType.PAYMENT,
+    ):
+        return [], [], None
+    vat = [(v["rate"], v["base"], v["vat"], v["total"]) for v in body.get("vat", ())]
+    payments = [(p["method"], p["amount"]) for p in body.get("payments", ())]
+    return vat, payments, body.get("total")

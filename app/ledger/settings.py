@@ -1,0 +1,119 @@
+"""The shop's fiscal identity, kept in the ledger: every change is a SETTINGS record."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from stdnum import exceptions as stdnum_errors
+from stdnum.eu import vat as eu_vat
+from stdnum.fr import siren as fr_siren
+from stdnum.fr import siret as fr_siret
+
+from app.errors import InvalidInput
+from app.ledger import canonical
+from app.ledger.journal import Recorded, append
+from app.ledger.models import JournalRecord, RecordType
+
+VAT_REGIMES = {
+    "reel_normal": "Régime réel normal",
+    "reel_simplifie": "Régime réel simplifié",
+    "franchise": "Franchise en base de TVA (art. 293 B du CGI)",
+}
+MAX_FIELD_CHARS = 120
+
+
+@dataclass(frozen=True)
+class FiscalSettings:
+    name: str = ""
+    legal_form: str = ""
+    siret: str = ""
+    vat_number: str = ""
+    address: str = ""
+    postcode: str = ""
+    city: str = ""
+    country: str = "FR"
+    phone: str = ""
+    vat_regime: str = "reel_normal"
+    vat_on_debits: bool = False
+
+    @property
+    def siren(self) -> str:
+        return self.siret[:9]
+
+    @property
+    def is_complete(self) -> bool:
+        return bool(self.name and self.siret and self.address and self.city)
+
+
+def _clean(value: Any, label: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(f"{label} : texte attendu.")
+    value = " ".join(value.split())
+    if len(value) > MAX_FIELD_CHARS:
+        raise InvalidInput(f"{label} : {MAX_FIELD_CHARS} caractères au plus.")
+    return value
+
+
+def validate(settings: FiscalSettings) -> FiscalSettings:
+    """Normalise and check identifiers; raises InvalidInput naming the field."""
+    values = {f.name: getattr(settings, f.name) for f in fields(settings)}
+    for name, label in (
+        ("name", "Raison sociale"),
+        ("legal_form", "Forme juridique"),
+        ("address", "Adresse"),
+        ("postcode", "Code postal"),
+        ("city", "Ville"),
+        ("phone", "Téléphone"),
+        ("country", "Pays"),
+    ):
+        values[name] = _clean(values[name], label)
+    if not values["name"]:
+        raise InvalidInput("Raison sociale : obligatoire.")
+    try:
+        values["siret"] = fr_siret.validate(values["siret"])
+    except stdnum_errors.ValidationError:
+        raise InvalidInput("SIRET invalide : 14 chiffres dont la clé de contrôle.") from None
+    if values["vat_number"]:
+        try:
+            values["vat_number"] = eu_vat.validate(values["vat_number"])
+        except stdnum_errors.ValidationError:
+            raise InvalidInput("Numéro de TVA intracommunautaire invalide.") from None
+        if values["vat_number"].startswith("FR") and values["vat_number"][4:] != fr_siren.compact(
+            values["siret"][:9]
+        ):
+            raise InvalidInput("Le numéro de TVA ne correspond pas au SIREN.")
+    if values["vat_regime"] not in VAT_REGIMES:
+        raise InvalidInput(f"Régime de TVA inconnu : {values['vat_regime']!r}.")
+    if not isinstance(values["vat_on_debits"], bool):
+        raise InvalidInput("Option pour le paiement de la TVA d'après les débits : oui ou non.")
+    return replace(settings, **values)
+
+
+def fiscal_settings(session: Session) -> FiscalSettings:
+    data = session.scalar(
+        select(JournalRecord.canonical)
+        .where(JournalRecord.record_type == RecordType.SETTINGS)
+        .order_by(JournalRecord.seq.desc())
+        .limit(1)
+    )
+    if data is None:
+        return FiscalSettings()
+    known = {f.name for f in fields(FiscalSettings)}
+    body = canonical.decode(data)["body"]["settings"]
+    return FiscalSettings(**{k: v for k, v in body.items() if k in known})
+
+
+def record_fiscal_settings(
+    session: Session, settings: FiscalSettings, *, operator: str
+) -> Recorded | None:
+    """Journal a change of the fiscal identity; None when nothing changed."""
+    settings = validate(settings)
+    before = fiscal_settings(session)
+    if settings == before:
+        return None
+    changed = sorted(k for k, v in asdict(settings).items() if asdict(before)[k] != v)
+    body = {"settings": asdict(settings), "changed": changed}
+    return append(session, RecordType.SETTINGS, body, operator=operator)

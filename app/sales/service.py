@@ -1,0 +1,310 @@
+"""Turn paid carts into ledger records, and correct them by counter-entries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.errors import InvalidInput
+from app.ledger import canonical
+from app.ledger.journal import Recorded, append, document_number
+from app.ledger.models import JournalRecord, RecordType
+from app.sales.cart import MAX_AMOUNT_CENTS, Cart, TicketTotals
+from app.sales.payments import Payment, PaymentMethod, Settlement, settle
+from app.sales.vat import vat_breakdown
+
+SALE, CANCELLATION, REFUND = "sale", "cancellation", "refund"
+MAX_REASON_CHARS = 200
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A recorded ticket read back from the ledger."""
+
+    seq: int
+    number: int
+    ts: str
+    business_date: str
+    till: str
+    operator: str
+    hash: str
+    signature: bytes
+    body: dict[str, Any]
+
+    @property
+    def doc_number(self) -> str:
+        return document_number(RecordType.TICKET, self.number)
+
+    @property
+    def kind(self) -> str:
+        return self.body["kind"]
+
+    @property
+    def total_cents(self) -> int:
+        return self.body["total"]
+
+
+def _payments_body(payments: Sequence[Payment]) -> list[dict[str, Any]]:
+    return [{"method": p.method.value, "amount": p.amount_cents} for p in payments]
+
+
+def _ticket_body(
+    kind: str,
+    lines: list[dict[str, Any]],
+    ticket_discount: int,
+    totals_by_rate: dict[int, int],
+    settlement: Settlement,
+    **extra: Any,
+) -> dict[str, Any]:
+    vat = vat_breakdown(totals_by_rate)
+    return {
+        "kind": kind,
+        "lines": lines,
+        "ticket_discount": ticket_discount,
+        "vat": [
+            {"rate": v.rate_bp, "base": v.base_cents, "vat": v.vat_cents, "total": v.total_cents}
+            for v in vat
+        ],
+        "total_excl": sum(v.base_cents for v in vat),
+        "total_vat": sum(v.vat_cents for v in vat),
+        "total": sum(v.total_cents for v in vat),
+        "payments": _payments_body(settlement.payments),
+        "tendered": _payments_body(settlement.tendered),
+        "change": settlement.change_cents,
+        **extra,
+    }
+
+
+def _line_body(priced: Any) -> dict[str, Any]:
+    line = priced.line
+    return {
+        "label": line.label,
+        "qty": canonical.format_decimal(line.quantity),
+        "unit_price": line.unit_price_cents,
+        "rate": line.vat_rate_bp,
+        "gross": priced.gross_cents,
+        "discount": priced.line_discount_cents,
+        "ticket_discount": priced.ticket_discount_cents,
+        "total": priced.total_cents,
+        "ean": line.ean,
+        "product_id": line.product_id,
+        "weighed": line.weighed,
+    }
+
+
+def _by_rate(lines: list[dict[str, Any]]) -> dict[int, int]:
+    totals: dict[int, int] = {}
+    for line in lines:
+        totals[line["rate"]] = totals.get(line["rate"], 0) + line["total"]
+    return totals
+
+
+def record_sale(
+    session: Session,
+    cart: Cart,
+    payments: Sequence[Payment],
+    operator: str,
+    till: str | None = None,
+) -> Recorded:
+    """Record a fully paid cart as a sale ticket; nothing is written on any error."""
+    if cart.is_empty:
+        raise InvalidInput("Le ticket est vide : ajoutez au moins un article.")
+    totals: TicketTotals = cart.totals()
+    if totals.total_cents <= 0:
+        raise InvalidInput("Le total du ticket doit être positif.")
+    settlement = settle(totals.total_cents, payments)
+    lines = [_line_body(priced) for priced in totals.lines]
+    body = _ticket_body(SALE, lines, totals.ticket_discount_cents, _by_rate(lines), settlement)
+    return append(session, RecordType.TICKET, body, operator=operator, till=till)
+
+
+# -- reading back ---------------------------------------------------------------------
+def _ticket_from_row(row: JournalRecord) -> Ticket:
+    return Ticket(
+        seq=row.seq,
+        number=row.number,
+        ts=row.ts,
+        business_date=row.business_date,
+        till=row.till,
+        operator=row.operator,
+        hash=row.hash,
+        signature=row.signature,
+        body=canonical.decode(row.canonical)["body"],
+    )
+
+
+def get_ticket(session: Session, number: int) -> Ticket:
+    row = session.scalar(
+        select(JournalRecord).where(
+            JournalRecord.record_type == RecordType.TICKET, JournalRecord.number == number
+        )
+    )
+    if row is None:
+        raise InvalidInput(f"Le ticket n°{number} n'existe pas.")
+    return _ticket_from_row(row)
+
+
+def corrections_of(session: Session, ticket: Ticket) -> list[Ticket]:
+    rows = session.scalars(
+        select(JournalRecord)
+        .where(JournalRecord.record_type == RecordType.TICKET, JournalRecord.ref_seq == ticket.seq)
+        .order_by(JournalRecord.seq)
+    )
+    return [_ticket_from_row(row) for row in rows]
+
+
+def _reason(reason: str) -> str:
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON_CHARS:
+        raise InvalidInput("Indiquez le motif de l'annulation ou du remboursement.")
+    return reason.strip()
+
+
+def _original_sale(session: Session, number: int) -> Ticket:
+    original = get_ticket(session, number)
+    if original.kind != SALE:
+        raise InvalidInput(
+            f"Le ticket n°{number} est déjà une contre-passation : il ne peut pas être corrigé."
+        )
+    return original
+
+
+# -- counter-entries ------------------------------------------------------------------
+def cancel_ticket(
+    session: Session, number: int, *, operator: str, reason: str, till: str | None = None
+) -> Recorded:
+    """Cancel a whole sale with a cancelling ticket that mirrors it with opposite signs."""
+    reason = _reason(reason)
+    original = _original_sale(session, number)
+    if corrections_of(session, original):
+        raise InvalidInput(
+            f"Le ticket n°{number} a déjà été annulé ou partiellement remboursé : "
+            "utilisez le remboursement pour le reste."
+        )
+    lines = [
+        {
+            **line,
+            "qty": canonical.format_decimal(-Decimal(line["qty"])),
+            "gross": -line["gross"],
+            "discount": -line["discount"],
+            "ticket_discount": -line["ticket_discount"],
+            "total": -line["total"],
+            "original_line": index,
+        }
+        for index, line in enumerate(original.body["lines"])
+    ]
+    refunds = [Payment(PaymentMethod(p["method"]), -p["amount"]) for p in original.body["payments"]]
+    settlement = settle(-original.total_cents, refunds)
+    body = _ticket_body(
+        CANCELLATION,
+        lines,
+        -original.body["ticket_discount"],
+        _by_rate(lines),
+        settlement,
+        original={"seq": original.seq, "number": original.number},
+        reason=reason,
+    )
+    return append(
+        session, RecordType.TICKET, body, operator=operator, till=till, ref_seq=original.seq
+    )
+
+
+def refundable(session: Session, original: Ticket) -> list[tuple[Decimal, int]]:
+    """Per original line: (quantity, amount in cents) still refundable."""
+    left = [(Decimal(line["qty"]), line["total"]) for line in original.body["lines"]]
+    for correction in corrections_of(session, original):
+        for line in correction.body["lines"]:
+            index = line["original_line"]
+            qty, amount = left[index]
+            left[index] = (qty + Decimal(line["qty"]), amount + line["total"])
+    return left
+
+
+def refund_lines(
+    session: Session,
+    number: int,
+    items: Sequence[tuple[int, Decimal | int | str]],
+    *,
+    method: PaymentMethod | str = PaymentMethod.CASH,
+    operator: str,
+    reason: str,
+    till: str | None = None,
+) -> Recorded:
+    """Refund some quantities of some lines of a sale (a partial counter-entry)."""
+    reason = _reason(reason)
+    original = _original_sale(session, number)
+    if not items:
+        raise InvalidInput("Choisissez au moins une ligne à rembourser.")
+    left = refundable(session, original)
+    lines: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    for index, raw_qty in items:
+        if not isinstance(index, int) or not 0 <= index < len(left) or index in seen:
+            raise InvalidInput(f"Ligne {index!r} inconnue sur le ticket n°{number}.")
+        seen.add(index)
+        try:
+            qty = Decimal(str(raw_qty))
+        except ArithmeticError:
+            raise InvalidInput(f"Quantité invalide : {raw_qty!r}.") from None
+        qty_left, amount_left = left[index]
+        source = original.body["lines"][index]
+        if not qty.is_finite() or qty <= 0 or qty > qty_left:
+            raise InvalidInput(
+                f"Quantité à rembourser invalide pour « {source['label']} » "
+                f"(au plus {canonical.format_decimal(qty_left)})."
+            )
+        sold_qty = Decimal(source["qty"])
+        # The last refund of a line takes exactly what is left of it.
+        amount = amount_left if qty == qty_left else _prorata(source["total"], qty, sold_qty)
+        gross = max(_prorata(source["gross"], qty, sold_qty), amount)
+        lines.append(
+            {
+                **source,
+                "qty": canonical.format_decimal(-qty),
+                "gross": -gross,
+                "discount": -(gross - amount),
+                "ticket_discount": 0,
+                "total": -amount,
+                "original_line": index,
+            }
+        )
+    total = sum(line["total"] for line in lines)
+    if total == 0 or abs(total) >= MAX_AMOUNT_CENTS:
+        raise InvalidInput("Le montant à rembourser est nul.")
+    settlement = settle(total, [Payment(PaymentMethod(method), total)])
+    body = _ticket_body(
+        REFUND,
+        lines,
+        0,
+        _by_rate(lines),
+        settlement,
+        original={"seq": original.seq, "number": original.number},
+        reason=reason,
+    )
+    return append(
+        session, RecordType.TICKET, body, operator=operator, till=till, ref_seq=original.seq
+    )
+
+
+def _prorata(cents: int, qty: Decimal, of_qty: Decimal) -> int:
+    return int((Decimal(cents) * qty / of_qty).quantize(Decimal(1), ROUND_HALF_UP))
+
+
+def record_reprint(session: Session, number: int, *, operator: str) -> Recorded:
+    """Record a duplicate of a ticket; returns the record (body['copy'] is n°k)."""
+    ticket = get_ticket(session, number)
+    copies = session.scalars(
+        select(JournalRecord.seq).where(
+            JournalRecord.record_type == RecordType.REPRINT, JournalRecord.ref_seq == ticket.seq
+        )
+    ).all()
+    body = {
+        "of_type": RecordType.TICKET.value,
+        "of_number": ticket.number,
+        "copy": len(copies) + 1,
+    }
+    return append(session, RecordType.REPRINT, body, operator=operator, ref_seq=ticket.seq)
