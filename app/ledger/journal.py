@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 
 from app.errors import ClockError, InvalidInput
 from app.ledger import canonical, chain
+from app.ledger.anchor import Anchor
 from app.ledger.models import (
+    CLOSURE_TYPES,
     JournalPayment,
     JournalRecord,
     JournalVat,
@@ -193,6 +195,8 @@ def append(
             for i, (m, a) in enumerate(payment_rows)
         ]
     )
+    if record_type in CLOSURE_TYPES:
+        session.info["anchor"] = Anchor(seq, link, ts)
     if record_type is RecordType.KEY:
         session.add(
             SigningKey(

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import __version__
 from app.errors import ClockError, LedgerError, LedgerMismatch
 from app.ledger import canonical, chain, keys, migrate
+from app.ledger.anchor import write_anchor
 from app.ledger.db import make_engine
 from app.ledger.models import JournalRecord, LedgerMeta, RecordType
 
@@ -204,6 +205,9 @@ class Ledger:
             except ClockError:
                 self._journal_clock_anomaly()
                 raise
+            anchor = session.info.pop("anchor", None)
+            if anchor is not None:
+                write_anchor(self.ledger_id, anchor)
 
     def note_clock_anomaly(self, observed: str, last: str) -> None:
         self._anomaly = ClockAnomaly(observed, last)

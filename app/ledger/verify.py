@@ -26,6 +26,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 
+from app.ledger.anchor import read_anchor
 from app.ledger.chain import GENESIS_PREV_HASH, load_public_der
 from app.ledger.journal import derived_rows, document_number
 from app.ledger.models import RECORD_LABELS, SALE_TYPES, RecordType
@@ -632,8 +633,43 @@ def verify_ledger(
             progress(min(total, (done + 1) * chunk_size), total)
     report.last_seq = stitcher.prev_seq
     report.last_hash = stitcher.prev_hash
+    if not report.cancelled:
+        _check_anchor(path, ledger_id, report)
     report.findings.sort(key=lambda f: f.seq or 0)
     return report
+
+
+def _check_anchor(path: str, ledger_id: str, report: Report) -> None:
+    anchor = read_anchor(ledger_id)
+    if anchor is None:
+        return
+    conn = _connect(path)
+    try:
+        row = conn.execute("SELECT hash FROM journal WHERE seq = ?", (anchor.seq,)).fetchone()
+    finally:
+        conn.close()
+    if row is None:
+        report.findings.append(
+            Finding(
+                anchor.seq,
+                "anchor",
+                (
+                    f"le journal s'arrête au n°{report.last_seq} alors que la clôture n°{anchor.seq} "
+                    f"du {anchor.ts[:10]} y figurait : des enregistrements ont été supprimés."
+                ),
+            )
+        )
+    elif row[0] != anchor.hash:
+        report.findings.append(
+            Finding(
+                anchor.seq,
+                "anchor",
+                (
+                    f"l'enregistrement n°{anchor.seq} n'est plus la clôture connue de ce poste : "
+                    "le journal a été remplacé ou réécrit."
+                ),
+            )
+        )
 
 
 def _run(

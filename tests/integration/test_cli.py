@@ -1,0 +1,98 @@
+"""The command line end to end, as a shopkeeper or a script would run it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from app.cli import main
+from app.ledger.store import Ledger
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=300,
+    )
+
+
+def test_version() -> None:
+    result = _run("--version")
+    assert result.returncode == 0
+    assert result.stdout.startswith("Comptoir ")
+
+
+def test_demo_rings_closes_prints_and_verifies(tmp_path: Path) -> None:
+    db = tmp_path / "demo.sqlite"
+    out = tmp_path / "z"
+    result = _run("--db", str(db), "demo", "--days", "3", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "CLÔTURE JOURNALIÈRE (Z)" in result.stdout
+    assert "Grand total perpétuel" in result.stdout
+    assert "Journal intègre" in result.stdout
+    assert len(list(out.glob("Z-ZJ-*.txt"))) >= 2
+    verify = _run("--db", str(db), "verify")
+    assert verify.returncode == 0
+    assert verify.stdout.startswith("Journal intègre")
+
+
+def test_demo_refuses_to_overwrite_a_real_ledger(tmp_path: Path, capsys) -> None:
+    db = tmp_path / "real.sqlite"
+    Ledger.open(db).close()
+    assert main(["--db", str(db), "demo", "--days", "1"]) == 2
+    assert "n'est pas un journal de démonstration" in capsys.readouterr().err
+
+
+def test_demo_covers_a_month_end(tmp_path: Path, capsys) -> None:
+    db = tmp_path / "demo.sqlite"
+    assert main(["--db", str(db), "demo", "--days", "40", "--quiet"]) == 0
+    assert "Journal intègre" in capsys.readouterr().out
+
+
+def test_close_day_from_the_command_line(tmp_path: Path, monkeypatch, capsys) -> None:
+    db = tmp_path / "shop.sqlite"
+    monkeypatch.setenv("COMPTOIR_DB", str(db))
+    Ledger.open(db).close()
+    from datetime import date
+
+    today = date.today().isoformat()
+    assert main(["close", "--day", today, "--cash-counted", "0,00", "--operator", "Gérant"]) == 0
+    out = capsys.readouterr().out
+    assert "CLÔTURE JOURNALIÈRE (Z) ZJ000001" in out
+    assert main(["close", "--day", today]) == 2
+    assert "déjà clôturée" in capsys.readouterr().err
+    assert main(["close", "--day", "hier"]) == 2
+    assert "Date invalide" in capsys.readouterr().err
+    assert main(["close", "--month", "2026-13"]) == 2
+
+
+def test_verify_missing_file_is_a_usage_error(tmp_path: Path, capsys) -> None:
+    assert main(["--db", str(tmp_path / "none.sqlite"), "verify"]) == 2
+    assert "aucun journal" in capsys.readouterr().err
+
+
+def test_verify_on_the_shop_computer_is_journaled(tmp_path: Path, capsys) -> None:
+    db = tmp_path / "shop.sqlite"
+    Ledger.open(db).close()
+    assert main(["--db", str(db), "verify"]) == 0
+    from sqlalchemy import select
+
+    from app.ledger.models import JournalRecord
+
+    with Ledger.open(db) as ledger, ledger.reader() as session:
+        kinds = session.scalars(select(JournalRecord.record_type).order_by(JournalRecord.seq)).all()
+    assert kinds == ["KEY", "EVENT", "EVENT"]
+
+
+def test_verify_elsewhere_writes_nothing(tmp_path: Path, monkeypatch) -> None:
+    db = tmp_path / "shop.sqlite"
+    Ledger.open(db).close()
+    before = db.read_bytes()
+    monkeypatch.setenv("COMPTOIR_DATA_DIR", str(tmp_path / "auditor"))
+    assert main(["--db", str(db), "verify"]) == 0
+    assert db.read_bytes() == before
