@@ -8,7 +8,8 @@ from sqlalchemy import inspect
 
 from app.ledger import migrate
 from app.ledger.db import make_engine
-from app.ledger.models import FISCAL_TABLES, Base
+from app.ledger.models import FISCAL_TABLES
+from app.models_all import metadata
 
 
 def test_empty_database_upgrades_to_head_with_triggers(tmp_path) -> None:
@@ -18,7 +19,7 @@ def test_empty_database_upgrades_to_head_with_triggers(tmp_path) -> None:
     assert migrate.current_revision(engine) == migrate.head_revision()
     assert migrate.upgrade(engine) is False
     tables = set(inspect(engine).get_table_names())
-    assert set(Base.metadata.tables) <= tables
+    assert set(metadata.tables) <= tables
     engine.dispose()
     conn = sqlite3.connect(tmp_path / "empty.sqlite")
     triggers = {
@@ -35,6 +36,6 @@ def test_models_match_the_migrations(tmp_path) -> None:
     engine = make_engine(tmp_path / "diff.sqlite")
     migrate.upgrade(engine)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
     engine.dispose()
     assert diff == []

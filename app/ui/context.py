@@ -1,0 +1,51 @@
+"""What every screen needs: the open ledger, the operator, and a way to run a service."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QWidget
+from sqlalchemy.orm import Session
+
+from app.errors import ComptoirError
+from app.ledger.store import Ledger
+from app.staff.service import OperatorInfo, Permission
+from app.ui.errors import show_error
+
+T = TypeVar("T")
+
+
+class AppContext(QObject):
+    """Shared by the screens of one main window."""
+
+    ledger_changed = Signal()  # something was recorded: screens refresh what they show
+    operator_changed = Signal()
+
+    def __init__(self, ledger: Ledger, operator: OperatorInfo | None = None) -> None:
+        super().__init__()
+        self.ledger = ledger
+        self.operator = operator
+
+    @property
+    def operator_name(self) -> str:
+        return self.operator.name if self.operator else "?"
+
+    def can(self, permission: Permission) -> bool:
+        return self.operator is not None and self.operator.can(permission)
+
+    def write(self, parent: QWidget | None, action: Callable[[Session], T]) -> T | None:
+        """Run one action in one transaction; a refusal is shown, nothing is half-written."""
+        try:
+            with self.ledger.transaction() as session:
+                result = action(session)
+        except ComptoirError as exc:
+            show_error(parent, exc)
+            return None
+        self.ledger_changed.emit()
+        return result
+
+    def read(self, action: Callable[[Session], T]) -> T:
+        with self.ledger.reader() as session:
+            return action(session)

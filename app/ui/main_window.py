@@ -1,0 +1,259 @@
+"""The main window: navigation on the left, one screen at a time, a status banner."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QMainWindow,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import __version__
+from app.errors import ComptoirError
+from app.ledger.closures import day_label, pending_closures
+from app.ledger.events import EventCode, log_event
+from app.ledger.models import RecordType
+from app.ledger.service import verify_and_record
+from app.ledger.settings import fiscal_settings
+from app.ledger.store import Ledger
+from app.ledger.verify import Report
+from app.staff.service import Permission, has_operators
+from app.ui.context import AppContext
+from app.ui.till.correction_dialog import CorrectionDialog
+from app.ui.till.till_screen import TillScreen
+
+log = logging.getLogger(__name__)
+PAGES = ("Caisse", "Factures", "Clôtures", "Archives", "Catalogue", "Réglages")
+
+
+class ArchivesScreen(QWidget):
+    """Integrity check, run off the GUI thread; the full archive viewer comes later."""
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._future: Future[Report] | None = None
+        self.button = QPushButton("Vérifier l'intégrité du journal")
+        self.button.setObjectName("verifyButton")
+        self.button.setMinimumHeight(48)
+        self.button.clicked.connect(self.start_verify)
+        self.result = QPlainTextEdit()
+        self.result.setObjectName("verifyResult")
+        self.result.setReadOnly(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(
+            QLabel(
+                "Vérification : empreintes, signatures, numérotation et totaux de chaque clôture."
+            )
+        )
+        layout.addWidget(self.button)
+        layout.addWidget(self.result, 1)
+        self._poll = QTimer(self, interval=100, timeout=self._check_done)
+
+    def refresh(self) -> None:
+        pass
+
+    def start_verify(self) -> None:
+        if self._future is not None:
+            return
+        self.button.setEnabled(False)
+        self.result.setPlainText("Vérification en cours…")
+        path, operator = self.ctx.ledger.path, self.ctx.operator_name
+        self._future = self._pool.submit(verify_and_record, path, operator=operator)
+        self._poll.start()
+
+    def _check_done(self) -> None:
+        if self._future is None or not self._future.done():
+            return
+        self._poll.stop()
+        future, self._future = self._future, None
+        self.button.setEnabled(True)
+        try:
+            report = future.result()
+        except Exception as exc:  # shown, not swallowed: verification itself failed
+            self.result.setPlainText(f"La vérification n'a pas pu aboutir : {exc}")
+            return
+        lines = [report.summary(), *(f"Remarque : {n}" for n in report.notices)]
+        lines += [f"n°{f.seq} — {f.message}" for f in report.findings[:200]]
+        self.result.setPlainText("\n".join(lines))
+        self.ctx.ledger_changed.emit()
+
+
+class PlaceholderScreen(QWidget):
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        label = QLabel(text)
+        label.setWordWrap(True)
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        QVBoxLayout(self).addWidget(label)
+
+    def refresh(self) -> None:
+        pass
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, ctx: AppContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.setWindowTitle(f"Comptoir {__version__}")
+        self.setObjectName("mainWindow")
+        self.banner = QLabel()
+        self.banner.setObjectName("banner")
+        self.banner.setStyleSheet("padding: 6px; font-size: 14px;")
+        self.nav = QListWidget()
+        self.nav.setObjectName("navigation")
+        self.nav.setFixedWidth(170)
+        self.nav.setStyleSheet("font-size: 17px;")
+        self.nav.addItems(PAGES)
+        self.nav.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.stack = QStackedWidget()
+        self.till = TillScreen(ctx)
+        self.screens: dict[str, QWidget] = {"Caisse": self.till}
+        self.screens["Factures"] = PlaceholderScreen(
+            "La facturation (Factur-X) n'est pas encore disponible dans cette version."
+        )
+        self.screens.update(_optional_screens(ctx))
+        self.screens["Archives"] = ArchivesScreen(ctx)
+        for name in PAGES:
+            self.stack.addWidget(self.screens[name])
+        self.nav.currentRowChanged.connect(self.show_page)
+
+        body = QHBoxLayout()
+        body.addWidget(self.nav)
+        body.addWidget(self.stack, 1)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.addWidget(self.banner)
+        layout.addLayout(body, 1)
+        self.setCentralWidget(central)
+        ctx.ledger_changed.connect(self.refresh_banner)
+        self.till.correction_requested.connect(self.open_correction)
+        self.nav.setCurrentRow(0 if ctx.can(Permission.SELL) else PAGES.index("Clôtures"))
+        self.refresh_banner()
+
+    def open_correction(self) -> CorrectionDialog:
+        dialog = CorrectionDialog(self.ctx, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def show_page(self, row: int) -> None:
+        if not 0 <= row < len(PAGES):
+            return
+        name = PAGES[row]
+        if name == "Caisse" and not self.ctx.can(Permission.SELL):
+            QMessageBox.information(self, "Caisse", "Votre rôle ne permet pas d'encaisser.")
+            self.nav.setCurrentRow(PAGES.index("Clôtures"))
+            return
+        screen = self.screens[name]
+        self.stack.setCurrentWidget(screen)
+        screen.refresh()  # type: ignore[attr-defined]
+
+    def refresh_banner(self) -> None:
+        ledger = self.ctx.ledger
+        parts = [f"Opérateur : {self.ctx.operator_name}", f"Caisse : {ledger.till_id}"]
+        pending = self.ctx.read(pending_closures)
+        style = "background: #e8f0fe;"
+        if ledger.kind == "training":
+            parts.insert(0, "FORMATION — sans valeur fiscale")
+            style = "background: #ffb300; font-weight: bold;"
+        if pending:
+            parts.append("À clôturer : " + ", ".join(p.label for p in pending))
+            style = "background: #fde2e1; color: #8a1c14; font-weight: bold;"
+        self.banner.setText("   •   ".join(parts))
+        self.banner.setStyleSheet(f"padding: 6px; font-size: 14px; {style}")
+
+
+def _optional_screens(ctx: AppContext) -> dict[str, QWidget]:
+    """Screens built in their own modules; a placeholder while one is missing."""
+    screens: dict[str, QWidget] = {}
+    specs = (
+        ("Clôtures", "app.ui.closures.closures_screen", "ClosuresScreen"),
+        ("Catalogue", "app.ui.settings.catalog_screen", "CatalogScreen"),
+        ("Réglages", "app.ui.settings.settings_screen", "SettingsScreen"),
+    )
+    import importlib
+
+    for name, module, cls in specs:
+        try:
+            screens[name] = getattr(importlib.import_module(module), cls)(ctx)
+        except ImportError:
+            screens[name] = PlaceholderScreen(f"{name} : écran indisponible.")
+    return screens
+
+
+def open_ledger_for_gui(path: Path, kind: str) -> Ledger:
+    ledger = Ledger.open(path, kind=kind, operator="système")
+    with ledger.transaction() as session:
+        log_event(session, EventCode.START, operator="système", software_version=__version__)
+    return ledger
+
+
+def offer_pending_closures(window: MainWindow) -> None:
+    """On a new day with an earlier day unclosed, say so before any sale."""
+    pending = window.ctx.read(pending_closures)
+    if not pending:
+        return
+    first = pending[0]
+    when = (
+        day_label(date.fromisoformat(first.period))
+        if first.kind is RecordType.DAY_CLOSURE
+        else first.period
+    )
+    QMessageBox.information(
+        window,
+        "Clôture nécessaire",
+        f"{first.label.capitalize()} n'est pas clôturé(e) ({when}). "
+        "Faites la clôture avant d'enregistrer de nouvelles ventes.",
+    )
+    window.nav.setCurrentRow(PAGES.index("Clôtures"))
+
+
+def run(path: Path, *, kind: str = "real") -> int:
+    from app.ui.first_run import FirstRunDialog
+    from app.ui.login import LoginDialog
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName("Comptoir")
+    try:
+        ledger = open_ledger_for_gui(path, kind)
+    except ComptoirError as exc:
+        QMessageBox.critical(None, "Comptoir", exc.message)
+        return 2
+    with ledger.reader() as session:
+        needs_setup = not fiscal_settings(session).is_complete or not has_operators(session)
+    if needs_setup and FirstRunDialog(ledger).exec() != FirstRunDialog.DialogCode.Accepted:
+        ledger.close()
+        return 0
+    login = LoginDialog(ledger)
+    if login.exec() != LoginDialog.DialogCode.Accepted or login.operator is None:
+        ledger.close()
+        return 0
+    window = MainWindow(AppContext(ledger, login.operator))
+    window.resize(1280, 800)
+    window.show()
+    QTimer.singleShot(0, lambda: offer_pending_closures(window))
+    code = app.exec()
+    try:
+        with ledger.transaction() as session:
+            log_event(session, EventCode.STOP, operator=window.ctx.operator_name)
+    except ComptoirError as exc:
+        log.warning("could not journal the stop: %s", exc)
+    ledger.close()
+    return code

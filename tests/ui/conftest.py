@@ -1,0 +1,32 @@
+"""A main window over a real ledger with the demo shop and catalog."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.catalog.service import load_demo_catalog
+from app.demo import DEMO_SHOP
+from app.ledger.settings import record_fiscal_settings
+from app.staff.service import Role, add_operator
+from app.ui.context import AppContext
+from app.ui.main_window import MainWindow
+
+
+@pytest.fixture
+def shop(ledger):
+    with ledger.transaction() as session:
+        record_fiscal_settings(session, DEMO_SHOP, operator="Gérant")
+        manager = add_operator(session, "Camille", Role.MANAGER, "1234")
+        cashier = add_operator(session, "Yanis", Role.CASHIER, "5678")
+        load_demo_catalog(session)
+    return {"ledger": ledger, "manager": manager, "cashier": cashier}
+
+
+@pytest.fixture
+def window(qtbot, shop):
+    win = MainWindow(AppContext(shop["ledger"], shop["manager"]))
+    qtbot.addWidget(win)
+    win.resize(1280, 800)
+    win.show()
+    win.till.refresh()
+    return win
