@@ -172,7 +172,7 @@ class _Chunk:
     last_hash: str | None = None
     last_ts: str | None = None
     findings: list[tuple[int | None, str, str]] = field(default_factory=list)
-    numbers: dict[str, list[int]] = field(default_factory=dict)  # type -> [first, last]
+    numbers: dict[str, list[int]] = field(default_factory=dict)  # type -> [first, last, seq]
     # Pieces of ticket totals cut at each closure: ("closure", seq, type, body, prev_hash,
     # totals since the previous cut) and a final ("tail", totals).
     pieces: list[tuple[Any, ...]] = field(default_factory=list)
@@ -349,7 +349,7 @@ def scan_chunk(
                 )
             nums = out.numbers.get(rtype)
             if nums is None:
-                out.numbers[rtype] = [number, number]
+                out.numbers[rtype] = [number, number, seq]
             else:
                 if number != nums[1] + 1:
                     fail("numbering", _numbering_message(rtype, nums[1], number))
@@ -398,9 +398,11 @@ def _ticket_problem(body: dict[str, Any]) -> str | None:
 
 
 # -- stitching ----------------------------------------------------------------------------
-def _keys_of(conn: sqlite3.Connection) -> tuple[list[tuple[int, str, bytes]], list[str]]:
+def _keys_of(
+    conn: sqlite3.Connection,
+) -> tuple[list[tuple[int, str, bytes]], list[Finding]]:
     keys: list[tuple[int, str, bytes]] = []
-    notices: list[str] = []
+    unendorsed: list[Finding] = []
     for seq, data in conn.execute(
         "SELECT seq, canonical FROM journal WHERE record_type = 'KEY' ORDER BY seq"
     ):
@@ -412,11 +414,16 @@ def _keys_of(conn: sqlite3.Connection) -> tuple[list[tuple[int, str, bytes]], li
             continue  # the chunk scan reports the record as corrupted
         keys.append((seq, body["key_id"], der))
         if seq > 1 and not body.get("endorsed"):
-            notices.append(
-                f"Changement de clé de signature non endossé par la clé précédente à "
-                f"l'enregistrement n°{seq} (motif : {body.get('reason', '?')})."
+            unendorsed.append(
+                Finding(
+                    seq,
+                    "key_unendorsed",
+                    f"changement de clé de signature non endossé par la clé précédente à "
+                    f"l'enregistrement n°{seq} (motif : {body.get('reason', '?')}) : les "
+                    "enregistrements suivants ne sont plus garantis par la clé d'origine.",
+                )
             )
-    return keys, notices
+    return keys, unendorsed
 
 
 def _ledger_id(conn: sqlite3.Connection) -> str | None:
@@ -478,13 +485,11 @@ class _Stitcher:
                     f"l'enregistrement n°{chunk.first_seq} est daté avant celui qui le précède.",
                 )
             )
-        for rtype, (first, last) in chunk.numbers.items():
+        for rtype, (first, last, first_seq) in chunk.numbers.items():
             expected = self.numbers.get(rtype, 0) + 1
             if first != expected:
                 report.findings.append(
-                    Finding(
-                        chunk.first_seq, "numbering", _numbering_message(rtype, expected - 1, first)
-                    )
+                    Finding(first_seq, "numbering", _numbering_message(rtype, expected - 1, first))
                 )
             self.numbers[rtype] = last
         for piece in chunk.pieces:
@@ -613,10 +618,12 @@ def verify_ledger(
     try:
         ledger_id = _ledger_id(conn)
         lo, hi = conn.execute("SELECT MIN(seq), MAX(seq) FROM journal").fetchone()
-        keys, report.notices = _keys_of(conn)
+        keys, unendorsed = _keys_of(conn)
     finally:
         conn.close()
     report.keys = len(keys)
+    # A key the previous key did not vouch for could be anyone's: a finding, not a remark.
+    report.findings.extend(unendorsed)
     if ledger_id is None or lo is None:
         report.findings.append(Finding(None, "empty", "le journal est vide ou illisible."))
         return report
@@ -654,8 +661,9 @@ def _check_anchor(path: str, ledger_id: str, report: Report) -> None:
                 anchor.seq,
                 "anchor",
                 (
-                    f"le journal s'arrête au n°{report.last_seq} alors que la clôture n°{anchor.seq} "
-                    f"du {anchor.ts[:10]} y figurait : des enregistrements ont été supprimés."
+                    f"le journal s'arrête au n°{report.last_seq} alors que la clôture "
+                    f"n°{anchor.seq} du {anchor.ts[:10]} y figurait : "
+                    "des enregistrements ont été supprimés."
                 ),
             )
         )
