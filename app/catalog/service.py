@@ -13,6 +13,8 @@ from stdnum import ean as stdnum_ean
 
 from app.catalog.models import Category, Product
 from app.errors import InvalidInput
+from app.ledger.events import EventCode, log_event
+from app.ledger.store import SYSTEM_OPERATOR
 from app.sales.cart import CartLine, validate_label
 from app.sales.money import check_cents
 from app.sales.vat import check_rate_bp
@@ -172,8 +174,11 @@ def save_product(
     open_price: bool = False,
     active: bool = True,
     product_id: int | None = None,
+    operator: str = SYSTEM_OPERATOR,
 ) -> ProductInfo:
-    """Create or update a product after checking every field."""
+    """Create or update a product after checking every field.
+
+    Changing the VAT rate of an existing product is a fiscal fact: it is journaled."""
     name = validate_label(name)
     check_cents(price_cents, "Prix")
     if price_cents < 0:
@@ -188,6 +193,16 @@ def save_product(
     product = session.get(Product, product_id) if product_id else Product()
     if product is None:
         raise InvalidInput("Article introuvable.")
+    if product.id is not None and product.vat_rate_bp != vat_rate_bp:
+        log_event(
+            session,
+            EventCode.VAT_RATE_CHANGE,
+            operator=operator,
+            product_id=product.id,
+            product=product.name,
+            old_rate=product.vat_rate_bp,
+            new_rate=vat_rate_bp,
+        )
     product.name, product.ean, product.category_id = name, ean, category_id
     product.price_cents, product.vat_rate_bp = price_cents, vat_rate_bp
     product.weighed, product.open_price, product.active = weighed, open_price, active

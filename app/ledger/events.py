@@ -29,6 +29,7 @@ class EventCode(StrEnum):
     VERSION_CHANGE = "VERSION_CHANGE"
     PRINT = "PRINT"
     DRAWER_OPEN = "DRAWER_OPEN"
+    VAT_RATE_CHANGE = "VAT_RATE_CHANGE"
 
     @property
     def label(self) -> str:
@@ -53,6 +54,7 @@ EVENT_LABELS = {
     EventCode.VERSION_CHANGE: "Changement de version du logiciel",
     EventCode.PRINT: "Impression",
     EventCode.DRAWER_OPEN: "Ouverture du tiroir-caisse",
+    EventCode.VAT_RATE_CHANGE: "Changement de taux de TVA d'un article",
 }
 
 

@@ -51,6 +51,38 @@ def test_product_checks(ledger) -> None:
             save_product(session, name="Café", price_cents=-1, vat_rate_bp=550)
 
 
+def test_vat_rate_change_is_journaled(ledger) -> None:
+    from sqlalchemy import select
+
+    from app.ledger import canonical
+    from app.ledger.models import JournalRecord
+
+    with ledger.transaction() as session:
+        tea = save_product(session, name="Thé", price_cents=450, vat_rate_bp=550)
+        save_product(
+            session,
+            name="Thé vert",
+            price_cents=480,
+            vat_rate_bp=550,
+            product_id=tea.id,
+            operator="Camille",
+        )
+        save_product(
+            session,
+            name="Thé vert",
+            price_cents=480,
+            vat_rate_bp=2000,
+            product_id=tea.id,
+            operator="Camille",
+        )
+    with ledger.reader() as session:
+        last = session.scalar(select(JournalRecord).order_by(JournalRecord.seq.desc()).limit(1))
+    envelope = canonical.decode(last.canonical)
+    assert envelope["body"]["code"] == "VAT_RATE_CHANGE"
+    assert envelope["operator"] == "Camille"
+    assert envelope["body"]["detail"]["old_rate"] == 550
+
+
 def test_login_lockout_and_roles(ledger, clock) -> None:
     with ledger.transaction() as session:
         add_operator(session, "Yanis", Role.CASHIER, "5678")
