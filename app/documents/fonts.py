@@ -1,0 +1,94 @@
+"""Fonts embedded in every PDF, and the page furniture all renderers share.
+
+PDFs never use the standard-14 fonts: those are not embedded, and a viewer or printer
+substitutes its own, which may lack the euro sign or the narrow no-break space that
+``format_cents`` puts between thousands. DejaVu Sans Condensed (Bitstream Vera licence,
+see resources/fonts/LICENSE-DejaVu.txt) has every glyph we print and keeps columns
+narrow on 58 mm rolls.
+"""
+
+from __future__ import annotations
+
+import math
+from io import BytesIO
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+import app
+
+FONTS_DIR = Path(app.__file__).resolve().parent.parent / "resources" / "fonts"
+REGULAR = "Comptoir"
+BOLD = "Comptoir-Bold"
+FONT_FILES = {REGULAR: "DejaVuSansCondensed.ttf", BOLD: "DejaVuSansCondensed-Bold.ttf"}
+
+TRAINING_WATERMARK = "FORMATION — sans valeur fiscale"
+WATERMARK_GREY = 0.85
+PRODUCER = "Comptoir"
+
+
+def register_fonts() -> None:
+    """Register the embedded font family once per process (idempotent)."""
+    if BOLD in pdfmetrics.getRegisteredFontNames():
+        return
+    for name, filename in FONT_FILES.items():
+        pdfmetrics.registerFont(TTFont(name, str(FONTS_DIR / filename)))
+    # <b> in Paragraphs must map to our bold, never to Helvetica-Bold.
+    pdfmetrics.registerFontFamily(
+        REGULAR, normal=REGULAR, bold=BOLD, italic=REGULAR, boldItalic=BOLD
+    )
+
+
+def text_width(text: str, font: str, size: float) -> float:
+    register_fonts()
+    return pdfmetrics.stringWidth(text, font, size)
+
+
+def markup(text: str) -> str:
+    """Text safe to put inside a Paragraph (labels may contain & or <)."""
+    return escape(text)
+
+
+def new_canvas(buffer: BytesIO, width: float, height: float, title: str) -> Canvas:
+    """A canvas whose initial font is ours, so Helvetica never lands in the resources."""
+    register_fonts()
+    canvas = Canvas(
+        buffer,
+        pagesize=(width, height),
+        initialFontName=REGULAR,
+        initialFontSize=9,
+        pageCompression=1,
+    )
+    canvas.setTitle(title)
+    canvas.setCreator(PRODUCER)
+    canvas.setProducer(PRODUCER)
+    return canvas
+
+
+def draw_watermark(
+    canvas: Canvas, width: float, height: float, text: str = TRAINING_WATERMARK
+) -> None:
+    """Light grey diagonal text across the page, drawn first so content stays on top.
+
+    A long receipt roll gets the text repeated in square-ish tiles, since one diagonal
+    across a 30 cm strip would be almost vertical and unreadable.
+    """
+    tile = height if height <= 1.6 * width else 1.2 * width
+    count = max(1, math.ceil(height / tile - 0.05))
+    tile = height / count
+    angle = math.degrees(math.atan2(tile, width))
+    diagonal = math.hypot(width, tile)
+    size = min(0.82 * diagonal / text_width(text, BOLD, 1), 0.16 * min(width, tile) + 8)
+    canvas.saveState()
+    canvas.setFillGray(WATERMARK_GREY)
+    canvas.setFont(BOLD, size)
+    for index in range(count):
+        canvas.saveState()
+        canvas.translate(width / 2, height - tile * (index + 0.5))
+        canvas.rotate(angle)
+        canvas.drawCentredString(0, -size / 3, text)
+        canvas.restoreState()
+    canvas.restoreState()
