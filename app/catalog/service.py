@@ -126,6 +126,17 @@ def search_products(session: Session, text: str, *, limit: int = 50) -> list[Pro
     return [_info(*row) for row in rows]
 
 
+def all_products(session: Session) -> list[ProductInfo]:
+    """Every product, inactive ones included: a withdrawn product must stay reachable
+    to be put back on sale."""
+    rows = session.execute(
+        select(Product, Category.name)
+        .outerjoin(Category, Category.id == Product.category_id)
+        .order_by(Product.name)
+    )
+    return [_info(product, category) for product, category in rows]
+
+
 def categories(session: Session) -> list[tuple[int, str, str]]:
     return [
         tuple(r)

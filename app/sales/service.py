@@ -292,19 +292,3 @@ def refund_lines(
 
 def _prorata(cents: int, qty: Decimal, of_qty: Decimal) -> int:
     return int((Decimal(cents) * qty / of_qty).quantize(Decimal(1), ROUND_HALF_UP))
-
-
-def record_reprint(session: Session, number: int, *, operator: str) -> Recorded:
-    """Record a duplicate of a ticket; returns the record (body['copy'] is n°k)."""
-    ticket = get_ticket(session, number)
-    copies = session.scalars(
-        select(JournalRecord.seq).where(
-            JournalRecord.record_type == RecordType.REPRINT, JournalRecord.ref_seq == ticket.seq
-        )
-    ).all()
-    body = {
-        "of_type": RecordType.TICKET.value,
-        "of_number": ticket.number,
-        "copy": len(copies) + 1,
-    }
-    return append(session, RecordType.REPRINT, body, operator=operator, ref_seq=ticket.seq)

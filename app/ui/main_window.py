@@ -24,9 +24,11 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
+from app.documents.printing import Output, output_closure, output_x_report, print_test
 from app.errors import ComptoirError
-from app.ledger.closures import day_label, pending_closures
+from app.ledger.closures import Closure, day_label, pending_closures
 from app.ledger.events import EventCode, log_event
+from app.ledger.journal import Recorded
 from app.ledger.models import RecordType
 from app.ledger.service import verify_and_record
 from app.ledger.settings import fiscal_settings
@@ -34,6 +36,7 @@ from app.ledger.store import Ledger
 from app.ledger.verify import Report
 from app.staff.service import Permission, has_operators
 from app.ui.context import AppContext
+from app.ui.errors import show_error
 from app.ui.till.correction_dialog import CorrectionDialog
 from app.ui.till.till_screen import TillScreen
 
@@ -144,14 +147,71 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         ctx.ledger_changed.connect(self.refresh_banner)
         self.till.correction_requested.connect(self.open_correction)
+        self._connect_documents()
         self.nav.setCurrentRow(0 if ctx.can(Permission.SELL) else PAGES.index("Clôtures"))
         self.refresh_banner()
+
+    def _connect_documents(self) -> None:
+        closures = self.screens["Clôtures"]
+        if hasattr(closures, "closure_recorded"):
+            closures.closure_recorded.connect(lambda c: self.output_closure(c, duplicate=False))
+            closures.reprint_requested.connect(lambda c: self.output_closure(c, duplicate=True))
+            closures.x_report_requested.connect(self.output_x_report)
+        settings = self.screens["Réglages"]
+        if hasattr(settings, "test_print_requested"):
+            settings.test_print_requested.connect(self.test_print)
+
+    def _tell(self, title: str, text: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Information, title, text, parent=self)
+        box.setObjectName("documentDialog")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.open()
+
+    def output_closure(self, closure: Closure, *, duplicate: bool) -> Output | None:
+        out = self.ctx.write(
+            self,
+            lambda s: output_closure(
+                s,
+                closure.record_type,
+                closure.period,
+                operator=self.ctx.operator_name,
+                duplicate=duplicate,
+            ),
+        )
+        if out is not None:
+            what = f"Duplicata n°{out.copy} du rapport Z" if out.copy else "Rapport Z"
+            where = "imprimé et enregistré" if out.printed else "enregistré"
+            self._tell("Rapport Z", f"{what} {where} : {out.pdf}")
+        return out
+
+    def output_x_report(self) -> Output | None:
+        out = self.ctx.write(self, lambda s: output_x_report(s, operator=self.ctx.operator_name))
+        if out is not None:
+            self._tell("Rapport X", f"Rapport X enregistré : {out.pdf}")
+        return out
+
+    def test_print(self, config: dict) -> None:
+        try:
+            print_test(config)
+        except ComptoirError as exc:
+            show_error(self, exc)
+            return
+        self._tell("Imprimante", "Page de test envoyée à l'imprimante.")
 
     def open_correction(self) -> CorrectionDialog:
         dialog = CorrectionDialog(self.ctx, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self._print_correction(dialog.recorded))
         dialog.open()
         return dialog
+
+    def _print_correction(self, recorded: Recorded | None) -> None:
+        if recorded is not None:
+            cash = any(p["method"] == "cash" for p in recorded.body["payments"])
+            self.till.print_receipt(
+                recorded.number, open_drawer=cash, said=f"Ticket {recorded.doc_number} enregistré."
+            )
 
     def show_page(self, row: int) -> None:
         if not 0 <= row < len(PAGES):

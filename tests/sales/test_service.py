@@ -8,14 +8,14 @@ import pytest
 from sqlalchemy import func, select
 
 from app.errors import ComptoirError, InvalidInput
-from app.ledger.models import JournalRecord
+from app.ledger.models import JournalRecord, RecordType
+from app.ledger.reprints import record_duplicate
 from app.ledger.verify import verify_ledger
 from app.sales.cart import Cart, CartLine
 from app.sales.payments import Payment, PaymentMethod
 from app.sales.service import (
     cancel_ticket,
     get_ticket,
-    record_reprint,
     record_sale,
     refund_lines,
     refundable,
@@ -125,8 +125,10 @@ def test_partial_refunds_never_exceed_what_was_sold(ledger) -> None:
 def test_reprints_are_numbered_duplicates(ledger) -> None:
     sale = ring(ledger)
     with ledger.transaction() as session:
-        first = record_reprint(session, sale.number, operator="Alice")
-        second = record_reprint(session, sale.number, operator="Alice")
+        first = record_duplicate(session, RecordType.TICKET, sale.number, operator="Alice")
+        second = record_duplicate(session, RecordType.TICKET, sale.number, operator="Alice")
     assert (first.body["copy"], second.body["copy"]) == (1, 2)
     with pytest.raises(InvalidInput, match="n'existe pas"), ledger.transaction() as session:
-        record_reprint(session, 99, operator="Alice")
+        record_duplicate(session, RecordType.TICKET, 99, operator="Alice")
+    with pytest.raises(InvalidInput, match="ne se réimprime pas"), ledger.transaction() as s:
+        record_duplicate(s, RecordType.EVENT, 1, operator="Alice")

@@ -51,8 +51,8 @@ from app.sales.money import format_cents, parse_cents
 from app.sales.payments import PaymentMethod
 from app.staff.service import Permission
 from app.ui.context import AppContext
+from app.ui.forms import TOUCH_STYLE, error_label, show_form_error
 from app.ui.models import ClosureListModel
-from app.ui.settings.settings_screen import TOUCH_STYLE, error_label, show_form_error
 
 MANAGER_ONLY = "Seul un gérant peut clôturer un mois ou un exercice."
 NO_DAY_CLOSING = "Votre rôle ne permet pas de clôturer la journée."
@@ -119,6 +119,7 @@ class ClosuresScreen(QWidget):
 
     reprint_requested = Signal(object)
     closure_recorded = Signal(object)
+    x_report_requested = Signal()
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -209,7 +210,13 @@ class ClosuresScreen(QWidget):
         self.close_day_button.setMinimumHeight(52)
         self.close_day_button.setStyleSheet("font-size: 17px; font-weight: bold;")
         self.close_day_button.clicked.connect(self.close_day)
-        layout.addWidget(self.close_day_button)
+        self.x_report_button = QPushButton("Rapport X (totaux en cours, sans clôture)")
+        self.x_report_button.setObjectName("xReportButton")
+        self.x_report_button.clicked.connect(self.x_report_requested.emit)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.x_report_button)
+        buttons.addWidget(self.close_day_button, 1)
+        layout.addLayout(buttons)
         self.day_status = QLabel()
         self.day_status.setObjectName("dayStatus")
         self.day_status.setWordWrap(True)

@@ -20,45 +20,24 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from app.catalog.models import Category, Product
-from app.catalog.service import ProductInfo, categories, load_demo_catalog, save_product
+from app.catalog.service import (
+    ProductInfo,
+    all_products,
+    categories,
+    load_demo_catalog,
+    save_product,
+)
 from app.errors import InvalidInput
 from app.sales.money import format_cents, parse_cents
 from app.sales.vat import VAT_RATES_BP, format_rate
 from app.staff.service import Permission
 from app.ui.context import AppContext
+from app.ui.forms import TOUCH_STYLE, error_label, show_form_error, write_form
 from app.ui.models import ProductFilterProxy, ProductTableModel
-from app.ui.settings.settings_screen import TOUCH_STYLE, error_label, show_form_error, write_form
 
 READ_ONLY = "Lecture seule : seul un gérant peut modifier le catalogue."
 DEFAULT_RATE_BP = 2000
-
-
-def all_products(session: Session) -> list[ProductInfo]:
-    """Every product, inactive ones included (``search_products`` keeps only the active
-    ones, and a withdrawn product must stay reachable to be put back on sale)."""
-    rows = session.execute(
-        select(Product, Category.name)
-        .outerjoin(Category, Category.id == Product.category_id)
-        .order_by(Product.name)
-    )
-    return [
-        ProductInfo(
-            p.id,
-            p.name,
-            p.ean,
-            category,
-            p.price_cents,
-            p.vat_rate_bp,
-            p.weighed,
-            p.open_price,
-            p.active,
-        )
-        for p, category in rows
-    ]
 
 
 class CatalogScreen(QWidget):

@@ -1,16 +1,9 @@
-"""Réglages: fiscal identity (journaled), operators, receipt texts and printer.
-
-Also the small helpers the back-office forms share: ``write_form`` (a refusal of the
-typed data is shown next to the form instead of in a dialog) and the shop preferences
-kept in the ledger database (receipt texts, printer), which are not fiscal.
-"""
+"""Réglages: fiscal identity (journaled), operators, receipt texts and printer."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from dataclasses import dataclass, fields
-from typing import Any, Generic, TypeVar
+from dataclasses import fields
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QRegularExpression, Signal
 from PySide6.QtGui import QFont, QRegularExpressionValidator, QShowEvent
@@ -34,35 +27,26 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session
 
+from app.documents.preferences import (
+    BAUDRATES,
+    RECEIPT_WIDTH,
+    check_printer_config,
+    parse_usb_id,
+    printer_config,
+    receipt_texts,
+    save_printer_config,
+    save_receipt_texts,
+)
 from app.errors import InvalidInput
 from app.ledger.journal import Recorded
 from app.ledger.settings import VAT_REGIMES, FiscalSettings, fiscal_settings, record_fiscal_settings
-from app.staff.models import ShopPreference
 from app.staff.service import Permission, Role, add_operator, list_operators
 from app.ui.context import AppContext
+from app.ui.forms import TOUCH_STYLE, error_label, show_form_error, write_form
 from app.ui.models import OperatorTableModel
 
 T = TypeVar("T")
 
-TOUCH_STYLE = """
-QLineEdit, QComboBox, QSpinBox, QDateEdit, QPushButton { min-height: 40px; font-size: 15px; }
-QPushButton { padding: 0 16px; }
-QCheckBox { font-size: 15px; min-height: 36px; }
-QCheckBox::indicator { width: 26px; height: 26px; }
-QLabel { font-size: 15px; }
-QTableView { font-size: 14px; }
-QTabBar::tab { min-height: 40px; padding: 0 18px; font-size: 15px; }
-QLabel#screenTitle { font-size: 24px; font-weight: bold; }
-QGroupBox { font-size: 16px; font-weight: bold; }
-QLabel[role="error"] { color: #c62828; font-weight: bold; }
-QLabel[role="status"] { color: #2e7d32; }
-QLabel[role="notice"] { color: #6d4c00; background: #fff3cd; padding: 8px; }
-"""
-RECEIPT_HEADER = "receipt_header"
-RECEIPT_FOOTER = "receipt_footer"
-PRINTER = "printer"
-RECEIPT_WIDTH = 48
-RECEIPT_MAX_LINES = 8
 PRINTER_KINDS = {
     "none": "Aucune",
     "network": "Réseau",
@@ -70,148 +54,7 @@ PRINTER_KINDS = {
     "serial": "Série",
     "file": "Fichier",
 }
-BAUDRATES = (9600, 19200, 38400, 57600, 115200)
 READ_ONLY = "Lecture seule : seul un gérant peut modifier les réglages."
-
-
-# -- form helpers ----------------------------------------------------------------------
-@dataclass(frozen=True)
-class Done(Generic[T]):
-    """What a form action returned (which may itself be None)."""
-
-    value: T
-
-
-class _Refused(Exception):
-    def __init__(self, error: InvalidInput) -> None:
-        super().__init__(error.message)
-        self.error = error
-
-
-def show_form_error(label: QLabel, message: str) -> None:
-    label.setText(message)
-    label.setVisible(bool(message))
-
-
-def error_label(name: str) -> QLabel:
-    label = QLabel()
-    label.setObjectName(name)
-    label.setProperty("role", "error")
-    label.setWordWrap(True)
-    label.setVisible(False)
-    return label
-
-
-def write_form(
-    ctx: AppContext, parent: QWidget, action: Callable[[Session], T], errors: QLabel
-) -> Done[T] | None:
-    """Run ``action`` through ``ctx.write``; a refusal of the typed data (InvalidInput)
-    rolls the transaction back and is shown in ``errors``, next to the form."""
-
-    def guarded(session: Session) -> Done[T]:
-        try:
-            return Done(action(session))
-        except InvalidInput as exc:
-            raise _Refused(exc) from exc
-
-    show_form_error(errors, "")
-    try:
-        return ctx.write(parent, guarded)
-    except _Refused as refused:
-        show_form_error(errors, refused.error.message)
-        return None
-
-
-# -- shop preferences (not fiscal) -----------------------------------------------------
-def get_preference(session: Session, key: str, default: str = "") -> str:
-    row = session.get(ShopPreference, key)
-    return row.value if row is not None else default
-
-
-def set_preference(session: Session, key: str, value: str) -> None:
-    session.merge(ShopPreference(key=key, value=value))
-    session.flush()
-
-
-def receipt_texts(session: Session) -> tuple[str, str]:
-    """The receipt header and footer, as typed (lines separated by "\\n")."""
-    return get_preference(session, RECEIPT_HEADER), get_preference(session, RECEIPT_FOOTER)
-
-
-def _check_receipt_text(text: str, what: str) -> str:
-    lines = [line.rstrip() for line in text.strip("\n").splitlines()]
-    if len(lines) > RECEIPT_MAX_LINES:
-        raise InvalidInput(f"{what} : {RECEIPT_MAX_LINES} lignes au plus.")
-    for number, line in enumerate(lines, 1):
-        if len(line) > RECEIPT_WIDTH:
-            raise InvalidInput(
-                f"{what}, ligne {number} : {RECEIPT_WIDTH} caractères au plus "
-                f"(largeur du ticket), elle en a {len(line)}."
-            )
-    return "\n".join(lines)
-
-
-def save_receipt_texts(session: Session, header: str, footer: str) -> None:
-    set_preference(session, RECEIPT_HEADER, _check_receipt_text(header, "En-tête"))
-    set_preference(session, RECEIPT_FOOTER, _check_receipt_text(footer, "Pied de ticket"))
-
-
-def check_printer_config(config: dict[str, Any]) -> dict[str, Any]:
-    """A complete printer setup, or InvalidInput. USB ids are ints (0x04b8 → 1208)."""
-    kind = config.get("kind", "none")
-    if kind == "none":
-        return {"kind": "none"}
-    if kind == "network":
-        host = str(config.get("host", "")).strip()
-        port = config.get("port", 9100)
-        if not host:
-            raise InvalidInput("Imprimante réseau : indiquez l'adresse (IP ou nom).")
-        if not isinstance(port, int) or not 1 <= port <= 65535:
-            raise InvalidInput("Imprimante réseau : port entre 1 et 65535.")
-        return {"kind": kind, "host": host, "port": port}
-    if kind == "usb":
-        ids = [config.get("vendor_id"), config.get("product_id")]
-        if not all(isinstance(i, int) and 0 < i <= 0xFFFF for i in ids):
-            raise InvalidInput("Imprimante USB : identifiants fabricant et produit requis.")
-        return {"kind": kind, "vendor_id": ids[0], "product_id": ids[1]}
-    if kind == "serial":
-        device = str(config.get("device", "")).strip()
-        if not device:
-            raise InvalidInput("Imprimante série : indiquez le port (COM1, /dev/ttyUSB0…).")
-        if config.get("baudrate") not in BAUDRATES:
-            raise InvalidInput("Imprimante série : vitesse non prise en charge.")
-        return {"kind": kind, "device": device, "baudrate": config["baudrate"]}
-    if kind == "file":
-        path = str(config.get("path", "")).strip()
-        if not path:
-            raise InvalidInput("Imprimante fichier : indiquez le chemin du fichier.")
-        return {"kind": kind, "path": path}
-    raise InvalidInput(f"Type d'imprimante inconnu : {kind!r}.")
-
-
-def printer_config(session: Session) -> dict[str, Any]:
-    try:
-        return check_printer_config(json.loads(get_preference(session, PRINTER, "{}")))
-    except (ValueError, InvalidInput, AttributeError):
-        return {"kind": "none"}
-
-
-def save_printer_config(session: Session, config: dict[str, Any]) -> dict[str, Any]:
-    config = check_printer_config(config)
-    set_preference(session, PRINTER, json.dumps(config, sort_keys=True))
-    return config
-
-
-def parse_usb_id(text: str, what: str) -> int:
-    """A USB id typed in hexadecimal: "04b8" or "0x04B8"."""
-    cleaned = text.strip().lower().removeprefix("0x")
-    try:
-        value = int(cleaned, 16)
-    except ValueError:
-        raise InvalidInput(f"{what} : nombre hexadécimal attendu (ex. 04b8).") from None
-    if not 0 < value <= 0xFFFF:
-        raise InvalidInput(f"{what} : entre 0001 et ffff.")
-    return value
 
 
 # -- the screen ------------------------------------------------------------------------

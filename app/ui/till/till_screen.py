@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.catalog.service import ProductInfo, Scan, categories, lookup_barcode, products_in
 from app.catalog.service import search_products as find_products
+from app.documents.printing import Output, open_drawer, output_receipt
 from app.errors import ComptoirError, InvalidInput
 from app.ledger.journal import Recorded
 from app.sales.cart import Discount
@@ -50,6 +51,7 @@ class TillScreen(QWidget):
         self.ctx = ctx
         self.model = CartModel()
         self.category_id: int | None = None
+        self.last_number: int | None = None
 
         self.barcode = QLineEdit()
         self.barcode.setObjectName("barcode")
@@ -123,6 +125,8 @@ class TillScreen(QWidget):
             ("park", "Mettre en attente", "F9", self.park),
             ("resume", "Reprendre", "F10", self.resume),
             ("correct", "Annuler / rembourser", "F11", self.correction_requested.emit),
+            ("duplicate", "Duplicata", "F3", self.duplicate),
+            ("drawer", "Ouvrir le tiroir", "F2", self.open_drawer),
             ("pay", "Payer", "F12", self.pay),
         ]
         grid = QGridLayout()
@@ -340,10 +344,44 @@ class TillScreen(QWidget):
         if record is not None:
             change = record.body["change"]
             self.model.clear()
+            self.last_number = record.number
             suffix = f" — rendu monnaie : {format_cents(change)}" if change else ""
             self._say(f"Ticket {record.doc_number} enregistré{suffix}.")
             self.sale_recorded.emit(record)
+            cash = any(p["method"] == "cash" for p in record.body["tendered"])
+            self.print_receipt(record.number, open_drawer=cash, said=self.message.text())
         return record
+
+    def print_receipt(
+        self, number: int, *, duplicate: bool = False, open_drawer: bool = False, said: str = ""
+    ) -> Output | None:
+        """Receipt to PDF and printer; a failed print is shown, the sale stays recorded."""
+        out = self.ctx.write(
+            self,
+            lambda s: output_receipt(
+                s,
+                number,
+                operator=self.ctx.operator_name,
+                duplicate=duplicate,
+                open_drawer=open_drawer,
+            ),
+        )
+        if out is not None:
+            where = "imprimé" if out.printed else f"PDF : {out.pdf}"
+            what = f"Duplicata n°{out.copy}" if out.copy else "Ticket"
+            self._say(f"{said} {what} {where}".strip())
+        return out
+
+    def duplicate(self) -> None:
+        number, ok = QInputDialog.getInt(
+            self, "Duplicata", "Numéro du ticket :", self.last_number or 1, 1, 10**9
+        )
+        if ok:
+            self.print_receipt(number, duplicate=True)
+
+    def open_drawer(self) -> None:
+        if self.ctx.write(self, lambda s: open_drawer(s, operator=self.ctx.operator_name)):
+            self._say("Tiroir-caisse ouvert.")
 
 
 def _empty(layout: QGridLayout | QHBoxLayout) -> None:

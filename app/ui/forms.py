@@ -1,0 +1,77 @@
+"""Helpers the back-office forms share: touch-sized style, errors shown beside a form."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from PySide6.QtWidgets import QLabel, QWidget
+from sqlalchemy.orm import Session
+
+from app.errors import InvalidInput
+from app.ui.context import AppContext
+
+T = TypeVar("T")
+
+TOUCH_STYLE = """
+QLineEdit, QComboBox, QSpinBox, QDateEdit, QPushButton { min-height: 40px; font-size: 15px; }
+QPushButton { padding: 0 16px; }
+QCheckBox { font-size: 15px; min-height: 36px; }
+QCheckBox::indicator { width: 26px; height: 26px; }
+QLabel { font-size: 15px; }
+QTableView { font-size: 14px; }
+QTabBar::tab { min-height: 40px; padding: 0 18px; font-size: 15px; }
+QLabel#screenTitle { font-size: 24px; font-weight: bold; }
+QGroupBox { font-size: 16px; font-weight: bold; }
+QLabel[role="error"] { color: #c62828; font-weight: bold; }
+QLabel[role="status"] { color: #2e7d32; }
+QLabel[role="notice"] { color: #6d4c00; background: #fff3cd; padding: 8px; }
+"""
+
+
+@dataclass(frozen=True)
+class Done(Generic[T]):
+    """What a form action returned (which may itself be None)."""
+
+    value: T
+
+
+class _Refused(Exception):
+    def __init__(self, error: InvalidInput) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def show_form_error(label: QLabel, message: str) -> None:
+    label.setText(message)
+    label.setVisible(bool(message))
+
+
+def error_label(name: str) -> QLabel:
+    label = QLabel()
+    label.setObjectName(name)
+    label.setProperty("role", "error")
+    label.setWordWrap(True)
+    label.setVisible(False)
+    return label
+
+
+def write_form(
+    ctx: AppContext, parent: QWidget, action: Callable[[Session], T], errors: QLabel
+) -> Done[T] | None:
+    """Run ``action`` through ``ctx.write``; a refusal of the typed data (InvalidInput)
+    rolls the transaction back and is shown in ``errors``, next to the form."""
+
+    def guarded(session: Session) -> Done[T]:
+        try:
+            return Done(action(session))
+        except InvalidInput as exc:
+            raise _Refused(exc) from exc
+
+    show_form_error(errors, "")
+    try:
+        return ctx.write(parent, guarded)
+    except _Refused as refused:
+        show_form_error(errors, refused.error.message)
+        return None
