@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint setup clean
+.PHONY: run test bench lint setup clean screenshots
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,9 +23,13 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m benchmarks $(BENCH_ARGS)
 
+screenshots: $(STAMP)
+	command -v pdftoppm >/dev/null || (apt-get update -q && apt-get install -y -q poppler-utils)
+	QT_QPA_PLATFORM=offscreen $(PY) tools/screenshots.py docs/screenshots
+
 lint: $(STAMP)
-	$(VENV)/bin/ruff check app tests benchmarks
-	$(VENV)/bin/ruff format --check app tests benchmarks
+	$(VENV)/bin/ruff check app tests benchmarks tools
+	$(VENV)/bin/ruff format --check app tests benchmarks tools
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

@@ -124,7 +124,7 @@ class TillScreen(QWidget):
             ("deleteLine", "Supprimer la ligne", "Del", self.delete_line),
             ("park", "Mettre en attente", "F9", self.park),
             ("resume", "Reprendre", "F10", self.resume),
-            ("correct", "Annuler / rembourser", "F11", self.correction_requested.emit),
+            ("correct", "Corriger un ticket", "F11", self.correction_requested.emit),
             ("duplicate", "Duplicata", "F3", self.duplicate),
             ("drawer", "Ouvrir le tiroir", "F2", self.open_drawer),
             ("pay", "Payer", "F12", self.pay),

@@ -1,0 +1,105 @@
+"""Write the screenshots of docs/screenshots/: the till, the payment dialog, the closures
+screen, a receipt and a Z report (PDF pages rendered with pdftoppm).
+
+Run through `make screenshots`; it uses a throw-away demo shop in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+
+def _pdf_to_png(pdf: Path, png: Path) -> None:
+    if shutil.which("pdftoppm") is None:
+        print(f"pdftoppm not found: {png.name} not rendered", file=sys.stderr)
+        return
+    stem = png.with_suffix("")
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "110", "-singlefile", str(pdf), str(stem)], check=True
+    )
+
+
+def main(out: Path) -> int:
+    work = Path(tempfile.mkdtemp(prefix="comptoir-shots-"))
+    os.environ["COMPTOIR_DATA_DIR"] = str(work)
+    os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication, QPushButton
+    from stdnum import ean
+
+    from app.catalog.service import load_demo_catalog
+    from app.demo import run_demo
+    from app.documents.printing import output_closure, output_receipt
+    from app.ledger.closures import list_closures
+    from app.ledger.models import RecordType
+    from app.staff.service import Role, add_operator
+    from app.ui.context import AppContext
+    from app.ui.main_window import PAGES, MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    out.mkdir(parents=True, exist_ok=True)
+    ledger = run_demo(work / "demo.sqlite", days=3)
+    tz = ZoneInfo(ledger.timezone)
+    ledger.clock.now = datetime.combine(datetime.now(tz).date(), time(11, 5), tz).astimezone(UTC)
+    with ledger.transaction() as session:
+        manager = add_operator(session, "Camille", Role.MANAGER, "1234")
+        load_demo_catalog(session)
+    window = MainWindow(AppContext(ledger, manager))
+    window.resize(1280, 800)
+    window.show()
+    window.till.refresh()
+    scale = "2100006" + "00347"  # Comté, 347 g, from the scale
+    for code in (
+        "3760123450010",
+        "3760123450010",
+        "3760123450263",
+        scale + ean.calc_check_digit(scale),
+        "3760123450294",
+    ):
+        window.till.barcode.setText(code)
+        window.till.scan()
+    app.processEvents()
+    window.grab().save(str(out / "till.png"))
+
+    dialog = window.till.make_payment_dialog()
+    dialog.resize(720, 640)
+    dialog.findChild(QPushButton, "pay_card").click()
+    dialog.remove_last()
+    dialog.amount.setText("10")
+    dialog.findChild(QPushButton, "pay_card").click()
+    dialog.findChild(QPushButton, "cash_2000").click()
+    dialog.show()
+    app.processEvents()
+    dialog.grab().save(str(out / "payment.png"))
+    dialog.accept()
+    window.till.record(dialog.payments)
+
+    window.nav.setCurrentRow(PAGES.index("Clôtures"))
+    closures = window.screens["Clôtures"]
+    app.processEvents()
+    cash = closures.count_rows["cash"].counted
+    cash.setText("15,50")
+    app.processEvents()
+    window.grab().save(str(out / "closures.png"))
+
+    with ledger.transaction() as session:
+        receipt = output_receipt(session, 1, operator="Camille")
+        day = list_closures(session, RecordType.DAY_CLOSURE)[-1]
+        report = output_closure(session, RecordType.DAY_CLOSURE, day.period, operator="Camille")
+    _pdf_to_png(receipt.pdf, out / "receipt-80mm.png")
+    _pdf_to_png(report.pdf, out / "z-report.png")
+    ledger.close()
+    shutil.rmtree(work, ignore_errors=True)
+    print(f"screenshots written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")))
