@@ -41,7 +41,7 @@ def main(out: Path) -> int:
     from app.ledger.models import RecordType
     from app.staff.service import Role, add_operator
     from app.ui.context import AppContext
-    from app.ui.main_window import PAGES, MainWindow
+    from app.ui.main_window import PAGES, MainWindow, dispose
 
     app = QApplication.instance() or QApplication(sys.argv)
     out.mkdir(parents=True, exist_ok=True)
@@ -96,6 +96,7 @@ def main(out: Path) -> int:
     _pdf_to_png(receipt.pdf, out / "receipt-80mm.png")
     _pdf_to_png(report.pdf, out / "z-report.png")
     ledger.close()
+    dispose(window)
     shutil.rmtree(work, ignore_errors=True)
     print(f"screenshots written to {out}")
     return 0

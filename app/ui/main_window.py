@@ -8,7 +8,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -258,6 +258,14 @@ def _optional_screens(ctx: AppContext) -> dict[str, QWidget]:
     return screens
 
 
+def dispose(widget: QWidget) -> None:
+    """Delete a top-level widget now, while the application object still exists: left to
+    the interpreter's exit, the destruction order can crash."""
+    widget.close()
+    widget.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
 def open_ledger_for_gui(path: Path, kind: str) -> Ledger:
     ledger = Ledger.open(path, kind=kind, operator="système")
     with ledger.transaction() as session:
@@ -310,6 +318,7 @@ def run(path: Path, *, kind: str = "real") -> int:
     window.show()
     QTimer.singleShot(0, lambda: offer_pending_closures(window))
     code = app.exec()
+    dispose(window)
     try:
         with ledger.transaction() as session:
             log_event(session, EventCode.STOP, operator=window.ctx.operator_name)
