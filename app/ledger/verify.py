@@ -219,7 +219,10 @@ def scan_chunk(
         prev_seq: int | None = None
         prev_hash: str | None = None
         prev_ts: str | None = None
-        active_cache: tuple[int, str | None] = (-1, None)
+        findings = out.findings
+        numbers = out.numbers
+        sha256, fromhex, loads = hashlib.sha256, bytes.fromhex, json.loads
+        ticket, key_type = RecordType.TICKET.value, RecordType.KEY.value
         for row in cursor:
             (
                 seq,
@@ -241,75 +244,95 @@ def scan_chunk(
                 signature,
             ) = row
             out.rows += 1
-            name = _record_name(seq, rtype, number)
-            findings = out.findings
 
-            def fail(rule: str, message: str, seq: int = seq, findings: list = findings) -> None:
-                findings.append((seq, rule, message))
+            def name(seq: int = seq, rtype: str = rtype, number: int = number) -> str:
+                return _record_name(seq, rtype, number)
 
             if out.first_seq is None:
                 out.first_seq, out.first_prev, out.first_ts = seq, stored_prev, ts
             elif seq != prev_seq + 1:  # type: ignore[operator]
-                fail(
-                    "sequence",
-                    f"la séquence passe de {prev_seq} à {seq} : "
-                    f"{seq - prev_seq - 1} enregistrement(s) manquant(s).",
-                )
+                findings.append(
+                    (
+                        seq,
+                        "sequence",
+                        (
+                            f"la séquence passe de {prev_seq} à {seq} : "
+                            f"{seq - prev_seq - 1} enregistrement(s) manquant(s)."
+                        ),
+                    )
+                )  # type: ignore[operator]
             if prev_hash is not None and stored_prev != prev_hash:
-                fail(
-                    "chain",
-                    f"{name} ne suit pas l'enregistrement précédent "
-                    "(chaînage rompu : enregistrement supprimé, inséré ou déplacé).",
+                findings.append(
+                    (
+                        seq,
+                        "chain",
+                        (
+                            f"{name()} ne suit pas l'enregistrement précédent "
+                            "(chaînage rompu : enregistrement supprimé, inséré ou déplacé)."
+                        ),
+                    )
                 )
-            computed = hashlib.sha256(bytes.fromhex(stored_prev) + data).hexdigest()
-            if computed != stored_hash:
-                fail(
-                    "hash",
-                    f"{name} a été modifié : son empreinte ne correspond plus à son contenu.",
+            if sha256(fromhex(stored_prev) + data).hexdigest() != stored_hash:
+                findings.append(
+                    (
+                        seq,
+                        "hash",
+                        (
+                            f"{name()} a été modifié : son empreinte ne correspond plus "
+                            "à son contenu."
+                        ),
+                    )
                 )
             try:
-                envelope = json.loads(data)
+                envelope = loads(data)
                 body = envelope["body"]
             except (ValueError, KeyError, TypeError):
-                fail("format", f"{name} est illisible (contenu canonique corrompu).")
+                findings.append(
+                    (seq, "format", f"{name()} est illisible (contenu canonique corrompu).")
+                )
                 prev_seq, prev_hash, prev_ts = seq, stored_hash, ts
                 continue
             # Signature: by the key the chain says is active for this record.
             signer = envelope.get("key")
-            if rtype == RecordType.KEY.value:
-                allowed = {_active_key(keys, seq)} if body.get("endorsed") else {body.get("key_id")}
-                if seq == 1:
-                    allowed = {body.get("key_id")}
+            if rtype == key_type:
+                if seq == 1 or not body.get("endorsed"):
+                    allowed = body.get("key_id")
+                else:
+                    allowed = _active_key(keys, seq)
             else:
-                if active_cache[0] != seq:
-                    active_cache = (seq, _active_key(keys, seq))
-                allowed = {active_cache[1]}
+                allowed = _active_key(keys, seq)
             key = public.get(signer)
-            if signer not in allowed or key is None or introduced_at.get(signer, seq + 1) > seq:
-                fail(
-                    "key",
-                    f"{name} est signé par une clé ({signer}) qui n'était pas la clé en vigueur.",
+            if signer != allowed or key is None or introduced_at.get(signer, seq + 1) > seq:
+                findings.append(
+                    (
+                        seq,
+                        "key",
+                        (
+                            f"{name()} est signé par une clé ({signer}) qui n'était pas la clé "
+                            "en vigueur."
+                        ),
+                    )
                 )
             else:
                 try:
-                    key.verify(signature, bytes.fromhex(stored_hash), _ALGO)
+                    key.verify(signature, fromhex(stored_hash), _ALGO)
                 except (InvalidSignature, ValueError):
-                    fail("signature", f"{name} porte une signature invalide.")
+                    findings.append((seq, "signature", f"{name()} porte une signature invalide."))
             # The envelope is the truth; the columns are copies and must agree.
-            expected = (
-                envelope.get("seq"),
-                envelope.get("type"),
-                envelope.get("number"),
-                envelope.get("ts"),
-                envelope.get("date"),
-                envelope.get("till"),
-                envelope.get("operator"),
-                envelope.get("ref"),
-                envelope.get("period"),
-                envelope.get("key"),
-                envelope.get("v"),
-            )
-            actual = (
+            get = envelope.get
+            if (
+                get("seq"),
+                get("type"),
+                get("number"),
+                get("ts"),
+                get("date"),
+                get("till"),
+                get("operator"),
+                get("ref"),
+                get("period"),
+                get("key"),
+                get("v"),
+            ) != (
                 seq,
                 rtype,
                 number,
@@ -321,17 +344,23 @@ def scan_chunk(
                 period,
                 key_id,
                 cversion,
-            )
-            if expected != actual:
-                fail(
-                    "copy",
-                    f"{name} : les colonnes de la base ne correspondent pas au "
-                    "contenu signé (modification directe de la base).",
+            ):
+                findings.append(
+                    (
+                        seq,
+                        "copy",
+                        (
+                            f"{name()} : les colonnes de la base ne correspondent pas au "
+                            "contenu signé (modification directe de la base)."
+                        ),
+                    )
                 )
-            if envelope.get("ledger") != ledger_id:
-                fail("ledger", f"{name} appartient à un autre journal.")
+            if get("ledger") != ledger_id:
+                findings.append((seq, "ledger", f"{name()} appartient à un autre journal."))
             if prev_ts is not None and ts < prev_ts:
-                fail("time", f"{name} est daté avant l'enregistrement qui le précède.")
+                findings.append(
+                    (seq, "time", f"{name()} est daté avant l'enregistrement qui le précède.")
+                )
             try:
                 vat, pays, total = derived_rows(rtype, body)
             except (KeyError, TypeError, ValueError):
@@ -342,22 +371,27 @@ def scan_chunk(
                 or sorted(vat, reverse=True) != vat_rows.get(seq, [])
                 or pays != pay_rows.get(seq, [])
             ):
-                fail(
-                    "copy",
-                    f"{name} : les montants de la base ne correspondent pas au "
-                    "contenu signé (modification directe de la base).",
+                findings.append(
+                    (
+                        seq,
+                        "copy",
+                        (
+                            f"{name()} : les montants de la base ne correspondent pas au "
+                            "contenu signé (modification directe de la base)."
+                        ),
+                    )
                 )
-            nums = out.numbers.get(rtype)
+            nums = numbers.get(rtype)
             if nums is None:
-                out.numbers[rtype] = [number, number, seq]
+                numbers[rtype] = [number, number, seq]
             else:
                 if number != nums[1] + 1:
-                    fail("numbering", _numbering_message(rtype, nums[1], number))
+                    findings.append((seq, "numbering", _numbering_message(rtype, nums[1], number)))
                 nums[1] = number
-            if rtype == RecordType.TICKET.value:
+            if rtype == ticket:
                 problem = _ticket_problem(body)
                 if problem:
-                    fail("ticket", f"{name} : {problem}")
+                    findings.append((seq, "ticket", f"{name()} : {problem}"))
                 else:
                     running.add_ticket(body)
             elif rtype in _CLOSURE_VALUES:
