@@ -12,6 +12,8 @@ from app.staff.models import ShopPreference
 
 RECEIPT_HEADER = "receipt_header"
 RECEIPT_FOOTER = "receipt_footer"
+TILL_ID = "till_id"
+DEFAULT_TILL_ID = "CAISSE-1"
 PRINTER = "printer"
 RECEIPT_WIDTH = 48
 RECEIPT_MAX_LINES = 8
@@ -106,4 +108,17 @@ def parse_usb_id(text: str, what: str) -> int:
         raise InvalidInput(f"{what} : nombre hexadécimal attendu (ex. 04b8).") from None
     if not 0 < value <= 0xFFFF:
         raise InvalidInput(f"{what} : entre 0001 et ffff.")
+    return value
+
+
+def till_id(session: Session) -> str:
+    """The identifier of this till, printed on tickets and recorded on every record."""
+    return get_preference(session, TILL_ID, DEFAULT_TILL_ID)
+
+
+def save_till_id(session: Session, value: str) -> str:
+    value = " ".join(str(value).split()).upper()
+    if not value or len(value) > 32 or not all(c.isalnum() or c in "-_" for c in value):
+        raise InvalidInput("Identifiant de caisse : 1 à 32 lettres, chiffres, tirets ou soulignés.")
+    set_preference(session, TILL_ID, value)
     return value

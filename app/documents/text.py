@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from app.ledger.canonical import parse_ts
-from app.ledger.closures import Closure, day_label, month_label
+from app.ledger.closures import Closure, PeriodTotals, day_label, month_label
 from app.ledger.journal import document_number
 from app.ledger.models import RecordType
 from app.ledger.settings import FiscalSettings
@@ -35,28 +37,16 @@ def method_label(method: str) -> str:
         return method
 
 
-def closure_text(closure: Closure, shop: FiscalSettings, timezone: str = "Europe/Paris") -> str:
-    """A Z report as text: identity, period, VAT table, payments, grand totals."""
-    from zoneinfo import ZoneInfo
-
-    body = closure.body
-    made = parse_ts(closure.ts).astimezone(ZoneInfo(timezone))
-    lines = [
-        "=" * WIDTH,
-        f"{closure.record_type.label.upper()} (Z) "
-        f"{document_number(closure.record_type, closure.number)}".center(WIDTH),
-        "=" * WIDTH,
-    ]
+def _header(title: str, shop: FiscalSettings) -> list[str]:
+    lines = ["=" * WIDTH, title.center(WIDTH), "=" * WIDTH]
     if shop.name:
         lines += [shop.name, f"{shop.address}, {shop.postcode} {shop.city}", f"SIRET {shop.siret}"]
-    lines += [
-        period_title(closure),
-        f"Clôturée le {made:%d/%m/%Y à %H:%M:%S} par {closure.operator}",
-        f"Enregistrements n°{body['first_seq']} à n°{body['last_seq']}",
-        f"Tickets : {body['tickets']} (dont {body['refunds']} annulation(s)/remboursement(s))",
-        "-" * WIDTH,
-        f"{'TVA':<8}{'HT':>13}{'TVA':>13}{'TTC':>14}",
-    ]
+    return lines
+
+
+def _turnover(body: dict[str, Any]) -> list[str]:
+    """VAT table and payments: the same block on X and Z reports."""
+    lines = ["-" * WIDTH, f"{'TVA':<8}{'HT':>13}{'TVA':>13}{'TTC':>14}"]
     for v in body["vat"]:
         lines.append(
             f"{format_rate(v['rate']):<8}{format_cents(v['base']):>13}"
@@ -66,10 +56,28 @@ def closure_text(closure: Closure, shop: FiscalSettings, timezone: str = "Europe
         f"{'Total':<8}{format_cents(body['total_excl']):>13}"
         f"{format_cents(body['total_vat']):>13}{format_cents(body['total']):>14}"
     )
-    lines.append("-" * WIDTH)
-    lines.append("Règlements")
+    lines += ["-" * WIDTH, "Règlements"]
     for p in body["payments"]:
         lines.append(_row(f"  {method_label(p['method'])}", format_cents(p["amount"])))
+    return lines
+
+
+def closure_text(closure: Closure, shop: FiscalSettings, timezone: str = "Europe/Paris") -> str:
+    """A Z report as text: identity, period, VAT table, payments, grand totals."""
+    body = closure.body
+    made = parse_ts(closure.ts).astimezone(ZoneInfo(timezone))
+    title = (
+        f"{closure.record_type.label.upper()} (Z) "
+        f"{document_number(closure.record_type, closure.number)}"
+    )
+    lines = _header(title, shop)
+    lines += [
+        period_title(closure),
+        f"Clôturée le {made:%d/%m/%Y à %H:%M:%S} par {closure.operator}",
+        f"Enregistrements n°{body['first_seq']} à n°{body['last_seq']}",
+        f"Tickets : {body['tickets']} (dont {body['refunds']} annulation(s)/remboursement(s))",
+        *_turnover(body),
+    ]
     for count in body.get("counted", []):
         if count["counted"] is None:
             continue
@@ -83,6 +91,22 @@ def closure_text(closure: Closure, shop: FiscalSettings, timezone: str = "Europe
         _row("Grand total perpétuel", format_cents(body["perpetual_total"])),
         _row("Grand total perpétuel (valeur absolue)", format_cents(body["perpetual_abs_total"])),
         f"Empreinte : {closure.hash[:32]}",
+        "=" * WIDTH,
+    ]
+    return "\n".join(lines)
+
+
+def x_report_text(
+    totals: PeriodTotals, shop: FiscalSettings, when: datetime, timezone: str = "Europe/Paris"
+) -> str:
+    """Running totals since the last day closure (X): printed, never recorded."""
+    local = when.astimezone(ZoneInfo(timezone))
+    body = totals.as_body()
+    lines = _header("RAPPORT X — SANS CLÔTURE", shop)
+    lines += [
+        f"Édité le {local:%d/%m/%Y à %H:%M:%S}",
+        f"Tickets : {body['tickets']} (dont {body['refunds']} annulation(s)/remboursement(s))",
+        *_turnover(body),
         "=" * WIDTH,
     ]
     return "\n".join(lines)

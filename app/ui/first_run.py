@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session
 
 from app.catalog.service import load_demo_catalog
+from app.documents.preferences import save_till_id
 from app.errors import ComptoirError, InvalidInput
 from app.ledger.settings import VAT_REGIMES, FiscalSettings, record_fiscal_settings
 from app.ledger.store import Ledger
@@ -85,12 +86,14 @@ class FirstRunDialog(QDialog):
     def save(self) -> None:
         settings = self.settings()
         manager, pin, demo = self.manager.text(), self.pin.text(), self.demo.isChecked()
+        till = self.till.text()
         if not manager.strip():
             self.error.setText("Indiquez le nom du gérant.")
             return
 
         def action(session: Session) -> None:
             record_fiscal_settings(session, settings, operator=manager.strip() or "Gérant")
+            self.ledger.till_id = save_till_id(session, till)
             add_operator(session, manager, Role.MANAGER, pin)
             if demo:
                 load_demo_catalog(session)

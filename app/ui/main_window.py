@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
+from app.documents.preferences import till_id
 from app.documents.printing import Output, output_closure, output_x_report, print_test
 from app.errors import ComptoirError
 from app.ledger.closures import Closure, day_label, pending_closures
@@ -268,6 +269,8 @@ def dispose(widget: QWidget) -> None:
 
 def open_ledger_for_gui(path: Path, kind: str) -> Ledger:
     ledger = Ledger.open(path, kind=kind, operator="système")
+    with ledger.reader() as session:
+        ledger.till_id = till_id(session)
     with ledger.transaction() as session:
         log_event(session, EventCode.START, operator="système", software_version=__version__)
     return ledger

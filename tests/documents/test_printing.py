@@ -71,10 +71,13 @@ def test_a_failing_printer_records_no_duplicate(ledger, tmp_path) -> None:
     assert "REPRINT" not in kinds
 
 
-def test_z_report_and_x_report(shop_ledger, clock) -> None:
+def test_z_report_and_x_report(shop_ledger, clock, tmp_path) -> None:
     ring(shop_ledger)
     with shop_ledger.transaction() as session:
         out_x = output_x_report(session, operator="Camille")
+    sent = (tmp_path / "printer.bin").read_bytes()
+    assert "RAPPORT X".encode("cp1252") in sent and b"2,60" in sent
+    with shop_ledger.transaction() as session:
         close_day(session, date(2026, 3, 2), operator="Camille")
     with shop_ledger.transaction() as session:
         out_z = output_closure(session, RecordType.DAY_CLOSURE, "2026-03-02", operator="Camille")

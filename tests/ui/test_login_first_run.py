@@ -82,3 +82,21 @@ def test_cashier_finds_month_closing_refused(qtbot, shop) -> None:
     closures = win.screens["Clôtures"]
     assert not closures.close_month_button.isEnabled()
     assert "gérant" in closures.close_month_button.toolTip()
+
+
+def test_first_run_sets_the_till_id(qtbot, ledger) -> None:
+    from app.documents.preferences import till_id
+
+    dialog = FirstRunDialog(ledger)
+    qtbot.addWidget(dialog)
+    _fill(dialog, name="Boutique", siret="12345678200010", address="1 rue", city="Lyon")
+    dialog.manager.setText("Camille")
+    dialog.pin.setText("1234")
+    dialog.till.setText("comptoir 2")
+    dialog.save()
+    assert "Identifiant de caisse" in dialog.error.text()
+    dialog.till.setText("caisse-2")
+    dialog.save()
+    with ledger.reader() as session:
+        assert till_id(session) == "CAISSE-2"
+    assert ledger.till_id == "CAISSE-2"

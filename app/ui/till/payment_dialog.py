@@ -91,6 +91,7 @@ class PaymentDialog(QDialog):
         self.ok_button.setObjectName("validatePayment")
         self.ok_button.setMinimumHeight(56)
         self.ok_button.clicked.connect(self.accept)
+        self.ok_button.setDefault(True)
         cancel = QPushButton("Revenir au ticket (Échap)")
         cancel.clicked.connect(self.reject)
         buttons = QHBoxLayout()
