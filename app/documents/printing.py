@@ -20,7 +20,7 @@ from app.documents.escpos import (
 from app.documents.preferences import printer_config, receipt_texts
 from app.documents.receipt import receipt_text, render_receipt_pdf
 from app.documents.reports import render_closure_pdf, render_x_report_pdf
-from app.documents.text import closure_text
+from app.documents.text import closure_text, x_report_text
 from app.errors import InvalidInput
 from app.ledger.closures import get_closure, x_report
 from app.ledger.events import EventCode, log_event
@@ -159,8 +159,10 @@ def output_x_report(session: Session, *, operator: str) -> Output:
     local = when.astimezone(ZoneInfo(ledger.timezone)).strftime("%Y%m%d-%H%M%S")
     path = documents_dir(ledger, "rapports-x") / f"X-{local}.pdf"
     path.write_bytes(pdf)
-    log_event(session, EventCode.PRINT, operator=operator, document="X", copy=None, printer="none")
-    return Output(path, False)
+    text = x_report_text(totals, fiscal_settings(session), when, ledger.timezone)
+    printed, printer = _send_to_printer(session, text)
+    log_event(session, EventCode.PRINT, operator=operator, document="X", copy=None, printer=printer)
+    return Output(path, printed)
 
 
 def print_test(config: dict[str, Any]) -> None:
