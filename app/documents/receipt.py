@@ -6,7 +6,6 @@ the ESC/POS printer always carry the same mentions.
 
 from __future__ import annotations
 
-import base64
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from app.documents.fonts import (
 from app.documents.text import method_label
 from app.errors import InvalidInput
 from app.ledger.canonical import parse_ts
-from app.ledger.journal import document_number
+from app.ledger.journal import document_number, signature_excerpt
 from app.ledger.models import RecordType
 from app.ledger.settings import FiscalSettings
 from app.sales.money import format_cents
@@ -54,11 +53,6 @@ class Row:
 
 
 RULE = Row(layout="rule")
-
-
-def signature_excerpt(signature: bytes) -> str:
-    """12 characters of base32 over the signature's last 10 bytes, as `Recorded` prints."""
-    return base64.b32encode(signature[-10:]).decode("ascii")[:12]
 
 
 def shop_time(ts: str, timezone: str = DEFAULT_TIMEZONE) -> str:

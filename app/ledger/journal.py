@@ -56,8 +56,13 @@ class Recorded:
 
     @property
     def signature_excerpt(self) -> str:
-        """A short, printable excerpt of the signature (receipts, Z reports)."""
-        return base64.b32encode(self.signature[-10:]).decode("ascii")[:12]
+        return signature_excerpt(self.signature)
+
+
+def signature_excerpt(signature: bytes) -> str:
+    """A short, printable excerpt of a signature (receipts): 12 characters of base32 over
+    its last 10 bytes."""
+    return base64.b32encode(signature[-10:]).decode("ascii")[:12]
 
 
 def document_number(record_type: RecordType | str, number: int) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QLabel, QWidget
 from sqlalchemy.orm import Session
 
@@ -75,3 +76,29 @@ def write_form(
     except _Refused as refused:
         show_form_error(errors, refused.error.message)
         return None
+
+
+class Screen(QWidget):
+    """A screen of the main window that shows ledger data. It refreshes at once when a
+    change happens while it is shown, otherwise the next time it is shown."""
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self._stale = True
+        ctx.ledger_changed.connect(self._on_ledger_changed)
+        ctx.operator_changed.connect(self.refresh)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self.refresh()
+
+    def _on_ledger_changed(self) -> None:
+        if self.isVisible():
+            self.refresh()
+        else:
+            self._stale = True
+
+    def refresh(self) -> None:
+        self._stale = False

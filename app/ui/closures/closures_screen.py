@@ -51,7 +51,7 @@ from app.sales.money import format_cents, parse_cents
 from app.sales.payments import PaymentMethod
 from app.staff.service import Permission
 from app.ui.context import AppContext
-from app.ui.forms import TOUCH_STYLE, error_label, show_form_error
+from app.ui.forms import TOUCH_STYLE, Screen, error_label, show_form_error
 from app.ui.models import ClosureListModel
 
 MANAGER_ONLY = "Seul un gérant peut clôturer un mois ou un exercice."
@@ -113,7 +113,7 @@ class _Snapshot:
     shop: FiscalSettings
 
 
-class ClosuresScreen(QWidget):
+class ClosuresScreen(Screen):
     """Clôtures. ``reprint_requested(Closure)``: print this closure again;
     ``closure_recorded(Closure)``: a closure was just made (print its Z)."""
 
@@ -122,9 +122,7 @@ class ClosuresScreen(QWidget):
     x_report_requested = Signal()
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
-        self._stale = True
+        super().__init__(ctx, parent)
         self._expected: dict[str, int] = {}
         self._closures: list[Closure] = []
         self._shop = FiscalSettings()
@@ -147,8 +145,6 @@ class ClosuresScreen(QWidget):
         body.addLayout(left, 5)
         body.addWidget(self._list_panel(), 6)
         layout.addLayout(body, 1)
-        ctx.ledger_changed.connect(self._on_ledger_changed)
-        ctx.operator_changed.connect(self.refresh)
         self.refresh()
 
     # -- building ----------------------------------------------------------------------
@@ -299,20 +295,12 @@ class ClosuresScreen(QWidget):
 
     # -- showing -----------------------------------------------------------------------
     def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        if self._stale:
-            self.refresh()
+        super().showEvent(event)  # refreshes when stale
         if self.close_day_button.isEnabled():
             self.count_rows[PaymentMethod.CASH.value].counted.setFocus()
 
-    def _on_ledger_changed(self) -> None:
-        if self.isVisible():
-            self.refresh()
-        else:
-            self._stale = True
-
     def refresh(self) -> None:
-        self._stale = False
+        super().refresh()
 
         def load(session: Session) -> _Snapshot:
             now = ledger_today(session)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -33,18 +32,16 @@ from app.sales.money import format_cents, parse_cents
 from app.sales.vat import VAT_RATES_BP, format_rate
 from app.staff.service import Permission
 from app.ui.context import AppContext
-from app.ui.forms import TOUCH_STYLE, error_label, show_form_error, write_form
+from app.ui.forms import TOUCH_STYLE, Screen, error_label, show_form_error, write_form
 from app.ui.models import ProductFilterProxy, ProductTableModel
 
 READ_ONLY = "Lecture seule : seul un gérant peut modifier le catalogue."
 DEFAULT_RATE_BP = 2000
 
 
-class CatalogScreen(QWidget):
+class CatalogScreen(Screen):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
-        self._stale = True
+        super().__init__(ctx, parent)
         self._editing: int | None = None
         self.setObjectName("catalogScreen")
         self.setStyleSheet(TOUCH_STYLE)
@@ -97,8 +94,6 @@ class CatalogScreen(QWidget):
         splitter.setStretchFactor(1, 0)
         splitter.setSizes([820, 420])
         layout.addWidget(splitter, 1)
-        ctx.ledger_changed.connect(self._on_ledger_changed)
-        ctx.operator_changed.connect(self.refresh)
         self.refresh()
 
     def _form(self) -> QWidget:
@@ -159,19 +154,9 @@ class CatalogScreen(QWidget):
         return self.form_box
 
     # -- showing -----------------------------------------------------------------------
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        if self._stale:
-            self.refresh()
-
-    def _on_ledger_changed(self) -> None:
-        if self.isVisible():
-            self.refresh()
-        else:
-            self._stale = True
 
     def refresh(self) -> None:
-        self._stale = False
+        super().refresh()
         editable = self.ctx.can(Permission.EDIT_CATALOG)
         self.notice.setVisible(not editable)
         self.demo_button.setEnabled(editable)

@@ -6,7 +6,7 @@ from dataclasses import fields
 from typing import Any, TypeVar
 
 from PySide6.QtCore import QRegularExpression, Signal
-from PySide6.QtGui import QFont, QRegularExpressionValidator, QShowEvent
+from PySide6.QtGui import QFont, QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -42,7 +42,7 @@ from app.ledger.journal import Recorded
 from app.ledger.settings import VAT_REGIMES, FiscalSettings, fiscal_settings, record_fiscal_settings
 from app.staff.service import Permission, Role, add_operator, list_operators
 from app.ui.context import AppContext
-from app.ui.forms import TOUCH_STYLE, error_label, show_form_error, write_form
+from app.ui.forms import TOUCH_STYLE, Screen, error_label, show_form_error, write_form
 from app.ui.models import OperatorTableModel
 
 T = TypeVar("T")
@@ -71,15 +71,13 @@ FISCAL_FIELDS = (
 )
 
 
-class SettingsScreen(QWidget):
+class SettingsScreen(Screen):
     """Réglages. Emits ``test_print_requested(config)`` for the "Page de test" button."""
 
     test_print_requested = Signal(dict)
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
-        self._stale = True
+        super().__init__(ctx, parent)
         self._loaded_fiscal: FiscalSettings | None = None
         self.setObjectName("settingsScreen")
         self.setStyleSheet(TOUCH_STYLE)
@@ -98,8 +96,6 @@ class SettingsScreen(QWidget):
         layout.addWidget(title)
         layout.addWidget(self.notice)
         layout.addWidget(self.tabs, 1)
-        ctx.ledger_changed.connect(self._on_ledger_changed)
-        ctx.operator_changed.connect(self.refresh)
         self.refresh()
 
     # -- building ----------------------------------------------------------------------
@@ -269,19 +265,9 @@ class SettingsScreen(QWidget):
         return page
 
     # -- showing -----------------------------------------------------------------------
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        if self._stale:
-            self.refresh()
-
-    def _on_ledger_changed(self) -> None:
-        if self.isVisible():
-            self.refresh()
-        else:
-            self._stale = True
 
     def refresh(self) -> None:
-        self._stale = False
+        super().refresh()
         editable = self.ctx.can(Permission.EDIT_SETTINGS)
         self.notice.setVisible(not editable)
         for widget in (
