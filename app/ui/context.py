@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
+from types import ModuleType
 from typing import TypeVar
 
 from PySide6.QtCore import QObject, Signal
@@ -15,6 +17,12 @@ from app.staff.service import OperatorInfo, Permission
 from app.ui.errors import show_error
 
 T = TypeVar("T")
+
+
+def documents() -> ModuleType:
+    """The printing service, imported on first use: ReportLab and python-escpos cost
+    half a second at start-up that the till does not need to become usable."""
+    return importlib.import_module("app.documents.printing")
 
 
 class AppContext(QObject):

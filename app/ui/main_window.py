@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtWidgets import (
@@ -25,7 +27,6 @@ from PySide6.QtWidgets import (
 
 from app import __version__
 from app.documents.preferences import till_id
-from app.documents.printing import Output, output_closure, output_x_report, print_test
 from app.errors import ComptoirError
 from app.ledger.closures import Closure, day_label, pending_closures
 from app.ledger.events import EventCode, log_event
@@ -36,10 +37,13 @@ from app.ledger.settings import fiscal_settings
 from app.ledger.store import Ledger
 from app.ledger.verify import Report
 from app.staff.service import Permission, has_operators
-from app.ui.context import AppContext
+from app.ui.context import AppContext, documents
 from app.ui.errors import show_error
 from app.ui.till.correction_dialog import CorrectionDialog
 from app.ui.till.till_screen import TillScreen
+
+if TYPE_CHECKING:
+    from app.documents import printing
 
 log = logging.getLogger(__name__)
 PAGES = ("Caisse", "Factures", "Clôtures", "Archives", "Catalogue", "Réglages")
@@ -169,10 +173,10 @@ class MainWindow(QMainWindow):
         box.setWindowModality(Qt.WindowModality.WindowModal)
         box.open()
 
-    def output_closure(self, closure: Closure, *, duplicate: bool) -> Output | None:
+    def output_closure(self, closure: Closure, *, duplicate: bool) -> printing.Output | None:
         out = self.ctx.write(
             self,
-            lambda s: output_closure(
+            lambda s: documents().output_closure(
                 s,
                 closure.record_type,
                 closure.period,
@@ -186,15 +190,17 @@ class MainWindow(QMainWindow):
             self._tell("Rapport Z", f"{what} {where} : {out.pdf}")
         return out
 
-    def output_x_report(self) -> Output | None:
-        out = self.ctx.write(self, lambda s: output_x_report(s, operator=self.ctx.operator_name))
+    def output_x_report(self) -> printing.Output | None:
+        out = self.ctx.write(
+            self, lambda s: documents().output_x_report(s, operator=self.ctx.operator_name)
+        )
         if out is not None:
             self._tell("Rapport X", f"Rapport X enregistré : {out.pdf}")
         return out
 
     def test_print(self, config: dict) -> None:
         try:
-            print_test(config)
+            documents().print_test(config)
         except ComptoirError as exc:
             show_error(self, exc)
             return
@@ -320,6 +326,7 @@ def run(path: Path, *, kind: str = "real") -> int:
     window.resize(1280, 800)
     window.show()
     QTimer.singleShot(0, lambda: offer_pending_closures(window))
+    threading.Thread(target=documents, name="warm-printing", daemon=True).start()
     code = app.exec()
     dispose(window)
     try:

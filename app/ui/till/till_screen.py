@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -25,7 +26,6 @@ from PySide6.QtWidgets import (
 
 from app.catalog.service import ProductInfo, Scan, categories, lookup_barcode, products_in
 from app.catalog.service import search_products as find_products
-from app.documents.printing import Output, open_drawer, output_receipt
 from app.errors import ComptoirError, InvalidInput
 from app.ledger.journal import Recorded
 from app.sales.cart import Discount
@@ -34,10 +34,13 @@ from app.sales.parking import park, parked_tickets, resume
 from app.sales.service import record_sale
 from app.sales.vat import format_rate
 from app.staff.service import Permission
-from app.ui.context import AppContext
+from app.ui.context import AppContext, documents
 from app.ui.errors import show_error
 from app.ui.till.cart_model import CartModel
 from app.ui.till.payment_dialog import PaymentDialog
+
+if TYPE_CHECKING:
+    from app.documents import printing
 
 GRID_COLUMNS = 4
 
@@ -354,11 +357,11 @@ class TillScreen(QWidget):
 
     def print_receipt(
         self, number: int, *, duplicate: bool = False, open_drawer: bool = False, said: str = ""
-    ) -> Output | None:
+    ) -> printing.Output | None:
         """Receipt to PDF and printer; a failed print is shown, the sale stays recorded."""
         out = self.ctx.write(
             self,
-            lambda s: output_receipt(
+            lambda s: documents().output_receipt(
                 s,
                 number,
                 operator=self.ctx.operator_name,
@@ -380,7 +383,9 @@ class TillScreen(QWidget):
             self.print_receipt(number, duplicate=True)
 
     def open_drawer(self) -> None:
-        if self.ctx.write(self, lambda s: open_drawer(s, operator=self.ctx.operator_name)):
+        if self.ctx.write(
+            self, lambda s: documents().open_drawer(s, operator=self.ctx.operator_name)
+        ):
             self._say("Tiroir-caisse ouvert.")
 
 
