@@ -16,7 +16,7 @@ def test_empty_database_upgrades_to_head_with_triggers(tmp_path) -> None:
     engine = make_engine(tmp_path / "empty.sqlite")
     assert migrate.current_revision(engine) is None
     assert migrate.upgrade(engine) is True
-    assert migrate.current_revision(engine) == migrate.head_revision()
+    assert migrate.current_revision(engine) == migrate.head_revision() == migrate.HEAD_REVISION
     assert migrate.upgrade(engine) is False
     tables = set(inspect(engine).get_table_names())
     assert set(metadata.tables) <= tables
