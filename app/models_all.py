@@ -1,8 +1,15 @@
 """Import every model module so that Base.metadata knows every table."""
 
 from app.catalog import models as catalog_models
+from app.customers import models as customer_models
 from app.ledger import models as ledger_models
 from app.staff import models as staff_models
 
 metadata = ledger_models.Base.metadata
-__all__ = ["catalog_models", "ledger_models", "metadata", "staff_models"]
+__all__ = [
+    "catalog_models",
+    "customer_models",
+    "ledger_models",
+    "metadata",
+    "staff_models",
+]

@@ -113,6 +113,7 @@ def append(
     ref_seq: int | None = None,
     period: str | None = None,
     key_override: Any = None,
+    expect_number: int | None = None,
 ) -> Recorded:
     """Append one record; raises before writing anything if a rule forbids it."""
     ledger = ledger_of(session)
@@ -139,12 +140,9 @@ def append(
 
         ensure_open_for_sale(session, business_date)
 
-    number = (
-        session.scalar(
-            select(func.max(JournalRecord.number)).where(JournalRecord.record_type == record_type)
-        )
-        or 0
-    ) + 1
+    number = next_number(session, record_type)
+    if expect_number is not None and expect_number != number:
+        raise RuntimeError(f"numbering moved: expected {expect_number}, got {number}")
     seq = (last.seq if last else 0) + 1
     key_id = chain.key_id_of(signer.public_key())
     envelope = {
@@ -223,6 +221,14 @@ def append(
         signature=signature,
         body=body,
     )
+
+
+def next_number(session: Session, record_type: RecordType) -> int:
+    """The number the next record of this type will get (read under the write lock)."""
+    last = session.scalar(
+        select(func.max(JournalRecord.number)).where(JournalRecord.record_type == record_type)
+    )
+    return (last or 0) + 1
 
 
 def derived_rows(

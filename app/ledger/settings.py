@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from stdnum import exceptions as stdnum_errors
+from stdnum import iban as stdnum_iban
 from stdnum.eu import vat as eu_vat
 from stdnum.fr import siren as fr_siren
 from stdnum.fr import siret as fr_siret
@@ -38,6 +39,8 @@ class FiscalSettings:
     phone: str = ""
     vat_regime: str = "reel_normal"
     vat_on_debits: bool = False
+    electronic_address: str = ""  # e-invoicing address (scheme 0225); the SIREN by default
+    iban: str = ""
 
     @property
     def siren(self) -> str:
@@ -85,6 +88,16 @@ def validate(settings: FiscalSettings) -> FiscalSettings:
             values["siret"][:9]
         ):
             raise InvalidInput("Le numéro de TVA ne correspond pas au SIREN.")
+    values["electronic_address"] = _clean(
+        values["electronic_address"], "Adresse électronique de facturation"
+    )
+    iban = _clean(values["iban"], "IBAN").replace(" ", "").upper()
+    if iban:
+        try:
+            iban = stdnum_iban.validate(iban)
+        except stdnum_errors.ValidationError:
+            raise InvalidInput("IBAN invalide.") from None
+    values["iban"] = iban
     if values["vat_regime"] not in VAT_REGIMES:
         raise InvalidInput(f"Régime de TVA inconnu : {values['vat_regime']!r}.")
     if not isinstance(values["vat_on_debits"], bool):

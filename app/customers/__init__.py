@@ -1,0 +1,1 @@
+"""Customers: companies and private persons, with their identifiers."""

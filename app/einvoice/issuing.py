@@ -1,0 +1,507 @@
+"""Issuing invoices and credit notes into the ledger, payments against them, and lists.
+
+Issuing assigns the next gapless number (``F2026-000123``), appends the record and
+freezes it; an issued invoice is corrected only by a credit note that references it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.customers.service import CustomerInfo, get_customer
+from app.einvoice.invoices import (
+    DEFAULT_NOTES,
+    Amounts,
+    InvoiceDraft,
+    InvoiceLineInput,
+    compute,
+    due_date,
+    operation_of,
+    summarize,
+)
+from app.errors import InvalidInput
+from app.ledger import canonical
+from app.ledger.journal import Recorded, append, ledger_of, local_date, next_number
+from app.ledger.models import JournalRecord, RecordType
+from app.ledger.settings import FiscalSettings, fiscal_settings
+from app.sales.cart import validate_label
+from app.sales.money import check_cents, format_cents, to_decimal
+from app.sales.payments import PaymentMethod
+
+PREFIXES = {RecordType.INVOICE: "F", RecordType.CREDIT_NOTE: "AV"}
+PAYMENT_MEANS = {
+    "30": "Virement",
+    "58": "Virement SEPA",
+    "48": "Carte bancaire",
+    "20": "Chèque",
+    "10": "Espèces",
+}
+
+
+def invoice_number(record_type: RecordType, number: int, issued: str) -> str:
+    """``F2026-000123`` / ``AV2026-000004``: at most 35 characters, letters, digits, '-'."""
+    return f"{PREFIXES[record_type]}{issued[:4]}-{number:06d}"
+
+
+@dataclass(frozen=True)
+class IssuedDocument:
+    """An invoice or credit note read back from the ledger."""
+
+    seq: int
+    record_type: RecordType
+    number: int
+    ts: str
+    envelope: dict[str, Any]
+    body: dict[str, Any]
+
+    @property
+    def doc_number(self) -> str:
+        return self.body["number"]
+
+    @property
+    def is_credit_note(self) -> bool:
+        return self.record_type is RecordType.CREDIT_NOTE
+
+
+def _seller(shop: FiscalSettings) -> dict[str, Any]:
+    if not shop.is_complete:
+        raise InvalidInput("Complétez l'identité de la boutique (Réglages) avant de facturer.")
+    return {
+        "name": shop.name,
+        "legal_form": shop.legal_form,
+        "siren": shop.siren,
+        "siret": shop.siret,
+        "vat_number": shop.vat_number,
+        "address": shop.address,
+        "postcode": shop.postcode,
+        "city": shop.city,
+        "country": shop.country or "FR",
+        "electronic_address": shop.electronic_address or shop.siren,
+        "phone": shop.phone,
+    }
+
+
+def _buyer(customer: CustomerInfo) -> dict[str, Any]:
+    if not (customer.address and customer.city):
+        raise InvalidInput(f"Adresse de facturation de « {customer.name} » incomplète.")
+    electronic = customer.electronic_address or (customer.siren if customer.is_company else "")
+    return {
+        "kind": customer.kind,
+        "name": customer.name,
+        "siren": customer.siren,
+        "siret": customer.siret,
+        "vat_number": customer.vat_number,
+        "address": customer.address,
+        "postcode": customer.postcode,
+        "city": customer.city,
+        "country": customer.country,
+        "electronic_address": electronic,
+        "email": customer.email,
+    }
+
+
+def _delivery(customer: CustomerInfo) -> dict[str, Any] | None:
+    if not customer.has_delivery_address:
+        return None
+    return {
+        "name": customer.name,
+        "address": customer.delivery_address,
+        "postcode": customer.delivery_postcode,
+        "city": customer.delivery_city,
+        "country": customer.delivery_country or customer.country,
+    }
+
+
+def _bar(customer: CustomerInfo) -> str:
+    if not customer.is_company:
+        return "B2C"
+    return "B2B" if customer.country == "FR" else "B2BINT"
+
+
+def _check_reverse_charge(lines: list[dict[str, Any]], seller: dict, buyer: dict) -> None:
+    reverse = any(line["category"] in ("K", "AE") for line in lines)
+    if reverse and not (seller["vat_number"] and buyer["vat_number"]):
+        raise InvalidInput(
+            "Autoliquidation ou livraison intracommunautaire : les numéros de TVA du "
+            "vendeur et du client sont obligatoires."
+        )
+
+
+def _today(session: Session) -> date:
+    ledger = ledger_of(session)
+    return local_date(ledger.clock(), ledger.timezone)
+
+
+def build_invoice_body(session: Session, draft: InvoiceDraft, number: str) -> dict[str, Any]:
+    """Everything the invoice will show, frozen: the recorded body."""
+    customer = get_customer(session, draft.customer_id)
+    shop = fiscal_settings(session)
+    seller, buyer = _seller(shop), _buyer(customer)
+    amounts = compute(draft)
+    _check_reverse_charge(amounts.lines, seller, buyer)
+    issued = _today(session)
+    days = customer.payment_terms_days if draft.due_days is None else draft.due_days
+    operation, process = operation_of(amounts.lines)
+    paid = amounts.totals["total"] if draft.from_ticket is not None else 0
+    terms = draft.payment_terms or (
+        "Payée au comptant" if paid else f"Paiement à {days} jours, par virement"
+    )
+    body: dict[str, Any] = {
+        "doc": "invoice",
+        "number": number,
+        "type_code": "380",
+        "issue_date": issued.isoformat(),
+        "due_date": due_date(issued, days).isoformat(),
+        "currency": "EUR",
+        "seller": seller,
+        "buyer": buyer,
+        "delivery": _delivery(customer),
+        "operation": operation,
+        "business_process": process,
+        "vat_on_debits": shop.vat_on_debits,
+        "prices_include_vat": draft.prices_include_vat,
+        "lines": amounts.lines,
+        "allowances": amounts.allowances,
+        "charges": amounts.charges,
+        "vat_breakdown": amounts.vat_breakdown,
+        "vat": amounts.vat_per_rate,
+        **amounts.totals,
+        "paid": paid,
+        "due": amounts.totals["total"] - paid,
+        "payments": [],
+        "payment_terms": validate_label(terms),
+        "payment_means": {"code": draft.payment_means, "iban": draft.iban or shop.iban},
+        "notes": {**DEFAULT_NOTES, "BAR": _bar(customer), "free": draft.note.strip()},
+        "purchase_order": draft.purchase_order.strip(),
+        "preceding": None,
+        "from_ticket": None,
+        "reason": None,
+    }
+    if draft.payment_means not in PAYMENT_MEANS:
+        raise InvalidInput(f"Moyen de paiement inconnu : {draft.payment_means!r}.")
+    return body
+
+
+def issue_invoice(session: Session, draft: InvoiceDraft, *, operator: str) -> Recorded:
+    """Number, record and freeze an invoice; nothing is written if anything is wrong."""
+    number = next_number(session, RecordType.INVOICE)
+    formatted = invoice_number(RecordType.INVOICE, number, _today(session).isoformat())
+    body = build_invoice_body(session, draft, formatted)
+    ref_seq = None
+    if draft.from_ticket is not None:
+        from app.sales.service import get_ticket
+
+        ticket = get_ticket(session, draft.from_ticket)
+        if ticket.kind != "sale":
+            raise InvalidInput("Seul un ticket de vente peut être facturé.")
+        if _invoices_of_ticket(session, ticket.seq):
+            raise InvalidInput(f"Le ticket n°{ticket.number} a déjà été facturé.")
+        body["from_ticket"] = {"seq": ticket.seq, "number": ticket.number}
+        ref_seq = ticket.seq
+    return append(
+        session, RecordType.INVOICE, body, operator=operator, ref_seq=ref_seq, expect_number=number
+    )
+
+
+def _invoices_of_ticket(session: Session, ticket_seq: int) -> list[int]:
+    return list(
+        session.scalars(
+            select(JournalRecord.seq).where(
+                JournalRecord.record_type == RecordType.INVOICE, JournalRecord.ref_seq == ticket_seq
+            )
+        )
+    )
+
+
+def draft_from_ticket(session: Session, ticket_number: int, customer_id: int) -> InvoiceDraft:
+    """ "Facturer ce ticket": the ticket's lines, prices incl. VAT, already paid."""
+    from app.sales.service import get_ticket
+
+    ticket = get_ticket(session, ticket_number)
+    if ticket.kind != "sale":
+        raise InvalidInput("Seul un ticket de vente peut être facturé.")
+    lines = []
+    for line in ticket.body["lines"]:
+        qty = Decimal(line["qty"])
+        unit = "KGM" if line["weighed"] else "C62"
+        # The invoice line carries the amount actually paid (after both discounts).
+        price = int((Decimal(line["total"]) / qty).quantize(1)) if qty else 0
+        exact = price * qty == line["total"]
+        lines.append(
+            InvoiceLineInput(
+                line["label"],
+                qty if exact else Decimal(1),
+                price if exact else line["total"],
+                line["rate"],
+                unit=unit if exact else "C62",
+                category="S" if line["rate"] else "E",
+                exemption_code=None if line["rate"] else "VATEX-FR-FRANCHISE",
+                exemption_reason=None if line["rate"] else "Exonération de TVA",
+            )
+        )
+    return InvoiceDraft(
+        customer_id=customer_id,
+        lines=tuple(lines),
+        prices_include_vat=True,
+        from_ticket=ticket.number,
+        due_days=0,
+        payment_means="10",
+    )
+
+
+# -- reading --------------------------------------------------------------------------
+def _document(row: JournalRecord) -> IssuedDocument:
+    envelope = canonical.decode(row.canonical)
+    return IssuedDocument(
+        row.seq, RecordType(row.record_type), row.number, row.ts, envelope, envelope["body"]
+    )
+
+
+def get_document(session: Session, doc_number: str) -> IssuedDocument:
+    """An invoice or credit note by its printed number (``F2026-000123``) or number."""
+    text = doc_number.strip().upper()
+    record_type = RecordType.CREDIT_NOTE if text.startswith("AV") else RecordType.INVOICE
+    digits = text.rsplit("-", 1)[-1].lstrip("FAV")
+    if not digits.isdigit():
+        raise InvalidInput(f"Numéro de facture invalide : {doc_number!r}.")
+    row = session.scalar(
+        select(JournalRecord).where(
+            JournalRecord.record_type == record_type, JournalRecord.number == int(digits)
+        )
+    )
+    if row is None:
+        raise InvalidInput(f"La facture {doc_number} n'existe pas.")
+    document = _document(row)
+    if text.count("-") and document.doc_number != text:
+        raise InvalidInput(f"La facture {doc_number} n'existe pas.")
+    return document
+
+
+def related(session: Session, document: IssuedDocument) -> list[IssuedDocument]:
+    """Credit notes and payments that reference an invoice."""
+    rows = session.scalars(
+        select(JournalRecord)
+        .where(
+            JournalRecord.ref_seq == document.seq,
+            JournalRecord.record_type.in_((RecordType.CREDIT_NOTE, RecordType.PAYMENT)),
+        )
+        .order_by(JournalRecord.seq)
+    )
+    return [_document(row) for row in rows]
+
+
+@dataclass(frozen=True)
+class InvoiceStatus:
+    document: IssuedDocument
+    credited: int
+    paid: int
+    outstanding: int
+    overdue: bool
+
+    @property
+    def label(self) -> str:
+        if self.document.is_credit_note:
+            return "Avoir"
+        if self.credited >= self.document.body["total"]:
+            return "Annulée par avoir"
+        if self.outstanding <= 0:
+            return "Payée"
+        if self.overdue:
+            return "En retard"
+        return "Partiellement payée" if self.paid else "À payer"
+
+
+def status_of(session: Session, document: IssuedDocument) -> InvoiceStatus:
+    credited = paid = 0
+    for other in related(session, document):
+        if other.record_type is RecordType.CREDIT_NOTE:
+            credited += other.body["total"]
+        else:
+            paid += other.body["total"]
+    total = document.body["total"]
+    outstanding = 0 if document.is_credit_note else total - document.body["paid"] - credited - paid
+    overdue = outstanding > 0 and document.body["due_date"] < _today(session).isoformat()
+    return InvoiceStatus(document, credited, paid + document.body["paid"], outstanding, overdue)
+
+
+def list_documents(
+    session: Session,
+    *,
+    text: str = "",
+    customer_id: int | None = None,
+    status: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> list[InvoiceStatus]:
+    """Invoices and credit notes, newest first, filtered by text, customer, status, period."""
+    rows = session.scalars(
+        select(JournalRecord)
+        .where(JournalRecord.record_type.in_((RecordType.INVOICE, RecordType.CREDIT_NOTE)))
+        .order_by(JournalRecord.seq.desc())
+    )
+    customer = get_customer(session, customer_id) if customer_id else None
+    found = []
+    needle = text.strip().lower()
+    for row in rows:
+        document = _document(row)
+        body = document.body
+        if customer and (body["buyer"]["name"], body["buyer"]["siren"]) != (
+            customer.name,
+            customer.siren,
+        ):
+            continue
+        if start and body["issue_date"] < start.isoformat():
+            continue
+        if end and body["issue_date"] > end.isoformat():
+            continue
+        if (
+            needle
+            and needle not in body["number"].lower()
+            and needle not in body["buyer"]["name"].lower()
+        ):
+            continue
+        state = status_of(session, document)
+        if status and state.label != status:
+            continue
+        found.append(state)
+    return found
+
+
+# -- credit notes and payments ----------------------------------------------------------
+def issue_credit_note(
+    session: Session,
+    invoice: str,
+    *,
+    operator: str,
+    reason: str,
+    lines: list[tuple[int, Decimal | int | str]] | None = None,
+) -> Recorded:
+    """A full (``lines=None``) or partial credit note: chosen quantities of chosen lines."""
+    original = get_document(session, invoice)
+    if original.is_credit_note:
+        raise InvalidInput("Un avoir ne se corrige pas par un autre avoir.")
+    reason = validate_label(reason) if isinstance(reason, str) and reason.strip() else ""
+    if not reason:
+        raise InvalidInput("Indiquez le motif de l'avoir.")
+    state = status_of(session, original)
+    body = original.body
+    if lines is None:
+        amounts = _full_mirror(body)
+    else:
+        if not lines:
+            raise InvalidInput("Choisissez au moins une ligne à créditer.")
+        credited = []
+        for index, raw in lines:
+            if not isinstance(index, int) or not 0 <= index < len(body["lines"]):
+                raise InvalidInput(
+                    f"Ligne {index!r} inconnue sur la facture {original.doc_number}."
+                )
+            credited.append(_line_back(body["lines"][index], raw))
+        amounts = summarize(credited)
+    if amounts.totals["total"] > body["total"] - state.credited:
+        raise InvalidInput(
+            f"L'avoir ({format_cents(amounts.totals['total'])}) dépasse ce qui reste de la "
+            f"facture ({format_cents(body['total'] - state.credited)})."
+        )
+    number = next_number(session, RecordType.CREDIT_NOTE)
+    today = _today(session).isoformat()
+    credit = {
+        **body,
+        "doc": "credit_note",
+        "type_code": "381",
+        "number": invoice_number(RecordType.CREDIT_NOTE, number, today),
+        "issue_date": today,
+        "due_date": today,
+        "lines": amounts.lines,
+        "allowances": amounts.allowances,
+        "charges": amounts.charges,
+        "vat_breakdown": amounts.vat_breakdown,
+        "vat": amounts.vat_per_rate,
+        **amounts.totals,
+        "paid": 0,
+        "due": amounts.totals["total"],
+        "payments": [],
+        "preceding": {"number": body["number"], "date": body["issue_date"]},
+        "from_ticket": None,
+        "reason": reason,
+    }
+    credit["operation"], credit["business_process"] = operation_of(amounts.lines)
+    return append(
+        session,
+        RecordType.CREDIT_NOTE,
+        credit,
+        operator=operator,
+        ref_seq=original.seq,
+        expect_number=number,
+    )
+
+
+def _line_back(line: dict[str, Any], raw: Decimal | int | str) -> dict[str, Any]:
+    """The part of an invoice line to credit: ``qty`` units, amounts in proportion."""
+    qty = to_decimal(raw, "Quantité")
+    sold = Decimal(line["qty"])
+    if not 0 < qty <= sold:
+        raise InvalidInput(f"« {line['label']} » : au plus {line['qty']} à créditer.")
+
+    def part(cents: int) -> int:
+        return cents if qty == sold else int((Decimal(cents) * qty / sold).quantize(1))
+
+    gross, net = part(line["gross"]), part(line["net"])
+    return {
+        **line,
+        "qty": format(qty.normalize(), "f"),
+        "gross": gross,
+        "discount": gross - net,
+        "net": net,
+    }
+
+
+def _full_mirror(body: dict[str, Any]) -> Amounts:
+    keys = ("total_lines", "total_allowances", "total_charges", "total_excl", "total_vat", "total")
+    return Amounts(
+        body["lines"],
+        body["allowances"],
+        body["charges"],
+        body["vat_breakdown"],
+        {k: body[k] for k in keys},
+    )
+
+
+def record_payment(
+    session: Session,
+    invoice: str,
+    amount_cents: int,
+    *,
+    method: PaymentMethod | str = PaymentMethod.CARD,
+    operator: str,
+) -> Recorded:
+    """A payment received against an invoice (partial payments allowed, never more than
+    what is outstanding)."""
+    document = get_document(session, invoice)
+    if document.is_credit_note:
+        raise InvalidInput("Un avoir ne reçoit pas de règlement.")
+    if check_cents(amount_cents, "Règlement") <= 0:
+        raise InvalidInput("Le règlement doit être strictement positif.")
+    state = status_of(session, document)
+    if amount_cents > state.outstanding:
+        raise InvalidInput(f"Le règlement dépasse le reste dû ({format_cents(state.outstanding)}).")
+    method = PaymentMethod(method)
+    body = {
+        "invoice": document.doc_number,
+        "method": method.value,
+        "payments": [{"method": method.value, "amount": amount_cents}],
+        "vat": [],
+        "total": amount_cents,
+        "outstanding_after": state.outstanding - amount_cents,
+    }
+    return append(session, RecordType.PAYMENT, body, operator=operator, ref_seq=document.seq)
+
+
+def overdue(session: Session) -> list[InvoiceStatus]:
+    return [s for s in list_documents(session) if s.overdue]
