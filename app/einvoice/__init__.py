@@ -1,0 +1,1 @@
+"""Electronic invoicing: Factur-X / UBL invoices, their validation and exchange."""
