@@ -188,8 +188,32 @@ def build_invoice_body(session: Session, draft: InvoiceDraft, number: str) -> di
     return body
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A document ready to be appended: its type, number, body and reference."""
+
+    record_type: RecordType
+    number: int
+    body: dict[str, Any]
+    ref_seq: int | None
+
+    def append(self, session: Session, *, operator: str) -> Recorded:
+        return append(
+            session,
+            self.record_type,
+            self.body,
+            operator=operator,
+            ref_seq=self.ref_seq,
+            expect_number=self.number,
+        )
+
+
 def issue_invoice(session: Session, draft: InvoiceDraft, *, operator: str) -> Recorded:
     """Number, record and freeze an invoice; nothing is written if anything is wrong."""
+    return prepare_invoice(session, draft).append(session, operator=operator)
+
+
+def prepare_invoice(session: Session, draft: InvoiceDraft) -> Prepared:
     number = next_number(session, RecordType.INVOICE)
     formatted = invoice_number(RecordType.INVOICE, number, _today(session).isoformat())
     body = build_invoice_body(session, draft, formatted)
@@ -204,9 +228,7 @@ def issue_invoice(session: Session, draft: InvoiceDraft, *, operator: str) -> Re
             raise InvalidInput(f"Le ticket n°{ticket.number} a déjà été facturé.")
         body["from_ticket"] = {"seq": ticket.seq, "number": ticket.number}
         ref_seq = ticket.seq
-    return append(
-        session, RecordType.INVOICE, body, operator=operator, ref_seq=ref_seq, expect_number=number
-    )
+    return Prepared(RecordType.INVOICE, number, body, ref_seq)
 
 
 def _invoices_of_ticket(session: Session, ticket_seq: int) -> list[int]:
@@ -383,6 +405,18 @@ def issue_credit_note(
     lines: list[tuple[int, Decimal | int | str]] | None = None,
 ) -> Recorded:
     """A full (``lines=None``) or partial credit note: chosen quantities of chosen lines."""
+    return prepare_credit_note(session, invoice, reason=reason, lines=lines).append(
+        session, operator=operator
+    )
+
+
+def prepare_credit_note(
+    session: Session,
+    invoice: str,
+    *,
+    reason: str,
+    lines: list[tuple[int, Decimal | int | str]] | None = None,
+) -> Prepared:
     original = get_document(session, invoice)
     if original.is_credit_note:
         raise InvalidInput("Un avoir ne se corrige pas par un autre avoir.")
@@ -432,14 +466,7 @@ def issue_credit_note(
         "reason": reason,
     }
     credit["operation"], credit["business_process"] = operation_of(amounts.lines)
-    return append(
-        session,
-        RecordType.CREDIT_NOTE,
-        credit,
-        operator=operator,
-        ref_seq=original.seq,
-        expect_number=number,
-    )
+    return Prepared(RecordType.CREDIT_NOTE, number, credit, original.seq)
 
 
 def _line_back(line: dict[str, Any], raw: Decimal | int | str) -> dict[str, Any]:

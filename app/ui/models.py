@@ -63,7 +63,7 @@ def _fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-class _ListModel(QAbstractTableModel):
+class ListModel(QAbstractTableModel):
     """A read-only table over a list of values; subclasses say what each cell shows."""
 
     HEADERS: tuple[str, ...] = ()
@@ -123,7 +123,7 @@ class _ListModel(QAbstractTableModel):
         return None
 
 
-class ClosureListModel(_ListModel):
+class ClosureListModel(ListModel):
     """Past closures, newest first: type, period, number, date, operator, totals."""
 
     HEADERS = ("Type", "Période", "N°", "Date", "Opérateur", "Total TTC", "Total perpétuel")
@@ -164,7 +164,7 @@ class ClosureListModel(_ListModel):
         }.get(column, self.display(value, column))
 
 
-class ProductTableModel(_ListModel):
+class ProductTableModel(ListModel):
     """The catalog: one row per product, inactive ones greyed."""
 
     HEADERS = ("Nom", "EAN", "Rayon", "Prix TTC", "TVA", "Pesé", "Actif")
@@ -234,7 +234,7 @@ class ProductFilterProxy(QSortFilterProxyModel):
         return self._needle in _fold(haystack)
 
 
-class OperatorTableModel(_ListModel):
+class OperatorTableModel(ListModel):
     HEADERS = ("Nom", "Rôle")
 
     def operator_at(self, row: int) -> OperatorInfo | None:
