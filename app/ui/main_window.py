@@ -133,9 +133,6 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget()
         self.till = TillScreen(ctx)
         self.screens: dict[str, QWidget] = {"Caisse": self.till}
-        self.screens["Factures"] = PlaceholderScreen(
-            "La facturation (Factur-X) n'est pas encore disponible dans cette version."
-        )
         self.screens.update(_optional_screens(ctx))
         self.screens["Archives"] = ArchivesScreen(ctx)
         for name in PAGES:
@@ -254,6 +251,7 @@ def _optional_screens(ctx: AppContext) -> dict[str, QWidget]:
         ("Clôtures", "app.ui.closures.closures_screen", "ClosuresScreen"),
         ("Catalogue", "app.ui.settings.catalog_screen", "CatalogScreen"),
         ("Réglages", "app.ui.settings.settings_screen", "SettingsScreen"),
+        ("Factures", "app.ui.invoices.invoices_screen", "InvoicesScreen"),
     )
     import importlib
 

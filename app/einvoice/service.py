@@ -1,0 +1,109 @@
+"""Issuing with validation: the Factur-X an invoice would produce is checked (XSD,
+EN 16931, BR-FR) before the invoice is recorded; an invoice with a blocking finding is
+never issued. The Factur-X PDF is then kept beside the ledger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.einvoice import facturx
+from app.einvoice.invoices import InvoiceDraft
+from app.einvoice.issuing import (
+    IssuedDocument,
+    Prepared,
+    get_document,
+    prepare_credit_note,
+    prepare_invoice,
+)
+from app.einvoice.validate import Finding, ValidationReport, validate_xml_bytes
+from app.errors import InvalidInput
+from app.ledger import canonical
+from app.ledger.journal import Recorded, ledger_of
+from app.ledger.store import Ledger
+
+
+class InvoiceRejected(InvalidInput):
+    """The Factur-X would not be valid: the findings say why."""
+
+    def __init__(self, report: ValidationReport) -> None:
+        fatal = report.fatal
+        super().__init__(
+            f"La facture ne peut pas être émise : {len(fatal)} erreur(s) bloquante(s) dans "
+            "le Factur-X (détail ci-dessous)."
+        )
+        self.findings: tuple[Finding, ...] = tuple(fatal)
+        self.report = report
+
+
+@dataclass(frozen=True)
+class IssuedInvoice:
+    record: Recorded
+    doc_number: str
+    pdf: Path
+    report: ValidationReport
+
+
+def invoices_dir(ledger: Ledger) -> Path:
+    path = ledger.path.with_name(f"{ledger.path.stem}-documents") / "factures"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _envelope(session: Session, prepared: Prepared) -> dict[str, Any]:
+    ledger = ledger_of(session)
+    return {
+        "type": prepared.record_type.value,
+        "number": prepared.number,
+        "ts": canonical.format_ts(ledger.clock()),
+        "date": prepared.body["issue_date"],
+    }
+
+
+def _issue(session: Session, prepared: Prepared, operator: str) -> IssuedInvoice:
+    ledger = ledger_of(session)
+    training = ledger.kind == "training"
+    envelope = _envelope(session, prepared)
+    data = facturx.data_dict(envelope, prepared.body, training=training)
+    report = validate_xml_bytes(facturx.invoice_xml(data))
+    if not report.ok:
+        raise InvoiceRejected(report)
+    record = prepared.append(session, operator=operator)
+    pdf = facturx.build_invoice_pdf(envelope, prepared.body, training=training)
+    path = invoices_dir(ledger) / f"{prepared.body['number']}.pdf"
+    path.write_bytes(pdf)
+    return IssuedInvoice(record, prepared.body["number"], path, report)
+
+
+def issue_and_store(session: Session, draft: InvoiceDraft, *, operator: str) -> IssuedInvoice:
+    return _issue(session, prepare_invoice(session, draft), operator)
+
+
+def credit_and_store(
+    session: Session,
+    invoice: str,
+    *,
+    operator: str,
+    reason: str,
+    lines: list[tuple[int, Any]] | None = None,
+) -> IssuedInvoice:
+    return _issue(
+        session, prepare_credit_note(session, invoice, reason=reason, lines=lines), operator
+    )
+
+
+def export_pdf(session: Session, doc_number: str, out: Path | None = None) -> Path:
+    """Rebuild an issued document's Factur-X PDF from its ledger record."""
+    ledger = ledger_of(session)
+    document: IssuedDocument = get_document(session, doc_number)
+    pdf = facturx.build_invoice_pdf(
+        document.envelope, document.body, training=ledger.kind == "training"
+    )
+    path = out or invoices_dir(ledger) / f"{document.doc_number}.pdf"
+    if path.is_dir():
+        path = path / f"{document.doc_number}.pdf"
+    path.write_bytes(pdf)
+    return path

@@ -1,0 +1,283 @@
+"""Factures: the list of invoices and credit notes, with search and filters, and the
+actions on them (new invoice, invoice a ticket, credit note, payment, open the PDF)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QDate, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.customers.service import search_customers
+from app.einvoice.issuing import InvoiceStatus, list_documents, record_payment
+from app.errors import ComptoirError
+from app.sales.money import format_cents, parse_cents
+from app.sales.payments import PaymentMethod
+from app.ui.context import AppContext
+from app.ui.errors import show_error
+from app.ui.forms import TOUCH_STYLE, Screen
+from app.ui.invoices.customer_dialog import CustomerDialog
+from app.ui.invoices.invoice_editor import InvoiceEditor
+from app.ui.models import ListModel
+
+STATUSES = ("À payer", "Partiellement payée", "En retard", "Payée", "Annulée par avoir", "Avoir")
+
+
+def _date(iso: str) -> str:
+    return date.fromisoformat(iso).strftime("%d/%m/%Y")
+
+
+class InvoiceListModel(ListModel):
+    HEADERS = ("N°", "Date", "Client", "Total TTC", "Reste dû", "Échéance", "Statut")
+    RIGHT_ALIGNED = frozenset({3, 4})
+
+    def display(self, value: InvoiceStatus, column: int) -> str:
+        body = value.document.body
+        return (
+            body["number"],
+            _date(body["issue_date"]),
+            body["buyer"]["name"],
+            format_cents(body["total"]),
+            format_cents(value.outstanding),
+            _date(body["due_date"]),
+            value.label,
+        )[column]
+
+    def sort_key(self, value: InvoiceStatus, column: int) -> Any:
+        body = value.document.body
+        return (
+            value.document.seq,
+            body["issue_date"],
+            body["buyer"]["name"],
+            body["total"],
+            value.outstanding,
+            body["due_date"],
+            value.label,
+        )[column]
+
+
+class InvoicesScreen(Screen):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self.setStyleSheet(TOUCH_STYLE)
+        title = QLabel("Factures")
+        title.setObjectName("screenTitle")
+        self.search = QLineEdit()
+        self.search.setObjectName("invoiceSearch")
+        self.search.setPlaceholderText("N° de facture ou client…")
+        self.search.textChanged.connect(lambda _: self.refresh())
+        self.status = QComboBox()
+        self.status.setObjectName("statusFilter")
+        self.status.addItem("Tous les statuts", None)
+        for label in STATUSES:
+            self.status.addItem(label, label)
+        self.status.currentIndexChanged.connect(lambda _: self.refresh())
+        self.customer = QComboBox()
+        self.customer.setObjectName("customerFilter")
+        self.customer.currentIndexChanged.connect(lambda _: self.refresh())
+        self.period = QCheckBox("Période")
+        self.period.setObjectName("periodFilter")
+        self.start, self.end = QDateEdit(), QDateEdit()
+        today = QDate.currentDate()
+        self.start.setDate(QDate(today.year(), 1, 1))
+        self.end.setDate(today)
+        for widget in (self.start, self.end):
+            widget.setCalendarPopup(True)
+            widget.setDisplayFormat("dd/MM/yyyy")
+            widget.dateChanged.connect(lambda _: self.refresh())
+        self.period.toggled.connect(lambda _: self.refresh())
+        filters = QHBoxLayout()
+        for widget in (self.search, self.status, self.customer, self.period, self.start, self.end):
+            filters.addWidget(widget)
+
+        self.model = InvoiceListModel()
+        self.table = QTableView()
+        self.table.setObjectName("invoiceTable")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.table.doubleClicked.connect(lambda _: self.open_pdf())
+
+        self.buttons: dict[str, QPushButton] = {}
+        bar = QHBoxLayout()
+        for name, label, slot in (
+            ("newInvoice", "Nouvelle facture", self.new_invoice),
+            ("invoiceTicket", "Facturer un ticket", self.invoice_ticket),
+            ("customers", "Nouveau client", self.new_customer),
+            ("creditNote", "Avoir…", self.credit_note),
+            ("payment", "Règlement…", self.payment),
+            ("openPdf", "Ouvrir le PDF", self.open_pdf),
+        ):
+            button = QPushButton(label)
+            button.setObjectName(name)
+            button.clicked.connect(slot)
+            bar.addWidget(button)
+            self.buttons[name] = button
+        bar.addStretch(1)
+        self.message = QLabel()
+        self.message.setObjectName("invoiceMessage")
+        self.message.setWordWrap(True)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(title)
+        layout.addLayout(filters)
+        layout.addLayout(bar)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.message)
+        self._loading = False
+
+    # -- data ------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        if self._loading:
+            return
+        super().refresh()
+        self._loading = True
+        try:
+            self._fill_customers()
+            text, status, customer = (
+                self.search.text(),
+                self.status.currentData(),
+                self.customer.currentData(),
+            )
+            start = self.start.date().toPython() if self.period.isChecked() else None
+            end = self.end.date().toPython() if self.period.isChecked() else None
+            rows = self.ctx.read(
+                lambda s: list_documents(
+                    s, text=text, status=status, customer_id=customer, start=start, end=end
+                )
+            )
+            self.model.set_rows(rows)
+        finally:
+            self._loading = False
+
+    def _fill_customers(self) -> None:
+        current = self.customer.currentData()
+        customers = self.ctx.read(search_customers)
+        self.customer.blockSignals(True)
+        self.customer.clear()
+        self.customer.addItem("Tous les clients", None)
+        for c in customers:
+            self.customer.addItem(c.name, c.id)
+        index = self.customer.findData(current)
+        self.customer.setCurrentIndex(max(index, 0))
+        self.customer.blockSignals(False)
+
+    def selected(self) -> InvoiceStatus | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.row_value(rows[0].row()) if rows else None
+
+    def _say(self, text: str) -> None:
+        self.message.setText(text)
+
+    # -- actions ---------------------------------------------------------------------------
+    def new_invoice(self) -> InvoiceEditor:
+        editor = InvoiceEditor(self.ctx, self)
+        editor.issued.connect(
+            lambda issued: self._say(f"Facture {issued.doc_number} émise : {issued.pdf}")
+        )
+        editor.open()
+        return editor
+
+    def new_customer(self) -> None:
+        CustomerDialog(self.ctx, parent=self).open()
+
+    def invoice_ticket(self) -> None:
+        from app.einvoice.issuing import draft_from_ticket
+        from app.einvoice.service import issue_and_store
+
+        number, ok = QInputDialog.getInt(
+            self, "Facturer un ticket", "Numéro du ticket :", 1, 1, 10**9
+        )
+        if not ok:
+            return
+        customer = self.customer.currentData()
+        if customer is None:
+            self._say("Choisissez d'abord le client dans le filtre « client ».")
+            return
+        operator = self.ctx.operator_name
+        issued = self.ctx.write(
+            self,
+            lambda s: issue_and_store(s, draft_from_ticket(s, number, customer), operator=operator),
+        )
+        if issued is not None:
+            self._say(f"Facture {issued.doc_number} émise pour le ticket n°{number}.")
+
+    def credit_note(self) -> None:
+        from app.einvoice.service import credit_and_store
+
+        state = self.selected()
+        if state is None or state.document.is_credit_note:
+            self._say("Choisissez la facture à créditer.")
+            return
+        reason, ok = QInputDialog.getText(self, "Avoir", "Motif de l'avoir (avoir total) :")
+        if not ok:
+            return
+        number, operator = state.document.doc_number, self.ctx.operator_name
+        issued = self.ctx.write(
+            self, lambda s: credit_and_store(s, number, operator=operator, reason=reason)
+        )
+        if issued is not None:
+            self._say(f"Avoir {issued.doc_number} émis : {issued.pdf}")
+
+    def payment(self) -> None:
+        state = self.selected()
+        if state is None or state.document.is_credit_note:
+            self._say("Choisissez la facture réglée.")
+            return
+        text, ok = QInputDialog.getText(
+            self,
+            "Règlement",
+            f"Montant reçu (reste dû {format_cents(state.outstanding)}) :",
+            text=format_cents(state.outstanding).replace(" €", ""),
+        )
+        if not ok:
+            return
+        number, operator = state.document.doc_number, self.ctx.operator_name
+        try:
+            amount = parse_cents(text, "Règlement")
+        except ComptoirError as exc:
+            show_error(self, exc)
+            return
+        if self.ctx.write(
+            self,
+            lambda s: record_payment(
+                s, number, amount, method=PaymentMethod.CARD, operator=operator
+            ),
+        ):
+            self._say(f"Règlement de {format_cents(amount)} enregistré sur {number}.")
+
+    def pdf_path(self) -> Path | None:
+        from app.einvoice.service import export_pdf
+
+        state = self.selected()
+        if state is None:
+            self._say("Choisissez une facture.")
+            return None
+        number = state.document.doc_number
+        return self.ctx.read(lambda s: export_pdf(s, number))
+
+    def open_pdf(self) -> None:
+        path = self.pdf_path()
+        if path is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+            self._say(f"PDF : {path}")
