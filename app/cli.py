@@ -44,6 +44,16 @@ def _parser() -> argparse.ArgumentParser:
         "--cash-counted", metavar="MONTANT", help="espèces comptées dans le tiroir (ex. 152,40)"
     )
 
+    invoice = commands.add_parser("invoice", help="factures : export et validation")
+    invoice_commands = invoice.add_subparsers(
+        dest="invoice_command", metavar="ACTION", required=True
+    )
+    export = invoice_commands.add_parser("export", help="écrire le Factur-X d'une facture")
+    export.add_argument("number", metavar="NUMÉRO", help="ex. F2026-000123 ou AV2026-000004")
+    export.add_argument("--out", metavar="FICHIER", help="fichier ou dossier de sortie")
+    check = invoice_commands.add_parser("validate", help="valider un Factur-X, CII ou UBL")
+    check.add_argument("file", metavar="FICHIER")
+
     demo = commands.add_parser("demo", help="créer une boutique de démonstration")
     demo.add_argument("--days", type=int, default=7)
     demo.add_argument("--seed", type=int, default=2026)
@@ -61,7 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command is None:
             return _gui(args)
-        handler = {"verify": _verify, "close": _close, "demo": _demo}[args.command]
+        handler = {"verify": _verify, "close": _close, "demo": _demo, "invoice": _invoice}[
+            args.command
+        ]
         return handler(args)
     except ComptoirError as exc:
         if exc.detail:
@@ -140,6 +152,32 @@ def _close(args: argparse.Namespace) -> int:
     return 0
 
 
+def _invoice(args: argparse.Namespace) -> int:
+    if args.invoice_command == "validate":
+        from app.einvoice.validate import validate_invoice
+
+        path = Path(args.file)
+        if not path.is_file():
+            print(f"Erreur : fichier introuvable : {path}", file=sys.stderr)
+            return 2
+        report = validate_invoice(path.read_bytes(), filename=path.name)
+        print(report.summary())
+        for finding in report.findings:
+            level = "ERREUR" if finding.severity == "fatal" else "Avertissement"
+            print(f"  {level} {finding.rule} : {finding.message}")
+        return 0 if report.ok else 1
+    from app.einvoice.service import export_pdf
+    from app.ledger.store import Ledger
+
+    path = _ledger_path(args)
+    out = Path(args.out) if args.out else None
+    kind = "training" if args.training else None  # any ledger may be read from
+    with Ledger.open(path, kind=kind, readonly=True) as ledger, ledger.reader() as session:
+        written = export_pdf(session, args.number, out)
+    print(f"Factur-X écrit : {written}")
+    return 0
+
+
 def _parse_day(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -177,7 +215,9 @@ def _demo(args: argparse.Namespace) -> int:
             name = f"Z-{closure.record_type.prefix}-{period}.txt"
             (out / name).write_text(text + "\n", encoding="utf-8")
 
-    ledger = run_demo(path, days=args.days, seed=args.seed, on_closure=show)
+    ledger = run_demo(
+        path, days=args.days, seed=args.seed, on_closure=show, with_invoices=True, invoices_out=out
+    )
     ledger.close()
     report = verify_ledger(path)
     print(f"Journal de démonstration : {path}")

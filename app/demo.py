@@ -117,6 +117,8 @@ def run_demo(
     seed: int = 2026,
     today: date | None = None,
     on_closure: Callable[[Ledger, RecordType, str], None] | None = None,
+    invoices_out: Path | None = None,
+    with_invoices: bool = False,
 ) -> Ledger:
     """Create a demo ledger at ``path`` and fill it with ``days`` days ending yesterday."""
     rng = random.Random(seed)
@@ -128,10 +130,9 @@ def run_demo(
     catalog = demo_catalog()
     with ledger.transaction() as session:
         record_fiscal_settings(session, DEMO_SHOP, operator="Gérant")
-    for offset in range(days):
-        day = first_day + timedelta(days=offset)
-        if day.weekday() == 6:  # closed on Sundays
-            continue
+    all_days = [first_day + timedelta(days=offset) for offset in range(days)]
+    open_days = [d for d in all_days if d.weekday() != 6] or all_days  # closed on Sundays
+    for day in open_days:
         clock.now = datetime.combine(day, time(8, 30), tz).astimezone(UTC)
         _close_pending(ledger, on_closure)
         clock.now = datetime.combine(day, time(9, 0), tz).astimezone(UTC)
@@ -155,6 +156,9 @@ def run_demo(
                     refund_lines(
                         session, number, [(0, qty)], operator="Gérant", reason="Article défectueux"
                     )
+        if with_invoices and day == open_days[-1]:
+            clock.now = datetime.combine(day, time(18, 0), tz).astimezone(UTC)
+            demo_invoices(ledger, invoices_out, sold[-1] if sold else None)
         clock.now = datetime.combine(day, time(19, 30), tz).astimezone(UTC)
         with ledger.transaction() as session:
             expected = _expected_cash(session)
@@ -184,3 +188,110 @@ def _expected_cash(session) -> int:  # type: ignore[no-untyped-def]
 
 
 __all__ = ["DEMO_SHOP", "SimulatedClock", "demo_catalog", "get_closure", "run_demo"]
+
+
+DEMO_CUSTOMERS = (
+    dict(
+        name="Boulangerie Martin",
+        siren="123456782",
+        vat_number="FR11123456782",
+        address="3 place du Marché",
+        postcode="69002",
+        city="Lyon",
+        delivery_address="Zone artisanale, lot 4",
+        delivery_postcode="69100",
+        delivery_city="Villeurbanne",
+    ),
+    dict(
+        name="Bakkerij Janssens",
+        vat_number="BE0403170701",
+        country="BE",
+        electronic_address="0208:0403170701",
+        address="Grote Markt 1",
+        postcode="1000",
+        city="Bruxelles",
+    ),
+)
+
+
+def demo_invoices(ledger: Ledger, out: Path | None, sale_number: int | None) -> list[str]:
+    """Issue invoices and credit notes covering the usual cases; returns their numbers."""
+    from app.customers.service import CustomerInfo, save_customer
+    from app.einvoice.invoices import Charge, InvoiceDraft, InvoiceLineInput
+    from app.einvoice.issuing import draft_from_ticket
+    from app.einvoice.service import credit_and_store, issue_and_store
+
+    def line(label: str, qty: str, price: int, rate: int, **kw: object) -> InvoiceLineInput:
+        return InvoiceLineInput(label, Decimal(qty), price, rate, **kw)  # type: ignore[arg-type]
+
+    with ledger.transaction() as session:
+        french, belgian = (save_customer(session, CustomerInfo(**c)).id for c in DEMO_CUSTOMERS)
+    drafts = [
+        InvoiceDraft(
+            french,
+            (
+                line("Farine T65 (sac 25 kg)", "4", 2150, 550),
+                line("Vin rouge AOP 75 cl", "12", 958, 2000),
+            ),
+        ),
+        InvoiceDraft(
+            french,
+            (line("Atelier dégustation", "3", 12000, 2000, unit="HUR", nature="services"),),
+            vat_on_debits=True,
+        ),
+        InvoiceDraft(
+            french,
+            (
+                line("Coffret garni", "2", 4500, 550),
+                line("Livraison et mise en place", "1", 6000, 2000, nature="services"),
+            ),
+            document_discount=Discount.percent_of(Decimal(5)),
+            charges=(Charge("Frais de port", 1500, 2000),),
+        ),
+        InvoiceDraft(
+            french,
+            (
+                line(
+                    "Formation hygiène alimentaire",
+                    "1",
+                    45000,
+                    0,
+                    category="E",
+                    nature="services",
+                    exemption_code="VATEX-EU-132",
+                    exemption_reason="Exonération, article 261-4-4° du CGI",
+                ),
+            ),
+        ),
+        InvoiceDraft(
+            belgian, (line("Confiture de fraises (carton)", "20", 3800, 0, category="K"),)
+        ),
+    ]
+    issued = []
+    with ledger.transaction() as session:
+        for draft in drafts:
+            issued.append(issue_and_store(session, draft, operator="Gérant"))
+        if sale_number is not None:
+            issued.append(
+                issue_and_store(
+                    session, draft_from_ticket(session, sale_number, french), operator="Gérant"
+                )
+            )
+        issued.append(
+            credit_and_store(
+                session,
+                issued[0].doc_number,
+                operator="Gérant",
+                reason="Deux bouteilles cassées",
+                lines=[(1, 2)],
+            )
+        )
+        issued.append(
+            credit_and_store(
+                session, issued[3].doc_number, operator="Gérant", reason="Formation annulée"
+            )
+        )
+    if out is not None:
+        for document in issued:
+            (out / document.pdf.name).write_bytes(document.pdf.read_bytes())
+    return [document.doc_number for document in issued]

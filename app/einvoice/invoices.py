@@ -142,6 +142,7 @@ class InvoiceDraft:
     from_ticket: int | None = None  # ticket number this invoice documents
     payment_means: str = "30"  # UNTDID 4461: 30 credit transfer
     iban: str = ""
+    vat_on_debits: bool | None = None  # None: the shop's option (Réglages)
 
 
 @dataclass(frozen=True)

@@ -164,7 +164,7 @@ def build_invoice_body(session: Session, draft: InvoiceDraft, number: str) -> di
         "delivery": _delivery(customer),
         "operation": operation,
         "business_process": process,
-        "vat_on_debits": shop.vat_on_debits,
+        "vat_on_debits": shop.vat_on_debits if draft.vat_on_debits is None else draft.vat_on_debits,
         "prices_include_vat": draft.prices_include_vat,
         "lines": amounts.lines,
         "allowances": amounts.allowances,

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.documents.invoice import render_invoice_pdf
 from app.einvoice import facturx
 from app.einvoice.invoices import InvoiceDraft
 from app.einvoice.issuing import (
@@ -68,11 +69,12 @@ def _issue(session: Session, prepared: Prepared, operator: str) -> IssuedInvoice
     training = ledger.kind == "training"
     envelope = _envelope(session, prepared)
     data = facturx.data_dict(envelope, prepared.body, training=training)
-    report = validate_xml_bytes(facturx.invoice_xml(data))
+    xml = facturx.invoice_xml(data)
+    report = validate_xml_bytes(xml)
     if not report.ok:
         raise InvoiceRejected(report)
     record = prepared.append(session, operator=operator)
-    pdf = facturx.build_invoice_pdf(envelope, prepared.body, training=training)
+    pdf = facturx.facturx_pdf(data, render_invoice_pdf(data, training=training), xml=xml)
     path = invoices_dir(ledger) / f"{prepared.body['number']}.pdf"
     path.write_bytes(pdf)
     return IssuedInvoice(record, prepared.body["number"], path, report)

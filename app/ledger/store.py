@@ -73,7 +73,7 @@ class Ledger:
         cls,
         path: Path | str,
         *,
-        kind: str = "real",
+        kind: str | None = "real",
         create: bool = True,
         readonly: bool = False,
         clock: Clock = utc_now,
@@ -98,7 +98,8 @@ class Ledger:
                     raise LedgerError(f"Le fichier {path} n'est pas un journal Comptoir.")
                 meta = cls._create(engine, kind, timezone, clock, till_id, operator)
             ledger = cls(path, engine, meta, clock=clock, till_id=till_id, readonly=readonly)
-            ledger._check_kind(kind)
+            if kind is not None or not readonly:  # any kind may be read, not written
+                ledger._check_kind(kind or "real")
             if not readonly:
                 ledger._load_signer(operator)
         except Exception:
