@@ -36,6 +36,15 @@ def test_demo_rings_closes_prints_and_verifies(tmp_path: Path) -> None:
     assert "Grand total perpétuel" in result.stdout
     assert "Journal intègre" in result.stdout
     assert len(list(out.glob("Z-ZJ-*.txt"))) >= 2
+    invoices = sorted(p.name for p in out.glob("*.pdf"))
+    assert "F2026-000001.pdf" in invoices and "AV2026-000001.pdf" in invoices
+    for name in ("F2026-000001.pdf", "AV2026-000002.pdf"):
+        checked = _run("invoice", "validate", str(out / name))
+        assert checked.returncode == 0, checked.stdout
+        assert checked.stdout.startswith("Factur-X EN16931 valide : 0 erreur")
+    exported = _run("--db", str(db), "invoice", "export", "F2026-000002", "--out", str(tmp_path))
+    assert exported.returncode == 0, exported.stderr
+    assert (tmp_path / "F2026-000002.pdf").read_bytes()[:5] == b"%PDF-"
     verify = _run("--db", str(db), "verify")
     assert verify.returncode == 0
     assert verify.stdout.startswith("Journal intègre")
@@ -96,3 +105,18 @@ def test_verify_elsewhere_writes_nothing(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("COMPTOIR_DATA_DIR", str(tmp_path / "auditor"))
     assert main(["--db", str(db), "verify"]) == 0
     assert db.read_bytes() == before
+
+
+def test_invoice_validate_refuses_garbage_and_missing_files(tmp_path: Path, capsys) -> None:
+    junk = tmp_path / "junk.pdf"
+    junk.write_bytes(b"not a pdf at all")
+    assert main(["invoice", "validate", str(junk)]) == 1
+    assert "invalide" in capsys.readouterr().out.lower()
+    assert main(["invoice", "validate", str(tmp_path / "none.xml")]) == 2
+
+
+def test_invoice_export_of_an_unknown_number(tmp_path: Path, capsys) -> None:
+    db = tmp_path / "shop.sqlite"
+    Ledger.open(db).close()
+    assert main(["--db", str(db), "invoice", "export", "F2026-000009"]) == 2
+    assert "n'existe pas" in capsys.readouterr().err

@@ -1,0 +1,92 @@
+"""Invoicing from the GUI, as an owner would: customer, invoice, PDF, credit note."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QInputDialog, QPushButton
+
+from app.einvoice.validate import validate_invoice
+from app.ui.invoices.customer_dialog import CustomerDialog
+from app.ui.main_window import PAGES
+
+
+def _type(widget, text: str) -> None:
+    widget.setText(text)  # QTest types ASCII only; accents are set directly
+
+
+def test_customer_invoice_pdf_and_credit_note(qtbot, window, shop, monkeypatch) -> None:
+    window.nav.setCurrentRow(PAGES.index("Factures"))
+    screen = window.screens["Factures"]
+
+    dialog = CustomerDialog(window.ctx, parent=window)
+    qtbot.addWidget(dialog)
+    _type(dialog.edits["name"], "Boulangerie Martin")
+    _type(dialog.edits["siret"], "12345678200011")
+    _type(dialog.edits["address"], "3 place du Marché")
+    _type(dialog.edits["postcode"], "69002")
+    _type(dialog.edits["city"], "Lyon")
+    qtbot.mouseClick(dialog.findChild(QPushButton, "saveCustomer"), Qt.MouseButton.LeftButton)
+    assert "SIRET invalide" in dialog.errors["siret"].text()
+    assert dialog.errors["siret"].isVisibleTo(dialog)
+    assert dialog.saved is None
+    dialog.edits["siret"].clear()
+    qtbot.keyClicks(dialog.edits["siret"], "12345678200028")
+    qtbot.mouseClick(dialog.findChild(QPushButton, "saveCustomer"), Qt.MouseButton.LeftButton)
+    assert dialog.saved is not None and dialog.saved.siren == "123456782"
+
+    editor = screen.new_invoice()
+    qtbot.addWidget(editor)
+    assert editor.customer.currentText().startswith("Boulangerie Martin")
+    editor.product.setCurrentIndex(editor.product.findText("Vin rouge", Qt.MatchFlag.MatchContains))
+    qtbot.mouseClick(editor.findChild(QPushButton, "addProduct"), Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(editor.findChild(QPushButton, "addFree"), Qt.MouseButton.LeftButton)
+    model = editor.model
+    model.setData(model.index(1, 0), "Livraison")
+    model.setData(model.index(1, 3), "12,00")
+    assert not model.setData(model.index(1, 4), "19,6")  # unknown VAT rate is refused
+    assert "Taux de TVA inconnu" in editor.error.text()
+    assert "Total TTC : 23,50 €" in editor.totals.text()
+    qtbot.mouseClick(editor.findChild(QPushButton, "issueInvoice"), Qt.MouseButton.LeftButton)
+    assert editor.result_value is not None, editor.error.text()
+    issued = editor.result_value
+    assert issued.doc_number == "F2026-000001"
+    assert validate_invoice(issued.pdf.read_bytes()).ok
+
+    screen.refresh()
+    assert screen.model.rowCount() == 1
+    screen.table.selectRow(0)
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+    qtbot.mouseClick(screen.buttons["openPdf"], Qt.MouseButton.LeftButton)
+    assert opened and opened[0].toLocalFile().endswith("F2026-000001.pdf")
+
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Erreur de prix", True))
+    qtbot.mouseClick(screen.buttons["creditNote"], Qt.MouseButton.LeftButton)
+    assert "Avoir AV2026-000001 émis" in screen.message.text()
+    screen.refresh()
+    labels = [screen.model.index(r, 6).data() for r in range(screen.model.rowCount())]
+    assert labels == ["Avoir", "Annulée par avoir"]
+
+
+def test_invoice_list_model_passes_the_model_tester(qtmodeltester, window) -> None:
+    screen = window.screens["Factures"]
+    screen.refresh()
+    qtmodeltester.check(screen.model)
+    from app.ui.invoices.invoice_editor import InvoiceEditor
+
+    editor = InvoiceEditor(window.ctx, window)
+    editor.model.add(
+        {
+            "label": "x",
+            "qty": "1",
+            "unit": "C62",
+            "price": 100,
+            "rate": 2000,
+            "category": "S",
+            "discount": "",
+            "nature": "goods",
+            "product_id": None,
+        }
+    )
+    qtmodeltester.check(editor.model)
