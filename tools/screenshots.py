@@ -45,7 +45,7 @@ def main(out: Path) -> int:
 
     app = QApplication.instance() or QApplication(sys.argv)
     out.mkdir(parents=True, exist_ok=True)
-    ledger = run_demo(work / "demo.sqlite", days=3)
+    ledger = run_demo(work / "demo.sqlite", days=3, with_invoices=True)
     tz = ZoneInfo(ledger.timezone)
     ledger.clock.now = datetime.combine(datetime.now(tz).date(), time(11, 5), tz).astimezone(UTC)
     with ledger.transaction() as session:
@@ -89,6 +89,14 @@ def main(out: Path) -> int:
     app.processEvents()
     window.grab().save(str(out / "closures.png"))
 
+    window.nav.setCurrentRow(PAGES.index("Factures"))
+    app.processEvents()
+    window.grab().save(str(out / "invoices.png"))
+
+    invoices = ledger.path.with_name(f"{ledger.path.stem}-documents") / "factures"
+    issued = sorted(invoices.glob("F*.pdf"))  # discounts and charges; intra-EU supply
+    _pdf_to_png(issued[2], out / "invoice-1.png")
+    _pdf_to_png(issued[4], out / "invoice-2.png")
     with ledger.transaction() as session:
         receipt = output_receipt(session, 1, operator="Camille")
         day = list_closures(session, RecordType.DAY_CLOSURE)[-1]
