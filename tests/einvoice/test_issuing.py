@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.customers.service import CustomerInfo, save_customer
-from app.demo import DEMO_SHOP
+from app.demo import DEMO_CUSTOMERS, DEMO_SHOP
 from app.einvoice.invoices import Charge, InvoiceDraft, InvoiceLineInput, compute
 from app.einvoice.issuing import (
     draft_from_ticket,
@@ -27,25 +27,7 @@ from app.ledger.verify import verify_ledger
 from app.sales.cart import Discount
 from tests.helpers import ring
 
-BUYER = CustomerInfo(
-    name="Boulangerie Martin",
-    siren="123456782",
-    vat_number="FR11123456782",
-    address="3 place du Marché",
-    postcode="69002",
-    city="Lyon",
-    delivery_address="Zone artisanale, lot 4",
-    delivery_postcode="69100",
-    delivery_city="Villeurbanne",
-)
-EU_BUYER = CustomerInfo(
-    name="Bakkerij Janssens",
-    vat_number="BE0403170701",
-    country="BE",
-    address="Grote Markt 1",
-    postcode="1000",
-    city="Bruxelles",
-)
+BUYER, EU_BUYER = (CustomerInfo(**values) for values in DEMO_CUSTOMERS)
 
 
 def line(label="Farine T65", qty="10", price=1250, rate=550, **kw) -> InvoiceLineInput:
