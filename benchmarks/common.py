@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import random
+import resource
 import sqlite3
 import sys
 import time as _time
@@ -240,6 +241,55 @@ def ring_day(
             close_day(session, day, operator=MANAGER)
 
 
+# -- measuring conditions ----------------------------------------------------------------
+def _own_cpu() -> float:
+    """CPU seconds of this process and of its waited-for children (verify's workers)."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _machine_busy() -> float:
+    """CPU seconds the whole machine spent busy since boot (all cores)."""
+    try:
+        with open("/proc/stat", encoding="ascii") as handle:
+            values = [int(v) for v in handle.readline().split()[1:9]]
+    except OSError:
+        return math.nan
+    idle = values[3] + values[4]
+    return (sum(values) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def watch() -> Iterator[dict[str, float]]:
+    """Wall time, our CPU time and the CPU time the rest of the machine used meanwhile:
+    figures taken while something else was busy are not comparable."""
+    out: dict[str, float] = {}
+    wall, own, busy = _time.perf_counter(), _own_cpu(), _machine_busy()
+    yield out
+    out["wall_s"] = _time.perf_counter() - wall
+    out["own_cpu_s"] = _own_cpu() - own
+    others = (_machine_busy() - busy) - out["own_cpu_s"]
+    out["other_load_pct"] = max(0.0, 100 * others / (out["wall_s"] * (os.cpu_count() or 1)))
+
+
+def calibrate(rounds: int = 3_000) -> float:
+    """Microseconds per ECDSA P-256 verification on one core: a yardstick of how fast
+    the machine was at the time (verification is mostly this)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, utils
+
+    algorithm = ec.ECDSA(utils.Prehashed(hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    digest = bytes(range(32))
+    signature = key.sign(digest, algorithm)
+    public = key.public_key()
+    started = _time.perf_counter()
+    for _ in range(rounds):
+        public.verify(signature, digest, algorithm)
+    return (_time.perf_counter() - started) / rounds * 1e6
+
+
 def env_summary() -> dict[str, Any]:
     import cryptography
     import sqlalchemy
@@ -251,4 +301,5 @@ def env_summary() -> dict[str, Any]:
         "cryptography": cryptography.__version__,
         "cpus": os.cpu_count(),
         "platform": sys.platform,
+        "loadavg": os.getloadavg(),
     }
