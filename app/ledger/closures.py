@@ -166,22 +166,32 @@ def _closure_from_row(row: JournalRecord) -> Closure:
 
 
 def last_closure(session: Session, kind: RecordType) -> Closure | None:
+    # Numbers grow with seq within a type; ordering by number uses the unique index.
     row = session.scalar(
         select(JournalRecord)
         .where(JournalRecord.record_type == kind)
-        .order_by(JournalRecord.seq.desc())
+        .order_by(JournalRecord.number.desc())
         .limit(1)
     )
     return _closure_from_row(row) if row else None
 
 
 def list_closures(
-    session: Session, kind: RecordType, *, period_prefix: str | None = None
+    session: Session,
+    kind: RecordType,
+    *,
+    period_prefix: str | None = None,
+    since_seq: int | None = None,
 ) -> list[Closure]:
     query = select(JournalRecord).where(JournalRecord.record_type == kind)
     if period_prefix:
-        query = query.where(JournalRecord.period.startswith(period_prefix))
-    rows = session.scalars(query.order_by(JournalRecord.seq))
+        # A range rather than LIKE, so that the (record_type, period) index serves it.
+        query = query.where(
+            JournalRecord.period >= period_prefix, JournalRecord.period < period_prefix + "\uffff"
+        )
+    if since_seq is not None:
+        query = query.where(JournalRecord.seq >= since_seq)
+    rows = session.scalars(query.order_by(JournalRecord.number))
     return [_closure_from_row(row) for row in rows]
 
 
@@ -195,21 +205,58 @@ def get_closure(session: Session, kind: RecordType, period: str) -> Closure | No
 
 
 def _last_closed_period(session: Session, kind: RecordType) -> str | None:
-    return session.scalar(
+    return session.scalar(select(_last_period_query(kind)))
+
+
+def _last_period_query(kind: RecordType):  # type: ignore[no-untyped-def]
+    return (
         select(JournalRecord.period)
         .where(JournalRecord.record_type == kind)
-        .order_by(JournalRecord.seq.desc())
+        .order_by(JournalRecord.number.desc())
         .limit(1)
+        .scalar_subquery()
     )
+
+
+@dataclass(frozen=True)
+class _State:
+    """What enforcement needs, read in one round trip."""
+
+    day: str | None
+    month: str | None
+    year: str | None
+    last_sale: date | None
+
+    def closed(self, kind: RecordType) -> str | None:
+        return {
+            RecordType.DAY_CLOSURE: self.day,
+            RecordType.MONTH_CLOSURE: self.month,
+            RecordType.YEAR_CLOSURE: self.year,
+        }[kind]
+
+
+_LAST_SALE_DATE = (
+    select(JournalRecord.business_date)
+    .where(JournalRecord.is_sale.is_(True))
+    .order_by(JournalRecord.seq.desc())
+    .limit(1)
+)
+# Built once: enforcement runs on every sale.
+_STATE = select(
+    _last_period_query(RecordType.DAY_CLOSURE),
+    _last_period_query(RecordType.MONTH_CLOSURE),
+    _last_period_query(RecordType.YEAR_CLOSURE),
+    _LAST_SALE_DATE.scalar_subquery(),
+)
+
+
+def _state(session: Session) -> _State:
+    row = session.execute(_STATE).one()
+    return _State(row[0], row[1], row[2], date.fromisoformat(row[3]) if row[3] else None)
 
 
 def last_sale_date(session: Session) -> date | None:
-    value = session.scalar(
-        select(JournalRecord.business_date)
-        .where(JournalRecord.is_sale.is_(True))
-        .order_by(JournalRecord.seq.desc())
-        .limit(1)
-    )
+    value = session.scalar(_LAST_SALE_DATE)
     return date.fromisoformat(value) if value else None
 
 
@@ -246,22 +293,25 @@ def _required(pending: Pending) -> ClosureRequired:
 
 def pending_closures(session: Session, on: date | None = None) -> list[Pending]:
     """Closures that must be made, in order, before a sale can be recorded on ``on``."""
-    on = on or today(session)
+    return _pending(_state(session), on or today(session))
+
+
+def _pending(state: _State, on: date) -> list[Pending]:
     pending: list[Pending] = []
-    sale = last_sale_date(session)
+    sale = state.last_sale
     if sale is None or sale >= on:
         return pending
-    closed_day = _last_closed_period(session, RecordType.DAY_CLOSURE)
+    closed_day = state.day
     if closed_day is None or sale.isoformat() > closed_day:
         pending.append(Pending(RecordType.DAY_CLOSURE, sale.isoformat()))
     sale_month = sale.isoformat()[:7]
     if sale_month < on.isoformat()[:7]:
-        closed_month = _last_closed_period(session, RecordType.MONTH_CLOSURE)
+        closed_month = state.month
         if closed_month is None or sale_month > closed_month:
             pending.append(Pending(RecordType.MONTH_CLOSURE, sale_month))
     sale_year = sale.isoformat()[:4]
     if sale_year < on.isoformat()[:4]:
-        closed_year = _last_closed_period(session, RecordType.YEAR_CLOSURE)
+        closed_year = state.year
         if closed_year is None or sale_year > closed_year:
             pending.append(Pending(RecordType.YEAR_CLOSURE, sale_year))
     return pending
@@ -270,17 +320,18 @@ def pending_closures(session: Session, on: date | None = None) -> list[Pending]:
 def ensure_open_for_sale(session: Session, on: date) -> None:
     """Raise unless a record carrying turnover may be dated ``on``."""
     iso = on.isoformat()
+    state = _state(session)
     for kind, key, what in (
         (RecordType.DAY_CLOSURE, iso, f"La journée du {day_label(on)}"),
         (RecordType.MONTH_CLOSURE, iso[:7], f"Le mois de {month_label(iso[:7])}"),
         (RecordType.YEAR_CLOSURE, iso[:4], f"L'exercice {iso[:4]}"),
     ):
-        closed = _last_closed_period(session, kind)
+        closed = state.closed(kind)
         if closed is not None and key <= closed:
             raise PeriodClosed(
                 f"{what} est clôturé(e) : aucune vente ne peut plus y être enregistrée."
             )
-    pending = pending_closures(session, on)
+    pending = _pending(state, on)
     if pending:
         raise _required(pending[0])
 
@@ -289,6 +340,7 @@ def ensure_open_for_sale(session: Session, on: date) -> None:
 def range_totals(session: Session, first_seq: int, last_seq: int) -> PeriodTotals:
     """Sum the turnover records between two sequence numbers (inclusive) in SQL."""
     in_range = (
+        JournalRecord.is_sale.is_(True),  # served by the (is_sale, seq) index
         JournalRecord.seq.between(first_seq, last_seq),
         JournalRecord.record_type.in_(TURNOVER_TYPES),
     )
@@ -502,9 +554,9 @@ def _close_aggregate(
             raise _required(pending)
     previous = last_closure(session, kind)
     first, last, last_hash = _range_after(session, previous)
-    parts = [c for c in list_closures(session, part_kind, period_prefix=period) if c.seq >= first]
+    later = list_closures(session, part_kind, since_seq=first)
+    parts = [c for c in later if c.period.startswith(period)]
     sale = last_sale_date(session)
-    later = [c for c in list_closures(session, part_kind) if c.seq >= first]
     if (sale is not None and sale > _period_end(period)) or any(
         c.period[: len(period)] > period for c in later
     ):

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from app.errors import ClockError, InvalidInput
@@ -84,12 +84,23 @@ class Head:
     key_id: str
 
 
+# Statements of the hot path are built once: building them costs more than running them.
+_HEAD = (
+    select(JournalRecord.seq, JournalRecord.hash, JournalRecord.ts, JournalRecord.key_id)
+    .order_by(JournalRecord.seq.desc())
+    .limit(1)
+)
+_LAST_NUMBER = select(func.max(JournalRecord.number)).where(
+    JournalRecord.record_type == bindparam("record_type")
+)
+_INSERT_RECORD = insert(JournalRecord.__table__)
+_INSERT_VAT = insert(JournalVat.__table__)
+_INSERT_PAYMENT = insert(JournalPayment.__table__)
+_INSERT_KEY = insert(SigningKey.__table__)
+
+
 def head(session: Session) -> Head | None:
-    row = session.execute(
-        select(JournalRecord.seq, JournalRecord.hash, JournalRecord.ts, JournalRecord.key_id)
-        .order_by(JournalRecord.seq.desc())
-        .limit(1)
-    ).first()
+    row = session.execute(_HEAD).first()
     return Head(*row) if row else None
 
 
@@ -144,7 +155,7 @@ def append(
     if expect_number is not None and expect_number != number:
         raise RuntimeError(f"numbering moved: expected {expect_number}, got {number}")
     seq = (last.seq if last else 0) + 1
-    key_id = chain.key_id_of(signer.public_key())
+    key_id = ledger.signer_key_id if key_override is None else chain.key_id_of(signer.public_key())
     envelope = {
         "v": canonical.CANONICAL_VERSION,
         "ledger": ledger.ledger_id,
@@ -166,49 +177,60 @@ def append(
     signature = chain.sign_hash(signer, link)
 
     vat_rows, payment_rows, total = derived_rows(record_type, body)
-    session.add(
-        JournalRecord(
-            seq=seq,
-            record_type=record_type.value,
-            number=number,
-            ts=ts,
-            business_date=business_date.isoformat(),
-            till=till,
-            operator=operator,
-            is_sale=record_type.is_sale,
-            ref_seq=ref_seq,
-            period=period,
-            total_cents=total,
-            key_id=key_id,
-            canonical_version=canonical.CANONICAL_VERSION,
-            canonical=data,
-            prev_hash=prev_hash,
-            hash=link,
-            signature=signature,
-        )
-    )
-    session.flush()
-    session.add_all(
+    # Core inserts: the ORM's unit of work costs more than the rest of an append.
+    session.execute(
+        _INSERT_RECORD,
         [
-            JournalVat(seq=seq, rate_bp=r, base_cents=b, vat_cents=v, total_cents=t)
-            for r, b, v, t in vat_rows
-        ]
-        + [
-            JournalPayment(seq=seq, idx=i, method=m, amount_cents=a)
-            for i, (m, a) in enumerate(payment_rows)
-        ]
+            {
+                "seq": seq,
+                "record_type": record_type.value,
+                "number": number,
+                "ts": ts,
+                "business_date": business_date.isoformat(),
+                "till": till,
+                "operator": operator,
+                "is_sale": record_type.is_sale,
+                "ref_seq": ref_seq,
+                "period": period,
+                "total_cents": total,
+                "key_id": key_id,
+                "canonical_version": canonical.CANONICAL_VERSION,
+                "canonical": data,
+                "prev_hash": prev_hash,
+                "hash": link,
+                "signature": signature,
+            }
+        ],
     )
+    if vat_rows:
+        session.execute(
+            _INSERT_VAT,
+            [
+                {"seq": seq, "rate_bp": r, "base_cents": b, "vat_cents": v, "total_cents": t}
+                for r, b, v, t in vat_rows
+            ],
+        )
+    if payment_rows:
+        session.execute(
+            _INSERT_PAYMENT,
+            [
+                {"seq": seq, "idx": i, "method": m, "amount_cents": a}
+                for i, (m, a) in enumerate(payment_rows)
+            ],
+        )
     if record_type in CLOSURE_TYPES:
         session.info["anchor"] = Anchor(seq, link, ts)
     if record_type is RecordType.KEY:
-        session.add(
-            SigningKey(
-                key_id=body["key_id"],
-                public_key=base64.b64decode(body["public_key"]),
-                registered_seq=seq,
-            )
+        session.execute(
+            _INSERT_KEY,
+            [
+                {
+                    "key_id": body["key_id"],
+                    "public_key": base64.b64decode(body["public_key"]),
+                    "registered_seq": seq,
+                }
+            ],
         )
-    session.flush()
     return Recorded(
         seq=seq,
         record_type=record_type,
@@ -225,9 +247,7 @@ def append(
 
 def next_number(session: Session, record_type: RecordType) -> int:
     """The number the next record of this type will get (read under the write lock)."""
-    last = session.scalar(
-        select(func.max(JournalRecord.number)).where(JournalRecord.record_type == record_type)
-    )
+    last = session.scalar(_LAST_NUMBER, {"record_type": RecordType(record_type).value})
     return (last or 0) + 1
 
 

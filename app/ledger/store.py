@@ -61,7 +61,8 @@ class Ledger:
         self.clock = clock
         self.till_id = till_id
         self.readonly = readonly
-        self.signer: ec.EllipticCurvePrivateKey | None = None
+        self._signer: ec.EllipticCurvePrivateKey | None = None
+        self.signer_key_id: str | None = None
         self.key_storage: str | None = None
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._reader_engine: Engine | None = None
@@ -169,6 +170,15 @@ class Ledger:
                 reason="clé de signature introuvable sur ce poste",
             )
         self.signer, self.key_storage = new.private_key, new.storage
+
+    @property
+    def signer(self) -> ec.EllipticCurvePrivateKey | None:
+        return self._signer
+
+    @signer.setter
+    def signer(self, key: ec.EllipticCurvePrivateKey | None) -> None:
+        self._signer = key
+        self.signer_key_id = None if key is None else chain.key_id_of(key.public_key())
 
     def rotate_key(self, operator: str, reason: str) -> str:
         """Replace the signing key; the change is endorsed by the current key."""
