@@ -21,9 +21,12 @@ _MAX_INT = 2**63 - 1
 def encode(envelope: dict[str, Any]) -> bytes:
     """Sorted-key compact JSON in UTF-8; only str, int, bool, None, lists and objects."""
     _check(envelope, "record")
-    data = json.dumps(
-        envelope, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    try:
+        data = json.dumps(
+            envelope, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        ).encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate in some text
+        raise InvalidInput("Texte invalide (UTF-8) dans l'enregistrement.") from exc
     if len(data) > MAX_CANONICAL_BYTES:
         raise InvalidInput("L'enregistrement est trop volumineux pour le journal fiscal.")
     return data
@@ -33,29 +36,40 @@ def decode(data: bytes) -> dict[str, Any]:
     return json.loads(data.decode("utf-8"))
 
 
+_SCALARS = (str, int, bool, type(None))
+
+
 def _check(value: Any, where: str) -> None:
-    if value is None or isinstance(value, bool | str):
-        if isinstance(value, str):
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError as exc:
-                raise InvalidInput(f"Texte invalide (UTF-8) dans {where}.") from exc
-        return
-    if isinstance(value, int):
-        if abs(value) > _MAX_INT:
-            raise InvalidInput(f"Nombre hors limites dans {where}.")
-        return
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise TypeError(f"canonical keys must be str, got {key!r} in {where}")
-            _check(item, key)
-        return
-    if isinstance(value, list | tuple):
-        for item in value:
-            _check(item, where)
-        return
-    raise TypeError(f"type {type(value).__name__} is not canonical (in {where})")
+    """Only canonical types, no float; strings must encode (checked by ``encode``)."""
+    stack = [(value, where)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        item, place = pop()
+        kind = type(item)
+        if kind is dict:
+            for key, child in item.items():
+                if type(key) is not str:
+                    raise TypeError(f"canonical keys must be str, got {key!r} in {place}")
+                if type(child) not in _SCALARS:
+                    push((child, key))
+                elif type(child) is int and abs(child) > _MAX_INT:
+                    raise InvalidInput(f"Nombre hors limites dans {key}.")
+        elif kind is list or kind is tuple:
+            for child in item:
+                if type(child) not in _SCALARS:
+                    push((child, place))
+                elif type(child) is int and abs(child) > _MAX_INT:
+                    raise InvalidInput(f"Nombre hors limites dans {place}.")
+        elif kind in _SCALARS:
+            if kind is int and abs(item) > _MAX_INT:
+                raise InvalidInput(f"Nombre hors limites dans {place}.")
+        elif isinstance(item, str):  # str enums serialise as their value
+            continue
+        elif isinstance(item, int) and not isinstance(item, float):
+            if abs(item) > _MAX_INT:
+                raise InvalidInput(f"Nombre hors limites dans {place}.")
+        else:
+            raise TypeError(f"type {kind.__name__} is not canonical (in {place})")
 
 
 def format_ts(moment: datetime) -> str:

@@ -251,7 +251,7 @@ _STATE = select(
 
 
 def _state(session: Session) -> _State:
-    row = session.execute(_STATE).one()
+    row = session.connection().execute(_STATE).one()
     return _State(row[0], row[1], row[2], date.fromisoformat(row[3]) if row[3] else None)
 
 

@@ -100,7 +100,8 @@ _INSERT_KEY = insert(SigningKey.__table__)
 
 
 def head(session: Session) -> Head | None:
-    row = session.execute(_HEAD).first()
+    # Core on the session's connection: the ORM layer adds nothing to these statements.
+    row = session.connection().execute(_HEAD).first()
     return Head(*row) if row else None
 
 
@@ -178,7 +179,8 @@ def append(
 
     vat_rows, payment_rows, total = derived_rows(record_type, body)
     # Core inserts: the ORM's unit of work costs more than the rest of an append.
-    session.execute(
+    conn = session.connection()
+    conn.execute(
         _INSERT_RECORD,
         [
             {
@@ -203,7 +205,7 @@ def append(
         ],
     )
     if vat_rows:
-        session.execute(
+        conn.execute(
             _INSERT_VAT,
             [
                 {"seq": seq, "rate_bp": r, "base_cents": b, "vat_cents": v, "total_cents": t}
@@ -211,7 +213,7 @@ def append(
             ],
         )
     if payment_rows:
-        session.execute(
+        conn.execute(
             _INSERT_PAYMENT,
             [
                 {"seq": seq, "idx": i, "method": m, "amount_cents": a}
@@ -221,7 +223,7 @@ def append(
     if record_type in CLOSURE_TYPES:
         session.info["anchor"] = Anchor(seq, link, ts)
     if record_type is RecordType.KEY:
-        session.execute(
+        conn.execute(
             _INSERT_KEY,
             [
                 {
@@ -247,7 +249,7 @@ def append(
 
 def next_number(session: Session, record_type: RecordType) -> int:
     """The number the next record of this type will get (read under the write lock)."""
-    last = session.scalar(_LAST_NUMBER, {"record_type": RecordType(record_type).value})
+    last = session.connection().scalar(_LAST_NUMBER, {"record_type": RecordType(record_type).value})
     return (last or 0) + 1
 
 
