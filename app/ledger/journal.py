@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import Connection, Insert, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from app.errors import ClockError, InvalidInput
@@ -99,6 +99,26 @@ _INSERT_PAYMENT = insert(JournalPayment.__table__)
 _INSERT_KEY = insert(SigningKey.__table__)
 
 
+_DRIVER_SQL: dict[tuple[str, tuple[str, ...]], str] = {}
+
+
+def _insert(conn: Connection, statement: Insert, rows: list[dict[str, Any]]) -> None:
+    """Insert rows; on SQLite straight through the driver with a cached statement, since
+    compiling the insert each time costs more than the insert itself."""
+    if conn.dialect.name != "sqlite":
+        conn.execute(statement, rows)
+        return
+    columns = tuple(rows[0])
+    key = (statement.table.name, columns)
+    sql = _DRIVER_SQL.get(key)
+    if sql is None:
+        sql = _DRIVER_SQL[key] = (
+            f"INSERT INTO {statement.table.name} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))})"
+        )
+    conn.exec_driver_sql(sql, [tuple(row[c] for c in columns) for row in rows])
+
+
 def head(session: Session) -> Head | None:
     # Core on the session's connection: the ORM layer adds nothing to these statements.
     row = session.connection().execute(_HEAD).first()
@@ -180,7 +200,8 @@ def append(
     vat_rows, payment_rows, total = derived_rows(record_type, body)
     # Core inserts: the ORM's unit of work costs more than the rest of an append.
     conn = session.connection()
-    conn.execute(
+    _insert(
+        conn,
         _INSERT_RECORD,
         [
             {
@@ -205,7 +226,8 @@ def append(
         ],
     )
     if vat_rows:
-        conn.execute(
+        _insert(
+            conn,
             _INSERT_VAT,
             [
                 {"seq": seq, "rate_bp": r, "base_cents": b, "vat_cents": v, "total_cents": t}
@@ -213,7 +235,8 @@ def append(
             ],
         )
     if payment_rows:
-        conn.execute(
+        _insert(
+            conn,
             _INSERT_PAYMENT,
             [
                 {"seq": seq, "idx": i, "method": m, "amount_cents": a}
