@@ -276,6 +276,12 @@ def next_number(session: Session, record_type: RecordType) -> int:
     return (last or 0) + 1
 
 
+_WITH_AMOUNTS = frozenset(
+    t.value
+    for t in (RecordType.TICKET, RecordType.INVOICE, RecordType.CREDIT_NOTE, RecordType.PAYMENT)
+)
+
+
 def derived_rows(
     record_type: RecordType | str, body: dict[str, Any]
 ) -> tuple[list[tuple[int, int, int, int]], list[tuple[str, int]], int | None]:
@@ -283,12 +289,8 @@ def derived_rows(
 
     Used when appending and again when verifying, so both agree by construction.
     """
-    if RecordType(record_type) not in (
-        RecordType.TICKET,
-        RecordType.INVOICE,
-        RecordType.CREDIT_NOTE,
-        RecordType.PAYMENT,
-    ):
+    if record_type not in _WITH_AMOUNTS:
+        RecordType(record_type)  # an unknown type is an error, not a record without amounts
         return [], [], None
     vat = [(v["rate"], v["base"], v["vat"], v["total"]) for v in body.get("vat", ())]
     payments = [(p["method"], p["amount"]) for p in body.get("payments", ())]

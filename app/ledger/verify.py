@@ -368,7 +368,10 @@ def scan_chunk(
             if (
                 bool(is_sale) != (rtype in _SALE_TYPE_VALUES)
                 or total != total_cents
-                or sorted(vat, reverse=True) != vat_rows.get(seq, [])
+                or (
+                    vat != vat_rows.get(seq, [])
+                    and sorted(vat, reverse=True) != vat_rows.get(seq, [])
+                )
                 or pays != pay_rows.get(seq, [])
             ):
                 findings.append(
