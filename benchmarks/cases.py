@@ -15,7 +15,7 @@ from app.ledger.closures import close_day, close_month, close_year
 from app.ledger.store import Ledger
 from app.ledger.verify import verify_ledger
 from app.sales.service import record_sale
-from benchmarks import cache
+from benchmarks import app_cases, cache
 from benchmarks.common import (
     MANAGER,
     OPERATOR,
@@ -423,4 +423,6 @@ BENCHMARKS: dict[str, Callable[[Context], list[Result]]] = {
     "close_year": bench_close_year,
     "verify": bench_verify,
     "history": bench_history,
+    "till": app_cases.bench_till,
+    "invoice": app_cases.bench_invoice,
 }

@@ -15,7 +15,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-NAMES = ("record", "size", "close_day", "close_year", "verify", "history")
+NAMES = ("record", "size", "close_day", "close_year", "verify", "history", "till", "invoice")
 RESULTS_JSON = Path(__file__).resolve().parent / "results.json"
 
 
