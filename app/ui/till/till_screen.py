@@ -72,8 +72,13 @@ class TillScreen(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Fixed widths: sizing columns to their contents re-measures every row on each
+        # change, which a 200-line cart feels.
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column, width in enumerate((0, 80, 90, 80, 60, 90)):
+            if width:
+                header.resizeSection(column, width)
         self.table.verticalHeader().setVisible(False)
 
         self.total_label = QLabel()
