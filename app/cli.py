@@ -54,6 +54,13 @@ def _parser() -> argparse.ArgumentParser:
     check = invoice_commands.add_parser("validate", help="valider un Factur-X, CII ou UBL")
     check.add_argument("file", metavar="FICHIER")
 
+    sandbox = commands.add_parser(
+        "pdp-sandbox", help="plateforme de facturation électronique locale (tests, démo)"
+    )
+    sandbox.add_argument("--port", type=int, default=8765)
+    sandbox.add_argument("--client-id", default="comptoir")
+    sandbox.add_argument("--client-secret", default="secret")
+
     demo = commands.add_parser("demo", help="créer une boutique de démonstration")
     demo.add_argument("--days", type=int, default=7)
     demo.add_argument("--seed", type=int, default=2026)
@@ -71,9 +78,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command is None:
             return _gui(args)
-        handler = {"verify": _verify, "close": _close, "demo": _demo, "invoice": _invoice}[
-            args.command
-        ]
+        handler = {
+            "verify": _verify,
+            "close": _close,
+            "demo": _demo,
+            "invoice": _invoice,
+            "pdp-sandbox": _pdp_sandbox,
+        }[args.command]
         return handler(args)
     except ComptoirError as exc:
         if exc.detail:
@@ -175,6 +186,22 @@ def _invoice(args: argparse.Namespace) -> int:
     with Ledger.open(path, kind=kind, readonly=True) as ledger, ledger.reader() as session:
         written = export_pdf(session, args.number, out)
     print(f"Factur-X écrit : {written}")
+    return 0
+
+
+def _pdp_sandbox(args: argparse.Namespace) -> int:
+    from app.einvoice.pdp.sandbox import serve
+
+    if not 0 < args.port < 65536:
+        print("Erreur : port entre 1 et 65535.", file=sys.stderr)
+        return 2
+    try:
+        serve(args.port, client_id=args.client_id, client_secret=args.client_secret)
+    except OSError as exc:
+        print(
+            f"Erreur : impossible d'ouvrir le port {args.port} ({exc.strerror}).", file=sys.stderr
+        )
+        return 2
     return 0
 
 

@@ -120,3 +120,35 @@ def test_invoice_export_of_an_unknown_number(tmp_path: Path, capsys) -> None:
     Ledger.open(db).close()
     assert main(["--db", str(db), "invoice", "export", "F2026-000009"]) == 2
     assert "n'existe pas" in capsys.readouterr().err
+
+
+def test_pdp_sandbox_serves_until_stopped() -> None:
+    import signal
+    import socket
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    child = subprocess.Popen(
+        [sys.executable, "-m", "app", "pdp-sandbox", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
+    try:
+        assert "en service sur http://127.0.0.1" in child.stdout.readline()
+        import requests
+
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                answer = requests.get(f"http://127.0.0.1:{port}/v1/healthcheck", timeout=2)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        assert answer.status_code == 200
+    finally:
+        child.send_signal(signal.SIGINT)
+        child.wait(timeout=10)
+        child.stdout.close()
