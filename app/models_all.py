@@ -2,6 +2,7 @@
 
 from app.catalog import models as catalog_models
 from app.customers import models as customer_models
+from app.einvoice.pdp import models as pdp_models
 from app.ledger import models as ledger_models
 from app.staff import models as staff_models
 
@@ -11,5 +12,6 @@ __all__ = [
     "customer_models",
     "ledger_models",
     "metadata",
+    "pdp_models",
     "staff_models",
 ]

@@ -1,0 +1,124 @@
+"""Where the shop's plateforme agréée is and how to log in to it.
+
+The two addresses are shop preferences (kept with the ledger, not secret). The client id
+and secret live only in the OS keyring; the environment (``COMPTOIR_PDP_*``) wins over
+both, which is how scripts, CI and the sandbox demo point the app at a platform.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+import keyring
+from sqlalchemy.orm import Session
+
+from app.documents.preferences import get_preference, set_preference
+from app.errors import ComptoirError, InvalidInput
+from app.ledger.keys import KEYRING_SERVICE
+
+log = logging.getLogger(__name__)
+
+ENV_URL = "COMPTOIR_PDP_URL"
+ENV_TOKEN_URL = "COMPTOIR_PDP_TOKEN_URL"
+ENV_CLIENT_ID = "COMPTOIR_PDP_CLIENT_ID"
+ENV_CLIENT_SECRET = "COMPTOIR_PDP_CLIENT_SECRET"
+PREF_URL = "pdp_url"
+PREF_TOKEN_URL = "pdp_token_url"
+KEYRING_CLIENT_ID = "pdp-client-id"
+KEYRING_CLIENT_SECRET = "pdp-client-secret"
+
+
+class PlatformNotConfigured(ComptoirError):
+    """The platform's address or credentials are missing or cannot be read."""
+
+
+@dataclass(frozen=True)
+class PlatformSettings:
+    base_url: str
+    token_url: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        urls = (("de la plateforme", self.base_url), ("d'authentification", self.token_url))
+        for label, url in urls:
+            parsed = urlparse(url)
+            if parsed.scheme not in ("http", "https") or not parsed.netloc:
+                raise InvalidInput(f"Adresse {label} invalide : {url!r} (http(s)://… attendu).")
+        if self.timeout <= 0:
+            raise InvalidInput("Le délai d'attente de la plateforme doit être positif.")
+
+
+def _env(name: str) -> str:
+    return os.environ.get(name, "").strip()
+
+
+def _keyring_read(entry: str) -> str | None:
+    try:
+        return keyring.get_password(KEYRING_SERVICE, entry)
+    except Exception as exc:  # any backend failure means: no usable keyring
+        log.info("keyring unavailable for %s: %s", entry, type(exc).__name__)
+        raise PlatformNotConfigured(
+            "Les identifiants de la plateforme de facturation électronique sont rangés dans "
+            "le trousseau de clés du système, qui n'est pas disponible sur ce poste. "
+            f"Définissez les variables d'environnement {ENV_CLIENT_ID} et "
+            f"{ENV_CLIENT_SECRET}, ou ouvrez une session avec un trousseau de clés.",
+            detail=f"keyring backend error: {type(exc).__name__}",
+        ) from None
+
+
+def load_settings(session: Session, *, timeout: float | None = None) -> PlatformSettings | None:
+    """The platform to talk to, or None when none is configured at all."""
+    base_url = _env(ENV_URL) or get_preference(session, PREF_URL)
+    token_url = _env(ENV_TOKEN_URL) or get_preference(session, PREF_TOKEN_URL)
+    if not base_url:
+        return None
+    if not token_url:
+        raise PlatformNotConfigured(
+            "L'adresse d'authentification de la plateforme (jeton OAuth2) n'est pas "
+            "renseignée : complétez les réglages de la facturation électronique."
+        )
+    client_id = _env(ENV_CLIENT_ID)
+    client_secret = _env(ENV_CLIENT_SECRET)
+    if not (client_id and client_secret):
+        client_id = client_id or _keyring_read(KEYRING_CLIENT_ID) or ""
+        client_secret = client_secret or _keyring_read(KEYRING_CLIENT_SECRET) or ""
+    if not (client_id and client_secret):
+        raise PlatformNotConfigured(
+            "Les identifiants de la plateforme de facturation électronique ne sont pas "
+            "renseignés : saisissez l'identifiant et le secret client dans les réglages."
+        )
+    if timeout is None:
+        return PlatformSettings(base_url, token_url, client_id, client_secret)
+    return PlatformSettings(base_url, token_url, client_id, client_secret, timeout)
+
+
+def save_settings(session: Session, settings: PlatformSettings) -> None:
+    """Addresses into the shop preferences, credentials into the keyring only."""
+    try:
+        keyring.set_password(KEYRING_SERVICE, KEYRING_CLIENT_ID, settings.client_id)
+        keyring.set_password(KEYRING_SERVICE, KEYRING_CLIENT_SECRET, settings.client_secret)
+    except Exception as exc:
+        log.info("keyring unavailable: %s", type(exc).__name__)
+        raise PlatformNotConfigured(
+            "Impossible d'enregistrer les identifiants de la plateforme : le trousseau de "
+            "clés du système n'est pas disponible sur ce poste. Ils ne sont jamais écrits "
+            f"dans la base ; utilisez les variables d'environnement {ENV_CLIENT_ID} et "
+            f"{ENV_CLIENT_SECRET}.",
+            detail=f"keyring backend error: {type(exc).__name__}",
+        ) from None
+    set_preference(session, PREF_URL, settings.base_url)
+    set_preference(session, PREF_TOKEN_URL, settings.token_url)
+
+
+def forget_credentials() -> None:
+    """Remove the client id and secret from the keyring (the shop changes platform)."""
+    for entry in (KEYRING_CLIENT_ID, KEYRING_CLIENT_SECRET):
+        try:
+            keyring.delete_password(KEYRING_SERVICE, entry)
+        except Exception as exc:  # already absent, or no keyring: nothing to forget
+            log.debug("keyring delete %s: %s", entry, type(exc).__name__)

@@ -1,0 +1,97 @@
+"""Tables of the platform connector. None of them is fiscal: the ledger record of an
+invoice is the reference, these only say where its transmission stands and what the
+platform reported back. Times are UTC ISO strings (``2026-03-02T08:00:00.000000Z``)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Index, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.ledger.models import Base
+
+QUEUED = "queued"
+SENDING = "sending"
+DEPOSITED = "deposited"
+FAILED = "failed"
+OUTBOX_STATES = (QUEUED, SENDING, DEPOSITED, FAILED)
+
+RECEIVED = "received"
+APPROVED = "approved"
+DISPUTED = "disputed"
+REFUSED = "refused"
+INCOMING_STATES = (RECEIVED, APPROVED, DISPUTED, REFUSED)
+
+
+class OutboxItem(Base):
+    """One issued invoice to deposit on the platform.
+
+    ``tracking_id`` is fixed when the invoice is queued and sent with every attempt: it
+    is how a lost answer is recognised afterwards. ``sending`` means an attempt was
+    started and its outcome is unknown until it is recorded (or searched for).
+    """
+
+    __tablename__ = "pdp_outbox"
+    __table_args__ = (Index("ix_pdp_outbox_due", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invoice_seq: Mapped[int] = mapped_column(Integer, unique=True)
+    doc_number: Mapped[str] = mapped_column(String(35))
+    tracking_id: Mapped[str] = mapped_column(String(36), unique=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    # The exact bytes queued: a rebuilt PDF would differ (dates in its metadata) and the
+    # platform could no longer recognise a resubmission. Cleared once deposited.
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
+    state: Mapped[str] = mapped_column(String(16), default=QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[str] = mapped_column(String(27))
+    last_error: Mapped[str | None] = mapped_column(String)
+    flow_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[str] = mapped_column(String(27))
+    updated_at: Mapped[str] = mapped_column(String(27))
+
+
+class InvoiceLifecycle(Base):
+    """A lifecycle status (CDAR) the platform reported for one of our invoices."""
+
+    __tablename__ = "pdp_invoice_lifecycle"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invoice_seq: Mapped[int | None] = mapped_column(Integer, index=True)
+    doc_number: Mapped[str] = mapped_column(String(35), index=True)
+    code: Mapped[str] = mapped_column(String(3))
+    label: Mapped[str] = mapped_column(String(60))
+    issued_at: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String, default="")
+    flow_id: Mapped[str] = mapped_column(String(36), unique=True)
+
+
+class SyncCursor(Base):
+    """Where the last search of a kind of flow stopped (the platform's ``updatedAt``)."""
+
+    __tablename__ = "pdp_sync_cursor"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(40))
+
+
+class IncomingInvoice(Base):
+    """A supplier invoice received through the platform, as received, and our answer."""
+
+    __tablename__ = "pdp_incoming_invoice"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    flow_id: Mapped[str] = mapped_column(String(36), unique=True)
+    received_at: Mapped[str] = mapped_column(String(32))
+    syntax: Mapped[str] = mapped_column(String(16))
+    filename: Mapped[str] = mapped_column(String(255))
+    original: Mapped[bytes] = mapped_column(LargeBinary)
+    supplier_name: Mapped[str] = mapped_column(String(200), default="")
+    supplier_siren: Mapped[str] = mapped_column(String(20), default="")
+    number: Mapped[str] = mapped_column(String(35), default="")
+    issue_date: Mapped[str] = mapped_column(String(10), default="")
+    total_cents: Mapped[int | None] = mapped_column(Integer)
+    validation: Mapped[str] = mapped_column(String, default="")
+    valid: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(16), default=RECEIVED)
+    reason: Mapped[str] = mapped_column(String, default="")
