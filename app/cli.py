@@ -54,6 +54,13 @@ def _parser() -> argparse.ArgumentParser:
     check = invoice_commands.add_parser("validate", help="valider un Factur-X, CII ou UBL")
     check.add_argument("file", metavar="FICHIER")
 
+    pdp = commands.add_parser("pdp", help="plateforme de facturation électronique")
+    pdp.add_argument(
+        "pdp_command",
+        choices=("push", "sync"),
+        help="push : envoyer les factures en attente ; sync : statuts et factures fournisseurs",
+    )
+
     sandbox = commands.add_parser(
         "pdp-sandbox", help="plateforme de facturation électronique locale (tests, démo)"
     )
@@ -84,6 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "demo": _demo,
             "invoice": _invoice,
             "pdp-sandbox": _pdp_sandbox,
+            "pdp": _pdp,
         }[args.command]
         return handler(args)
     except ComptoirError as exc:
@@ -187,6 +195,48 @@ def _invoice(args: argparse.Namespace) -> int:
         written = export_pdf(session, args.number, out)
     print(f"Factur-X écrit : {written}")
     return 0
+
+
+def _pdp(args: argparse.Namespace) -> int:
+    from app.einvoice.pdp.client import AuthenticationFailed
+    from app.einvoice.pdp.outbox import drain_once, outbox_problems, pending_count, sync_once
+    from app.einvoice.pdp.worker import configured_client
+    from app.ledger.store import Ledger
+
+    path = _ledger_path(args)
+    with Ledger.open(path, kind=_kind(args), create=False) as ledger:
+        client = configured_client(ledger)
+        if client is None:
+            print(
+                "Erreur : aucune plateforme de facturation électronique n'est configurée "
+                "pour ce journal (Réglages, ou COMPTOIR_PDP_URL, COMPTOIR_PDP_TOKEN_URL, "
+                "COMPTOIR_PDP_CLIENT_ID, COMPTOIR_PDP_CLIENT_SECRET).",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            if args.pdp_command == "push":
+                stats = drain_once(ledger, client)
+                print(
+                    f"Envoyées : {stats.sent}, déjà déposées : "
+                    f"{stats.deposited_after_search}, à réessayer : {stats.retried}, "
+                    f"refusées : {stats.failed}"
+                )
+            else:
+                synced = sync_once(ledger, client)
+                print(
+                    f"Statuts reçus : {synced.statuses}, factures fournisseurs : {synced.incoming}"
+                )
+        except AuthenticationFailed as exc:
+            print(f"Erreur : {exc.message}", file=sys.stderr)
+            return 1
+        finally:
+            client.close()
+        with ledger.reader() as session:
+            problems, waiting = outbox_problems(session), pending_count(session)
+    for problem in problems:
+        print(f"Attention : {problem}")
+    return 1 if problems and args.pdp_command == "push" and waiting else 0
 
 
 def _pdp_sandbox(args: argparse.Namespace) -> int:

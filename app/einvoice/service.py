@@ -20,6 +20,7 @@ from app.einvoice.issuing import (
     prepare_credit_note,
     prepare_invoice,
 )
+from app.einvoice.pdp.outbox import enqueue, transmits
 from app.einvoice.validate import Finding, ValidationReport, validate_xml_bytes
 from app.errors import InvalidInput
 from app.ledger import canonical
@@ -77,6 +78,8 @@ def _issue(session: Session, prepared: Prepared, operator: str) -> IssuedInvoice
     pdf = facturx.facturx_pdf(data, render_invoice_pdf(data, training=training), xml=xml)
     path = invoices_dir(ledger) / f"{prepared.body['number']}.pdf"
     path.write_bytes(pdf)
+    if transmits(session, prepared.body):  # queued in the same transaction as the issue
+        enqueue(session, record, pdf)
     return IssuedInvoice(record, prepared.body["number"], path, report)
 
 

@@ -1,0 +1,80 @@
+"""Issuing queues the invoice; `comptoir pdp push|sync` send it and bring statuses back,
+over real HTTP to the local platform."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from app.customers.service import CustomerInfo, save_customer
+from app.demo import DEMO_CUSTOMERS, DEMO_SHOP
+from app.einvoice.invoices import InvoiceDraft, InvoiceLineInput
+from app.einvoice.pdp.outbox import current_status, pending_count
+from app.einvoice.pdp.sandbox import SandboxPlatform
+from app.einvoice.service import issue_and_store
+from app.ledger.settings import record_fiscal_settings
+from app.ledger.store import Ledger
+
+
+@pytest.fixture
+def platform(monkeypatch):
+    with SandboxPlatform(lifecycle_step=0.01) as sandbox:
+        monkeypatch.setenv("COMPTOIR_PDP_URL", sandbox.url)
+        monkeypatch.setenv("COMPTOIR_PDP_TOKEN_URL", sandbox.token_url)
+        monkeypatch.setenv("COMPTOIR_PDP_CLIENT_ID", "comptoir")
+        monkeypatch.setenv("COMPTOIR_PDP_CLIENT_SECRET", "secret")
+        yield sandbox
+
+
+def test_issue_push_and_sync(tmp_path: Path, platform, capsys) -> None:
+    db = tmp_path / "shop.sqlite"
+    with Ledger.open(db) as ledger:
+        with ledger.transaction() as session:
+            record_fiscal_settings(session, DEMO_SHOP, operator="Gérant")
+            buyer = save_customer(session, CustomerInfo(**DEMO_CUSTOMERS[0])).id
+            line = InvoiceLineInput("Farine", Decimal(3), 2150, 550)
+            issued = issue_and_store(session, InvoiceDraft(buyer, (line,)), operator="Gérant")
+            seq = issued.record.seq
+        with ledger.reader() as session:
+            assert pending_count(session) == 1
+            assert current_status(session, seq)[0] == "En attente d'envoi"
+    assert main(["--db", str(db), "pdp", "push"]) == 0
+    assert "Envoyées : 1" in capsys.readouterr().out
+    assert [d.tracking_id for d in platform.deposits] and len(platform.deposits) == 1
+    assert main(["--db", str(db), "pdp", "push"]) == 0  # nothing twice
+    assert len(platform.deposits) == 1
+    platform.advance()
+    assert main(["--db", str(db), "pdp", "sync"]) == 0
+    assert "Statuts reçus" in capsys.readouterr().out
+    with Ledger.open(db) as ledger, ledger.reader() as session:
+        assert pending_count(session) == 0
+        assert current_status(session, seq)[0] == "Approuvée"
+
+
+def test_push_without_a_platform_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    db = tmp_path / "shop.sqlite"
+    Ledger.open(db).close()
+    assert main(["--db", str(db), "pdp", "push"]) == 2
+    assert "aucune plateforme" in capsys.readouterr().err
+
+
+def test_wrong_credentials_lose_nothing(tmp_path: Path, platform, monkeypatch, capsys) -> None:
+    db = tmp_path / "shop.sqlite"
+    with Ledger.open(db) as ledger, ledger.transaction() as session:
+        record_fiscal_settings(session, DEMO_SHOP, operator="Gérant")
+        buyer = save_customer(session, CustomerInfo(**DEMO_CUSTOMERS[0])).id
+        issue_and_store(
+            session,
+            InvoiceDraft(buyer, (InvoiceLineInput("Farine", Decimal(1), 2150, 550),)),
+            operator="Gérant",
+        )
+    monkeypatch.setenv("COMPTOIR_PDP_CLIENT_SECRET", "wrong")
+    assert main(["--db", str(db), "pdp", "push"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Erreur") and "wrong" not in err  # the secret is never shown
+    with Ledger.open(db) as ledger, ledger.reader() as session:
+        assert pending_count(session) == 1
+    assert platform.deposits == []
