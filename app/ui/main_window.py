@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
 
 from app import __version__
 from app.documents.preferences import till_id
+from app.einvoice.pdp.outbox import outbox_problems
+from app.einvoice.pdp.worker import OutboxWorker, configured_client
 from app.errors import ComptoirError
 from app.ledger.closures import Closure, day_label, pending_closures
 from app.ledger.events import EventCode, log_event
@@ -116,9 +118,10 @@ class PlaceholderScreen(QWidget):
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, ctx: AppContext) -> None:
+    def __init__(self, ctx: AppContext, worker: OutboxWorker | None = None) -> None:
         super().__init__()
         self.ctx = ctx
+        self.worker = worker
         self.setWindowTitle(f"Comptoir {__version__}")
         self.setObjectName("mainWindow")
         self.banner = QLabel()
@@ -240,6 +243,12 @@ class MainWindow(QMainWindow):
         if pending:
             parts.append("À clôturer : " + ", ".join(p.label for p in pending))
             style = "background: #fde2e1; color: #8a1c14; font-weight: bold;"
+        problems = self.ctx.read(outbox_problems)
+        if self.worker is not None and self.worker.last_error:
+            problems.append(self.worker.last_error)
+        if problems:
+            parts.append("Facturation électronique : " + " ; ".join(problems[:2]))
+            style = "background: #fff3cd; color: #6d4c00; font-weight: bold;"
         self.banner.setText("   •   ".join(parts))
         self.banner.setStyleSheet(f"padding: 6px; font-size: 14px; {style}")
 
@@ -320,13 +329,20 @@ def run(path: Path, *, kind: str = "real") -> int:
     if login.exec() != LoginDialog.DialogCode.Accepted or login.operator is None:
         ledger.close()
         return 0
-    window = MainWindow(AppContext(ledger, login.operator))
+    # Invoices leave for the e-invoicing platform from a background thread, never the
+    # GUI's; training and demo ledgers have no platform (configured_client says None).
+    worker = OutboxWorker(lambda: ledger, configured_client)
+    worker.start()
+    ctx = AppContext(ledger, login.operator)
+    ctx.ledger_changed.connect(worker.wake)
+    window = MainWindow(ctx, worker)
     window.resize(1280, 800)
     window.show()
     QTimer.singleShot(0, lambda: offer_pending_closures(window))
     threading.Thread(target=documents, name="warm-printing", daemon=True).start()
     code = app.exec()
     dispose(window)
+    worker.stop(10)
     try:
         with ledger.transaction() as session:
             log_event(session, EventCode.STOP, operator=window.ctx.operator_name)

@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QDate, QUrl
+from PySide6.QtCore import QDate, Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.customers.service import search_customers
 from app.einvoice.issuing import InvoiceStatus, list_documents, record_payment
+from app.einvoice.pdp.outbox import current_status
 from app.errors import ComptoirError
 from app.sales.money import format_cents, parse_cents
 from app.sales.payments import PaymentMethod
@@ -45,11 +46,26 @@ def _date(iso: str) -> str:
 
 
 class InvoiceListModel(ListModel):
-    HEADERS = ("N°", "Date", "Client", "Total TTC", "Reste dû", "Échéance", "Statut")
+    HEADERS = ("N°", "Date", "Client", "Total TTC", "Reste dû", "Échéance", "Statut", "Plateforme")
     RIGHT_ALIGNED = frozenset({3, 4})
+
+    def __init__(self, parent=None) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(parent)
+        self.platform: dict[int, tuple[str, str]] = {}
+
+    def set_platform(self, statuses: dict[int, tuple[str, str]]) -> None:
+        self.platform = statuses
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):  # type: ignore[no-untyped-def]
+        if role == Qt.ItemDataRole.ToolTipRole and index.isValid() and index.column() == 7:
+            value = self.row_value(index.row())
+            return self.platform.get(value.document.seq, ("", ""))[1] or None
+        return super().data(index, role)
 
     def display(self, value: InvoiceStatus, column: int) -> str:
         body = value.document.body
+        if column == 7:
+            return self.platform.get(value.document.seq, ("—", ""))[0]
         return (
             body["number"],
             _date(body["issue_date"]),
@@ -71,6 +87,16 @@ class InvoiceListModel(ListModel):
             body["due_date"],
             value.label,
         )[column]
+
+
+def _with_platform(session, rows):  # type: ignore[no-untyped-def]
+    """Each invoice's status on the e-invoicing platform, when it is sent there."""
+    statuses = {}
+    for row in rows:
+        found = current_status(session, row.document.seq)
+        if found is not None:
+            statuses[row.document.seq] = found
+    return rows, statuses
 
 
 class InvoicesScreen(Screen):
@@ -161,11 +187,15 @@ class InvoicesScreen(Screen):
             )
             start = self.start.date().toPython() if self.period.isChecked() else None
             end = self.end.date().toPython() if self.period.isChecked() else None
-            rows = self.ctx.read(
-                lambda s: list_documents(
-                    s, text=text, status=status, customer_id=customer, start=start, end=end
+            rows, platform = self.ctx.read(
+                lambda s: _with_platform(
+                    s,
+                    list_documents(
+                        s, text=text, status=status, customer_id=customer, start=start, end=end
+                    ),
                 )
             )
+            self.model.set_platform(platform)
             self.model.set_rows(rows)
         finally:
             self._loading = False

@@ -1,0 +1,94 @@
+"""The invoice list follows the platform: an issued invoice goes out through the
+background worker and its lifecycle status shows up; a platform problem is bannered."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+import pytest
+
+from app.customers.service import CustomerInfo, save_customer
+from app.demo import DEMO_CUSTOMERS
+from app.einvoice.invoices import InvoiceDraft, InvoiceLineInput
+from app.einvoice.pdp.sandbox import SandboxPlatform
+from app.einvoice.pdp.worker import OutboxWorker, configured_client
+from app.einvoice.service import issue_and_store
+from app.ui.context import AppContext
+from app.ui.main_window import PAGES, MainWindow
+
+
+@pytest.fixture
+def platform(monkeypatch):
+    with SandboxPlatform(lifecycle_step=0.01) as sandbox:
+        monkeypatch.setenv("COMPTOIR_PDP_URL", sandbox.url)
+        monkeypatch.setenv("COMPTOIR_PDP_TOKEN_URL", sandbox.token_url)
+        monkeypatch.setenv("COMPTOIR_PDP_CLIENT_ID", "comptoir")
+        monkeypatch.setenv("COMPTOIR_PDP_CLIENT_SECRET", "secret")
+        yield sandbox
+
+
+def _wait(qtbot, predicate, timeout=10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        qtbot.wait(50)
+
+
+def test_sent_invoice_status_appears_in_the_list(qtbot, shop, platform) -> None:
+    ledger = shop["ledger"]
+    worker = OutboxWorker(lambda: ledger, configured_client, interval=0.1, sync_interval=0.2)
+    ctx = AppContext(ledger, shop["manager"])
+    window = MainWindow(ctx, worker)
+    qtbot.addWidget(window)
+    window.show()
+    with ledger.transaction() as session:
+        buyer = save_customer(session, CustomerInfo(**DEMO_CUSTOMERS[0])).id
+        issue_and_store(
+            session,
+            InvoiceDraft(buyer, (InvoiceLineInput("Farine", Decimal(2), 2150, 550),)),
+            operator="Camille",
+        )
+    window.nav.setCurrentRow(PAGES.index("Factures"))
+    screen = window.screens["Factures"]
+    screen.refresh()
+    assert screen.model.index(0, 7).data() == "En attente d'envoi"
+    worker.start()
+    try:
+        _wait(qtbot, lambda: len(platform.deposits) == 1)
+        platform.advance()
+
+        def approved() -> bool:
+            screen.refresh()
+            return screen.model.index(0, 7).data() == "Approuvée"
+
+        _wait(qtbot, approved)
+    finally:
+        worker.stop(5)
+    assert len(platform.deposits) == 1
+
+
+def test_platform_problems_reach_the_banner(qtbot, shop, platform) -> None:
+    ledger = shop["ledger"]
+    platform.set_down(True)
+    worker = OutboxWorker(lambda: ledger, configured_client, interval=0.1, sync_interval=None)
+    window = MainWindow(AppContext(ledger, shop["manager"]), worker)
+    qtbot.addWidget(window)
+    with ledger.transaction() as session:
+        buyer = save_customer(session, CustomerInfo(**DEMO_CUSTOMERS[0])).id
+        issue_and_store(
+            session,
+            InvoiceDraft(buyer, (InvoiceLineInput("Farine", Decimal(2), 2150, 550),)),
+            operator="Camille",
+        )
+    worker.start()
+    try:
+
+        def bannered() -> bool:
+            window.refresh_banner()
+            return "Facturation électronique" in window.banner.text()
+
+        _wait(qtbot, bannered)
+    finally:
+        worker.stop(5)
+    assert platform.deposits == []
