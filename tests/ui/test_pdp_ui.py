@@ -28,7 +28,7 @@ def platform(monkeypatch):
         yield sandbox
 
 
-def _wait(qtbot, predicate, timeout=10.0) -> None:
+def _wait(qtbot, predicate, timeout=30.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, "timed out"

@@ -1,0 +1,278 @@
+"""What comes back from the platform: lifecycle statuses of our invoices and supplier
+invoices, fetched since a stored cursor, stored once each, and the shop's answers."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import facturx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.einvoice.pdp.cdar import STATUS_LABELS, build_cdar, parse_cdar
+from app.einvoice.pdp.client import (
+    FlowInfo,
+    FlowPlatform,
+    FlowRef,
+    PermanentRejection,
+    TransientFailure,
+)
+from app.einvoice.pdp.models import (
+    APPROVED,
+    DISPUTED,
+    RECEIVED,
+    REFUSED,
+    IncomingInvoice,
+    InvoiceLifecycle,
+    OutboxItem,
+    SyncCursor,
+)
+from app.einvoice.pdp.outbox import _now, utc_stamp
+from app.einvoice.validate import validate_invoice
+from app.errors import InvalidInput
+from app.ledger.settings import fiscal_settings
+from app.ledger.store import Ledger
+
+log = logging.getLogger(__name__)
+
+# -- statuses and supplier invoices coming back ------------------------------------------
+LIFECYCLE_CURSOR = "lifecycle"
+INCOMING_CURSOR = "incoming"
+# Searches start a little before the cursor: a flow stamped just before the previous
+# search was answered is not skipped. Flows already stored are not fetched again.
+CURSOR_OVERLAP = timedelta(minutes=1)
+ANSWERS = {"205": APPROVED, "207": DISPUTED, "210": REFUSED}
+
+
+@dataclass(frozen=True)
+class SyncStats:
+    statuses: int = 0
+    incoming: int = 0
+
+
+def sync_once(ledger: Ledger, client: FlowPlatform) -> SyncStats:
+    """Fetch the statuses of our invoices and the supplier invoices received since the
+    last sync. The network is never used inside a transaction."""
+    return SyncStats(_sync_lifecycle(ledger, client), _sync_incoming(ledger, client))
+
+
+def _since(session: Session, name: str) -> str | None:
+    cursor = session.get(SyncCursor, name)
+    if cursor is None:
+        return None
+    moment = datetime.fromisoformat(cursor.value.replace("Z", "+00:00"))
+    return utc_stamp(moment - CURSOR_OVERLAP)
+
+
+def _advance(session: Session, name: str, flows: list[FlowInfo]) -> None:
+    stamps = [f.updated_at for f in flows if f.updated_at]
+    if not stamps:
+        return
+    newest = max(stamps, key=lambda s: datetime.fromisoformat(s.replace("Z", "+00:00")))
+    cursor = session.get(SyncCursor, name)
+    if cursor is None:
+        session.add(SyncCursor(name=name, value=newest))
+    elif cursor.value < newest:
+        cursor.value = newest
+
+
+def _known(
+    session: Session, model: type[InvoiceLifecycle | IncomingInvoice], flows: list[FlowInfo]
+) -> set[str]:
+    ids = [f.flow_id for f in flows]
+    found = session.scalars(select(model.flow_id).where(model.flow_id.in_(ids))) if ids else ()
+    return set(found)
+
+
+Reader = Callable[[Session, FlowInfo, bytes], "InvoiceLifecycle | IncomingInvoice | None"]
+
+
+def _pull(
+    ledger: Ledger,
+    client: FlowPlatform,
+    cursor: str,
+    flow_type: str,
+    model: type[InvoiceLifecycle | IncomingInvoice],
+    read: Reader,
+) -> int:
+    with ledger.reader() as session:
+        since = _since(session, cursor)
+    flows = client.search(updated_after=since, flow_types=[flow_type], direction="In")
+    rows: list[InvoiceLifecycle | IncomingInvoice] = []
+    complete = True
+    with ledger.reader() as session:
+        known = _known(session, model, flows)
+        for flow in flows:
+            if flow.flow_id in known:
+                continue
+            try:
+                content = client.fetch(flow.flow_id)
+            except TransientFailure:
+                complete = False  # the cursor stays: what is left is fetched next time
+                break
+            except PermanentRejection as exc:
+                log.warning("flow %s cannot be downloaded, skipped: %s", flow.flow_id, exc.detail)
+                continue
+            row = read(session, flow, content)
+            if row is not None:
+                rows.append(row)
+    with ledger.transaction() as session:
+        stored = 0
+        for row in rows:
+            if not session.scalar(select(model.id).where(model.flow_id == row.flow_id)):
+                session.add(row)
+                stored += 1
+        if complete:
+            _advance(session, cursor, flows)
+    return stored
+
+
+def _lifecycle_row(session: Session, flow: FlowInfo, content: bytes) -> InvoiceLifecycle | None:
+    try:
+        status = parse_cdar(content)
+    except InvalidInput as exc:
+        log.warning("lifecycle flow %s unreadable, skipped: %s", flow.flow_id, exc.detail)
+        return None
+    seq = session.scalar(
+        select(OutboxItem.invoice_seq).where(OutboxItem.doc_number == status.invoice_number)
+    )
+    return InvoiceLifecycle(
+        invoice_seq=seq,
+        doc_number=status.invoice_number,
+        code=status.code,
+        label=status.label,
+        issued_at=status.issued_at,
+        reason=status.reason or "",
+        flow_id=flow.flow_id,
+    )
+
+
+def _sync_lifecycle(ledger: Ledger, client: FlowPlatform) -> int:
+    return _pull(
+        ledger, client, LIFECYCLE_CURSOR, "CustomerInvoiceLC", InvoiceLifecycle, _lifecycle_row
+    )
+
+
+def _invoice_facts(content: bytes) -> dict[str, Any]:
+    """Supplier, number, date and total of a Factur-X PDF or a CII/UBL XML, or {}."""
+    try:
+        xml = content
+        if b"%PDF-" in content[:1024]:
+            _, xml = facturx.get_xml_from_pdf(content, check_xsd=False)
+        data = facturx.parse_ubl_cii_xml(xml, check_xsd=False)
+    except Exception as exc:  # a broken supplier file is still kept, to be refused
+        log.info("incoming invoice unreadable: %r", exc)
+        return {}
+    seller = data.get("BG-4") or {}
+    total = data.get("BT-112")
+    issued = data.get("BT-2")
+    return {
+        "supplier_name": str(seller.get("name") or "")[:200],
+        "supplier_siren": str(seller.get("legal_identifier") or "")[:20],
+        "number": str(data.get("BT-1") or "")[:35],
+        "issue_date": issued.isoformat() if hasattr(issued, "isoformat") else str(issued or ""),
+        "total_cents": int((Decimal(str(total)) * 100).quantize(Decimal(1))) if total else None,
+    }
+
+
+def _incoming_row(session: Session, flow: FlowInfo, content: bytes) -> IncomingInvoice:
+    is_pdf = b"%PDF-" in content[:1024]
+    name = flow.name or f"{flow.flow_id}.{'pdf' if is_pdf else 'xml'}"
+    report = validate_invoice(content, filename=name)
+    return IncomingInvoice(
+        flow_id=flow.flow_id,
+        received_at=flow.submitted_at or flow.updated_at or utc_stamp(_now(None)),
+        syntax=flow.syntax or ("Factur-X" if is_pdf else "XML"),
+        filename=name[:255],
+        original=content,
+        validation=report.summary(),
+        valid=report.ok,
+        status=RECEIVED,
+        reason="",
+        **_invoice_facts(content),
+    )
+
+
+def _sync_incoming(ledger: Ledger, client: FlowPlatform) -> int:
+    return _pull(ledger, client, INCOMING_CURSOR, "SupplierInvoice", IncomingInvoice, _incoming_row)
+
+
+@dataclass(frozen=True)
+class IncomingSummary:
+    id: int
+    received_at: str
+    supplier_name: str
+    supplier_siren: str
+    number: str
+    issue_date: str
+    total_cents: int | None
+    valid: bool
+    validation: str
+    status: str
+    reason: str
+
+
+def list_incoming(session: Session) -> list[IncomingSummary]:
+    """Supplier invoices received, newest first (without their file)."""
+    rows = session.execute(
+        select(
+            IncomingInvoice.id, IncomingInvoice.received_at, IncomingInvoice.supplier_name,
+            IncomingInvoice.supplier_siren, IncomingInvoice.number, IncomingInvoice.issue_date,
+            IncomingInvoice.total_cents, IncomingInvoice.valid, IncomingInvoice.validation,
+            IncomingInvoice.status, IncomingInvoice.reason,
+        ).order_by(IncomingInvoice.received_at.desc(), IncomingInvoice.id.desc())
+    )  # fmt: skip
+    return [IncomingSummary(*row) for row in rows]
+
+
+def answer_incoming(
+    session: Session,
+    client: FlowPlatform,
+    incoming_id: int,
+    code: str,
+    reason: str = "",
+    *,
+    reason_code: str | None = None,
+    now: datetime | None = None,
+) -> FlowRef:
+    """Answer a supplier invoice: 205 Approuvée, 207 En litige or 210 Refusée (these two
+    with a reason). The status is recorded once the platform has taken the message."""
+    if code not in ANSWERS:
+        raise InvalidInput(f"Réponse inconnue : « {code} » (205, 207 ou 210).")
+    reason = " ".join(reason.split())
+    if code != "205" and not reason:
+        raise InvalidInput(f"Indiquez le motif : « {STATUS_LABELS[code]} » en demande un.")
+    incoming = session.get(IncomingInvoice, incoming_id)
+    if incoming is None:
+        raise InvalidInput("Cette facture fournisseur n'existe pas.")
+    if not incoming.number:
+        raise InvalidInput(
+            "Le numéro de cette facture fournisseur est illisible : répondez au fournisseur "
+            "hors de la plateforme."
+        )
+    cdar = build_cdar(
+        incoming.number,
+        incoming.issue_date or None,
+        code,
+        reason_code=reason_code,
+        reason=reason or None,
+        sender_siren=fiscal_settings(session).siren,
+        receiver_siren=incoming.supplier_siren,
+        issued_at=_now(now),
+    )
+    ref = client.submit(
+        cdar,
+        filename=f"CDAR_{incoming.number}_{code}.xml",
+        tracking_id=str(uuid.uuid4()),
+        flow_syntax="CDAR",
+        flow_profile=None,
+    )
+    incoming.status, incoming.reason = ANSWERS[code], reason
+    session.flush()
+    return ref
