@@ -92,3 +92,27 @@ def test_platform_problems_reach_the_banner(qtbot, shop, platform) -> None:
     finally:
         worker.stop(5)
     assert platform.deposits == []
+
+
+def test_dispute_a_supplier_invoice_from_the_inbox(qtbot, shop, platform) -> None:
+    from app.einvoice.facturx import build_invoice_pdf
+    from app.einvoice.pdp.inbox import sync_once
+    from tests.einvoice import sample_bodies as samples
+
+    ledger = shop["ledger"]
+    envelope, body = samples.multi_rate_goods()
+    platform.add_incoming(build_invoice_pdf(envelope, body), "facture-fournisseur.pdf")
+    client = configured_client(ledger)
+    sync_once(ledger, client)
+    client.close()
+    window = MainWindow(AppContext(ledger, shop["manager"]))
+    qtbot.addWidget(window)
+    window.nav.setCurrentRow(PAGES.index("Factures"))
+    dialog = window.screens["Factures"].open_inbox()
+    assert dialog.model.rowCount() == 1
+    assert dialog.model.index(0, 6).data() == "Reçue"
+    dialog.table.selectRow(0)
+    dialog.answer("207", reason="Quantités livrées différentes")
+    _wait(qtbot, lambda: dialog.model.index(0, 6).data() == "En litige")
+    [status] = platform.received_statuses
+    assert (status.code, status.reason) == ("207", "Quantités livrées différentes")

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDateEdit,
+    QDialog,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
@@ -153,6 +154,7 @@ class InvoicesScreen(Screen):
             ("creditNote", "Avoir…", self.credit_note),
             ("payment", "Règlement…", self.payment),
             ("openPdf", "Ouvrir le PDF", self.open_pdf),
+            ("inbox", "Factures fournisseurs…", self.open_inbox),
         ):
             button = QPushButton(label)
             button.setObjectName(name)
@@ -295,6 +297,13 @@ class InvoicesScreen(Screen):
             ),
         ):
             self._say(f"Règlement de {format_cents(amount)} enregistré sur {number}.")
+
+    def open_inbox(self) -> QDialog:
+        from app.ui.invoices.inbox_dialog import InboxDialog
+
+        dialog = InboxDialog(self.ctx, self)
+        dialog.open()
+        return dialog
 
     def pdf_path(self) -> Path | None:
         from app.einvoice.service import export_pdf

@@ -1,0 +1,148 @@
+"""Factures fournisseurs: invoices received through the platform, and the shop's answer
+(approve, dispute with a reason, refuse). Answers travel off the GUI thread."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.einvoice.pdp.inbox import IncomingSummary, answer_incoming, list_incoming
+from app.einvoice.pdp.worker import configured_client
+from app.errors import ComptoirError
+from app.sales.money import format_cents
+from app.ui.context import AppContext
+from app.ui.forms import TOUCH_STYLE
+from app.ui.models import ListModel
+
+STATUS_LABELS = {
+    "received": "Reçue",
+    "approved": "Approuvée",
+    "disputed": "En litige",
+    "refused": "Refusée",
+}
+
+
+class IncomingModel(ListModel):
+    HEADERS = ("Reçue le", "Fournisseur", "N°", "Date", "Total TTC", "Contrôle", "Statut")
+    RIGHT_ALIGNED = frozenset({4})
+
+    def display(self, value: IncomingSummary, column: int) -> str:
+        total = "" if value.total_cents is None else format_cents(value.total_cents)
+        return (
+            value.received_at[:10],
+            value.supplier_name,
+            value.number,
+            value.issue_date,
+            total,
+            "Valide" if value.valid else value.validation,
+            STATUS_LABELS.get(value.status, value.status),
+        )[column]
+
+    def sort_key(self, value: IncomingSummary, column: int) -> Any:
+        return self.display(value, column)
+
+
+class InboxDialog(QDialog):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setWindowTitle("Factures fournisseurs")
+        self.setObjectName("inboxDialog")
+        self.setStyleSheet(TOUCH_STYLE)
+        self.resize(1000, 520)
+        self.model = IncomingModel()
+        self.table = QTableView()
+        self.table.setObjectName("incomingTable")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.message = QLabel()
+        self.message.setObjectName("inboxMessage")
+        self.message.setWordWrap(True)
+        bar = QHBoxLayout()
+        self.buttons: dict[str, QPushButton] = {}
+        for code, label in (("205", "Approuver"), ("207", "Contester…"), ("210", "Refuser…")):
+            button = QPushButton(label)
+            button.setObjectName(f"answer{code}")
+            button.clicked.connect(lambda _=False, c=code: self.answer(c))
+            bar.addWidget(button)
+            self.buttons[code] = button
+        bar.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(bar)
+        layout.addWidget(self.message)
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._future: Future[Any] | None = None
+        self._poll = QTimer(self, interval=100, timeout=self._check_done)
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.model.set_rows(self.ctx.read(list_incoming))
+
+    def selected(self) -> IncomingSummary | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.row_value(rows[0].row()) if rows else None
+
+    def answer(self, code: str, reason: str | None = None) -> None:
+        incoming = self.selected()
+        if incoming is None:
+            self.message.setText("Choisissez une facture.")
+            return
+        if code != "205" and reason is None:
+            reason, ok = QInputDialog.getText(self, "Motif", "Motif de votre réponse :")
+            if not ok:
+                return
+        ledger, reason = self.ctx.ledger, reason or ""
+        for button in self.buttons.values():
+            button.setEnabled(False)
+        self.message.setText("Envoi de la réponse à la plateforme…")
+
+        def send() -> None:
+            client = configured_client(ledger)
+            if client is None:
+                raise ComptoirError(
+                    "Aucune plateforme de facturation électronique n'est configurée."
+                )
+            try:
+                with ledger.transaction() as session:
+                    answer_incoming(session, client, incoming.id, code, reason)
+            finally:
+                client.close()
+
+        self._future = self._pool.submit(send)
+        self._poll.start()
+
+    def _check_done(self) -> None:
+        if self._future is None or not self._future.done():
+            return
+        self._poll.stop()
+        future, self._future = self._future, None
+        for button in self.buttons.values():
+            button.setEnabled(True)
+        try:
+            future.result()
+        except ComptoirError as exc:
+            self.message.setText(exc.message)
+            return
+        self.message.setText("Réponse transmise à la plateforme.")
+        self.refresh()
+        self.ctx.ledger_changed.emit()
+
+    def done(self, result: int) -> None:
+        self._pool.shutdown(wait=False)
+        super().done(result)
