@@ -57,9 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     pdp = commands.add_parser("pdp", help="plateforme de facturation électronique")
     pdp.add_argument(
         "pdp_command",
-        choices=("push", "sync"),
-        help="push : envoyer les factures en attente ; sync : statuts et factures fournisseurs",
+        choices=("push", "sync", "report"),
+        help="push : envoyer les factures en attente ; sync : statuts et factures "
+        "fournisseurs ; report : e-reporting des ventes B2C du mois",
     )
+    pdp.add_argument("--month", metavar="AAAA-MM", help="mois de l'e-reporting (report)")
 
     sandbox = commands.add_parser(
         "pdp-sandbox", help="plateforme de facturation électronique locale (tests, démo)"
@@ -215,6 +217,8 @@ def _pdp(args: argparse.Namespace) -> int:
             )
             return 2
         try:
+            if args.pdp_command == "report":
+                return _ereport(ledger, client, args.month, _operator_name())
             if args.pdp_command == "push":
                 stats = drain_once(ledger, client)
                 print(
@@ -237,6 +241,36 @@ def _pdp(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"Attention : {problem}")
     return 1 if problems and args.pdp_command == "push" and waiting else 0
+
+
+def _ereport(ledger, client, month: str | None, operator: str) -> int:  # type: ignore[no-untyped-def]
+    import calendar
+
+    from app.einvoice.pdp.ereporting import send_report
+
+    if not month:
+        print("Erreur : précisez le mois avec --month AAAA-MM.", file=sys.stderr)
+        return 2
+    try:
+        year, number = (int(part) for part in month.split("-"))
+        start = date(year, number, 1)
+    except ValueError:
+        print(f"Erreur : mois invalide : {month!r} (attendu AAAA-MM).", file=sys.stderr)
+        return 2
+    end = date(year, number, calendar.monthrange(year, number)[1])
+    report, ref = send_report(ledger, client, start, end, operator=operator)
+    print(
+        f"E-reporting du {start:%d/%m/%Y} au {end:%d/%m/%Y} transmis ({len(report.days)} "
+        f"journée(s)) : flux {ref.flow_id}"
+    )
+    return 0
+
+
+def _operator_name() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "administrateur"
 
 
 def _pdp_sandbox(args: argparse.Namespace) -> int:

@@ -30,6 +30,7 @@ class EventCode(StrEnum):
     PRINT = "PRINT"
     DRAWER_OPEN = "DRAWER_OPEN"
     VAT_RATE_CHANGE = "VAT_RATE_CHANGE"
+    EREPORTING = "EREPORTING"
 
     @property
     def label(self) -> str:
@@ -55,6 +56,7 @@ EVENT_LABELS = {
     EventCode.PRINT: "Impression",
     EventCode.DRAWER_OPEN: "Ouverture du tiroir-caisse",
     EventCode.VAT_RATE_CHANGE: "Changement de taux de TVA d'un article",
+    EventCode.EREPORTING: "Transmission de l'e-reporting",
 }
 
 
