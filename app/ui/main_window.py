@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,6 +13,7 @@ from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QListWidget,
     QMainWindow,
@@ -39,6 +39,7 @@ from app.ledger.settings import fiscal_settings
 from app.ledger.store import Ledger
 from app.ledger.verify import Report
 from app.staff.service import Permission, has_operators
+from app.ui.background import Background
 from app.ui.context import AppContext, documents
 from app.ui.errors import show_error
 from app.ui.till.correction_dialog import CorrectionDialog
@@ -57,8 +58,7 @@ class ArchivesScreen(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self._pool = ThreadPoolExecutor(max_workers=1)
-        self._future: Future[Report] | None = None
+        self.background = Background(self)
         self.button = QPushButton("Vérifier l'intégrité du journal")
         self.button.setObjectName("verifyButton")
         self.button.setMinimumHeight(48)
@@ -74,35 +74,30 @@ class ArchivesScreen(QWidget):
         )
         layout.addWidget(self.button)
         layout.addWidget(self.result, 1)
-        self._poll = QTimer(self, interval=100, timeout=self._check_done)
 
     def refresh(self) -> None:
         pass
 
     def start_verify(self) -> None:
-        if self._future is not None:
+        if self.background.busy:
             return
         self.button.setEnabled(False)
         self.result.setPlainText("Vérification en cours…")
         path, operator = self.ctx.ledger.path, self.ctx.operator_name
-        self._future = self._pool.submit(verify_and_record, path, operator=operator)
-        self._poll.start()
+        self.background.run(
+            lambda: verify_and_record(path, operator=operator), self._verified, self._failed
+        )
 
-    def _check_done(self) -> None:
-        if self._future is None or not self._future.done():
-            return
-        self._poll.stop()
-        future, self._future = self._future, None
+    def _verified(self, report: Report) -> None:
         self.button.setEnabled(True)
-        try:
-            report = future.result()
-        except Exception as exc:  # shown, not swallowed: verification itself failed
-            self.result.setPlainText(f"La vérification n'a pas pu aboutir : {exc}")
-            return
         lines = [report.summary(), *(f"Remarque : {n}" for n in report.notices)]
         lines += [f"n°{f.seq} — {f.message}" for f in report.findings[:200]]
         self.result.setPlainText("\n".join(lines))
         self.ctx.ledger_changed.emit()
+
+    def _failed(self, error: BaseException) -> None:
+        self.button.setEnabled(True)
+        self.result.setPlainText(f"La vérification n'a pas pu aboutir : {error}")
 
 
 class PlaceholderScreen(QWidget):
@@ -122,6 +117,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.ctx = ctx
         self.worker = worker
+        self.background = Background(self)
         self.setWindowTitle(f"Comptoir {__version__}")
         self.setObjectName("mainWindow")
         self.banner = QLabel()
@@ -162,6 +158,7 @@ class MainWindow(QMainWindow):
             closures.closure_recorded.connect(lambda c: self.output_closure(c, duplicate=False))
             closures.reprint_requested.connect(lambda c: self.output_closure(c, duplicate=True))
             closures.x_report_requested.connect(self.output_x_report)
+            closures.ereport_requested.connect(self.ask_ereport)
         settings = self.screens["Réglages"]
         if hasattr(settings, "test_print_requested"):
             settings.test_print_requested.connect(self.test_print)
@@ -197,6 +194,59 @@ class MainWindow(QMainWindow):
         if out is not None:
             self._tell("Rapport X", f"Rapport X enregistré : {out.pdf}")
         return out
+
+    def ask_ereport(self) -> None:
+        today = date.today()
+        months = []
+        year, month = today.year, today.month
+        for _ in range(12):
+            month -= 1
+            if month == 0:
+                year, month = year - 1, 12
+            months.append(f"{year:04d}-{month:02d}")
+        choice, ok = QInputDialog.getItem(
+            self, "E-reporting", "Mois à transmettre :", months, 0, False
+        )
+        if ok:
+            self.send_ereport(choice)
+
+    def send_ereport(self, month: str) -> None:
+        import calendar
+
+        from app.einvoice.pdp.ereporting import send_report
+
+        year, number = (int(part) for part in month.split("-"))
+        start = date(year, number, 1)
+        end = date(year, number, calendar.monthrange(year, number)[1])
+        ledger, operator = self.ctx.ledger, self.ctx.operator_name
+
+        def work():  # type: ignore[no-untyped-def]
+            client = configured_client(ledger)
+            if client is None:
+                raise ComptoirError(
+                    "Aucune plateforme de facturation électronique n'est configurée (Réglages)."
+                )
+            try:
+                return send_report(ledger, client, start, end, operator=operator)
+            finally:
+                client.close()
+
+        def done(result) -> None:  # type: ignore[no-untyped-def]
+            report, ref = result
+            self._tell(
+                "E-reporting",
+                f"E-reporting de {month} transmis "
+                f"({len(report.days)} journée(s)) : flux {ref.flow_id}.",
+            )
+            self.ctx.ledger_changed.emit()
+
+        def failed(error: BaseException) -> None:
+            if isinstance(error, ComptoirError):
+                show_error(self, error)
+            else:
+                show_error(self, ComptoirError(f"L'e-reporting n'a pas pu être transmis : {error}"))
+
+        self.background.run(work, done, failed)
 
     def test_print(self, config: dict) -> None:
         try:

@@ -116,3 +116,30 @@ def test_dispute_a_supplier_invoice_from_the_inbox(qtbot, shop, platform) -> Non
     _wait(qtbot, lambda: dialog.model.index(0, 6).data() == "En litige")
     [status] = platform.received_statuses
     assert (status.code, status.reason) == ("207", "Quantités livrées différentes")
+
+
+def test_ereporting_from_the_closures_screen(qtbot, shop, platform, clock) -> None:
+    from datetime import date, time
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.ledger.closures import close_day
+    from tests.helpers import ring
+
+    ledger = shop["ledger"]
+    ring(ledger, ("Pain", 130, 2, 550))
+    clock.set_local(date(2026, 3, 2), time(19))
+    with ledger.transaction() as session:
+        close_day(session, date(2026, 3, 2), operator="Camille")
+    window = MainWindow(AppContext(ledger, shop["manager"]))
+    qtbot.addWidget(window)
+    window.nav.setCurrentRow(PAGES.index("Clôtures"))
+    assert window.screens["Clôtures"].ereport_button.isEnabled()
+    window.send_ereport("2026-03")
+
+    def told() -> bool:
+        box = window.findChild(QMessageBox, "documentDialog")
+        return box is not None and "transmis" in box.text()
+
+    _wait(qtbot, told)
+    assert len(platform.reports) == 1

@@ -120,6 +120,7 @@ class ClosuresScreen(Screen):
     reprint_requested = Signal(object)
     closure_recorded = Signal(object)
     x_report_requested = Signal()
+    ereport_requested = Signal()
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
@@ -209,8 +210,15 @@ class ClosuresScreen(Screen):
         self.x_report_button = QPushButton("Rapport X (totaux en cours, sans clôture)")
         self.x_report_button.setObjectName("xReportButton")
         self.x_report_button.clicked.connect(self.x_report_requested.emit)
+        self.ereport_button = QPushButton("E-reporting du mois…")
+        self.ereport_button.setObjectName("ereportButton")
+        self.ereport_button.setToolTip(
+            "Transmettre à la plateforme les ventes B2C d'un mois (par jour et par taux)"
+        )
+        self.ereport_button.clicked.connect(self.ereport_requested.emit)
         buttons = QHBoxLayout()
         buttons.addWidget(self.x_report_button)
+        buttons.addWidget(self.ereport_button)
         buttons.addWidget(self.close_day_button, 1)
         layout.addLayout(buttons)
         self.day_status = QLabel()

@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -24,6 +22,7 @@ from app.einvoice.pdp.inbox import IncomingSummary, answer_incoming, list_incomi
 from app.einvoice.pdp.worker import configured_client
 from app.errors import ComptoirError
 from app.sales.money import format_cents
+from app.ui.background import Background
 from app.ui.context import AppContext
 from app.ui.forms import TOUCH_STYLE
 from app.ui.models import ListModel
@@ -86,9 +85,7 @@ class InboxDialog(QDialog):
         layout.addWidget(self.table, 1)
         layout.addLayout(bar)
         layout.addWidget(self.message)
-        self._pool = ThreadPoolExecutor(max_workers=1)
-        self._future: Future[Any] | None = None
-        self._poll = QTimer(self, interval=100, timeout=self._check_done)
+        self.background = Background(self)
         self.refresh()
 
     def refresh(self) -> None:
@@ -124,25 +121,19 @@ class InboxDialog(QDialog):
             finally:
                 client.close()
 
-        self._future = self._pool.submit(send)
-        self._poll.start()
+        self.background.run(send, self._answered, self._failed)
 
-    def _check_done(self) -> None:
-        if self._future is None or not self._future.done():
-            return
-        self._poll.stop()
-        future, self._future = self._future, None
+    def _enable(self) -> None:
         for button in self.buttons.values():
             button.setEnabled(True)
-        try:
-            future.result()
-        except ComptoirError as exc:
-            self.message.setText(exc.message)
-            return
+
+    def _answered(self, _result: object) -> None:
+        self._enable()
         self.message.setText("Réponse transmise à la plateforme.")
         self.refresh()
         self.ctx.ledger_changed.emit()
 
-    def done(self, result: int) -> None:
-        self._pool.shutdown(wait=False)
-        super().done(result)
+    def _failed(self, error: BaseException) -> None:
+        self._enable()
+        text = error.message if isinstance(error, ComptoirError) else str(error)
+        self.message.setText(f"La réponse n'a pas été transmise : {text}")
