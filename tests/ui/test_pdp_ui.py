@@ -143,3 +143,37 @@ def test_ereporting_from_the_closures_screen(qtbot, shop, platform, clock) -> No
 
     _wait(qtbot, told)
     assert len(platform.reports) == 1
+
+
+def test_platform_settings_tab_keeps_the_secret_out_of_the_database(
+    qtbot, shop, platform, monkeypatch
+) -> None:
+    import keyring
+
+    from tests.einvoice.pdp.test_client import MemoryKeyring
+
+    for name in (
+        "COMPTOIR_PDP_URL",
+        "COMPTOIR_PDP_TOKEN_URL",
+        "COMPTOIR_PDP_CLIENT_ID",
+        "COMPTOIR_PDP_CLIENT_SECRET",
+    ):
+        monkeypatch.delenv(name)
+    previous = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())
+    try:
+        window = MainWindow(AppContext(shop["ledger"], shop["manager"]))
+        qtbot.addWidget(window)
+        window.nav.setCurrentRow(PAGES.index("Réglages"))
+        tab = window.screens["Réglages"].platform_tab
+        tab.base_url.setText(platform.url)
+        tab.token_url.setText(platform.token_url)
+        tab.client_id.setText("comptoir")
+        tab.secret.setText("secret")
+        tab.save()
+        assert tab.status.text() == "Réglages de la plateforme enregistrés."
+        tab.test()
+        _wait(qtbot, lambda: tab.status.text() == "La plateforme répond.")
+    finally:
+        keyring.set_keyring(previous)
+    assert b"secret" not in shop["ledger"].path.read_bytes()

@@ -44,6 +44,7 @@ from app.staff.service import Permission, Role, add_operator, list_operators
 from app.ui.context import AppContext
 from app.ui.forms import TOUCH_STYLE, Screen, error_label, show_form_error, write_form
 from app.ui.models import OperatorTableModel
+from app.ui.settings.platform_tab import PlatformTab
 
 T = TypeVar("T")
 
@@ -93,6 +94,8 @@ class SettingsScreen(Screen):
         self.tabs.addTab(self._operators_tab(), "Opérateurs")
         self.tabs.addTab(self._receipt_tab(), "Ticket")
         self.tabs.addTab(self._printer_tab(), "Imprimante")
+        self.platform_tab = PlatformTab(ctx)
+        self.tabs.addTab(self.platform_tab, "Facturation électronique")
         layout.addWidget(title)
         layout.addWidget(self.notice)
         layout.addWidget(self.tabs, 1)
@@ -268,6 +271,7 @@ class SettingsScreen(Screen):
 
     def refresh(self) -> None:
         super().refresh()
+        self.platform_tab.refresh()
         editable = self.ctx.can(Permission.EDIT_SETTINGS)
         self.notice.setVisible(not editable)
         for widget in (
