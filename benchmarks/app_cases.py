@@ -216,3 +216,51 @@ def bench_invoice(ctx) -> list[Result]:  # type: ignore[no-untyped-def]
             "invoice.to_validated_facturx_p99", percentile(warm, 99) * 1000, "ms", ("<=", 300.0)
         ),
     ]
+
+
+def bench_outbox(ctx) -> list[Result]:  # type: ignore[no-untyped-def]
+    """Sustained deposits through the outbox to the local platform over loopback HTTP."""
+    from app.customers.service import CustomerInfo, save_customer
+    from app.demo import DEMO_CUSTOMERS
+    from app.einvoice.invoices import InvoiceDraft, InvoiceLineInput
+    from app.einvoice.pdp.client import HttpFlowClient
+    from app.einvoice.pdp.config import PlatformSettings
+    from app.einvoice.pdp.outbox import drain_once, pending_count
+    from app.einvoice.pdp.sandbox import SandboxPlatform
+    from app.einvoice.service import issue_and_store
+
+    count = 30 if ctx.quick else 200
+    clock = BenchClock()
+    ledger, _manager = _shop(ctx.workdir / "outbox.sqlite", clock, 0)
+    with ledger.transaction() as session:
+        buyer = save_customer(session, CustomerInfo(**DEMO_CUSTOMERS[0])).id
+    line = (InvoiceLineInput("Farine", Decimal(3), 2150, 550),)
+    for _ in range(count):
+        clock.now += timedelta(seconds=5)
+        with ledger.transaction() as session:
+            issue_and_store(session, InvoiceDraft(buyer, line), operator="Camille")
+    with SandboxPlatform() as platform:
+        client = HttpFlowClient(
+            PlatformSettings(platform.url, platform.token_url, "comptoir", "secret")
+        )
+        started = time.perf_counter()
+        while True:
+            drain_once(ledger, client, max_items=100)
+            with ledger.reader() as session:
+                if not pending_count(session):
+                    break
+        elapsed = time.perf_counter() - started
+        client.close()
+        deposits = len(platform.deposits)
+    ledger.close()
+    if deposits != count:
+        raise RuntimeError(f"{deposits} deposits for {count} invoices")
+    return [
+        Result(
+            "outbox.invoices_per_second",
+            count / elapsed,
+            "invoices/s",
+            note=f"{count} Factur-X PDFs, each deposited once (the platform validates "
+            "each one, schematrons included)",
+        )
+    ]

@@ -425,4 +425,5 @@ BENCHMARKS: dict[str, Callable[[Context], list[Result]]] = {
     "history": bench_history,
     "till": app_cases.bench_till,
     "invoice": app_cases.bench_invoice,
+    "outbox": app_cases.bench_outbox,
 }

@@ -15,7 +15,17 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-NAMES = ("record", "size", "close_day", "close_year", "verify", "history", "till", "invoice")
+NAMES = (
+    "record",
+    "size",
+    "close_day",
+    "close_year",
+    "verify",
+    "history",
+    "till",
+    "invoice",
+    "outbox",
+)
 RESULTS_JSON = Path(__file__).resolve().parent / "results.json"
 
 
