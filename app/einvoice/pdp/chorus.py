@@ -1,0 +1,593 @@
+"""Depositing Factur-X invoices on Chorus Pro, the portal of public-sector buyers.
+
+Chorus Pro sits behind the PISTE gateway and asks for two logins on every call: an OAuth2
+client-credentials token of the shop's PISTE application (``Authorization: Bearer``) and
+the Chorus Pro technical account (``cpro-account: base64(login:password)``).
+
+A deposit is a *flow* (``numeroFluxDepot``) that Chorus Pro first integrates or rejects as
+a file (``etatCourantDepotFlux``: ``IN_…``); once integrated it holds an *invoice* whose
+business status (``DEPOSEE``, ``MISE_A_DISPOSITION``, ``SUSPENDUE``…) the public buyer
+moves on. ``ChorusProClient.status`` reads both and answers in the app's French words.
+
+Chorus Pro has no idempotency key. The tracking id is therefore kept locally, and a
+deposit whose answer was lost is looked for by file name before the file is sent again.
+
+Everything taken from the public documentation (addresses, paths, field names, status
+codes) is gathered just below, so that it can be corrected in one place.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, NamedTuple
+from urllib.parse import urlparse
+
+import requests
+
+from app.einvoice.pdp.client import (
+    AuthenticationFailed,
+    FlowRef,
+    PermanentRejection,
+    PlatformError,
+    TransientFailure,
+    _retry_after,
+)
+from app.errors import InvalidInput
+
+log = logging.getLogger(__name__)
+
+# -- What Chorus Pro and PISTE look like (to check against their documentation) ----------
+TOKEN_URL = "https://oauth.piste.gouv.fr/api/oauth/token"
+API_URL = "https://api.piste.gouv.fr/cpro"
+QUALIF_TOKEN_URL = "https://sandbox-oauth.piste.gouv.fr/api/oauth/token"
+QUALIF_API_URL = "https://sandbox-api.piste.gouv.fr/cpro"
+TOKEN_SCOPE = "openid"
+ACCOUNT_HEADER = "cpro-account"
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Paths under the API address (``…/cpro``); all of them are JSON ``POST``s."""
+
+    deposit: str = "/factures/v1/deposer/flux"  # deposerFluxFacture
+    flow_report: str = "/transverses/v1/consulterCRDetaille"  # state of a deposited flow
+    invoices: str = "/factures/v1/rechercher/fournisseur"  # rechercherFactureParFournisseur
+    # Not found in the public material: the search of earlier deposits by file name.
+    deposits_by_name: str = "/transverses/v1/rechercher/flux"
+    ping: str = "/transverses/v1/recuperer/formatflux"  # harmless read, for health()
+
+
+ENDPOINTS = Endpoints()
+SYNTAXES = {"Factur-X": "IN_DP_E2_CII_FACTURX"}  # our flow syntax -> syntaxeFlux
+OK = 0  # codeRetour of a request Chorus Pro carried out
+SEARCH_DAYS = 31  # how far back a lost deposit is looked for when nothing says when it was
+_JOURNAL_SIZE = 1000
+
+PENDING_LABEL = "Déposée, en cours de traitement par Chorus Pro"
+
+
+class _Known(NamedTuple):
+    label: str
+    lifecycle_code: str | None  # nearest status of the app (cdar.STATUS_LABELS), if any
+    final: bool = False
+
+
+# The flow's own states come first; once it is integrated, the invoice's status.
+STATUSES: dict[str, _Known] = {
+    "IN_RECU": _Known(PENDING_LABEL, "200"),
+    "IN_TRAITE_SE_CPP": _Known(PENDING_LABEL, "200"),
+    "IN_EN_ATTENTE_TRAITEMENT_CPP": _Known(PENDING_LABEL, "200"),
+    "IN_EN_COURS_TRAITEMENT_CPP": _Known(PENDING_LABEL, "200"),
+    "IN_EN_ATTENTE_RETRAITEMENT_CPP": _Known(PENDING_LABEL, "200"),
+    "IN_INTEGRE": _Known("Déposée", "200"),
+    "IN_INTEGRE_PARTIEL": _Known("Déposée", "200"),
+    "IN_REJETE": _Known("Rejetée par Chorus Pro (fichier non conforme)", "213", final=True),
+    "IN_INCIDENTE": _Known("Incident de traitement chez Chorus Pro : à redéposer", None, True),
+    "DEPOSEE": _Known("Déposée", "200"),
+    "EN_COURS_ACHEMINEMENT": _Known("En cours d'acheminement", None),
+    "MISE_A_DISPOSITION": _Known("Mise à disposition", "203"),
+    "A_RECYCLER": _Known("À recycler (destinataire ou service à corriger)", None),
+    # Chorus Pro's rejection comes from the buyer: the app's "Refusée", not the platform's
+    # "Rejetée" (213), though Chorus Pro calls it "Rejetée".
+    "REJETEE": _Known("Rejetée", "210", final=True),
+    "SUSPENDUE": _Known("Suspendue", "208"),
+    "COMPLETEE": _Known("Complétée", "209"),
+    "SERVICE_FAIT": _Known("Service fait", "205"),
+    "MANDATEE": _Known("Mandatée", None),
+    "MISE_A_DISPOSITION_COMPTABLE": _Known("Mise à disposition du comptable", None),
+    "COMPTABILISEE": _Known("Comptabilisée", None),
+    "MISE_EN_PAIEMENT": _Known("Mise en paiement", "211", final=True),
+}
+INTEGRATED = frozenset({"IN_INTEGRE", "IN_INTEGRE_PARTIEL"})
+# A flow in these states holds no invoice: depositing the same file again is right.
+REDEPOSITABLE = frozenset({"IN_REJETE", "IN_INCIDENTE"})
+# consulterCRDetaille's libelle when all went well: a message code, not worth showing.
+_QUIET_LIBELLES = frozenset({"TRA_MSG_00.000"})
+
+
+class ChorusStatus(NamedTuple):
+    """Where a deposit stands: Chorus Pro's code, the French label, the reason given."""
+
+    code: str
+    label: str
+    reason: str
+
+    @property
+    def lifecycle_code(self) -> str | None:
+        known = STATUSES.get(self.code)
+        return known.lifecycle_code if known else None
+
+    @property
+    def final(self) -> bool:
+        known = STATUSES.get(self.code)
+        return bool(known and known.final)
+
+
+def describe(code: str, reason: str = "") -> ChorusStatus:
+    known = STATUSES.get(code)
+    if known is not None:
+        return ChorusStatus(code, known.label, reason)
+    if code.startswith("IN_"):
+        return ChorusStatus(code, f"{PENDING_LABEL} (état « {code} »)", reason)
+    return ChorusStatus(code, f"Statut Chorus Pro « {code} »", reason)
+
+
+class WrongAddress(AuthenticationFailed):
+    """Chorus Pro does not know the service asked for: the API address is wrong."""
+
+
+@dataclass(frozen=True)
+class ChorusSettings:
+    token_url: str
+    base_url: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    account_login: str
+    account_password: str = field(repr=False)
+    timeout: float = 10.0
+    # idUtilisateurCourant: left out of the deposit when unset, as known integrations do.
+    user_id: int | None = None
+
+    def __post_init__(self) -> None:
+        urls = (
+            ("de l'API Chorus Pro", self.base_url),
+            ("d'authentification PISTE", self.token_url),
+        )
+        for label, url in urls:
+            parsed = urlparse(url)
+            if parsed.scheme not in ("http", "https") or not parsed.netloc:
+                raise InvalidInput(f"Adresse {label} invalide : {url!r} (http(s)://… attendu).")
+        if not (self.client_id and self.client_secret):
+            raise InvalidInput(
+                "L'identifiant et le secret client de l'application PISTE sont obligatoires."
+            )
+        if not (self.account_login and self.account_password):
+            raise InvalidInput(
+                "L'identifiant et le mot de passe du compte technique Chorus Pro sont obligatoires."
+            )
+        if ":" in self.account_login:
+            raise InvalidInput(
+                "L'identifiant du compte technique Chorus Pro ne peut pas contenir « : »."
+            )
+        if self.timeout <= 0:
+            raise InvalidInput("Le délai d'attente de Chorus Pro doit être positif.")
+
+
+@dataclass(frozen=True)
+class ChorusDeposit:
+    """An earlier deposit, as the search by file name lists it."""
+
+    flow_id: str
+    filename: str
+    deposited_at: str
+    state: str
+
+
+@dataclass
+class _Attempt:
+    since: date
+    unsure: bool = False  # sent, and no answer said whether Chorus Pro kept it
+    ref: FlowRef | None = None
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _is_ok(body: dict[str, Any]) -> bool:
+    return str(body.get("codeRetour", OK)).strip() == str(OK)
+
+
+class ChorusProClient:
+    """Chorus Pro over HTTP. One instance per thread (``requests.Session`` is not shared
+    across threads); the tracking ids it remembers live as long as the instance."""
+
+    def __init__(
+        self,
+        settings: ChorusSettings,
+        *,
+        endpoints: Endpoints = ENDPOINTS,
+        search_days: int = SEARCH_DAYS,
+    ) -> None:
+        self.settings = settings
+        self.endpoints = endpoints
+        self.search_days = search_days
+        self._base = settings.base_url.rstrip("/")
+        self._http = requests.Session()
+        pair = f"{settings.account_login}:{settings.account_password}"
+        self._account = base64.b64encode(pair.encode("utf-8")).decode("ascii")
+        self._token: str | None = None
+        self._token_expires = 0.0
+        self._token_lock = threading.Lock()
+        self._journal: dict[str, _Attempt] = {}
+        self._journal_lock = threading.Lock()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ChorusProClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- deposits ------------------------------------------------------------------------
+    def submit(
+        self,
+        file: bytes,
+        *,
+        filename: str,
+        tracking_id: str,
+        processing_rule: str = "B2G",
+        flow_syntax: str = "Factur-X",
+        flow_profile: str | None = None,
+        sha256: str | None = None,
+        maybe_deposited: bool = False,
+    ) -> FlowRef:
+        """Deposit one Factur-X file. ``processing_rule``, ``flow_profile`` and ``sha256``
+        exist for the ``FlowPlatform`` signature only: Chorus Pro takes none of them.
+
+        ``maybe_deposited``: an earlier attempt, perhaps by another instance or before a
+        restart, may have reached Chorus Pro; it is looked for by file name first.
+        """
+        syntax = SYNTAXES.get(flow_syntax)
+        if syntax is None:
+            raise PermanentRejection(
+                f"Chorus Pro ne reçoit ici que des factures Factur-X, pas « {flow_syntax} »."
+            )
+        if not file:
+            raise PermanentRejection(f"Le fichier « {filename} » est vide.")
+        with self._journal_lock:
+            attempt = self._journal.get(tracking_id)
+            if attempt is None:
+                # A day early: Chorus Pro dates deposits in Paris time.
+                attempt = _Attempt(since=_today() - timedelta(days=1))
+                self._remember(tracking_id, attempt)
+            if attempt.ref is not None:
+                return attempt.ref
+            look_first = attempt.unsure or maybe_deposited
+        if look_first:
+            since = None if maybe_deposited else attempt.since
+            found = self._earlier_deposit(filename, since=since)
+            if found is not None:
+                log.info("chorus: %s already deposited as %s", filename, found.flow_id)
+                attempt.ref = FlowRef(found.flow_id, tracking_id, found.deposited_at)
+                attempt.unsure = False
+                return attempt.ref
+        payload: dict[str, Any] = {
+            "fichierFlux": base64.b64encode(file).decode("ascii"),
+            "nomFichier": filename,
+            "syntaxeFlux": syntax,
+            "avecSignature": False,
+        }
+        if self.settings.user_id is not None:
+            payload["idUtilisateurCourant"] = self.settings.user_id
+        attempt.unsure = True
+        try:
+            body = self._post(self.endpoints.deposit, payload, sends_file=True)
+        except TransientFailure as exc:
+            attempt.unsure = exc.maybe_delivered
+            raise
+        except PlatformError:
+            attempt.unsure = False
+            raise
+        if not _is_ok(body):
+            attempt.unsure = False
+            code, message = str(body.get("codeRetour")), self._hide(str(body.get("libelle") or ""))
+            raise PermanentRejection(
+                f"Chorus Pro a refusé le fichier « {filename} »{_said(message, code)}.",
+                status=200,
+                code=code,
+                platform_message=message,
+            )
+        flow_id = str(body.get("numeroFluxDepot") or "")
+        if not flow_id:
+            raise TransientFailure(
+                "Chorus Pro a accepté le fichier mais sa réponse est illisible.",
+                status=200,
+                maybe_delivered=True,
+            )
+        attempt.ref = FlowRef(flow_id, tracking_id, str(body.get("dateDepot") or _stamp()))
+        attempt.unsure = False
+        log.info("chorus: %s deposited as %s", filename, flow_id)
+        return attempt.ref
+
+    def find_deposits(self, filename: str, *, since: date | None = None) -> list[ChorusDeposit]:
+        """The deposits of a file of that name since ``since`` (default: ``search_days``
+        ago), oldest first."""
+        today = _today()
+        start = since or today - timedelta(days=self.search_days)
+        query = {
+            "nomFichier": filename,
+            "periodeDateDepotDu": start.isoformat(),
+            "periodeDateDepotAu": today.isoformat(),
+        }
+        body = self._post(self.endpoints.deposits_by_name, query, sends_file=False)
+        if not _is_ok(body):
+            message = self._hide(str(body.get("libelle") or ""))
+            # Reading this as "nothing there" could deposit the invoice twice.
+            raise TransientFailure(
+                f"Chorus Pro n'a pas pu rechercher les dépôts de « {filename} »"
+                f"{_said(message, str(body.get('codeRetour')))}.",
+                status=200,
+                code=str(body.get("codeRetour")),
+                platform_message=message,
+                maybe_delivered=True,
+            )
+        try:
+            found = [
+                ChorusDeposit(
+                    str(row["numeroFluxDepot"]),
+                    str(row.get("nomFichier") or ""),
+                    str(row.get("dateDepot") or ""),
+                    str(row.get("etatCourantFlux") or row.get("etatCourantDepotFlux") or ""),
+                )
+                for row in body.get("listeFlux") or []
+            ]
+        except (KeyError, TypeError, AttributeError):
+            raise TransientFailure(
+                "Chorus Pro a renvoyé une liste de dépôts illisible.",
+                status=200,
+                maybe_delivered=True,
+            ) from None
+        return sorted(
+            (d for d in found if d.filename == filename),
+            key=lambda d: (d.deposited_at, d.flow_id),
+        )
+
+    def _earlier_deposit(self, filename: str, *, since: date | None) -> ChorusDeposit | None:
+        live = [d for d in self.find_deposits(filename, since=since)
+                if d.state not in REDEPOSITABLE]  # fmt: skip
+        return live[-1] if live else None
+
+    def _remember(self, tracking_id: str, attempt: _Attempt) -> None:
+        if len(self._journal) >= _JOURNAL_SIZE:
+            del self._journal[next(iter(self._journal))]
+        self._journal[tracking_id] = attempt
+
+    # -- statuses ------------------------------------------------------------------------
+    def status(self, flow_ref: FlowRef | str) -> ChorusStatus:
+        """The flow's state until Chorus Pro integrates it, then its invoice's status."""
+        flow_id = flow_ref.flow_id if isinstance(flow_ref, FlowRef) else flow_ref
+        report = self._post(self.endpoints.flow_report, {"numeroFluxDepot": flow_id},
+                            sends_file=False)  # fmt: skip
+        if not _is_ok(report):
+            # Chorus Pro says it does not know a flow until it has registered it.
+            log.info("chorus: flow %s not known yet (%s)", flow_id, report.get("codeRetour"))
+            return describe("IN_RECU")
+        state = str(report.get("etatCourantDepotFlux") or "IN_RECU")
+        errors = self._flow_errors(report)
+        if state not in INTEGRATED:
+            return describe(state, errors)
+        found = self._post(self.endpoints.invoices, {"numeroFluxDepot": flow_id},
+                           sends_file=False)  # fmt: skip
+        rows = found.get("listeFactures") if _is_ok(found) else None
+        invoices = [
+            row for row in rows or []
+            if isinstance(row, dict) and str(row.get("numeroFluxDepot") or flow_id) == flow_id
+        ]  # fmt: skip
+        if not invoices:
+            # Integrated "partly" with no invoice of ours: ours was the part left out.
+            if state == "IN_INTEGRE_PARTIEL":
+                return describe("IN_REJETE", errors)
+            return describe(state)
+        invoice = invoices[0]
+        code = str(invoice.get("statut") or invoice.get("statutFacture") or "DEPOSEE")
+        return describe(code, self._hide(str(invoice.get("commentaireEtatCourant") or "")))
+
+    def _flow_errors(self, report: dict[str, Any]) -> str:
+        messages: list[str] = []
+        for key, text in (("listeErreurDP", "libelleErreurDP"),
+                          ("listeErreurTechnique", "libelleErreur")):  # fmt: skip
+            rows = report.get(key)
+            for row in rows if isinstance(rows, list) else []:
+                if isinstance(row, dict) and row.get(text):
+                    messages.append(str(row[text]).strip())
+        libelle = str(report.get("libelle") or "").strip()
+        if not messages and libelle and libelle not in _QUIET_LIBELLES:
+            messages.append(libelle)
+        return self._hide(" ; ".join(messages))
+
+    def health(self) -> bool:
+        """True when PISTE gives a token and Chorus Pro accepts the technical account."""
+        try:
+            self._post(self.endpoints.ping, {}, sends_file=False)
+        except PlatformError:
+            return False
+        return True
+
+    # -- token ---------------------------------------------------------------------------
+    def _bearer(self, *, renew: bool = False) -> str:
+        with self._token_lock:
+            if renew or self._token is None or time.monotonic() >= self._token_expires:
+                self._token, lifetime = self._fetch_token()
+                margin = min(60.0, lifetime / 5)
+                self._token_expires = time.monotonic() + lifetime - margin
+            return self._token
+
+    def _fetch_token(self) -> tuple[str, float]:
+        s = self.settings
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": s.client_id,
+            "client_secret": s.client_secret,
+            "scope": TOKEN_SCOPE,
+        }
+        try:
+            response = self._http.post(s.token_url, data=form, timeout=s.timeout)
+        except requests.RequestException as exc:
+            raise _network_error(exc, sent_file=False) from None
+        if response.status_code in (400, 401, 403):
+            code, message = self._error_fields(response)
+            raise AuthenticationFailed(
+                "PISTE refuse l'identifiant ou le secret client de l'application : "
+                f"vérifiez-les dans les réglages Chorus Pro{_said(message, code)}.",
+                status=response.status_code,
+                code=code,
+                platform_message=message,
+            )
+        if response.status_code != 200:
+            raise self._status_error(response, sent_file=False)
+        try:
+            body = response.json()
+            return str(body["access_token"]), float(body.get("expires_in") or 300)
+        except (ValueError, KeyError, TypeError):
+            raise TransientFailure(
+                "Le serveur d'authentification PISTE a renvoyé une réponse illisible.",
+                status=response.status_code,
+            ) from None
+
+    # -- requests ------------------------------------------------------------------------
+    def _post(self, path: str, payload: dict[str, Any], *, sends_file: bool) -> dict[str, Any]:
+        data = json.dumps(payload)
+        renewed = False
+        while True:
+            headers = {
+                "Authorization": f"Bearer {self._bearer(renew=renewed)}",
+                ACCOUNT_HEADER: self._account,
+                "Content-Type": "application/json;charset=utf-8",
+                "Accept": "application/json",
+            }
+            try:
+                response = self._http.post(
+                    self._base + path, data=data, headers=headers, timeout=self.settings.timeout
+                )
+            except requests.RequestException as exc:
+                raise _network_error(exc, sent_file=sends_file) from None
+            if response.status_code == 401 and not renewed:
+                renewed = True  # expired or revoked token: one fresh token, one more try
+                continue
+            if response.status_code >= 400:
+                raise self._status_error(response, sent_file=sends_file)
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            if not isinstance(body, dict):
+                raise TransientFailure(
+                    "Chorus Pro a renvoyé une réponse illisible.",
+                    status=response.status_code,
+                    maybe_delivered=sends_file,
+                )
+            return body
+
+    def _status_error(self, response: requests.Response, *, sent_file: bool) -> PlatformError:
+        status = response.status_code
+        code, message = self._error_fields(response)
+        fields: dict[str, Any] = {"status": status, "code": code, "platform_message": message}
+        said = _said(message, code)
+        if status == 401:
+            if "invalid_token" in response.headers.get("WWW-Authenticate", "") + code:
+                return AuthenticationFailed(
+                    "PISTE refuse le jeton d'accès de l'application : vérifiez son identifiant "
+                    f"et son secret client dans les réglages Chorus Pro{said}.",
+                    **fields,
+                )
+            return AuthenticationFailed(
+                "Chorus Pro refuse le compte technique : vérifiez son identifiant et son mot "
+                "de passe dans les réglages (le mot de passe d'un compte technique expire et "
+                f"se renouvelle sur le portail Chorus Pro){said}.",
+                **fields,
+            )
+        if status == 403:
+            return AuthenticationFailed(
+                "L'application PISTE n'a pas accès à ce service Chorus Pro : vérifiez qu'elle "
+                f"est abonnée aux API « Factures » et « Transverses » de Chorus Pro{said}.",
+                **fields,
+            )
+        if status in (404, 405):
+            return WrongAddress(
+                f"Chorus Pro ne connaît pas ce service (erreur {status}) : vérifiez l'adresse "
+                "de l'API Chorus Pro dans les réglages.",
+                **fields,
+            )
+        if status == 429:
+            return TransientFailure(
+                "Chorus Pro demande de patienter (trop de demandes).",
+                retry_after=_retry_after(response.headers.get("Retry-After")),
+                **fields,
+            )
+        if status >= 500:
+            return TransientFailure(
+                f"Chorus Pro est indisponible (erreur {status}).",
+                retry_after=_retry_after(response.headers.get("Retry-After")),
+                # A 503 is the gateway saying it did not take the request; other errors may
+                # hide a failure after the file was stored.
+                maybe_delivered=sent_file and status != 503,
+                **fields,
+            )
+        if sent_file:
+            return PermanentRejection(f"Chorus Pro a refusé le fichier{said}.", **fields)
+        return PermanentRejection(f"Chorus Pro a refusé la demande{said}.", **fields)
+
+    def _error_fields(self, response: requests.Response) -> tuple[str, str]:
+        """Chorus Pro's (or PISTE's) own error code and message, secrets blanked out."""
+        try:
+            data = response.json()
+        except ValueError:
+            return "", self._hide(response.text[:300].strip())
+        if not isinstance(data, dict):
+            return "", self._hide(str(data)[:300])
+        code = data.get("codeRetour", data.get("error", data.get("code", "")))
+        message = data.get("libelle") or data.get("error_description") or data.get("message")
+        return self._hide(str(code or "")), self._hide(str(message or ""))
+
+    def _hide(self, text: str) -> str:
+        # A gateway or a server may echo what it received; none of it may reach a message.
+        s = self.settings
+        for secret in (s.client_secret, s.account_password, self._account, self._token):
+            if secret:
+                text = text.replace(secret, "•••")
+        return text
+
+
+def _said(message: str, code: str) -> str:
+    if message:
+        return f" : {message.rstrip('. ')}"
+    return f" (code {code})" if code else ""
+
+
+def _network_error(exc: requests.RequestException, *, sent_file: bool) -> TransientFailure:
+    log.info("chorus: unreachable (%s)", type(exc).__name__)
+    # A connection that never opened delivered nothing; any later failure may have.
+    refused = isinstance(exc, requests.ConnectTimeout) or (
+        isinstance(exc, requests.ConnectionError) and "NewConnectionError" in repr(exc)
+    )
+    if refused:
+        message = "Chorus Pro est injoignable."
+    elif isinstance(exc, requests.Timeout):
+        message = "Chorus Pro n'a pas répondu à temps."
+    else:
+        message = "La connexion à Chorus Pro a été coupée."
+    return TransientFailure(message, maybe_delivered=sent_file and not refused,
+                            code=type(exc).__name__)  # fmt: skip
