@@ -11,22 +11,21 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import json
 import logging
 import math
 import secrets
-import socket
 import threading
 import time
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import PurePath
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from app.einvoice.pdp.chorus import ACCOUNT_HEADER, ENDPOINTS, INTEGRATED, SYNTAXES
+from app.einvoice.pdp.local_server import TrackingServer
 from app.errors import InvalidInput
 
 log = logging.getLogger(__name__)
@@ -374,33 +373,10 @@ def _ops(on: str | None) -> frozenset[str]:
     return frozenset(OPERATIONS if on is None else (on,))
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
+class _Server(TrackingServer):
     def __init__(self, address: tuple[str, int], fake: FakeChorusPro) -> None:
         self.fake = fake
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
         super().__init__(address, _Handler)
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        with self._open_lock:
-            self._open.add(request)
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            with self._open_lock:
-                self._open.discard(request)
-
-    def close_connections(self) -> None:
-        """Cut the kept-alive connections too: a stopped server answers nobody."""
-        with self._open_lock:
-            for connection in self._open:
-                with contextlib.suppress(OSError):
-                    connection.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        log.debug("chorus fake: connection from %s ended badly", client_address, exc_info=True)
 
 
 class _Handler(BaseHTTPRequestHandler):

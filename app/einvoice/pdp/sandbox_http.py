@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import json
 import logging
 import math
-import socket
-import threading
 from email.parser import HeaderParser
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, unquote_plus, urlsplit
 
 import facturx
 
+from app.einvoice.pdp.local_server import TrackingServer
 from app.einvoice.pdp.sandbox_store import ApiError, StoredFlow
 from app.errors import InvalidInput
 
@@ -39,34 +37,10 @@ _REFUSALS = {
 Answer = tuple[int, bytes, str, dict[str, str]]
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-
+class Server(TrackingServer):
     def __init__(self, address: tuple[str, int], platform: SandboxPlatform) -> None:
         self.platform = platform
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
         super().__init__(address, _Handler)
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        with self._open_lock:
-            self._open.add(request)
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            with self._open_lock:
-                self._open.discard(request)
-
-    def close_connections(self) -> None:
-        """Cut the kept-alive connections too: a stopped or unplugged server answers nobody."""
-        with self._open_lock:
-            for connection in self._open:
-                with contextlib.suppress(OSError):
-                    connection.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that gave up (timeout) makes the late answer fail: not worth a traceback.
-        log.debug("sandbox: connection from %s ended badly", client_address, exc_info=True)
 
 
 class _Handler(BaseHTTPRequestHandler):
