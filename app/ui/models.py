@@ -7,6 +7,7 @@ its closures, its operators).
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Sequence
 from datetime import date
@@ -57,6 +58,7 @@ def closure_period(closure: Closure) -> str:
     return closure.period
 
 
+@functools.lru_cache(maxsize=65_536)
 def _fold(text: str) -> str:
     """Lower case without accents, so that "cafe" finds "Café"."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())

@@ -146,7 +146,6 @@ class ClosuresScreen(Screen):
         body.addLayout(left, 5)
         body.addWidget(self._list_panel(), 6)
         layout.addLayout(body, 1)
-        self.refresh()
 
     # -- building ----------------------------------------------------------------------
     def _day_panel(self) -> QWidget:

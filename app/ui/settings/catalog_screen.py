@@ -94,7 +94,6 @@ class CatalogScreen(Screen):
         splitter.setStretchFactor(1, 0)
         splitter.setSizes([820, 420])
         layout.addWidget(splitter, 1)
-        self.refresh()
 
     def _form(self) -> QWidget:
         self.form_box = QGroupBox("Nouvel article")

@@ -99,7 +99,6 @@ class SettingsScreen(Screen):
         layout.addWidget(title)
         layout.addWidget(self.notice)
         layout.addWidget(self.tabs, 1)
-        self.refresh()
 
     # -- building ----------------------------------------------------------------------
     def _fiscal_tab(self) -> QWidget:
