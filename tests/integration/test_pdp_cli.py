@@ -78,3 +78,41 @@ def test_wrong_credentials_lose_nothing(tmp_path: Path, platform, monkeypatch, c
     with Ledger.open(db) as ledger, ledger.reader() as session:
         assert pending_count(session) == 1
     assert platform.deposits == []
+
+
+def test_paid_services_invoice_reports_212(tmp_path: Path, platform) -> None:
+    from app.einvoice.issuing import record_payment
+    from app.einvoice.pdp.client import HttpFlowClient
+    from app.einvoice.pdp.config import PlatformSettings
+    from app.einvoice.pdp.inbox import report_cashed, vat_due_on_payment
+    from app.errors import InvalidInput
+
+    db = tmp_path / "shop.sqlite"
+    with Ledger.open(db) as ledger:
+        with ledger.transaction() as session:
+            record_fiscal_settings(session, DEMO_SHOP, operator="Gérant")
+            buyer = save_customer(session, CustomerInfo(**DEMO_CUSTOMERS[0])).id
+            line = InvoiceLineInput(
+                "Atelier", Decimal(2), 12000, 2000, unit="HUR", nature="services"
+            )
+            issued = issue_and_store(session, InvoiceDraft(buyer, (line,)), operator="Gérant")
+        number = issued.doc_number
+        assert vat_due_on_payment(issued.record.body)
+        client = HttpFlowClient(
+            PlatformSettings(platform.url, platform.token_url, "comptoir", "secret")
+        )
+        try:
+            with (
+                pytest.raises(InvalidInput, match="pas entièrement réglée"),
+                ledger.transaction() as session,
+            ):
+                report_cashed(session, client, number)
+            with ledger.transaction() as session:
+                record_payment(session, number, issued.record.body["total"], operator="Gérant")
+                report_cashed(session, client, number)
+        finally:
+            client.close()
+        with ledger.reader() as session:
+            assert current_status(session, issued.record.seq)[0] == "Encaissée"
+    [cdar] = [d for d in platform.deposits if d.syntax == "CDAR"]
+    assert cdar.name == f"CDAR_{number}_212.xml"

@@ -177,3 +177,36 @@ def test_platform_settings_tab_keeps_the_secret_out_of_the_database(
     finally:
         keyring.set_keyring(previous)
     assert b"secret" not in shop["ledger"].path.read_bytes()
+
+
+def test_declare_a_payment_received(qtbot, shop, platform) -> None:
+    from PySide6.QtCore import Qt
+
+    from app.einvoice.issuing import record_payment
+
+    ledger = shop["ledger"]
+    with ledger.transaction() as session:
+        buyer = save_customer(session, CustomerInfo(**DEMO_CUSTOMERS[0])).id
+        issued = issue_and_store(
+            session,
+            InvoiceDraft(
+                buyer,
+                (
+                    InvoiceLineInput(
+                        "Atelier", Decimal(1), 9000, 2000, unit="HUR", nature="services"
+                    ),
+                ),
+            ),
+            operator="Camille",
+        )
+        record_payment(session, issued.doc_number, issued.record.body["total"], operator="Camille")
+    window = MainWindow(AppContext(ledger, shop["manager"]))
+    qtbot.addWidget(window)
+    window.nav.setCurrentRow(PAGES.index("Factures"))
+    screen = window.screens["Factures"]
+    screen.refresh()
+    screen.table.selectRow(0)
+    qtbot.mouseClick(screen.buttons["cashed"], Qt.MouseButton.LeftButton)
+    _wait(qtbot, lambda: "déclaré à la plateforme" in screen.message.text())
+    screen.refresh()
+    assert screen.model.index(0, 7).data() == "Encaissée"

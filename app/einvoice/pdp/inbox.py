@@ -276,3 +276,51 @@ def answer_incoming(
     incoming.status, incoming.reason = ANSWERS[code], reason
     session.flush()
     return ref
+
+
+def vat_due_on_payment(body: dict[str, Any]) -> bool:
+    """Services whose VAT falls due when paid (no option for VAT on debits): the platform
+    must be told when the payment is received (status 212)."""
+    return not body.get("vat_on_debits") and body.get("operation") in ("services", "mixed")
+
+
+def report_cashed(
+    session: Session, client: FlowPlatform, doc_number: str, *, now: datetime | None = None
+) -> FlowRef:
+    """Tell the platform an invoice has been paid in full: status 212 Encaissée."""
+    from app.einvoice.issuing import get_document, status_of
+
+    document = get_document(session, doc_number)
+    if document.is_credit_note:
+        raise InvalidInput("Un avoir n'est pas encaissé.")
+    if status_of(session, document).outstanding > 0:
+        raise InvalidInput(f"La facture {doc_number} n'est pas entièrement réglée.")
+    body = document.body
+    cdar = build_cdar(
+        body["number"],
+        body["issue_date"],
+        "212",
+        sender_siren=body["seller"]["siren"],
+        receiver_siren=body["buyer"]["siren"],
+        issued_at=_now(now),
+    )
+    ref = client.submit(
+        cdar,
+        filename=f"CDAR_{body['number']}_212.xml",
+        tracking_id=str(uuid.uuid4()),
+        flow_syntax="CDAR",
+        flow_profile=None,
+    )
+    session.add(
+        InvoiceLifecycle(
+            invoice_seq=document.seq,
+            doc_number=body["number"],
+            code="212",
+            label=STATUS_LABELS["212"],
+            issued_at=utc_stamp(_now(now)),
+            reason=None,
+            flow_id=ref.flow_id,
+        )
+    )
+    session.flush()
+    return ref
