@@ -90,3 +90,40 @@ def test_invoice_list_model_passes_the_model_tester(qtmodeltester, window) -> No
         }
     )
     qtmodeltester.check(editor.model)
+
+
+def test_invoice_a_till_ticket_choosing_the_customer(qtbot, window, shop, monkeypatch) -> None:
+    from app.customers.service import CustomerInfo, save_customer
+    from app.demo import DEMO_CUSTOMERS
+    from tests.helpers import ring
+
+    ledger = shop["ledger"]
+    ticket = ring(ledger, ("Pain", 130, 2, 550))
+    with ledger.transaction() as session:
+        save_customer(session, CustomerInfo(**DEMO_CUSTOMERS[0]))
+    window.nav.setCurrentRow(PAGES.index("Factures"))
+    screen = window.screens["Factures"]
+    monkeypatch.setattr(QInputDialog, "getInt", lambda *a, **k: (ticket.number, True))
+    monkeypatch.setattr(
+        QInputDialog, "getItem", lambda parent, title, label, items, *a: (items[0], True)
+    )
+    qtbot.mouseClick(screen.buttons["invoiceTicket"], Qt.MouseButton.LeftButton)
+    assert "émise pour le ticket n°1" in screen.message.text()
+    screen.refresh()
+    assert screen.model.index(0, 6).data() == "Payée"
+
+
+def test_payment_terms_typed_in_the_editor(qtbot, window, shop) -> None:
+    from app.customers.service import CustomerInfo, save_customer
+    from app.demo import DEMO_CUSTOMERS
+
+    with shop["ledger"].transaction() as session:
+        save_customer(session, CustomerInfo(**DEMO_CUSTOMERS[0]))
+    editor = window.screens["Factures"].new_invoice()
+    qtbot.addWidget(editor)
+    qtbot.mouseClick(editor.findChild(QPushButton, "addFree"), Qt.MouseButton.LeftButton)
+    editor.model.setData(editor.model.index(0, 3), "100,00")
+    editor.terms.setText("Paiement à 45 jours fin de mois")
+    qtbot.mouseClick(editor.findChild(QPushButton, "issueInvoice"), Qt.MouseButton.LeftButton)
+    assert editor.result_value is not None, editor.error.text()
+    assert editor.result_value.record.body["payment_terms"] == "Paiement à 45 jours fin de mois"

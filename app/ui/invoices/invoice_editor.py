@@ -105,6 +105,9 @@ class InvoiceEditor(QDialog):
         self.due_days.setRange(0, 120)
         self.due_days.setSuffix(" jours")
         self.purchase_order = QLineEdit()
+        self.terms = QLineEdit()
+        self.terms.setObjectName("paymentTerms")
+        self.terms.setPlaceholderText("ex. Paiement à 30 jours fin de mois, par virement")
         self.note = QPlainTextEdit()
         self.note.setObjectName("note")
         self.note.setMaximumHeight(60)
@@ -113,6 +116,7 @@ class InvoiceEditor(QDialog):
         form.addRow("Remise sur la facture", self.discount)
         form.addRow("Frais de port HT (TVA 20 %)", self.shipping)
         form.addRow("Échéance", self.due_days)
+        form.addRow("Conditions de paiement", self.terms)
         form.addRow("Bon de commande", self.purchase_order)
         form.addRow("Note", self.note)
 
@@ -233,6 +237,7 @@ class InvoiceEditor(QDialog):
             charges=charges,
             due_days=self.due_days.value(),
             purchase_order=self.purchase_order.text(),
+            payment_terms=self.terms.text().strip(),
             note=self.note.toPlainText(),
         )
 

@@ -247,8 +247,17 @@ class InvoicesScreen(Screen):
             return
         customer = self.customer.currentData()
         if customer is None:
-            self._say("Choisissez d'abord le client dans le filtre « client ».")
-            return
+            customers = self.ctx.read(search_customers)
+            if not customers:
+                self._say("Créez d'abord le client (« Nouveau client »).")
+                return
+            names = [f"{c.name} — {c.city}" for c in customers]
+            chosen, ok = QInputDialog.getItem(
+                self, "Facturer un ticket", "Client :", names, 0, False
+            )
+            if not ok:
+                return
+            customer = customers[names.index(chosen)].id
         operator = self.ctx.operator_name
         issued = self.ctx.write(
             self,
