@@ -22,7 +22,6 @@ import base64
 import json
 import logging
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
@@ -35,8 +34,10 @@ from app.einvoice.pdp.client import (
     FlowRef,
     PermanentRejection,
     PlatformError,
+    TokenCache,
     TransientFailure,
     _retry_after,
+    token_from,
 )
 from app.errors import InvalidInput
 
@@ -208,7 +209,7 @@ def _is_ok(body: dict[str, Any]) -> bool:
     return str(body.get("codeRetour", OK)).strip() == str(OK)
 
 
-class ChorusProClient:
+class ChorusProClient(TokenCache):
     """Chorus Pro over HTTP. One instance per thread (``requests.Session`` is not shared
     across threads); the tracking ids it remembers live as long as the instance."""
 
@@ -226,9 +227,7 @@ class ChorusProClient:
         self._http = requests.Session()
         pair = f"{settings.account_login}:{settings.account_password}"
         self._account = base64.b64encode(pair.encode("utf-8")).decode("ascii")
-        self._token: str | None = None
-        self._token_expires = 0.0
-        self._token_lock = threading.Lock()
+        self._init_token_cache()
         self._journal: dict[str, _Attempt] = {}
         self._journal_lock = threading.Lock()
 
@@ -427,14 +426,6 @@ class ChorusProClient:
         return True
 
     # -- token ---------------------------------------------------------------------------
-    def _bearer(self, *, renew: bool = False) -> str:
-        with self._token_lock:
-            if renew or self._token is None or time.monotonic() >= self._token_expires:
-                self._token, lifetime = self._fetch_token()
-                margin = min(60.0, lifetime / 5)
-                self._token_expires = time.monotonic() + lifetime - margin
-            return self._token
-
     def _fetch_token(self) -> tuple[str, float]:
         s = self.settings
         form = {
@@ -458,14 +449,7 @@ class ChorusProClient:
             )
         if response.status_code != 200:
             raise self._status_error(response, sent_file=False)
-        try:
-            body = response.json()
-            return str(body["access_token"]), float(body.get("expires_in") or 300)
-        except (ValueError, KeyError, TypeError):
-            raise TransientFailure(
-                "Le serveur d'authentification PISTE a renvoyé une réponse illisible.",
-                status=response.status_code,
-            ) from None
+        return token_from(response, "PISTE")
 
     # -- requests ------------------------------------------------------------------------
     def _post(self, path: str, payload: dict[str, Any], *, sends_file: bool) -> dict[str, Any]:

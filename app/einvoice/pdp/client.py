@@ -192,22 +192,20 @@ def _error_fields(response: requests.Response) -> tuple[str, str]:
     return code, message
 
 
-class HttpFlowClient:
-    """The Flow API over HTTP. One instance per thread (``requests.Session`` is not
-    shared across threads)."""
+class TokenCache:
+    """An OAuth2 access token, fetched by ``_fetch_token`` and kept until shortly before
+    it expires; ``renew=True`` forces a new one (after a 401)."""
 
-    def __init__(self, settings: PlatformSettings) -> None:
-        self.settings = settings
-        self._base = settings.base_url.rstrip("/")
-        self._http = requests.Session()
-        self._token: str | None = None
-        self._token_expires = 0.0
+    _token: str | None = None
+    _token_expires: float = 0.0
+
+    def _init_token_cache(self) -> None:
+        self._token, self._token_expires = None, 0.0
         self._token_lock = threading.Lock()
 
-    def close(self) -> None:
-        self._http.close()
+    def _fetch_token(self) -> tuple[str, float]:
+        raise NotImplementedError
 
-    # -- token ---------------------------------------------------------------------------
     def _bearer(self, *, renew: bool = False) -> str:
         with self._token_lock:
             if renew or self._token is None or time.monotonic() >= self._token_expires:
@@ -216,6 +214,33 @@ class HttpFlowClient:
                 self._token_expires = time.monotonic() + lifetime - margin
             return self._token
 
+
+def token_from(response: requests.Response, server: str) -> tuple[str, float]:
+    """The access token and its lifetime (s) from a token endpoint's JSON answer."""
+    try:
+        body = response.json()
+        return str(body["access_token"]), float(body.get("expires_in") or 300)
+    except (ValueError, KeyError, TypeError):
+        raise TransientFailure(
+            f"Le serveur d'authentification {server} a renvoyé une réponse illisible.",
+            status=response.status_code,
+        ) from None
+
+
+class HttpFlowClient(TokenCache):
+    """The Flow API over HTTP. One instance per thread (``requests.Session`` is not
+    shared across threads)."""
+
+    def __init__(self, settings: PlatformSettings) -> None:
+        self.settings = settings
+        self._base = settings.base_url.rstrip("/")
+        self._http = requests.Session()
+        self._init_token_cache()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- token ---------------------------------------------------------------------------
     def _fetch_token(self) -> tuple[str, float]:
         s = self.settings
         data = {"grant_type": "client_credentials"}
@@ -236,14 +261,7 @@ class HttpFlowClient:
             )
         if response.status_code != 200:
             raise self._status_error(response, sent_file=False)
-        try:
-            body = response.json()
-            return str(body["access_token"]), float(body.get("expires_in") or 300)
-        except (ValueError, KeyError, TypeError):
-            raise TransientFailure(
-                "Le serveur d'authentification de la plateforme a renvoyé une réponse illisible.",
-                status=response.status_code,
-            ) from None
+        return token_from(response, "de la plateforme")
 
     # -- requests ------------------------------------------------------------------------
     def _request(self, method: str, path: str, *, sends_file: bool, **kw: Any) -> requests.Response:
