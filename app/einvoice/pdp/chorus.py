@@ -36,7 +36,7 @@ from app.einvoice.pdp.client import (
     PlatformError,
     TokenCache,
     TransientFailure,
-    _retry_after,
+    busy_or_down,
     token_from,
 )
 from app.errors import InvalidInput
@@ -515,21 +515,9 @@ class ChorusProClient(TokenCache):
                 "de l'API Chorus Pro dans les réglages.",
                 **fields,
             )
-        if status == 429:
-            return TransientFailure(
-                "Chorus Pro demande de patienter (trop de demandes).",
-                retry_after=_retry_after(response.headers.get("Retry-After")),
-                **fields,
-            )
-        if status >= 500:
-            return TransientFailure(
-                f"Chorus Pro est indisponible (erreur {status}).",
-                retry_after=_retry_after(response.headers.get("Retry-After")),
-                # A 503 is the gateway saying it did not take the request; other errors may
-                # hide a failure after the file was stored.
-                maybe_delivered=sent_file and status != 503,
-                **fields,
-            )
+        busy = busy_or_down(response, "Chorus Pro", sent_file=sent_file, **fields)
+        if busy is not None:
+            return busy
         if sent_file:
             return PermanentRejection(f"Chorus Pro a refusé le fichier{said}.", **fields)
         return PermanentRejection(f"Chorus Pro a refusé la demande{said}.", **fields)

@@ -215,6 +215,28 @@ class TokenCache:
             return self._token
 
 
+def busy_or_down(
+    response: requests.Response, who: str, *, sent_file: bool, **fields: Any
+) -> TransientFailure | None:
+    """429 and 5xx: worth trying again later; None for any other status."""
+    status = response.status_code
+    retry_after = _retry_after(response.headers.get("Retry-After"))
+    if status == 429:
+        return TransientFailure(
+            f"{who} demande de patienter (trop de demandes).", retry_after=retry_after, **fields
+        )
+    if status >= 500:
+        return TransientFailure(
+            f"{who} est indisponible (erreur {status}).",
+            retry_after=retry_after,
+            # A 503 says the request was not taken; other errors may hide a failure after
+            # the file was stored.
+            maybe_delivered=sent_file and status != 503,
+            **fields,
+        )
+    return None
+
+
 def token_from(response: requests.Response, server: str) -> tuple[str, float]:
     """The access token and its lifetime (s) from a token endpoint's JSON answer."""
     try:
@@ -315,22 +337,11 @@ class HttpFlowClient(TokenCache):
             return AuthenticationFailed(
                 f"Le compte n'a pas les droits nécessaires sur la plateforme{said}.", **fields
             )
-        if status == 429:
-            return TransientFailure(
-                "La plateforme de facturation électronique demande de patienter "
-                "(trop de demandes).",
-                retry_after=_retry_after(response.headers.get("Retry-After")),
-                **fields,
-            )
-        if status >= 500:
-            return TransientFailure(
-                f"La plateforme de facturation électronique est indisponible (erreur {status}).",
-                retry_after=_retry_after(response.headers.get("Retry-After")),
-                # A 503 is the platform saying it did not take the request; others may hide
-                # a failure after the file was stored.
-                maybe_delivered=sent_file and status != 503,
-                **fields,
-            )
+        busy = busy_or_down(
+            response, "La plateforme de facturation électronique", sent_file=sent_file, **fields
+        )
+        if busy is not None:
+            return busy
         if code == "AlreadyExistingFlow" or status == 409:
             return AlreadyExistingFlow(f"La plateforme a déjà reçu ce fichier{said}.", **fields)
         return PermanentRejection(f"La plateforme a refusé le fichier{said}.", **fields)
