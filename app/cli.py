@@ -136,12 +136,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _operator(args: argparse.Namespace) -> str:
-    if args.operator:
-        return args.operator
-    try:
-        return getpass.getuser()
-    except Exception:
-        return "administrateur"
+    return args.operator or _operator_name()
 
 
 def _close(args: argparse.Namespace) -> int:

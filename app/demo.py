@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from app.ledger.closures import close_day, close_pending, get_closure
+from app.ledger.closures import close_day, close_pending
 from app.ledger.models import RecordType
 from app.ledger.settings import FiscalSettings, record_fiscal_settings
 from app.ledger.store import Ledger
@@ -185,9 +185,6 @@ def _expected_cash(session) -> int:  # type: ignore[no-untyped-def]
     from app.ledger.closures import x_report
 
     return x_report(session).payment("cash")
-
-
-__all__ = ["DEMO_SHOP", "SimulatedClock", "demo_catalog", "get_closure", "run_demo"]
 
 
 DEMO_CUSTOMERS = (

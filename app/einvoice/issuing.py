@@ -27,7 +27,8 @@ from app.einvoice.invoices import (
 )
 from app.errors import InvalidInput
 from app.ledger import canonical
-from app.ledger.journal import Recorded, append, ledger_of, local_date, next_number
+from app.ledger.closures import today
+from app.ledger.journal import Recorded, append, next_number
 from app.ledger.models import JournalRecord, RecordType
 from app.ledger.settings import FiscalSettings, fiscal_settings
 from app.sales.cart import validate_label
@@ -133,11 +134,6 @@ def _check_reverse_charge(lines: list[dict[str, Any]], seller: dict, buyer: dict
         )
 
 
-def _today(session: Session) -> date:
-    ledger = ledger_of(session)
-    return local_date(ledger.clock(), ledger.timezone)
-
-
 def build_invoice_body(session: Session, draft: InvoiceDraft, number: str) -> dict[str, Any]:
     """Everything the invoice will show, frozen: the recorded body."""
     customer = get_customer(session, draft.customer_id)
@@ -145,7 +141,7 @@ def build_invoice_body(session: Session, draft: InvoiceDraft, number: str) -> di
     seller, buyer = _seller(shop), _buyer(customer)
     amounts = compute(draft)
     _check_reverse_charge(amounts.lines, seller, buyer)
-    issued = _today(session)
+    issued = today(session)
     days = customer.payment_terms_days if draft.due_days is None else draft.due_days
     operation, process = operation_of(amounts.lines)
     paid = amounts.totals["total"] if draft.from_ticket is not None else 0
@@ -215,7 +211,7 @@ def issue_invoice(session: Session, draft: InvoiceDraft, *, operator: str) -> Re
 
 def prepare_invoice(session: Session, draft: InvoiceDraft) -> Prepared:
     number = next_number(session, RecordType.INVOICE)
-    formatted = invoice_number(RecordType.INVOICE, number, _today(session).isoformat())
+    formatted = invoice_number(RecordType.INVOICE, number, today(session).isoformat())
     body = build_invoice_body(session, draft, formatted)
     ref_seq = None
     if draft.from_ticket is not None:
@@ -348,7 +344,7 @@ def status_of(session: Session, document: IssuedDocument) -> InvoiceStatus:
             paid += other.body["total"]
     total = document.body["total"]
     outstanding = 0 if document.is_credit_note else total - document.body["paid"] - credited - paid
-    overdue = outstanding > 0 and document.body["due_date"] < _today(session).isoformat()
+    overdue = outstanding > 0 and document.body["due_date"] < today(session).isoformat()
     return InvoiceStatus(document, credited, paid + document.body["paid"], outstanding, overdue)
 
 
@@ -444,14 +440,14 @@ def prepare_credit_note(
             f"facture ({format_cents(body['total'] - state.credited)})."
         )
     number = next_number(session, RecordType.CREDIT_NOTE)
-    today = _today(session).isoformat()
+    issued_on = today(session).isoformat()
     credit = {
         **body,
         "doc": "credit_note",
         "type_code": "381",
-        "number": invoice_number(RecordType.CREDIT_NOTE, number, today),
-        "issue_date": today,
-        "due_date": today,
+        "number": invoice_number(RecordType.CREDIT_NOTE, number, issued_on),
+        "issue_date": issued_on,
+        "due_date": issued_on,
         "lines": amounts.lines,
         "allowances": amounts.allowances,
         "charges": amounts.charges,

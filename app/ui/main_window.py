@@ -40,8 +40,12 @@ from app.ledger.store import Ledger
 from app.ledger.verify import Report
 from app.staff.service import Permission, has_operators
 from app.ui.background import Background
+from app.ui.closures.closures_screen import ClosuresScreen
 from app.ui.context import AppContext, documents
 from app.ui.errors import show_error
+from app.ui.invoices.invoices_screen import InvoicesScreen
+from app.ui.settings.catalog_screen import CatalogScreen
+from app.ui.settings.settings_screen import SettingsScreen
 from app.ui.till.correction_dialog import CorrectionDialog
 from app.ui.till.till_screen import TillScreen
 
@@ -100,18 +104,6 @@ class ArchivesScreen(QWidget):
         self.result.setPlainText(f"La vérification n'a pas pu aboutir : {error}")
 
 
-class PlaceholderScreen(QWidget):
-    def __init__(self, text: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        label = QLabel(text)
-        label.setWordWrap(True)
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        QVBoxLayout(self).addWidget(label)
-
-    def refresh(self) -> None:
-        pass
-
-
 class MainWindow(QMainWindow):
     def __init__(self, ctx: AppContext, worker: OutboxWorker | None = None) -> None:
         super().__init__()
@@ -131,9 +123,14 @@ class MainWindow(QMainWindow):
         self.nav.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.stack = QStackedWidget()
         self.till = TillScreen(ctx)
-        self.screens: dict[str, QWidget] = {"Caisse": self.till}
-        self.screens.update(_optional_screens(ctx))
-        self.screens["Archives"] = ArchivesScreen(ctx)
+        self.screens: dict[str, QWidget] = {
+            "Caisse": self.till,
+            "Factures": InvoicesScreen(ctx),
+            "Clôtures": ClosuresScreen(ctx),
+            "Archives": ArchivesScreen(ctx),
+            "Catalogue": CatalogScreen(ctx),
+            "Réglages": SettingsScreen(ctx),
+        }
         for name in PAGES:
             self.stack.addWidget(self.screens[name])
         self.nav.currentRowChanged.connect(self.show_page)
@@ -154,14 +151,14 @@ class MainWindow(QMainWindow):
 
     def _connect_documents(self) -> None:
         closures = self.screens["Clôtures"]
-        if hasattr(closures, "closure_recorded"):
-            closures.closure_recorded.connect(lambda c: self.output_closure(c, duplicate=False))
-            closures.reprint_requested.connect(lambda c: self.output_closure(c, duplicate=True))
-            closures.x_report_requested.connect(self.output_x_report)
-            closures.ereport_requested.connect(self.ask_ereport)
+        assert isinstance(closures, ClosuresScreen)
+        closures.closure_recorded.connect(lambda c: self.output_closure(c, duplicate=False))
+        closures.reprint_requested.connect(lambda c: self.output_closure(c, duplicate=True))
+        closures.x_report_requested.connect(self.output_x_report)
+        closures.ereport_requested.connect(self.ask_ereport)
         settings = self.screens["Réglages"]
-        if hasattr(settings, "test_print_requested"):
-            settings.test_print_requested.connect(self.test_print)
+        assert isinstance(settings, SettingsScreen)
+        settings.test_print_requested.connect(self.test_print)
 
     def _tell(self, title: str, text: str) -> None:
         box = QMessageBox(QMessageBox.Icon.Information, title, text, parent=self)
@@ -301,25 +298,6 @@ class MainWindow(QMainWindow):
             style = "background: #fff3cd; color: #6d4c00; font-weight: bold;"
         self.banner.setText("   •   ".join(parts))
         self.banner.setStyleSheet(f"padding: 6px; font-size: 14px; {style}")
-
-
-def _optional_screens(ctx: AppContext) -> dict[str, QWidget]:
-    """Screens built in their own modules; a placeholder while one is missing."""
-    screens: dict[str, QWidget] = {}
-    specs = (
-        ("Clôtures", "app.ui.closures.closures_screen", "ClosuresScreen"),
-        ("Catalogue", "app.ui.settings.catalog_screen", "CatalogScreen"),
-        ("Réglages", "app.ui.settings.settings_screen", "SettingsScreen"),
-        ("Factures", "app.ui.invoices.invoices_screen", "InvoicesScreen"),
-    )
-    import importlib
-
-    for name, module, cls in specs:
-        try:
-            screens[name] = getattr(importlib.import_module(module), cls)(ctx)
-        except ImportError:
-            screens[name] = PlaceholderScreen(f"{name} : écran indisponible.")
-    return screens
 
 
 def dispose(widget: QWidget) -> None:
