@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.ledger.models import Base
@@ -29,3 +29,6 @@ class Customer(Base):
     delivery_country: Mapped[str] = mapped_column(String(2), default="")
     payment_terms_days: Mapped[int] = mapped_column(Integer, default=30)
     active: Mapped[bool] = mapped_column(default=True)
+    # A public-sector buyer (State, local authority, hospital…): its invoices are deposited
+    # on Chorus Pro instead of the shop's plateforme agréée.
+    public_sector: Mapped[bool] = mapped_column(default=False, server_default=false())

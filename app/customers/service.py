@@ -46,6 +46,7 @@ class CustomerInfo:
     delivery_country: str = ""
     payment_terms_days: int = 30
     active: bool = True
+    public_sector: bool = False  # invoices go to Chorus Pro
 
     @property
     def is_company(self) -> bool:
@@ -102,7 +103,27 @@ def validate_customer(info: CustomerInfo) -> CustomerInfo:
         _check_company_ids(values)
     else:
         values["siren"] = values["siret"] = ""
+    _check_public_sector(values)
     return replace(info, **values)
+
+
+def _check_public_sector(values: dict) -> None:
+    """Chorus Pro knows a public buyer by the SIRET of the receiving establishment: without
+    it the deposit would be refused, so the customer is refused first."""
+    if not isinstance(values["public_sector"], bool):
+        raise FieldError("public_sector", "Client public : oui ou non attendu.")
+    if not values["public_sector"]:
+        return
+    if values["kind"] != COMPANY or values["country"] != "FR":
+        raise FieldError(
+            "public_sector",
+            "Seule une entité publique française (État, collectivité, établissement public) "
+            "reçoit ses factures par Chorus Pro.",
+        )
+    if not values["siret"]:
+        raise FieldError(
+            "siret", "SIRET obligatoire pour un client public : Chorus Pro l'identifie ainsi."
+        )
 
 
 def _check_company_ids(values: dict) -> None:

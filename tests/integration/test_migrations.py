@@ -39,3 +39,49 @@ def test_models_match_the_migrations(tmp_path) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     engine.dispose()
     assert diff == []
+
+
+def test_0005_keeps_existing_customers_private_and_items_on_the_platform(tmp_path) -> None:
+    """A ledger of revision 0004 with a customer and a queued invoice: after the upgrade
+    the customer is not public-sector and the invoice still goes to the PA."""
+    from alembic import command
+
+    path = tmp_path / "old.sqlite"
+    engine = make_engine(path)
+    cfg = migrate._config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0004")
+    engine.dispose()
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "INSERT INTO customer (kind, name, siren, siret, vat_number, electronic_address, "
+        "email, address, postcode, city, country, delivery_address, delivery_postcode, "
+        "delivery_city, delivery_country, payment_terms_days, active) VALUES ('company', "
+        "'Boulangerie Martin', '123456782', '', '', '', '', '3 place', '69002', 'Lyon', "
+        "'FR', '', '', '', '', 30, 1)"
+    )
+    conn.execute(
+        "INSERT INTO pdp_outbox (invoice_seq, doc_number, tracking_id, filename, sha256, "
+        "payload, state, attempts, next_attempt_at, created_at, updated_at) VALUES (7, "
+        "'F2026-000001', 'track', 'F2026-000001.pdf', 'x', X'25504446', 'queued', 0, "
+        "'2026-03-02T08:00:00.000000Z', '2026-03-02T08:00:00.000000Z', "
+        "'2026-03-02T08:00:00.000000Z')"
+    )
+    conn.commit()
+    conn.close()
+    engine = make_engine(path)
+    assert migrate.current_revision(engine) == "0004"
+    assert migrate.upgrade(engine) is True
+    assert migrate.current_revision(engine) == "0005"
+    columns = {c["name"]: c for c in inspect(engine).get_columns("pdp_outbox")}
+    assert not columns["channel"]["nullable"] and columns["platform_status"]["nullable"]
+    engine.dispose()
+    conn = sqlite3.connect(path)
+    try:
+        public = conn.execute("SELECT public_sector FROM customer").fetchall()
+        item = conn.execute("SELECT channel, platform_status, state FROM pdp_outbox").fetchall()
+    finally:
+        conn.close()
+    assert public == [(0,)]
+    assert item == [("pdp", None, "queued")]

@@ -4,4 +4,8 @@
 invoices reliably. ``cdar`` reads and writes the lifecycle status messages (CDAR D22B)
 exchanged about an invoice. ``sandbox`` is a local platform speaking the same API on
 127.0.0.1, for demos and tests, that can be told to fail, stall, drop answers or reject.
+
+Invoices to public-sector customers go to Chorus Pro instead, through the same outbox:
+``chorus`` deposits them (PISTE OAuth2 and the ``cpro-account`` header), ``chorus_sync``
+polls their statuses, ``chorus_fake`` stands in for Chorus Pro on 127.0.0.1 in tests.
 """

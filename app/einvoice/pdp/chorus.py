@@ -10,10 +10,27 @@ business status (``DEPOSEE``, ``MISE_A_DISPOSITION``, ``SUSPENDUE``…) the publ
 moves on. ``ChorusProClient.status`` reads both and answers in the app's French words.
 
 Chorus Pro has no idempotency key. The tracking id is therefore kept locally, and a
-deposit whose answer was lost is looked for by file name before the file is sent again.
+deposit whose answer was lost is looked for by file name before the file is sent again
+(``find_deposit``: the outbox asks it after an attempt with an unknown outcome, the way it
+searches the Flow API by ``trackingId``).
 
-Everything taken from the public documentation (addresses, paths, field names, status
-codes) is gathered just below, so that it can be corrected in one place.
+Everything taken from outside (addresses, paths, field names, status codes) is gathered
+just below, so that it can be corrected in one place. None of it has been tried against
+the real Chorus Pro (qualification or production); the tests run against ``chorus_fake``,
+which was written from the same understanding:
+
+- read in integrations published by others, not checked against the AIFE specification:
+  the PISTE addresses and ``scope=openid``, ``/factures/v1/deposer/flux`` and its fields
+  (``fichierFlux``, ``nomFichier``, ``syntaxeFlux``, ``avecSignature``,
+  ``numeroFluxDepot``), ``/transverses/v1/consulterCRDetaille`` (``etatCourantDepotFlux``,
+  ``listeErreurDP``, ``listeErreurTechnique``), ``/factures/v1/rechercher/fournisseur``
+  asked by ``numeroFluxDepot`` (``listeFactures``, ``statut``),
+  ``/transverses/v1/recuperer/formatflux``, the ``IN_…`` and invoice status codes;
+- not found anywhere, assumed: the whole search of earlier deposits by file name
+  (``Endpoints.deposits_by_name``: its path, ``periodeDateDepotDu``/``Au``, ``listeFlux``,
+  ``etatCourantFlux``), on which exactly-once deposits rest. Should that path not exist,
+  Chorus Pro answers 404: ``WrongAddress`` then holds back the invoice whose answer was
+  lost (it is never deposited a second time blindly) until the path is corrected.
 """
 
 from __future__ import annotations
@@ -363,6 +380,25 @@ class ChorusProClient(TokenCache):
             (d for d in found if d.filename == filename),
             key=lambda d: (d.deposited_at, d.flow_id),
         )
+
+    def find_deposit(
+        self, *, tracking_id: str, filename: str, since: date | None = None
+    ) -> str | None:
+        """The flow id of a live earlier deposit of ``filename`` made on or after ``since``
+        (default: ``search_days`` ago), or None: nothing there, depositing is safe.
+
+        The answer is remembered for ``tracking_id``, so that a ``submit`` right after it
+        does not search a second time."""
+        found = self._earlier_deposit(filename, since=since)
+        with self._journal_lock:
+            attempt = self._journal.get(tracking_id)
+            if attempt is None:
+                attempt = _Attempt(since=_today() - timedelta(days=1))
+                self._remember(tracking_id, attempt)
+            attempt.unsure = False
+            if found is not None:
+                attempt.ref = FlowRef(found.flow_id, tracking_id, found.deposited_at)
+        return found.flow_id if found is not None else None
 
     def _earlier_deposit(self, filename: str, *, since: date | None) -> ChorusDeposit | None:
         live = [d for d in self.find_deposits(filename, since=since)

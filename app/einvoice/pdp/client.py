@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
@@ -262,6 +263,12 @@ class HttpFlowClient(TokenCache):
     def close(self) -> None:
         self._http.close()
 
+    def __enter__(self) -> HttpFlowClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     # -- token ---------------------------------------------------------------------------
     def _fetch_token(self) -> tuple[str, float]:
         s = self.settings
@@ -432,6 +439,16 @@ class HttpFlowClient(TokenCache):
                 break
             after = stamps[-1]
         return sorted(found.values(), key=lambda f: (f.updated_at or "", f.flow_id))
+
+    def find_deposit(
+        self, *, tracking_id: str, filename: str, since: date | None = None
+    ) -> str | None:
+        """The flow id of an earlier deposit of ours with this ``trackingId``, or None.
+        ``filename`` and ``since`` are for platforms without a tracking id (Chorus Pro)."""
+        for flow in self.search(tracking_id=tracking_id):
+            if flow.tracking_id == tracking_id and flow.direction in (None, "Out"):
+                return flow.flow_id
+        return None
 
     def fetch(self, flow_id: str, doc_type: str = "Original") -> bytes:
         response = self._request(

@@ -1,8 +1,10 @@
-"""Where the shop's plateforme agréée is and how to log in to it.
+"""Where the shop's plateforme agréée and Chorus Pro are, and how to log in to them.
 
-The two addresses are shop preferences (kept with the ledger, not secret). The client id
-and secret live only in the OS keyring; the environment (``COMPTOIR_PDP_*``) wins over
-both, which is how scripts, CI and the sandbox demo point the app at a platform.
+The addresses are shop preferences (kept with the ledger, not secret). The credentials
+live only in the OS keyring: the PA's client id and secret; for Chorus Pro, the PISTE
+application's client id and secret and the Chorus Pro technical account's login and
+password. The environment (``COMPTOIR_PDP_*``, ``COMPTOIR_CHORUS_*``) wins over both,
+which is how scripts, CI and the sandbox demo point the app at a platform.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import keyring
@@ -18,6 +21,9 @@ from sqlalchemy.orm import Session
 from app.documents.preferences import get_preference, set_preference
 from app.errors import ComptoirError, InvalidInput
 from app.ledger.keys import KEYRING_SERVICE
+
+if TYPE_CHECKING:
+    from app.einvoice.pdp.chorus import ChorusSettings
 
 log = logging.getLogger(__name__)
 
@@ -57,18 +63,27 @@ def _env(name: str) -> str:
     return os.environ.get(name, "").strip()
 
 
-def _keyring_read(entry: str) -> str | None:
+def _keyring_read(
+    entry: str,
+    *,
+    whose: str = "de la plateforme de facturation électronique",
+    env_names: tuple[str, ...] = (ENV_CLIENT_ID, ENV_CLIENT_SECRET),
+) -> str | None:
     try:
         return keyring.get_password(KEYRING_SERVICE, entry)
     except Exception as exc:  # any backend failure means: no usable keyring
         log.info("keyring unavailable for %s: %s", entry, type(exc).__name__)
         raise PlatformNotConfigured(
-            "Les identifiants de la plateforme de facturation électronique sont rangés dans "
-            "le trousseau de clés du système, qui n'est pas disponible sur ce poste. "
-            f"Définissez les variables d'environnement {ENV_CLIENT_ID} et "
-            f"{ENV_CLIENT_SECRET}, ou ouvrez une session avec un trousseau de clés.",
+            f"Les identifiants {whose} sont rangés dans le trousseau de clés du système, "
+            "qui n'est pas disponible sur ce poste. Définissez les variables "
+            f"d'environnement {_and(env_names)}, ou ouvrez une session avec un trousseau "
+            "de clés.",
             detail=f"keyring backend error: {type(exc).__name__}",
         ) from None
+
+
+def _and(names: tuple[str, ...]) -> str:
+    return f"{', '.join(names[:-1])} et {names[-1]}" if len(names) > 1 else names[0]
 
 
 def load_settings(session: Session, *, timeout: float | None = None) -> PlatformSettings | None:
@@ -118,6 +133,97 @@ def save_settings(session: Session, settings: PlatformSettings) -> None:
 def forget_credentials() -> None:
     """Remove the client id and secret from the keyring (the shop changes platform)."""
     for entry in (KEYRING_CLIENT_ID, KEYRING_CLIENT_SECRET):
+        try:
+            keyring.delete_password(KEYRING_SERVICE, entry)
+        except Exception as exc:  # already absent, or no keyring: nothing to forget
+            log.debug("keyring delete %s: %s", entry, type(exc).__name__)
+
+
+# -- Chorus Pro (public-sector customers) -----------------------------------------------
+ENV_CHORUS_URL = "COMPTOIR_CHORUS_URL"
+ENV_CHORUS_TOKEN_URL = "COMPTOIR_CHORUS_TOKEN_URL"
+ENV_CHORUS_CLIENT_ID = "COMPTOIR_CHORUS_CLIENT_ID"
+ENV_CHORUS_CLIENT_SECRET = "COMPTOIR_CHORUS_CLIENT_SECRET"
+ENV_CHORUS_LOGIN = "COMPTOIR_CHORUS_LOGIN"
+ENV_CHORUS_PASSWORD = "COMPTOIR_CHORUS_PASSWORD"
+PREF_CHORUS_URL = "chorus_url"
+PREF_CHORUS_TOKEN_URL = "chorus_token_url"
+# Each keyring entry and the environment variable that overrides it, in the order of
+# ChorusSettings' fields.
+CHORUS_SECRETS = {
+    "chorus-client-id": ENV_CHORUS_CLIENT_ID,
+    "chorus-client-secret": ENV_CHORUS_CLIENT_SECRET,
+    "chorus-account-login": ENV_CHORUS_LOGIN,
+    "chorus-account-password": ENV_CHORUS_PASSWORD,
+}
+_CHORUS_ENV = tuple(CHORUS_SECRETS.values())
+_CHORUS = "de Chorus Pro (application PISTE et compte technique)"
+
+
+def chorus_configured(session: Session) -> bool:
+    """Whether Chorus Pro has an address (environment or settings). The keyring is not
+    read: this is asked on every refresh of the banner."""
+    return bool(_env(ENV_CHORUS_URL) or get_preference(session, PREF_CHORUS_URL))
+
+
+def load_chorus_settings(
+    session: Session, *, timeout: float | None = None
+) -> ChorusSettings | None:
+    """Chorus Pro's addresses and logins, or None when Chorus Pro is not set up at all."""
+    from app.einvoice.pdp.chorus import ChorusSettings
+
+    base_url = _env(ENV_CHORUS_URL) or get_preference(session, PREF_CHORUS_URL)
+    token_url = _env(ENV_CHORUS_TOKEN_URL) or get_preference(session, PREF_CHORUS_TOKEN_URL)
+    if not base_url:
+        return None
+    if not token_url:
+        raise PlatformNotConfigured(
+            "L'adresse d'authentification PISTE (jeton OAuth2) de Chorus Pro n'est pas "
+            "renseignée : complétez les réglages Chorus Pro."
+        )
+    values = {entry: _env(name) for entry, name in CHORUS_SECRETS.items()}
+    if not all(values.values()):
+        for entry, value in values.items():
+            stored = value or _keyring_read(entry, whose=_CHORUS, env_names=_CHORUS_ENV)
+            values[entry] = stored or ""
+    if not all(values.values()):
+        raise PlatformNotConfigured(
+            "Les identifiants Chorus Pro ne sont pas tous renseignés : saisissez l'identifiant "
+            "et le secret de l'application PISTE, et l'identifiant et le mot de passe du "
+            "compte technique Chorus Pro, dans les réglages."
+        )
+    client_id, secret, login, password = values.values()
+    if timeout is None:
+        return ChorusSettings(token_url, base_url, client_id, secret, login, password)
+    return ChorusSettings(token_url, base_url, client_id, secret, login, password, timeout)
+
+
+def save_chorus_settings(session: Session, settings: ChorusSettings) -> None:
+    """Addresses into the shop preferences, the four logins into the keyring only."""
+    values = (
+        settings.client_id,
+        settings.client_secret,
+        settings.account_login,
+        settings.account_password,
+    )
+    try:
+        for entry, value in zip(CHORUS_SECRETS, values, strict=True):
+            keyring.set_password(KEYRING_SERVICE, entry, value)
+    except Exception as exc:
+        log.info("keyring unavailable: %s", type(exc).__name__)
+        raise PlatformNotConfigured(
+            "Impossible d'enregistrer les identifiants Chorus Pro : le trousseau de clés du "
+            "système n'est pas disponible sur ce poste. Ils ne sont jamais écrits dans la "
+            f"base ; utilisez les variables d'environnement {_and(_CHORUS_ENV)}.",
+            detail=f"keyring backend error: {type(exc).__name__}",
+        ) from None
+    set_preference(session, PREF_CHORUS_URL, settings.base_url)
+    set_preference(session, PREF_CHORUS_TOKEN_URL, settings.token_url)
+
+
+def forget_chorus_credentials() -> None:
+    """Remove the Chorus Pro logins from the keyring (the shop stops using Chorus Pro)."""
+    for entry in CHORUS_SECRETS:
         try:
             keyring.delete_password(KEYRING_SERVICE, entry)
         except Exception as exc:  # already absent, or no keyring: nothing to forget

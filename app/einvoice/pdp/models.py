@@ -15,6 +15,12 @@ DEPOSITED = "deposited"
 FAILED = "failed"
 OUTBOX_STATES = (QUEUED, SENDING, DEPOSITED, FAILED)
 
+# Where an outbox item goes: the shop's plateforme agréée (Flow API), or Chorus Pro for
+# public-sector buyers.
+PDP = "pdp"
+CHORUS = "chorus"
+CHANNELS = (PDP, CHORUS)
+
 RECEIVED = "received"
 APPROVED = "approved"
 DISPUTED = "disputed"
@@ -28,6 +34,8 @@ class OutboxItem(Base):
     ``tracking_id`` is fixed when the invoice is queued and sent with every attempt: it
     is how a lost answer is recognised afterwards. ``sending`` means an attempt was
     started and its outcome is unknown until it is recorded (or searched for).
+    ``channel`` says which platform takes it; it never changes once queued, so that a
+    retry always looks for the earlier attempt where that attempt went.
     """
 
     __tablename__ = "pdp_outbox"
@@ -49,6 +57,10 @@ class OutboxItem(Base):
     flow_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[str] = mapped_column(String(27))
     updated_at: Mapped[str] = mapped_column(String(27))
+    channel: Mapped[str] = mapped_column(String(8), default=PDP, server_default=PDP)
+    # The platform's own status code last read by polling (Chorus Pro), so that an
+    # unchanged status is not stored twice and a final one is no longer asked for.
+    platform_status: Mapped[str | None] = mapped_column(String(40))
 
 
 class InvoiceLifecycle(Base):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -66,6 +67,16 @@ class CustomerDialog(QDialog):
             error = error_label(f"{name}Error")
             form.addRow("", error)
             self.edits[name], self.errors[name] = edit, error
+        self.public = QCheckBox("Client public (Chorus Pro)")
+        self.public.setObjectName("public_sector")
+        self.public.setToolTip(
+            "État, collectivité, hôpital, établissement public : ses factures sont déposées "
+            "sur Chorus Pro (SIRET obligatoire), pas sur la plateforme agréée."
+        )
+        self.public.setChecked(self.info.public_sector)
+        form.addRow("", self.public)
+        self.errors["public_sector"] = error_label("publicSectorError")
+        form.addRow("", self.errors["public_sector"])
         self.terms = QSpinBox()
         self.terms.setObjectName("payment_terms_days")
         self.terms.setRange(0, 120)
@@ -91,7 +102,11 @@ class CustomerDialog(QDialog):
     def typed(self) -> CustomerInfo:
         values = {name: edit.text() for name, edit in self.edits.items()}
         return replace(
-            self.info, kind=self.kind.currentData(), payment_terms_days=self.terms.value(), **values
+            self.info,
+            kind=self.kind.currentData(),
+            payment_terms_days=self.terms.value(),
+            public_sector=self.public.isChecked(),
+            **values,
         )
 
     def save(self) -> None:

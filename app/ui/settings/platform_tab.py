@@ -1,17 +1,58 @@
-"""Réglages › Facturation électronique: the platform's addresses (kept with the shop's
-preferences) and its client id and secret (kept in the OS keyring only)."""
+"""Réglages › Facturation électronique: the plateforme agréée (private customers) and
+Chorus Pro (public-sector customers). Addresses are kept with the shop's preferences;
+client ids, secrets and the Chorus Pro technical account in the OS keyring only."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
+from app.einvoice.pdp import chorus
+from app.einvoice.pdp.chorus import ChorusProClient, ChorusSettings
 from app.einvoice.pdp.client import HttpFlowClient
-from app.einvoice.pdp.config import PlatformSettings, load_settings, save_settings
+from app.einvoice.pdp.config import (
+    PlatformSettings,
+    load_chorus_settings,
+    load_settings,
+    save_chorus_settings,
+    save_settings,
+)
 from app.errors import ComptoirError
 from app.staff.service import Permission
 from app.ui.background import Background
 from app.ui.context import AppContext
 from app.ui.forms import error_label, show_form_error
+
+# Chorus Pro's two environments, as PISTE publishes them; "Autre adresse" keeps the fields.
+CHORUS_ENVIRONMENTS = (
+    ("Qualification (bac à sable PISTE)", chorus.QUALIF_API_URL, chorus.QUALIF_TOKEN_URL),
+    ("Production", chorus.API_URL, chorus.TOKEN_URL),
+    ("Autre adresse", "", ""),
+)
+OTHER = len(CHORUS_ENVIRONMENTS) - 1
+
+
+def _password(name: str) -> QLineEdit:
+    edit = QLineEdit()
+    edit.setObjectName(name)
+    edit.setEchoMode(QLineEdit.EchoMode.Password)
+    edit.setPlaceholderText("inchangé")
+    return edit
+
+
+def _named(name: str) -> QLineEdit:
+    edit = QLineEdit()
+    edit.setObjectName(name)
+    return edit
 
 
 class PlatformTab(QWidget):
@@ -19,17 +60,8 @@ class PlatformTab(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.background = Background(self)
-        self.base_url, self.token_url = QLineEdit(), QLineEdit()
-        self.client_id, self.secret = QLineEdit(), QLineEdit()
-        self.secret.setEchoMode(QLineEdit.EchoMode.Password)
-        self.secret.setPlaceholderText("inchangé")
-        for widget, name in (
-            (self.base_url, "pdpUrl"),
-            (self.token_url, "pdpTokenUrl"),
-            (self.client_id, "pdpClientId"),
-            (self.secret, "pdpSecret"),
-        ):
-            widget.setObjectName(name)
+        self.base_url, self.token_url = _named("pdpUrl"), _named("pdpTokenUrl")
+        self.client_id, self.secret = _named("pdpClientId"), _password("pdpSecret")
         form = QFormLayout()
         form.addRow("Adresse de l'API (Flow Service)", self.base_url)
         form.addRow("Adresse du jeton OAuth2", self.token_url)
@@ -46,24 +78,36 @@ class PlatformTab(QWidget):
         test.setObjectName("testPlatform")
         test.clicked.connect(self.test)
         self.buttons = (save, test)
-        layout = QVBoxLayout(self)
+        platform = QGroupBox("Plateforme agréée (clients privés)")
+        platform.setObjectName("platformGroup")
+        box = QVBoxLayout(platform)
+        box.addLayout(form)
+        for widget in (save, test, self.error, self.status):
+            box.addWidget(widget)
+        self.chorus = ChorusGroup(ctx, self.background)
+        content = QWidget()
+        layout = QVBoxLayout(content)
         layout.addWidget(
             QLabel(
-                "Le secret est conservé dans le trousseau du système, "
+                "Les secrets et mots de passe sont conservés dans le trousseau du système, "
                 "jamais dans la base de données."
             )
         )
-        layout.addLayout(form)
-        layout.addWidget(save)
-        layout.addWidget(test)
-        layout.addWidget(self.error)
-        layout.addWidget(self.status)
+        layout.addWidget(platform)
+        layout.addWidget(self.chorus)
         layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
 
     def refresh(self) -> None:
         editable = self.ctx.can(Permission.EDIT_SETTINGS)
         for widget in (self.base_url, self.token_url, self.client_id, self.secret, self.buttons[0]):
             widget.setEnabled(editable)
+        self.chorus.refresh(editable)
         try:
             current = self.ctx.read(load_settings)
         except ComptoirError as exc:
@@ -119,6 +163,150 @@ class PlatformTab(QWidget):
             probe,
             lambda ok: self.status.setText(
                 "La plateforme répond." if ok else "La plateforme ne répond pas."
+            ),
+            lambda error: show_form_error(
+                self.error, error.message if isinstance(error, ComptoirError) else str(error)
+            ),
+        )
+
+
+class ChorusGroup(QGroupBox):
+    """Chorus Pro: the API and PISTE token addresses (qualification or production), the
+    PISTE application's client id and secret, the Chorus Pro technical account."""
+
+    def __init__(self, ctx: AppContext, background: Background) -> None:
+        super().__init__("Chorus Pro (clients publics)")
+        self.setObjectName("chorusGroup")
+        self.ctx, self.background = ctx, background
+        self.environment = QComboBox()
+        self.environment.setObjectName("chorusEnvironment")
+        for label, _api, _token in CHORUS_ENVIRONMENTS:
+            self.environment.addItem(label)
+        self.environment.setCurrentIndex(OTHER)
+        self.base_url, self.token_url = _named("chorusUrl"), _named("chorusTokenUrl")
+        self.client_id, self.secret = _named("chorusClientId"), _password("chorusSecret")
+        self.login, self.password = _named("chorusLogin"), _password("chorusPassword")
+        self.environment.activated.connect(self._environment_chosen)
+        for edit in (self.base_url, self.token_url):
+            edit.textEdited.connect(self._match_environment)
+        form = QFormLayout()
+        form.addRow("Environnement", self.environment)
+        form.addRow("Adresse de l'API Chorus Pro", self.base_url)
+        form.addRow("Adresse du jeton PISTE (OAuth2)", self.token_url)
+        form.addRow("Identifiant client PISTE", self.client_id)
+        form.addRow("Secret client PISTE", self.secret)
+        form.addRow("Compte technique Chorus Pro", self.login)
+        form.addRow("Mot de passe du compte technique", self.password)
+        self.error = error_label("chorusError")
+        self.status = QLabel()
+        self.status.setObjectName("chorusStatus")
+        self.status.setWordWrap(True)
+        self.save_button = QPushButton("Enregistrer")
+        self.save_button.setObjectName("saveChorus")
+        self.save_button.clicked.connect(self.save)
+        self.test_button = QPushButton("Tester la connexion")
+        self.test_button.setObjectName("testChorus")
+        self.test_button.clicked.connect(self.test)
+        layout = QVBoxLayout(self)
+        layout.addWidget(
+            QLabel(
+                "Les factures des clients marqués « Client public » sont déposées sur "
+                "Chorus Pro, avec l'application créée sur PISTE et le compte technique "
+                "déclaré dans Chorus Pro."
+            )
+        )
+        layout.addLayout(form)
+        for widget in (self.save_button, self.test_button, self.error, self.status):
+            layout.addWidget(widget)
+
+    def _edits(self) -> tuple[QLineEdit, ...]:
+        return (
+            self.base_url, self.token_url, self.client_id, self.secret, self.login,
+            self.password,
+        )  # fmt: skip
+
+    def refresh(self, editable: bool) -> None:
+        for widget in (*self._edits(), self.environment, self.save_button):
+            widget.setEnabled(editable)
+        show_form_error(self.error, "")
+        try:
+            current = self.ctx.read(load_chorus_settings)
+        except ComptoirError as exc:
+            show_form_error(self.error, exc.message)
+            return
+        if current is not None:
+            self.base_url.setText(current.base_url)
+            self.token_url.setText(current.token_url)
+            self.client_id.setText(current.client_id)
+            self.login.setText(current.account_login)
+        self._match_environment()
+
+    def _environment_chosen(self, index: int) -> None:
+        _label, api, token = CHORUS_ENVIRONMENTS[index]
+        if api:
+            self.base_url.setText(api)
+            self.token_url.setText(token)
+
+    def _match_environment(self, *_: object) -> None:
+        typed = (self.base_url.text().strip(), self.token_url.text().strip())
+        for index, (_label, api, token) in enumerate(CHORUS_ENVIRONMENTS):
+            if typed == (api, token) and api:
+                self.environment.setCurrentIndex(index)
+                return
+        self.environment.setCurrentIndex(OTHER)
+
+    def _typed(self) -> ChorusSettings:
+        secret, password = self.secret.text(), self.password.text()
+        if not (secret and password):
+            try:
+                current = self.ctx.read(load_chorus_settings)
+            except ComptoirError:
+                current = None  # nothing usable stored: what was typed must be complete
+            if current is not None:
+                secret = secret or current.client_secret
+                password = password or current.account_password
+        return ChorusSettings(
+            self.token_url.text().strip(),
+            self.base_url.text().strip(),
+            self.client_id.text().strip(),
+            secret,
+            self.login.text().strip(),
+            password,
+        )
+
+    def save(self) -> None:
+        show_form_error(self.error, "")
+        try:
+            settings = self._typed()
+            with self.ctx.ledger.transaction() as session:
+                save_chorus_settings(session, settings)
+        except ComptoirError as exc:
+            show_form_error(self.error, exc.message)
+            return
+        self.secret.clear()
+        self.password.clear()
+        self.status.setText("Réglages Chorus Pro enregistrés.")
+        self.ctx.ledger_changed.emit()
+
+    def test(self) -> None:
+        show_form_error(self.error, "")
+        try:
+            settings = self._typed()
+        except ComptoirError as exc:
+            show_form_error(self.error, exc.message)
+            return
+        self.status.setText("Connexion à Chorus Pro en cours…")
+
+        def probe() -> bool:
+            with ChorusProClient(settings) as client:
+                return client.health()
+
+        self.background.run(
+            probe,
+            lambda ok: self.status.setText(
+                "Chorus Pro répond et accepte le compte technique."
+                if ok
+                else "Chorus Pro ne répond pas ou refuse les identifiants."
             ),
             lambda error: show_form_error(
                 self.error, error.message if isinstance(error, ComptoirError) else str(error)
