@@ -12,6 +12,7 @@ from app import APP_NAME
 DB_ENV = "COMPTOIR_DB"
 DATA_DIR_ENV = "COMPTOIR_DATA_DIR"
 LEDGER_FILENAME = "comptoir.sqlite"
+TRAINING_MARK = ".formation"  # shop.sqlite -> shop.formation.sqlite
 
 
 def data_dir() -> Path:
@@ -34,4 +35,12 @@ def ledger_path(cli_value: str | os.PathLike[str] | None = None) -> Path:
 
 def training_path(real: Path) -> Path:
     """The training ledger that belongs to a real one: a sibling file."""
-    return real.with_name(f"{real.stem}.formation{real.suffix or '.sqlite'}")
+    return real.with_name(f"{real.stem}{TRAINING_MARK}{real.suffix or '.sqlite'}")
+
+
+def real_path(training: Path) -> Path | None:
+    """The real ledger a training file belongs to (the inverse of ``training_path``), or
+    None when the name is not that of a training sibling."""
+    if not training.stem.endswith(TRAINING_MARK) or training.stem == TRAINING_MARK:
+        return None
+    return training.with_name(training.stem.removesuffix(TRAINING_MARK) + training.suffix)

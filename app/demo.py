@@ -119,14 +119,26 @@ def run_demo(
     on_closure: Callable[[Ledger, RecordType, str], None] | None = None,
     invoices_out: Path | None = None,
     with_invoices: bool = False,
+    kind: str = "demo",
 ) -> Ledger:
-    """Create a demo ledger at ``path`` and fill it with ``days`` days ending yesterday."""
+    """Create a demo ledger at ``path`` and fill it with ``days`` days ending yesterday.
+
+    ``kind="training"`` fills a training ledger instead (``comptoir --training demo``):
+    the same shop, every document watermarked, the manager answering for every record."""
     rng = random.Random(seed)
     tz = ZoneInfo("Europe/Paris")
     today = today or datetime.now(tz).date()
     first_day = today - timedelta(days=days)
     clock = SimulatedClock(datetime.combine(first_day, time(8, 0), tz).astimezone(UTC))
-    ledger = Ledger.open(path, kind="demo", clock=clock, till_id="CAISSE-1", operator="Gérant")
+    supervisor = "Gérant" if kind == "training" else None
+    ledger = Ledger.open(
+        path,
+        kind=kind,
+        clock=clock,
+        till_id="CAISSE-1",
+        operator="Gérant",
+        supervisor=supervisor,
+    )
     catalog = demo_catalog()
     with ledger.transaction() as session:
         record_fiscal_settings(session, DEMO_SHOP, operator="Gérant")

@@ -93,6 +93,13 @@ def main(out: Path) -> int:
     app.processEvents()
     window.grab().save(str(out / "invoices.png"))
 
+    window.nav.setCurrentRow(PAGES.index("Archives"))
+    viewer = window.screens["Archives"]
+    app.processEvents()
+    viewer.table.selectRow(6)  # a ticket: the receipt as printed, its hash and signature
+    app.processEvents()
+    window.grab().save(str(out / "archive_viewer.png"))
+
     invoices = ledger.path.with_name(f"{ledger.path.stem}-documents") / "factures"
     issued = sorted(invoices.glob("F*.pdf"))  # discounts and charges; intra-EU supply
     _pdf_to_png(issued[2], out / "invoice-1.png")
@@ -105,9 +112,56 @@ def main(out: Path) -> int:
     _pdf_to_png(report.pdf, out / "z-report.png")
     ledger.close()
     dispose(window)
+    training_shots(work / "formation", out)
     shutil.rmtree(work, ignore_errors=True)
     print(f"screenshots written to {out}")
     return 0
+
+
+def training_shots(work: Path, out: Path) -> None:
+    """The till in mode formation (till_training.png) and one of its receipts
+    (receipt_training.png): a real shop, switched to training by its manager."""
+    from PySide6.QtWidgets import QApplication
+
+    from app.catalog.service import load_demo_catalog
+    from app.demo import DEMO_SHOP
+    from app.documents.printing import documents_dir
+    from app.ledger.settings import record_fiscal_settings
+    from app.ledger.store import Ledger
+    from app.sales.payments import PaymentMethod
+    from app.staff.service import Role, add_operator
+    from app.training import enter_training, find_operator
+    from app.ui.context import AppContext
+    from app.ui.main_window import MainWindow, dispose
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    work.mkdir(parents=True, exist_ok=True)
+    real = Ledger.open(work / "boutique.sqlite")
+    with real.transaction() as session:
+        record_fiscal_settings(session, DEMO_SHOP, operator="Camille")
+        add_operator(session, "Camille", Role.MANAGER, "1234")
+        add_operator(session, "Yanis", Role.CASHIER, "5678")
+        load_demo_catalog(session)
+    training = enter_training(real, operator="Yanis", supervisor="Camille")
+    trainee = find_operator(training, "Yanis")
+    window = MainWindow(AppContext(training, trainee))
+    window.resize(1280, 800)
+    window.show()
+    window.till.refresh()
+    for code in ("3760123450010", "3760123450263", "3760123450294"):
+        window.till.barcode.setText(code)
+        window.till.scan()
+    app.processEvents()
+    window.grab().save(str(out / "till_training.png"))
+    dialog = window.till.make_payment_dialog()
+    dialog.add_payment(PaymentMethod.CARD)
+    recorded = window.till.record(dialog.payments)  # prints the receipt (a PDF here)
+    assert recorded is not None
+    receipt = documents_dir(training, "tickets") / f"{recorded.doc_number}.pdf"
+    _pdf_to_png(receipt, out / "receipt_training.png")
+    dispose(dialog)
+    dispose(window)
+    training.close()
 
 
 if __name__ == "__main__":

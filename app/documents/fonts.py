@@ -9,7 +9,6 @@ narrow on 58 mm rolls.
 
 from __future__ import annotations
 
-import math
 from io import BytesIO
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -25,8 +24,6 @@ REGULAR = "Comptoir"
 BOLD = "Comptoir-Bold"
 FONT_FILES = {REGULAR: "DejaVuSansCondensed.ttf", BOLD: "DejaVuSansCondensed-Bold.ttf"}
 
-TRAINING_WATERMARK = "FORMATION — sans valeur fiscale"
-WATERMARK_GREY = 0.85
 PRODUCER = "Comptoir"
 
 
@@ -66,29 +63,3 @@ def new_canvas(buffer: BytesIO, width: float, height: float, title: str) -> Canv
     canvas.setCreator(PRODUCER)
     canvas.setProducer(PRODUCER)
     return canvas
-
-
-def draw_watermark(
-    canvas: Canvas, width: float, height: float, text: str = TRAINING_WATERMARK
-) -> None:
-    """Light grey diagonal text across the page, drawn first so content stays on top.
-
-    A long receipt roll gets the text repeated in square-ish tiles, since one diagonal
-    across a 30 cm strip would be almost vertical and unreadable.
-    """
-    tile = height if height <= 1.6 * width else 1.2 * width
-    count = max(1, math.ceil(height / tile - 0.05))
-    tile = height / count
-    angle = math.degrees(math.atan2(tile, width))
-    diagonal = math.hypot(width, tile)
-    size = min(0.82 * diagonal / text_width(text, BOLD, 1), 0.16 * min(width, tile) + 8)
-    canvas.saveState()
-    canvas.setFillGray(WATERMARK_GREY)
-    canvas.setFont(BOLD, size)
-    for index in range(count):
-        canvas.saveState()
-        canvas.translate(width / 2, height - tile * (index + 0.5))
-        canvas.rotate(angle)
-        canvas.drawCentredString(0, -size / 3, text)
-        canvas.restoreState()
-    canvas.restoreState()

@@ -36,11 +36,10 @@ from app.documents.fonts import (
     BOLD,
     PRODUCER,
     REGULAR,
-    TRAINING_WATERMARK,
-    draw_watermark,
     markup,
     register_fonts,
 )
+from app.documents.watermark import TRAINING_WATERMARK, draw_watermark
 from app.sales.money import THOUSANDS_SEPARATOR, format_cents
 from app.sales.vat import format_rate
 

@@ -21,12 +21,11 @@ from reportlab.lib.utils import simpleSplit
 from app.documents.fonts import (
     BOLD,
     REGULAR,
-    TRAINING_WATERMARK,
-    draw_watermark,
     new_canvas,
     text_width,
 )
 from app.documents.text import method_label
+from app.documents.watermark import TRAINING_WATERMARK, draw_watermark
 from app.errors import InvalidInput
 from app.ledger.canonical import parse_ts
 from app.ledger.journal import document_number, signature_excerpt

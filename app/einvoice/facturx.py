@@ -32,8 +32,8 @@ from pypdf.generic import (
     TextStringObject,
 )
 
-from app.documents.fonts import TRAINING_WATERMARK
 from app.documents.invoice import render_invoice_pdf
+from app.documents.watermark import TRAINING_WATERMARK
 from app.errors import InvalidInput
 from app.ledger.journal import document_number
 from app.ledger.models import RecordType

@@ -192,6 +192,9 @@ def append(
         "period": period,
         "body": body,
     }
+    if ledger.kind == "training":
+        # Only training records carry it: the real ledger's envelope never changes.
+        envelope["supervisor"] = _actor(ledger.supervisor or operator, "de responsable")
     data = canonical.encode(envelope)
     prev_hash = last.hash if last else chain.GENESIS_PREV_HASH
     link = chain.link_hash(prev_hash, data)

@@ -8,7 +8,6 @@ from datetime import date
 import pytest
 from reportlab.lib.units import mm
 
-from app.documents.fonts import TRAINING_WATERMARK
 from app.documents.receipt import (
     format_quantity,
     receipt_text,
@@ -16,6 +15,7 @@ from app.documents.receipt import (
     shop_time,
     signature_excerpt,
 )
+from app.documents.watermark import TRAINING_WATERMARK
 from app.errors import InvalidInput
 from app.ledger.settings import FiscalSettings
 from app.sales.money import format_cents

@@ -15,8 +15,8 @@ from facturx import xml_check_xsd
 from lxml import etree
 from pypdf import PdfReader
 
-from app.documents.fonts import TRAINING_WATERMARK
 from app.documents.invoice import VAT_ON_DEBITS, render_invoice_pdf
+from app.documents.watermark import TRAINING_WATERMARK
 from app.einvoice.facturx import build_invoice_pdf, data_dict, facturx_pdf, invoice_xml
 from app.einvoice.validate import validate_xml_bytes
 from app.errors import InvalidInput

@@ -34,8 +34,10 @@ from app.einvoice.pdp.models import (
     SyncCursor,
 )
 from app.einvoice.pdp.outbox import _now, utc_stamp
+from app.einvoice.pdp.training import refuse_unless_sandbox
 from app.einvoice.validate import validate_invoice
 from app.errors import InvalidInput
+from app.ledger.journal import ledger_of
 from app.ledger.settings import fiscal_settings
 from app.ledger.store import Ledger
 
@@ -59,6 +61,7 @@ class SyncStats:
 def sync_once(ledger: Ledger, client: FlowPlatform) -> SyncStats:
     """Fetch the statuses of our invoices and the supplier invoices received since the
     last sync. The network is never used inside a transaction."""
+    refuse_unless_sandbox(ledger, client)  # a training ledger fetches from a sandbox only
     return SyncStats(_sync_lifecycle(ledger, client), _sync_incoming(ledger, client))
 
 
@@ -243,6 +246,7 @@ def answer_incoming(
 ) -> FlowRef:
     """Answer a supplier invoice: 205 Approuvée, 207 En litige or 210 Refusée (these two
     with a reason). The status is recorded once the platform has taken the message."""
+    refuse_unless_sandbox(ledger_of(session), client)
     if code not in ANSWERS:
         raise InvalidInput(f"Réponse inconnue : « {code} » (205, 207 ou 210).")
     reason = " ".join(reason.split())

@@ -6,6 +6,10 @@ never holds the database while waiting for the network. The Flow API has no idem
 key: each item keeps the ``trackingId`` it was queued with, and an item whose last
 attempt has an unknown outcome (timeout, lost answer, crash while sending) is searched
 for by that ``trackingId`` before it is sent again, so it is deposited exactly once.
+
+Invoices to public-sector buyers go to Chorus Pro instead (the item's ``channel``). Both
+clients satisfy ``Depositor``: deposit a file, find an earlier deposit of it. Chorus Pro
+has no tracking id, so its items carry a file name of their own and are looked for by it.
 """
 
 from __future__ import annotations
@@ -13,29 +17,36 @@ from __future__ import annotations
 import logging
 import random
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.customers.models import Customer
 from app.einvoice.pdp.client import (
     AlreadyExistingFlow,
     AuthenticationFailed,
-    FlowPlatform,
+    FlowRef,
     PermanentRejection,
     TransientFailure,
     sha256_of,
 )
+from app.einvoice.pdp.config import chorus_configured
 from app.einvoice.pdp.models import (
+    CHANNELS,
+    CHORUS,
     DEPOSITED,
     FAILED,
+    PDP,
     QUEUED,
     SENDING,
     InvoiceLifecycle,
     OutboxItem,
 )
+from app.einvoice.pdp.training import refuse_unless_sandbox
 from app.errors import InvalidInput
 from app.ledger.journal import ledger_of
 from app.ledger.store import Ledger
@@ -60,6 +71,24 @@ class _Issued(Protocol):
     def body(self) -> dict[str, Any]: ...
 
 
+class Depositor(Protocol):
+    """What the outbox needs of a platform; ``HttpFlowClient`` (Flow API) and
+    ``ChorusProClient`` both are one."""
+
+    def submit(
+        self, file: bytes, *, filename: str, tracking_id: str, sha256: str | None = None
+    ) -> FlowRef: ...
+
+    def find_deposit(
+        self, *, tracking_id: str, filename: str, since: date | None = None
+    ) -> str | None:
+        """The platform's id of an earlier deposit of this item, or None."""
+        ...
+
+
+Depositors = Depositor | Mapping[str, Depositor]  # one client (the PA), or one per channel
+
+
 @dataclass(frozen=True)
 class DrainStats:
     sent: int = 0
@@ -79,6 +108,7 @@ class _Claim:
     outcome_unknown: bool
     previous_state: str
     previous_next: str
+    queued_on: date  # an earlier deposit cannot be older than the day before it was queued
 
 
 def utc_stamp(moment: datetime) -> str:
@@ -92,8 +122,40 @@ def _now(now: datetime | None) -> datetime:
 
 def transmits(session: Session, body: dict[str, Any]) -> bool:
     """Whether an issued invoice goes to the platform: French B2B (``BAR`` note), and never
-    from a training or demo ledger. International B2B and B2C are e-reported instead."""
-    return ledger_of(session).kind == "real" and body.get("notes", {}).get("BAR") == "B2B"
+    from a demo ledger; a training ledger's only ever to a sandbox (``drain_once`` refuses
+    any other platform). International B2B and B2C are e-reported instead."""
+    kind = ledger_of(session).kind  # training invoices are queued for a sandbox only
+    return kind in ("real", "training") and body.get("notes", {}).get("BAR") == "B2B"
+
+
+def channel_for(session: Session, body: dict[str, Any]) -> str:
+    """Chorus Pro for a buyer the shop marked as public-sector (known by its SIRET), and
+    for a credit note correcting an invoice that went there; else the PA."""
+    preceding = body.get("preceding") or {}
+    if preceding.get("number"):
+        corrected = session.scalar(
+            select(OutboxItem.channel).where(OutboxItem.doc_number == preceding["number"])
+        )
+        if corrected is not None:
+            return corrected
+    siret = (body.get("buyer") or {}).get("siret")
+    if siret:
+        public = session.scalar(
+            select(Customer.id)
+            .where(Customer.siret == siret, Customer.public_sector.is_(True))
+            .limit(1)
+        )
+        if public is not None:
+            return CHORUS
+    return PDP
+
+
+def _filename(doc_number: str, tracking_id: str, channel: str) -> str:
+    # Chorus Pro finds a lost deposit by file name only: the name must belong to this
+    # item alone, not to a same-numbered invoice of another ledger of the shop.
+    if channel == CHORUS:
+        return f"{doc_number}_{tracking_id[:8]}.pdf"
+    return f"{doc_number}.pdf"
 
 
 def enqueue(
@@ -102,24 +164,31 @@ def enqueue(
     file_bytes: bytes,
     *,
     now: datetime | None = None,
+    channel: str | None = None,
 ) -> OutboxItem:
     """Queue an issued invoice (an ``IssuedDocument``, a ``Recorded`` or ``(seq, number)``)
-    with the exact bytes of its Factur-X PDF. Queuing the same invoice twice is harmless."""
+    with the exact bytes of its Factur-X PDF, for ``channel`` (by default the one
+    ``channel_for`` its body). Queuing the same invoice twice is harmless."""
     if isinstance(document, tuple):
         seq, doc_number = document
+        channel = channel or PDP
     else:
         seq, doc_number = document.seq, document.body["number"]
+        channel = channel or channel_for(session, document.body)
+    if channel not in CHANNELS:
+        raise InvalidInput(f"Canal d'envoi inconnu : « {channel} ».")
     if not file_bytes:
         raise InvalidInput(f"Le fichier de la facture {doc_number} est vide.")
     existing = session.scalar(select(OutboxItem).where(OutboxItem.invoice_seq == seq))
     if existing is not None:
         return existing
     stamp = utc_stamp(_now(now))
+    tracking_id = str(uuid.uuid4())
     item = OutboxItem(
         invoice_seq=seq,
         doc_number=doc_number,
-        tracking_id=str(uuid.uuid4()),
-        filename=f"{doc_number}.pdf",
+        tracking_id=tracking_id,
+        filename=_filename(doc_number, tracking_id, channel),
         sha256=sha256_of(file_bytes),
         payload=file_bytes,
         state=QUEUED,
@@ -127,6 +196,7 @@ def enqueue(
         next_attempt_at=stamp,
         created_at=stamp,
         updated_at=stamp,
+        channel=channel,
     )
     session.add(item)
     session.flush()
@@ -142,35 +212,51 @@ def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
 
 # -- draining ----------------------------------------------------------------------------
 def drain_once(
-    ledger: Ledger, client: FlowPlatform, *, now: datetime | None = None, max_items: int = 50
+    ledger: Ledger, clients: Depositors, *, now: datetime | None = None, max_items: int = 50
 ) -> DrainStats:
-    """Send the items that are due. Raises ``AuthenticationFailed`` (items left as they
-    were) when the platform refuses our credentials."""
+    """Send the items that are due, each through its channel's client (``clients``: the
+    PA's client alone, or a client per channel; items of a channel without one wait).
+
+    A channel that is unreachable or asks to wait is left for the next drain; the others
+    go on. When a platform refuses our credentials its items are left as they were, the
+    other channels are drained, and then that ``AuthenticationFailed`` is raised."""
+    by_channel = dict(clients) if isinstance(clients, Mapping) else {PDP: clients}
+    for client in by_channel.values():
+        refuse_unless_sandbox(ledger, client)  # training invoices: a sandbox or nothing
     with ledger.reader() as session:
         due = list(
-            session.scalars(
-                select(OutboxItem.id)
+            session.execute(
+                select(OutboxItem.id, OutboxItem.channel)
                 .where(
                     OutboxItem.state.in_((QUEUED, SENDING)),
                     OutboxItem.next_attempt_at <= utc_stamp(_now(now)),
+                    OutboxItem.channel.in_(list(by_channel)),
                 )
                 .order_by(OutboxItem.next_attempt_at, OutboxItem.id)
                 .limit(max_items)
             )
         )
     counts = {"sent": 0, "deposited_after_search": 0, "retried": 0, "failed": 0}
-    for item_id in due:
+    resting: set[str] = set()  # channels left for the next drain
+    refused: AuthenticationFailed | None = None
+    for item_id, channel in due:
+        if channel in resting:
+            continue
         claim = _claim(ledger, item_id, now)
         if claim is None:
             continue  # taken meanwhile by another drain (the CLI, another window)
         try:
-            outcome, stop = _deliver(ledger, client, claim, now)
+            outcome, stop = _deliver(ledger, by_channel[channel], claim, now)
         except AuthenticationFailed as exc:
             _release(ledger, claim, exc.message, now)
-            raise
+            resting.add(channel)
+            refused = refused or exc
+            continue
         counts[outcome] += 1
         if stop:
-            break  # unreachable, or asking us to wait: the rest waits for the next drain
+            resting.add(channel)  # unreachable, or asking us to wait
+    if refused is not None:
+        raise refused
     return DrainStats(**counts)
 
 
@@ -192,6 +278,7 @@ def _claim(ledger: Ledger, item_id: int, now: datetime | None) -> _Claim | None:
             item.state == SENDING,
             item.state,
             item.next_attempt_at,
+            _day_before(item.created_at),
         )
         item.state, item.attempts = SENDING, item.attempts + 1
         item.next_attempt_at = utc_stamp(moment + LEASE)
@@ -199,10 +286,14 @@ def _claim(ledger: Ledger, item_id: int, now: datetime | None) -> _Claim | None:
         return claim
 
 
+def _day_before(stamp: str) -> date:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).date() - timedelta(days=1)
+
+
 Outcome = tuple[str, bool]  # (the DrainStats counter to increase, stop draining)
 
 
-def _deliver(ledger: Ledger, client: FlowPlatform, claim: _Claim, now: datetime | None) -> Outcome:
+def _deliver(ledger: Ledger, client: Depositor, claim: _Claim, now: datetime | None) -> Outcome:
     if claim.outcome_unknown:
         found = _look_for_earlier_attempt(ledger, client, claim, now)
         if found is not None:
@@ -227,11 +318,14 @@ def _deliver(ledger: Ledger, client: FlowPlatform, claim: _Claim, now: datetime 
 
 
 def _look_for_earlier_attempt(
-    ledger: Ledger, client: FlowPlatform, claim: _Claim, now: datetime | None
+    ledger: Ledger, client: Depositor, claim: _Claim, now: datetime | None
 ) -> Outcome | None:
-    """Search the platform for this item's trackingId. None: not there, send it."""
+    """Search the platform for this item (its trackingId, or its file name on Chorus Pro).
+    None: not there, send it."""
     try:
-        flow_id = _find(client, claim.tracking_id)
+        flow_id = client.find_deposit(
+            tracking_id=claim.tracking_id, filename=claim.filename, since=claim.queued_on
+        )
     except (TransientFailure, PermanentRejection) as exc:
         _retry(ledger, claim, exc, now, unknown=True)
         return "retried", _stops(exc)
@@ -260,13 +354,6 @@ def _already_there_but_not_found(
 
 def _stops(exc: Exception) -> bool:
     return isinstance(exc, TransientFailure) and exc.status in (None, 429, 503)
-
-
-def _find(client: FlowPlatform, tracking_id: str) -> str | None:
-    for flow in client.search(tracking_id=tracking_id):
-        if flow.tracking_id == tracking_id and flow.direction in (None, "Out"):
-            return flow.flow_id
-    return None
 
 
 def _record(
@@ -341,6 +428,9 @@ OUTBOX_LABELS = {
     DEPOSITED: "Transmise à la plateforme",
     FAILED: "Rejetée par la plateforme",
 }
+# Where each channel sends, in the words of the banner ("d'envoi à …").
+DESTINATIONS = {PDP: "la plateforme", CHORUS: "Chorus Pro"}
+_CHORUS_LABELS = {DEPOSITED: "Transmise à Chorus Pro", FAILED: "Rejetée par Chorus Pro"}
 
 
 def current_status(session: Session, invoice_seq: int) -> tuple[str, str] | None:
@@ -358,6 +448,8 @@ def current_status(session: Session, invoice_seq: int) -> tuple[str, str] | None
     if item is None:
         return None
     reason = item.last_error or "" if item.state != DEPOSITED else ""
+    if item.channel == CHORUS and item.state in _CHORUS_LABELS:
+        return _CHORUS_LABELS[item.state], reason
     return OUTBOX_LABELS[item.state], reason
 
 
@@ -384,16 +476,42 @@ def outbox_problems(
             .order_by(OutboxItem.updated_at.desc())
         )
     )
+    for channel in CHANNELS:
+        waiting = [item for item in pending if item.channel == channel]
+        if waiting:
+            problems.extend(_waiting_problems(session, channel, waiting, now, late_after))
+    return problems
+
+
+def _waiting_problems(
+    session: Session,
+    channel: str,
+    pending: list[OutboxItem],
+    now: datetime | None,
+    late_after: timedelta,
+) -> list[str]:
+    """What holds back the invoices of one channel, if anything."""
+    if channel == CHORUS and not chorus_configured(session):
+        what = (
+            "1 facture d'un client public attend son"
+            if len(pending) == 1
+            else f"{len(pending)} factures de clients publics attendent leur"
+        )
+        return [
+            f"{what} envoi : Chorus Pro n'est pas configuré "
+            "(Réglages › Facturation électronique › Chorus Pro)."
+        ]
     troubled = [item for item in pending if item.last_error]
     late = [i for i in pending if i.created_at < utc_stamp(_now(now) - late_after)]
     if troubled:  # the whole queue waits behind it: count every pending invoice
         what = _plural(len(pending), "facture en attente", "factures en attente")
-        problems.append(f"{what} d'envoi à la plateforme : {troubled[0].last_error}")
-    elif late:
+        return [f"{what} d'envoi à {DESTINATIONS[channel]} : {troubled[0].last_error}"]
+    if late:
         minutes = int(late_after.total_seconds() // 60)
         what = "1 facture attend son" if len(late) == 1 else f"{len(late)} factures attendent leur"
-        problems.append(f"{what} envoi depuis plus de {minutes} minutes.")
-    return problems
+        where = " à Chorus Pro" if channel == CHORUS else ""
+        return [f"{what} envoi{where} depuis plus de {minutes} minutes."]
+    return []
 
 
 def pending_count(session: Session) -> int:
@@ -411,9 +529,11 @@ from app.einvoice.pdp.inbox import (  # noqa: E402
 )
 
 __all__ = [
+    "Depositor",
     "DrainStats",
     "SyncStats",
     "answer_incoming",
+    "channel_for",
     "current_status",
     "drain_once",
     "enqueue",
