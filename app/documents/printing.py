@@ -22,6 +22,7 @@ from app.documents.receipt import receipt_text, render_receipt_pdf
 from app.documents.reports import render_closure_pdf, render_x_report_pdf
 from app.documents.text import closure_text, x_report_text
 from app.errors import InvalidInput
+from app.ledger.backup import backup_line
 from app.ledger.closures import get_closure, x_report
 from app.ledger.events import EventCode, log_event
 from app.ledger.journal import document_number, ledger_of
@@ -29,6 +30,7 @@ from app.ledger.models import RecordType
 from app.ledger.reprints import record_duplicate
 from app.ledger.settings import fiscal_settings
 from app.ledger.store import Ledger
+from app.ledger.training import is_training
 from app.sales.service import get_ticket
 
 
@@ -118,7 +120,10 @@ def output_closure(
     operator: str,
     duplicate: bool = False,
 ) -> Output:
-    """Produce a Z report (A4 PDF, and the text version on the receipt printer)."""
+    """Produce a Z report (A4 PDF, and the text version on the receipt printer).
+
+    The first print says where the last backup of the ledger is; a duplicate reproduces
+    the closure only."""
     ledger = ledger_of(session)
     closure = get_closure(session, kind, period)
     if closure is None:
@@ -127,14 +132,17 @@ def output_closure(
     if duplicate:
         copy = record_duplicate(session, kind, closure.number, operator=operator).body["copy"]
     shop = fiscal_settings(session)
+    backup = None if duplicate else backup_line(session)
     pdf = render_closure_pdf(
-        closure, shop, training=ledger.kind == "training", timezone=ledger.timezone
+        closure, shop, training=ledger.kind == "training", timezone=ledger.timezone, backup=backup
     )
     name = document_number(kind, closure.number)
     suffix = f"-duplicata-{copy}" if copy else ""
     path = documents_dir(ledger, "clotures") / f"{name}-{period}{suffix}.pdf"
     path.write_bytes(pdf)
-    text = closure_text(closure, shop, ledger.timezone)
+    text = closure_text(
+        closure, shop, ledger.timezone, training=is_training(session), backup=backup
+    )
     if copy:
         text = f"DUPLICATA n°{copy}\n{text}"
     printed, printer = _send_to_printer(session, text)
@@ -159,7 +167,9 @@ def output_x_report(session: Session, *, operator: str) -> Output:
     local = when.astimezone(ZoneInfo(ledger.timezone)).strftime("%Y%m%d-%H%M%S")
     path = documents_dir(ledger, "rapports-x") / f"X-{local}.pdf"
     path.write_bytes(pdf)
-    text = x_report_text(totals, fiscal_settings(session), when, ledger.timezone)
+    text = x_report_text(
+        totals, fiscal_settings(session), when, ledger.timezone, training=is_training(session)
+    )
     printed, printer = _send_to_printer(session, text)
     log_event(session, EventCode.PRINT, operator=operator, document="X", copy=None, printer=printer)
     return Output(path, printed)

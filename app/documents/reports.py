@@ -33,13 +33,12 @@ from app.documents.fonts import (
     BOLD,
     PRODUCER,
     REGULAR,
-    TRAINING_WATERMARK,
-    draw_watermark,
     markup,
     register_fonts,
 )
 from app.documents.receipt import DEFAULT_TIMEZONE, shop_time
 from app.documents.text import method_label, period_title
+from app.documents.watermark import TRAINING_WATERMARK, draw_watermark
 from app.ledger.closures import Closure, PeriodTotals
 from app.ledger.journal import document_number
 from app.ledger.settings import VAT_REGIMES, FiscalSettings
@@ -241,8 +240,10 @@ def render_closure_pdf(
     *,
     training: bool = False,
     timezone: str = DEFAULT_TIMEZONE,
+    backup: str | None = None,
 ) -> bytes:
-    """The Z report of a day, month or year closure (A4)."""
+    """The Z report of a day, month or year closure (A4); ``backup`` is the line about the
+    ledger's last backup (app.ledger.backup.backup_line), printed at the end when given."""
     body = closure.body
     title = closure_title(closure)
     story: list[Flowable] = [*_identity(shop), _p(title, TITLE)]
@@ -269,6 +270,8 @@ def render_closure_pdf(
             SMALL,
         ),
     ]
+    if backup:
+        story += [Spacer(0, 2 * mm), _p(backup, SMALL)]
     return _build(story, title, training=training)
 
 

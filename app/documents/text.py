@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,6 +12,7 @@ from app.ledger.closures import Closure, PeriodTotals, day_label, month_label
 from app.ledger.journal import document_number
 from app.ledger.models import RecordType
 from app.ledger.settings import FiscalSettings
+from app.ledger.training import TRAINING_NOTICE
 from app.sales.money import format_cents
 from app.sales.payments import PaymentMethod
 from app.sales.vat import format_rate
@@ -62,8 +64,26 @@ def _turnover(body: dict[str, Any]) -> list[str]:
     return lines
 
 
-def closure_text(closure: Closure, shop: FiscalSettings, timezone: str = "Europe/Paris") -> str:
-    """A Z report as text: identity, period, VAT table, payments, grand totals."""
+def _training(lines: list[str], training: bool) -> list[str]:
+    """Training reports say so at the top and at the bottom of the paper."""
+    if not training:
+        return lines
+    mention = TRAINING_NOTICE.center(WIDTH).rstrip()
+    return [mention, *lines, mention]
+
+
+def closure_text(
+    closure: Closure,
+    shop: FiscalSettings,
+    timezone: str = "Europe/Paris",
+    *,
+    training: bool = False,
+    backup: str | None = None,
+) -> str:
+    """A Z report as text: identity, period, VAT table, payments, grand totals.
+
+    ``backup`` is the line about the last backup of the ledger (see
+    app.ledger.backup.backup_line), printed under the hash when given."""
     body = closure.body
     made = parse_ts(closure.ts).astimezone(ZoneInfo(timezone))
     title = (
@@ -91,13 +111,19 @@ def closure_text(closure: Closure, shop: FiscalSettings, timezone: str = "Europe
         _row("Grand total perpétuel", format_cents(body["perpetual_total"])),
         _row("Grand total perpétuel (valeur absolue)", format_cents(body["perpetual_abs_total"])),
         f"Empreinte : {closure.hash[:32]}",
+        *(textwrap.wrap(backup, WIDTH) if backup else []),
         "=" * WIDTH,
     ]
-    return "\n".join(lines)
+    return "\n".join(_training(lines, training))
 
 
 def x_report_text(
-    totals: PeriodTotals, shop: FiscalSettings, when: datetime, timezone: str = "Europe/Paris"
+    totals: PeriodTotals,
+    shop: FiscalSettings,
+    when: datetime,
+    timezone: str = "Europe/Paris",
+    *,
+    training: bool = False,
 ) -> str:
     """Running totals since the last day closure (X): printed, never recorded."""
     local = when.astimezone(ZoneInfo(timezone))
@@ -109,4 +135,4 @@ def x_report_text(
         *_turnover(body),
         "=" * WIDTH,
     ]
-    return "\n".join(lines)
+    return "\n".join(_training(lines, training))

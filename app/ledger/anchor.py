@@ -29,12 +29,13 @@ def anchor_path(ledger_id: str) -> Path:
     return config.data_dir() / "anchors" / f"{ledger_id}.json"
 
 
-def write_anchor(ledger_id: str, anchor: Anchor) -> None:
+def write_anchor(ledger_id: str, anchor: Anchor, *, replace: bool = False) -> None:
+    """Move the anchor forward; ``replace`` also moves it back (a journaled restore)."""
     path = anchor_path(ledger_id)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         previous = read_anchor(ledger_id)
-        if previous is not None and previous.seq >= anchor.seq:
+        if not replace and previous is not None and previous.seq >= anchor.seq:
             return
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(anchor.__dict__), encoding="utf-8")

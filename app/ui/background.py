@@ -33,19 +33,20 @@ class Background(QObject):
         self._timer.start()
 
     def _deliver(self) -> None:
-        still = []
-        for future, done, failed in self._running:
-            if not future.done():
-                still.append((future, done, failed))
-                continue
+        # Take finished work off the list before any callback runs: a callback then sees
+        # ``busy`` as it will be, and may start new work without it being lost.
+        finished, still = [], []
+        for entry in self._running:
+            (finished if entry[0].done() else still).append(entry)
+        self._running = still
+        if not still:
+            self._timer.stop()
+        for future, done, failed in finished:
             error = future.exception()
             if error is None:
                 done(future.result())
             else:
                 failed(error)
-        self._running = still
-        if not still:
-            self._timer.stop()
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

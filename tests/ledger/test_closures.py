@@ -65,6 +65,17 @@ def test_perpetual_total_runs_across_days_and_counts_cancellations(ledger, clock
     assert verify_ledger(ledger.path).ok
 
 
+def test_rate_sold_and_cancelled_the_same_day_still_verifies(ledger, clock) -> None:
+    wine = ring(ledger, ("Vin", 1150, 1, 2000))
+    ring(ledger, ("Pain", 130, 1, 550))
+    with ledger.transaction() as session:
+        cancel_ticket(session, wine.number, operator="Gérant", reason="erreur")
+    body = _close(ledger, MONDAY).body
+    assert {v["rate"]: v["total"] for v in body["vat"]}.get(2000, 0) == 0
+    report = verify_ledger(ledger.path)
+    assert report.ok, report.summary()
+
+
 def test_sale_refused_while_an_earlier_day_is_unclosed(ledger, clock) -> None:
     ring(ledger)
     clock.set_local(MONDAY + timedelta(days=1))

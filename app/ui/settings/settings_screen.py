@@ -44,6 +44,7 @@ from app.staff.service import Permission, Role, add_operator, list_operators
 from app.ui.context import AppContext
 from app.ui.forms import TOUCH_STYLE, Screen, error_label, show_form_error, write_form
 from app.ui.models import OperatorTableModel
+from app.ui.settings.backup_tab import BackupTab
 from app.ui.settings.platform_tab import PlatformTab
 
 T = TypeVar("T")
@@ -96,6 +97,7 @@ class SettingsScreen(Screen):
         self.tabs.addTab(self._printer_tab(), "Imprimante")
         self.platform_tab = PlatformTab(ctx)
         self.tabs.addTab(self.platform_tab, "Facturation électronique")
+        self.tabs.addTab(BackupTab(ctx), "Sauvegarde")
         layout.addWidget(title)
         layout.addWidget(self.notice)
         layout.addWidget(self.tabs, 1)

@@ -1,0 +1,481 @@
+"""FEC: the *fichier des écritures comptables* of a fiscal year (art. A47 A-1 du LPF).
+
+The tax administration may ask for the accounting entries of a year as one flat file of
+18 columns. Comptoir is not an accounting package, but its ledger holds everything the
+sales side of the books needs, in exact cents, so the FEC is derived from the canonical
+bodies of the year's records (``business_date`` in the year), never from mutable tables.
+
+Format (kept in one place below): UTF-8 without BOM, the header line first, fields
+separated by a tab, lines ended by CRLF, dates ``AAAAMMJJ``, amounts with a decimal comma
+and no thousands separator, ``0,00`` on the side of a line that carries nothing, every
+other empty field left empty (no lettering, no foreign currency: everything is in euros).
+The file is named ``<SIREN>FEC<AAAAMMJJ>.txt`` with the last day of the (calendar) year.
+
+How records become entries, all balanced to the cent by construction (checked anyway):
+
+- journal ``VE`` (Ventes), one entry per ticket, so that each entry points at one
+  signed ticket (``PieceRef`` = ``T000123``): debit the payment accounts, credit 707000
+  per VAT rate (the base) and the 44571x VAT account of the rate. Cancelling and refund
+  tickets carry negative amounts, which turns every line to the other side.
+- journal ``VE``, invoices: debit 411000 (auxiliary account of the customer), credit
+  706000 (services) / 707000 (goods) per rate, 708500 for charges (shipping…), debit
+  709000 for document-level allowances, credit 44571x. Credit notes are the mirror.
+  An invoice made for a till ticket ("Facturer ce ticket") is *not* posted: the ticket's
+  entry already holds that sale and its payment; posting both would count it twice.
+- journals ``CA`` (cash), ``BQ`` (card, cheque) and ``OD`` (voucher): payments received
+  against invoices, debit the payment account, credit 411000 of the invoice's customer.
+
+Card and cheque takings go straight to 512000 Banque: Comptoir does not see the bank's
+remittances, and the accountant reconciles (or reclassifies to 511x) from the statement.
+Vouchers (bons d'achat) are customer advances, 419100. All VAT is posted to 44571x at
+the invoice date; VAT on services due on payment (no option for debits) is left for the
+accountant to move to 44574x, since a (category, rate) group may mix goods and services.
+
+The auxiliary customer account is ``C`` + the SIREN (or the VAT number, or the name in
+capitals for a private customer): the ledger keeps the buyer as it was on the invoice,
+not a reference to the mutable customer file. ``ValidDate`` is the date of the day
+closure (Z) that sealed the record, or the entry date while the day is still open.
+"""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import hashlib
+import os
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.errors import ComptoirError, InvalidInput, LedgerError
+from app.ledger import canonical
+from app.ledger.events import EventCode, log_event
+from app.ledger.journal import document_number
+from app.ledger.models import JournalRecord, RecordType
+from app.ledger.settings import fiscal_settings
+from app.ledger.store import Ledger
+
+FEC_COLUMNS: tuple[str, ...] = (
+    "JournalCode",
+    "JournalLib",
+    "EcritureNum",
+    "EcritureDate",
+    "CompteNum",
+    "CompteLib",
+    "CompAuxNum",
+    "CompAuxLib",
+    "PieceRef",
+    "PieceDate",
+    "EcritureLib",
+    "Debit",
+    "Credit",
+    "EcritureLet",
+    "DateLet",
+    "ValidDate",
+    "Montantdevise",
+    "Idevise",
+)
+ENCODING = "utf-8"
+SEPARATOR = "\t"
+LINE_END = "\r\n"
+
+JOURNALS = {"VE": "Ventes", "CA": "Caisse", "BQ": "Banque", "OD": "Opérations diverses"}
+
+
+@dataclass(frozen=True)
+class Account:
+    number: str
+    label: str
+
+
+CASH = Account("530000", "Caisse")
+BANK = Account("512000", "Banque")
+VOUCHERS = Account("419100", "Clients - bons d'achat")
+CUSTOMERS = Account("411000", "Clients")
+GOODS = Account("707000", "Ventes de marchandises")
+SERVICES = Account("706000", "Prestations de services")
+CHARGES = Account("708500", "Ports et frais accessoires facturés")
+ALLOWANCES = Account("709000", "Rabais, remises et ristournes accordés")
+VAT_ACCOUNTS = {
+    2000: Account("445711", "TVA collectée 20 %"),
+    1000: Account("445712", "TVA collectée 10 %"),
+    550: Account("445713", "TVA collectée 5,5 %"),
+    210: Account("445714", "TVA collectée 2,1 %"),
+}
+OTHER_VAT = Account("445710", "TVA collectée (autres taux)")
+# method -> (account, journal of an invoice payment, label)
+PAYMENT_METHODS = {
+    "cash": (CASH, "CA", "espèces"),
+    "card": (BANK, "BQ", "carte bancaire"),
+    "cheque": (BANK, "BQ", "chèque"),
+    "voucher": (VOUCHERS, "OD", "bon d'achat"),
+}
+TICKET_KINDS = {"sale": "Vente", "cancellation": "Annulation", "refund": "Remboursement"}
+POSTED_TYPES = (RecordType.TICKET, RecordType.INVOICE, RecordType.CREDIT_NOTE, RecordType.PAYMENT)
+
+
+@dataclass(frozen=True)
+class Posting:
+    """One line of an entry: ``amount`` in cents, positive on the debit side."""
+
+    account: Account
+    amount: int
+    label: str
+    aux: tuple[str, str] | None = None  # (CompAuxNum, CompAuxLib)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One balanced accounting entry made from one ledger record."""
+
+    journal: str
+    seq: int
+    day: date
+    piece_ref: str
+    label: str
+    postings: tuple[Posting, ...]
+
+
+@dataclass(frozen=True)
+class FecSummary:
+    entries: int
+    lines: int
+    debit: int  # cents
+    credit: int  # cents
+
+
+# -- names and formats --------------------------------------------------------------------
+def fec_file_name(siren: str, closing: date) -> str:
+    """``<SIREN>FEC<AAAAMMJJ>.txt``, the name the administration expects."""
+    if len(siren) != 9 or not siren.isdigit():
+        raise InvalidInput(
+            "Le SIREN de la boutique est manquant ou invalide : renseignez le SIRET "
+            "dans les réglages avant de produire le FEC."
+        )
+    return f"{siren}FEC{closing:%Y%m%d}.txt"
+
+
+def _fec_date(day: date) -> str:
+    return f"{day:%Y%m%d}"
+
+
+def _fec_amount(cents: int) -> str:
+    euros, rest = divmod(cents, 100)
+    return f"{euros},{rest:02d}"
+
+
+def _parse_amount(text: str) -> int:
+    euros, _, rest = text.partition(",")
+    if not (euros.isdigit() and len(rest) == 2 and rest.isdigit()):
+        raise InvalidInput(f"Montant illisible dans le FEC : {text!r}.")
+    return int(euros) * 100 + int(rest)
+
+
+def _text(value: str) -> str:
+    """A field never holds the separator or a line break."""
+    return " ".join(value.split())
+
+
+def _rate_text(rate_bp: int) -> str:
+    whole, fraction = divmod(rate_bp, 100)
+    return f"{whole} %" if not fraction else f"{whole},{f'{fraction:02d}'.rstrip('0')} %"
+
+
+def _vat_account(rate_bp: int) -> Account:
+    return VAT_ACCOUNTS.get(rate_bp, OTHER_VAT)
+
+
+def _method(name: str, seq: int) -> tuple[Account, str, str]:
+    try:
+        return PAYMENT_METHODS[name]
+    except KeyError:
+        raise LedgerError(
+            f"Moyen de paiement inconnu ({name!r}) dans l'enregistrement n°{seq} : "
+            "le FEC ne peut pas être produit."
+        ) from None
+
+
+def _customer(buyer: dict[str, Any]) -> tuple[str, str]:
+    """Auxiliary account of an invoice's buyer, stable across invoices."""
+    ident = buyer.get("siren") or buyer.get("vat_number") or ""
+    if not ident:
+        plain = unicodedata.normalize("NFKD", buyer["name"]).encode("ascii", "ignore").decode()
+        ident = "".join(ch for ch in plain.upper() if ch.isalnum())[:16] or "DIVERS"
+    return f"C{ident}", _text(buyer["name"])
+
+
+# -- records -> entries -------------------------------------------------------------------
+def _ticket_entry(seq: int, number: int, day: date, body: dict[str, Any]) -> Entry:
+    ref = document_number(RecordType.TICKET, number)
+    label = f"{TICKET_KINDS.get(body['kind'], 'Ticket')} {ref}"
+    if "original" in body:
+        label += f" (ticket {document_number(RecordType.TICKET, body['original']['number'])})"
+    postings = []
+    for payment in body["payments"]:
+        account, _, method = _method(payment["method"], seq)
+        postings.append(Posting(account, payment["amount"], f"{label} {method}"))
+    for row in body["vat"]:
+        rate = _rate_text(row["rate"])
+        postings.append(Posting(GOODS, -row["base"], f"{label} ventes TVA {rate}"))
+        postings.append(Posting(_vat_account(row["rate"]), -row["vat"], f"{label} TVA {rate}"))
+    return Entry("VE", seq, day, ref, label, tuple(postings))
+
+
+def _invoice_entry(seq: int, day: date, body: dict[str, Any], sign: int) -> Entry:
+    """An invoice (``sign`` 1) or a credit note (``sign`` -1, every side reversed)."""
+    ref = body["number"]
+    label = f"{'Facture' if sign > 0 else 'Avoir'} {ref} {_text(body['buyer']['name'])}"
+    aux = _customer(body["buyer"])
+    postings = [Posting(CUSTOMERS, sign * body["total"], label, aux)]
+    revenue: dict[tuple[Account, int], int] = defaultdict(int)
+    for line in body["lines"]:
+        account = SERVICES if line.get("nature") == "services" else GOODS
+        revenue[(account, line["rate"])] += line["net"]
+    for (account, rate), net in sorted(
+        revenue.items(), key=lambda kv: (kv[0][0].number, -kv[0][1])
+    ):
+        postings.append(Posting(account, -sign * net, f"{ref} ventes TVA {_rate_text(rate)}"))
+    for allowance in body["allowances"]:
+        rate = _rate_text(allowance["rate"])
+        postings.append(Posting(ALLOWANCES, sign * allowance["amount"], f"{ref} remise {rate}"))
+    for charge in body["charges"]:
+        rate = _rate_text(charge["rate"])
+        postings.append(Posting(CHARGES, -sign * charge["amount"], f"{ref} frais TVA {rate}"))
+    for row in body["vat"]:
+        text = f"{ref} TVA {_rate_text(row['rate'])}"
+        postings.append(Posting(_vat_account(row["rate"]), -sign * row["vat"], text))
+    return Entry("VE", seq, day, ref, label, tuple(postings))
+
+
+def _payment_entry(
+    seq: int, number: int, day: date, body: dict[str, Any], buyer: dict[str, Any]
+) -> Entry:
+    account, journal, method = _method(body["method"], seq)
+    ref = document_number(RecordType.PAYMENT, number)
+    label = f"Règlement {body['invoice']} {method}"
+    aux = _customer(buyer)
+    postings = (
+        Posting(account, body["total"], label),
+        Posting(CUSTOMERS, -body["total"], label, aux),
+    )
+    return Entry(journal, seq, day, ref, label, postings)
+
+
+def _check_balanced(entry: Entry) -> Entry:
+    """Bodies carry exact cents: an entry that does not balance means a broken record."""
+    if sum(p.amount for p in entry.postings) != 0:
+        raise LedgerError(
+            f"L'écriture de la pièce {entry.piece_ref} n'est pas équilibrée : "
+            "vérifiez l'intégrité du journal (comptoir verify).",
+            detail=f"seq={entry.seq} postings={entry.postings!r}",
+        )
+    return entry
+
+
+def _buyer_of(session: Session, seq: int, known: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    if seq not in known:
+        data = session.scalar(select(JournalRecord.canonical).where(JournalRecord.seq == seq))
+        if data is None:
+            raise LedgerError(f"Le règlement renvoie à l'enregistrement n°{seq}, introuvable.")
+        known[seq] = canonical.decode(data)["body"]["buyer"]
+    return known[seq]
+
+
+def _year_bounds(year: int) -> tuple[date, date]:
+    if isinstance(year, bool) or not isinstance(year, int) or not 1 <= year <= 9999:
+        raise InvalidInput(f"Exercice invalide : {year!r} (attendu une année, ex. 2026).")
+    return date(year, 1, 1), date(year, 12, 31)
+
+
+def year_entries(session: Session, year: int) -> list[Entry]:
+    """The balanced entries of a fiscal year, in ledger (chronological) order."""
+    start, end = _year_bounds(year)
+    rows = session.execute(
+        select(
+            JournalRecord.seq,
+            JournalRecord.record_type,
+            JournalRecord.number,
+            JournalRecord.business_date,
+            JournalRecord.ref_seq,
+            JournalRecord.canonical,
+        )
+        .where(
+            JournalRecord.record_type.in_([t.value for t in POSTED_TYPES]),
+            JournalRecord.business_date.between(start.isoformat(), end.isoformat()),
+        )
+        .order_by(JournalRecord.business_date, JournalRecord.seq)
+    )
+    buyers: dict[int, dict[str, Any]] = {}
+    entries = []
+    for seq, record_type, number, business_date, ref_seq, data in rows:
+        body = canonical.decode(data)["body"]
+        day = date.fromisoformat(business_date)
+        if record_type == RecordType.TICKET:
+            entry = _ticket_entry(seq, number, day, body)
+        elif record_type == RecordType.PAYMENT:
+            entry = _payment_entry(seq, number, day, body, _buyer_of(session, ref_seq, buyers))
+        else:
+            buyers[seq] = body["buyer"]
+            if record_type == RecordType.INVOICE and body.get("from_ticket"):
+                continue  # the ticket's entry already holds this sale
+            sign = 1 if record_type == RecordType.INVOICE else -1
+            entry = _invoice_entry(seq, day, body, sign)
+        entry = _without_zero_lines(entry)
+        if entry.postings:
+            entries.append(_check_balanced(entry))
+    return entries
+
+
+def _without_zero_lines(entry: Entry) -> Entry:
+    """A rate without VAT (0 %) or an empty side adds nothing to the books."""
+    return replace(entry, postings=tuple(p for p in entry.postings if p.amount))
+
+
+def _closure_dates(session: Session, after_seq: int) -> tuple[list[int], list[str]]:
+    rows = session.execute(
+        select(JournalRecord.seq, JournalRecord.business_date)
+        .where(JournalRecord.record_type == RecordType.DAY_CLOSURE, JournalRecord.seq > after_seq)
+        .order_by(JournalRecord.seq)
+    ).all()
+    return [row[0] for row in rows], [row[1] for row in rows]
+
+
+# -- entries -> rows ------------------------------------------------------------------
+def build_fec(session: Session, year: int) -> list[list[str]]:
+    """The FEC lines of ``year`` (without the header); refuses a year with no entry."""
+    entries = year_entries(session, year)
+    if not entries:
+        raise ComptoirError(
+            f"Aucune écriture pour l'exercice {year} : il n'y a pas de FEC à produire."
+        )
+    closure_seqs, closure_days = _closure_dates(session, min(e.seq for e in entries))
+    numbers: dict[str, int] = defaultdict(int)
+    rows = []
+    for entry in entries:
+        numbers[entry.journal] += 1
+        found = bisect.bisect_right(closure_seqs, entry.seq)
+        valid = date.fromisoformat(closure_days[found]) if found < len(closure_days) else entry.day
+        for posting in entry.postings:
+            rows.append(_row(entry, numbers[entry.journal], posting, valid))
+    return rows
+
+
+def _row(entry: Entry, number: int, posting: Posting, valid: date) -> list[str]:
+    aux_number, aux_label = posting.aux or ("", "")
+    debit, credit = max(posting.amount, 0), max(-posting.amount, 0)
+    return [
+        entry.journal,
+        JOURNALS[entry.journal],
+        str(number),
+        _fec_date(entry.day),
+        posting.account.number,
+        posting.account.label,
+        aux_number,
+        aux_label,
+        entry.piece_ref,
+        _fec_date(entry.day),
+        _text(posting.label),
+        _fec_amount(debit),
+        _fec_amount(credit),
+        "",
+        "",
+        _fec_date(valid),
+        "",
+        "",
+    ]
+
+
+def summarize_rows(rows: Iterable[list[str]]) -> FecSummary:
+    entries: set[tuple[str, str]] = set()
+    lines = debit = credit = 0
+    for row in rows:
+        entries.add((row[0], row[2]))
+        lines += 1
+        debit += _parse_amount(row[11])
+        credit += _parse_amount(row[12])
+    return FecSummary(len(entries), lines, debit, credit)
+
+
+def _encode(rows: list[list[str]]) -> bytes:
+    """Plain joins: no field holds a tab or a line break (``_text``), and the format has
+    no quoting, so a quote in a customer's name is written as it is."""
+    lines = [SEPARATOR.join(FEC_COLUMNS), *(SEPARATOR.join(row) for row in rows)]
+    return (LINE_END.join(lines) + LINE_END).encode(ENCODING)
+
+
+def read_fec(path: Path) -> FecSummary:
+    """Read a FEC back: checks the header and the width of every line, sums both sides."""
+    with path.open(encoding=ENCODING, newline="") as handle:
+        reader = csv.reader(handle, delimiter=SEPARATOR, quoting=csv.QUOTE_NONE)
+        header = next(reader, None)
+        if header is None or tuple(header) != FEC_COLUMNS:
+            raise InvalidInput(f"{path.name} : l'en-tête n'est pas celui d'un FEC.")
+        rows = list(_checked_width(reader, path.name))
+    return summarize_rows(rows)
+
+
+def _checked_width(rows: Iterator[list[str]], name: str) -> Iterator[list[str]]:
+    for index, row in enumerate(rows, start=2):
+        if len(row) != len(FEC_COLUMNS):
+            raise InvalidInput(f"{name}, ligne {index} : {len(row)} champs au lieu de 18.")
+        yield row
+
+
+# -- writing ----------------------------------------------------------------------------
+def write_fec(ledger: Ledger, year: int, out_dir: Path, *, operator: str) -> Path:
+    """Write the FEC of ``year`` into ``out_dir`` and journal the export; returns the path.
+
+    The file appears complete or not at all (temporary file, then rename). If the export
+    cannot be journaled the file is removed: every FEC handed out is in the JET.
+    """
+    if ledger.kind == "training":
+        raise InvalidInput("Le FEC ne se produit pas depuis le journal de formation.")
+    with ledger.reader() as session:
+        siren = fiscal_settings(session).siren
+        name = fec_file_name(siren, _year_bounds(year)[1])
+        rows = build_fec(session, year)
+    summary = summarize_rows(rows)
+    data = _encode(rows)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / name
+    _write_atomically(path, data)
+    try:
+        with ledger.transaction() as session:
+            log_event(
+                session,
+                EventCode.EXPORT,
+                operator=operator,
+                format="FEC",
+                year=year,
+                file=name,
+                entries=summary.entries,
+                lines=summary.lines,
+                sha256=hashlib.sha256(data).hexdigest(),
+            )
+    except Exception:
+        path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        with temporary.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise ComptoirError(
+            f"Impossible d'écrire le FEC dans {path.parent} ({exc.strerror}).",
+            detail=str(exc),
+        ) from exc
