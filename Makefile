@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+BUILD_STAMP := $(VENV)/.installed-build
 
-.PHONY: run test bench lint setup clean screenshots
+.PHONY: run test bench lint setup clean screenshots build smoke
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -12,13 +13,31 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
+$(BUILD_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev,build]"
+	touch $(BUILD_STAMP)
+
 setup: $(STAMP)
 
 run: $(STAMP)
 	$(VENV)/bin/comptoir $(ARGS)
 
+# The suite, then the desktop bundle built and started without Python (installer/).
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -n 2 $(PYTEST_ARGS)
+	$(MAKE) build
+	$(MAKE) smoke
+
+# dist/comptoir/: the one-folder application (installer/README.md). On Linux, PyInstaller
+# reads and writes the executables with binutils (objdump, objcopy).
+build: $(BUILD_STAMP)
+	[ "$$(uname)" != Linux ] || command -v objcopy >/dev/null \
+		|| (apt-get update -q && apt-get install -y -q binutils)
+	$(VENV)/bin/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build \
+		installer/comptoir.spec
+
+smoke:
+	bash installer/smoke.sh dist/comptoir
 
 bench: $(STAMP)
 	$(PY) -m benchmarks $(BENCH_ARGS)

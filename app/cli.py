@@ -28,6 +28,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--training", action="store_true", help="utiliser le journal de formation associé"
     )
+    parser.add_argument(
+        "--supervisor",
+        metavar="NOM",
+        help="mode formation : responsable des stagiaires (défaut : l'utilisateur)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="journal détaillé")
     commands = parser.add_subparsers(dest="command", metavar="COMMANDE")
 
@@ -75,7 +80,44 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=2026)
     demo.add_argument("--out", metavar="DOSSIER", help="écrire les rapports Z dans ce dossier")
     demo.add_argument("--quiet", action="store_true", help="ne pas afficher les rapports Z")
+    _add_export_parser(commands)
+    _add_backup_parser(commands)
+    _add_archive_parser(commands)
     return parser
+
+
+def _add_export_parser(commands: argparse._SubParsersAction) -> None:
+    """``export FORMAT ...``: one sub-action per format, each with its own options."""
+    exports = commands.add_parser("export", help="exports comptables et fiscaux")
+    formats = exports.add_subparsers(dest="export_command", metavar="FORMAT", required=True)
+    fec = formats.add_parser("fec", help="fichier des écritures comptables (FEC) d'un exercice")
+    fec.add_argument("--year", required=True, metavar="AAAA", help="exercice (année civile)")
+    fec.add_argument("--out", metavar="DOSSIER", help="dossier de sortie (défaut : courant)")
+    fec.add_argument("--operator", default=None, help="opérateur (défaut : l'utilisateur)")
+    _add_view_export_parsers(formats)
+
+
+def _add_view_export_parsers(formats: argparse._SubParsersAction) -> None:
+    """``export csv|xlsx``: the journal, filtered as in the archive viewer. Record types are
+    checked by the command itself: the parser stays free of the ledger's imports, which
+    keep ``--version`` and ``--help`` quick."""
+    for fmt in ("csv", "xlsx"):
+        view = formats.add_parser(fmt, help=f"le journal, filtré, en {fmt.upper()}")
+        view.add_argument("--out", required=True, metavar="FICHIER", help="fichier à écrire")
+        view.add_argument("--from", dest="date_from", metavar="AAAA-MM-JJ", help="du (inclus)")
+        view.add_argument("--to", dest="date_to", metavar="AAAA-MM-JJ", help="au (inclus)")
+        view.add_argument(
+            "--type",
+            dest="types",
+            action="append",
+            metavar="TYPE",
+            help="type d'enregistrement (répétable) : TICKET, INVOICE, DAY_CLOSURE, EVENT…",
+        )
+        view.add_argument("--operator", metavar="NOM", help="enregistrements de cet opérateur")
+        view.add_argument("--customer", metavar="TEXTE", help="client (nom ou SIREN)")
+        view.add_argument("--min", dest="min_amount", metavar="MONTANT", help="montant TTC min.")
+        view.add_argument("--max", dest="max_amount", metavar="MONTANT", help="montant TTC max.")
+        view.add_argument("--text", metavar="TEXTE", help="texte recherché dans l'enregistrement")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -94,6 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "invoice": _invoice,
             "pdp-sandbox": _pdp_sandbox,
             "pdp": _pdp,
+            "export": _export,
+            "backup": _backup,
+            "archive": _archive,
         }[args.command]
         return handler(args)
     except ComptoirError as exc:
@@ -104,8 +149,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _ledger_path(args: argparse.Namespace) -> Path:
+    """The ledger a command works on. With --training: the training ledger of the selected
+    one, checked to be one and created on first use; the real ledger is only read."""
     path = config.ledger_path(args.db)
-    return config.training_path(path) if args.training else path
+    if not args.training:
+        return path
+    from app.training import ensure_training_ledger
+
+    return ensure_training_ledger(path, supervisor=args.supervisor or _operator_name())
+
+
+def _supervisor(args: argparse.Namespace) -> str | None:
+    """Who answers for the trainees (recorded on every training record). None: the one
+    named on the training ledger's latest record goes on (see Ledger.open)."""
+    return args.supervisor if args.training else None
 
 
 def _kind(args: argparse.Namespace) -> str:
@@ -128,7 +185,11 @@ def _verify(args: argparse.Namespace) -> int:
     if not path.exists():
         print(f"Erreur : aucun journal à l'emplacement {path}.", file=sys.stderr)
         return 2
+    from app.training import ledger_kind
+
     report = verify_and_record(path, workers=args.workers)
+    if ledger_kind(path) == "training":
+        print(f"Journal de FORMATION vérifié ({path.name}) — ", end="")
     print(report.summary())
     for notice in report.notices:
         print(f"Remarque : {notice}")
@@ -140,7 +201,11 @@ def _operator(args: argparse.Namespace) -> str:
 
 
 def _close(args: argparse.Namespace) -> int:
+    """A day closure is followed by a backup, a year closure by its archive. The closure
+    stands whatever happens to the backup or the archive; a failed one is printed as a
+    warning and the exit code is 1, so that a script running the closure hears about it."""
     from app.documents.text import closure_text
+    from app.ledger.backup import backup_line
     from app.ledger.closures import close_day, close_month, close_year, get_closure
     from app.ledger.settings import fiscal_settings
     from app.ledger.store import Ledger
@@ -148,7 +213,9 @@ def _close(args: argparse.Namespace) -> int:
 
     path = _ledger_path(args)
     operator = _operator(args)
-    with Ledger.open(path, kind=_kind(args), create=False, operator=operator) as ledger:
+    with Ledger.open(
+        path, kind=_kind(args), create=False, operator=operator, supervisor=_supervisor(args)
+    ) as ledger:
         with ledger.transaction() as session:
             if args.day:
                 counted = None
@@ -161,10 +228,19 @@ def _close(args: argparse.Namespace) -> int:
                 record = close_month(session, args.month, operator=operator)
             else:
                 record = close_year(session, args.year, operator=operator)
+        warning = _backup_after_closure(ledger, operator) if args.day else None
         with ledger.reader() as session:
             closure = get_closure(session, record.record_type, record.body["period"])
             assert closure is not None
-            print(closure_text(closure, fiscal_settings(session), ledger.timezone))
+            shop, backup = fiscal_settings(session), backup_line(session)
+            print(
+                closure_text(closure, shop, ledger.timezone, training=args.training, backup=backup)
+            )
+        if args.year:
+            warning = _archive_after_year_closure(ledger, record.body["period"], operator)
+    if warning:
+        print(f"Attention : {warning}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -196,46 +272,77 @@ def _invoice(args: argparse.Namespace) -> int:
 
 def _pdp(args: argparse.Namespace) -> int:
     from app.einvoice.pdp.client import AuthenticationFailed
-    from app.einvoice.pdp.outbox import drain_once, outbox_problems, pending_count, sync_once
-    from app.einvoice.pdp.worker import configured_client
+    from app.einvoice.pdp.models import CHORUS, PDP
+    from app.einvoice.pdp.outbox import drain_once, outbox_problems, pending_count
+    from app.einvoice.pdp.worker import configured_client, sync_channel
     from app.ledger.store import Ledger
 
     path = _ledger_path(args)
-    with Ledger.open(path, kind=_kind(args), create=False) as ledger:
-        client = configured_client(ledger)
-        if client is None:
+    with Ledger.open(path, kind=_kind(args), create=False, supervisor=_supervisor(args)) as ledger:
+        if args.training:  # a sandbox or nothing: TrainingNotSent names the platform refused
+            from app.einvoice.pdp.training import training_client
+
+            client = training_client(ledger)
+        else:
+            client = configured_client(ledger)
+        chorus = _chorus_client(ledger) if args.pdp_command != "report" else None
+        if client is None and chorus is None:
             print(
                 "Erreur : aucune plateforme de facturation électronique n'est configurée "
                 "pour ce journal (Réglages, ou COMPTOIR_PDP_URL, COMPTOIR_PDP_TOKEN_URL, "
-                "COMPTOIR_PDP_CLIENT_ID, COMPTOIR_PDP_CLIENT_SECRET).",
+                "COMPTOIR_PDP_CLIENT_ID, COMPTOIR_PDP_CLIENT_SECRET ; pour Chorus Pro, "
+                "COMPTOIR_CHORUS_URL, COMPTOIR_CHORUS_TOKEN_URL, COMPTOIR_CHORUS_CLIENT_ID, "
+                "COMPTOIR_CHORUS_CLIENT_SECRET, COMPTOIR_CHORUS_LOGIN, COMPTOIR_CHORUS_PASSWORD).",
                 file=sys.stderr,
             )
             return 2
+        channels = {PDP: client, CHORUS: chorus}
+        refused = False
         try:
             if args.pdp_command == "report":
                 return _ereport(ledger, client, args.month, _operator_name())
-            if args.pdp_command == "push":
-                stats = drain_once(ledger, client)
-                print(
-                    f"Envoyées : {stats.sent}, déjà déposées : "
-                    f"{stats.deposited_after_search}, à réessayer : {stats.retried}, "
-                    f"refusées : {stats.failed}"
-                )
-            else:
-                synced = sync_once(ledger, client)
-                print(
-                    f"Statuts reçus : {synced.statuses}, factures fournisseurs : {synced.incoming}"
-                )
-        except AuthenticationFailed as exc:
-            print(f"Erreur : {exc.message}", file=sys.stderr)
-            return 1
+            for channel, each in channels.items():
+                prefix = "Chorus Pro — " if channel == CHORUS else ""
+                try:
+                    if each is not None and args.pdp_command == "push":
+                        stats = drain_once(ledger, {channel: each})
+                        print(
+                            f"{prefix}Envoyées : {stats.sent}, déjà déposées : "
+                            f"{stats.deposited_after_search}, à réessayer : {stats.retried}, "
+                            f"refusées : {stats.failed}"
+                        )
+                    elif each is not None:
+                        statuses, incoming = sync_channel(ledger, channel, each, eager=True)
+                        print(
+                            f"{prefix}Statuts reçus : {statuses}, "
+                            f"factures fournisseurs : {incoming}"
+                        )
+                except AuthenticationFailed as exc:  # the other channel still goes
+                    print(f"Erreur : {exc.message}", file=sys.stderr)
+                    refused = True
         finally:
-            client.close()
+            for each in channels.values():
+                if each is not None:
+                    each.close()
+        if refused:
+            return 1
         with ledger.reader() as session:
             problems, waiting = outbox_problems(session), pending_count(session)
     for problem in problems:
         print(f"Attention : {problem}")
     return 1 if problems and args.pdp_command == "push" and waiting else 0
+
+
+def _chorus_client(ledger):  # type: ignore[no-untyped-def]
+    """Chorus Pro's client, or None; half-done Chorus Pro settings must not stop the PA."""
+    from app.einvoice.pdp.config import PlatformNotConfigured
+    from app.einvoice.pdp.worker import configured_chorus_client
+
+    try:
+        return configured_chorus_client(ledger)
+    except PlatformNotConfigured as exc:
+        print(f"Attention : {exc.message}", file=sys.stderr)
+        return None
 
 
 def _ereport(ledger, client, month: str | None, operator: str) -> int:  # type: ignore[no-untyped-def]
@@ -266,6 +373,97 @@ def _operator_name() -> str:
         return getpass.getuser()
     except Exception:
         return "administrateur"
+
+
+def _export(args: argparse.Namespace) -> int:
+    return {"fec": _export_fec, "csv": _export_view, "xlsx": _export_view}[args.export_command](
+        args
+    )
+
+
+def _record_types(names: Sequence[str]) -> frozenset[str]:
+    from app.ledger.models import RecordType
+
+    known = {t.value for t in RecordType}
+    wrong = [name for name in names if name.upper() not in known]
+    if wrong:
+        raise ComptoirError(
+            f"Type d'enregistrement inconnu : {', '.join(wrong)} (possibles : "
+            f"{', '.join(sorted(known))})."
+        )
+    return frozenset(RecordType(name.upper()) for name in names)
+
+
+def _export_view(args: argparse.Namespace) -> int:
+    from app.ledger.browse import RecordFilter
+    from app.ledger.exports import export_view, journaling_ledger
+    from app.sales.money import parse_cents
+
+    path = _ledger_path(args)
+    if not path.exists():
+        print(f"Erreur : aucun journal à l'emplacement {path}.", file=sys.stderr)
+        return 2
+    flt = RecordFilter(
+        date_from=_parse_day(args.date_from) if args.date_from else None,
+        date_to=_parse_day(args.date_to) if args.date_to else None,
+        types=_record_types(args.types or ()),
+        operator=args.operator or "",
+        min_cents=parse_cents(args.min_amount, "Montant min.") if args.min_amount else None,
+        max_cents=parse_cents(args.max_amount, "Montant max.") if args.max_amount else None,
+        customer=args.customer or "",
+        text=args.text or "",
+    )
+    by = _operator_name()
+    with journaling_ledger(path, operator=by) as ledger:
+        written = export_view(
+            path, flt, args.export_command, Path(args.out), ledger=ledger, operator=by
+        )
+    print(f"Export écrit : {written} ({flt.summary()})")
+    if ledger is None:
+        print(
+            "Remarque : la clé de signature de ce journal n'est pas sur ce poste ; "
+            "l'export n'y est pas journalisé."
+        )
+    return 0
+
+
+def _export_fec(args: argparse.Namespace) -> int:
+    from app.ledger.fec import read_fec, write_fec
+    from app.ledger.store import Ledger
+    from app.sales.money import format_cents
+
+    try:
+        year = int(args.year)
+    except ValueError:
+        raise ComptoirError(f"Exercice invalide : {args.year!r} (attendu AAAA).") from None
+    path = _ledger_path(args)
+    operator = _operator(args)
+    out = Path(args.out) if args.out else Path.cwd()
+    # A demo ledger may be exported as it is; the real one unless --training is given.
+    kind = "demo" if _file_kind(path) == "demo" and not args.training else _kind(args)
+    with Ledger.open(path, kind=kind, create=False, operator=operator) as ledger:
+        written = write_fec(ledger, year, out, operator=operator)
+    summary = read_fec(written)
+    print(f"FEC écrit : {written}")
+    print(
+        f"Exercice {year} : {summary.entries} écritures, {summary.lines} lignes ; "
+        f"total débit {format_cents(summary.debit)} = total crédit {format_cents(summary.credit)}"
+    )
+    return 0
+
+
+def _file_kind(path: Path) -> str | None:
+    """The kind recorded in a ledger file (real, training, demo), None if unreadable."""
+    import sqlite3
+
+    if not path.exists():
+        return None
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            row = conn.execute("SELECT kind FROM ledger_meta").fetchone()
+    except sqlite3.Error:
+        return None
+    return row[0] if row else None
 
 
 def _pdp_sandbox(args: argparse.Namespace) -> int:
@@ -304,8 +502,9 @@ def _demo(args: argparse.Namespace) -> int:
         return 2
     path = Path(args.db) if args.db else config.data_dir() / "demo.sqlite"
     if args.training:
-        path = config.training_path(path)
-    _replace_demo_file(path)
+        path = _new_training_demo_file(path)
+    else:
+        _replace_demo_file(path)
     out = Path(args.out) if args.out else None
     if out:
         out.mkdir(parents=True, exist_ok=True)
@@ -314,7 +513,9 @@ def _demo(args: argparse.Namespace) -> int:
         with ledger.reader() as session:
             closure = get_closure(session, kind, period)
             assert closure is not None
-            text = closure_text(closure, fiscal_settings(session), ledger.timezone)
+            text = closure_text(
+                closure, fiscal_settings(session), ledger.timezone, training=args.training
+            )
         if not args.quiet:
             print(text, end="\n\n")
         if out:
@@ -322,13 +523,33 @@ def _demo(args: argparse.Namespace) -> int:
             (out / name).write_text(text + "\n", encoding="utf-8")
 
     ledger = run_demo(
-        path, days=args.days, seed=args.seed, on_closure=show, with_invoices=True, invoices_out=out
+        path,
+        days=args.days,
+        seed=args.seed,
+        on_closure=show,
+        with_invoices=True,
+        invoices_out=out,
+        kind="training" if args.training else "demo",
     )
     ledger.close()
     report = verify_ledger(path)
-    print(f"Journal de démonstration : {path}")
+    print(f"Journal de {'FORMATION' if args.training else 'démonstration'} : {path}")
     print(report.summary())
     return 0 if report.ok else 1
+
+
+def _new_training_demo_file(path: Path) -> Path:
+    """The training sibling of ``path``, which the demo fills only when it does not exist:
+    training records are kept like real ones, so no command ever deletes them."""
+    from app.training import training_sibling
+
+    training = training_sibling(path)
+    if training.exists():
+        raise ComptoirError(
+            f"Le journal de formation {training} existe déjà : la démonstration ne remplace "
+            "jamais un journal de formation. Choisissez un autre fichier avec --db."
+        )
+    return training
 
 
 def _replace_demo_file(path: Path) -> None:
@@ -349,6 +570,206 @@ def _replace_demo_file(path: Path) -> None:
         )
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _add_backup_parser(commands: argparse._SubParsersAction) -> None:
+    backup = commands.add_parser("backup", help="sauvegardes du journal")
+    actions = backup.add_subparsers(dest="backup_command", metavar="ACTION", required=True)
+    create = actions.add_parser("create", help="sauvegarder le journal maintenant")
+    create.add_argument("--to", metavar="DOSSIER", help="dossier (défaut : celui des réglages)")
+    create.add_argument("--operator", default=None, help="opérateur (défaut : l'utilisateur)")
+    actions.add_parser("list", help="lister les sauvegardes de ce journal")
+    restore = actions.add_parser("restore", help="remettre en place une sauvegarde vérifiée")
+    restore.add_argument("file", metavar="FICHIER")
+    restore.add_argument(
+        "--force",
+        action="store_true",
+        help="restaurer même si des enregistrements plus récents seraient perdus",
+    )
+    restore.add_argument("--operator", default=None, help="opérateur (défaut : l'utilisateur)")
+
+
+def _backup(args: argparse.Namespace) -> int:
+    """Exit codes: 0 done; 1 the backup failed or the restored ledger does not verify;
+    2 refused (a copy that does not verify, of another ledger, or that loses records)."""
+    return {"create": _backup_create, "list": _backup_list, "restore": _backup_restore}[
+        args.backup_command
+    ](args)
+
+
+def _backup_after_closure(ledger, operator: str) -> str | None:  # type: ignore[no-untyped-def]
+    from app.ledger.backup import BackupFailed, backup_now
+
+    try:
+        result = backup_now(ledger, operator=operator)
+    except BackupFailed as exc:
+        return f"sauvegarde impossible : {exc.reason}"
+    print(f"Sauvegarde écrite : {result.path}", file=sys.stderr)
+    return None
+
+
+def _backup_create(args: argparse.Namespace) -> int:
+    from app.ledger.backup import BackupFailed, backup_now, format_size
+    from app.ledger.store import Ledger
+
+    path, operator = _ledger_path(args), _operator(args)
+    with Ledger.open(path, kind=_kind(args), create=False, operator=operator) as ledger:
+        try:
+            result = backup_now(ledger, operator=operator, folder=args.to)
+        except BackupFailed as exc:
+            print(f"Erreur : {exc.message}", file=sys.stderr)
+            return 1
+    print(f"Sauvegarde écrite : {result.path} ({format_size(result.size)})")
+    print(f"Enregistrements n°1 à n°{result.last_seq}, dernière empreinte {result.last_hash[:16]}…")
+    if result.removed:
+        print(f"Anciennes sauvegardes supprimées : {len(result.removed)}")
+    return 0
+
+
+def _backup_list(args: argparse.Namespace) -> int:
+    from app.ledger.backup import backup_line, backup_settings, format_size, list_backups
+    from app.ledger.store import Ledger
+
+    path = _ledger_path(args)
+    with Ledger.open(path, kind=_kind(args), readonly=True) as ledger, ledger.reader() as session:
+        settings, line = backup_settings(session), backup_line(session)
+        copies = list_backups(settings.folder, path.stem, ledger.ledger_id)
+    print(f"Dossier de sauvegarde : {settings.folder} ({settings.keep} copies conservées)")
+    for copy in reversed(copies):
+        print(
+            f"  {copy.taken:%d/%m/%Y %H:%M:%S}  jusqu'au n°{copy.last_seq}  "
+            f"{format_size(copy.size):>9}  {copy.path}"
+        )
+    if not copies:
+        print("  Aucune sauvegarde de ce journal dans ce dossier.")
+    print(line)
+    return 0
+
+
+def _backup_restore(args: argparse.Namespace) -> int:
+    from app.ledger.backup import restore_backup
+    from app.ledger.verify import verify_ledger
+
+    path = _ledger_path(args)
+    result = restore_backup(
+        Path(args.file), path, operator=_operator(args), force=args.force, kind=_kind(args)
+    )
+    print(f"Sauvegarde restaurée : {result.backup} (jusqu'au n°{result.backup_last_seq})")
+    if result.kept_aside is not None:
+        print(f"Ancien journal conservé : {result.kept_aside}")
+    if result.lost:
+        print(f"Attention : {result.lost} enregistrement(s) de l'ancien journal non repris.")
+    print(f"Restauration inscrite au journal (enregistrement n°{result.event_seq}).")
+    report = verify_ledger(path)
+    print(report.summary())
+    return 0 if report.ok else 1
+
+
+# -- archives -------------------------------------------------------------------------------
+def _add_archive_parser(commands: argparse._SubParsersAction) -> None:
+    archive = commands.add_parser("archive", help="archives fiscales signées des périodes closes")
+    actions = archive.add_subparsers(dest="archive_command", metavar="ACTION", required=True)
+    create = actions.add_parser("create", help="archiver un exercice ou un mois clôturé")
+    which = create.add_mutually_exclusive_group(required=True)
+    which.add_argument("--year", metavar="AAAA")
+    which.add_argument("--month", metavar="AAAA-MM")
+    create.add_argument("--out", metavar="DOSSIER", help="dossier (défaut : celui des réglages)")
+    create.add_argument("--operator", default=None, help="opérateur (défaut : l'utilisateur)")
+    check = actions.add_parser("verify", help="vérifier une archive, sur n'importe quel poste")
+    check.add_argument("file", metavar="FICHIER")
+    actions.add_parser("list", help="archives écrites par ce journal")
+
+
+def _archive(args: argparse.Namespace) -> int:
+    """Exit codes: 0 written, listed, or intact; 1 the archive verified has a problem;
+    2 refused (period not closed, unreadable ledger)."""
+    return {"create": _archive_create, "verify": _archive_verify, "list": _archive_list}[
+        args.archive_command
+    ](args)
+
+
+def _print_archive(result, stream=None) -> None:  # type: ignore[no-untyped-def]
+    from app.ledger.archive_check import of_period
+
+    print(f"Archive {of_period(result.period)} écrite : {result.path}", file=stream)
+    print(
+        f"Enregistrements n°{result.first_seq} à n°{result.last_seq} ({result.records}) ; "
+        f"archivage inscrit au journal (enregistrement n°{result.recorded.seq}).",
+        file=stream,
+    )
+
+
+def _archive_create(args: argparse.Namespace) -> int:
+    from app.ledger.archive import create_archive
+    from app.ledger.store import Ledger
+
+    path, operator = _ledger_path(args), _operator(args)
+    out = Path(args.out) if args.out else None
+    with Ledger.open(
+        path, kind=_kind(args), create=False, operator=operator, supervisor=_supervisor(args)
+    ) as ledger:
+        result = create_archive(ledger, args.year or args.month, operator=operator, out_dir=out)
+    _print_archive(result)
+    return 0
+
+
+def _archive_verify(args: argparse.Namespace) -> int:
+    from app.ledger.archive import verify_archive
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"Erreur : fichier introuvable : {path}", file=sys.stderr)
+        return 2
+    report = verify_archive(path)
+    print(report.summary())
+    shown = 50
+    for finding in report.findings[:shown]:
+        print(f"  - {finding.message}")
+    if len(report.findings) > shown:
+        print(f"  … et {len(report.findings) - shown} autre(s) anomalie(s).")
+    return 0 if report.ok else 1
+
+
+def _archive_list(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from app.ledger.archive import archive_dir, list_archives
+    from app.ledger.archive_check import period_label
+    from app.ledger.store import Ledger
+
+    kind = "training" if args.training else None  # any ledger may be read from
+    with Ledger.open(_ledger_path(args), kind=kind, readonly=True) as ledger:
+        with ledger.reader() as session:
+            entries = list_archives(session)
+        folder, tz = archive_dir(ledger), ZoneInfo(ledger.timezone)
+    if not entries:
+        print("Aucune archive n'a encore été écrite par ce journal.")
+        return 0
+    print(f"Dossier des archives : {folder}")
+    for entry in entries:
+        created = datetime.strptime(entry.created_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        local = created.astimezone(tz)
+        missing = "" if (folder / entry.file_name).exists() else "  (absente de ce dossier)"
+        print(
+            f"  {period_label(entry.period):<26} créée le {local:%d/%m/%Y %H:%M:%S}"
+            f"  n°{entry.first_seq} à n°{entry.last_seq}  {entry.file_name}{missing}"
+        )
+    return 0
+
+
+def _archive_after_year_closure(ledger, period: str, operator: str) -> str | None:  # type: ignore[no-untyped-def]
+    """The archive written after a year closure; the closure stands if it fails."""
+    from app.ledger.archive import ArchiveError, archive_after_closure
+    from app.ledger.models import RecordType
+
+    try:
+        result = archive_after_closure(ledger, RecordType.YEAR_CLOSURE, period, operator)
+    except ArchiveError as exc:
+        return exc.message
+    if result is not None:
+        _print_archive(result, stream=sys.stderr)
+    return None
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from app.ledger.closures import close_day, close_month, close_year
 from app.ledger.store import Ledger
 from app.ledger.verify import verify_ledger
 from app.sales.service import record_sale
-from benchmarks import app_cases, cache
+from benchmarks import app_cases, archive_case, bundle_cases, cache, viewer_case
 from benchmarks.common import (
     MANAGER,
     OPERATOR,
@@ -426,4 +426,7 @@ BENCHMARKS: dict[str, Callable[[Context], list[Result]]] = {
     "till": app_cases.bench_till,
     "invoice": app_cases.bench_invoice,
     "outbox": app_cases.bench_outbox,
+    "archive": archive_case.bench_archive,
+    "viewer": viewer_case.bench_viewer,
+    "bundle": bundle_cases.bench_bundle,
 }

@@ -25,6 +25,9 @@ NAMES = (
     "till",
     "invoice",
     "outbox",
+    "archive",
+    "viewer",
+    "bundle",
 )
 RESULTS_JSON = Path(__file__).resolve().parent / "results.json"
 

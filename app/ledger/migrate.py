@@ -1,11 +1,14 @@
 """Bring a ledger database to the current schema with Alembic.
 
 Alembic is imported only when a migration is due: opening an up-to-date ledger (every
-start of the till) just reads the stored revision.
+start of the till) just reads the stored revision. An existing ledger is copied beside
+itself before it is migrated, so that a failed or regretted upgrade loses nothing.
 """
 
 from __future__ import annotations
 
+import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +18,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-HEAD_REVISION = "0004"  # the newest file in migrations/versions (a test keeps them in step)
+HEAD_REVISION = "0005"  # the newest file in migrations/versions (a test keeps them in step)
 
 
 def _config() -> Config:
@@ -50,3 +53,70 @@ def upgrade(engine: Engine) -> bool:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
     return True
+
+
+@dataclass(frozen=True)
+class Migration:
+    """What ``upgrade_ledger`` did to an existing ledger."""
+
+    from_revision: str
+    to_revision: str
+    applied: tuple[str, ...]  # oldest first
+    backup: Path
+
+
+def backup_path(path: Path, revision: str, stamp: str) -> Path:
+    """``<name>.avant-migration-<revision>-<stamp>`` beside the ledger, never an existing file."""
+    candidate = path.with_name(f"{path.name}.avant-migration-{revision}-{stamp}")
+    n = 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}.avant-migration-{revision}-{stamp}-{n}")
+    return candidate
+
+
+def backup_copy(source: Path, target: Path) -> None:
+    """A consistent copy through SQLite's backup API: it includes what the WAL holds and
+    is safe while another connection has the file open."""
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    try:
+        dst = sqlite3.connect(target)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+
+
+def applied_between(older: str, newer: str) -> tuple[str, ...]:
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(_config())
+    return tuple(reversed([rev.revision for rev in script.iterate_revisions(newer, older)]))
+
+
+def upgrade_ledger(engine: Engine, path: Path, stamp: str) -> Migration | None:
+    """Upgrade the ledger file at ``path``; an existing one is backed up first.
+
+    Returns None when nothing was migrated or the file was new (nothing to keep)."""
+    before = current_revision(engine)
+    if before == HEAD_REVISION:
+        return None
+    if before is None:
+        upgrade(engine)
+        return None
+    from app.errors import LedgerError
+
+    backup = backup_path(path, before, stamp)
+    backup_copy(path, backup)
+    try:
+        upgrade(engine)
+    except Exception as exc:
+        raise LedgerError(
+            "La mise à jour du journal fiscal vers cette version du logiciel a échoué. "
+            f"Le journal n'a pas été modifié ; une copie est conservée : {backup}",
+            detail=f"migration from {before}: {exc!r}",
+        ) from exc
+    after = current_revision(engine) or HEAD_REVISION
+    return Migration(before, after, applied_between(before, after), backup)

@@ -28,6 +28,16 @@ Clock = Callable[[], datetime]
 KINDS = {"real": "réel", "training": "de formation", "demo": "de démonstration"}
 DEFAULT_TIMEZONE = "Europe/Paris"
 SYSTEM_OPERATOR = "système"
+_KIND_HINTS = {
+    ("training", "real"): (
+        " Ouvrez le journal réel de la boutique, puis passez en mode formation "
+        "(bouton « Mode formation », ou comptoir --training)."
+    ),
+    ("real", "training"): (
+        " Le journal de formation est un fichier distinct, à côté du journal réel ; "
+        "celui-ci n'a pas été modifié."
+    ),
+}
 
 
 def utc_now() -> datetime:
@@ -52,6 +62,7 @@ class Ledger:
         clock: Clock,
         till_id: str,
         readonly: bool,
+        supervisor: str | None = None,
     ) -> None:
         self.path = path
         self.engine = engine
@@ -61,6 +72,9 @@ class Ledger:
         self.clock = clock
         self.till_id = till_id
         self.readonly = readonly
+        # Training ledgers only: who answers for what trainees record (see README.md,
+        # "Mode formation"); journal.append writes it into every training record.
+        self.supervisor = supervisor
         self._signer: ec.EllipticCurvePrivateKey | None = None
         self.signer_key_id: str | None = None
         self.key_storage: str | None = None
@@ -81,6 +95,7 @@ class Ledger:
         till_id: str = "CAISSE-1",
         timezone: str = DEFAULT_TIMEZONE,
         operator: str = SYSTEM_OPERATOR,
+        supervisor: str | None = None,
     ) -> Ledger:
         path = Path(path)
         if readonly or not create:
@@ -89,20 +104,33 @@ class Ledger:
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
         engine = make_engine(path, readonly=readonly)
+        migration: migrate.Migration | None = None
         try:
             if not readonly:
-                migrate.upgrade(engine)
+                stamp = clock().astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+                migration = migrate.upgrade_ledger(engine, path, stamp)
             with Session(engine) as session:
                 meta = session.scalar(select(LedgerMeta))
             if meta is None:
                 if readonly or not create:
                     raise LedgerError(f"Le fichier {path} n'est pas un journal Comptoir.")
-                meta = cls._create(engine, kind, timezone, clock, till_id, operator)
-            ledger = cls(path, engine, meta, clock=clock, till_id=till_id, readonly=readonly)
+                meta = cls._create(engine, kind, timezone, clock, till_id, operator, supervisor)
+            ledger = cls(
+                path,
+                engine,
+                meta,
+                clock=clock,
+                till_id=till_id,
+                readonly=readonly,
+                supervisor=supervisor,
+            )
             if kind is not None or not readonly:  # any kind may be read, not written
                 ledger._check_kind(kind or "real")
+            if supervisor is None and ledger.kind == "training":
+                ledger.supervisor = ledger._current_supervisor()
             if not readonly:
                 ledger._load_signer(operator)
+                ledger._record_version_change(migration, operator)
         except Exception:
             engine.dispose()
             raise
@@ -110,7 +138,13 @@ class Ledger:
 
     @staticmethod
     def _create(
-        engine: Engine, kind: str, timezone: str, clock: Clock, till_id: str, operator: str
+        engine: Engine,
+        kind: str,
+        timezone: str,
+        clock: Clock,
+        till_id: str,
+        operator: str,
+        supervisor: str | None = None,
     ) -> LedgerMeta:
         if kind not in KINDS:
             raise ValueError(f"unknown ledger kind {kind!r}")
@@ -125,7 +159,15 @@ class Ledger:
         with Session(engine, expire_on_commit=False) as session, session.begin():
             session.add(meta)
             session.flush()
-            ledger = Ledger(Path(), engine, meta, clock=clock, till_id=till_id, readonly=False)
+            ledger = Ledger(
+                Path(),
+                engine,
+                meta,
+                clock=clock,
+                till_id=till_id,
+                readonly=False,
+                supervisor=supervisor,
+            )
             session.info["ledger"] = ledger
             ledger.signer = stored.private_key
             _append_key(session, stored.private_key, operator, reason="création du journal")
@@ -145,9 +187,19 @@ class Ledger:
             return
         raise LedgerMismatch(
             f"Ce fichier est un journal {KINDS.get(self.kind, self.kind)} ; "
-            f"il ne peut pas être ouvert comme journal {KINDS.get(expected, expected)}.",
+            f"il ne peut pas être ouvert comme journal {KINDS.get(expected, expected)}."
+            f"{_KIND_HINTS.get((self.kind, expected), '')}",
             detail=f"{self.path}: kind={self.kind}, expected={expected}",
         )
+
+    def _current_supervisor(self) -> str | None:
+        """Who answers for a training ledger when the opener names nobody (a verification,
+        a backup, the outbox worker): the manager named on its latest record."""
+        with self.session() as session:
+            data = session.scalar(
+                select(JournalRecord.canonical).order_by(JournalRecord.seq.desc()).limit(1)
+            )
+        return canonical.decode(data).get("supervisor") if data else None
 
     def _load_signer(self, operator: str) -> None:
         stored = keys.load_key(self.ledger_id)
@@ -170,6 +222,26 @@ class Ledger:
                 reason="clé de signature introuvable sur ce poste",
             )
         self.signer, self.key_storage = new.private_key, new.storage
+
+    def _record_version_change(self, migration: migrate.Migration | None, operator: str) -> None:
+        """Journal a VERSION_CHANGE when another version of the software last wrote here, or
+        the schema was just migrated: an auditor sees which program signed which records."""
+        with self.session() as session:
+            previous = last_software_version(session)
+        if previous == __version__ and migration is None:
+            return
+        detail: dict[str, object] = {"previous_version": previous, "software_version": __version__}
+        if migration is not None:
+            detail |= {
+                "schema_from": migration.from_revision,
+                "schema_to": migration.to_revision,
+                "migrations": list(migration.applied),
+                "backup": migration.backup.name,
+            }
+        from app.ledger.events import EventCode, log_event
+
+        with self.transaction() as session:
+            log_event(session, EventCode.VERSION_CHANGE, operator=operator, **detail)
 
     @property
     def signer(self) -> ec.EllipticCurvePrivateKey | None:
@@ -264,6 +336,27 @@ def active_key_id(session: Session) -> str | None:
         .limit(1)
     )
     return canonical.decode(data)["body"]["key_id"] if data else None
+
+
+VERSION_EVENTS = ("LEDGER_CREATED", "START", "VERSION_CHANGE")
+
+
+def last_software_version(session: Session) -> str | None:
+    """The software version named by the latest event that records one.
+
+    Technical events are never sales, so the (is_sale, seq) index walks back over the
+    non-sale records only: a ledger of a million tickets answers as fast as a new one."""
+    rows = session.execute(
+        select(JournalRecord.canonical)
+        .where(JournalRecord.is_sale.is_(False), JournalRecord.record_type == RecordType.EVENT)
+        .order_by(JournalRecord.seq.desc())
+        .execution_options(yield_per=64)
+    )
+    for (data,) in rows:
+        body = canonical.decode(data)["body"]
+        if body["code"] in VERSION_EVENTS:
+            return body["detail"].get("software_version")
+    return None
 
 
 def _append_key(

@@ -9,7 +9,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, Qt, QTimer
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -18,8 +19,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QMainWindow,
     QMessageBox,
-    QPlainTextEdit,
-    QPushButton,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -28,17 +27,19 @@ from PySide6.QtWidgets import (
 from app import __version__
 from app.documents.preferences import till_id
 from app.einvoice.pdp.outbox import outbox_problems
+from app.einvoice.pdp.training import training_client
 from app.einvoice.pdp.worker import OutboxWorker, configured_client
 from app.errors import ComptoirError
+from app.ledger.archive import ArchiveResult, archive_after_closure
+from app.ledger.backup import backup_now, last_backup
 from app.ledger.closures import Closure, day_label, pending_closures
 from app.ledger.events import EventCode, log_event
 from app.ledger.journal import Recorded
 from app.ledger.models import RecordType
-from app.ledger.service import verify_and_record
 from app.ledger.settings import fiscal_settings
 from app.ledger.store import Ledger
-from app.ledger.verify import Report
-from app.staff.service import Permission, has_operators
+from app.staff.service import OperatorInfo, Permission, has_operators
+from app.ui.archive_viewer import ArchiveViewer
 from app.ui.background import Background
 from app.ui.closures.closures_screen import ClosuresScreen
 from app.ui.context import AppContext, documents
@@ -48,63 +49,28 @@ from app.ui.settings.catalog_screen import CatalogScreen
 from app.ui.settings.settings_screen import SettingsScreen
 from app.ui.till.correction_dialog import CorrectionDialog
 from app.ui.till.till_screen import TillScreen
+from app.ui.training import (
+    SwitchRequest,
+    ask_supervisor_at_start,
+    ask_switch,
+    dress_for_training,
+    switch_button,
+    switch_or_stay,
+    training_banner,
+)
 
 if TYPE_CHECKING:
     from app.documents import printing
 
 log = logging.getLogger(__name__)
+# resources/ sits beside the app package, in a checkout as in the bundled application.
+APP_ICON = Path(__file__).resolve().parents[2] / "resources" / "icons" / "comptoir.png"
 PAGES = ("Caisse", "Factures", "Clôtures", "Archives", "Catalogue", "Réglages")
 
 
-class ArchivesScreen(QWidget):
-    """Integrity check, run off the GUI thread; the full archive viewer comes later."""
-
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
-        self.background = Background(self)
-        self.button = QPushButton("Vérifier l'intégrité du journal")
-        self.button.setObjectName("verifyButton")
-        self.button.setMinimumHeight(48)
-        self.button.clicked.connect(self.start_verify)
-        self.result = QPlainTextEdit()
-        self.result.setObjectName("verifyResult")
-        self.result.setReadOnly(True)
-        layout = QVBoxLayout(self)
-        layout.addWidget(
-            QLabel(
-                "Vérification : empreintes, signatures, numérotation et totaux de chaque clôture."
-            )
-        )
-        layout.addWidget(self.button)
-        layout.addWidget(self.result, 1)
-
-    def refresh(self) -> None:
-        pass
-
-    def start_verify(self) -> None:
-        if self.background.busy:
-            return
-        self.button.setEnabled(False)
-        self.result.setPlainText("Vérification en cours…")
-        path, operator = self.ctx.ledger.path, self.ctx.operator_name
-        self.background.run(
-            lambda: verify_and_record(path, operator=operator), self._verified, self._failed
-        )
-
-    def _verified(self, report: Report) -> None:
-        self.button.setEnabled(True)
-        lines = [report.summary(), *(f"Remarque : {n}" for n in report.notices)]
-        lines += [f"n°{f.seq} — {f.message}" for f in report.findings[:200]]
-        self.result.setPlainText("\n".join(lines))
-        self.ctx.ledger_changed.emit()
-
-    def _failed(self, error: BaseException) -> None:
-        self.button.setEnabled(True)
-        self.result.setPlainText(f"La vérification n'a pas pu aboutir : {error}")
-
-
 class MainWindow(QMainWindow):
+    switch_requested = Signal(object)  # SwitchRequest: run() reopens over the other ledger
+
     def __init__(self, ctx: AppContext, worker: OutboxWorker | None = None) -> None:
         super().__init__()
         self.ctx = ctx
@@ -127,7 +93,7 @@ class MainWindow(QMainWindow):
             "Caisse": self.till,
             "Factures": InvoicesScreen(ctx),
             "Clôtures": ClosuresScreen(ctx),
-            "Archives": ArchivesScreen(ctx),
+            "Archives": ArchiveViewer(ctx),
             "Catalogue": CatalogScreen(ctx),
             "Réglages": SettingsScreen(ctx),
         }
@@ -135,14 +101,22 @@ class MainWindow(QMainWindow):
             self.stack.addWidget(self.screens[name])
         self.nav.currentRowChanged.connect(self.show_page)
 
+        self.training_banner = training_banner(ctx.ledger)
+        self.training_button = switch_button(ctx.ledger)
+        self.training_button.clicked.connect(lambda: ask_switch(self))
+        side = QVBoxLayout()
+        side.addWidget(self.nav, 1)
+        side.addWidget(self.training_button)
         body = QHBoxLayout()
-        body.addWidget(self.nav)
+        body.addLayout(side)
         body.addWidget(self.stack, 1)
         central = QWidget()
         layout = QVBoxLayout(central)
+        layout.addWidget(self.training_banner)
         layout.addWidget(self.banner)
         layout.addLayout(body, 1)
         self.setCentralWidget(central)
+        dress_for_training(self, central)
         ctx.ledger_changed.connect(self.refresh_banner)
         self.till.correction_requested.connect(self.open_correction)
         self._connect_documents()
@@ -152,7 +126,7 @@ class MainWindow(QMainWindow):
     def _connect_documents(self) -> None:
         closures = self.screens["Clôtures"]
         assert isinstance(closures, ClosuresScreen)
-        closures.closure_recorded.connect(lambda c: self.output_closure(c, duplicate=False))
+        closures.closure_recorded.connect(self.closure_made)
         closures.reprint_requested.connect(lambda c: self.output_closure(c, duplicate=True))
         closures.x_report_requested.connect(self.output_x_report)
         closures.ereport_requested.connect(self.ask_ereport)
@@ -167,7 +141,39 @@ class MainWindow(QMainWindow):
         box.setWindowModality(Qt.WindowModality.WindowModal)
         box.open()
 
-    def output_closure(self, closure: Closure, *, duplicate: bool) -> printing.Output | None:
+    def closure_made(self, closure: Closure) -> None:
+        """After a closure, off the GUI thread: a day is backed up first so that its Z report
+        names the copy (a failed backup is recorded by backup_now and shown in the banner);
+        a fiscal year is archived. The closure itself is already recorded either way."""
+        ledger, operator = self.ctx.ledger, self.ctx.operator_name
+        if closure.record_type is RecordType.DAY_CLOSURE:
+            work = lambda: backup_now(ledger, operator=operator)  # noqa: E731
+        elif closure.record_type is RecordType.YEAR_CLOSURE:
+            work = lambda: archive_after_closure(  # noqa: E731
+                ledger, closure.record_type, closure.period, operator
+            )
+        else:
+            self.output_closure(closure, duplicate=False)
+            return
+
+        def then(outcome: object) -> None:
+            note = ""
+            if isinstance(outcome, ArchiveResult):
+                note = f"\nArchive de l'exercice écrite : {outcome.path}"
+            elif isinstance(outcome, ComptoirError) and closure.record_type is not (
+                RecordType.DAY_CLOSURE
+            ):
+                show_error(self, outcome)
+            elif isinstance(outcome, BaseException) and not isinstance(outcome, ComptoirError):
+                log.warning("work after the closure failed: %r", outcome)
+            self.refresh_banner()
+            self.output_closure(closure, duplicate=False, note=note)
+
+        self.background.run(work, then, then)
+
+    def output_closure(
+        self, closure: Closure, *, duplicate: bool, note: str = ""
+    ) -> printing.Output | None:
         out = self.ctx.write(
             self,
             lambda s: documents().output_closure(
@@ -181,7 +187,7 @@ class MainWindow(QMainWindow):
         if out is not None:
             what = f"Duplicata n°{out.copy} du rapport Z" if out.copy else "Rapport Z"
             where = "imprimé et enregistré" if out.printed else "enregistré"
-            self._tell("Rapport Z", f"{what} {where} : {out.pdf}")
+            self._tell("Rapport Z", f"{what} {where} : {out.pdf}{note}")
         return out
 
     def output_x_report(self) -> printing.Output | None:
@@ -284,8 +290,8 @@ class MainWindow(QMainWindow):
         parts = [f"Opérateur : {self.ctx.operator_name}", f"Caisse : {ledger.till_id}"]
         pending = self.ctx.read(pending_closures)
         style = "background: #e8f0fe;"
-        if ledger.kind == "training":
-            parts.insert(0, "FORMATION — sans valeur fiscale")
+        if ledger.kind == "training":  # the large banner above says FORMATION
+            parts.insert(0, f"Formation sous la responsabilité de {ledger.supervisor or '?'}")
             style = "background: #ffb300; font-weight: bold;"
         if pending:
             parts.append("À clôturer : " + ", ".join(p.label for p in pending))
@@ -296,6 +302,11 @@ class MainWindow(QMainWindow):
         if problems:
             parts.append("Facturation électronique : " + " ; ".join(problems[:2]))
             style = "background: #fff3cd; color: #6d4c00; font-weight: bold;"
+        backup = self.ctx.read(last_backup)
+        if backup is not None and not backup.ok:
+            when = backup.local_time(ledger.timezone)
+            parts.append(f"Sauvegarde : échec le {when} — {backup.error}")
+            style = "background: #fde2e1; color: #8a1c14; font-weight: bold;"
         self.banner.setText("   •   ".join(parts))
         self.banner.setStyleSheet(f"padding: 6px; font-size: 14px; {style}")
 
@@ -343,6 +354,9 @@ def run(path: Path, *, kind: str = "real") -> int:
 
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Comptoir")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("comptoir")  # Linux: matches installer/comptoir.desktop
+    app.setWindowIcon(QIcon(str(APP_ICON)))
     try:
         ledger = open_ledger_for_gui(path, kind)
     except ComptoirError as exc:
@@ -357,24 +371,54 @@ def run(path: Path, *, kind: str = "real") -> int:
     if login.exec() != LoginDialog.DialogCode.Accepted or login.operator is None:
         ledger.close()
         return 0
-    # Invoices leave for the e-invoicing platform from a background thread, never the
-    # GUI's; training and demo ledgers have no platform (configured_client says None).
-    worker = OutboxWorker(lambda: ledger, configured_client)
-    worker.start()
-    ctx = AppContext(ledger, login.operator)
-    ctx.ledger_changed.connect(worker.wake)
-    window = MainWindow(ctx, worker)
-    window.resize(1280, 800)
-    window.show()
-    QTimer.singleShot(0, lambda: offer_pending_closures(window))
+    operator: OperatorInfo | None = login.operator
+    if ledger.kind == "training":
+        ledger.supervisor = ask_supervisor_at_start(ledger, login.operator)
+        if ledger.supervisor is None:
+            ledger.close()
+            return 0
     threading.Thread(target=documents, name="warm-printing", daemon=True).start()
-    code = app.exec()
-    dispose(window)
-    worker.stop(10)
+    # Mode formation restarts the window over the other ledger: the old window is gone
+    # before its ledger is closed, so no screen keeps a handle on a closed ledger.
+    while True:
+        assert operator is not None
+        window, worker, requests = _open_window(app, ledger, operator)
+        code = app.exec()
+        dispose(window)
+        worker.stop(10)
+        if not requests:
+            break
+        ledger, operator = switch_or_stay(ledger, operator, requests[0])
+        if operator is None:  # an operator created in training does not exist for real
+            login = LoginDialog(ledger)
+            if login.exec() != LoginDialog.DialogCode.Accepted or login.operator is None:
+                break
+            operator = login.operator
     try:
         with ledger.transaction() as session:
-            log_event(session, EventCode.STOP, operator=window.ctx.operator_name)
+            log_event(session, EventCode.STOP, operator=operator.name if operator else "système")
     except ComptoirError as exc:
         log.warning("could not journal the stop: %s", exc)
     ledger.close()
     return code
+
+
+def _open_window(
+    app: QApplication, ledger: Ledger, operator: OperatorInfo
+) -> tuple[MainWindow, OutboxWorker, list[SwitchRequest]]:
+    """A main window over ``ledger``, shown, with its sender; a switch request ends the
+    event loop (``run`` then switches ledgers and opens the next window)."""
+    # Invoices leave for the e-invoicing platform from a background thread, never the
+    # GUI's. A demo ledger has no platform; a training ledger only a sandbox.
+    factory = training_client if ledger.kind == "training" else configured_client
+    worker = OutboxWorker(lambda: ledger, factory)
+    worker.start()
+    ctx = AppContext(ledger, operator)
+    ctx.ledger_changed.connect(worker.wake)
+    window = MainWindow(ctx, worker)
+    requests: list[SwitchRequest] = []
+    window.switch_requested.connect(lambda request: (requests.append(request), app.quit()))
+    window.resize(1280, 800)
+    window.show()
+    QTimer.singleShot(0, lambda: offer_pending_closures(window))
+    return window, worker, requests
