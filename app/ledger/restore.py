@@ -95,6 +95,24 @@ def _hash_at(path: Path, seq: int) -> str | None:
     return row[0] if row else None
 
 
+def _only_its_own_event(current: Path, then: Identity) -> bool:
+    """Whether the records the current file has after the copy are just the BACKUP event
+    that journaled this very copy (written once the copy was taken, so never in it)."""
+    conn = _connect(current)
+    try:
+        rows = conn.execute(
+            "SELECT record_type, canonical FROM journal WHERE seq > ? ORDER BY seq LIMIT 2",
+            (then.last_seq,),
+        ).fetchall()
+    finally:
+        conn.close()
+    if len(rows) != 1 or rows[0][0] != "EVENT":
+        return False
+    body = canonical.decode(rows[0][1])["body"]
+    detail = body.get("detail", {})
+    return body.get("code") == "BACKUP" and detail.get("last_hash") == then.last_hash
+
+
 def _records_lost(current: Path, now: Identity, copy: Path, then: Identity) -> tuple[int, int]:
     """(records of the current file missing from the copy, last seq both share).
 
@@ -253,6 +271,8 @@ def restore_backup(
         reasons = []
         if now is not None:
             lost, shared = _records_lost(target, now, staging, then)
+            if lost and shared == then.last_seq and _only_its_own_event(target, then):
+                lost = 0  # the copy's own BACKUP event is all that came after it
             if lost:
                 reasons.append(
                     f"le journal en place contient {lost} enregistrement(s) absent(s) de cette "

@@ -261,6 +261,25 @@ def test_a_newer_copy_replaces_an_older_file_without_force(
     assert _hashes(ledger_path)[newer.last_seq] == newer.last_hash
 
 
+def test_the_latest_copy_restores_without_force(ledger, ledger_path, clock) -> None:
+    ring(ledger)
+    latest = backup_now(ledger, operator="Gérant")  # its BACKUP event follows the copy
+    ledger.close()
+
+    result = restore_backup(latest.path, ledger_path, operator="Gérant", clock=clock)
+
+    assert result.lost == 0 and not result.forced
+    assert verify_ledger(ledger_path).ok
+
+
+def test_a_sale_after_the_copy_still_needs_force(ledger, ledger_path, clock) -> None:
+    copy = backup_now(ledger, operator="Gérant")
+    ring(ledger)
+    ledger.close()
+    with pytest.raises(RestoreRefused, match="--force"):
+        restore_backup(copy.path, ledger_path, operator="Gérant", clock=clock)
+
+
 def test_forced_restore_of_an_older_copy_is_journaled_and_verifies(
     ledger, ledger_path, clock
 ) -> None:
