@@ -130,7 +130,10 @@ def transmits(session: Session, body: dict[str, Any]) -> bool:
 
 def channel_for(session: Session, body: dict[str, Any]) -> str:
     """Chorus Pro for a buyer the shop marked as public-sector (known by its SIRET), and
-    for a credit note correcting an invoice that went there; else the PA."""
+    for a credit note correcting an invoice that went there; else the PA. A training
+    ledger has no Chorus Pro: all its invoices wait for the PA channel's sandbox."""
+    if ledger_of(session).kind == "training":
+        return PDP
     preceding = body.get("preceding") or {}
     if preceding.get("number"):
         corrected = session.scalar(

@@ -294,3 +294,12 @@ def test_a_public_customer_needs_a_french_siret(ledger) -> None:
         save_customer(session, replace(person, public_sector=True))
     with ledger.transaction() as session:
         assert save_customer(session, MAIRIE).public_sector is True
+
+
+def test_training_invoices_for_a_public_customer_wait_for_the_sandbox(tmp_path, clock) -> None:
+    with Ledger.open(tmp_path / "formation.sqlite", kind="training", clock=clock,
+                     operator="Camille") as training:  # fmt: skip
+        with training.transaction() as session:
+            record_fiscal_settings(session, DEMO_SHOP, operator="Gérant")
+            public = save_customer(session, MAIRIE).id
+        assert item_of(training, issue(training, public)).channel == PDP
