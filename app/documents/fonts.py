@@ -9,13 +9,16 @@ narrow on 58 mm rolls.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from io import BytesIO
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
 
 import app
 
@@ -63,3 +66,58 @@ def new_canvas(buffer: BytesIO, width: float, height: float, title: str) -> Canv
     canvas.setCreator(PRODUCER)
     canvas.setProducer(PRODUCER)
     return canvas
+
+
+def a4_document(
+    buffer: BytesIO,
+    title: str,
+    on_page: Callable[[Canvas, BaseDocTemplate], None],
+    *,
+    margin: float,
+    bottom: float | None = None,
+    author: str | None = None,
+) -> BaseDocTemplate:
+    """An A4 document flowing into one frame ``margin`` from the edges (``bottom`` from
+    the foot when a footer needs room), with our font from the first page and our
+    metadata: every A4 renderer starts here so none lets Helvetica in or forgets the
+    language."""
+    register_fonts()
+    bottom = margin if bottom is None else bottom
+    doc = BaseDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=margin,
+        rightMargin=margin,
+        topMargin=margin,
+        bottomMargin=bottom,
+        title=title,
+        author=author,
+        creator=PRODUCER,
+        producer=PRODUCER,
+        lang="fr-FR",
+        initialFontName=REGULAR,
+    )
+    frame = Frame(
+        margin,
+        bottom,
+        A4[0] - 2 * margin,
+        A4[1] - margin - bottom,
+        id="body",
+        leftPadding=0,
+        rightPadding=0,
+        topPadding=0,
+        bottomPadding=0,
+    )
+    doc.addPageTemplates([PageTemplate("page", frames=[frame], onPage=on_page)])
+    return doc
+
+
+def draw_footer(canvas: Canvas, left: str, right: str, *, margin: float, y: float) -> None:
+    """The small grey line at the foot of an A4 page: what the document is on the left,
+    the page number on the right, both ``margin`` from the edges."""
+    canvas.saveState()
+    canvas.setFont(REGULAR, 7.5)
+    canvas.setFillGray(0.35)
+    canvas.drawString(margin, y, left)
+    canvas.drawRightString(A4[0] - margin, y, right)
+    canvas.restoreState()

@@ -23,9 +23,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
     Flowable,
-    Frame,
     KeepTogether,
-    PageTemplate,
     Paragraph,
     Spacer,
     Table,
@@ -34,8 +32,9 @@ from reportlab.platypus import (
 
 from app.documents.fonts import (
     BOLD,
-    PRODUCER,
     REGULAR,
+    a4_document,
+    draw_footer,
     markup,
     register_fonts,
 )
@@ -82,9 +81,6 @@ RIGHT = ParagraphStyle("inv-right", parent=BODY, alignment=2)
 HEAD = ParagraphStyle(
     "inv-head", parent=BODY, fontName=BOLD, fontSize=9.5, leading=12, spaceBefore=7, spaceAfter=3
 )
-_NO_PADDING = {f"{side}Padding": 0 for side in ("left", "right", "top", "bottom")}
-_DOC_OPTIONS: dict[str, Any] = {"pagesize": A4, "creator": PRODUCER, "producer": PRODUCER}
-_DOC_OPTIONS.update(lang="fr-FR", initialFontName=REGULAR)
 RED = colors.Color(0.55, 0.1, 0.1)
 BANNER = ParagraphStyle("inv-banner", parent=HEAD, fontSize=11, leading=14, textColor=RED)
 
@@ -352,12 +348,8 @@ def _canvas_class(footer: str) -> type[Canvas]:
         def save(self) -> None:
             for number, state in enumerate(self._pages, start=1):
                 self.__dict__.update(state)
-                self.saveState()
-                self.setFont(REGULAR, 7.5)
-                self.setFillGray(0.35)
-                self.drawString(MARGIN, 9 * mm, footer)
-                self.drawRightString(A4[0] - MARGIN, 9 * mm, f"page {number} / {len(self._pages)}")
-                self.restoreState()
+                page = f"page {number} / {len(self._pages)}"
+                draw_footer(self, footer, page, margin=MARGIN, y=9 * mm)
                 super().showPage()
             super().save()
 
@@ -377,11 +369,9 @@ def render_invoice_pdf(data: dict[str, Any], *, training: bool = False) -> bytes
         if training:
             draw_watermark(canvas, *A4)
 
-    # Margins live in the frame; the footer drawn by the canvas sits below it.
-    doc = BaseDocTemplate(buffer, title=title, author=seller["name"], **_DOC_OPTIONS)
+    # The footer drawn by the canvas sits below the frame.
     bottom = MARGIN + 4 * mm
-    frame = Frame(MARGIN, bottom, WIDTH, A4[1] - MARGIN - bottom, id="body", **_NO_PADDING)
-    doc.addPageTemplates([PageTemplate("page", frames=[frame], onPage=on_page)])
+    doc = a4_document(buffer, title, on_page, margin=MARGIN, bottom=bottom, author=seller["name"])
     story: list[Flowable] = [_p(TRAINING_WATERMARK, BANNER)] if training else []
     story += [
         _header(data),

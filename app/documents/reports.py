@@ -21,8 +21,6 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
     Flowable,
-    Frame,
-    PageTemplate,
     Paragraph,
     Spacer,
     Table,
@@ -33,6 +31,8 @@ from app.documents.fonts import (
     BOLD,
     PRODUCER,
     REGULAR,
+    a4_document,
+    draw_footer,
     markup,
     register_fonts,
 )
@@ -187,41 +187,11 @@ def _build(story: list[Flowable], title: str, *, training: bool) -> bytes:
     buffer = BytesIO()
 
     def on_page(canvas: Canvas, doc: BaseDocTemplate) -> None:
-        width, height = A4
         if training:
-            draw_watermark(canvas, width, height)
-        canvas.saveState()
-        canvas.setFont(REGULAR, 7.5)
-        canvas.setFillGray(0.35)
-        canvas.drawString(MARGIN, 10 * mm, f"{PRODUCER} — {title}")
-        canvas.drawRightString(width - MARGIN, 10 * mm, f"page {doc.page}")
-        canvas.restoreState()
+            draw_watermark(canvas, *A4)
+        draw_footer(canvas, f"{PRODUCER} — {title}", f"page {doc.page}", margin=MARGIN, y=10 * mm)
 
-    doc = BaseDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=MARGIN,
-        rightMargin=MARGIN,
-        topMargin=MARGIN,
-        bottomMargin=MARGIN,
-        title=title,
-        creator=PRODUCER,
-        producer=PRODUCER,
-        lang="fr-FR",
-        initialFontName=REGULAR,
-    )
-    frame = Frame(
-        MARGIN,
-        MARGIN,
-        CONTENT_WIDTH,
-        A4[1] - 2 * MARGIN,
-        id="body",
-        leftPadding=0,
-        rightPadding=0,
-        topPadding=0,
-        bottomPadding=0,
-    )
-    doc.addPageTemplates([PageTemplate("page", frames=[frame], onPage=on_page)])
+    doc = a4_document(buffer, title, on_page, margin=MARGIN)
     if training:
         story = [_p(TRAINING_WATERMARK, BANNER), *story]
     doc.build(story)

@@ -23,15 +23,21 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
     Flowable,
-    Frame,
-    PageTemplate,
     Paragraph,
     Spacer,
     Table,
     TableStyle,
 )
 
-from app.documents.fonts import BOLD, PRODUCER, REGULAR, markup, register_fonts
+from app.documents.fonts import (
+    BOLD,
+    PRODUCER,
+    REGULAR,
+    a4_document,
+    draw_footer,
+    markup,
+    register_fonts,
+)
 from app.errors import ComptoirError
 
 MARGIN = 18 * mm
@@ -162,30 +168,10 @@ def render_verification_pdf(summary: VerificationSummary) -> bytes:
     buffer = BytesIO()
 
     def on_page(canvas: Canvas, doc: BaseDocTemplate) -> None:
-        canvas.saveState()
-        canvas.setFont(REGULAR, 7.5)
-        canvas.setFillGray(0.35)
-        canvas.drawString(MARGIN, 10 * mm, f"{PRODUCER} — {title} — {summary.source}"[:120])
-        canvas.drawRightString(A4[0] - MARGIN, 10 * mm, f"page {doc.page}")
-        canvas.restoreState()
+        footer = f"{PRODUCER} — {title} — {summary.source}"[:120]
+        draw_footer(canvas, footer, f"page {doc.page}", margin=MARGIN, y=10 * mm)
 
-    register_fonts()
-    doc = BaseDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=MARGIN,
-        rightMargin=MARGIN,
-        topMargin=MARGIN,
-        bottomMargin=MARGIN,
-        title=title,
-        creator=PRODUCER,
-        producer=PRODUCER,
-        lang="fr-FR",
-        initialFontName=REGULAR,
-    )
-    frame = Frame(MARGIN, MARGIN, WIDTH, A4[1] - 2 * MARGIN, id="body", leftPadding=0,
-                  rightPadding=0, topPadding=0, bottomPadding=0)  # fmt: skip
-    doc.addPageTemplates([PageTemplate("page", frames=[frame], onPage=on_page)])
+    doc = a4_document(buffer, title, on_page, margin=MARGIN)
     story: list[Flowable] = []
     if summary.shop_name:
         story.append(_p(summary.shop_name, SECTION))

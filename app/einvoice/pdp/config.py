@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
@@ -82,6 +83,31 @@ def _keyring_read(
         ) from None
 
 
+def _keyring_write(values: dict[str, str], *, whose: str, env_names: tuple[str, ...]) -> None:
+    """Each keyring entry its value; without a usable keyring the credentials are refused
+    rather than written anywhere else, and the message names the environment variables
+    that can carry them instead."""
+    try:
+        for entry, value in values.items():
+            keyring.set_password(KEYRING_SERVICE, entry, value)
+    except Exception as exc:
+        log.info("keyring unavailable: %s", type(exc).__name__)
+        raise PlatformNotConfigured(
+            f"Impossible d'enregistrer les identifiants {whose} : le trousseau de clés du "
+            "système n'est pas disponible sur ce poste. Ils ne sont jamais écrits dans la "
+            f"base ; utilisez les variables d'environnement {_and(env_names)}.",
+            detail=f"keyring backend error: {type(exc).__name__}",
+        ) from None
+
+
+def _keyring_forget(entries: Iterable[str]) -> None:
+    for entry in entries:
+        try:
+            keyring.delete_password(KEYRING_SERVICE, entry)
+        except Exception as exc:  # already absent, or no keyring: nothing to forget
+            log.debug("keyring delete %s: %s", entry, type(exc).__name__)
+
+
 def _and(names: tuple[str, ...]) -> str:
     return f"{', '.join(names[:-1])} et {names[-1]}" if len(names) > 1 else names[0]
 
@@ -114,29 +140,18 @@ def load_settings(session: Session, *, timeout: float | None = None) -> Platform
 
 def save_settings(session: Session, settings: PlatformSettings) -> None:
     """Addresses into the shop preferences, credentials into the keyring only."""
-    try:
-        keyring.set_password(KEYRING_SERVICE, KEYRING_CLIENT_ID, settings.client_id)
-        keyring.set_password(KEYRING_SERVICE, KEYRING_CLIENT_SECRET, settings.client_secret)
-    except Exception as exc:
-        log.info("keyring unavailable: %s", type(exc).__name__)
-        raise PlatformNotConfigured(
-            "Impossible d'enregistrer les identifiants de la plateforme : le trousseau de "
-            "clés du système n'est pas disponible sur ce poste. Ils ne sont jamais écrits "
-            f"dans la base ; utilisez les variables d'environnement {ENV_CLIENT_ID} et "
-            f"{ENV_CLIENT_SECRET}.",
-            detail=f"keyring backend error: {type(exc).__name__}",
-        ) from None
+    _keyring_write(
+        {KEYRING_CLIENT_ID: settings.client_id, KEYRING_CLIENT_SECRET: settings.client_secret},
+        whose="de la plateforme",
+        env_names=(ENV_CLIENT_ID, ENV_CLIENT_SECRET),
+    )
     set_preference(session, PREF_URL, settings.base_url)
     set_preference(session, PREF_TOKEN_URL, settings.token_url)
 
 
 def forget_credentials() -> None:
     """Remove the client id and secret from the keyring (the shop changes platform)."""
-    for entry in (KEYRING_CLIENT_ID, KEYRING_CLIENT_SECRET):
-        try:
-            keyring.delete_password(KEYRING_SERVICE, entry)
-        except Exception as exc:  # already absent, or no keyring: nothing to forget
-            log.debug("keyring delete %s: %s", entry, type(exc).__name__)
+    _keyring_forget((KEYRING_CLIENT_ID, KEYRING_CLIENT_SECRET))
 
 
 # -- Chorus Pro (public-sector customers) -----------------------------------------------
@@ -206,25 +221,13 @@ def save_chorus_settings(session: Session, settings: ChorusSettings) -> None:
         settings.account_login,
         settings.account_password,
     )
-    try:
-        for entry, value in zip(CHORUS_SECRETS, values, strict=True):
-            keyring.set_password(KEYRING_SERVICE, entry, value)
-    except Exception as exc:
-        log.info("keyring unavailable: %s", type(exc).__name__)
-        raise PlatformNotConfigured(
-            "Impossible d'enregistrer les identifiants Chorus Pro : le trousseau de clés du "
-            "système n'est pas disponible sur ce poste. Ils ne sont jamais écrits dans la "
-            f"base ; utilisez les variables d'environnement {_and(_CHORUS_ENV)}.",
-            detail=f"keyring backend error: {type(exc).__name__}",
-        ) from None
+    _keyring_write(
+        dict(zip(CHORUS_SECRETS, values, strict=True)), whose="Chorus Pro", env_names=_CHORUS_ENV
+    )
     set_preference(session, PREF_CHORUS_URL, settings.base_url)
     set_preference(session, PREF_CHORUS_TOKEN_URL, settings.token_url)
 
 
 def forget_chorus_credentials() -> None:
     """Remove the Chorus Pro logins from the keyring (the shop stops using Chorus Pro)."""
-    for entry in CHORUS_SECRETS:
-        try:
-            keyring.delete_password(KEYRING_SERVICE, entry)
-        except Exception as exc:  # already absent, or no keyring: nothing to forget
-            log.debug("keyring delete %s: %s", entry, type(exc).__name__)
+    _keyring_forget(CHORUS_SECRETS)

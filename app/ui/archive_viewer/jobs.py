@@ -97,16 +97,7 @@ def verify_live(path: Path, *, operator: str, job: Job, source: str) -> Verdict:
 
         report = service.verify_and_record(path, operator=operator, progress=progress)
     findings = tuple(ReportFinding(f.seq, path.name, f.message) for f in report.findings)
-    return Verdict(
-        ok=report.ok,
-        cancelled=report.cancelled,
-        summary=report.summary(),
-        records=report.records,
-        findings=findings,
-        notices=tuple(report.notices),
-        source=source,
-        archive=False,
-    )
+    return _verdict(report, findings, source=source, archive=False)
 
 
 def verify_archive_file(path: Path, *, job: Job, source: str) -> Verdict:
@@ -114,6 +105,15 @@ def verify_archive_file(path: Path, *, job: Job, source: str) -> Verdict:
 
     report = archive.verify_archive(path, progress=job.progress, cancelled=job.cancelled)
     findings = tuple(ReportFinding(f.seq, f.file or path.name, f.message) for f in report.findings)
+    return _verdict(report, findings, source=source, archive=True)
+
+
+def _verdict(
+    report: Any, findings: tuple[ReportFinding, ...], *, source: str, archive: bool
+) -> Verdict:
+    """A ledger report and an archive report answer the same questions (ok, cancelled,
+    summary, records, notices); only where a finding points differs, so the caller
+    names the file of each."""
     return Verdict(
         ok=report.ok,
         cancelled=report.cancelled,
@@ -122,7 +122,7 @@ def verify_archive_file(path: Path, *, job: Job, source: str) -> Verdict:
         findings=findings,
         notices=tuple(_notices(report)),
         source=source,
-        archive=True,
+        archive=archive,
     )
 
 

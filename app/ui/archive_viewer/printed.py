@@ -8,7 +8,7 @@ import json
 import logging
 from dataclasses import fields
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from app.ledger.browse import RecordDetail
 from app.ledger.models import CLOSURE_TYPES, RecordType
@@ -17,6 +17,7 @@ from app.sales.money import format_cents
 from app.sales.vat import format_rate
 
 log = logging.getLogger(__name__)
+R = TypeVar("R")
 WIDTH = 48
 FIELD_LABELS = {
     "address": "Adresse",
@@ -110,17 +111,7 @@ def _ticket(detail: RecordDetail, training: bool) -> str:
     from app.documents.receipt import receipt_text
     from app.sales.service import Ticket
 
-    ticket = Ticket(
-        seq=detail.seq,
-        number=detail.number,
-        ts=detail.ts,
-        business_date=detail.business_date,
-        till=detail.till,
-        operator=detail.operator,
-        hash=detail.hash,
-        signature=detail.signature,
-        body=detail.body,
-    )
+    ticket = _as_record(Ticket, detail)
     return receipt_text(
         ticket, shop_of(detail), WIDTH, training=training, timezone=detail.timezone
     ).rstrip()
@@ -130,20 +121,18 @@ def _closure(detail: RecordDetail, training: bool) -> str:
     from app.documents.text import closure_text
     from app.ledger.closures import Closure
 
-    closure = Closure(
-        record_type=detail.record_type,
-        period=detail.period or detail.body.get("period", ""),
-        seq=detail.seq,
-        number=detail.number,
-        ts=detail.ts,
-        operator=detail.operator,
-        hash=detail.hash,
-        body=detail.body,
-    )
+    closure = _as_record(Closure, detail, period=detail.period or detail.body.get("period", ""))
     try:
         return closure_text(closure, shop_of(detail), detail.timezone, training=training)
     except TypeError:  # a renderer without the training option
         return closure_text(closure, shop_of(detail), detail.timezone)
+
+
+def _as_record(kind: type[R], detail: RecordDetail, **given: Any) -> R:
+    """The renderer's own value for a record (a Ticket, a Closure): the detail holds every
+    field of theirs under the same name, so each one not ``given`` is copied by name."""
+    copied = {f.name: getattr(detail, f.name) for f in fields(kind) if f.name not in given}
+    return kind(**copied, **given)
 
 
 def _row(left: str, right: str) -> str:

@@ -4,6 +4,9 @@ client ids, secrets and the Chorus Pro technical account in the OS keyring only.
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Generic, TypeVar
+
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -15,6 +18,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from sqlalchemy.orm import Session
 
 from app.einvoice.pdp import chorus
 from app.einvoice.pdp.chorus import ChorusProClient, ChorusSettings
@@ -39,6 +43,7 @@ CHORUS_ENVIRONMENTS = (
     ("Autre adresse", "", ""),
 )
 OTHER = len(CHORUS_ENVIRONMENTS) - 1
+S = TypeVar("S")
 
 
 def _password(name: str) -> QLineEdit:
@@ -55,7 +60,73 @@ def _named(name: str) -> QLineEdit:
     return edit
 
 
-class PlatformTab(QWidget):
+class _PlatformForm(Generic[S]):
+    """What saving and testing mean for any platform form, so that the plateforme agréée
+    and Chorus Pro behave alike: errors beside the form, secrets wiped once stored, the
+    connection probed off the GUI thread.
+
+    A form supplies ``_typed`` (its fields as settings, stored secrets filling the blank
+    ones), ``_store``, ``_probe`` (run in the background), the password fields to clear
+    and its messages."""
+
+    ctx: AppContext
+    background: Background
+    error: QLabel
+    status: QLabel
+    saved_message: str
+    connecting_message: str
+    answers_message: str
+    silent_message: str
+
+    def _typed(self) -> S:
+        raise NotImplementedError
+
+    def _store(self, session: Session, settings: S) -> None:
+        raise NotImplementedError
+
+    def _probe(self, settings: S) -> bool:
+        raise NotImplementedError
+
+    def _secrets(self) -> tuple[QLineEdit, ...]:
+        raise NotImplementedError
+
+    def save(self) -> None:
+        show_form_error(self.error, "")
+        try:
+            settings = self._typed()
+            with self.ctx.ledger.transaction() as session:
+                self._store(session, settings)
+        except ComptoirError as exc:
+            show_form_error(self.error, exc.message)
+            return
+        for edit in self._secrets():
+            edit.clear()
+        self.status.setText(self.saved_message)
+        self.ctx.ledger_changed.emit()
+
+    def test(self) -> None:
+        show_form_error(self.error, "")
+        try:
+            settings = self._typed()
+        except ComptoirError as exc:
+            show_form_error(self.error, exc.message)
+            return
+        self.status.setText(self.connecting_message)
+        self.background.run(
+            partial(self._probe, settings),
+            lambda ok: self.status.setText(self.answers_message if ok else self.silent_message),
+            lambda error: show_form_error(
+                self.error, error.message if isinstance(error, ComptoirError) else str(error)
+            ),
+        )
+
+
+class PlatformTab(QWidget, _PlatformForm[PlatformSettings]):
+    saved_message = "Réglages de la plateforme enregistrés."
+    connecting_message = "Connexion en cours…"
+    answers_message = "La plateforme répond."
+    silent_message = "La plateforme ne répond pas."
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -130,49 +201,28 @@ class PlatformTab(QWidget):
             secret,
         )
 
-    def save(self) -> None:
-        show_form_error(self.error, "")
+    def _store(self, session: Session, settings: PlatformSettings) -> None:
+        save_settings(session, settings)
+
+    def _probe(self, settings: PlatformSettings) -> bool:
+        client = HttpFlowClient(settings)
         try:
-            settings = self._typed()
-            with self.ctx.ledger.transaction() as session:
-                save_settings(session, settings)
-        except ComptoirError as exc:
-            show_form_error(self.error, exc.message)
-            return
-        self.secret.clear()
-        self.status.setText("Réglages de la plateforme enregistrés.")
-        self.ctx.ledger_changed.emit()
+            return client.health()
+        finally:
+            client.close()
 
-    def test(self) -> None:
-        show_form_error(self.error, "")
-        try:
-            settings = self._typed()
-        except ComptoirError as exc:
-            show_form_error(self.error, exc.message)
-            return
-        self.status.setText("Connexion en cours…")
-
-        def probe() -> bool:
-            client = HttpFlowClient(settings)
-            try:
-                return client.health()
-            finally:
-                client.close()
-
-        self.background.run(
-            probe,
-            lambda ok: self.status.setText(
-                "La plateforme répond." if ok else "La plateforme ne répond pas."
-            ),
-            lambda error: show_form_error(
-                self.error, error.message if isinstance(error, ComptoirError) else str(error)
-            ),
-        )
+    def _secrets(self) -> tuple[QLineEdit, ...]:
+        return (self.secret,)
 
 
-class ChorusGroup(QGroupBox):
+class ChorusGroup(QGroupBox, _PlatformForm[ChorusSettings]):
     """Chorus Pro: the API and PISTE token addresses (qualification or production), the
     PISTE application's client id and secret, the Chorus Pro technical account."""
+
+    saved_message = "Réglages Chorus Pro enregistrés."
+    connecting_message = "Connexion à Chorus Pro en cours…"
+    answers_message = "Chorus Pro répond et accepte le compte technique."
+    silent_message = "Chorus Pro ne répond pas ou refuse les identifiants."
 
     def __init__(self, ctx: AppContext, background: Background) -> None:
         super().__init__("Chorus Pro (clients publics)")
@@ -274,41 +324,12 @@ class ChorusGroup(QGroupBox):
             password,
         )
 
-    def save(self) -> None:
-        show_form_error(self.error, "")
-        try:
-            settings = self._typed()
-            with self.ctx.ledger.transaction() as session:
-                save_chorus_settings(session, settings)
-        except ComptoirError as exc:
-            show_form_error(self.error, exc.message)
-            return
-        self.secret.clear()
-        self.password.clear()
-        self.status.setText("Réglages Chorus Pro enregistrés.")
-        self.ctx.ledger_changed.emit()
+    def _store(self, session: Session, settings: ChorusSettings) -> None:
+        save_chorus_settings(session, settings)
 
-    def test(self) -> None:
-        show_form_error(self.error, "")
-        try:
-            settings = self._typed()
-        except ComptoirError as exc:
-            show_form_error(self.error, exc.message)
-            return
-        self.status.setText("Connexion à Chorus Pro en cours…")
+    def _probe(self, settings: ChorusSettings) -> bool:
+        with ChorusProClient(settings) as client:
+            return client.health()
 
-        def probe() -> bool:
-            with ChorusProClient(settings) as client:
-                return client.health()
-
-        self.background.run(
-            probe,
-            lambda ok: self.status.setText(
-                "Chorus Pro répond et accepte le compte technique."
-                if ok
-                else "Chorus Pro ne répond pas ou refuse les identifiants."
-            ),
-            lambda error: show_form_error(
-                self.error, error.message if isinstance(error, ComptoirError) else str(error)
-            ),
-        )
+    def _secrets(self) -> tuple[QLineEdit, ...]:
+        return (self.secret, self.password)
