@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BUILD_STAMP := $(VENV)/.installed-build
 
-.PHONY: run test bench lint setup clean screenshots build smoke
+.PHONY: run test bench lint setup clean screenshots build smoke postgresql
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,8 +22,17 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/comptoir $(ARGS)
 
+# The ledger suite also runs on a throwaway PostgreSQL server that the tests start with
+# Debian's binaries (tests/pg.py): install the package when initdb is missing.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -q && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -q --no-install-recommends postgresql; }
+
 # The suite, then the desktop bundle built and started without Python (installer/).
-test: $(STAMP)
+test: $(STAMP) postgresql
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -n 2 $(PYTEST_ARGS)
 	$(MAKE) build
 	$(MAKE) smoke

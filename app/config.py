@@ -23,13 +23,16 @@ def data_dir() -> Path:
     return path
 
 
-def ledger_path(cli_value: str | os.PathLike[str] | None = None) -> Path:
-    """The ledger file: --db wins, then COMPTOIR_DB, then the data folder."""
-    if cli_value:
-        return Path(cli_value).expanduser()
-    env = os.environ.get(DB_ENV)
-    if env:
-        return Path(env).expanduser()
+def ledger_path(cli_value: str | os.PathLike[str] | None = None) -> Path | str:
+    """The ledger: --db wins, then COMPTOIR_DB, then the data folder. Either a file's path
+    or a database URL (``postgresql+psycopg://…``), which is returned as it is given."""
+    from app.ledger.db import is_url
+
+    for value in (cli_value, os.environ.get(DB_ENV)):
+        if value and is_url(value):
+            return str(value)
+        if value:
+            return Path(value).expanduser()
     return data_dir() / LEDGER_FILENAME
 
 

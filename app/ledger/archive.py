@@ -145,7 +145,15 @@ def archive_dir(ledger: Ledger) -> Path:
     except SQLAlchemyError as exc:  # a ledger without the preferences table
         log.debug("archive folder preference unreadable: %s", exc)
         chosen = ""
-    return Path(chosen).expanduser() if chosen else default_archive_dir(ledger.path)
+    if chosen:
+        return Path(chosen).expanduser()
+    return default_archive_dir(
+        ledger.require_file(
+            "Le journal est sur un serveur PostgreSQL : il n'a pas de dossier voisin pour ses "
+            "archives. Choisissez un dossier (option --out, ou le réglage du dossier des "
+            "archives)."
+        )
+    )
 
 
 def _closure_kind(period: str) -> tuple[RecordType, str]:

@@ -50,6 +50,10 @@ PREF_KEEP = "backup_keep"
 PREF_LAST = "backup_last"  # the last attempt, successful or not (JSON)
 PREF_LAST_OK = "backup_last_ok"  # the last successful backup (JSON)
 SUFFIX = ".sqlite"
+PG_BACKUP_REFUSAL = (
+    "La sauvegarde d'une base PostgreSQL se fait avec pg_dump, sur le serveur : Comptoir "
+    "ne copie que les journaux SQLite."
+)
 
 
 class BackupFailed(ComptoirError):
@@ -140,7 +144,7 @@ def backup_settings(session: Session) -> BackupSettings:
         keep = DEFAULT_KEEP
     keep = min(max(keep, 1), MAX_KEEP)
     if not folder:
-        return BackupSettings(default_folder(ledger.path), keep, True)
+        return BackupSettings(default_folder(ledger.require_file(PG_BACKUP_REFUSAL)), keep, True)
     return BackupSettings(Path(folder), keep, False)
 
 
@@ -359,8 +363,10 @@ def backup_now(ledger: Ledger, *, operator: str, folder: Path | str | None = Non
     the newest copies, journal a BACKUP event and record the outcome.
 
     A failure raises ``BackupFailed`` (a ComptoirError) after recording it, so that the
-    banner and the next Z report show it.
+    banner and the next Z report show it. A PostgreSQL ledger is refused (``SqliteOnly``):
+    its copies are the server's business.
     """
+    ledger.require_file(PG_BACKUP_REFUSAL)
     with ledger.reader() as session:
         settings = backup_settings(session)
     if folder is not None:

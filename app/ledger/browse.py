@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 
 from app.errors import ComptoirError
 from app.ledger import canonical, chain
+from app.ledger.db import require_file
 from app.ledger.journal import document_number, signature_excerpt
 from app.ledger.models import CLOSURE_TYPES, RecordType
 
@@ -497,11 +498,17 @@ def find_seqs(
 
 
 # -- the browser and its index ---------------------------------------------------------------
+FILE_ONLY = (
+    "Le visualiseur et les exports CSV et XLSX lisent le fichier SQLite du journal : ils ne "
+    "sont pas disponibles pour un journal sur un serveur PostgreSQL."
+)
+
+
 class LedgerBrowser:
     """A read-only view of one ledger file, used from the thread that opened it."""
 
     def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
+        self.path = require_file(path, FILE_ONLY)
         self.conn = connect(self.path)
         try:
             meta = self.conn.execute("SELECT ledger_id, kind, timezone FROM ledger_meta").fetchone()

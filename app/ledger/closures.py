@@ -184,11 +184,15 @@ def list_closures(
     since_seq: int | None = None,
 ) -> list[Closure]:
     query = select(JournalRecord).where(JournalRecord.record_type == kind)
-    if period_prefix:
+    if period_prefix and session.get_bind().dialect.name == "sqlite":
         # A range rather than LIKE, so that the (record_type, period) index serves it.
         query = query.where(
             JournalRecord.period >= period_prefix, JournalRecord.period < period_prefix + "\uffff"
         )
+    elif period_prefix:
+        # PostgreSQL compares text by the database's collation, where "\uffff" need not
+        # sort last: a prefix match says what is meant (the record type narrows it).
+        query = query.where(JournalRecord.period.startswith(period_prefix, autoescape=True))
     if since_seq is not None:
         query = query.where(JournalRecord.seq >= since_seq)
     rows = session.scalars(query.order_by(JournalRecord.number))

@@ -23,12 +23,14 @@ from app.errors import ComptoirError
 from app.ledger import keys
 from app.ledger.browse import (
     COLUMNS,
+    FILE_ONLY,
     LedgerBrowser,
     RecordFilter,
     RecordIndex,
     RecordRow,
     amount_text,
 )
+from app.ledger.db import require_file
 from app.ledger.store import Ledger
 from app.ledger.training import TRAINING, TRAINING_NOTICE
 
@@ -246,7 +248,7 @@ def journaling_ledger(path: Path, *, operator: str) -> Iterator[Ledger | None]:
     """The ledger at ``path`` open for writing when this computer holds its signing key,
     else None: another computer must not sign in the shop's name (opening the file for
     writing there would introduce a key of its own into the chain)."""
-    identity = _identity(path)
+    identity = _identity(require_file(path, FILE_ONLY))
     if identity is None or keys.load_key(identity[0]) is None:
         yield None
         return

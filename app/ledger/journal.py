@@ -1,7 +1,8 @@
 """The one write path: append a fiscal record to the chain.
 
 ``append`` runs inside the caller's transaction (the session belongs to the caller). It
-reads the chain head under the write lock taken by ``BEGIN IMMEDIATE``, enforces the
+reads the chain head under the chain's write lock (``BEGIN IMMEDIATE`` on SQLite, an
+advisory lock of the database on PostgreSQL: ``app.ledger.db.lock_chain``), enforces the
 closure rules for records that carry turnover, numbers the record in its own gapless
 series, serialises it canonically, hashes, signs and inserts it with its query copies.
 """
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from app.errors import ClockError, InvalidInput
 from app.ledger import canonical, chain
 from app.ledger.anchor import Anchor
+from app.ledger.db import lock_chain
 from app.ledger.models import (
     CLOSURE_TYPES,
     JournalPayment,
@@ -156,6 +158,7 @@ def append(
     if signer is None:
         raise RuntimeError("ledger opened read-only")
 
+    lock_chain(session)  # before the head is read; SQLite holds it since BEGIN IMMEDIATE
     last = head(session)
     now = ledger.clock()
     ts = canonical.format_ts(now)

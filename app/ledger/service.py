@@ -3,40 +3,53 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from pathlib import Path
 
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
 from app.ledger import keys
+from app.ledger.db import make_engine, resolve_target
 from app.ledger.events import EventCode, log_event
+from app.ledger.models import LedgerMeta
 from app.ledger.store import SYSTEM_OPERATOR, Ledger
 from app.ledger.verify import Progress, Report, verify_ledger
 
 log = logging.getLogger(__name__)
 
 
-def _ledger_identity(path: Path) -> tuple[str, str] | None:
-    try:
-        with sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True) as conn:
-            row = conn.execute("SELECT ledger_id, kind FROM ledger_meta").fetchone()
-    except sqlite3.Error:
+def ledger_identity(target: Path | str) -> tuple[str, str] | None:
+    """(ledger id, kind) read without opening the ledger for writing; None when the file
+    or the database holds no readable ledger."""
+    resolved = resolve_target(target)
+    if isinstance(resolved, Path) and not resolved.exists():
         return None
+    engine = make_engine(resolved, readonly=True)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(select(LedgerMeta.ledger_id, LedgerMeta.kind)).first()
+    except SQLAlchemyError:
+        return None
+    finally:
+        engine.dispose()
     return (row[0], row[1]) if row else None
 
 
 def verify_and_record(
-    path: Path,
+    path: Path | str,
     *,
     operator: str = SYSTEM_OPERATOR,
     workers: int | None = None,
     progress: Progress | None = None,
 ) -> Report:
-    """Verify the ledger, then journal the result when this computer holds its key.
+    """Verify the ledger (a file's path or a PostgreSQL URL), then journal the result when
+    this computer holds its key.
 
     On any other computer (an accountant's, an auditor's) verification writes nothing:
     it needs the public key only, and a foreign machine must not sign in the shop's name.
     """
     report = verify_ledger(path, workers=workers, progress=progress)
-    identity = _ledger_identity(path)
+    identity = ledger_identity(path)
     if identity is None or keys.load_key(identity[0]) is None:
         return report
     try:

@@ -1,4 +1,8 @@
-"""Opening a ledger: schema, identity, signing key, sessions."""
+"""Opening a ledger: schema, identity, signing key, sessions.
+
+A ledger lives in a SQLite file (the embedded default) or in a PostgreSQL database (a
+central server, opened from its URL); see ``app.ledger.db`` for what differs.
+"""
 
 from __future__ import annotations
 
@@ -12,20 +16,36 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, inspect, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import __version__
 from app.errors import ClockError, LedgerError, LedgerMismatch
 from app.ledger import canonical, chain, keys, migrate
 from app.ledger.anchor import write_anchor
-from app.ledger.db import make_engine
+from app.ledger.db import (
+    Target,
+    display_target,
+    is_connection_failure,
+    is_postgres,
+    lock_chain,
+    make_engine,
+    require_file,
+    resolve_target,
+    unreachable,
+)
 from app.ledger.models import JournalRecord, LedgerMeta, RecordType
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-KINDS = {"real": "réel", "training": "de formation", "demo": "de démonstration"}
+KINDS = {
+    "real": "réel",
+    "training": "de formation",
+    "demo": "de démonstration",
+    "central": "central",  # a shop's central ledger: see app/ledger/central.py
+}
 DEFAULT_TIMEZONE = "Europe/Paris"
 SYSTEM_OPERATOR = "système"
 _KIND_HINTS = {
@@ -51,11 +71,12 @@ class ClockAnomaly:
 
 
 class Ledger:
-    """A handle on one ledger file. Open with ``Ledger.open``; use ``transaction()``."""
+    """A handle on one ledger (a SQLite file or a PostgreSQL database). Open with
+    ``Ledger.open``; use ``transaction()``."""
 
     def __init__(
         self,
-        path: Path,
+        target: Target,
         engine: Engine,
         meta: LedgerMeta,
         *,
@@ -64,7 +85,7 @@ class Ledger:
         readonly: bool,
         supervisor: str | None = None,
     ) -> None:
-        self.path = path
+        self.target = target
         self.engine = engine
         self.ledger_id = meta.ledger_id
         self.kind = meta.kind
@@ -86,7 +107,7 @@ class Ledger:
     @classmethod
     def open(
         cls,
-        path: Path | str,
+        target: Path | str,
         *,
         kind: str | None = "real",
         create: bool = True,
@@ -97,26 +118,34 @@ class Ledger:
         operator: str = SYSTEM_OPERATOR,
         supervisor: str | None = None,
     ) -> Ledger:
-        path = Path(path)
-        if readonly or not create:
-            if not path.exists():
-                raise LedgerError(f"Aucun journal fiscal à l'emplacement {path}.")
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        engine = make_engine(path, readonly=readonly)
+        """Open (and with ``create``, make) the ledger at ``target``: a path to a SQLite
+        file, or a ``postgresql+psycopg://`` URL to a database that exists on the server."""
+        target = resolve_target(target)
+        if isinstance(target, Path):
+            if readonly or not create:
+                if not target.exists():
+                    raise LedgerError(f"Aucun journal fiscal à l'emplacement {target}.")
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(target, readonly=readonly)
         migration: migrate.Migration | None = None
         try:
+            if (readonly or not create) and not _has_ledger_table(engine):
+                # Another program's database, or an empty one: no tables are made in it.
+                raise LedgerError(f"{_where(target)} n'est pas un journal Comptoir.")
             if not readonly:
                 stamp = clock().astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-                migration = migrate.upgrade_ledger(engine, path, stamp)
+                migration = migrate.upgrade_ledger(engine, target, stamp)
             with Session(engine) as session:
                 meta = session.scalar(select(LedgerMeta))
             if meta is None:
                 if readonly or not create:
-                    raise LedgerError(f"Le fichier {path} n'est pas un journal Comptoir.")
-                meta = cls._create(engine, kind, timezone, clock, till_id, operator, supervisor)
+                    raise LedgerError(f"{_where(target)} n'est pas un journal Comptoir.")
+                meta = cls._create(
+                    engine, target, kind, timezone, clock, till_id, operator, supervisor
+                )
             ledger = cls(
-                path,
+                target,
                 engine,
                 meta,
                 clock=clock,
@@ -131,6 +160,11 @@ class Ledger:
             if not readonly:
                 ledger._load_signer(operator)
                 ledger._record_version_change(migration, operator)
+        except OperationalError as exc:
+            engine.dispose()
+            if not is_postgres(target) or not is_connection_failure(exc):
+                raise
+            raise unreachable(str(target), exc) from exc
         except Exception:
             engine.dispose()
             raise
@@ -139,6 +173,7 @@ class Ledger:
     @staticmethod
     def _create(
         engine: Engine,
+        target: Target,
         kind: str,
         timezone: str,
         clock: Clock,
@@ -148,19 +183,24 @@ class Ledger:
     ) -> LedgerMeta:
         if kind not in KINDS:
             raise ValueError(f"unknown ledger kind {kind!r}")
-        meta = LedgerMeta(
-            id=1,
-            ledger_id=str(uuid.uuid4()),
-            kind=kind,
-            created_at=canonical.format_ts(clock()),
-            timezone=timezone,
-        )
-        stored = keys.create_key(meta.ledger_id)
         with Session(engine, expire_on_commit=False) as session, session.begin():
+            # Two tills starting at once on a new server: the second finds the first's.
+            lock_chain(session)
+            existing = session.scalar(select(LedgerMeta))
+            if existing is not None:
+                return existing
+            meta = LedgerMeta(
+                id=1,
+                ledger_id=str(uuid.uuid4()),
+                kind=kind,
+                created_at=canonical.format_ts(clock()),
+                timezone=timezone,
+            )
+            stored = keys.create_key(meta.ledger_id)
             session.add(meta)
             session.flush()
             ledger = Ledger(
-                Path(),
+                target,
                 engine,
                 meta,
                 clock=clock,
@@ -185,12 +225,39 @@ class Ledger:
     def _check_kind(self, expected: str) -> None:
         if self.kind == expected:
             return
+        this = "Cette base" if self.is_server else "Ce fichier"
         raise LedgerMismatch(
-            f"Ce fichier est un journal {KINDS.get(self.kind, self.kind)} ; "
+            f"{this} est un journal {KINDS.get(self.kind, self.kind)} ; "
             f"il ne peut pas être ouvert comme journal {KINDS.get(expected, expected)}."
             f"{_KIND_HINTS.get((self.kind, expected), '')}",
-            detail=f"{self.path}: kind={self.kind}, expected={expected}",
+            detail=f"{self.display_name}: kind={self.kind}, expected={expected}",
         )
+
+    # -- where it lives --------------------------------------------------------------
+    @property
+    def is_server(self) -> bool:
+        """Whether the ledger is a PostgreSQL database rather than a SQLite file."""
+        return not isinstance(self.target, Path)
+
+    @property
+    def display_name(self) -> str:
+        """The file's path, or the server's URL without its password: safe to show."""
+        return display_target(self.target)
+
+    @property
+    def path(self) -> Path:
+        """The SQLite file. Features that copy or read the file itself (backups, restore,
+        the archive viewer, exports, the documents folder beside it) need one; on a
+        PostgreSQL ledger they are refused in plain words."""
+        return self.require_file(
+            "Cette fonction travaille sur le fichier du journal : elle n'est disponible que "
+            f"pour un journal SQLite, pas pour la base PostgreSQL {self.display_name}."
+        )
+
+    def require_file(self, refusal: str) -> Path:
+        """The SQLite file, or ``SqliteOnly`` with ``refusal`` (a French sentence) when the
+        ledger is on a PostgreSQL server."""
+        return require_file(self.target, refusal)
 
     def _current_supervisor(self) -> str | None:
         """Who answers for a training ledger when the opener names nobody (a verification,
@@ -236,7 +303,8 @@ class Ledger:
                 "schema_from": migration.from_revision,
                 "schema_to": migration.to_revision,
                 "migrations": list(migration.applied),
-                "backup": migration.backup.name,
+                # PostgreSQL: no copy, the migration is one transaction (see README.md).
+                "backup": migration.backup.name if migration.backup else None,
             }
         from app.ledger.events import EventCode, log_event
 
@@ -270,7 +338,7 @@ class Ledger:
     def reader(self) -> Session:
         """A session for reading only: it never waits for, nor takes, the write lock."""
         if self._reader_engine is None:
-            self._reader_engine = make_engine(self.path, readonly=self.readonly, immediate=False)
+            self._reader_engine = make_engine(self.target, readonly=self.readonly, immediate=False)
         session = Session(self._reader_engine, expire_on_commit=False)
         session.info["ledger"] = self
         return session
@@ -279,11 +347,16 @@ class Ledger:
     def transaction(self) -> Iterator[Session]:
         """One unit of work: commit on success, roll back on error.
 
+        It holds the chain's write lock from its start (``BEGIN IMMEDIATE`` on SQLite, the
+        advisory lock on PostgreSQL), so that whatever it reads before appending (a
+        closure's range and totals) is still true when it appends.
         A refused clock is journaled after the rollback, in its own transaction.
         """
         with self.session() as session:
             try:
                 with session.begin():
+                    if self.is_server:
+                        lock_chain(session)
                     yield session
             except ClockError:
                 self._journal_clock_anomaly()
@@ -325,6 +398,17 @@ class Ledger:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _has_ledger_table(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return inspect(conn).has_table(LedgerMeta.__tablename__)
+
+
+def _where(target: Target) -> str:
+    if isinstance(target, Path):
+        return f"Le fichier {target}"
+    return f"La base {display_target(target)}"
 
 
 def active_key_id(session: Session) -> str | None:

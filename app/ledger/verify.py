@@ -5,6 +5,12 @@ introduced, its numbering and timestamps checked, its query copies compared with
 canonical bytes, and every closure's totals recomputed from the records it covers.
 Large ledgers are cut into chunks checked in parallel by worker processes; the chunks'
 results are then stitched together in order.
+
+The records are read without SQLAlchemy, which would cost more than the checks: with
+``sqlite3`` on a read-only connection to the file, or with ``psycopg`` on a read-only
+session when the ledger is a PostgreSQL database (each worker opens its own connection
+from the URL). A verification of a ledger that is being written checks what was
+committed when it started: records are never changed, so the chunks agree.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -28,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, utils
 
 from app.ledger.anchor import read_anchor
 from app.ledger.chain import GENESIS_PREV_HASH, load_public_der
+from app.ledger.db import CONNECT_TIMEOUT_S, is_url, libpq_url, resolve_target, unreachable
 from app.ledger.journal import derived_rows, document_number
 from app.ledger.models import RECORD_LABELS, SALE_TYPES, RecordType
 
@@ -103,8 +110,55 @@ _JOURNAL_COLUMNS = (
 )
 
 
-def _connect(path: str) -> sqlite3.Connection:
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+class _Rows(Protocol):
+    def __iter__(self) -> Iterator[tuple[Any, ...]]: ...
+    def fetchone(self) -> tuple[Any, ...] | None: ...
+
+
+class _Reader(Protocol):
+    """What the checks need of a connection: sqlite3's ``execute`` with ``?`` marks."""
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ..., /) -> _Rows: ...
+    def close(self) -> None: ...
+
+
+class _PostgresReader:
+    """A read-only psycopg connection that takes the ``?`` marks of the queries here."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        try:
+            self._conn = psycopg.connect(
+                libpq_url(url),
+                autocommit=True,
+                connect_timeout=CONNECT_TIMEOUT_S,
+                options="-c default_transaction_read_only=on",
+            )
+        except psycopg.OperationalError as exc:
+            raise unreachable(url, exc) from exc
+
+    def execute(self, sql: str, params: tuple[Any, ...] = (), /) -> _Rows:
+        return self._conn.execute(sql.replace("?", "%s"), params)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def _read_errors(conn: _Reader) -> tuple[type[Exception], ...]:
+    if isinstance(conn, _PostgresReader):
+        import psycopg
+
+        return (psycopg.Error,)
+    return (sqlite3.Error,)
+
+
+def _connect(target: str) -> _Reader:
+    """A reading connection: ``target`` is the resolved path of a SQLite file or a
+    PostgreSQL URL."""
+    if is_url(target):
+        return _PostgresReader(target)
+    return sqlite3.connect(f"file:{target}?mode=ro", uri=True)
 
 
 @dataclass
@@ -192,13 +246,13 @@ def _active_key(keys: list[tuple[int, str, bytes]], seq: int) -> str | None:
 
 
 def scan_chunk(
-    path: str, lo: int, hi: int, ledger_id: str, keys: list[tuple[int, str, bytes]]
+    target: str, lo: int, hi: int, ledger_id: str, keys: list[tuple[int, str, bytes]]
 ) -> _Chunk:
     """Check records lo..hi (inclusive) on their own; return what must be stitched."""
     public = {key_id: load_public_der(der) for _s, key_id, der in keys}
     introduced_at = {key_id: seq for seq, key_id, _der in keys}
     out = _Chunk(lo, hi)
-    conn = _connect(path)
+    conn = _connect(target)
     try:
         vat_rows: dict[int, list[tuple[int, int, int, int]]] = defaultdict(list)
         for seq, rate, base, vat, total in conn.execute(
@@ -439,7 +493,7 @@ def ticket_problem(body: dict[str, Any]) -> str | None:
 
 # -- stitching ----------------------------------------------------------------------------
 def _keys_of(
-    conn: sqlite3.Connection,
+    conn: _Reader,
 ) -> tuple[list[tuple[int, str, bytes]], list[Finding]]:
     keys: list[tuple[int, str, bytes]] = []
     unendorsed: list[Finding] = []
@@ -466,7 +520,7 @@ def _keys_of(
     return keys, unendorsed
 
 
-def _ledger_id(conn: sqlite3.Connection) -> str | None:
+def _ledger_id(conn: _Reader) -> str | None:
     row = conn.execute("SELECT ledger_id FROM ledger_meta").fetchone()
     return row[0] if row else None
 
@@ -648,21 +702,25 @@ Progress = Callable[[int, int], None]
 
 
 def verify_ledger(
-    path: Path | str,
+    target: Path | str,
     *,
     workers: int | None = None,
     chunk_size: int = CHUNK,
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
 ) -> Report:
-    """Verify the ledger file at ``path``; never writes to it."""
-    path = str(Path(path).resolve())
+    """Verify the ledger at ``target`` (a SQLite file's path or a PostgreSQL URL, as
+    ``Ledger.target``); never writes to it."""
+    resolved = resolve_target(target)
+    path = str(resolved.resolve()) if isinstance(resolved, Path) else resolved
     report = Report()
     conn = _connect(path)
     try:
         ledger_id = _ledger_id(conn)
         lo, hi = conn.execute("SELECT MIN(seq), MAX(seq) FROM journal").fetchone()
         keys, unendorsed = _keys_of(conn)
+    except _read_errors(conn):  # not a ledger: no such tables
+        ledger_id, lo, hi, keys, unendorsed = None, None, None, [], []
     finally:
         conn.close()
     report.keys = len(keys)

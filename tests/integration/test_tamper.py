@@ -1,16 +1,16 @@
-"""Tampering with the ledger file behind the app's back, and what verification says.
+"""Tampering with the ledger behind the app's back, and what verification says.
 
-Each test builds a small ledger (two days of sales with a day closure between), drops
-the append-only triggers with the plain ``sqlite3`` module, alters the file the way a
-forger would, and checks that ``verify`` names the first broken record, in French, both
-in one process and cut into chunks checked by worker processes.
+Each test builds a small ledger (two days of sales with a day closure between), turns
+the append-only guards off with a plain driver connection (``sqlite3`` on the file, or
+``psycopg`` as the PostgreSQL superuser), alters the records the way a forger would, and
+checks that ``verify`` names the first broken record, in French, both in one process and
+cut into chunks checked by worker processes. Every test runs on both backends.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -32,6 +32,8 @@ from app.ledger.verify import Report, verify_ledger
 from app.sales.payments import PaymentMethod
 from tests.conftest import FakeClock
 from tests.helpers import ring
+from tests.pg import TRIGGERS_PER_TABLE, RawDb
+from tests.pg import tampering as raw_tampering
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,7 +44,7 @@ Row = dict[str, Any]
 class Built:
     """A sound ledger and where its records are."""
 
-    path: Path
+    path: Path | str  # a SQLite file, or a PostgreSQL URL
     day1_tickets: list[int]  # seq of each ticket of the first (closed) day
     closure: int  # seq of the day closure
     day2_tickets: list[int]  # seq of each ticket of the second (open) day
@@ -50,7 +52,7 @@ class Built:
 
 
 @pytest.fixture
-def built(ledger_path: Path, clock: FakeClock) -> Built:
+def built(ledger_target: Path | str, clock: FakeClock) -> Built:
     sales: list[tuple[tuple[str, int, str | int, int], PaymentMethod]] = [
         (("Baguette", 130, 2, 550), PaymentMethod.CASH),
         (("Croissant", 115, 4, 550), PaymentMethod.CARD),
@@ -58,7 +60,7 @@ def built(ledger_path: Path, clock: FakeClock) -> Built:
         (("Jus d'orange", 350, 1, 550), PaymentMethod.CHEQUE),
         (("Tomates", 420, "0.75", 550), PaymentMethod.CASH),
     ]
-    with Ledger.open(ledger_path, clock=clock, operator="test") as ledger:
+    with Ledger.open(ledger_target, clock=clock, operator="test") as ledger:
         day1 = clock.today
         day1_tickets = []
         for line, method in sales[:4]:
@@ -72,44 +74,38 @@ def built(ledger_path: Path, clock: FakeClock) -> Built:
         for line, method in sales:
             clock.advance(minutes=5)
             day2_tickets.append(ring(ledger, line, method=method, operator="Bob").seq)
-    result = Built(ledger_path, day1_tickets, closure, day2_tickets, day2_tickets[-1])
+    result = Built(ledger_target, day1_tickets, closure, day2_tickets, day2_tickets[-1])
     assert result.last == 12, "the chunk layout below assumes 12 records"
-    report = verify(ledger_path)
+    report = verify(ledger_target)
     assert report.ok, report.findings
     assert (report.records, report.closures) == (12, 1)
     return result
 
 
 # -- helpers ------------------------------------------------------------------------------
-_TRIGGERS = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
-
-
 @contextmanager
-def tampering(path: Path) -> Iterator[sqlite3.Connection]:
-    """A raw connection with the append-only triggers dropped, committed at the end."""
-    with closing(sqlite3.connect(path)) as conn:
-        conn.row_factory = sqlite3.Row
-        triggers = [row[0] for row in conn.execute(_TRIGGERS)]
-        assert len(triggers) == 2 * len(FISCAL_TABLES)
-        for name in triggers:
-            conn.execute(f"DROP TRIGGER {name}")
+def tampering(path: Path | str) -> Iterator[RawDb]:
+    """A raw connection with the append-only guards off, committed at the end."""
+    with closing(RawDb(path)) as conn:
+        guards = [name for name, table in conn.triggers() if table in FISCAL_TABLES]
+        assert len(guards) == TRIGGERS_PER_TABLE[conn.dialect] * len(FISCAL_TABLES)
+    with raw_tampering(path) as conn:
         yield conn
-        conn.commit()
 
 
-def record(conn: sqlite3.Connection, seq: int) -> Row:
+def record(conn: RawDb, seq: int) -> Row:
     row = conn.execute("SELECT * FROM journal WHERE seq = ?", (seq,)).fetchone()
     assert row is not None
     return dict(row)
 
 
-def insert_record(conn: sqlite3.Connection, row: Row) -> None:
+def insert_record(conn: RawDb, row: Row) -> None:
     columns = ", ".join(row)
     marks = ", ".join("?" * len(row))
     conn.execute(f"INSERT INTO journal ({columns}) VALUES ({marks})", tuple(row.values()))
 
 
-def write_copies(conn: sqlite3.Connection, seq: int, rtype: str, body: dict[str, Any]) -> None:
+def write_copies(conn: RawDb, seq: int, rtype: str, body: dict[str, Any]) -> None:
     """Make the query copies of a record agree with a (forged) body."""
     vat, payments, total = derived_rows(rtype, body)
     conn.execute("DELETE FROM journal_vat WHERE seq = ?", (seq,))
@@ -127,7 +123,7 @@ def write_copies(conn: sqlite3.Connection, seq: int, rtype: str, body: dict[str,
 
 
 def rewrite_body(
-    conn: sqlite3.Connection,
+    conn: RawDb,
     seq: int,
     change: Callable[[dict[str, Any]], None],
     *,
@@ -158,16 +154,16 @@ def rewrite_body(
         prev_hash = link
 
 
-def verify(path: Path) -> Report:
+def verify(path: Path | str) -> Report:
     return verify_ledger(path, workers=1)
 
 
-def verify_chunked(path: Path) -> Report:
+def verify_chunked(path: Path | str) -> Report:
     # Small chunks so that a dozen records span three chunks and exercise the stitching.
     return verify_ledger(path, workers=2, chunk_size=5)
 
 
-def verify_both(path: Path) -> Report:
+def verify_both(path: Path | str) -> Report:
     """Verify in one process and in chunks; both must reach the same verdict.
 
     Worker processes take a second to start, so only the tests whose tampering sits
@@ -209,7 +205,7 @@ def assert_detected(report: Report, seq: int, *rules: str) -> None:
     assert first.message in summary
 
 
-def run_cli(path: Path) -> subprocess.CompletedProcess[str]:
+def run_cli(path: Path | str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "app", "--db", str(path), "verify"],
         cwd=ROOT,
@@ -233,10 +229,13 @@ _SOME_COLUMN = {
 
 @pytest.mark.parametrize("table", FISCAL_TABLES)
 def test_triggers_refuse_update_and_delete(built: Built, table: str) -> None:
-    with closing(sqlite3.connect(built.path)) as conn:
+    with closing(RawDb(built.path)) as conn:
         column = _SOME_COLUMN[table]
-        for statement in (f"UPDATE {table} SET {column} = {column}", f"DELETE FROM {table}"):
-            with pytest.raises((sqlite3.IntegrityError, sqlite3.OperationalError)) as refused:
+        statements = [f"UPDATE {table} SET {column} = {column}", f"DELETE FROM {table}"]
+        if conn.dialect == "postgresql":  # TRUNCATE skips row triggers there
+            statements.append(f"TRUNCATE {table} CASCADE")
+        for statement in statements:
+            with pytest.raises(conn.Error) as refused:
                 conn.execute(statement)
             assert "ajout seul" in str(refused.value)
             conn.rollback()
@@ -304,7 +303,7 @@ def test_copy_columns_changed(built: Built, statement: str) -> None:
     assert_detected(verify(built.path), seq, "copy")
 
 
-def delete_record(path: Path, seq: int) -> None:
+def delete_record(path: Path | str, seq: int) -> None:
     with tampering(path) as conn:
         for table in ("journal_vat", "journal_payment", "journal"):
             conn.execute(f"DELETE FROM {table} WHERE seq = ?", (seq,))

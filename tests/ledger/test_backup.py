@@ -29,6 +29,10 @@ from app.ledger.verify import verify_ledger
 from tests.conftest import FakeClock
 from tests.helpers import ring
 
+# Backups and restores copy and read the SQLite file itself; a PostgreSQL ledger is
+# refused in plain words (tests/ledger/test_postgresql.py).
+pytestmark = pytest.mark.sqlite_only("copies the SQLite file")
+
 
 def _hashes(path: Path) -> dict[int, str]:
     with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:

@@ -62,7 +62,7 @@ def test_perpetual_total_runs_across_days_and_counts_cancellations(ledger, clock
     assert tuesday["perpetual_total"] == 130 + 870
     assert tuesday["perpetual_abs_total"] == 130 + 1000 + 130
     assert tuesday["refunds"] == 1
-    assert verify_ledger(ledger.path).ok
+    assert verify_ledger(ledger.target).ok
 
 
 def test_rate_sold_and_cancelled_the_same_day_still_verifies(ledger, clock) -> None:
@@ -72,7 +72,7 @@ def test_rate_sold_and_cancelled_the_same_day_still_verifies(ledger, clock) -> N
         cancel_ticket(session, wine.number, operator="Gérant", reason="erreur")
     body = _close(ledger, MONDAY).body
     assert {v["rate"]: v["total"] for v in body["vat"]}.get(2000, 0) == 0
-    report = verify_ledger(ledger.path)
+    report = verify_ledger(ledger.target)
     assert report.ok, report.summary()
 
 
@@ -169,7 +169,7 @@ def test_year_builds_on_months_and_new_year_needs_it(ledger, clock) -> None:
     assert [p["period"] for p in year.body["parts"]] == ["2026-03", "2026-04", "2026-12"]
     assert year.body["perpetual_total"] == totals
     ring(ledger)
-    assert verify_ledger(ledger.path).ok
+    assert verify_ledger(ledger.target).ok
 
 
 def test_year_cannot_close_before_its_end(ledger, clock) -> None:

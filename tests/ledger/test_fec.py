@@ -396,7 +396,7 @@ def test_export_is_journaled_as_an_event(ledger, books, tmp_path) -> None:
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
     }
     assert list(path.parent.iterdir()) == [path]  # no temporary file left behind
-    assert verify_ledger(ledger.path).ok
+    assert verify_ledger(ledger.target).ok
 
 
 def test_a_year_without_records_is_refused(ledger, books, tmp_path) -> None:

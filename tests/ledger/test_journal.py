@@ -15,6 +15,7 @@ from app.ledger.models import JournalRecord, RecordType
 from app.ledger.store import Ledger
 from app.ledger.verify import verify_ledger
 from tests.helpers import ring
+from tests.pg import tampering
 
 
 def test_new_ledger_starts_with_its_key_and_creation_event(ledger: Ledger) -> None:
@@ -56,7 +57,7 @@ def test_failed_transaction_leaves_no_gap(ledger: Ledger) -> None:
         append(session, RecordType.EVENT, {"code": "X", "detail": {}}, operator="Alice")
         raise RuntimeError("crash before commit")
     assert ring(ledger).number == 2
-    assert verify_ledger(ledger.path).ok
+    assert verify_ledger(ledger.target).ok
 
 
 def test_canonical_bytes_refuse_floats_and_bad_text(ledger: Ledger) -> None:
@@ -89,9 +90,11 @@ def test_clock_going_back_is_refused_and_journaled(ledger: Ledger, clock) -> Non
     assert body["detail"]["observed"] < body["detail"]["last_record"]
     clock.advance(minutes=10)
     assert ring(ledger).number == 2
-    assert verify_ledger(ledger.path).ok
+    assert verify_ledger(ledger.target).ok
 
 
+# The PostgreSQL guards are tested in test_postgresql.py and tests/integration/test_tamper.py.
+@pytest.mark.sqlite_only("raw sqlite3 connection on the file")
 def test_triggers_refuse_update_and_delete(ledger: Ledger) -> None:
     ring(ledger)
     conn = sqlite3.connect(ledger.path)
@@ -107,6 +110,7 @@ def test_triggers_refuse_update_and_delete(ledger: Ledger) -> None:
     conn.close()
 
 
+@pytest.mark.sqlite_only("SQLite pragmas")
 def test_sqlite_is_wal_with_full_sync_and_foreign_keys(ledger: Ledger) -> None:
     with ledger.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
@@ -121,8 +125,8 @@ def test_training_ledger_cannot_be_opened_as_real(tmp_path, clock) -> None:
         Ledger.open(path, kind="real", clock=clock)
 
 
-def test_lost_key_is_replaced_by_a_journaled_unendorsed_key(ledger_path, clock) -> None:
-    with Ledger.open(ledger_path, clock=clock) as first:
+def test_lost_key_is_replaced_by_a_journaled_unendorsed_key(ledger_target, clock) -> None:
+    with Ledger.open(ledger_target, clock=clock) as first:
         ring(first)
         old = chain.key_id_of(first.signer.public_key())
         key_file = first.key_storage
@@ -130,10 +134,10 @@ def test_lost_key_is_replaced_by_a_journaled_unendorsed_key(ledger_path, clock) 
 
     os.remove(key_file)
     clock.advance(minutes=1)
-    with Ledger.open(ledger_path, clock=clock) as second:
+    with Ledger.open(ledger_target, clock=clock) as second:
         assert chain.key_id_of(second.signer.public_key()) != old
         ring(second)
-    report = verify_ledger(ledger_path)
+    report = verify_ledger(ledger_target)
     # Honest records, but the new key is vouched for by nobody: verification says so.
     assert report.keys == 2
     assert [f.rule for f in report.findings] == ["key_unendorsed"]
@@ -145,7 +149,7 @@ def test_rotation_is_endorsed_by_the_previous_key(ledger: Ledger, clock) -> None
     new_id = ledger.rotate_key("Gérant", "renouvellement annuel")
     clock.advance(seconds=1)
     ring(ledger)
-    report = verify_ledger(ledger.path)
+    report = verify_ledger(ledger.target)
     assert report.ok, report.findings
     assert report.notices == []
     with ledger.reader() as session:
@@ -179,13 +183,9 @@ def test_truncation_after_a_closure_is_caught_by_the_anchor(ledger: Ledger, cloc
     ring(ledger)
     with ledger.transaction() as session:
         closure = close_day(session, date(2026, 3, 2), operator="Gérant")
-    conn = sqlite3.connect(ledger.path)
-    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'").fetchall():
-        conn.execute(f"DROP TRIGGER {name}")
-    conn.execute("DELETE FROM journal WHERE seq >= ?", (closure.seq,))
-    conn.commit()
-    conn.close()
-    report = verify_ledger(ledger.path)
+    with tampering(ledger.target) as conn:
+        conn.execute("DELETE FROM journal WHERE seq >= ?", (closure.seq,))
+    report = verify_ledger(ledger.target)
     assert not report.ok
     assert report.first_problem.rule == "anchor"
     assert "supprimés" in report.first_problem.message

@@ -17,14 +17,37 @@ depends_on = None
 # Fiscal tables never change once written: these triggers abort any UPDATE or DELETE.
 # They guard against bugs; the hash chain and the signatures are the real protection.
 FISCAL_TABLES = ("ledger_meta", "signing_key", "journal", "journal_vat", "journal_payment")
+# PostgreSQL: one plpgsql function raises for every table; TRUNCATE, which skips row
+# triggers there, gets a statement trigger of its own.
+PG_FUNCTION = "comptoir_append_only"
 
 
-def _append_only(table: str) -> list[str]:
+def _append_only(table: str, dialect: str) -> list[str]:
+    if dialect == "postgresql":
+        return [
+            *(
+                f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+                f"FOR EACH ROW EXECUTE FUNCTION {PG_FUNCTION}()"
+                for verb in ("UPDATE", "DELETE")
+            ),
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {PG_FUNCTION}()",
+        ]
     return [
         f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
         f"BEGIN SELECT RAISE(ABORT, 'journal fiscal : {table} est en ajout seul'); END"
         for verb in ("UPDATE", "DELETE")
     ]
+
+
+PG_FUNCTION_SQL = f"""
+CREATE FUNCTION {PG_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'journal fiscal : % est en ajout seul', TG_TABLE_NAME
+        USING ERRCODE = 'integrity_constraint_violation';
+END
+$$
+"""
 
 
 def upgrade() -> None:
@@ -88,15 +111,25 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['registered_seq'], ['journal.seq'], name=op.f('fk_signing_key_registered_seq_journal')),
     sa.PrimaryKeyConstraint('key_id', name=op.f('pk_signing_key'))
     )
+    dialect = op.get_bind().dialect.name
+    if dialect == "postgresql":
+        op.execute(PG_FUNCTION_SQL)
     for table in FISCAL_TABLES:
-        for statement in _append_only(table):
+        for statement in _append_only(table, dialect):
             op.execute(statement)
 
 
 def downgrade() -> None:
+    dialect = op.get_bind().dialect.name
     for table in FISCAL_TABLES:
-        for verb in ("update", "delete"):
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{verb}")
+        if dialect == "postgresql":
+            for verb in ("update", "delete", "truncate"):
+                op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{verb} ON {table}")
+        else:
+            for verb in ("update", "delete"):
+                op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{verb}")
+    if dialect == "postgresql":
+        op.execute(f"DROP FUNCTION IF EXISTS {PG_FUNCTION}()")
     op.drop_table('signing_key')
     op.drop_table('journal_vat')
     op.drop_table('journal_payment')
