@@ -24,7 +24,11 @@ def _parser() -> argparse.ArgumentParser:
         prog="comptoir", description="Comptoir : caisse et facturation."
     )
     parser.add_argument("--version", action="version", version=f"Comptoir {__version__}")
-    parser.add_argument("--db", metavar="CHEMIN", help="fichier du journal (ou COMPTOIR_DB)")
+    parser.add_argument(
+        "--db",
+        metavar="CHEMIN",
+        help="fichier du journal, ou adresse postgresql+psycopg://… d'une base (ou COMPTOIR_DB)",
+    )
     parser.add_argument(
         "--training", action="store_true", help="utiliser le journal de formation associé"
     )
@@ -38,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
 
     verify = commands.add_parser("verify", help="vérifier l'intégrité du journal")
     verify.add_argument("--workers", type=int, default=None, help=argparse.SUPPRESS)
+    verify.add_argument("--till", metavar="CAISSE", help="serveur central : une seule caisse")
 
     close = commands.add_parser("close", help="clôturer une journée, un mois ou un exercice")
     which = close.add_mutually_exclusive_group(required=True)
@@ -83,6 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     _add_export_parser(commands)
     _add_backup_parser(commands)
     _add_archive_parser(commands)
+    from app.central_cli import add_central_parser
+
+    add_central_parser(commands)
     return parser
 
 
@@ -139,6 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "export": _export,
             "backup": _backup,
             "archive": _archive,
+            "central": _central,
         }[args.command]
         return handler(args)
     except ComptoirError as exc:
@@ -148,12 +157,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-def _ledger_path(args: argparse.Namespace) -> Path:
-    """The ledger a command works on. With --training: the training ledger of the selected
-    one, checked to be one and created on first use; the real ledger is only read."""
+def _ledger_path(args: argparse.Namespace) -> Path | str:
+    """The ledger a command works on: a file's path or a PostgreSQL URL. With --training:
+    the training ledger of the selected one, checked to be one and created on first use;
+    the real ledger is only read."""
     path = config.ledger_path(args.db)
     if not args.training:
         return path
+    if not isinstance(path, Path):
+        raise ComptoirError(
+            "Le mode formation utilise un fichier à côté du journal réel : il n'est pas "
+            "disponible pour un journal sur un serveur PostgreSQL."
+        )
     from app.training import ensure_training_ledger
 
     return ensure_training_ledger(path, supervisor=args.supervisor or _operator_name())
@@ -182,13 +197,17 @@ def _verify(args: argparse.Namespace) -> int:
     from app.ledger.service import verify_and_record
 
     path = _ledger_path(args)
-    if not path.exists():
+    if isinstance(path, Path) and not path.exists():
         print(f"Erreur : aucun journal à l'emplacement {path}.", file=sys.stderr)
         return 2
+    if args.till or _file_kind(path) == "central":  # a central verifies the whole shop
+        from app.central_cli import verify_central_ledger
+
+        return verify_central_ledger(path, args.till, _operator_name())
     from app.training import ledger_kind
 
     report = verify_and_record(path, workers=args.workers)
-    if ledger_kind(path) == "training":
+    if isinstance(path, Path) and ledger_kind(path) == "training":
         print(f"Journal de FORMATION vérifié ({path.name}) — ", end="")
     print(report.summary())
     for notice in report.notices:
@@ -198,6 +217,12 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _operator(args: argparse.Namespace) -> str:
     return args.operator or _operator_name()
+
+
+def _central(args: argparse.Namespace) -> int:
+    from app.central_cli import run_central
+
+    return run_central(args, _ledger_path(args), _operator_name())
 
 
 def _close(args: argparse.Namespace) -> int:
@@ -400,6 +425,10 @@ def _export_view(args: argparse.Namespace) -> int:
     from app.sales.money import parse_cents
 
     path = _ledger_path(args)
+    if isinstance(path, str):
+        from app.ledger.browse import FILE_ONLY
+
+        raise ComptoirError(FILE_ONLY)
     if not path.exists():
         print(f"Erreur : aucun journal à l'emplacement {path}.", file=sys.stderr)
         return 2
@@ -452,18 +481,12 @@ def _export_fec(args: argparse.Namespace) -> int:
     return 0
 
 
-def _file_kind(path: Path) -> str | None:
-    """The kind recorded in a ledger file (real, training, demo), None if unreadable."""
-    import sqlite3
+def _file_kind(path: Path | str) -> str | None:
+    """The kind recorded in a ledger (real, training, demo), None if unreadable."""
+    from app.ledger.service import ledger_identity
 
-    if not path.exists():
-        return None
-    try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-            row = conn.execute("SELECT kind FROM ledger_meta").fetchone()
-    except sqlite3.Error:
-        return None
-    return row[0] if row else None
+    identity = ledger_identity(path)
+    return identity[1] if identity else None
 
 
 def _pdp_sandbox(args: argparse.Namespace) -> int:
@@ -499,6 +522,9 @@ def _demo(args: argparse.Namespace) -> int:
 
     if not 1 <= args.days <= 3660:
         print("Erreur : --days doit être compris entre 1 et 3660.", file=sys.stderr)
+        return 2
+    if args.db and not isinstance(config.ledger_path(args.db), Path):
+        print("Erreur : la démonstration s'écrit dans un fichier SQLite.", file=sys.stderr)
         return 2
     path = Path(args.db) if args.db else config.data_dir() / "demo.sqlite"
     if args.training:
@@ -600,6 +626,8 @@ def _backup(args: argparse.Namespace) -> int:
 def _backup_after_closure(ledger, operator: str) -> str | None:  # type: ignore[no-untyped-def]
     from app.ledger.backup import BackupFailed, backup_now
 
+    if ledger.is_server:  # the server's own backups (pg_dump) keep a PostgreSQL ledger
+        return None
     try:
         result = backup_now(ledger, operator=operator)
     except BackupFailed as exc:
@@ -633,7 +661,7 @@ def _backup_list(args: argparse.Namespace) -> int:
     path = _ledger_path(args)
     with Ledger.open(path, kind=_kind(args), readonly=True) as ledger, ledger.reader() as session:
         settings, line = backup_settings(session), backup_line(session)
-        copies = list_backups(settings.folder, path.stem, ledger.ledger_id)
+        copies = list_backups(settings.folder, ledger.path.stem, ledger.ledger_id)
     print(f"Dossier de sauvegarde : {settings.folder} ({settings.keep} copies conservées)")
     for copy in reversed(copies):
         print(
@@ -651,6 +679,11 @@ def _backup_restore(args: argparse.Namespace) -> int:
     from app.ledger.verify import verify_ledger
 
     path = _ledger_path(args)
+    if not isinstance(path, Path):
+        raise ComptoirError(
+            "Une sauvegarde Comptoir est un fichier SQLite ; une base PostgreSQL se restaure "
+            "avec les outils du serveur (pg_restore)."
+        )
     result = restore_backup(
         Path(args.file), path, operator=_operator(args), force=args.force, kind=_kind(args)
     )

@@ -15,7 +15,7 @@ from app.ledger.closures import close_day, close_month, close_year
 from app.ledger.store import Ledger
 from app.ledger.verify import verify_ledger
 from app.sales.service import record_sale
-from benchmarks import app_cases, archive_case, bundle_cases, cache, viewer_case
+from benchmarks import app_cases, archive_case, bundle_cases, cache, central_case, viewer_case
 from benchmarks.common import (
     MANAGER,
     OPERATOR,
@@ -429,4 +429,5 @@ BENCHMARKS: dict[str, Callable[[Context], list[Result]]] = {
     "archive": archive_case.bench_archive,
     "viewer": viewer_case.bench_viewer,
     "bundle": bundle_cases.bench_bundle,
+    "central": central_case.bench_central,
 }

@@ -28,6 +28,7 @@ NAMES = (
     "archive",
     "viewer",
     "bundle",
+    "central",
 )
 RESULTS_JSON = Path(__file__).resolve().parent / "results.json"
 

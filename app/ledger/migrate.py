@@ -3,6 +3,11 @@
 Alembic is imported only when a migration is due: opening an up-to-date ledger (every
 start of the till) just reads the stored revision. An existing ledger is copied beside
 itself before it is migrated, so that a failed or regretted upgrade loses nothing.
+
+On PostgreSQL the whole upgrade is one transaction (its DDL is transactional): a failed
+migration leaves the database as it was. No copy is made there; the server's own backups
+(``pg_dump``) are the administrator's. The upgrade holds an advisory lock, so that two
+tills starting at once on a new server do not both create the tables.
 """
 
 from __future__ import annotations
@@ -12,13 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Connection, Engine, inspect, text
+
+from app.ledger.db import MIGRATION_LOCK_KEY, Target
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-HEAD_REVISION = "0005"  # the newest file in migrations/versions (a test keeps them in step)
+HEAD_REVISION = "0006"  # the newest file in migrations/versions (a test keeps them in step)
 
 
 def _config() -> Config:
@@ -37,9 +44,7 @@ def head_revision() -> str | None:
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        if not inspect(conn).has_table("alembic_version"):
-            return None
-        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return _revision_of(conn)
 
 
 def upgrade(engine: Engine) -> bool:
@@ -50,9 +55,19 @@ def upgrade(engine: Engine) -> bool:
 
     cfg = _config()
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
+            if _revision_of(conn) == HEAD_REVISION:  # another process did it meanwhile
+                return False
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
     return True
+
+
+def _revision_of(conn: Connection) -> str | None:
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 @dataclass(frozen=True)
@@ -62,7 +77,7 @@ class Migration:
     from_revision: str
     to_revision: str
     applied: tuple[str, ...]  # oldest first
-    backup: Path
+    backup: Path | None  # None on PostgreSQL (no file to copy)
 
 
 def backup_path(path: Path, revision: str, stamp: str) -> Path:
@@ -96,10 +111,10 @@ def applied_between(older: str, newer: str) -> tuple[str, ...]:
     return tuple(reversed([rev.revision for rev in script.iterate_revisions(newer, older)]))
 
 
-def upgrade_ledger(engine: Engine, path: Path, stamp: str) -> Migration | None:
-    """Upgrade the ledger file at ``path``; an existing one is backed up first.
+def upgrade_ledger(engine: Engine, target: Target, stamp: str) -> Migration | None:
+    """Upgrade the ledger at ``target``; an existing SQLite file is backed up first.
 
-    Returns None when nothing was migrated or the file was new (nothing to keep)."""
+    Returns None when nothing was migrated or the database was new (nothing to keep)."""
     before = current_revision(engine)
     if before == HEAD_REVISION:
         return None
@@ -108,14 +123,18 @@ def upgrade_ledger(engine: Engine, path: Path, stamp: str) -> Migration | None:
         return None
     from app.errors import LedgerError
 
-    backup = backup_path(path, before, stamp)
-    backup_copy(path, backup)
+    backup: Path | None = None
+    kept = "la mise à jour a été entièrement annulée"
+    if isinstance(target, Path):
+        backup = backup_path(target, before, stamp)
+        backup_copy(target, backup)
+        kept = f"une copie est conservée : {backup}"
     try:
         upgrade(engine)
     except Exception as exc:
         raise LedgerError(
             "La mise à jour du journal fiscal vers cette version du logiciel a échoué. "
-            f"Le journal n'a pas été modifié ; une copie est conservée : {backup}",
+            f"Le journal n'a pas été modifié ; {kept}",
             detail=f"migration from {before}: {exc!r}",
         ) from exc
     after = current_revision(engine) or HEAD_REVISION

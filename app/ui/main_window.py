@@ -38,6 +38,8 @@ from app.ledger.journal import Recorded
 from app.ledger.models import RecordType
 from app.ledger.settings import fiscal_settings
 from app.ledger.store import Ledger
+from app.ledger.sync import SyncWorker
+from app.ledger.sync import banner_text as central_banner
 from app.staff.service import OperatorInfo, Permission, has_operators
 from app.ui.archive_viewer import ArchiveViewer
 from app.ui.background import Background
@@ -71,10 +73,14 @@ PAGES = ("Caisse", "Factures", "Clôtures", "Archives", "Catalogue", "Réglages"
 class MainWindow(QMainWindow):
     switch_requested = Signal(object)  # SwitchRequest: run() reopens over the other ledger
 
-    def __init__(self, ctx: AppContext, worker: OutboxWorker | None = None) -> None:
+    def __init__(
+        self, ctx: AppContext, worker: OutboxWorker | None = None, sync: SyncWorker | None = None
+    ) -> None:
         super().__init__()
         self.ctx = ctx
         self.worker = worker
+        self.sync = sync  # uploads to the central server; Réglages › Serveur central uses it
+        self._sync_seen: object = None
         self.background = Background(self)
         self.setWindowTitle(f"Comptoir {__version__}")
         self.setObjectName("mainWindow")
@@ -122,6 +128,12 @@ class MainWindow(QMainWindow):
         self._connect_documents()
         self.nav.setCurrentRow(0 if ctx.can(Permission.SELL) else PAGES.index("Clôtures"))
         self.refresh_banner()
+        if sync is not None:  # its state changes in its own thread: look at it now and then
+            QTimer(self, interval=5000, timeout=self._sync_changed).start()
+
+    def _sync_changed(self) -> None:
+        if self.sync is not None and self.sync.state is not self._sync_seen:
+            self.refresh_banner()
 
     def _connect_documents(self) -> None:
         closures = self.screens["Clôtures"]
@@ -302,6 +314,12 @@ class MainWindow(QMainWindow):
         if problems:
             parts.append("Facturation électronique : " + " ; ".join(problems[:2]))
             style = "background: #fff3cd; color: #6d4c00; font-weight: bold;"
+        if self.sync is not None:
+            self._sync_seen = self.sync.state
+            central = central_banner(self._sync_seen, ledger.timezone)
+            if central:
+                parts.append(central)
+                style = "background: #fff3cd; color: #6d4c00; font-weight: bold;"
         backup = self.ctx.read(last_backup)
         if backup is not None and not backup.ok:
             when = backup.local_time(ledger.timezone)
@@ -384,6 +402,8 @@ def run(path: Path, *, kind: str = "real") -> int:
         assert operator is not None
         window, worker, requests = _open_window(app, ledger, operator)
         code = app.exec()
+        if window.sync is not None:
+            window.sync.stop(10)
         dispose(window)
         worker.stop(10)
         if not requests:
@@ -415,7 +435,10 @@ def _open_window(
     worker.start()
     ctx = AppContext(ledger, operator)
     ctx.ledger_changed.connect(worker.wake)
-    window = MainWindow(ctx, worker)
+    sync = SyncWorker(lambda: ledger)  # to the central server, when one is configured
+    sync.start()
+    ctx.ledger_changed.connect(sync.wake)
+    window = MainWindow(ctx, worker, sync)
     requests: list[SwitchRequest] = []
     window.switch_requested.connect(lambda request: (requests.append(request), app.quit()))
     window.resize(1280, 800)

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from app.errors import ComptoirError
 from app.ledger.models import RecordType
 from app.staff.service import Permission
+from app.ui.archive_viewer.central_source import verify_central_source
 from app.ui.archive_viewer.jobs import (
     Job,
     Verdict,
@@ -178,6 +179,10 @@ class ViewerActions:
         operator = self.ctx.operator_name
 
         def work(job: Job) -> Verdict:
+            if source.central is not None:
+                return verify_central_source(
+                    source.central, operator=operator, job=job, source=source.label
+                )
             if source.live:
                 return verify_live(source.db_path, operator=operator, job=job, source=source.label)
             assert source.archive is not None

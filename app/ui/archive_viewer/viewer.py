@@ -49,6 +49,7 @@ from app.ledger.browse import (
 )
 from app.ledger.models import RecordType
 from app.ui.archive_viewer.actions import ViewerActions
+from app.ui.archive_viewer.central_source import CentralSource, ask_central
 from app.ui.archive_viewer.filters import FilterBar, PeriodTree, QuickTypes
 from app.ui.archive_viewer.jobs import Job, Verdict
 from app.ui.archive_viewer.model import RecordTableModel
@@ -84,10 +85,11 @@ class Source:
     label: str
     archive: Path | None = None
     workdir: tempfile.TemporaryDirectory[str] | None = field(default=None, repr=False)
+    central: CentralSource | None = None  # a snapshot of a central server's chain
 
     @property
     def live(self) -> bool:
-        return self.archive is None
+        return self.archive is None and self.central is None
 
 
 def _operators_of(path: Path) -> list[str]:
@@ -161,12 +163,16 @@ class ArchiveViewer(ViewerActions, Screen):
         self.open_button = QPushButton("Ouvrir une archive…")
         self.open_button.setObjectName("openArchive")
         self.open_button.clicked.connect(self.ask_archive_file)
+        self.central_button = QPushButton("Serveur central…")
+        self.central_button.setObjectName("openCentral")
+        self.central_button.clicked.connect(lambda: ask_central(self))
         row = QHBoxLayout()
         row.addWidget(title)
         row.addSpacing(16)
         row.addWidget(self.source_label, 1)
         row.addWidget(self.live_button)
         row.addWidget(self.open_button)
+        row.addWidget(self.central_button)
         return row
 
     def _browse_area(self) -> QSplitter:

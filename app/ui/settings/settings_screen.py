@@ -45,6 +45,7 @@ from app.ui.context import AppContext
 from app.ui.forms import TOUCH_STYLE, Screen, error_label, show_form_error, write_form
 from app.ui.models import OperatorTableModel
 from app.ui.settings.backup_tab import BackupTab
+from app.ui.settings.central_tab import CentralTab
 from app.ui.settings.platform_tab import PlatformTab
 
 T = TypeVar("T")
@@ -98,6 +99,7 @@ class SettingsScreen(Screen):
         self.platform_tab = PlatformTab(ctx)
         self.tabs.addTab(self.platform_tab, "Facturation électronique")
         self.tabs.addTab(BackupTab(ctx), "Sauvegarde")
+        self.tabs.addTab(CentralTab(ctx), "Serveur central")
         layout.addWidget(title)
         layout.addWidget(self.notice)
         layout.addWidget(self.tabs, 1)

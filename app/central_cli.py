@@ -1,0 +1,209 @@
+"""``comptoir central …`` and ``comptoir verify`` on a central ledger (see app/cli.py).
+
+The parser part imports nothing from the ledger, so that ``--help`` stays quick; each
+command imports what it needs. Exit codes as everywhere: 0 done, 1 a check found a
+problem or the central could not be reached (nothing is lost: the till keeps its records
+and the next upload goes on from where the central stands), 2 bad usage or refused
+(a fork, a shop day some till has not closed yet).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.ledger.journal import Recorded
+    from app.ledger.store import Ledger
+
+SHOWN_FINDINGS = 50
+
+
+def add_central_parser(commands: argparse._SubParsersAction) -> None:
+    central = commands.add_parser(
+        "central", help="serveur central d'une boutique à plusieurs caisses"
+    )
+    actions = central.add_subparsers(dest="central_command", metavar="ACTION", required=True)
+    actions.add_parser("init", help="créer le journal du serveur central (--db : sa base)")
+    send = actions.add_parser(
+        "upload", help="envoyer au serveur central ce que la caisse a enregistré (--db : la caisse)"
+    )
+    send.add_argument(
+        "--to",
+        required=True,
+        metavar="ADRESSE",
+        help="le serveur central : postgresql+psycopg://utilisateur@hôte/base ou un fichier",
+    )
+    send.add_argument("--batch", type=int, default=500, help=argparse.SUPPRESS)
+    close = actions.add_parser(
+        "close", help="clôturer une journée, un mois ou un exercice de la boutique (--db : central)"
+    )
+    which = close.add_mutually_exclusive_group(required=True)
+    which.add_argument("--day", metavar="AAAA-MM-JJ")
+    which.add_argument("--month", metavar="AAAA-MM")
+    which.add_argument("--year", metavar="AAAA")
+    close.add_argument("--operator", default=None, help="opérateur (défaut : l'utilisateur)")
+    actions.add_parser("status", help="caisses, derniers envois, clôtures en attente")
+
+
+def run_central(args: argparse.Namespace, target: Path | str, operator: str) -> int:
+    """``target`` is the ledger ``--db`` names: the till's for ``upload``, else the central."""
+    return {
+        "init": _init,
+        "upload": _upload,
+        "close": _close,
+        "status": _status,
+    }[args.central_command](args, target, operator)
+
+
+def _init(args: argparse.Namespace, target: Path | str, operator: str) -> int:
+    from app.ledger.central import open_central
+    from app.ledger.db import display_target
+    from app.ledger.service import ledger_identity
+
+    existed = ledger_identity(target) is not None
+    with open_central(target, operator=operator, create=True) as central:
+        where, ledger_id, storage = central.display_name, central.ledger_id, central.key_storage
+    if existed:
+        print(f"Serveur central déjà en place : {display_target(target)} (journal {ledger_id}).")
+        return 0
+    print(f"Serveur central créé : {where} (journal {ledger_id}).")
+    print(f"Clé de signature du serveur central : {storage}")
+    print(
+        "Chaque poste qui envoie au serveur central signe les envois en son nom : copiez-y "
+        f"cette clé (fichier keys/{ledger_id}.pem du dossier de données de Comptoir)."
+    )
+    return 0
+
+
+def _upload(args: argparse.Namespace, target: Path | str, operator: str) -> int:
+    from app.documents.preferences import till_id
+    from app.ledger.central import CentralUnreachable, central_target, upload_to
+    from app.ledger.store import Ledger
+
+    if args.batch < 1:
+        print("Erreur : --batch doit être positif.", file=sys.stderr)
+        return 2
+    with Ledger.open(target, kind=None, readonly=True) as local:
+        with local.reader() as session:
+            name = till_id(session)
+        try:
+            result = upload_to(
+                local, central_target(args.to), batch=args.batch, till_id=name, operator=operator
+            )
+        except CentralUnreachable as exc:
+            print(f"Erreur : {exc.message}", file=sys.stderr)
+            return 1
+    print(result.summary())
+    return 0
+
+
+def _close(args: argparse.Namespace, target: Path | str, operator: str) -> int:
+    from datetime import date
+
+    from app.errors import ComptoirError
+    from app.ledger.central import close_shop_day, close_shop_month, close_shop_year, open_central
+
+    who = args.operator or operator
+    with open_central(target, operator=who) as central:
+        if args.day:
+            try:
+                day = date.fromisoformat(args.day)
+            except ValueError:
+                raise ComptoirError(f"Date invalide : {args.day!r} (attendu AAAA-MM-JJ).") from None
+            record = close_shop_day(central, day, operator=who)
+        elif args.month:
+            record = close_shop_month(central, args.month, operator=who)
+        else:
+            record = close_shop_year(central, args.year, operator=who)
+        print(closure_summary(record, central))
+    return 0
+
+
+def closure_summary(record: Recorded, central: Ledger) -> str:
+    """A shop closure in a few lines: period, totals, each till, the hash."""
+    from app.ledger.closures import day_label, month_label
+    from app.sales.money import format_cents
+
+    body = record.body
+    period = body["period"]
+    if len(period) == 10:
+        from datetime import date
+
+        what = f"de la journée du {day_label(date.fromisoformat(period))}"
+    elif len(period) == 7:
+        what = f"du mois de {month_label(period)}"
+    else:
+        what = f"de l'exercice {period}"
+    lines = [
+        f"Clôture de la boutique {what} enregistrée ({record.doc_number}, "
+        f"enregistrement n°{record.seq} du serveur central).",
+        f"Tickets : {body['tickets']} dont {body['refunds']} remboursement(s) ou annulation(s)",
+        f"Total TTC : {format_cents(body['total'])}  (HT {format_cents(body['total_excl'])}, "
+        f"TVA {format_cents(body['total_vat'])})",
+    ]
+    lines += [f"  {p['method']} : {format_cents(p['amount'])}" for p in body["payments"]]
+    lines.append(f"Grand total perpétuel : {format_cents(body['perpetual_total'])}")
+    for till in body["tills"]:
+        closure = till["closure"]
+        own = f"clôture n°{closure['number']}" if closure else "pas de clôture propre"
+        amount = f", {format_cents(till['total'])}" if "total" in till else ""
+        lines.append(f"  Caisse {till['till']} : {own}{amount}")
+    lines.append(f"Empreinte : {record.hash}")
+    return "\n".join(lines)
+
+
+def _status(args: argparse.Namespace, target: Path | str, operator: str) -> int:
+    from datetime import UTC, date, datetime
+    from zoneinfo import ZoneInfo
+
+    from app.ledger.central import open_central, shop_status
+    from app.ledger.closures import day_label
+
+    with open_central(target, readonly=True) as central:
+        status = shop_status(central)
+        tz = ZoneInfo(central.timezone)
+        print(f"Serveur central : {central.display_name}")
+    if not status.tills:
+        print("Aucune caisse n'a encore rien envoyé.")
+    for till in status.tills:
+        when = "jamais"
+        if till.last_upload:
+            moment = datetime.strptime(till.last_upload, "%Y-%m-%dT%H:%M:%S.%fZ")
+            when = f"{moment.replace(tzinfo=UTC).astimezone(tz):%d/%m/%Y %H:%M:%S}"
+        closed = (
+            day_label(date.fromisoformat(till.last_closed_day)) if till.last_closed_day else "-"
+        )
+        print(
+            f"  Caisse {till.till_id:<12} reçu jusqu'au n°{till.head_seq:<8} "
+            f"dernier envoi : {when}   dernière journée close : {closed}"
+        )
+    if status.last_closed_day:
+        print(
+            "Dernière journée de la boutique close : "
+            f"{day_label(date.fromisoformat(status.last_closed_day))}"
+        )
+    if not status.pending:
+        print("Aucune clôture de la boutique en attente.")
+    for pending in status.pending:
+        waiting = f" — en attente de : {', '.join(pending.missing)}" if pending.missing else ""
+        print(f"À clôturer : {pending.label}{waiting}")
+    return 0
+
+
+def verify_central_ledger(target: Path | str, till: str | None, operator: str) -> int:
+    """``comptoir verify`` on a central: the whole shop, or one till with ``--till``."""
+    from app.ledger.central import verify_central_and_record
+
+    report = verify_central_and_record(target, till=till, operator=operator)
+    scope = f"Caisse {till}" if till else "Boutique (serveur central et toutes ses caisses)"
+    print(f"{scope} — {report.summary()}")
+    for finding in report.findings[:SHOWN_FINDINGS]:
+        print(f"  - {finding.message}")
+    if len(report.findings) > SHOWN_FINDINGS:
+        print(f"  … et {len(report.findings) - SHOWN_FINDINGS} autre(s) anomalie(s).")
+    for notice in report.notices:
+        print(f"Remarque : {notice}")
+    return 0 if report.ok else 1

@@ -1,0 +1,212 @@
+"""The central ledger of a shop with several tills (BOFiP §210, « système centralisateur »).
+
+Each till keeps its own ledger, numbering and chain, and sells without the central. The
+central is itself a Comptoir ledger (kind ``central``, a SQLite file or a PostgreSQL
+database) whose own chain holds the shop closures and the trace of every upload, and
+whose ``till_*`` tables hold every till's chain as the till signed it.
+
+This module opens the central and is what callers import. The work is done in
+``central_upload`` (the tills' uploads), ``central_closures`` (shop closures, status),
+``central_verify`` (verification of the whole shop) and ``central_snapshot`` (a till's
+chain, or the shop's, as a ledger file for the archive viewer).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError
+
+from app.errors import ComptoirError, LedgerError, LedgerMismatch
+from app.ledger import keys
+from app.ledger.central_closures import (
+    PendingShopClosure,
+    ShopClosurePending,
+    ShopStatus,
+    close_shop_day,
+    close_shop_month,
+    close_shop_year,
+    pending_shop_closures,
+    shop_status,
+)
+from app.ledger.central_models import CENTRAL_KIND
+from app.ledger.central_snapshot import central_snapshot
+from app.ledger.central_upload import (
+    TillInfo,
+    UploadRefused,
+    UploadResult,
+    local_head,
+    register_till,
+    registered_tills,
+    upload,
+)
+from app.ledger.central_verify import verify_central
+from app.ledger.db import DatabaseUnreachable, Target, display_target, is_url, resolve_target
+from app.ledger.events import EventCode, log_event
+from app.ledger.service import ledger_identity
+from app.ledger.store import SYSTEM_OPERATOR, Clock, Ledger, utc_now
+from app.ledger.verify import Report
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "CentralUnreachable",
+    "PendingShopClosure",
+    "ShopClosurePending",
+    "ShopStatus",
+    "TillInfo",
+    "UploadRefused",
+    "UploadResult",
+    "central_snapshot",
+    "close_shop_day",
+    "close_shop_month",
+    "close_shop_year",
+    "display_target",
+    "is_url",
+    "local_head",
+    "open_central",
+    "pending_shop_closures",
+    "register_till",
+    "registered_tills",
+    "shop_status",
+    "upload",
+    "upload_to",
+    "verify_central",
+    "verify_central_and_record",
+]
+
+CENTRAL_TILL = "CENTRAL"  # the ``till`` of the central's own records
+
+
+class CentralUnreachable(LedgerError):
+    """The central database cannot be reached now; the till keeps its records and retries."""
+
+
+class CentralKeyMissing(LedgerError):
+    """The central's signing key is not on this computer: nothing may be signed for it."""
+
+
+def central_target(text: str) -> Target:
+    """What the user typed: a PostgreSQL URL, or the path of a SQLite file."""
+    return resolve_target(text.strip())
+
+
+# -- opening --------------------------------------------------------------------------
+def open_central(
+    target: str | Path,
+    *,
+    clock: Clock = utc_now,
+    operator: str = SYSTEM_OPERATOR,
+    create: bool = False,
+    readonly: bool = False,
+) -> Ledger:
+    """Open the central ledger at ``target`` (a SQLite file or a PostgreSQL URL).
+
+    For writing, the central's signing key must be on this computer: opening the ledger
+    without it would put a new, unendorsed key into the shop's chain. ``create`` makes a
+    new central ledger when there is none at ``target``."""
+    try:
+        if readonly:
+            return Ledger.open(target, kind=CENTRAL_KIND, readonly=True)  # type: ignore[arg-type]
+        identity = ledger_identity(target)
+        if identity is None and not create:
+            raise CentralUnreachable(
+                f"Serveur central introuvable ou injoignable ({display_target(target)}). Les "
+                "ventes continuent ; les enregistrements seront envoyés dès qu'il répondra."
+            )
+        if identity is not None:
+            ledger_id, kind = identity
+            if kind != CENTRAL_KIND:
+                raise LedgerMismatch(
+                    f"{display_target(target)} n'est pas un serveur central Comptoir "
+                    "(c'est le journal d'une caisse)."
+                )
+            if keys.load_key(ledger_id) is None:
+                raise CentralKeyMissing(
+                    "La clé de signature du serveur central n'est pas sur cet ordinateur : "
+                    "rien ne peut y être enregistré en son nom. Copiez le fichier "
+                    f"keys/{ledger_id}.pem du serveur central dans le dossier de données "
+                    "de Comptoir de ce poste (voir la documentation du journal)."
+                )
+        return Ledger.open(
+            target,  # type: ignore[arg-type]
+            kind=CENTRAL_KIND,
+            create=create,
+            clock=clock,
+            till_id=CENTRAL_TILL,
+            operator=operator,
+        )
+    except (DBAPIError, OSError, DatabaseUnreachable) as exc:
+        raise _unreachable(target, exc) from exc
+
+
+def _unreachable(target: str | Path, exc: BaseException) -> CentralUnreachable:
+    return CentralUnreachable(
+        f"Serveur central injoignable ({display_target(target)}). Les ventes continuent ; "
+        "les enregistrements seront envoyés dès que le serveur répondra.",
+        detail=repr(exc),
+    )
+
+
+def upload_to(
+    local: Ledger,
+    target: str | Path,
+    *,
+    batch: int = 500,
+    till_id: str | None = None,
+    operator: str = SYSTEM_OPERATOR,
+) -> UploadResult:
+    """Open the central at ``target``, upload, close it; a connection lost on the way is
+    CentralUnreachable (what was committed stays, the next upload goes on from there)."""
+    central = open_central(target, operator=operator)
+    try:
+        return upload(local, central, batch=batch, till_id=till_id, operator=operator)
+    except ComptoirError:
+        raise
+    except (DBAPIError, OSError) as exc:
+        raise _unreachable(target, exc) from exc
+    finally:
+        central.close()
+
+
+def verify_central_and_record(
+    target: Target,
+    *,
+    till: str | None = None,
+    operator: str = SYSTEM_OPERATOR,
+    progress: Any = None,
+    cancelled: Any = None,
+) -> Report:
+    """Verify the central (the whole shop, or one till), then journal the result in the
+    central's chain when this computer holds its key, as ``verify_and_record`` does for a
+    till; anywhere else verification writes nothing."""
+    report = verify_central(target, till=till, progress=progress, cancelled=cancelled)
+    identity = ledger_identity(target)
+    if report.cancelled or identity is None or keys.load_key(identity[0]) is None:
+        return report
+    try:
+        with open_central(target, operator=operator) as central, central.transaction() as session:
+            log_event(
+                session,
+                EventCode.VERIFY,
+                operator=operator,
+                ok=report.ok,
+                records=report.records,
+                last_seq=report.last_seq,
+                till=till,
+                summary=report.summary(),
+            )
+            if not report.ok and report.first_problem is not None:
+                log_event(
+                    session,
+                    EventCode.INTEGRITY_FAILURE,
+                    operator=operator,
+                    seq=report.first_problem.seq,
+                    rule=report.first_problem.rule,
+                    till=till,
+                )
+    except Exception as exc:  # a failed journal write must not hide the verdict
+        log.warning("could not journal the verification of the central: %s", exc)
+    return report

@@ -1,0 +1,462 @@
+"""Shop closures: day, month and year closures over every till, in the central's chain.
+
+Each till closes its own days as always (locally, with or without the central). A shop
+day is closed on the central once every registered till is done with that day: it has
+uploaded its own DAY_CLOSURE for it, or it had no sale that day and has uploaded records
+of a later day (a till's dates only move forward, so nothing more can come for that
+day). The shop day closure sums the tills' TICKET records of that day and lists each
+till's own closure (sequence number and hash); months and years sum the shop's day and
+month closures, as on a till. The bodies have the layout of ``app.ledger.closures``
+(plus ``tills``), with the shop's own grand and perpetual totals.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.errors import ClosureRequired, InvalidInput, LedgerError, PeriodClosed
+from app.ledger.central_models import TillChain, TillRecord, TillUpload
+from app.ledger.closures import (
+    CLOSURE_RANK,
+    Closure,
+    PeriodTotals,
+    day_label,
+    get_closure,
+    last_closure,
+    list_closures,
+    month_label,
+    today,
+)
+from app.ledger.journal import Recorded, append, head
+from app.ledger.models import RecordType
+from app.ledger.store import Ledger
+from app.ledger.verify import RunningTotals
+
+TICKET = RecordType.TICKET.value
+
+
+class ShopClosurePending(LedgerError):
+    """A shop day cannot be closed yet: some tills have not sent their own closure."""
+
+    def __init__(self, message: str, *, missing: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.missing = missing
+
+
+@dataclass(frozen=True)
+class PendingShopClosure:
+    """A shop closure still to be made, and the tills it waits for (days only)."""
+
+    kind: RecordType
+    period: str
+    missing: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        if self.kind is RecordType.DAY_CLOSURE:
+            return f"la journée du {day_label(date.fromisoformat(self.period))}"
+        if self.kind is RecordType.MONTH_CLOSURE:
+            return f"le mois de {month_label(self.period)}"
+        return f"l'exercice {self.period}"
+
+
+def _tills_text(names: tuple[str, ...] | list[str]) -> str:
+    return ("la caisse " if len(names) == 1 else "les caisses ") + ", ".join(names)
+
+
+# -- reading the tills ------------------------------------------------------------------
+def _tills(session: Session) -> list[TillChain]:
+    return list(session.scalars(select(TillChain).order_by(TillChain.till_id)))
+
+
+def _till_closure(
+    session: Session, ledger_id: str, kind: RecordType, period: str
+) -> TillRecord | None:
+    return session.scalar(
+        select(TillRecord).where(
+            TillRecord.ledger_id == ledger_id,
+            TillRecord.record_type == kind.value,
+            TillRecord.period == period,
+        )
+    )
+
+
+def _head_date(session: Session, till: TillChain) -> str | None:
+    if till.head_seq == 0:
+        return None
+    return session.scalar(
+        select(TillRecord.business_date).where(
+            TillRecord.ledger_id == till.ledger_id, TillRecord.seq == till.head_seq
+        )
+    )
+
+
+def _has_tickets(session: Session, ledger_id: str, iso: str) -> bool:
+    found = session.scalar(
+        select(TillRecord.seq)
+        .where(
+            TillRecord.record_type == TICKET,
+            TillRecord.business_date == iso,
+            TillRecord.ledger_id == ledger_id,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def _day_state(session: Session, till: TillChain, iso: str) -> tuple[bool, TillRecord | None]:
+    """Whether ``till`` is done with day ``iso``, and its closure of that day if any."""
+    closure = _till_closure(session, till.ledger_id, RecordType.DAY_CLOSURE, iso)
+    if closure is not None:
+        return True, closure
+    last = _head_date(session, till)
+    return last is not None and last > iso and not _has_tickets(session, till.ledger_id, iso), None
+
+
+def missing_tills(session: Session, iso: str) -> tuple[str, ...]:
+    """The tills the shop day ``iso`` still waits for."""
+    return tuple(t.till_id for t in _tills(session) if not _day_state(session, t, iso)[0])
+
+
+def _ticket_days(session: Session, after: str | None, until: str) -> list[str]:
+    """Days with at least one till ticket, after ``after`` (exclusive) up to ``until``."""
+    query = (
+        select(TillRecord.business_date)
+        .distinct()
+        .where(TillRecord.record_type == TICKET, TillRecord.business_date <= until)
+    )
+    if after is not None:
+        query = query.where(TillRecord.business_date > after)
+    return sorted(session.scalars(query))
+
+
+def _to_totals(running: RunningTotals) -> PeriodTotals:
+    return PeriodTotals(
+        tickets=running.tickets,
+        refunds=running.refunds,
+        vat=tuple((rate, *running.vat[rate]) for rate in sorted(running.vat, reverse=True)),
+        payments=tuple(sorted(running.payments.items())),
+        abs_total=running.abs_total,
+    )
+
+
+def day_ticket_totals(session: Session, iso: str) -> dict[str, RunningTotals]:
+    """Every till's tickets of day ``iso``, summed per till ledger id."""
+    from app.ledger import canonical
+
+    per_till: dict[str, RunningTotals] = defaultdict(RunningTotals)
+    rows = session.execute(
+        select(TillRecord.ledger_id, TillRecord.canonical)
+        .where(TillRecord.record_type == TICKET, TillRecord.business_date == iso)
+        .execution_options(yield_per=1000)
+    )
+    for ledger_id, data in rows:
+        per_till[ledger_id].add_ticket(canonical.decode(data)["body"])
+    return per_till
+
+
+# -- helpers shared by the three closures ------------------------------------------------
+def _range_after(session: Session, previous: Closure | None) -> dict[str, Any]:
+    top = head(session)
+    assert top is not None  # a ledger always starts with its KEY record
+    return {
+        "first_seq": previous.seq + 1 if previous else 1,
+        "last_seq": top.seq,
+        "last_hash": top.hash,
+        "previous": {"seq": previous.seq, "hash": previous.hash} if previous else None,
+    }
+
+
+def _perpetual(previous: Closure | None, totals: PeriodTotals) -> dict[str, int]:
+    before = previous.body["perpetual_total"] if previous else 0
+    before_abs = previous.body["perpetual_abs_total"] if previous else 0
+    return {
+        "grand_total": totals.total,
+        "perpetual_total": before + totals.total,
+        "perpetual_abs_total": before_abs + totals.abs_total,
+    }
+
+
+def _closure_ref(row: TillRecord | None) -> dict[str, Any] | None:
+    return None if row is None else {"seq": row.seq, "number": row.number, "hash": row.hash}
+
+
+def _last_period(session: Session, kind: RecordType) -> str | None:
+    closure = last_closure(session, kind)
+    return closure.period if closure else None
+
+
+def _period_end(period: str) -> date:
+    """The last day of a day (itself), month or year period."""
+    if len(period) == 10:
+        return date.fromisoformat(period)
+    if len(period) == 4:
+        return date(int(period), 12, 31)
+    year, month = (int(part) for part in period.split("-"))
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _required(kind: RecordType, period: str) -> ClosureRequired:
+    label = PendingShopClosure(kind, period).label
+    return ClosureRequired(
+        f"Clôture de la boutique : {label} doit d'abord être clôturé(e).",
+        period=period,
+        period_kind=kind.value,
+    )
+
+
+def _unclosed_before(session: Session, kind: RecordType, iso: str) -> str | None:
+    """A shop month (``kind`` MONTH_CLOSURE) or year before the one of ``iso`` whose inner
+    closures are made but which is not closed itself: it must be closed first."""
+    width = 7 if kind is RecordType.MONTH_CLOSURE else 4
+    inner = RecordType.DAY_CLOSURE if kind is RecordType.MONTH_CLOSURE else RecordType.MONTH_CLOSURE
+    since = last_closure(session, kind)
+    for part in list_closures(session, inner, since_seq=since.seq if since else None):
+        if part.period[:width] < iso[:width]:
+            return part.period[:width]
+    return None
+
+
+# -- closing ------------------------------------------------------------------------------
+def close_shop_day(central: Ledger, day: date, *, operator: str) -> Recorded:
+    """Close the shop day ``day`` once every registered till is done with it."""
+    with central.transaction() as session:
+        return _close_day(session, day, operator)
+
+
+def _close_day(session: Session, day: date, operator: str) -> Recorded:
+    iso = day.isoformat()
+    if day > today(session):
+        raise InvalidInput(f"La journée du {day_label(day)} n'est pas encore commencée.")
+    if get_closure(session, RecordType.DAY_CLOSURE, iso):
+        raise PeriodClosed(f"La journée du {day_label(day)} est déjà clôturée pour la boutique.")
+    closed_day = _last_period(session, RecordType.DAY_CLOSURE)
+    if closed_day is not None and iso < closed_day:
+        raise InvalidInput(
+            f"La journée du {day_label(day)} est antérieure à la dernière clôture de la "
+            f"boutique ({day_label(date.fromisoformat(closed_day))})."
+        )
+    for kind, key in ((RecordType.MONTH_CLOSURE, iso[:7]), (RecordType.YEAR_CLOSURE, iso[:4])):
+        closed = _last_period(session, kind)
+        if closed is not None and key <= closed:
+            raise PeriodClosed(f"La période {key} est déjà clôturée pour la boutique.")
+    earlier = _ticket_days(session, closed_day, (day - timedelta(days=1)).isoformat())
+    if earlier:
+        raise _required(RecordType.DAY_CLOSURE, earlier[0])
+    for kind in (RecordType.MONTH_CLOSURE, RecordType.YEAR_CLOSURE):
+        unclosed = _unclosed_before(session, kind, iso)
+        if unclosed is not None:
+            raise _required(kind, unclosed)
+    tills = _tills(session)
+    if not tills:
+        raise InvalidInput("Aucune caisse n'est inscrite au serveur central.")
+    states = {t.ledger_id: _day_state(session, t, iso) for t in tills}
+    missing = tuple(t.till_id for t in tills if not states[t.ledger_id][0])
+    if missing:
+        raise ShopClosurePending(
+            f"Clôture de la boutique impossible : la journée du {day_label(day)} n'a pas "
+            f"encore été clôturée et transmise par {_tills_text(missing)}. Chaque caisse "
+            "clôture sa journée elle-même ; la boutique pourra être clôturée dès que ces "
+            "clôtures auront été reçues par le serveur central.",
+            missing=missing,
+        )
+    per_till = day_ticket_totals(session, iso)
+    combined = RunningTotals()
+    for running in per_till.values():
+        combined.merge(running)
+    totals = _to_totals(combined)
+    previous = last_closure(session, RecordType.DAY_CLOSURE)
+    body: dict[str, Any] = {
+        "kind": "day",
+        "period": iso,
+        **_range_after(session, previous),
+        **totals.as_body(),
+        **_perpetual(previous, totals),
+        "counted": [],
+        "tills": [
+            {
+                "till": t.till_id,
+                "ledger": t.ledger_id,
+                "closure": _closure_ref(states[t.ledger_id][1]),
+                "tickets": per_till[t.ledger_id].tickets if t.ledger_id in per_till else 0,
+                "total": _to_totals(per_till[t.ledger_id]).total if t.ledger_id in per_till else 0,
+            }
+            for t in tills
+        ],
+    }
+    return append(session, RecordType.DAY_CLOSURE, body, operator=operator, period=iso)
+
+
+def _parse_month(period: str) -> str:
+    try:
+        year, month = period.split("-")
+        if len(year) != 4 or not 1 <= int(month) <= 12:
+            raise ValueError
+        return f"{int(year):04d}-{int(month):02d}"
+    except ValueError:
+        raise InvalidInput(f"Mois invalide : {period!r} (attendu AAAA-MM).") from None
+
+
+def close_shop_month(central: Ledger, period: str, *, operator: str) -> Recorded:
+    """Close a shop month once it is over and every shop day with sales in it is closed."""
+    period = _parse_month(period)
+    with central.transaction() as session:
+        return _close_aggregate(session, RecordType.MONTH_CLOSURE, period, operator)
+
+
+def close_shop_year(central: Ledger, year: int | str, *, operator: str) -> Recorded:
+    """Close a shop fiscal year (calendar year) once it is over and its months are closed."""
+    try:
+        period = f"{int(year):04d}"
+    except ValueError:
+        raise InvalidInput(f"Année invalide : {year!r}.") from None
+    with central.transaction() as session:
+        return _close_aggregate(session, RecordType.YEAR_CLOSURE, period, operator)
+
+
+def _close_aggregate(session: Session, kind: RecordType, period: str, operator: str) -> Recorded:
+    what = PendingShopClosure(kind, period).label
+    part_kind = (
+        RecordType.DAY_CLOSURE if kind is RecordType.MONTH_CLOSURE else (RecordType.MONTH_CLOSURE)
+    )
+    if get_closure(session, kind, period):
+        raise PeriodClosed(f"Clôture impossible : {what} est déjà clôturé(e) pour la boutique.")
+    if _period_end(period) >= today(session):
+        raise InvalidInput(f"Clôture impossible : {what} n'est pas terminé(e).")
+    closed = _last_period(session, kind)
+    if closed is not None and period < closed:
+        raise InvalidInput(f"Clôture impossible : une période postérieure à {what} est close.")
+    days = _ticket_days(
+        session, _last_period(session, RecordType.DAY_CLOSURE), _period_end(period).isoformat()
+    )
+    if days:
+        raise _required(RecordType.DAY_CLOSURE, days[0])
+    previous = last_closure(session, kind)
+    span = _range_after(session, previous)
+    later = list_closures(session, part_kind, since_seq=span["first_seq"])
+    for part in later:
+        if part.period[: len(period)] < period:
+            raise _required(
+                part_kind, part.period[: 7 if part_kind is RecordType.DAY_CLOSURE else 4]
+            )
+        if part.period[: len(period)] > period:
+            raise InvalidInput(
+                f"Clôture impossible : des périodes postérieures à {what} sont déjà closes."
+            )
+    if kind is RecordType.MONTH_CLOSURE:
+        unclosed_year = _unclosed_before(session, RecordType.YEAR_CLOSURE, period)
+        if unclosed_year is not None:
+            raise _required(RecordType.YEAR_CLOSURE, unclosed_year)
+    if kind is RecordType.YEAR_CLOSURE:
+        months = {
+            d.period[:7]
+            for d in list_closures(session, RecordType.DAY_CLOSURE, period_prefix=period)
+        }
+        unclosed = sorted(m for m in months if get_closure(session, part_kind, m) is None)
+        if unclosed:
+            raise _required(RecordType.MONTH_CLOSURE, unclosed[0])
+    parts = [c for c in later if c.period.startswith(period)]
+    totals = PeriodTotals.combine(part.totals for part in parts)
+    body: dict[str, Any] = {
+        "kind": "month" if kind is RecordType.MONTH_CLOSURE else "year",
+        "period": period,
+        **span,
+        "parts": [{"period": p.period, "seq": p.seq, "hash": p.hash} for p in parts],
+        **totals.as_body(),
+        **_perpetual(previous, totals),
+        "tills": [
+            {
+                "till": t.till_id,
+                "ledger": t.ledger_id,
+                "closure": _closure_ref(_till_closure(session, t.ledger_id, kind, period)),
+            }
+            for t in _tills(session)
+        ],
+    }
+    return append(session, kind, body, operator=operator, period=period)
+
+
+# -- status ---------------------------------------------------------------------------------
+def pending_shop_closures(session: Session) -> list[PendingShopClosure]:
+    """Shop closures still to be made, oldest first: days with sales (and the tills each
+    waits for), then months and years that are over."""
+    now = today(session).isoformat()
+    pending = [
+        PendingShopClosure(RecordType.DAY_CLOSURE, iso, missing_tills(session, iso))
+        for iso in _ticket_days(session, _last_period(session, RecordType.DAY_CLOSURE), now)
+    ]
+    for kind, width, inner in (
+        (RecordType.MONTH_CLOSURE, 7, RecordType.DAY_CLOSURE),
+        (RecordType.YEAR_CLOSURE, 4, RecordType.MONTH_CLOSURE),
+    ):
+        closed = _last_period(session, kind)
+        periods = {c.period[:width] for c in list_closures(session, inner)}
+        periods |= {p.period[:width] for p in pending}
+        for period in sorted(periods):
+            if (closed is None or period > closed) and _period_end(period).isoformat() < now:
+                pending.append(PendingShopClosure(kind, period))
+    return sorted(pending, key=lambda p: (_period_end(p.period), CLOSURE_RANK[p.kind]))
+
+
+@dataclass(frozen=True)
+class TillStatus:
+    till_id: str
+    ledger_id: str
+    head_seq: int
+    head_hash: str
+    head_date: str | None
+    last_upload: str | None  # UTC timestamp of the last batch received
+    last_closed_day: str | None
+
+
+@dataclass(frozen=True)
+class ShopStatus:
+    tills: tuple[TillStatus, ...]
+    pending: tuple[PendingShopClosure, ...]
+    last_closed_day: str | None
+
+
+def shop_status(central: Ledger) -> ShopStatus:
+    """The tills, what each has sent, and the shop closures still to be made."""
+    with central.reader() as session:
+        uploads = dict(
+            session.execute(
+                select(TillUpload.ledger_id, func.max(TillUpload.uploaded_at)).group_by(
+                    TillUpload.ledger_id
+                )
+            ).all()
+        )
+        tills = []
+        for till in _tills(session):
+            closed = session.scalar(
+                select(TillRecord.period)
+                .where(
+                    TillRecord.ledger_id == till.ledger_id,
+                    TillRecord.record_type == RecordType.DAY_CLOSURE.value,
+                )
+                .order_by(TillRecord.number.desc())
+                .limit(1)
+            )
+            tills.append(
+                TillStatus(
+                    till.till_id,
+                    till.ledger_id,
+                    till.head_seq,
+                    till.head_hash,
+                    _head_date(session, till),
+                    uploads.get(till.ledger_id),
+                    closed,
+                )
+            )
+        return ShopStatus(
+            tuple(tills),
+            tuple(pending_shop_closures(session)),
+            _last_period(session, RecordType.DAY_CLOSURE),
+        )

@@ -1,0 +1,165 @@
+"""Réglages › Serveur central: where this till sends its ledger (a shop with several tills),
+a "send now" that also tests the connection, and how the last upload went.
+
+The address is a shop preference of this till (not fiscal). Sending happens in the
+background worker (``app.ledger.sync``); the button runs one upload off the GUI thread,
+through the main window's worker when there is one, so the banner says the same thing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.errors import ComptoirError
+from app.ledger.central import UploadResult
+from app.ledger.sync import (
+    CENTRAL_ENV,
+    central_url,
+    display_target,
+    save_central_url,
+    upload_once,
+)
+from app.staff.service import Permission
+from app.ui.background import Background
+from app.ui.context import AppContext
+from app.ui.forms import error_label, show_form_error
+
+RED, GREEN = "#c62828", "#2e7d32"
+INTRO = (
+    "Boutique à plusieurs caisses : chaque caisse garde son propre journal et l'envoie au "
+    "serveur central, qui tient les clôtures de la boutique. Les ventes ne dépendent pas du "
+    "serveur : s'il ne répond pas, la caisse continue et envoie dès qu'il revient. "
+    "Laissez vide pour une caisse seule."
+)
+
+
+class CentralTab(QWidget):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.background = Background(self)
+        intro = QLabel(INTRO)
+        intro.setWordWrap(True)
+        self.address = QLineEdit()
+        self.address.setObjectName("centralUrlEdit")
+        self.address.setPlaceholderText(
+            "postgresql+psycopg://comptoir@serveur/boutique, ou le chemin d'un fichier"
+        )
+        self.environment = QLabel()
+        self.environment.setObjectName("centralEnvNotice")
+        self.environment.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow("Serveur central", self.address)
+        self.save_button = QPushButton("Enregistrer")
+        self.save_button.setObjectName("saveCentralButton")
+        self.save_button.clicked.connect(self.save)
+        self.send_button = QPushButton("Tester / envoyer maintenant")
+        self.send_button.setObjectName("centralSendButton")
+        self.send_button.clicked.connect(self.send_now)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.save_button)
+        buttons.addWidget(self.send_button)
+        buttons.addStretch(1)
+        self.error = error_label("centralError")
+        self.status = QLabel()
+        self.status.setObjectName("centralStatus")
+        self.status.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(self.environment)
+        layout.addLayout(buttons)
+        layout.addWidget(self.error)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.refresh()
+
+    def refresh(self) -> None:
+        real = self.ctx.ledger.kind == "real"
+        editable = real and self.ctx.can(Permission.EDIT_SETTINGS)
+        self.address.setEnabled(editable)
+        self.save_button.setEnabled(editable)
+        self.send_button.setEnabled(real and not self.background.busy)
+        self.address.setText(self.ctx.read(central_url))
+        forced = os.environ.get(CENTRAL_ENV, "").strip()
+        self.environment.setText(
+            f"La variable d'environnement {CENTRAL_ENV} impose le serveur "
+            f"{display_target(forced)} : c'est lui qui reçoit les envois."
+            if forced
+            else ""
+        )
+        self.environment.setVisible(bool(forced))
+        if not real:
+            self._say("Le mode formation n'envoie rien au serveur central.", ok=True)
+
+    def _say(self, text: str, *, ok: bool) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet(f"color: {GREEN if ok else RED};")
+
+    def _save(self) -> bool:
+        text = self.address.text()
+        try:
+            with self.ctx.ledger.transaction() as session:
+                save_central_url(session, text)
+        except ComptoirError as exc:
+            show_form_error(self.error, exc.message)
+            return False
+        return True
+
+    def save(self) -> None:
+        show_form_error(self.error, "")
+        if self._save():
+            self._say("Adresse du serveur central enregistrée.", ok=True)
+            self.ctx.ledger_changed.emit()  # the worker takes the new address at once
+
+    def send_now(self) -> None:
+        """Save what is typed (when this operator may), then upload off the GUI thread."""
+        show_form_error(self.error, "")
+        if self.background.busy:
+            return
+        if self.ctx.can(Permission.EDIT_SETTINGS) and not self._save():
+            return
+        self.send_button.setEnabled(False)
+        self._say("Envoi au serveur central en cours…", ok=True)
+        self.background.run(self._work(), self._done, self._failed)
+
+    def _work(self) -> Callable[[], Any]:
+        worker = getattr(self.window(), "sync", None)
+        if worker is not None:
+            return worker.sync_now
+        ledger = self.ctx.ledger
+        return lambda: upload_once(ledger)
+
+    def _done(self, result: UploadResult | None) -> None:
+        self.send_button.setEnabled(True)
+        if result is None:
+            self._say("Aucun serveur central n'est indiqué pour cette caisse.", ok=False)
+        else:
+            self._say(result.summary(), ok=True)
+        self.ctx.ledger_changed.emit()
+
+    def _failed(self, error: BaseException) -> None:
+        self.send_button.setEnabled(True)
+        if isinstance(error, ComptoirError):
+            message = error.message
+        else:
+            message = f"Serveur central injoignable : {type(error).__name__}."
+        self._say("", ok=False)
+        show_form_error(self.error, message)
+        self.ctx.ledger_changed.emit()
