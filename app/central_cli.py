@@ -72,8 +72,9 @@ def _init(args: argparse.Namespace, target: Path | str, operator: str) -> int:
     print(f"Serveur central créé : {where} (journal {ledger_id}).")
     print(f"Clé de signature du serveur central : {storage}")
     print(
-        "Chaque poste qui envoie au serveur central signe les envois en son nom : copiez-y "
-        f"cette clé (fichier keys/{ledger_id}.pem du dossier de données de Comptoir)."
+        "Elle signe la chaîne de la boutique (clôtures, vérifications) : seul le poste qui "
+        "clôture la boutique en a besoin (le serveur ou le poste du gérant). Sauvegardez-la ; "
+        "ne la copiez pas sur les caisses, qui signent leurs envois avec leur propre clé."
     )
     return 0
 
@@ -90,9 +91,7 @@ def _upload(args: argparse.Namespace, target: Path | str, operator: str) -> int:
         with local.reader() as session:
             name = till_id(session)
         try:
-            result = upload_to(
-                local, central_target(args.to), batch=args.batch, till_id=name, operator=operator
-            )
+            result = upload_to(local, central_target(args.to), batch=args.batch, till_id=name)
         except CentralUnreachable as exc:
             print(f"Erreur : {exc.message}", file=sys.stderr)
             return 1

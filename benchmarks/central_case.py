@@ -154,7 +154,7 @@ def _run_till(plan: TillPlan, central: str, day: date) -> TillOutcome:
         retries, deadline = 0, time.monotonic() + WAIT_S
         while True:  # the last records, whatever the worker had time for
             try:
-                result = upload_to(ledger, central, till_id=plan.name, operator="bench")
+                result = upload_to(ledger, central, till_id=plan.name)
                 break
             except UploadRefused:
                 raise

@@ -2,8 +2,10 @@
 
 Each till keeps its own ledger, numbering and chain, and sells without the central. The
 central is itself a Comptoir ledger (kind ``central``, a SQLite file or a PostgreSQL
-database) whose own chain holds the shop closures and the trace of every upload, and
-whose ``till_*`` tables hold every till's chain as the till signed it.
+database) whose own chain holds the shop closures and the verifications, signed by the
+central's key, and whose ``till_*`` tables hold every till's chain and the trace of its
+uploads, signed by that till's key. Uploading needs no key of the central's: a till
+opens it with ``for_upload=True``, which cannot append to its chain.
 
 This module opens the central and is what callers import. The work is done in
 ``central_upload`` (the tills' uploads), ``central_closures`` (shop closures, status),
@@ -22,9 +24,11 @@ from sqlalchemy.exc import DBAPIError
 from app.errors import ComptoirError, LedgerError, LedgerMismatch
 from app.ledger import keys
 from app.ledger.central_closures import (
+    CentralKeyMissing,
     PendingShopClosure,
     ShopClosurePending,
     ShopStatus,
+    central_key_missing,
     close_shop_day,
     close_shop_month,
     close_shop_year,
@@ -35,11 +39,13 @@ from app.ledger.central_models import CENTRAL_KIND
 from app.ledger.central_snapshot import central_snapshot
 from app.ledger.central_upload import (
     TillInfo,
+    TillKeyMissing,
     UploadRefused,
     UploadResult,
+    UploadTrace,
     local_head,
-    register_till,
     registered_tills,
+    till_info,
     upload,
 )
 from app.ledger.central_verify import verify_central
@@ -52,13 +58,16 @@ from app.ledger.verify import Report
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "CentralKeyMissing",
     "CentralUnreachable",
     "PendingShopClosure",
     "ShopClosurePending",
     "ShopStatus",
     "TillInfo",
+    "TillKeyMissing",
     "UploadRefused",
     "UploadResult",
+    "UploadTrace",
     "central_snapshot",
     "close_shop_day",
     "close_shop_month",
@@ -67,10 +76,11 @@ __all__ = [
     "is_url",
     "local_head",
     "open_central",
+    "open_central_for_upload",
     "pending_shop_closures",
-    "register_till",
     "registered_tills",
     "shop_status",
+    "till_info",
     "upload",
     "upload_to",
     "verify_central",
@@ -82,10 +92,6 @@ CENTRAL_TILL = "CENTRAL"  # the ``till`` of the central's own records
 
 class CentralUnreachable(LedgerError):
     """The central database cannot be reached now; the till keeps its records and retries."""
-
-
-class CentralKeyMissing(LedgerError):
-    """The central's signing key is not on this computer: nothing may be signed for it."""
 
 
 def central_target(text: str) -> Target:
@@ -101,12 +107,18 @@ def open_central(
     operator: str = SYSTEM_OPERATOR,
     create: bool = False,
     readonly: bool = False,
+    for_upload: bool = False,
 ) -> Ledger:
     """Open the central ledger at ``target`` (a SQLite file or a PostgreSQL URL).
 
-    For writing, the central's signing key must be on this computer: opening the ledger
-    without it would put a new, unendorsed key into the shop's chain. ``create`` makes a
-    new central ledger when there is none at ``target``."""
+    To write to the central's own chain (shop closures, verifications), its signing key
+    must be on this computer: opening the ledger without it would put a new, unendorsed
+    key into the shop's chain, so it is refused (``CentralKeyMissing``). ``for_upload``
+    opens it for a till's uploads, which need no key of the central's: no key is loaded
+    nor made, and nothing can be appended to its chain (``Ledger.open(signing=False)``).
+    ``create`` makes a new central ledger when there is none at ``target``."""
+    if for_upload and (create or readonly):
+        raise ValueError("for_upload opens an existing central for writing its till tables")
     try:
         if readonly:
             return Ledger.open(target, kind=CENTRAL_KIND, readonly=True)  # type: ignore[arg-type]
@@ -123,13 +135,8 @@ def open_central(
                     f"{display_target(target)} n'est pas un serveur central Comptoir "
                     "(c'est le journal d'une caisse)."
                 )
-            if keys.load_key(ledger_id) is None:
-                raise CentralKeyMissing(
-                    "La clé de signature du serveur central n'est pas sur cet ordinateur : "
-                    "rien ne peut y être enregistré en son nom. Copiez le fichier "
-                    f"keys/{ledger_id}.pem du serveur central dans le dossier de données "
-                    "de Comptoir de ce poste (voir la documentation du journal)."
-                )
+            if not for_upload and keys.load_key(ledger_id) is None:
+                raise central_key_missing(ledger_id)
         return Ledger.open(
             target,  # type: ignore[arg-type]
             kind=CENTRAL_KIND,
@@ -137,9 +144,15 @@ def open_central(
             clock=clock,
             till_id=CENTRAL_TILL,
             operator=operator,
+            signing=not for_upload,
         )
     except (DBAPIError, OSError, DatabaseUnreachable) as exc:
         raise _unreachable(target, exc) from exc
+
+
+def open_central_for_upload(target: str | Path, *, clock: Clock = utc_now) -> Ledger:
+    """The central as a till opens it to upload: without the central's key."""
+    return open_central(target, clock=clock, for_upload=True)
 
 
 def _unreachable(target: str | Path, exc: BaseException) -> CentralUnreachable:
@@ -156,13 +169,13 @@ def upload_to(
     *,
     batch: int = 500,
     till_id: str | None = None,
-    operator: str = SYSTEM_OPERATOR,
 ) -> UploadResult:
-    """Open the central at ``target``, upload, close it; a connection lost on the way is
-    CentralUnreachable (what was committed stays, the next upload goes on from there)."""
-    central = open_central(target, operator=operator)
+    """Open the central at ``target`` for upload, upload, close it; a connection lost on
+    the way is CentralUnreachable (what was committed stays, the next upload goes on from
+    there). An upload is the till's act, signed by the till's key: it names no operator."""
+    central = open_central_for_upload(target)
     try:
-        return upload(local, central, batch=batch, till_id=till_id, operator=operator)
+        return upload(local, central, batch=batch, till_id=till_id)
     except ComptoirError:
         raise
     except (DBAPIError, OSError) as exc:

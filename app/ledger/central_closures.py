@@ -42,6 +42,28 @@ from app.ledger.verify import RunningTotals
 TICKET = RecordType.TICKET.value
 
 
+class CentralKeyMissing(LedgerError):
+    """The central's signing key is not on this computer: nothing may be signed for it."""
+
+
+def central_key_missing(ledger_id: str) -> CentralKeyMissing:
+    return CentralKeyMissing(
+        "La clé de signature du serveur central n'est pas sur cet ordinateur : rien ne "
+        "peut être inscrit dans la chaîne de la boutique (clôtures, vérifications) en son "
+        "nom. Faites-le depuis le serveur central ou le poste du gérant, qui détient le "
+        f"fichier keys/{ledger_id}.pem (voir la documentation du journal). Les caisses n'en "
+        "ont pas besoin pour envoyer leurs enregistrements."
+    )
+
+
+def _writable(central: Ledger) -> Ledger:
+    """A shop closure is signed by the central's key: refused on a central opened for
+    uploads only (``open_central(..., for_upload=True)``), which holds none."""
+    if central.signer is None:
+        raise central_key_missing(central.ledger_id)
+    return central
+
+
 class ShopClosurePending(LedgerError):
     """A shop day cannot be closed yet: some tills have not sent their own closure."""
 
@@ -227,7 +249,7 @@ def _unclosed_before(session: Session, kind: RecordType, iso: str) -> str | None
 # -- closing ------------------------------------------------------------------------------
 def close_shop_day(central: Ledger, day: date, *, operator: str) -> Recorded:
     """Close the shop day ``day`` once every registered till is done with it."""
-    with central.transaction() as session:
+    with _writable(central).transaction() as session:
         return _close_day(session, day, operator)
 
 
@@ -307,7 +329,7 @@ def _parse_month(period: str) -> str:
 def close_shop_month(central: Ledger, period: str, *, operator: str) -> Recorded:
     """Close a shop month once it is over and every shop day with sales in it is closed."""
     period = _parse_month(period)
-    with central.transaction() as session:
+    with _writable(central).transaction() as session:
         return _close_aggregate(session, RecordType.MONTH_CLOSURE, period, operator)
 
 
@@ -317,7 +339,7 @@ def close_shop_year(central: Ledger, year: int | str, *, operator: str) -> Recor
         period = f"{int(year):04d}"
     except ValueError:
         raise InvalidInput(f"Année invalide : {year!r}.") from None
-    with central.transaction() as session:
+    with _writable(central).transaction() as session:
         return _close_aggregate(session, RecordType.YEAR_CLOSURE, period, operator)
 
 

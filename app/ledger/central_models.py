@@ -7,9 +7,10 @@ tables sit beside it and hold the tills' records exactly as each till signed the
 - ``till_record`` is one row per record of a till's chain (the canonical bytes, hash and
   signature as the till stored them; the other columns are copies of the envelope);
 - ``till_key`` the public keys introduced by the tills' KEY records;
-- ``till_upload`` one row per upload batch, with the UPLOAD event that traces it in the
-  central chain;
-- ``till_chain`` one row per till: who it is, and the head of its uploaded chain.
+- ``till_upload`` one row per upload batch, signed by the till's own key (the central's
+  key is never needed to upload: see ``central_upload.upload_statement``);
+- ``till_chain`` one row per till, made by its first upload: who it is, and the head of
+  its uploaded chain.
 
 ``till_record``, ``till_key`` and ``till_upload`` are append-only (triggers abort UPDATE
 and DELETE, as on the fiscal tables). ``till_chain.head_seq``/``head_hash`` is the one
@@ -83,7 +84,8 @@ class TillKey(Base):
 
 
 class TillUpload(Base):
-    """One upload batch: which records of which till, traced by an UPLOAD event."""
+    """One upload batch: which records of which till, signed by that till's key in force
+    at ``to_seq`` (``key_id``) over the statement of the other columns."""
 
     __tablename__ = "till_upload"
 
@@ -94,4 +96,5 @@ class TillUpload(Base):
     records: Mapped[int] = mapped_column(Integer)
     last_hash: Mapped[str] = mapped_column(String(64))
     uploaded_at: Mapped[str] = mapped_column(String(27))
-    event_seq: Mapped[int] = mapped_column(ForeignKey("journal.seq"))
+    key_id: Mapped[str] = mapped_column(String(16))
+    signature: Mapped[bytes] = mapped_column(LargeBinary)

@@ -8,13 +8,16 @@ grand totals, the tills' own closures it lists). Each till's chain is checked fr
 genesis as ``verify_ledger`` checks a till's file: links, hashes, signatures by the key
 in force, copies against the envelope, gapless numbering per type, timestamps, tickets
 adding up, and the till's closures recomputed with the same ``RunningTotals`` and
-``compare_totals``. The upload trace is checked too: the batches cover the chain without
-gap, and ``till_chain``'s head is the last record received.
+``compare_totals``. The upload trace is checked too: every ``till_upload`` row is signed
+by the till's key in force at its last record (``UploadTrace``), the batches cover the
+chain from its first record to the head without gap nor overlap, and ``till_chain``'s
+head is the last record received.
 """
 
 from __future__ import annotations
 
 import base64
+import bisect
 import hashlib
 import json
 from collections import defaultdict
@@ -22,13 +25,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput
-from app.ledger import chain
+from app.ledger import canonical, chain
 from app.ledger.central_models import CENTRAL_KIND, TillChain, TillKey, TillRecord, TillUpload
+from app.ledger.central_upload import UploadTrace
 from app.ledger.closures import list_closures
 from app.ledger.journal import derived_rows
 from app.ledger.models import SALE_TYPES, JournalRecord, RecordType
@@ -146,6 +151,7 @@ class _TillScan:
     active: str | None = None
     keys: dict[str, Any] = field(default_factory=dict)
     ders: dict[str, bytes] = field(default_factory=dict)
+    key_changes: list[tuple[int, str]] = field(default_factory=list)  # (seq, key in force)
     numbers: dict[str, int] = field(default_factory=dict)
     since_day: RunningTotals = field(default_factory=RunningTotals)
     last: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
@@ -261,6 +267,12 @@ class _TillScan:
             self.fail(row.seq, "signature", f"{name} porte une signature invalide.")
         if row.record_type == RecordType.KEY.value:
             self.active = body.get("key_id")
+            self.key_changes.append((row.seq, body.get("key_id")))
+
+    def key_in_force(self, seq: int) -> str | None:
+        """The till's key in force at record ``seq``: the latest KEY record up to it."""
+        at = bisect.bisect_right(self.key_changes, seq, key=lambda change: change[0])
+        return self.key_changes[at - 1][1] if at else None
 
     def _copies(
         self, row: TillRecord, envelope: dict[str, Any], body: dict[str, Any], name: str
@@ -373,17 +385,24 @@ class _TillScan:
                     "aucune clé de la chaîne.",
                 )
         self.report.keys += len(self.ders)
+        self.check_uploads(session)
+
+    def check_uploads(self, session: Session) -> None:
+        """Every batch signed by the till, and together covering its chain exactly once
+        from record 1 to the head: the trace BOFiP asks of a centralising system."""
+        uploads, received = _uploads(session, self.till.ledger_id)
+        if not uploads:
+            self.fail(
+                None,
+                "upload",
+                "la caisse est inscrite au serveur central sans aucun envoi signé par elle.",
+            )
+            return
         expected = 1
-        for first, last, last_hash, received in _uploads(session, self.till.ledger_id):
-            if first != expected or received != last_hash:
-                self.fail(
-                    first,
-                    "upload",
-                    f"les envois enregistrés ne couvrent pas la chaîne sans trou ni "
-                    f"chevauchement (lot n°{first} à n°{last}).",
-                )
-            expected = last + 1
-        if expected != self.till.head_seq + 1:
+        for upload, signature in uploads:
+            self.check_upload(upload, signature, received.get(upload.to_seq), expected)
+            expected = max(expected, upload.to_seq + 1)
+        if expected <= self.till.head_seq:
             self.fail(
                 None,
                 "upload",
@@ -391,10 +410,50 @@ class _TillScan:
                 f"n°{self.till.head_seq}.",
             )
 
+    def check_upload(
+        self, upload: UploadTrace, signature: bytes, received: str | None, expected: int
+    ) -> None:
+        first, last = upload.from_seq, upload.to_seq
+        when = _local_time(upload.uploaded_at, self.till.timezone)
+        what = f"l'envoi des enregistrements n°{first} à n°{last} ({when})"
 
-def _uploads(session: Session, ledger_id: str) -> list[tuple[int, int, str, str | None]]:
-    """The till's upload batches in order, each with the hash received at its end."""
-    hashes = dict(
+        def fail(message: str) -> None:
+            self.fail(first, "upload", f"{what} {message}")
+
+        if first > expected:
+            fail(f"laisse un trou : aucun envoi ne couvre les n°{expected} à n°{first - 1}.")
+        elif first < expected:
+            fail(f"chevauche un envoi précédent (déjà couvert jusqu'au n°{expected - 1}).")
+        if last < first or upload.records != last - first + 1:
+            fail("annonce un nombre d'enregistrements qui ne correspond pas à sa plage.")
+        if received is None or received != upload.last_hash:
+            fail(f"annonce une empreinte qui n'est pas celle de l'enregistrement n°{last} reçu.")
+        in_force = self.key_in_force(last)
+        key = self.keys.get(upload.key_id)
+        if upload.key_id != in_force or key is None:
+            fail(
+                f"est signé par la clé {upload.key_id}, qui n'est pas la clé de la caisse en "
+                f"vigueur au n°{last} ({in_force or 'aucune'}) : il n'a pas été fait par elle."
+            )
+        elif not upload.signed_by(key, signature):
+            fail("porte une signature invalide : il a été modifié, ou pas fait par la caisse.")
+
+
+def _local_time(ts: str, timezone: str) -> str:
+    """An upload's time as the shop reads it (dd/mm/yyyy hh:mm:ss), or as stored if it is
+    not a timestamp at all (a forged row)."""
+    try:
+        moment = canonical.parse_ts(ts).astimezone(ZoneInfo(timezone))
+    except (ValueError, KeyError):
+        return f"daté « {ts} »"
+    return f"du {moment:%d/%m/%Y à %H:%M:%S}"
+
+
+def _uploads(
+    session: Session, ledger_id: str
+) -> tuple[list[tuple[UploadTrace, bytes]], dict[int, str]]:
+    """The till's upload batches in chain order, and the hashes received at their ends."""
+    received = dict(
         session.execute(
             select(TillRecord.seq, TillRecord.hash)
             .join(
@@ -405,12 +464,12 @@ def _uploads(session: Session, ledger_id: str) -> list[tuple[int, int, str, str 
             .where(TillRecord.ledger_id == ledger_id)
         ).all()
     )
-    rows = session.execute(
-        select(TillUpload.from_seq, TillUpload.to_seq, TillUpload.last_hash)
+    rows = session.scalars(
+        select(TillUpload)
         .where(TillUpload.ledger_id == ledger_id)
-        .order_by(TillUpload.id)
-    ).all()
-    return [(first, last, last_hash, hashes.get(last)) for first, last, last_hash in rows]
+        .order_by(TillUpload.from_seq, TillUpload.id)
+    )
+    return [(UploadTrace.of(row), row.signature) for row in rows], received
 
 
 def _perpetual_problems(

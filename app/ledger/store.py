@@ -117,9 +117,18 @@ class Ledger:
         timezone: str = DEFAULT_TIMEZONE,
         operator: str = SYSTEM_OPERATOR,
         supervisor: str | None = None,
+        signing: bool = True,
     ) -> Ledger:
         """Open (and with ``create``, make) the ledger at ``target``: a path to a SQLite
-        file, or a ``postgresql+psycopg://`` URL to a database that exists on the server."""
+        file, or a ``postgresql+psycopg://`` URL to a database that exists on the server.
+
+        ``signing=False`` opens an existing ledger for writing beside its chain (a
+        central's till tables) on a computer that does not hold its signing key: no key
+        is loaded nor created, so nothing can be appended to the chain, and nothing is
+        journaled on opening, which is why the schema must already be current (a
+        migration is journaled by a VERSION_CHANGE, which only the key can sign)."""
+        if not signing and (readonly or create):
+            raise ValueError("signing=False opens an existing ledger for writing")
         target = resolve_target(target)
         if isinstance(target, Path):
             if readonly or not create:
@@ -133,7 +142,9 @@ class Ledger:
             if (readonly or not create) and not _has_ledger_table(engine):
                 # Another program's database, or an empty one: no tables are made in it.
                 raise LedgerError(f"{_where(target)} n'est pas un journal Comptoir.")
-            if not readonly:
+            if not signing:
+                _require_current_schema(engine, target)
+            elif not readonly:
                 stamp = clock().astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
                 migration = migrate.upgrade_ledger(engine, target, stamp)
             with Session(engine) as session:
@@ -157,7 +168,7 @@ class Ledger:
                 ledger._check_kind(kind or "real")
             if supervisor is None and ledger.kind == "training":
                 ledger.supervisor = ledger._current_supervisor()
-            if not readonly:
+            if signing and not readonly:
                 ledger._load_signer(operator)
                 ledger._record_version_change(migration, operator)
         except OperationalError as exc:
@@ -403,6 +414,19 @@ class Ledger:
 def _has_ledger_table(engine: Engine) -> bool:
     with engine.connect() as conn:
         return inspect(conn).has_table(LedgerMeta.__tablename__)
+
+
+def _require_current_schema(engine: Engine, target: Target) -> None:
+    """Opening without the key migrates nothing: the migration could not be journaled."""
+    revision = migrate.current_revision(engine)
+    if revision != migrate.HEAD_REVISION:
+        raise LedgerError(
+            f"{_where(target)} n'a pas le format de cette version de Comptoir. Ce poste ne "
+            "détient pas la clé de signature de ce journal et ne peut donc pas le mettre à "
+            "jour : mettez Comptoir à jour sur le poste qui détient cette clé (le serveur "
+            "central ou le poste du gérant) et sur celui-ci, puis recommencez.",
+            detail=f"{display_target(target)}: schema {revision}, expected {migrate.HEAD_REVISION}",
+        )
 
 
 def _where(target: Target) -> str:

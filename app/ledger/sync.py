@@ -30,20 +30,20 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.documents.preferences import get_preference, set_preference, till_id
-from app.errors import ComptoirError, InvalidInput, LedgerMismatch
+from app.errors import ComptoirError, InvalidInput, LedgerError
 from app.ledger.central import (
-    CentralKeyMissing,
-    UploadRefused,
+    CentralUnreachable,
     UploadResult,
     central_target,
     display_target,
     is_url,
     local_head,
-    open_central,
+    open_central_for_upload,
     upload,
     upload_to,
 )
-from app.ledger.store import SYSTEM_OPERATOR, Ledger
+from app.ledger.db import DatabaseUnreachable
+from app.ledger.store import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -120,10 +120,11 @@ class SyncWorker:
 
     ``ledger_source`` returns the open till ledger (shared with the GUI, not closed here);
     ``target_source(ledger)`` where to upload (``configured_central``), called at each
-    attempt so that changed settings are picked up; ``opener(target)`` opens the central;
+    attempt so that changed settings are picked up; ``opener(target)`` opens the central
+    (by default for upload: the central's key is not needed on a till, its own signs);
     ``now`` tells the time of a failure (default: the till ledger's clock). Woken after
     each sale, it still leaves ``min_gap`` seconds between two uploads, so that a busy till
-    sends its tickets in batches, not one UPLOAD event per ticket.
+    sends its tickets in batches, not one upload per ticket.
     """
 
     def __init__(
@@ -135,7 +136,7 @@ class SyncWorker:
         min_gap: float = 2.0,
         max_backoff: float = 300.0,
         batch: int = 500,
-        opener: Callable[[Target], Ledger] = open_central,
+        opener: Callable[[Target], Ledger] = open_central_for_upload,
         now: Callable[[], datetime] | None = None,
     ) -> None:
         self._source = ledger_source
@@ -223,12 +224,14 @@ class SyncWorker:
             self._central_target = target
         with ledger.reader() as session:
             name = till_id(session)
-        return upload(
-            ledger, self._central, batch=self.batch, till_id=name, operator=SYSTEM_OPERATOR
-        )
+        return upload(ledger, self._central, batch=self.batch, till_id=name)
 
     def _failed(self, ledger: Ledger, label: str, exc: Exception) -> None:
-        refused = isinstance(exc, (UploadRefused, CentralKeyMissing, LedgerMismatch))
+        # The central answered and said no (a fork, a missing till key, not a central,
+        # an older schema), as opposed to not answering at all.
+        refused = isinstance(exc, LedgerError) and not isinstance(
+            exc, (CentralUnreachable, DatabaseUnreachable)
+        )
         if isinstance(exc, ComptoirError):
             message = exc.message
             log.warning("central sync: %s", exc.detail or exc.message)
@@ -325,4 +328,4 @@ def upload_once(ledger: Ledger) -> UploadResult:
         )
     with ledger.reader() as session:
         name = till_id(session)
-    return upload_to(ledger, target, till_id=name, operator=SYSTEM_OPERATOR)
+    return upload_to(ledger, target, till_id=name)

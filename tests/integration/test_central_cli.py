@@ -109,24 +109,39 @@ def test_an_unreachable_central_is_exit_1_and_a_till_is_not_a_central(
     assert main(["--db", str(till), "verify", "--till", "CAISSE-1"]) == 2
 
 
-def test_central_commands_from_a_shell(tmp_path: Path) -> None:
-    """The installed command, as a script would run it."""
+def test_central_commands_from_a_shell(tmp_path: Path, monkeypatch) -> None:
+    """The installed command, as a script would run it: the central on the manager's
+    computer, the till on its own, each with its own key only."""
     central, till = tmp_path / "central.sqlite", tmp_path / "caisse.sqlite"
+    manager, counter = tmp_path / "poste-gerant", tmp_path / "poste-caisse"
+    monkeypatch.setenv("COMPTOIR_DATA_DIR", str(counter))
     _till(till, "CAISSE-7", sales=1)
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
+    def run(*args: str, data: Path) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "app", *args],
             capture_output=True,
             text=True,
-            env=os.environ.copy(),
+            env=os.environ | {"COMPTOIR_DATA_DIR": str(data)},
             timeout=300,
         )
 
-    assert run("--db", str(central), "central", "init").returncode == 0
-    sent = run("--db", str(till), "central", "upload", "--to", str(central))
+    made = run("--db", str(central), "central", "init", data=manager)
+    assert made.returncode == 0, made.stderr
+    assert "ne la copiez pas sur les caisses" in made.stdout
+    sent = run("--db", str(till), "central", "upload", "--to", str(central), data=counter)
     assert sent.returncode == 0, sent.stderr
     assert sent.stdout.startswith("Caisse CAISSE-7 : ")
-    checked = run("--db", str(central), "verify")
+    with Ledger.open(till, till_id="CAISSE-7", operator="test") as ledger:
+        sell(ledger)  # something new to send, from a computer without this till's key:
+    elsewhere = run("--db", str(till), "central", "upload", "--to", str(central), data=manager)
+    assert elsewhere.returncode == 2
+    assert "la clé de signature de la caisse CAISSE-7 n'est pas sur cet ordinateur" in (
+        elsewhere.stderr
+    )
+    refused = run("--db", str(central), "central", "close", "--day", _today(), data=counter)
+    assert refused.returncode == 2
+    assert "La clé de signature du serveur central n'est pas sur cet ordinateur" in refused.stderr
+    checked = run("--db", str(central), "verify", data=manager)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "Journal intègre" in checked.stdout

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from app.ledger.central import close_shop_day, open_central, verify_central
 from app.ledger.central_models import TillChain, TillRecord, TillUpload
+from app.ledger.models import JournalRecord
 from app.ledger.store import Ledger
 from benchmarks.central_case import TillPlan, run_shop
 
@@ -73,6 +74,9 @@ def test_four_tills_one_cut_off_twice_everything_arrives_once(
                 .where(TillUpload.ledger_id == cut_off.ledger_id)
             )
             assert batches >= 3  # before, between and after the cuts
+            # Uploads are the tills' word (verified below): the central's own chain holds
+            # nothing of theirs, only its KEY record and its creation.
+            assert session.scalar(select(func.count()).select_from(JournalRecord)) == 2
         closed = close_shop_day(central, day, operator="test").body
     assert closed["tickets"] == 4 * TICKETS
     assert all(t["closure"] is not None for t in closed["tills"])
@@ -81,8 +85,6 @@ def test_four_tills_one_cut_off_twice_everything_arrives_once(
 
 
 def _hashes(till: Ledger) -> list[tuple[int, str]]:
-    from app.ledger.models import JournalRecord
-
     with till.reader() as session:
         rows = session.execute(
             select(JournalRecord.seq, JournalRecord.hash).order_by(JournalRecord.seq)

@@ -3,30 +3,38 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import astuple, replace
 from datetime import date, time, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import func, select
 
-from app.errors import ClosureRequired, InvalidInput, LedgerMismatch
+from app.errors import ClosureRequired, InvalidInput, LedgerError, LedgerMismatch
 from app.ledger import central_upload as central_module
+from app.ledger import chain
 from app.ledger.central import (
+    CentralKeyMissing,
     ShopClosurePending,
+    TillKeyMissing,
     UploadRefused,
+    UploadTrace,
     central_snapshot,
     close_shop_day,
     close_shop_month,
     close_shop_year,
     open_central,
+    open_central_for_upload,
     upload,
+    upload_to,
     verify_central,
 )
 from app.ledger.central_closures import shop_status
-from app.ledger.central_models import TillRecord, TillUpload
+from app.ledger.central_models import TillChain, TillRecord, TillUpload
 from app.ledger.closures import close_month, get_closure
 from app.ledger.events import EventCode, log_event
-from app.ledger.migrate import backup_copy
+from app.ledger.migrate import HEAD_REVISION, backup_copy, current_revision
 from app.ledger.models import JournalRecord, RecordType
 from app.ledger.store import Ledger
 from app.ledger.verify import verify_ledger
@@ -55,15 +63,26 @@ def _local_seqs(till: Ledger) -> list[int]:
         return list(session.scalars(select(JournalRecord.seq).order_by(JournalRecord.seq)))
 
 
-def _upload_events(central: Ledger) -> list[dict]:
-    from app.ledger import canonical
-
+def _uploads(central: Ledger) -> list[TillUpload]:
     with central.reader() as session:
-        rows = session.scalars(
-            select(JournalRecord.canonical).where(JournalRecord.record_type == "EVENT")
+        return list(session.scalars(select(TillUpload).order_by(TillUpload.id)))
+
+
+def _central_head(central: Ledger) -> tuple[int, int]:
+    """(last seq, KEY records) of the central's own chain."""
+    with central.reader() as session:
+        last = session.scalar(select(func.max(JournalRecord.seq)))
+        keys = session.scalar(
+            select(func.count())
+            .select_from(JournalRecord)
+            .where(JournalRecord.record_type == "KEY")
         )
-        bodies = [canonical.decode(data)["body"] for data in rows]
-    return [b["detail"] for b in bodies if b["code"] == EventCode.UPLOAD.value]
+    return last, keys
+
+
+def _signed_by_till(row: TillUpload, till: Ledger) -> bool:
+    public = till.signer.public_key()
+    return row.key_id == till.signer_key_id and UploadTrace.of(row).signed_by(public, row.signature)
 
 
 # -- uploads ----------------------------------------------------------------------------------
@@ -71,6 +90,7 @@ def test_upload_copies_every_record_once_and_traces_it(shop: Shop) -> None:
     till = shop.tills["CAISSE-1"]
     for _ in range(4):
         sell(till)
+    central_before = _central_head(shop.central)
     first = upload(till, shop.central)
     local = _local_seqs(till)
     assert (first.records, first.batches, first.skipped) == (len(local), 1, 0)
@@ -78,10 +98,64 @@ def test_upload_copies_every_record_once_and_traces_it(shop: Shop) -> None:
     again = upload(till, shop.central)
     assert (again.records, again.batches, again.last_seq) == (0, 0, local[-1])
     assert till_rows(shop.central, till.ledger_id) == [(till.ledger_id, s) for s in local]
-    assert count(shop.central, TillUpload) == 1
-    [event] = _upload_events(shop.central)
-    assert (event["till"], event["from_seq"], event["to_seq"]) == ("CAISSE-1", 1, local[-1])
+    [trace] = _uploads(shop.central)
+    assert (trace.ledger_id, trace.from_seq, trace.to_seq) == (till.ledger_id, 1, local[-1])
+    assert _signed_by_till(trace, till)
+    # the till's word only: the central's own chain got nothing, not even a registration
+    assert _central_head(shop.central) == central_before
     assert verify_central(shop.central_target).ok
+
+
+def test_a_till_uploads_without_the_central_key(
+    central_target, clock, tmp_path: Path, monkeypatch
+) -> None:
+    open_central(central_target, clock=clock, create=True).close()
+    # The till is another computer: its own data folder, without the central's key.
+    monkeypatch.setenv("COMPTOIR_DATA_DIR", str(tmp_path / "caisse-data"))
+    with pytest.raises(CentralKeyMissing, match="clé de signature du serveur central"):
+        open_central(central_target, clock=clock)
+    with Ledger.open(tmp_path / "caisse.sqlite", clock=clock, till_id="CAISSE-1") as till:
+        for _ in range(3):
+            sell(till)
+        with open_central(central_target, readonly=True) as central:
+            before = _central_head(central)
+        result = upload_to(till, central_target)
+        assert (result.till_id, result.pending) == ("CAISSE-1", 0)
+        assert result.last_seq == _local_seqs(till)[-1]
+        with open_central_for_upload(central_target, clock=clock) as central:
+            assert central.signer is None
+            assert _central_head(central) == before == (before[0], 1)  # no new KEY, nothing
+            [trace] = _uploads(central)
+            assert _signed_by_till(trace, till)
+            with pytest.raises(CentralKeyMissing):
+                close_shop_day(central, clock.today, operator="Caissier")
+            with pytest.raises(RuntimeError), central.transaction() as session:
+                log_event(session, EventCode.START, operator="Caissier")
+            assert _central_head(central) == before
+    report = verify_central(central_target)
+    assert report.ok, report.findings
+
+
+def test_uploading_needs_the_till_key_and_a_current_central(
+    central_target, clock, tmp_path: Path, monkeypatch
+) -> None:
+    open_central(central_target, clock=clock, create=True).close()
+    path = tmp_path / "caisse.sqlite"
+    with Ledger.open(path, clock=clock, till_id="CAISSE-1") as till:
+        sell(till)
+    monkeypatch.setenv("COMPTOIR_DATA_DIR", str(tmp_path / "autre-poste"))
+    with (
+        Ledger.open(path, kind=None, readonly=True) as copy,  # neither key on this computer
+        pytest.raises(TillKeyMissing, match="clé de signature de la caisse CAISSE-1"),
+    ):
+        upload_to(copy, central_target)
+    with tampering(central_target) as conn:  # a central of an older version of Comptoir
+        conn.execute("UPDATE alembic_version SET version_num = '0005'")
+    with pytest.raises(LedgerError, match="n'a pas le format de cette version"):
+        open_central_for_upload(central_target)
+    with open_central(central_target, readonly=True) as central:
+        assert current_revision(central.engine) == "0005" != HEAD_REVISION  # not migrated
+        assert count(central, TillChain) == 0
 
 
 def test_upload_cut_in_the_middle_resumes_without_gap_nor_duplicate(
@@ -109,18 +183,43 @@ def test_upload_cut_in_the_middle_resumes_without_gap_nor_duplicate(
     local = _local_seqs(till)
     assert [s for _, s in till_rows(shop.central)] == local == list(range(1, len(local) + 1))
     assert result.records == len(local) - 5
-    uploads = [(e["from_seq"], e["to_seq"]) for e in _upload_events(shop.central)]
+    traces = _uploads(shop.central)
+    uploads = [(t.from_seq, t.to_seq) for t in traces]
     assert uploads[0] == (1, 5) and uploads[-1][1] == local[-1]
     assert all(b[0] == a[1] + 1 for a, b in itertools.pairwise(uploads))
+    assert all(_signed_by_till(t, till) for t in traces)
     assert verify_central(shop.central_target).ok
+
+
+def test_a_till_is_registered_with_its_first_records_only(shop: Shop, monkeypatch) -> None:
+    till = shop.tills["CAISSE-1"]
+    sell(till)
+
+    def dies(*args, **kwargs):
+        raise RuntimeError("le réseau tombe pendant le premier lot")
+
+    monkeypatch.setattr(central_module, "_store_batch", dies)
+    with pytest.raises(RuntimeError):
+        upload(till, shop.central)
+    assert count(shop.central, TillChain) == 0  # the shop does not wait for it yet
+    monkeypatch.undo()
+    upload(till, shop.central)
+    [trace] = _uploads(shop.central)
+    assert trace.from_seq == 1 and count(shop.central, TillChain) == 1
+    with shop.central.reader() as session:
+        first = session.get(TillRecord, (till.ledger_id, 1))
+    assert first.record_type == "KEY"
 
 
 def test_a_record_already_received_is_skipped_when_sent_again(shop: Shop) -> None:
     till = shop.tills["CAISSE-1"]
     sell(till)
     upload(till, shop.central)
-    rows = central_module._local_batch(till, 0, 100)
-    stored = central_module._store_batch(shop.central, till.ledger_id, "CAISSE-1", rows, "test")
+    state = central_module._local_state(till)
+    rows = central_module._local_batch(till, 0, state.head)
+    signer = central_module._till_signer(till, state, "CAISSE-1")
+    named = central_module._Till(till.ledger_id, "CAISSE-1", till.timezone)
+    stored = central_module._store_batch(shop.central, named, rows, signer)
     assert (stored.inserted, stored.skipped) == (0, len(rows))
     assert count(shop.central, TillUpload) == 1
 
@@ -367,6 +466,74 @@ def test_verify_finds_a_record_deleted_from_a_till_chain(shop: Shop) -> None:
         conn.execute("DELETE FROM till_record WHERE ledger_id = ? AND seq = 3", (till.ledger_id,))
     messages = [f.message for f in verify_central(shop.central_target).findings]
     assert any("Caisse CAISSE-1 : la séquence passe de 2 à 4" in m for m in messages), messages
+
+
+def test_verify_finds_forged_upload_traces_and_names_the_till(shop: Shop) -> None:
+    for till in shop.tills.values():
+        sell(till)
+        upload(till, shop.central)
+    assert verify_central(shop.central_target).ok
+    one, two, three = (shop.tills[name] for name in ("CAISSE-1", "CAISSE-2", "CAISSE-3"))
+    traces = {t.ledger_id: t for t in _uploads(shop.central)}
+    # CAISSE-1's trace re-signed by another till's key (whoever forges holds some key)
+    forged = replace(UploadTrace.of(traces[one.ledger_id]), key_id=two.signer_key_id)
+    signature = chain.sign_hash(two.signer, forged.digest())
+    # CAISSE-3's trace signed by a stranger's key under CAISSE-3's key id
+    stranger = ec.generate_private_key(ec.SECP256R1())
+    with tampering(shop.central_target) as conn:
+        conn.execute(
+            "UPDATE till_upload SET key_id = ?, signature = ? WHERE id = ?",
+            (forged.key_id, signature, traces[one.ledger_id].id),
+        )
+        conn.execute(
+            "UPDATE till_upload SET signature = ? WHERE id = ?",
+            (
+                chain.sign_hash(stranger, UploadTrace.of(traces[three.ledger_id]).digest()),
+                traces[three.ledger_id].id,
+            ),
+        )
+    report = verify_central(shop.central_target)
+    messages = [f.message for f in report.findings if f.rule == "upload"]
+    assert not report.ok and len(messages) == len(report.findings) == 2, report.findings
+    last = traces[one.ledger_id].to_seq
+    assert messages[0] == (
+        f"Caisse CAISSE-1 : l'envoi des enregistrements n°1 à n°{last} (du 02/03/2026 à "
+        f"09:00:00) est signé par la clé {two.signer_key_id}, qui n'est pas la clé de la caisse "
+        f"en vigueur au n°{last} ({one.signer_key_id}) : il n'a pas été fait par elle."
+    )
+    assert messages[1].startswith("Caisse CAISSE-3 : l'envoi des enregistrements n°1 à n°")
+    assert "porte une signature invalide" in messages[1]
+    assert verify_central(shop.central_target, till="CAISSE-2").ok
+
+
+def test_verify_finds_uploads_that_overlap_or_leave_a_gap(shop: Shop) -> None:
+    till = shop.tills["CAISSE-1"]
+    for _ in range(3):
+        sell(till)
+        upload(till, shop.central)  # three traces: up to the first ticket, then one each
+    second = _uploads(shop.central)[1]
+    n = second.to_seq
+    assert second.from_seq == n
+    # a trace signed by the till itself, but claiming records another trace covers
+    twice = replace(UploadTrace.of(second), uploaded_at="2026-03-02T09:30:00.000000Z")
+    with tampering(shop.central_target) as conn:
+        conn.execute(
+            "INSERT INTO till_upload (ledger_id, from_seq, to_seq, records, last_hash, "
+            "uploaded_at, key_id, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (*astuple(twice), chain.sign_hash(till.signer, twice.digest())),
+        )
+    messages = [f.message for f in verify_central(shop.central_target).findings]
+    assert messages == [
+        f"Caisse CAISSE-1 : l'envoi des enregistrements n°{n} à n°{n} (du 02/03/2026 à "
+        f"10:30:00) chevauche un envoi précédent (déjà couvert jusqu'au n°{n})."
+    ]
+    with tampering(shop.central_target) as conn:
+        conn.execute("DELETE FROM till_upload WHERE to_seq = ?", (n,))
+    messages = [f.message for f in verify_central(shop.central_target).findings]
+    assert messages == [
+        f"Caisse CAISSE-1 : l'envoi des enregistrements n°{n + 1} à n°{n + 1} (du 02/03/2026 "
+        f"à 09:00:00) laisse un trou : aucun envoi ne couvre les n°{n} à n°{n}."
+    ]
 
 
 def test_verify_of_an_unknown_till_is_refused(shop: Shop) -> None:

@@ -10,8 +10,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy.exc import OperationalError
 
+from app import config
 from app.errors import InvalidInput, LedgerMismatch
-from app.ledger.central import local_head, open_central, verify_central
+from app.ledger.central import (
+    local_head,
+    open_central,
+    open_central_for_upload,
+    upload_to,
+    verify_central,
+)
 from app.ledger.store import Ledger
 from app.ledger.sync import (
     SyncWorker,
@@ -40,13 +47,16 @@ def till(tmp_path: Path, clock):
 
 
 def test_worker_uploads_backs_off_and_catches_up(till: Ledger, central_target) -> None:
-    open_central(central_target, create=True).close()
+    with open_central(central_target, create=True) as central:
+        central_id = central.ledger_id
+    # The till's computer does not hold the central's key: it needs none to upload.
+    (config.data_dir() / "keys" / f"{central_id}.pem").unlink()
     reachable = threading.Event()
 
     def opener(target):
         if not reachable.is_set():
             raise OperationalError("connect", {}, ConnectionRefusedError("connexion refusée"))
-        return open_central(target)
+        return open_central_for_upload(target)
 
     worker = SyncWorker(
         lambda: till,
@@ -92,6 +102,22 @@ def test_a_refusal_is_said_as_such(till: Ledger) -> None:
         worker.sync_now()
     assert worker.state.refused
     assert banner_text(worker.state, till.timezone).startswith("Serveur central : ")
+
+
+def test_the_default_opener_needs_no_central_key(till: Ledger, central_target) -> None:
+    with open_central(central_target, create=True) as central:
+        central_id = central.ledger_id
+    (config.data_dir() / "keys" / f"{central_id}.pem").unlink()
+    sell(till)
+    worker = SyncWorker(lambda: till, lambda _ledger: central_target)
+    try:
+        result = worker.sync_now()
+    finally:
+        worker.stop(10)
+    assert result is not None and result.last_seq == local_head(till)
+    assert worker.state.last_error is None
+    assert upload_to(till, central_target).records == 0  # idempotent
+    assert verify_central(central_target).ok
 
 
 def test_where_the_central_is(till: Ledger, monkeypatch, tmp_path: Path) -> None:

@@ -8,8 +8,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QTabWidget
 
+from app import config
 from app.ledger.central import local_head, open_central
-from app.ledger.central_models import TillRecord
+from app.ledger.central_models import TillRecord, TillUpload
 from app.ledger.sync import SyncWorker, central_url
 from app.ui.context import AppContext
 from app.ui.main_window import PAGES, MainWindow
@@ -48,9 +49,13 @@ def test_send_now_uploads_to_the_central_typed_in(qtbot, window, shop, tmp_path:
     ledger = shop["ledger"]
     ring(ledger)
     central_path = tmp_path / "central.sqlite"
-    open_central(central_path, create=True).close()
+    with open_central(central_path, create=True) as central:
+        central_id = central.ledger_id
+    (config.data_dir() / "keys" / f"{central_id}.pem").unlink()  # it stays on the server
     tab = _central_tab(window)
     status = tab.findChild(QLabel, "centralStatus")
+    texts = [label.text() for label in tab.findChildren(QLabel) if label.isVisible()]
+    assert any("la clé du serveur central n'a pas" in text for text in texts)
     tab.findChild(QLineEdit, "centralUrlEdit").setText(str(central_path))
 
     _send(qtbot, tab)
@@ -61,6 +66,7 @@ def test_send_now_uploads_to_the_central_typed_in(qtbot, window, shop, tmp_path:
         assert central_url(session) == str(central_path)
     with open_central(central_path, readonly=True) as central:
         assert count(central, TillRecord) > 0
+        assert count(central, TillUpload) == 1
 
 
 def test_a_password_in_the_address_is_refused(qtbot, window, shop) -> None:

@@ -42,7 +42,8 @@ INTRO = (
     "Boutique à plusieurs caisses : chaque caisse garde son propre journal et l'envoie au "
     "serveur central, qui tient les clôtures de la boutique. Les ventes ne dépendent pas du "
     "serveur : s'il ne répond pas, la caisse continue et envoie dès qu'il revient. "
-    "Laissez vide pour une caisse seule."
+    "Chaque envoi est signé par la clé de cette caisse : la clé du serveur central n'a pas "
+    "à être copiée sur ce poste. Laissez vide pour une caisse seule."
 )
 
 

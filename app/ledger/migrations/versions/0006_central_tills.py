@@ -1,5 +1,6 @@
 """Central ledger: the tills' chains as uploaded (till_chain, till_record, till_key,
-till_upload). Empty on a till's own ledger; append-only like the fiscal tables.
+till_upload). Empty on a till's own ledger; append-only like the fiscal tables. Each
+till_upload row is signed by the till's own key (key_id, signature).
 
 Revision ID: 0006
 Revises: 0005
@@ -93,8 +94,8 @@ def upgrade() -> None:
     sa.Column('records', sa.Integer(), nullable=False),
     sa.Column('last_hash', sa.String(length=64), nullable=False),
     sa.Column('uploaded_at', sa.String(length=27), nullable=False),
-    sa.Column('event_seq', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['event_seq'], ['journal.seq'], name=op.f('fk_till_upload_event_seq_journal')),
+    sa.Column('key_id', sa.String(length=16), nullable=False),
+    sa.Column('signature', sa.LargeBinary(), nullable=False),
     sa.ForeignKeyConstraint(['ledger_id'], ['till_chain.ledger_id'], name=op.f('fk_till_upload_ledger_id_till_chain')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_till_upload'))
     )
