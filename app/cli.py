@@ -711,14 +711,26 @@ def _add_archive_parser(commands: argparse._SubParsersAction) -> None:
     check = actions.add_parser("verify", help="vérifier une archive, sur n'importe quel poste")
     check.add_argument("file", metavar="FICHIER")
     actions.add_parser("list", help="archives écrites par ce journal")
+    from app.purge_cli import add_purge_parser
+
+    add_purge_parser(actions)
 
 
 def _archive(args: argparse.Namespace) -> int:
-    """Exit codes: 0 written, listed, or intact; 1 the archive verified has a problem;
-    2 refused (period not closed, unreadable ledger)."""
-    return {"create": _archive_create, "verify": _archive_verify, "list": _archive_list}[
-        args.archive_command
-    ](args)
+    """Exit codes: 0 written, listed, purged, or intact; 1 the archive verified has a
+    problem; 2 refused (period not closed, unreadable ledger, a purge not allowed)."""
+    return {
+        "create": _archive_create,
+        "verify": _archive_verify,
+        "list": _archive_list,
+        "purge": _archive_purge,
+    }[args.archive_command](args)
+
+
+def _archive_purge(args: argparse.Namespace) -> int:
+    from app.purge_cli import run_purge
+
+    return run_purge(args, _ledger_path(args), _operator(args), _kind(args), _supervisor(args))
 
 
 def _print_archive(result, stream=None) -> None:  # type: ignore[no-untyped-def]

@@ -273,6 +273,17 @@ def _plan(session: Session, ledger: Ledger, kind: RecordType, period: str) -> _P
         )
     )
     first = min(dated or closure.seq, closure.seq)
+    present = session.scalar(
+        select(func.count())
+        .select_from(JournalRecord)
+        .where(JournalRecord.seq.between(first, closure.seq))
+    )
+    if present != closure.seq - first + 1:  # a purged period: its archive predates the purge
+        raise ArchiveError(
+            f"Archivage impossible : {closure.seq - first + 1 - (present or 0)} "
+            f"enregistrement(s) {of_period(period)} ne sont plus dans le journal (période "
+            "purgée ?). Son archive est celle écrite avant la purge."
+        )
     first_prev = session.scalar(select(JournalRecord.prev_hash).where(JournalRecord.seq == first))
     used = set(
         session.scalars(

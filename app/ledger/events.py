@@ -31,8 +31,7 @@ class EventCode(StrEnum):
     DRAWER_OPEN = "DRAWER_OPEN"
     VAT_RATE_CHANGE = "VAT_RATE_CHANGE"
     EREPORTING = "EREPORTING"
-    TILL_REGISTERED = "TILL_REGISTERED"
-    UPLOAD = "UPLOAD"
+    PURGE = "PURGE"
 
     @property
     def label(self) -> str:
@@ -59,8 +58,7 @@ EVENT_LABELS = {
     EventCode.DRAWER_OPEN: "Ouverture du tiroir-caisse",
     EventCode.VAT_RATE_CHANGE: "Changement de taux de TVA d'un article",
     EventCode.EREPORTING: "Transmission de l'e-reporting",
-    EventCode.TILL_REGISTERED: "Inscription d'une caisse au serveur central",
-    EventCode.UPLOAD: "Réception d'enregistrements d'une caisse",
+    EventCode.PURGE: "Purge d'une période archivée",
 }
 
 

@@ -27,6 +27,7 @@ from app.ledger.models import (
     JournalPayment,
     JournalRecord,
     JournalVat,
+    PurgedNumber,
     RecordType,
     SigningKey,
 )
@@ -92,9 +93,13 @@ _HEAD = (
     .order_by(JournalRecord.seq.desc())
     .limit(1)
 )
-_LAST_NUMBER = select(func.max(JournalRecord.number)).where(
-    JournalRecord.record_type == bindparam("record_type")
-)
+# The last number of a type, and the last one a purge removed (numbering goes on after it).
+_LAST_NUMBER = select(
+    func.max(JournalRecord.number),
+    select(PurgedNumber.last_number)
+    .where(PurgedNumber.record_type == bindparam("record_type"))
+    .scalar_subquery(),
+).where(JournalRecord.record_type == bindparam("record_type"))
 _INSERT_RECORD = insert(JournalRecord.__table__)
 _INSERT_VAT = insert(JournalVat.__table__)
 _INSERT_PAYMENT = insert(JournalPayment.__table__)
@@ -277,9 +282,14 @@ def append(
 
 
 def next_number(session: Session, record_type: RecordType) -> int:
-    """The number the next record of this type will get (read under the write lock)."""
-    last = session.connection().scalar(_LAST_NUMBER, {"record_type": RecordType(record_type).value})
-    return (last or 0) + 1
+    """The number the next record of this type will get (read under the write lock); never
+    one a purge removed."""
+    last, purged = (
+        session.connection()
+        .execute(_LAST_NUMBER, {"record_type": RecordType(record_type).value})
+        .one()
+    )
+    return max(last or 0, purged or 0) + 1
 
 
 _WITH_AMOUNTS = frozenset(

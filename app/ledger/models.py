@@ -174,3 +174,27 @@ class JournalPayment(Base):
 
 
 FISCAL_TABLES = ("ledger_meta", "signing_key", "journal", "journal_vat", "journal_payment")
+
+
+class PurgeAuthorisation(Base):
+    """Holds one row only inside a purge's transaction: the range and year whose records the
+    DELETE guards of the fiscal tables then let through (migration 0007, ``app.ledger.purge``).
+    Empty at every other moment, so that the guards refuse every DELETE."""
+
+    __tablename__ = "purge_authorisation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    year: Mapped[str] = mapped_column(String(4))
+    first_seq: Mapped[int] = mapped_column(Integer)
+    last_seq: Mapped[int] = mapped_column(Integer)
+
+
+class PurgedNumber(Base):
+    """Per record type, the highest number a purge removed: ``journal.next_number`` goes on
+    from it, so that a purged number is never given again. The PURGE events are the
+    authority; verification reports a number given twice."""
+
+    __tablename__ = "purged_number"
+
+    record_type: Mapped[str] = mapped_column(String(16), primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer)

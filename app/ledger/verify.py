@@ -37,6 +37,7 @@ from app.ledger.chain import GENESIS_PREV_HASH, load_public_der
 from app.ledger.db import CONNECT_TIMEOUT_S, is_url, libpq_url, resolve_target, unreachable
 from app.ledger.journal import derived_rows, document_number
 from app.ledger.models import RECORD_LABELS, SALE_TYPES, RecordType
+from app.ledger.purged import NOTHING_PURGED, PURGE_MARKER, Purged, purge_events_sql, read_purges
 
 CHUNK = 20_000
 _ALGO = ec.ECDSA(utils.Prehashed(hashes.SHA256()))
@@ -224,6 +225,7 @@ class _Chunk:
     rows: int = 0
     first_seq: int | None = None
     first_prev: str | None = None
+    first_hash: str | None = None
     first_ts: str | None = None
     last_seq: int | None = None
     last_hash: str | None = None
@@ -246,9 +248,15 @@ def _active_key(keys: list[tuple[int, str, bytes]], seq: int) -> str | None:
 
 
 def scan_chunk(
-    target: str, lo: int, hi: int, ledger_id: str, keys: list[tuple[int, str, bytes]]
+    target: str,
+    lo: int,
+    hi: int,
+    ledger_id: str,
+    keys: list[tuple[int, str, bytes]],
+    purged: Purged = NOTHING_PURGED,
 ) -> _Chunk:
-    """Check records lo..hi (inclusive) on their own; return what must be stitched."""
+    """Check records lo..hi (inclusive) on their own; return what must be stitched.
+    ``purged``: what PURGE events excuse (gaps, links and numbers of archived years)."""
     public = {key_id: load_public_der(der) for _s, key_id, der in keys}
     introduced_at = {key_id: seq for seq, key_id, _der in keys}
     out = _Chunk(lo, hi)
@@ -307,7 +315,8 @@ def scan_chunk(
 
             if out.first_seq is None:
                 out.first_seq, out.first_prev, out.first_ts = seq, stored_prev, ts
-            elif seq != prev_seq + 1:  # type: ignore[operator]
+                out.first_hash = stored_hash
+            elif seq != prev_seq + 1 and not purged.covers(prev_seq + 1, seq - 1):  # type: ignore[operator]
                 findings.append(
                     (
                         seq,
@@ -318,7 +327,11 @@ def scan_chunk(
                         ),
                     )
                 )  # type: ignore[operator]
-            if prev_hash is not None and stored_prev != prev_hash:
+            if (
+                prev_hash is not None
+                and stored_prev != prev_hash
+                and not purged.bridged(prev_seq, seq, stored_hash)  # type: ignore[arg-type]
+            ):
                 findings.append(
                     (
                         seq,
@@ -445,9 +458,13 @@ def scan_chunk(
             if nums is None:
                 numbers[rtype] = [number, number, seq]
             else:
-                if number != nums[1] + 1:
+                if number != nums[1] + 1 and not (
+                    number > nums[1] and purged.numbers_cover(rtype, nums[1] + 1, number - 1)
+                ):
                     findings.append((seq, "numbering", numbering_message(rtype, nums[1], number)))
                 nums[1] = number
+            if purged and purged.number_purged(rtype, number):
+                findings.append((seq, "numbering", reused_message(rtype, number)))
             if rtype == ticket:
                 problem = ticket_problem(body)
                 if problem:
@@ -472,6 +489,14 @@ def numbering_message(rtype: str, last: int, number: int) -> str:
     return (
         f"numérotation des documents « {label} » : après le n°{last} vient le n°{number} "
         f"({number - last - 1} numéro(s) manquant(s))."
+    )
+
+
+def reused_message(rtype: str, number: int) -> str:
+    label = RECORD_LABELS[RecordType(rtype)] if rtype in RECORD_LABELS else rtype
+    return (
+        f"numérotation des documents « {label} » : le n°{number} avait déjà été attribué à "
+        "un document purgé."
     )
 
 
@@ -536,8 +561,10 @@ class _Stitcher:
     """Joins chunk results in order and checks what spans chunks: links, numbering,
     closures and the perpetual grand total."""
 
-    def __init__(self, report: Report) -> None:
+    def __init__(self, report: Report, purged: Purged = NOTHING_PURGED) -> None:
         self.report = report
+        self.purged = purged
+        self.by_archive = 0  # day closures whose tickets were purged
         self.prev_seq = 0
         self.prev_hash = GENESIS_PREV_HASH
         self.prev_ts = ""
@@ -553,7 +580,9 @@ class _Stitcher:
         report.records += chunk.rows
         if chunk.first_seq is None:
             return
-        if chunk.first_seq != self.prev_seq + 1:
+        purged = self.purged
+        gap = chunk.first_seq != self.prev_seq + 1
+        if gap and not purged.covers(self.prev_seq + 1, chunk.first_seq - 1):
             report.findings.append(
                 Finding(
                     chunk.first_seq,
@@ -562,7 +591,9 @@ class _Stitcher:
                     f"{chunk.first_seq - self.prev_seq - 1} enregistrement(s) manquant(s).",
                 )
             )
-        if chunk.first_prev != self.prev_hash:
+        if chunk.first_prev != self.prev_hash and not (
+            gap and purged.bridged(self.prev_seq, chunk.first_seq, chunk.first_hash or "")
+        ):
             report.findings.append(
                 Finding(
                     chunk.first_seq,
@@ -581,7 +612,9 @@ class _Stitcher:
             )
         for rtype, (first, last, first_seq) in chunk.numbers.items():
             expected = self.numbers.get(rtype, 0) + 1
-            if first != expected:
+            if first != expected and not (
+                first > expected and purged.numbers_cover(rtype, expected, first - 1)
+            ):
                 report.findings.append(
                     Finding(first_seq, "numbering", numbering_message(rtype, expected - 1, first))
                 )
@@ -613,9 +646,15 @@ class _Stitcher:
                 fail("la plage d'enregistrements couverte est incorrecte.")
             if body["last_hash"] != prev_hash:
                 fail("l'empreinte du dernier enregistrement couvert est incorrecte.")
+            computed: RunningTotals | None
             if rtype == RecordType.DAY_CLOSURE.value:
                 computed = self.since_day
                 self.since_day = RunningTotals()
+                if self.purged.intersects(body["first_seq"], body["last_seq"]):
+                    # Its tickets were purged: the archive recomputed it; here its hash,
+                    # signature, range and perpetual totals are still checked.
+                    computed = None
+                    self.by_archive += 1
             else:
                 part_type = (
                     RecordType.DAY_CLOSURE
@@ -629,7 +668,7 @@ class _Stitcher:
                 computed = RunningTotals()
                 for _s, part in parts:
                     computed.merge(totals_of_body(part))
-            problem = compare_totals(body, computed)
+            problem = compare_totals(body, computed) if computed is not None else None
             if problem:
                 fail(problem)
             before = previous[1] if previous else {"perpetual_total": 0, "perpetual_abs_total": 0}
@@ -719,8 +758,10 @@ def verify_ledger(
         ledger_id = _ledger_id(conn)
         lo, hi = conn.execute("SELECT MIN(seq), MAX(seq) FROM journal").fetchone()
         keys, unendorsed = _keys_of(conn)
+        purged = _purges_of(conn)
     except _read_errors(conn):  # not a ledger: no such tables
         ledger_id, lo, hi, keys, unendorsed = None, None, None, [], []
+        purged = NOTHING_PURGED
     finally:
         conn.close()
     report.keys = len(keys)
@@ -729,11 +770,11 @@ def verify_ledger(
     if ledger_id is None or lo is None:
         report.findings.append(Finding(None, "empty", "le journal est vide ou illisible."))
         return report
-    stitcher = _Stitcher(report)
+    stitcher = _Stitcher(report, purged)
     ranges = list(_chunks(lo, hi, chunk_size))
     total = hi - lo + 1
     workers = workers if workers is not None else min(len(ranges), os.cpu_count() or 1)
-    for done, chunk in enumerate(_run(path, ranges, ledger_id, keys, workers)):
+    for done, chunk in enumerate(_run(path, ranges, ledger_id, keys, workers, purged)):
         if cancelled is not None and cancelled():
             report.cancelled = True
             break
@@ -744,8 +785,35 @@ def verify_ledger(
     report.last_hash = stitcher.prev_hash
     if not report.cancelled:
         _check_anchor(path, ledger_id, report)
+        report.notices.extend(_purge_notices(purged, stitcher.by_archive))
     report.findings.sort(key=lambda f: f.seq or 0)
     return report
+
+
+def _purges_of(conn: _Reader) -> Purged:
+    dialect = "postgresql" if isinstance(conn, _PostgresReader) else "sqlite"
+    return read_purges(conn.execute(purge_events_sql(dialect), (PURGE_MARKER,)))
+
+
+def _purge_notices(purged: Purged, by_archive: int) -> list[str]:
+    """What a reader of the verdict must know about archived years no longer online."""
+    notices = [
+        f"Exercice {note.year} purgé (enregistrement n°{note.seq}) : {_n(note.records)} "
+        f"enregistrements retirés du journal, conservés dans l'archive {note.archive_file} "
+        "(vérifiez-la avec « comptoir archive verify »)."
+        for note in purged.notes
+    ]
+    if by_archive == 1:
+        notices.append(
+            "1 clôture vérifiée par son archive : ses tickets ont été purgés ; son empreinte, "
+            "sa signature et ses grands totaux perpétuels sont vérifiés ici."
+        )
+    elif by_archive:
+        notices.append(
+            f"{_n(by_archive)} clôtures vérifiées par leur archive : leurs tickets ont été "
+            "purgés ; leurs empreintes, signatures et grands totaux perpétuels sont vérifiés ici."
+        )
+    return notices
 
 
 def _check_anchor(path: str, ledger_id: str, report: Report) -> None:
@@ -788,10 +856,11 @@ def _run(
     ledger_id: str,
     keys: list[tuple[int, str, bytes]],
     workers: int,
+    purged: Purged = NOTHING_PURGED,
 ) -> Iterator[_Chunk]:
     if workers <= 1 or len(ranges) == 1:
         for lo, hi in ranges:
-            yield scan_chunk(path, lo, hi, ledger_id, keys)
+            yield scan_chunk(path, lo, hi, ledger_id, keys, purged)
         return
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
@@ -799,7 +868,7 @@ def _run(
         pending = iter(ranges)
         try:
             for lo, hi in pending:
-                window.append(pool.submit(scan_chunk, path, lo, hi, ledger_id, keys))
+                window.append(pool.submit(scan_chunk, path, lo, hi, ledger_id, keys, purged))
                 if len(window) >= workers * 2:
                     yield window.pop(0).result()
             while window:

@@ -1,6 +1,7 @@
-"""What the Archives screen does beyond browsing: verification, exports, the FEC and
-archive creation. Each runs off the GUI thread, one at a time, behind a progress bar
-and (where the work can stop) a cancel button; dialogs are window-modal and never block.
+"""What the Archives screen does beyond browsing: verification, exports, the FEC,
+archive creation and the purge of an archived year. Each runs off the GUI thread, one at
+a time, behind a progress bar and (where the work can stop) a cancel button; dialogs are
+window-modal and never block.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QInputDialog,
     QLabel,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QTableWidget,
@@ -76,6 +78,12 @@ class ViewerActions:
     report_button: QPushButton
 
     def select_seq(self, seq: int) -> bool:
+        raise NotImplementedError
+
+    def show_live(self) -> None:
+        raise NotImplementedError
+
+    def _archive_dir(self) -> Path:
         raise NotImplementedError
 
     # -- long tasks ------------------------------------------------------------------------------
@@ -160,11 +168,12 @@ class ViewerActions:
         self.actions["exportCsv"].setEnabled(ready and not busy)
         self.actions["exportXlsx"].setEnabled(ready and not busy)
         self.actions["fecButton"].setEnabled(live and not busy)
-        self.actions["archiveButton"].setVisible(manager)
-        self.actions["archiveButton"].setEnabled(live and manager and not busy)
+        for name in ("archiveButton", "purgeButton"):
+            self.actions[name].setVisible(manager)
+            self.actions[name].setEnabled(live and manager and not busy)
         self.open_button.setEnabled(not busy)
         self.live_button.setEnabled(not busy and not live)
-        for name in ("fecButton", "archiveButton"):
+        for name in ("fecButton", "archiveButton", "purgeButton"):
             tip = "" if live else "Disponible sur le journal en cours."
             self.actions[name].setToolTip(tip)
 
@@ -382,6 +391,82 @@ class ViewerActions:
         self.last_output = result.path
         self._say(
             f"Archive {result.period} créée : {result.path} ({result.records} enregistrements)."
+        )
+        self.ctx.ledger_changed.emit()
+
+    # -- purge ---------------------------------------------------------------------------------
+    def ask_purge(self) -> None:
+        """Choose the archive of the year to purge; the checks run off the GUI thread, then a
+        confirmation names the year and the number of records."""
+        if not self.ctx.can(Permission.CLOSE_PERIOD):
+            show_error(self, ComptoirError("Seul un gérant peut purger un exercice archivé."))
+            return
+        dialog = QFileDialog(self, "Archive de l'exercice à purger", str(self._archive_dir()))
+        dialog.setObjectName("purgeArchiveDialog")
+        dialog.setNameFilter("Archives Comptoir (*.zip)")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        self._open_dialog(dialog, lambda chosen: self.prepare_purge(Path(chosen)))
+
+    def prepare_purge(self, archive: Path) -> None:
+        ledger = self.ctx.ledger
+
+        def work(job: Job) -> Any:
+            from app.ledger.purge import archived_year, plan_purge
+
+            year = archived_year(archive)
+            return plan_purge(
+                ledger, year, archive_path=archive, progress=job.progress, cancelled=job.cancelled
+            )
+
+        self._run_task("Vérification avant la purge", work, self.confirm_purge)
+
+    def confirm_purge(self, plan: Any) -> None:
+        """Window-modal and explicit: nothing is deleted unless the purge button is pressed."""
+        count = f"{plan.records:,}".replace(",", "\u202f")
+        box = QMessageBox(self)
+        box.setObjectName("purgeConfirmDialog")
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle(f"Purger l'exercice {plan.year}")
+        box.setText(f"Supprimer du journal les {count} enregistrements de l'exercice {plan.year} ?")
+        box.setInformativeText(plan.describe())
+        purge = box.addButton(f"Purger l'exercice {plan.year}", QMessageBox.ButtonRole.AcceptRole)
+        purge.setObjectName("purgeConfirmButton")
+        cancel = box.addButton("Annuler", QMessageBox.ButtonRole.RejectRole)
+        cancel.setObjectName("purgeCancelButton")
+        box.setDefaultButton(cancel)
+        box.setEscapeButton(cancel)
+        purge.clicked.connect(lambda: self.purge(plan.year, plan.archive_path))
+        cancel.clicked.connect(lambda: self._say("Purge abandonnée : rien n'a été supprimé."))
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.open()
+
+    def purge(self, year: str, archive: Path) -> None:
+        if not self.ctx.can(Permission.CLOSE_PERIOD):
+            show_error(self, ComptoirError("Seul un gérant peut purger un exercice archivé."))
+            return
+        ledger, operator = self.ctx.ledger, self.ctx.operator_name
+
+        def work(job: Job) -> Any:
+            from app.ledger.purge import purge_period
+
+            return purge_period(
+                ledger,
+                year,
+                operator=operator,
+                archive_path=archive,
+                progress=job.progress,
+                cancelled=job.cancelled,
+            )
+
+        self._run_task(f"Purge de l'exercice {year}", work, self._purged)
+
+    def _purged(self, result: Any) -> None:
+        plan = result.plan
+        self.show_live()  # the records are gone: browse the ledger as it is now
+        self._say(
+            f"Exercice {plan.year} purgé : {plan.records} enregistrements supprimés du journal, "
+            f"conservés dans l'archive {plan.archive_path.name}."
         )
         self.ctx.ledger_changed.emit()
 

@@ -295,6 +295,7 @@ class ArchiveViewer(ViewerActions, Screen):
             ("exportXlsx", "Exporter XLSX", lambda: self.ask_export("xlsx")),
             ("fecButton", "FEC…", self.ask_fec),
             ("archiveButton", "Créer une archive…", self.ask_create_archive),
+            ("purgeButton", "Purger…", self.ask_purge),
         ):
             button = QPushButton(label)
             button.setObjectName(name)
