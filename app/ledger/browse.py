@@ -202,7 +202,7 @@ class RecordRow:
 
 
 def _missing_row(seq: int) -> RecordRow:
-    return RecordRow(seq, "", "Enregistrement absent du fichier", "", "", "", "", "", None, "", "")
+    return RecordRow(seq, "", "Absent du journal (purgé ou supprimé)", "", "", "", "", "", None, "", "")
 
 
 class SignatureStatus(StrEnum):

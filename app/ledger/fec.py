@@ -349,7 +349,15 @@ def _closure_dates(session: Session, after_seq: int) -> tuple[list[int], list[st
 
 # -- entries -> rows ------------------------------------------------------------------
 def build_fec(session: Session, year: int) -> list[list[str]]:
-    """The FEC lines of ``year`` (without the header); refuses a year with no entry."""
+    """The FEC lines of ``year`` (without the header); refuses a year with no entry, and
+    a purged year, whose entries are no longer all online."""
+    from app.ledger.purge import purged_years  # purge builds on archives, which import us
+
+    if str(year) in purged_years(session):
+        raise ComptoirError(
+            f"L'exercice {year} a été purgé : ses écritures ne sont plus dans le journal mais "
+            "dans son archive. Le FEC d'un exercice se produit avant sa purge."
+        )
     entries = year_entries(session, year)
     if not entries:
         raise ComptoirError(

@@ -250,6 +250,11 @@ def _purge_events(session: Session) -> list[tuple[int, dict[str, Any]]]:
     return out
 
 
+def purged_years(session: Session) -> set[str]:
+    """The fiscal years whose records were purged (their archives hold them now)."""
+    return {str(envelope["body"]["detail"].get("year")) for _, envelope in _purge_events(session)}
+
+
 def _check_ledger(session: Session, year: str, digest: str, file_name: str) -> ArchiveEntry:
     """The year is closed, was not purged, and ``digest`` is the manifest of one of its
     archives recorded in this ledger; returns that archive's entry."""

@@ -184,6 +184,17 @@ def test_archive_of_a_purged_year_is_not_written_again(
     assert not list((tmp_path / "again").glob("*.zip"))
 
 
+def test_fec_of_a_purged_year_is_refused(ledger: Ledger, shop: OldShop) -> None:
+    from app.errors import ComptoirError
+    from app.ledger.fec import build_fec
+
+    with ledger.reader() as session:
+        assert build_fec(session, 2018)  # before the purge, every entry is online
+    purge_period(ledger, "2018", operator=OPERATOR, archive_path=shop.archive_2018)
+    with ledger.reader() as session, pytest.raises(ComptoirError, match="a été purgé"):
+        build_fec(session, 2018)
+
+
 def test_failed_purge_deletes_nothing(
     ledger: Ledger, shop: OldShop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
