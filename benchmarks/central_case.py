@@ -245,6 +245,14 @@ def _central_backend(ctx: Context) -> tuple[str, Any]:
     return "postgresql", cluster
 
 
+def _cuts(tickets: int) -> tuple[tuple[int, int], ...]:
+    """Two spells without the central, in tickets rung: 20-35 % and 60-75 % of the day."""
+    return (
+        (tickets * 20 // 100, tickets * 35 // 100),
+        (tickets * 60 // 100, tickets * 75 // 100),
+    )
+
+
 def bench_central(ctx: Context) -> list[Result]:
     from app.ledger.central import close_shop_day, open_central, verify_central
 
@@ -261,8 +269,16 @@ def bench_central(ctx: Context) -> list[Result]:
             else:
                 central = str(folder / "central.sqlite")
             open_central(central, create=True).close()
+            # With four tills, the second one loses the central twice while it sells, as
+            # in the load test, at full size.
+            cuts = _cuts(tickets) if count == 4 else ()
             plans = [
-                TillPlan(f"CAISSE-{n}", str(folder / f"caisse-{n}.sqlite"), tickets)
+                TillPlan(
+                    f"CAISSE-{n}",
+                    str(folder / f"caisse-{n}.sqlite"),
+                    tickets,
+                    cuts if n == 2 else (),
+                )
                 for n in range(1, count + 1)
             ]
             log(f"central: {count} till(s) × {tickets:,} tickets, {backend} central")
@@ -272,6 +288,8 @@ def bench_central(ctx: Context) -> list[Result]:
             report = verify_central(central)
             if not report.ok or closed["tickets"] != count * tickets:
                 raise RuntimeError(f"central did not verify: {report.summary()}")
+            if cuts and not all(run.outcomes["CAISSE-2"].failures_per_cut):
+                raise RuntimeError("the cut-off till never noticed the central was gone")
             ring = max(o.ring_s for o in run.outcomes.values())
             where = (
                 "PostgreSQL (throwaway test server, fsync=off)"
@@ -288,6 +306,7 @@ def bench_central(ctx: Context) -> list[Result]:
                         f"SQLite ledger (synchronous=FULL) and uploaded to one {where} "
                         f"central; {run.wall_s:.1f} s to the last upload (ringing "
                         f"{ring:.1f} s); shop day closed and verified"
+                        + ("; CAISSE-2 cut off from the central twice" if cuts else "")
                     ),
                     extra={"backend": backend, "tills": count, "tickets_per_till": tickets},
                 )
