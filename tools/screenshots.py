@@ -31,7 +31,7 @@ def main(out: Path) -> int:
     os.environ["COMPTOIR_DATA_DIR"] = str(work)
     os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtWidgets import QApplication, QPushButton
+    from PySide6.QtWidgets import QApplication, QPushButton, QTabWidget
     from stdnum import ean
 
     from app.catalog.service import load_demo_catalog
@@ -99,6 +99,13 @@ def main(out: Path) -> int:
     viewer.table.selectRow(6)  # a ticket: the receipt as printed, its hash and signature
     app.processEvents()
     window.grab().save(str(out / "archive_viewer.png"))
+
+    window.nav.setCurrentRow(PAGES.index("Réglages"))
+    tabs = window.screens["Réglages"].findChild(QTabWidget, "settingsTabs")
+    for title, name in (("Sauvegarde", "settings_backup"), ("Serveur central", "settings_central")):
+        tabs.setCurrentIndex(next(i for i in range(tabs.count()) if tabs.tabText(i) == title))
+        app.processEvents()
+        window.grab().save(str(out / f"{name}.png"))
 
     invoices = ledger.path.with_name(f"{ledger.path.stem}-documents") / "factures"
     issued = sorted(invoices.glob("F*.pdf"))  # discounts and charges; intra-EU supply

@@ -202,7 +202,9 @@ class RecordRow:
 
 
 def _missing_row(seq: int) -> RecordRow:
-    return RecordRow(seq, "", "Absent du journal (purgé ou supprimé)", "", "", "", "", "", None, "", "")
+    return RecordRow(
+        seq, "", "Absent du journal (purgé ou supprimé)", "", "", "", "", "", None, "", ""
+    )
 
 
 class SignatureStatus(StrEnum):

@@ -511,6 +511,12 @@ def ticket_problem(body: dict[str, Any]) -> str | None:
             return "une ligne de TVA est incohérente (HT + TVA ≠ TTC)."
         if sum(p["amount"] for p in body["payments"]) != total:
             return "les règlements ne correspondent pas au total."
+        # Totals are summed per rate and per method: keys of the wrong type would make
+        # those sums fail (or mislead) instead of being reported.
+        if any(type(v["rate"]) is not int for v in body["vat"]) or any(
+            type(p["method"]) is not str for p in body["payments"]
+        ):
+            return "le contenu du ticket est mal formé (taux ou moyen de paiement)."
     except (KeyError, TypeError):
         return "le contenu du ticket est incomplet."
     return None

@@ -378,6 +378,17 @@ def test_records_swapped(built: Built) -> None:
     assert_detected(verify_both(built.path), a, "chain", "copy")
 
 
+def test_ticket_with_a_malformed_rate_is_reported_not_a_crash(built: Built) -> None:
+    def text_rate(body: dict[str, Any]) -> None:
+        body["vat"][0]["rate"] = str(body["vat"][0]["rate"])  # summed apart from the others
+
+    seq = built.day1_tickets[1]
+    with tampering(built.path) as conn:
+        rewrite_body(conn, seq, text_rate, rechain=True)
+    report = verify(built.path)
+    assert any(f.seq == seq and "mal formé" in f.message for f in report.findings), report.findings
+
+
 def test_closure_total_changed_and_rehashed(built: Built) -> None:
     def richer(body: dict[str, Any]) -> None:
         for key in ("total", "grand_total", "perpetual_total"):

@@ -107,7 +107,12 @@ class CentralTab(QWidget):
         )
         self.environment.setVisible(bool(forced))
         if not real:
-            self._say("Le mode formation n'envoie rien au serveur central.", ok=True)
+            what = "Le mode formation" if self.ctx.ledger.kind == "training" else "Ce journal"
+            self._say(
+                f"{what} n'envoie rien au serveur central : seul le journal réel d'une "
+                "caisse y est envoyé.",
+                ok=True,
+            )
 
     def _say(self, text: str, *, ok: bool) -> None:
         self.status.setText(text)
