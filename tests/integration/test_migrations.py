@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
 from sqlalchemy import inspect
 
 from app.ledger import migrate
@@ -86,3 +87,42 @@ def test_0005_keeps_existing_customers_private_and_items_on_the_platform(tmp_pat
         conn.close()
     assert public == [(0,)]
     assert item == [("pdp", None, "queued")]
+
+
+def test_0008_keeps_queued_items_as_invoices_and_allows_one_212_each(tmp_path) -> None:
+    """A ledger of revision 0007 with a queued invoice: after the upgrade the item is an
+    invoice, the invoice may get one 212 item beside it, and not two."""
+    from alembic import command
+
+    path = tmp_path / "old.sqlite"
+    engine = make_engine(path)
+    cfg = migrate._config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0007")
+    engine.dispose()
+    stamp = "'2026-03-02T08:00:00.000000Z'"
+    insert = (
+        "INSERT INTO pdp_outbox (invoice_seq, doc_number, tracking_id, filename, sha256, "
+        "payload, state, attempts, next_attempt_at, created_at, updated_at{kind}) VALUES (7, "
+        "'F2026-000001', '{track}', 'F2026-000001.pdf', 'x', X'25504446', 'queued', 0, "
+        f"{stamp}, {stamp}, {stamp}{{value}})"
+    )
+    conn = sqlite3.connect(path)
+    conn.execute(insert.format(kind="", track="track", value=""))
+    conn.commit()
+    conn.close()
+    engine = make_engine(path)
+    assert migrate.upgrade(engine) is True
+    assert migrate.current_revision(engine) == migrate.HEAD_REVISION
+    engine.dispose()
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("SELECT kind FROM pdp_outbox").fetchall() == [("invoice",)]
+        conn.execute(insert.format(kind=", kind", track="t212", value=", 'cashed'"))
+        with pytest.raises(sqlite3.IntegrityError):
+            conn.execute(insert.format(kind=", kind", track="t212b", value=", 'cashed'"))
+        with pytest.raises(sqlite3.IntegrityError):
+            conn.execute(insert.format(kind="", track="t-again", value=""))
+    finally:
+        conn.close()

@@ -206,7 +206,21 @@ def test_declare_a_payment_received(qtbot, shop, platform) -> None:
     screen = window.screens["Factures"]
     screen.refresh()
     screen.table.selectRow(0)
+    platform.set_down(True, refuse=True)  # the click needs no platform: the 212 is queued
     qtbot.mouseClick(screen.buttons["cashed"], Qt.MouseButton.LeftButton)
-    _wait(qtbot, lambda: "déclaré à la plateforme" in screen.message.text())
+    assert "212 Encaissée en attente d'envoi" in screen.message.text()
     screen.refresh()
-    assert screen.model.index(0, 7).data() == "Encaissée"
+    assert screen.model.index(0, 7).data() == "212 Encaissée en attente d'envoi"
+    platform.set_down(False)
+    worker = OutboxWorker(lambda: ledger, configured_client, interval=0.1, sync_interval=None)
+    worker.start()
+    try:
+
+        def cashed() -> bool:
+            screen.refresh()
+            return screen.model.index(0, 7).data() == "Encaissée"
+
+        _wait(qtbot, cashed)
+    finally:
+        worker.stop(5)
+    assert [s.code for s in platform.received_statuses] == ["212"]

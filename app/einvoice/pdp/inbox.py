@@ -25,7 +25,10 @@ from app.einvoice.pdp.client import (
 )
 from app.einvoice.pdp.models import (
     APPROVED,
+    DEPOSITED,
     DISPUTED,
+    INVOICE_ITEM,
+    QUEUED,
     RECEIVED,
     REFUSED,
     IncomingInvoice,
@@ -143,7 +146,9 @@ def _lifecycle_row(session: Session, flow: FlowInfo, content: bytes) -> InvoiceL
         log.warning("lifecycle flow %s unreadable, skipped: %s", flow.flow_id, exc.detail)
         return None
     seq = session.scalar(
-        select(OutboxItem.invoice_seq).where(OutboxItem.doc_number == status.invoice_number)
+        select(OutboxItem.invoice_seq).where(
+            OutboxItem.doc_number == status.invoice_number, OutboxItem.kind == INVOICE_ITEM
+        )
     )
     return InvoiceLifecycle(
         invoice_seq=seq,
@@ -291,40 +296,27 @@ def vat_due_on_payment(body: dict[str, Any]) -> bool:
 def report_cashed(
     session: Session, client: FlowPlatform, doc_number: str, *, now: datetime | None = None
 ) -> FlowRef:
-    """Tell the platform an invoice has been paid in full: status 212 Encaissée."""
-    from app.einvoice.issuing import get_document, status_of
+    """Send the 212 "Encaissée" status now, within the caller's transaction: it is queued
+    first (``queue_cashed``) and sent under that item's ``trackingId``, so that a later
+    drain never sends it again. Prefer queuing alone and letting the worker send it: a
+    platform down here undoes the whole transaction."""
+    from app.einvoice.pdp.outbox import queue_cashed, record_cashed_delivery
 
-    document = get_document(session, doc_number)
-    if document.is_credit_note:
-        raise InvalidInput("Un avoir n'est pas encaissé.")
-    if status_of(session, document).outstanding > 0:
-        raise InvalidInput(f"La facture {doc_number} n'est pas entièrement réglée.")
-    body = document.body
-    cdar = build_cdar(
-        body["number"],
-        body["issue_date"],
-        "212",
-        sender_siren=body["seller"]["siren"],
-        receiver_siren=body["buyer"]["siren"],
-        issued_at=_now(now),
-    )
+    refuse_unless_sandbox(ledger_of(session), client)
+    item = queue_cashed(session, doc_number, now=now)
+    if item.state == DEPOSITED and item.flow_id is not None:
+        return FlowRef(item.flow_id, item.tracking_id, item.updated_at)
+    if item.state != QUEUED or item.payload is None:
+        raise InvalidInput(
+            f"L'encaissement de la facture {doc_number} est déjà en cours d'envoi par la file."
+        )
     ref = client.submit(
-        cdar,
-        filename=f"CDAR_{body['number']}_212.xml",
-        tracking_id=str(uuid.uuid4()),
+        item.payload,
+        filename=item.filename,
+        tracking_id=item.tracking_id,
+        sha256=item.sha256,
         flow_syntax="CDAR",
         flow_profile=None,
     )
-    session.add(
-        InvoiceLifecycle(
-            invoice_seq=document.seq,
-            doc_number=body["number"],
-            code="212",
-            label=STATUS_LABELS["212"],
-            issued_at=utc_stamp(_now(now)),
-            reason=None,
-            flow_id=ref.flow_id,
-        )
-    )
-    session.flush()
+    record_cashed_delivery(session, item, ref.flow_id, now=now)
     return ref

@@ -4,7 +4,7 @@ platform reported back. Times are UTC ISO strings (``2026-03-02T08:00:00.000000Z
 
 from __future__ import annotations
 
-from sqlalchemy import Index, Integer, LargeBinary, String
+from sqlalchemy import Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.ledger.models import Base
@@ -21,6 +21,12 @@ PDP = "pdp"
 CHORUS = "chorus"
 CHANNELS = (PDP, CHORUS)
 
+# What an outbox item carries: the invoice itself, or the 212 "Encaissée" status of an
+# invoice whose VAT falls due on payment (a CDAR message, to the PA only).
+INVOICE_ITEM = "invoice"
+CASHED_ITEM = "cashed"
+ITEM_KINDS = (INVOICE_ITEM, CASHED_ITEM)
+
 RECEIVED = "received"
 APPROVED = "approved"
 DISPUTED = "disputed"
@@ -29,20 +35,25 @@ INCOMING_STATES = (RECEIVED, APPROVED, DISPUTED, REFUSED)
 
 
 class OutboxItem(Base):
-    """One issued invoice to deposit on the platform.
+    """One issued invoice to deposit on the platform, or one status message about it.
 
     ``tracking_id`` is fixed when the invoice is queued and sent with every attempt: it
     is how a lost answer is recognised afterwards. ``sending`` means an attempt was
     started and its outcome is unknown until it is recorded (or searched for).
     ``channel`` says which platform takes it; it never changes once queued, so that a
-    retry always looks for the earlier attempt where that attempt went.
+    retry always looks for the earlier attempt where that attempt went. ``kind`` says
+    what is deposited: an invoice has at most one item of each kind, so a status queued
+    twice keeps its first ``tracking_id`` and is still sent only once.
     """
 
     __tablename__ = "pdp_outbox"
-    __table_args__ = (Index("ix_pdp_outbox_due", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_pdp_outbox_due", "state", "next_attempt_at"),
+        UniqueConstraint("invoice_seq", "kind"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    invoice_seq: Mapped[int] = mapped_column(Integer, unique=True)
+    invoice_seq: Mapped[int] = mapped_column(Integer)
     doc_number: Mapped[str] = mapped_column(String(35))
     tracking_id: Mapped[str] = mapped_column(String(36), unique=True)
     filename: Mapped[str] = mapped_column(String(255))
@@ -61,6 +72,7 @@ class OutboxItem(Base):
     # The platform's own status code last read by polling (Chorus Pro), so that an
     # unchanged status is not stored twice and a final one is no longer asked for.
     platform_status: Mapped[str | None] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(8), default=INVOICE_ITEM, server_default=INVOICE_ITEM)
 
 
 class InvoiceLifecycle(Base):

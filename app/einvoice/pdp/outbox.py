@@ -10,6 +10,11 @@ for by that ``trackingId`` before it is sent again, so it is deposited exactly o
 Invoices to public-sector buyers go to Chorus Pro instead (the item's ``channel``). Both
 clients satisfy ``Depositor``: deposit a file, find an earlier deposit of it. Chorus Pro
 has no tracking id, so its items carry a file name of their own and are looked for by it.
+
+The same queue carries the 212 "Encaissée" status of invoices whose VAT falls due on
+payment (``kind`` ``cashed``, see ``queue_cashed``): queued with the user's action, sent
+with the same retries and the same search before any resend, and only after the invoice
+itself has reached its platform.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.customers.models import Customer
+from app.einvoice.pdp.cdar import STATUS_LABELS, build_cdar
 from app.einvoice.pdp.client import (
     AlreadyExistingFlow,
     AuthenticationFailed,
@@ -36,10 +42,12 @@ from app.einvoice.pdp.client import (
 )
 from app.einvoice.pdp.config import chorus_configured
 from app.einvoice.pdp.models import (
+    CASHED_ITEM,
     CHANNELS,
     CHORUS,
     DEPOSITED,
     FAILED,
+    INVOICE_ITEM,
     PDP,
     QUEUED,
     SENDING,
@@ -109,6 +117,7 @@ class _Claim:
     previous_state: str
     previous_next: str
     queued_on: date  # an earlier deposit cannot be older than the day before it was queued
+    kind: str = INVOICE_ITEM
 
 
 def utc_stamp(moment: datetime) -> str:
@@ -137,7 +146,9 @@ def channel_for(session: Session, body: dict[str, Any]) -> str:
     preceding = body.get("preceding") or {}
     if preceding.get("number"):
         corrected = session.scalar(
-            select(OutboxItem.channel).where(OutboxItem.doc_number == preceding["number"])
+            select(OutboxItem.channel).where(
+                OutboxItem.doc_number == preceding["number"], OutboxItem.kind == INVOICE_ITEM
+            )
         )
         if corrected is not None:
             return corrected
@@ -182,7 +193,7 @@ def enqueue(
         raise InvalidInput(f"Canal d'envoi inconnu : « {channel} ».")
     if not file_bytes:
         raise InvalidInput(f"Le fichier de la facture {doc_number} est vide.")
-    existing = session.scalar(select(OutboxItem).where(OutboxItem.invoice_seq == seq))
+    existing = _item_of(session, seq, INVOICE_ITEM)
     if existing is not None:
         return existing
     stamp = utc_stamp(_now(now))
@@ -204,6 +215,79 @@ def enqueue(
     session.add(item)
     session.flush()
     return item
+
+
+def _item_of(session: Session, seq: int, kind: str) -> OutboxItem | None:
+    return session.scalar(
+        select(OutboxItem).where(OutboxItem.invoice_seq == seq, OutboxItem.kind == kind)
+    )
+
+
+def queue_cashed(session: Session, doc_number: str, *, now: datetime | None = None) -> OutboxItem:
+    """Queue the 212 "Encaissée" status of an invoice paid in full, in the caller's
+    transaction, for the PA. The CDAR is built once, so that every attempt sends the same
+    bytes under the same ``trackingId``; asking again returns the item already queued."""
+    from app.einvoice.issuing import get_document, status_of
+
+    document = get_document(session, doc_number)
+    if document.is_credit_note:
+        raise InvalidInput("Un avoir n'est pas encaissé.")
+    existing = _item_of(session, document.seq, CASHED_ITEM)
+    if existing is not None:
+        return existing
+    if status_of(session, document).outstanding > 0:
+        raise InvalidInput(f"La facture {doc_number} n'est pas entièrement réglée.")
+    body = document.body
+    moment = _now(now)
+    cdar = build_cdar(
+        body["number"],
+        body["issue_date"],
+        "212",
+        sender_siren=body["seller"]["siren"],
+        receiver_siren=body["buyer"]["siren"],
+        issued_at=moment,
+    )
+    stamp = utc_stamp(moment)
+    item = OutboxItem(
+        invoice_seq=document.seq,
+        doc_number=body["number"],
+        tracking_id=str(uuid.uuid4()),
+        filename=f"CDAR_{body['number']}_212.xml",
+        sha256=sha256_of(cdar),
+        payload=cdar,
+        state=QUEUED,
+        attempts=0,
+        next_attempt_at=stamp,
+        created_at=stamp,
+        updated_at=stamp,
+        channel=PDP,
+        kind=CASHED_ITEM,
+    )
+    session.add(item)
+    session.flush()
+    return item
+
+
+def record_cashed_delivery(
+    session: Session, item: OutboxItem, flow_id: str, *, now: datetime | None = None
+) -> None:
+    """The platform has the 212: it becomes the invoice's latest status, as if reported."""
+    item.state, item.last_error, item.flow_id, item.payload = DEPOSITED, None, flow_id, None
+    item.updated_at = utc_stamp(_now(now))
+    known = session.scalar(select(InvoiceLifecycle.id).where(InvoiceLifecycle.flow_id == flow_id))
+    if known is None:
+        session.add(
+            InvoiceLifecycle(
+                invoice_seq=item.invoice_seq,
+                doc_number=item.doc_number,
+                code="212",
+                label=STATUS_LABELS["212"],
+                issued_at=item.updated_at,
+                reason="",
+                flow_id=flow_id,
+            )
+        )
+    session.flush()
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
@@ -235,7 +319,10 @@ def drain_once(
                     OutboxItem.next_attempt_at <= utc_stamp(_now(now)),
                     OutboxItem.channel.in_(list(by_channel)),
                 )
-                .order_by(OutboxItem.next_attempt_at, OutboxItem.id)
+                # Invoices first: a status waits for its invoice to be deposited.
+                .order_by(
+                    OutboxItem.kind != INVOICE_ITEM, OutboxItem.next_attempt_at, OutboxItem.id
+                )
                 .limit(max_items)
             )
         )
@@ -271,6 +358,8 @@ def _claim(ledger: Ledger, item_id: int, now: datetime | None) -> _Claim | None:
             return None
         if item.next_attempt_at > utc_stamp(moment):
             return None
+        if item.kind != INVOICE_ITEM and _invoice_not_there_yet(session, item.invoice_seq):
+            return None  # a status about an invoice the platform does not have yet
         claim = _Claim(
             item.id,
             item.tracking_id,
@@ -282,11 +371,17 @@ def _claim(ledger: Ledger, item_id: int, now: datetime | None) -> _Claim | None:
             item.state,
             item.next_attempt_at,
             _day_before(item.created_at),
+            item.kind,
         )
         item.state, item.attempts = SENDING, item.attempts + 1
         item.next_attempt_at = utc_stamp(moment + LEASE)
         item.updated_at = utc_stamp(moment)
         return claim
+
+
+def _invoice_not_there_yet(session: Session, seq: int) -> bool:
+    invoice = _item_of(session, seq, INVOICE_ITEM)
+    return invoice is not None and invoice.state != DEPOSITED
 
 
 def _day_before(stamp: str) -> date:
@@ -301,10 +396,15 @@ def _deliver(ledger: Ledger, client: Depositor, claim: _Claim, now: datetime | N
         found = _look_for_earlier_attempt(ledger, client, claim, now)
         if found is not None:
             return found
+    # A status message is a CDAR flow (always to the PA, whose client takes these
+    # options); an invoice goes with the client's defaults.
+    options: dict[str, Any] = (
+        {"flow_syntax": "CDAR", "flow_profile": None} if claim.kind == CASHED_ITEM else {}
+    )
     try:
         ref = client.submit(
             claim.payload, filename=claim.filename, tracking_id=claim.tracking_id,
-            sha256=claim.sha256,
+            sha256=claim.sha256, **options,
         )  # fmt: skip
     except AlreadyExistingFlow as exc:
         found = _look_for_earlier_attempt(ledger, client, claim, now)
@@ -372,6 +472,9 @@ def _record(
         item = session.get(OutboxItem, claim.id, populate_existing=True)
         if item is None or item.state == DEPOSITED:
             return
+        if state == DEPOSITED and flow_id is not None and item.kind == CASHED_ITEM:
+            record_cashed_delivery(session, item, flow_id, now=now)
+            return
         item.state, item.last_error = state, error
         item.updated_at = utc_stamp(_now(now))
         if flow_id is not None:
@@ -434,11 +537,21 @@ OUTBOX_LABELS = {
 # Where each channel sends, in the words of the banner ("d'envoi à …").
 DESTINATIONS = {PDP: "la plateforme", CHORUS: "Chorus Pro"}
 _CHORUS_LABELS = {DEPOSITED: "Transmise à Chorus Pro", FAILED: "Rejetée par Chorus Pro"}
+# A 212 not yet with the platform comes before any status it gave: the shop must see
+# that its declaration is still on its way (once sent, it is the latest status).
+_CASHED_LABELS = {
+    QUEUED: "212 Encaissée en attente d'envoi",
+    SENDING: "212 Encaissée en attente d'envoi",
+    FAILED: "212 Encaissée rejetée par la plateforme",
+}
 
 
 def current_status(session: Session, invoice_seq: int) -> tuple[str, str] | None:
     """The latest status the platform gave the invoice, else where its sending stands;
     None when the invoice does not go through the platform."""
+    cashed = _item_of(session, invoice_seq, CASHED_ITEM)
+    if cashed is not None and cashed.state in _CASHED_LABELS:
+        return _CASHED_LABELS[cashed.state], cashed.last_error or ""
     status = session.execute(
         select(InvoiceLifecycle.label, InvoiceLifecycle.reason)
         .where(InvoiceLifecycle.invoice_seq == invoice_seq)
@@ -447,7 +560,7 @@ def current_status(session: Session, invoice_seq: int) -> tuple[str, str] | None
     ).first()
     if status is not None:
         return status[0], status[1] or ""
-    item = session.scalar(select(OutboxItem).where(OutboxItem.invoice_seq == invoice_seq))
+    item = _item_of(session, invoice_seq, INVOICE_ITEM)
     if item is None:
         return None
     reason = item.last_error or "" if item.state != DEPOSITED else ""
@@ -466,8 +579,10 @@ def outbox_problems(
     """French sentences for the banner: refused invoices, invoices that cannot leave."""
     problems = [
         f"Facture {doc} non transmise : {error}"
-        for doc, error in session.execute(
-            select(OutboxItem.doc_number, OutboxItem.last_error)
+        if kind == INVOICE_ITEM
+        else f"Encaissement de la facture {doc} non transmis : {error}"
+        for doc, error, kind in session.execute(
+            select(OutboxItem.doc_number, OutboxItem.last_error, OutboxItem.kind)
             .where(OutboxItem.state == FAILED)
             .order_by(OutboxItem.id)
         )
@@ -543,6 +658,8 @@ __all__ = [
     "list_incoming",
     "outbox_problems",
     "pending_count",
+    "queue_cashed",
+    "record_cashed_delivery",
     "retry_failed",
     "sync_once",
     "transmits",

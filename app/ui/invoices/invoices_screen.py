@@ -32,7 +32,6 @@ from app.einvoice.pdp.outbox import current_status
 from app.errors import ComptoirError
 from app.sales.money import format_cents, parse_cents
 from app.sales.payments import PaymentMethod
-from app.ui.background import Background
 from app.ui.context import AppContext
 from app.ui.errors import show_error
 from app.ui.forms import TOUCH_STYLE, Screen
@@ -175,7 +174,6 @@ class InvoicesScreen(Screen):
         layout.addWidget(self.table, 1)
         layout.addWidget(self.message)
         self._loading = False
-        self.background = Background(self)
 
     # -- data ------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -311,10 +309,11 @@ class InvoicesScreen(Screen):
             self._say(f"Règlement de {format_cents(amount)} enregistré sur {number}.")
 
     def report_cashed(self) -> None:
-        """Status 212 to the platform, for services paid in full whose VAT falls due on
-        payment; the network call runs off the GUI thread."""
-        from app.einvoice.pdp.inbox import report_cashed, vat_due_on_payment
-        from app.einvoice.pdp.worker import configured_client
+        """Queue the 212 "Encaissée" status, for services paid in full whose VAT falls due
+        on payment. It is stored with the click, so a platform down at that moment loses
+        nothing: the background sender delivers it, once, as it does invoices."""
+        from app.einvoice.pdp.inbox import vat_due_on_payment
+        from app.einvoice.pdp.outbox import queue_cashed
 
         state = self.selected()
         if state is None or state.document.is_credit_note:
@@ -326,29 +325,12 @@ class InvoicesScreen(Screen):
                 "biens) : l'encaissement n'est pas à déclarer."
             )
             return
-        ledger, number = self.ctx.ledger, state.document.doc_number
-
-        def work() -> None:
-            client = configured_client(ledger)
-            if client is None:
-                raise ComptoirError(
-                    "Aucune plateforme de facturation électronique n'est configurée (Réglages)."
-                )
-            try:
-                with ledger.transaction() as session:
-                    report_cashed(session, client, number)
-            finally:
-                client.close()
-
-        def done(_result: object) -> None:
-            self._say(f"Encaissement de {number} déclaré à la plateforme.")
-            self.ctx.ledger_changed.emit()
-
-        def failed(error: BaseException) -> None:
-            text = error.message if isinstance(error, ComptoirError) else str(error)
-            self._say(f"Encaissement non déclaré : {text}")
-
-        self.background.run(work, done, failed)
+        number = state.document.doc_number
+        if self.ctx.write(self, lambda s: queue_cashed(s, number)) is not None:
+            self._say(
+                f"Encaissement de {number} enregistré : 212 Encaissée en attente d'envoi "
+                "à la plateforme."
+            )
 
     def open_inbox(self) -> QDialog:
         from app.ui.invoices.inbox_dialog import InboxDialog
