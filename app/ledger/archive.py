@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import create_engine, func, insert, or_, select
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -575,8 +576,7 @@ def load_archive_as_ledger(path: Path, dest: Path) -> Path:
             keys = read_keys(archive.read(KEYS))
             engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(temporary))
             try:
-                tables = [Base.metadata.tables[name] for name in FISCAL_TABLES]
-                Base.metadata.create_all(engine, tables=tables)
+                create_ledger_tables(engine)
                 with engine.begin() as conn, archive.open(CHAIN) as stream:
                     _load(conn, manifest, keys, stream)
             finally:
@@ -599,18 +599,82 @@ def load_archive_as_ledger(path: Path, dest: Path) -> Path:
     return dest
 
 
-def _load(conn: Any, manifest: dict[str, Any], keys: dict[str, Any], stream: IO[bytes]) -> None:
+def create_ledger_tables(engine: Engine) -> None:
+    """Create the fiscal tables of a ledger in a new file, so that a copy of a chain (an
+    archive, a central's snapshot) is browsed with the queries used on a live ledger."""
+    Base.metadata.create_all(engine, tables=[Base.metadata.tables[name] for name in FISCAL_TABLES])
+
+
+def insert_ledger_meta(
+    conn: Connection, *, ledger_id: str, kind: str, created_at: str, timezone: str
+) -> None:
+    """The single ``ledger_meta`` row of a ledger file."""
     conn.execute(
         insert(LedgerMeta.__table__),
         [
             {
                 "id": 1,
-                "ledger_id": manifest["ledger_id"],
-                "kind": manifest["ledger_kind"],
-                "created_at": manifest.get("ledger_created_at", ""),
-                "timezone": manifest["timezone"],
+                "ledger_id": ledger_id,
+                "kind": kind,
+                "created_at": created_at,
+                "timezone": timezone,
             }
         ],
+    )
+
+
+class LedgerFileRows:
+    """The journal rows of a ledger file and their VAT and payment copies, inserted every
+    ``batch`` records so that a long chain never sits whole in memory. The copies and the
+    total are derived from the signed body as ``journal.append`` derives them."""
+
+    def __init__(self, conn: Connection, batch: int) -> None:
+        self._conn = conn
+        self._batch = batch
+        self._journal: list[dict[str, Any]] = []
+        self._vat: list[dict[str, Any]] = []
+        self._payments: list[dict[str, Any]] = []
+
+    def add(self, columns: dict[str, Any], body: dict[str, Any]) -> None:
+        """One record: ``columns`` are its journal columns but ``is_sale`` and
+        ``total_cents``, which are derived here with the copies."""
+        seq, record_type = columns["seq"], columns["record_type"]
+        vat_rows, payment_rows, total = derived_rows(record_type, body)
+        self._journal.append(
+            {**columns, "is_sale": record_type in _SALE_VALUES, "total_cents": total}
+        )
+        self._vat.extend(
+            {"seq": seq, "rate_bp": r, "base_cents": b, "vat_cents": v, "total_cents": t}
+            for r, b, v, t in vat_rows
+        )
+        self._payments.extend(
+            {"seq": seq, "idx": i, "method": m, "amount_cents": a}
+            for i, (m, a) in enumerate(payment_rows)
+        )
+        if len(self._journal) >= self._batch:
+            self.flush()
+
+    def flush(self) -> None:
+        """Insert what was added since the last flush; call it once after the last record."""
+        for table, rows in (
+            (JournalRecord.__table__, self._journal),
+            (JournalVat.__table__, self._vat),
+            (JournalPayment.__table__, self._payments),
+        ):
+            if rows:
+                self._conn.execute(insert(table), rows)
+                rows.clear()
+
+
+def _load(
+    conn: Connection, manifest: dict[str, Any], keys: dict[str, Any], stream: IO[bytes]
+) -> None:
+    insert_ledger_meta(
+        conn,
+        ledger_id=manifest["ledger_id"],
+        kind=manifest["ledger_kind"],
+        created_at=manifest.get("ledger_created_at", ""),
+        timezone=manifest["timezone"],
     )
     key_rows = [
         {
@@ -623,14 +687,11 @@ def _load(conn: Any, manifest: dict[str, Any], keys: dict[str, Any], stream: IO[
     ]
     if key_rows:
         conn.execute(insert(SigningKey.__table__), key_rows)
-    journal: list[dict[str, Any]] = []
-    vat: list[dict[str, Any]] = []
-    payments: list[dict[str, Any]] = []
+    rows = LedgerFileRows(conn, batch=5000)
     for line in stream:
         record = ChainRecord.from_line(line)
         envelope = canonical.decode(record.canonical)
-        vat_rows, payment_rows, total = derived_rows(record.record_type, envelope["body"])
-        journal.append(
+        rows.add(
             {
                 "seq": record.seq,
                 "record_type": record.record_type,
@@ -639,42 +700,15 @@ def _load(conn: Any, manifest: dict[str, Any], keys: dict[str, Any], stream: IO[
                 "business_date": envelope["date"],
                 "till": envelope["till"],
                 "operator": envelope["operator"],
-                "is_sale": record.record_type in _SALE_VALUES,
                 "ref_seq": envelope["ref"],
                 "period": envelope["period"],
-                "total_cents": total,
                 "key_id": record.key_id,
                 "canonical_version": record.canonical_version,
                 "canonical": record.canonical,
                 "prev_hash": record.prev_hash,
                 "hash": record.hash,
                 "signature": record.signature,
-            }
+            },
+            envelope["body"],
         )
-        vat.extend(
-            {"seq": record.seq, "rate_bp": r, "base_cents": b, "vat_cents": v, "total_cents": t}
-            for r, b, v, t in vat_rows
-        )
-        payments.extend(
-            {"seq": record.seq, "idx": i, "method": m, "amount_cents": a}
-            for i, (m, a) in enumerate(payment_rows)
-        )
-        if len(journal) >= 5000:
-            _flush(conn, journal, vat, payments)
-    _flush(conn, journal, vat, payments)
-
-
-def _flush(
-    conn: Any,
-    journal: list[dict[str, Any]],
-    vat: list[dict[str, Any]],
-    payments: list[dict[str, Any]],
-) -> None:
-    for table, rows in (
-        (JournalRecord.__table__, journal),
-        (JournalVat.__table__, vat),
-        (JournalPayment.__table__, payments),
-    ):
-        if rows:
-            conn.execute(insert(table), rows)
-            rows.clear()
+    rows.flush()

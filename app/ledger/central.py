@@ -50,8 +50,7 @@ from app.ledger.central_upload import (
 )
 from app.ledger.central_verify import verify_central
 from app.ledger.db import DatabaseUnreachable, Target, display_target, is_url, resolve_target
-from app.ledger.events import EventCode, log_event
-from app.ledger.service import ledger_identity
+from app.ledger.service import ledger_identity, record_verification
 from app.ledger.store import SYSTEM_OPERATOR, Clock, Ledger, utc_now
 from app.ledger.verify import Report
 
@@ -201,25 +200,7 @@ def verify_central_and_record(
         return report
     try:
         with open_central(target, operator=operator) as central, central.transaction() as session:
-            log_event(
-                session,
-                EventCode.VERIFY,
-                operator=operator,
-                ok=report.ok,
-                records=report.records,
-                last_seq=report.last_seq,
-                till=till,
-                summary=report.summary(),
-            )
-            if not report.ok and report.first_problem is not None:
-                log_event(
-                    session,
-                    EventCode.INTEGRITY_FAILURE,
-                    operator=operator,
-                    seq=report.first_problem.seq,
-                    rule=report.first_problem.rule,
-                    till=till,
-                )
+            record_verification(session, report, operator=operator, till=till)
     except Exception as exc:  # a failed journal write must not hide the verdict
         log.warning("could not journal the verification of the central: %s", exc)
     return report

@@ -25,16 +25,19 @@ from app.errors import ClosureRequired, InvalidInput, LedgerError, PeriodClosed
 from app.ledger.central_models import TillChain, TillRecord, TillUpload
 from app.ledger.closures import (
     CLOSURE_RANK,
-    Closure,
     PeriodTotals,
+    chain_span,
     day_label,
     get_closure,
     last_closure,
     list_closures,
     month_label,
+    parse_month,
+    parse_year,
+    perpetual_totals,
     today,
 )
-from app.ledger.journal import Recorded, append, head
+from app.ledger.journal import Recorded, append
 from app.ledger.models import RecordType
 from app.ledger.store import Ledger
 from app.ledger.verify import RunningTotals
@@ -185,27 +188,6 @@ def day_ticket_totals(session: Session, iso: str) -> dict[str, RunningTotals]:
 
 
 # -- helpers shared by the three closures ------------------------------------------------
-def _range_after(session: Session, previous: Closure | None) -> dict[str, Any]:
-    top = head(session)
-    assert top is not None  # a ledger always starts with its KEY record
-    return {
-        "first_seq": previous.seq + 1 if previous else 1,
-        "last_seq": top.seq,
-        "last_hash": top.hash,
-        "previous": {"seq": previous.seq, "hash": previous.hash} if previous else None,
-    }
-
-
-def _perpetual(previous: Closure | None, totals: PeriodTotals) -> dict[str, int]:
-    before = previous.body["perpetual_total"] if previous else 0
-    before_abs = previous.body["perpetual_abs_total"] if previous else 0
-    return {
-        "grand_total": totals.total,
-        "perpetual_total": before + totals.total,
-        "perpetual_abs_total": before_abs + totals.abs_total,
-    }
-
-
 def _closure_ref(row: TillRecord | None) -> dict[str, Any] | None:
     return None if row is None else {"seq": row.seq, "number": row.number, "hash": row.hash}
 
@@ -298,9 +280,9 @@ def _close_day(session: Session, day: date, operator: str) -> Recorded:
     body: dict[str, Any] = {
         "kind": "day",
         "period": iso,
-        **_range_after(session, previous),
+        **chain_span(session, previous),
         **totals.as_body(),
-        **_perpetual(previous, totals),
+        **perpetual_totals(previous, totals),
         "counted": [],
         "tills": [
             {
@@ -316,29 +298,16 @@ def _close_day(session: Session, day: date, operator: str) -> Recorded:
     return append(session, RecordType.DAY_CLOSURE, body, operator=operator, period=iso)
 
 
-def _parse_month(period: str) -> str:
-    try:
-        year, month = period.split("-")
-        if len(year) != 4 or not 1 <= int(month) <= 12:
-            raise ValueError
-        return f"{int(year):04d}-{int(month):02d}"
-    except ValueError:
-        raise InvalidInput(f"Mois invalide : {period!r} (attendu AAAA-MM).") from None
-
-
 def close_shop_month(central: Ledger, period: str, *, operator: str) -> Recorded:
     """Close a shop month once it is over and every shop day with sales in it is closed."""
-    period = _parse_month(period)
+    period = parse_month(period)
     with _writable(central).transaction() as session:
         return _close_aggregate(session, RecordType.MONTH_CLOSURE, period, operator)
 
 
 def close_shop_year(central: Ledger, year: int | str, *, operator: str) -> Recorded:
     """Close a shop fiscal year (calendar year) once it is over and its months are closed."""
-    try:
-        period = f"{int(year):04d}"
-    except ValueError:
-        raise InvalidInput(f"Année invalide : {year!r}.") from None
+    period = parse_year(year)
     with _writable(central).transaction() as session:
         return _close_aggregate(session, RecordType.YEAR_CLOSURE, period, operator)
 
@@ -361,7 +330,7 @@ def _close_aggregate(session: Session, kind: RecordType, period: str, operator: 
     if days:
         raise _required(RecordType.DAY_CLOSURE, days[0])
     previous = last_closure(session, kind)
-    span = _range_after(session, previous)
+    span = chain_span(session, previous)
     later = list_closures(session, part_kind, since_seq=span["first_seq"])
     for part in later:
         if part.period[: len(period)] < period:
@@ -392,7 +361,7 @@ def _close_aggregate(session: Session, kind: RecordType, period: str, operator: 
         **span,
         "parts": [{"period": p.period, "seq": p.seq, "hash": p.hash} for p in parts],
         **totals.as_body(),
-        **_perpetual(previous, totals),
+        **perpetual_totals(previous, totals),
         "tills": [
             {
                 "till": t.till_id,

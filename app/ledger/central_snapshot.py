@@ -20,21 +20,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.errors import InvalidInput, LedgerError
 from app.ledger import canonical
+from app.ledger.archive import LedgerFileRows, create_ledger_tables, insert_ledger_meta
 from app.ledger.central_models import CENTRAL_KIND, TillChain, TillKey, TillRecord
-from app.ledger.journal import derived_rows
-from app.ledger.models import (
-    FISCAL_TABLES,
-    SALE_TYPES,
-    Base,
-    JournalPayment,
-    JournalRecord,
-    JournalVat,
-    LedgerMeta,
-    SigningKey,
-)
+from app.ledger.models import JournalPayment, JournalRecord, JournalVat, LedgerMeta, SigningKey
 from app.ledger.store import Ledger
 
-_SALE_VALUES = frozenset(t.value for t in SALE_TYPES)
 _FLUSH = 2000
 
 
@@ -49,9 +39,7 @@ def central_snapshot(central: Ledger | Path | str, dest: Path, till: str | None 
     try:
         engine = create_engine(f"sqlite:///{temporary}")
         try:
-            Base.metadata.create_all(
-                engine, tables=[Base.metadata.tables[name] for name in FISCAL_TABLES]
-            )
+            create_ledger_tables(engine)
             with engine.begin() as out, ledger.reader() as session:
                 source = session.connection()
                 if till is None:
@@ -99,21 +87,14 @@ def _copy_till(source: Connection, out: Connection, till: str, timezone: str) ->
     first_ts = source.scalar(
         select(TillRecord.ts).where(TillRecord.ledger_id == ledger_id, TillRecord.seq == 1)
     )
-    out.execute(
-        insert(LedgerMeta.__table__),
-        [
-            {
-                "id": 1,
-                "ledger_id": ledger_id,
-                "kind": "real",
-                "created_at": first_ts or chain_row.registered_at,
-                "timezone": chain_row.timezone or timezone,
-            }
-        ],
+    insert_ledger_meta(
+        out,
+        ledger_id=ledger_id,
+        kind="real",
+        created_at=first_ts or chain_row.registered_at,
+        timezone=chain_row.timezone or timezone,
     )
-    journal: list[dict[str, Any]] = []
-    vat: list[dict[str, Any]] = []
-    payments: list[dict[str, Any]] = []
+    journal = LedgerFileRows(out, batch=_FLUSH)
     rows = source.execute(
         select(TillRecord)
         .where(TillRecord.ledger_id == ledger_id)
@@ -122,8 +103,7 @@ def _copy_till(source: Connection, out: Connection, till: str, timezone: str) ->
     )
     for row in rows:
         envelope = canonical.decode(row.canonical)
-        vat_rows, payment_rows, total = derived_rows(row.record_type, envelope["body"])
-        journal.append(
+        journal.add(
             {
                 "seq": row.seq,
                 "record_type": row.record_type,
@@ -132,29 +112,18 @@ def _copy_till(source: Connection, out: Connection, till: str, timezone: str) ->
                 "business_date": row.business_date,
                 "till": row.till,
                 "operator": row.operator,
-                "is_sale": row.record_type in _SALE_VALUES,
                 "ref_seq": envelope.get("ref"),
                 "period": row.period,
-                "total_cents": total,
                 "key_id": row.key_id,
                 "canonical_version": row.canonical_version,
                 "canonical": row.canonical,
                 "prev_hash": row.prev_hash,
                 "hash": row.hash,
                 "signature": row.signature,
-            }
+            },
+            envelope["body"],
         )
-        vat.extend(
-            {"seq": row.seq, "rate_bp": r, "base_cents": b, "vat_cents": v, "total_cents": t}
-            for r, b, v, t in vat_rows
-        )
-        payments.extend(
-            {"seq": row.seq, "idx": i, "method": m, "amount_cents": a}
-            for i, (m, a) in enumerate(payment_rows)
-        )
-        if len(journal) >= _FLUSH:
-            _flush(out, journal, vat, payments)
-    _flush(out, journal, vat, payments)
+    journal.flush()
     keys = [
         {"key_id": key_id, "public_key": der, "registered_seq": seq}
         for key_id, der, seq in source.execute(
@@ -165,19 +134,3 @@ def _copy_till(source: Connection, out: Connection, till: str, timezone: str) ->
     ]
     if keys:
         out.execute(insert(SigningKey.__table__), keys)
-
-
-def _flush(
-    out: Connection,
-    journal: list[dict[str, Any]],
-    vat: list[dict[str, Any]],
-    payments: list[dict[str, Any]],
-) -> None:
-    for table, rows in (
-        (JournalRecord.__table__, journal),
-        (JournalVat.__table__, vat),
-        (JournalPayment.__table__, payments),
-    ):
-        if rows:
-            out.execute(insert(table), rows)
-            rows.clear()

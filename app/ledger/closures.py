@@ -397,7 +397,22 @@ def x_report(session: Session) -> PeriodTotals:
     return range_totals(session, first, last)
 
 
-def _perpetual(previous: Closure | None, totals: PeriodTotals) -> dict[str, int]:
+def chain_span(session: Session, previous: Closure | None) -> dict[str, Any]:
+    """The body fields that tie a closure to the chain: the records it covers, the head it
+    saw and the closure of its kind before it. The shop closures of a central use it too,
+    so that both chains of closures are checked by the same rules."""
+    first, last, last_hash = _range_after(session, previous)
+    return {
+        "first_seq": first,
+        "last_seq": last,
+        "last_hash": last_hash,
+        "previous": _link(previous),
+    }
+
+
+def perpetual_totals(previous: Closure | None, totals: PeriodTotals) -> dict[str, int]:
+    """The grand total of the period and the perpetual totals carried over from the closure
+    of the same kind before it (shared with the shop closures of a central)."""
     before = previous.body["perpetual_total"] if previous else 0
     before_abs = previous.body["perpetual_abs_total"] if previous else 0
     return {
@@ -451,17 +466,14 @@ def close_day(
                 f"{day_label(day)} ne peut plus être clôturée."
             )
     previous = last_closure(session, RecordType.DAY_CLOSURE)
-    first, last, last_hash = _range_after(session, previous)
-    totals = range_totals(session, first, last)
+    span = chain_span(session, previous)
+    totals = range_totals(session, span["first_seq"], span["last_seq"])
     body: dict[str, Any] = {
         "kind": "day",
         "period": iso,
-        "first_seq": first,
-        "last_seq": last,
-        "last_hash": last_hash,
-        "previous": _link(previous),
+        **span,
         **totals.as_body(),
-        **_perpetual(previous, totals),
+        **perpetual_totals(previous, totals),
         "counted": _cash_count(totals, counted),
     }
     return append(session, RecordType.DAY_CLOSURE, body, operator=operator, till=till, period=iso)
@@ -496,7 +508,8 @@ def _period_end(period: str) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
-def _parse_month(period: str) -> str:
+def parse_month(period: str) -> str:
+    """``period`` as AAAA-MM, or an InvalidInput naming what was expected."""
     try:
         year, month = period.split("-")
         if len(year) != 4 or not 1 <= int(month) <= 12:
@@ -506,9 +519,17 @@ def _parse_month(period: str) -> str:
         raise InvalidInput(f"Mois invalide : {period!r} (attendu AAAA-MM).") from None
 
 
+def parse_year(year: int | str) -> str:
+    """``year`` as AAAA, or an InvalidInput naming it."""
+    try:
+        return f"{int(year):04d}"
+    except ValueError:
+        raise InvalidInput(f"Année invalide : {year!r}.") from None
+
+
 def close_month(session: Session, period: str, *, operator: str) -> Recorded:
     """Close a month once it is over and all its days with sales are closed."""
-    period = _parse_month(period)
+    period = parse_month(period)
     return _close_aggregate(
         session,
         RecordType.MONTH_CLOSURE,
@@ -521,10 +542,7 @@ def close_month(session: Session, period: str, *, operator: str) -> Recorded:
 
 def close_year(session: Session, year: int | str, *, operator: str) -> Recorded:
     """Close a (calendar) fiscal year once it is over and all its months are closed."""
-    try:
-        period = f"{int(year):04d}"
-    except ValueError:
-        raise InvalidInput(f"Année invalide : {year!r}.") from None
+    period = parse_year(year)
     return _close_aggregate(
         session,
         RecordType.YEAR_CLOSURE,
@@ -557,8 +575,8 @@ def _close_aggregate(
         if CLOSURE_RANK[pending.kind] < rank or (pending.kind is kind and pending.period != period):
             raise _required(pending)
     previous = last_closure(session, kind)
-    first, last, last_hash = _range_after(session, previous)
-    later = list_closures(session, part_kind, since_seq=first)
+    span = chain_span(session, previous)
+    later = list_closures(session, part_kind, since_seq=span["first_seq"])
     parts = [c for c in later if c.period.startswith(period)]
     sale = last_sale_date(session)
     if (sale is not None and sale > _period_end(period)) or any(
@@ -571,13 +589,10 @@ def _close_aggregate(
     body: dict[str, Any] = {
         "kind": "month" if kind is RecordType.MONTH_CLOSURE else "year",
         "period": period,
-        "first_seq": first,
-        "last_seq": last,
-        "last_hash": last_hash,
-        "previous": _link(previous),
+        **span,
         "parts": [{"period": p.period, "seq": p.seq, "hash": p.hash} for p in parts],
         **totals.as_body(),
-        **_perpetual(previous, totals),
+        **perpetual_totals(previous, totals),
     }
     return append(session, kind, body, operator=operator, period=period)
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from app.ledger import keys
 from app.ledger.db import make_engine, resolve_target
@@ -57,23 +59,32 @@ def verify_and_record(
             Ledger.open(path, kind=identity[1], create=False, operator=operator) as ledger,
             ledger.transaction() as session,
         ):
-            log_event(
-                session,
-                EventCode.VERIFY,
-                operator=operator,
-                ok=report.ok,
-                records=report.records,
-                last_seq=report.last_seq,
-                summary=report.summary(),
-            )
-            if not report.ok and report.first_problem is not None:
-                log_event(
-                    session,
-                    EventCode.INTEGRITY_FAILURE,
-                    operator=operator,
-                    seq=report.first_problem.seq,
-                    rule=report.first_problem.rule,
-                )
+            record_verification(session, report, operator=operator)
     except Exception as exc:  # a failed journal write must not hide the verdict
         log.warning("could not journal the verification: %s", exc)
     return report
+
+
+def record_verification(session: Session, report: Report, *, operator: str, **scope: Any) -> None:
+    """Journal a verification: its verdict, and the first problem when it failed. ``scope``
+    (a central's ``till``) goes into both events so that a verification of a till and one of
+    a whole shop can be told apart; the same events serve a till and a central."""
+    log_event(
+        session,
+        EventCode.VERIFY,
+        operator=operator,
+        ok=report.ok,
+        records=report.records,
+        last_seq=report.last_seq,
+        summary=report.summary(),
+        **scope,
+    )
+    if not report.ok and report.first_problem is not None:
+        log_event(
+            session,
+            EventCode.INTEGRITY_FAILURE,
+            operator=operator,
+            seq=report.first_problem.seq,
+            rule=report.first_problem.rule,
+            **scope,
+        )

@@ -33,6 +33,13 @@ from app.staff.service import Permission
 from app.ui.background import Background
 from app.ui.context import AppContext
 from app.ui.forms import error_label, show_form_error
+from app.ui.settings.tab_actions import (
+    buttons_row,
+    push_button,
+    ready_to_run,
+    save_setting,
+    status_label,
+)
 
 RED, GREEN = "#c62828", "#2e7d32"
 
@@ -58,20 +65,11 @@ class BackupTab(QWidget):
         form = QFormLayout()
         form.addRow("Dossier (clé USB, dossier synchronisé)", row)
         form.addRow("Sauvegardes conservées", self.keep)
-        self.save_button = QPushButton("Enregistrer")
-        self.save_button.setObjectName("saveBackupButton")
-        self.save_button.clicked.connect(self.save)
-        self.now_button = QPushButton("Sauvegarder maintenant")
-        self.now_button.setObjectName("backupNowButton")
-        self.now_button.clicked.connect(self.backup_now)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.save_button)
-        buttons.addWidget(self.now_button)
-        buttons.addStretch(1)
+        self.save_button = push_button("Enregistrer", "saveBackupButton", self.save)
+        self.now_button = push_button("Sauvegarder maintenant", "backupNowButton", self.backup_now)
+        buttons = buttons_row(self.save_button, self.now_button)
         self.error = error_label("backupError")
-        self.status = QLabel()
-        self.status.setObjectName("backupStatus")
-        self.status.setWordWrap(True)
+        self.status = status_label("backupStatus")
         layout = QVBoxLayout(self)
         layout.addWidget(
             QLabel(
@@ -120,13 +118,9 @@ class BackupTab(QWidget):
 
     def _save(self) -> bool:
         folder, keep = self.folder.text(), self.keep.value()
-        try:
-            with self.ctx.ledger.transaction() as session:
-                save_backup_settings(session, folder, keep)
-        except ComptoirError as exc:
-            show_form_error(self.error, exc.message)
-            return False
-        return True
+        return save_setting(
+            self.ctx, self.error, lambda session: save_backup_settings(session, folder, keep)
+        )
 
     def save(self) -> None:
         show_form_error(self.error, "")
@@ -136,10 +130,7 @@ class BackupTab(QWidget):
 
     def backup_now(self) -> None:
         """Back up to the folder shown (saved first when this operator may change it)."""
-        show_form_error(self.error, "")
-        if self.background.busy:
-            return
-        if self.ctx.can(Permission.EDIT_SETTINGS) and not self._save():
+        if not ready_to_run(self.ctx, self.error, self.background, self._save):
             return
         ledger, operator = self.ctx.ledger, self.ctx.operator_name
         self.now_button.setEnabled(False)

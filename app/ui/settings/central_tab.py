@@ -15,10 +15,8 @@ from typing import Any
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -36,6 +34,13 @@ from app.staff.service import Permission
 from app.ui.background import Background
 from app.ui.context import AppContext
 from app.ui.forms import error_label, show_form_error
+from app.ui.settings.tab_actions import (
+    buttons_row,
+    push_button,
+    ready_to_run,
+    save_setting,
+    status_label,
+)
 
 RED, GREEN = "#c62828", "#2e7d32"
 INTRO = (
@@ -64,20 +69,13 @@ class CentralTab(QWidget):
         self.environment.setWordWrap(True)
         form = QFormLayout()
         form.addRow("Serveur central", self.address)
-        self.save_button = QPushButton("Enregistrer")
-        self.save_button.setObjectName("saveCentralButton")
-        self.save_button.clicked.connect(self.save)
-        self.send_button = QPushButton("Tester / envoyer maintenant")
-        self.send_button.setObjectName("centralSendButton")
-        self.send_button.clicked.connect(self.send_now)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.save_button)
-        buttons.addWidget(self.send_button)
-        buttons.addStretch(1)
+        self.save_button = push_button("Enregistrer", "saveCentralButton", self.save)
+        self.send_button = push_button(
+            "Tester / envoyer maintenant", "centralSendButton", self.send_now
+        )
+        buttons = buttons_row(self.save_button, self.send_button)
         self.error = error_label("centralError")
-        self.status = QLabel()
-        self.status.setObjectName("centralStatus")
-        self.status.setWordWrap(True)
+        self.status = status_label("centralStatus")
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addLayout(form)
@@ -120,13 +118,7 @@ class CentralTab(QWidget):
 
     def _save(self) -> bool:
         text = self.address.text()
-        try:
-            with self.ctx.ledger.transaction() as session:
-                save_central_url(session, text)
-        except ComptoirError as exc:
-            show_form_error(self.error, exc.message)
-            return False
-        return True
+        return save_setting(self.ctx, self.error, lambda session: save_central_url(session, text))
 
     def save(self) -> None:
         show_form_error(self.error, "")
@@ -136,10 +128,7 @@ class CentralTab(QWidget):
 
     def send_now(self) -> None:
         """Save what is typed (when this operator may), then upload off the GUI thread."""
-        show_form_error(self.error, "")
-        if self.background.busy:
-            return
-        if self.ctx.can(Permission.EDIT_SETTINGS) and not self._save():
+        if not ready_to_run(self.ctx, self.error, self.background, self._save):
             return
         self.send_button.setEnabled(False)
         self._say("Envoi au serveur central en cours…", ok=True)
