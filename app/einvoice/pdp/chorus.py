@@ -49,11 +49,13 @@ import requests
 from app.einvoice.pdp.client import (
     AuthenticationFailed,
     FlowRef,
+    NetworkWording,
     PermanentRejection,
     PlatformError,
     TokenCache,
     TransientFailure,
     busy_or_down,
+    network_failure,
     token_from,
 )
 from app.errors import InvalidInput
@@ -473,7 +475,7 @@ class ChorusProClient(TokenCache):
         try:
             response = self._http.post(s.token_url, data=form, timeout=s.timeout)
         except requests.RequestException as exc:
-            raise _network_error(exc, sent_file=False) from None
+            raise network_failure(exc, CHORUS_NAMES, sent_file=False) from None
         if response.status_code in (400, 401, 403):
             code, message = self._error_fields(response)
             raise AuthenticationFailed(
@@ -503,7 +505,7 @@ class ChorusProClient(TokenCache):
                     self._base + path, data=data, headers=headers, timeout=self.settings.timeout
                 )
             except requests.RequestException as exc:
-                raise _network_error(exc, sent_file=sends_file) from None
+                raise network_failure(exc, CHORUS_NAMES, sent_file=sends_file) from None
             if response.status_code == 401 and not renewed:
                 renewed = True  # expired or revoked token: one fresh token, one more try
                 continue
@@ -585,17 +587,8 @@ def _said(message: str, code: str) -> str:
     return f" (code {code})" if code else ""
 
 
-def _network_error(exc: requests.RequestException, *, sent_file: bool) -> TransientFailure:
-    log.info("chorus: unreachable (%s)", type(exc).__name__)
-    # A connection that never opened delivered nothing; any later failure may have.
-    refused = isinstance(exc, requests.ConnectTimeout) or (
-        isinstance(exc, requests.ConnectionError) and "NewConnectionError" in repr(exc)
-    )
-    if refused:
-        message = "Chorus Pro est injoignable."
-    elif isinstance(exc, requests.Timeout):
-        message = "Chorus Pro n'a pas répondu à temps."
-    else:
-        message = "La connexion à Chorus Pro a été coupée."
-    return TransientFailure(message, maybe_delivered=sent_file and not refused,
-                            code=type(exc).__name__)  # fmt: skip
+CHORUS_NAMES = NetworkWording(
+    "Chorus Pro est injoignable.",
+    "Chorus Pro n'a pas répondu à temps.",
+    "La connexion à Chorus Pro a été coupée.",
+)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import requests
 
@@ -216,6 +216,42 @@ class TokenCache:
             return self._token
 
 
+class NetworkWording(NamedTuple):
+    """How a platform is named in the three network failures a user may see."""
+
+    unreachable: str
+    too_slow: str
+    cut: str
+
+
+PLATFORM_NAMES = NetworkWording(
+    "La plateforme de facturation électronique est injoignable.",
+    "La plateforme de facturation électronique n'a pas répondu à temps.",
+    "La connexion à la plateforme de facturation électronique a été coupée.",
+)
+
+
+def network_failure(
+    exc: requests.RequestException, wording: NetworkWording, *, sent_file: bool
+) -> TransientFailure:
+    """A request that failed on the network, for any platform client: retried later,
+    and possibly delivered when the file had left."""
+    log.info("platform unreachable: %s", type(exc).__name__)
+    # A connection that never opened delivered nothing; any later failure may have.
+    refused = isinstance(exc, requests.ConnectTimeout) or (
+        isinstance(exc, requests.ConnectionError) and "NewConnectionError" in repr(exc)
+    )
+    if refused:
+        message = wording.unreachable
+    elif isinstance(exc, requests.Timeout):
+        message = wording.too_slow
+    else:
+        message = wording.cut
+    return TransientFailure(
+        message, maybe_delivered=sent_file and not refused, code=type(exc).__name__
+    )
+
+
 def busy_or_down(
     response: requests.Response, who: str, *, sent_file: bool, **fields: Any
 ) -> TransientFailure | None:
@@ -278,7 +314,7 @@ class HttpFlowClient(TokenCache):
                 s.token_url, data=data, auth=(s.client_id, s.client_secret), timeout=s.timeout
             )
         except requests.RequestException as exc:
-            raise self._network_error(exc, sent_file=False) from None
+            raise network_failure(exc, PLATFORM_NAMES, sent_file=False) from None
         if response.status_code in (400, 401, 403):
             code, message = _error_fields(response)
             raise AuthenticationFailed(
@@ -303,31 +339,13 @@ class HttpFlowClient(TokenCache):
                     method, self._base + path, headers=headers, timeout=self.settings.timeout, **kw
                 )
             except requests.RequestException as exc:
-                raise self._network_error(exc, sent_file=sends_file) from None
+                raise network_failure(exc, PLATFORM_NAMES, sent_file=sends_file) from None
             if response.status_code == 401 and not renewed:
                 renewed = True  # expired or revoked token: one fresh token, one more try
                 continue
             if response.status_code >= 400:
                 raise self._status_error(response, sent_file=sends_file)
             return response
-
-    def _network_error(
-        self, exc: requests.RequestException, *, sent_file: bool
-    ) -> TransientFailure:
-        log.info("platform unreachable: %s", type(exc).__name__)
-        # A connection that never opened delivered nothing; any later failure may have.
-        refused = isinstance(exc, requests.ConnectTimeout) or (
-            isinstance(exc, requests.ConnectionError) and "NewConnectionError" in repr(exc)
-        )
-        if refused:
-            message = "La plateforme de facturation électronique est injoignable."
-        elif isinstance(exc, requests.Timeout):
-            message = "La plateforme de facturation électronique n'a pas répondu à temps."
-        else:
-            message = "La connexion à la plateforme de facturation électronique a été coupée."
-        return TransientFailure(
-            message, maybe_delivered=sent_file and not refused, code=type(exc).__name__
-        )
 
     def _status_error(self, response: requests.Response, *, sent_file: bool) -> PlatformError:
         status = response.status_code
