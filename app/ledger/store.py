@@ -447,6 +447,8 @@ def active_key_id(session: Session) -> str | None:
 
 
 VERSION_EVENTS = ("LEDGER_CREATED", "START", "VERSION_CHANGE")
+# How those codes read in canonical bytes (sorted keys, no spaces).
+_VERSION_MARKERS = tuple(b'"code":"' + code.encode() + b'"' for code in VERSION_EVENTS)
 
 
 def last_software_version(session: Session) -> str | None:
@@ -461,6 +463,11 @@ def last_software_version(session: Session) -> str | None:
         .execution_options(yield_per=64)
     )
     for (data,) in rows:
+        # A till journals a print for every receipt: only the events that may name a
+        # version are decoded, the others are passed over on their bytes.
+        data = bytes(data)  # a server driver may hand over a memoryview
+        if not any(marker in data for marker in _VERSION_MARKERS):
+            continue
         body = canonical.decode(data)["body"]
         if body["code"] in VERSION_EVENTS:
             return body["detail"].get("software_version")
