@@ -59,7 +59,7 @@ def run_central(args: argparse.Namespace, target: Path | str, operator: str) -> 
 
 
 def _init(args: argparse.Namespace, target: Path | str, operator: str) -> int:
-    from app.ledger.central import open_central
+    from app.ledger.central.service import open_central
     from app.ledger.db import display_target
     from app.ledger.service import ledger_identity
 
@@ -81,7 +81,7 @@ def _init(args: argparse.Namespace, target: Path | str, operator: str) -> int:
 
 def _upload(args: argparse.Namespace, target: Path | str, operator: str) -> int:
     from app.documents.preferences import till_id
-    from app.ledger.central import CentralUnreachable, central_target, upload_to
+    from app.ledger.central.service import CentralUnreachable, central_target, upload_to
     from app.ledger.store import Ledger
 
     if args.batch < 1:
@@ -103,7 +103,12 @@ def _close(args: argparse.Namespace, target: Path | str, operator: str) -> int:
     from datetime import date
 
     from app.errors import ComptoirError
-    from app.ledger.central import close_shop_day, close_shop_month, close_shop_year, open_central
+    from app.ledger.central.service import (
+        close_shop_day,
+        close_shop_month,
+        close_shop_year,
+        open_central,
+    )
 
     who = args.operator or operator
     with open_central(target, operator=who) as central:
@@ -158,7 +163,7 @@ def _status(args: argparse.Namespace, target: Path | str, operator: str) -> int:
     from datetime import UTC, date, datetime
     from zoneinfo import ZoneInfo
 
-    from app.ledger.central import open_central, shop_status
+    from app.ledger.central.service import open_central, shop_status
     from app.ledger.closures import day_label
 
     with open_central(target, readonly=True) as central:
@@ -194,7 +199,7 @@ def _status(args: argparse.Namespace, target: Path | str, operator: str) -> int:
 
 def verify_central_ledger(target: Path | str, till: str | None, operator: str) -> int:
     """``comptoir verify`` on a central: the whole shop, or one till with ``--till``."""
-    from app.ledger.central import verify_central_and_record
+    from app.ledger.central.service import verify_central_and_record
 
     report = verify_central_and_record(target, till=till, operator=operator)
     scope = f"Caisse {till}" if till else "Boutique (serveur central et toutes ses caisses)"

@@ -230,7 +230,7 @@ def _close(args: argparse.Namespace) -> int:
     stands whatever happens to the backup or the archive; a failed one is printed as a
     warning and the exit code is 1, so that a script running the closure hears about it."""
     from app.documents.text import closure_text
-    from app.ledger.backup import backup_line
+    from app.ledger.backup.copies import backup_line
     from app.ledger.closures import close_day, close_month, close_year, get_closure
     from app.ledger.settings import fiscal_settings
     from app.ledger.store import Ledger
@@ -420,13 +420,13 @@ def _record_types(names: Sequence[str]) -> frozenset[str]:
 
 
 def _export_view(args: argparse.Namespace) -> int:
-    from app.ledger.browse import RecordFilter
-    from app.ledger.exports import export_view, journaling_ledger
+    from app.ledger.export.browse import RecordFilter
+    from app.ledger.export.views import export_view, journaling_ledger
     from app.sales.money import parse_cents
 
     path = _ledger_path(args)
     if isinstance(path, str):
-        from app.ledger.browse import FILE_ONLY
+        from app.ledger.export.browse import FILE_ONLY
 
         raise ComptoirError(FILE_ONLY)
     if not path.exists():
@@ -457,7 +457,7 @@ def _export_view(args: argparse.Namespace) -> int:
 
 
 def _export_fec(args: argparse.Namespace) -> int:
-    from app.ledger.fec import read_fec, write_fec
+    from app.ledger.export.fec import read_fec, write_fec
     from app.ledger.store import Ledger
     from app.sales.money import format_cents
 
@@ -518,7 +518,7 @@ def _demo(args: argparse.Namespace) -> int:
     from app.ledger.closures import get_closure
     from app.ledger.settings import fiscal_settings
     from app.ledger.store import Ledger
-    from app.ledger.verify import verify_ledger
+    from app.ledger.verify.engine import verify_ledger
 
     if not 1 <= args.days <= 3660:
         print("Erreur : --days doit être compris entre 1 et 3660.", file=sys.stderr)
@@ -624,7 +624,7 @@ def _backup(args: argparse.Namespace) -> int:
 
 
 def _backup_after_closure(ledger, operator: str) -> str | None:  # type: ignore[no-untyped-def]
-    from app.ledger.backup import BackupFailed, backup_now
+    from app.ledger.backup.copies import BackupFailed, backup_now
 
     if ledger.is_server:  # the server's own backups (pg_dump) keep a PostgreSQL ledger
         return None
@@ -637,7 +637,7 @@ def _backup_after_closure(ledger, operator: str) -> str | None:  # type: ignore[
 
 
 def _backup_create(args: argparse.Namespace) -> int:
-    from app.ledger.backup import BackupFailed, backup_now, format_size
+    from app.ledger.backup.copies import BackupFailed, backup_now, format_size
     from app.ledger.store import Ledger
 
     path, operator = _ledger_path(args), _operator(args)
@@ -655,7 +655,7 @@ def _backup_create(args: argparse.Namespace) -> int:
 
 
 def _backup_list(args: argparse.Namespace) -> int:
-    from app.ledger.backup import backup_line, backup_settings, format_size, list_backups
+    from app.ledger.backup.copies import backup_line, backup_settings, format_size, list_backups
     from app.ledger.store import Ledger
 
     path = _ledger_path(args)
@@ -675,8 +675,8 @@ def _backup_list(args: argparse.Namespace) -> int:
 
 
 def _backup_restore(args: argparse.Namespace) -> int:
-    from app.ledger.backup import restore_backup
-    from app.ledger.verify import verify_ledger
+    from app.ledger.backup.copies import restore_backup
+    from app.ledger.verify.engine import verify_ledger
 
     path = _ledger_path(args)
     if not isinstance(path, Path):
@@ -734,7 +734,7 @@ def _archive_purge(args: argparse.Namespace) -> int:
 
 
 def _print_archive(result, stream=None) -> None:  # type: ignore[no-untyped-def]
-    from app.ledger.archive_check import of_period
+    from app.ledger.archive.check import of_period
 
     print(f"Archive {of_period(result.period)} écrite : {result.path}", file=stream)
     print(
@@ -745,7 +745,7 @@ def _print_archive(result, stream=None) -> None:  # type: ignore[no-untyped-def]
 
 
 def _archive_create(args: argparse.Namespace) -> int:
-    from app.ledger.archive import create_archive
+    from app.ledger.archive.write import create_archive
     from app.ledger.store import Ledger
 
     path, operator = _ledger_path(args), _operator(args)
@@ -759,7 +759,7 @@ def _archive_create(args: argparse.Namespace) -> int:
 
 
 def _archive_verify(args: argparse.Namespace) -> int:
-    from app.ledger.archive import verify_archive
+    from app.ledger.archive.write import verify_archive
 
     path = Path(args.file)
     if not path.is_file():
@@ -779,8 +779,8 @@ def _archive_list(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
     from zoneinfo import ZoneInfo
 
-    from app.ledger.archive import archive_dir, list_archives
-    from app.ledger.archive_check import period_label
+    from app.ledger.archive.check import period_label
+    from app.ledger.archive.write import archive_dir, list_archives
     from app.ledger.store import Ledger
 
     kind = "training" if args.training else None  # any ledger may be read from
@@ -805,7 +805,7 @@ def _archive_list(args: argparse.Namespace) -> int:
 
 def _archive_after_year_closure(ledger, period: str, operator: str) -> str | None:  # type: ignore[no-untyped-def]
     """The archive written after a year closure; the closure stands if it fails."""
-    from app.ledger.archive import ArchiveError, archive_after_closure
+    from app.ledger.archive.write import ArchiveError, archive_after_closure
     from app.ledger.models import RecordType
 
     try:

@@ -3,8 +3,8 @@
 from app.catalog import models as catalog_models
 from app.customers import models as customer_models
 from app.einvoice.pdp import models as pdp_models
-from app.ledger import central_models
 from app.ledger import models as ledger_models
+from app.ledger.central import models as central_models
 from app.staff import models as staff_models
 
 metadata = ledger_models.Base.metadata

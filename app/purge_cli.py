@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from app.ledger.purge import PurgeResult
+    from app.ledger.archive.purge import PurgeResult
 
 
 def add_purge_parser(actions: argparse._SubParsersAction) -> None:
@@ -34,7 +34,7 @@ def add_purge_parser(actions: argparse._SubParsersAction) -> None:
 def run_purge(
     args: argparse.Namespace, target: Path | str, operator: str, kind: str, supervisor: str | None
 ) -> int:
-    from app.ledger.purge import plan_purge, purge_period
+    from app.ledger.archive.purge import plan_purge, purge_period
     from app.ledger.store import Ledger
 
     archive = Path(args.archive)

@@ -13,7 +13,7 @@ from typing import Any
 
 from app.ledger.closures import close_day, close_month, close_year
 from app.ledger.store import Ledger
-from app.ledger.verify import verify_ledger
+from app.ledger.verify.engine import verify_ledger
 from app.sales.service import record_sale
 from benchmarks import app_cases, archive_case, bundle_cases, cache, central_case, viewer_case
 from benchmarks.common import (

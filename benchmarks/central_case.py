@@ -1,5 +1,5 @@
 """Several tills, one central ledger: each till is a process that rings tickets at full
-speed into its own SQLite ledger while its background sender (``app.ledger.sync``)
+speed into its own SQLite ledger while its background sender (``app.ledger.central.sync``)
 uploads them to the one central (PostgreSQL when a throwaway server can be started with
 tests/pg.py, else a SQLite file); at the end every till closes its day and the shop day
 is closed on the central. The figure is tickets per second for the whole shop, from the
@@ -84,11 +84,11 @@ def _run_till(plan: TillPlan, central: str, day: date) -> TillOutcome:
     from sqlalchemy.exc import OperationalError
 
     from app.documents.preferences import save_till_id
-    from app.ledger import central_upload
-    from app.ledger.central import UploadRefused, local_head, open_central, upload_to
+    from app.ledger.central import upload as central_upload
+    from app.ledger.central.service import UploadRefused, local_head, open_central, upload_to
+    from app.ledger.central.sync import SyncWorker
     from app.ledger.closures import close_day
     from app.ledger.store import Ledger
-    from app.ledger.sync import SyncWorker
     from app.sales.service import record_sale
     from benchmarks.common import five_line_sales
 
@@ -254,7 +254,7 @@ def _cuts(tickets: int) -> tuple[tuple[int, int], ...]:
 
 
 def bench_central(ctx: Context) -> list[Result]:
-    from app.ledger.central import close_shop_day, open_central, verify_central
+    from app.ledger.central.service import close_shop_day, open_central, verify_central
 
     tickets = QUICK_TICKETS if ctx.quick else FULL_TICKETS
     backend, cluster = _central_backend(ctx)

@@ -22,7 +22,7 @@ from app.documents.receipt import receipt_text, render_receipt_pdf
 from app.documents.reports import render_closure_pdf, render_x_report_pdf
 from app.documents.text import closure_text, x_report_text
 from app.errors import InvalidInput
-from app.ledger.backup import backup_line
+from app.ledger.backup.copies import backup_line
 from app.ledger.closures import get_closure, x_report
 from app.ledger.events import EventCode, log_event
 from app.ledger.journal import document_number, ledger_of

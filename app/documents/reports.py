@@ -213,7 +213,7 @@ def render_closure_pdf(
     backup: str | None = None,
 ) -> bytes:
     """The Z report of a day, month or year closure (A4); ``backup`` is the line about the
-    ledger's last backup (app.ledger.backup.backup_line), printed at the end when given."""
+    ledger's last backup (app.ledger.backup.copies.backup_line), printed at the end when given."""
     body = closure.body
     title = closure_title(closure)
     story: list[Flowable] = [*_identity(shop), _p(title, TITLE)]

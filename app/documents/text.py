@@ -83,7 +83,7 @@ def closure_text(
     """A Z report as text: identity, period, VAT table, payments, grand totals.
 
     ``backup`` is the line about the last backup of the ledger (see
-    app.ledger.backup.backup_line), printed under the hash when given."""
+    app.ledger.backup.copies.backup_line), printed under the hash when given."""
     body = closure.body
     made = parse_ts(closure.ts).astimezone(ZoneInfo(timezone))
     title = (

@@ -178,8 +178,9 @@ FISCAL_TABLES = ("ledger_meta", "signing_key", "journal", "journal_vat", "journa
 
 class PurgeAuthorisation(Base):
     """Holds one row only inside a purge's transaction: the range and year whose records the
-    DELETE guards of the fiscal tables then let through (migration 0007, ``app.ledger.purge``).
-    Empty at every other moment, so that the guards refuse every DELETE."""
+    DELETE guards of the fiscal tables then let through (migration 0007,
+    ``app.ledger.archive.purge``). Empty at every other moment, so that the guards refuse
+    every DELETE."""
 
     __tablename__ = "purge_authorisation"
 

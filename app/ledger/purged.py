@@ -1,11 +1,12 @@
 """What a PURGE event says, read back by verification.
 
-A purge deletes the records of an archived fiscal year from the ledger (``app.ledger.purge``)
-and appends a PURGE event that lists exactly what went: the sequence numbers as compact
-ranges, the document numbers per type, and the records left online whose predecessor was
-deleted (the "bridges": their ``prev_hash`` can no longer be recomputed here, the archive
-holds the record it points to). Verification excuses a gap, a broken link or a jump in
-numbering only when a PURGE event covers it, so that any other deletion still shows.
+A purge deletes the records of an archived fiscal year from the ledger
+(``app.ledger.archive.purge``) and appends a PURGE event that lists exactly what went: the
+sequence numbers as compact ranges, the document numbers per type, and the records left
+online whose predecessor was deleted (the "bridges": their ``prev_hash`` can no longer be
+recomputed here, the archive holds the record it points to). Verification excuses a gap, a
+broken link or a jump in numbering only when a PURGE event covers it, so that any other
+deletion still shows.
 
 This module has no dependency on the rest of the purge (archives, ZIP files): verification
 imports it in every worker process.

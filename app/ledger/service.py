@@ -15,7 +15,7 @@ from app.ledger.db import make_engine, resolve_target
 from app.ledger.events import EventCode, log_event
 from app.ledger.models import LedgerMeta
 from app.ledger.store import SYSTEM_OPERATOR, Ledger
-from app.ledger.verify import Progress, Report, verify_ledger
+from app.ledger.verify.engine import Progress, Report, verify_ledger
 
 log = logging.getLogger(__name__)
 

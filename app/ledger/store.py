@@ -44,7 +44,7 @@ KINDS = {
     "real": "réel",
     "training": "de formation",
     "demo": "de démonstration",
-    "central": "central",  # a shop's central ledger: see app/ledger/central.py
+    "central": "central",  # a shop's central ledger: see app/ledger/central/service.py
 }
 DEFAULT_TIMEZONE = "Europe/Paris"
 SYSTEM_OPERATOR = "système"

@@ -30,16 +30,16 @@ from app.einvoice.pdp.outbox import outbox_problems
 from app.einvoice.pdp.training import training_client
 from app.einvoice.pdp.worker import OutboxWorker, configured_client
 from app.errors import ComptoirError
-from app.ledger.archive import ArchiveResult, archive_after_closure
-from app.ledger.backup import backup_now, last_backup
+from app.ledger.archive.write import ArchiveResult, archive_after_closure
+from app.ledger.backup.copies import backup_now, last_backup
+from app.ledger.central.sync import SyncWorker
+from app.ledger.central.sync import banner_text as central_banner
 from app.ledger.closures import Closure, day_label, pending_closures
 from app.ledger.events import EventCode, log_event
 from app.ledger.journal import Recorded
 from app.ledger.models import RecordType
 from app.ledger.settings import fiscal_settings
 from app.ledger.store import Ledger
-from app.ledger.sync import SyncWorker
-from app.ledger.sync import banner_text as central_banner
 from app.staff.service import OperatorInfo, Permission, has_operators
 from app.ui.archive_viewer import ArchiveViewer
 from app.ui.background import Background

@@ -23,7 +23,7 @@ from app.einvoice.issuing import (
 )
 from app.errors import InvalidInput
 from app.ledger.settings import record_fiscal_settings
-from app.ledger.verify import verify_ledger
+from app.ledger.verify.engine import verify_ledger
 from app.sales.cart import Discount
 from tests.helpers import ring
 

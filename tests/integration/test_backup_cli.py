@@ -6,8 +6,8 @@ from datetime import date
 from pathlib import Path
 
 from app.cli import main
-from app.ledger.backup import save_backup_settings
-from app.ledger.restore import read_identity
+from app.ledger.backup.copies import save_backup_settings
+from app.ledger.backup.restore import read_identity
 from app.ledger.store import Ledger
 from tests.helpers import ring
 

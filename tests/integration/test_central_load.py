@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from app.ledger.central import close_shop_day, open_central, verify_central
-from app.ledger.central_models import TillChain, TillRecord, TillUpload
+from app.ledger.central.models import TillChain, TillRecord, TillUpload
+from app.ledger.central.service import close_shop_day, open_central, verify_central
 from app.ledger.models import JournalRecord
 from app.ledger.store import Ledger
 from benchmarks.central_case import TillPlan, run_shop

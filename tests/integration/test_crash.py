@@ -23,7 +23,7 @@ from typing import IO
 import pytest
 
 from app.ledger.store import Ledger
-from app.ledger.verify import verify_ledger
+from app.ledger.verify.engine import verify_ledger
 from tests.helpers import ring
 
 ROOT = Path(__file__).resolve().parents[2]

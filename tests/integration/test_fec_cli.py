@@ -15,7 +15,7 @@ import pytest
 from app.cli import main
 from app.demo import run_demo
 from app.ledger import canonical
-from app.ledger.fec import FEC_COLUMNS
+from app.ledger.export.fec import FEC_COLUMNS
 from app.ledger.store import Ledger
 
 

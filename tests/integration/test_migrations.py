@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import inspect
 
 from app.ledger import migrate
-from app.ledger.central_models import CENTRAL_APPEND_ONLY
+from app.ledger.central.models import CENTRAL_APPEND_ONLY
 from app.ledger.db import make_engine
 from app.ledger.models import FISCAL_TABLES
 from app.models_all import metadata

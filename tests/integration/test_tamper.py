@@ -28,7 +28,7 @@ from app.ledger.closures import close_day
 from app.ledger.journal import derived_rows
 from app.ledger.models import FISCAL_TABLES
 from app.ledger.store import Ledger
-from app.ledger.verify import Report, verify_ledger
+from app.ledger.verify.engine import Report, verify_ledger
 from app.sales.payments import PaymentMethod
 from tests.conftest import FakeClock
 from tests.helpers import ring

@@ -17,7 +17,7 @@ from app.ledger import canonical, migrate, store
 from app.ledger.closures import close_day
 from app.ledger.db import make_engine
 from app.ledger.store import Ledger
-from app.ledger.verify import verify_ledger
+from app.ledger.verify.engine import verify_ledger
 from tests.conftest import FakeClock
 from tests.helpers import ring
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from app.ledger.central import open_central
-from app.ledger.central_models import TillRecord
+from app.ledger.central.models import TillRecord
+from app.ledger.central.service import open_central
 from app.ledger.closures import close_day
 from app.ledger.store import Ledger
 from app.sales.payments import Payment, PaymentMethod

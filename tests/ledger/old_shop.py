@@ -16,7 +16,7 @@ from datetime import date, time
 from pathlib import Path
 
 from app.demo import DEMO_SHOP
-from app.ledger.archive import create_archive
+from app.ledger.archive.write import create_archive
 from app.ledger.closures import close_day, close_pending
 from app.ledger.journal import Recorded
 from app.ledger.models import RecordType

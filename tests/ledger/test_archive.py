@@ -21,7 +21,8 @@ from app.demo import DEMO_SHOP
 from app.documents.preferences import set_preference
 from app.errors import ComptoirError, InvalidInput
 from app.ledger import chain
-from app.ledger.archive import (
+from app.ledger.archive.format import ALL_FILES, CHAIN, KEYS, MANIFEST, SIGNATURE
+from app.ledger.archive.write import (
     ARCHIVE_DIR_PREFERENCE,
     ArchiveError,
     archive_after_closure,
@@ -31,7 +32,6 @@ from app.ledger.archive import (
     load_archive_as_ledger,
     verify_archive,
 )
-from app.ledger.archive_format import ALL_FILES, CHAIN, KEYS, MANIFEST, SIGNATURE
 from app.ledger.closures import close_day, close_pending, get_closure
 from app.ledger.models import RecordType
 from app.ledger.settings import record_fiscal_settings
@@ -232,7 +232,7 @@ def test_a_failed_journal_write_removes_the_file(shop, tmp_path, monkeypatch) ->
     def refuse(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disque plein")
 
-    monkeypatch.setattr("app.ledger.archive.append", refuse)
+    monkeypatch.setattr("app.ledger.archive.write.append", refuse)
     with pytest.raises(RuntimeError, match="disque plein"):
         create_archive(ledger, "2026", operator=OPERATOR, out_dir=tmp_path / "out")
     assert list((tmp_path / "out").iterdir()) == []

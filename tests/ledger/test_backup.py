@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.ledger import canonical
 from app.ledger.anchor import read_anchor
-from app.ledger.backup import (
+from app.ledger.backup.copies import (
     BackupFailed,
     backup_line,
     backup_now,
@@ -21,11 +21,11 @@ from app.ledger.backup import (
     list_backups,
     save_backup_settings,
 )
+from app.ledger.backup.restore import RestoreRefused, read_identity, restore_backup
 from app.ledger.closures import close_day
 from app.ledger.models import JournalRecord, RecordType
-from app.ledger.restore import RestoreRefused, read_identity, restore_backup
 from app.ledger.store import Ledger
-from app.ledger.verify import verify_ledger
+from app.ledger.verify.engine import verify_ledger
 from tests.conftest import FakeClock
 from tests.helpers import ring
 
@@ -194,7 +194,7 @@ def test_a_full_disk_leaves_no_partial_copy(ledger, ledger_path, monkeypatch) ->
         target.write_bytes(b"partial")
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr("app.ledger.backup._copy_database", full)
+    monkeypatch.setattr("app.ledger.backup.copies._copy_database", full)
     with pytest.raises(BackupFailed, match="le disque est plein"):
         backup_now(ledger, operator="Gérant")
     assert list(_folder(ledger_path).iterdir()) == []

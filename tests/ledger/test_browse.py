@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 from app.cli import main
 from app.errors import ComptoirError
 from app.ledger import canonical
-from app.ledger.browse import (
+from app.ledger.export.browse import (
     BLOCK,
     COLUMNS,
     TYPE_GROUPS,
@@ -27,7 +27,7 @@ from app.ledger.browse import (
     YearPeriods,
     find_seqs,
 )
-from app.ledger.exports import export_view, journaling_ledger
+from app.ledger.export.views import export_view, journaling_ledger
 from app.ledger.models import CLOSURE_TYPES, RecordType
 from app.ledger.store import Ledger
 from tests.ledger.demo_ledger import DAYS, demo_copy

@@ -12,9 +12,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import func, select
 
 from app.errors import ClosureRequired, InvalidInput, LedgerError, LedgerMismatch
-from app.ledger import central_upload as central_module
 from app.ledger import chain
-from app.ledger.central import (
+from app.ledger.central import upload as central_module
+from app.ledger.central.closures import shop_status
+from app.ledger.central.models import TillChain, TillRecord, TillUpload
+from app.ledger.central.service import (
     CentralKeyMissing,
     ShopClosurePending,
     TillKeyMissing,
@@ -30,14 +32,12 @@ from app.ledger.central import (
     upload_to,
     verify_central,
 )
-from app.ledger.central_closures import shop_status
-from app.ledger.central_models import TillChain, TillRecord, TillUpload
 from app.ledger.closures import close_month, get_closure
 from app.ledger.events import EventCode, log_event
 from app.ledger.migrate import HEAD_REVISION, backup_copy, current_revision
 from app.ledger.models import JournalRecord, RecordType
 from app.ledger.store import Ledger
-from app.ledger.verify import verify_ledger
+from app.ledger.verify.engine import verify_ledger
 from app.sales.payments import PaymentMethod
 from tests.ledger.central_shop import (
     Shop,

@@ -12,21 +12,21 @@ from sqlalchemy.exc import OperationalError
 
 from app import config
 from app.errors import InvalidInput, LedgerMismatch
-from app.ledger.central import (
+from app.ledger.central.service import (
     local_head,
     open_central,
     open_central_for_upload,
     upload_to,
     verify_central,
 )
-from app.ledger.store import Ledger
-from app.ledger.sync import (
+from app.ledger.central.sync import (
     SyncWorker,
     banner_text,
     configured_central,
     save_central_url,
     upload_once,
 )
+from app.ledger.store import Ledger
 from tests.ledger.central_shop import sell
 
 

@@ -18,7 +18,7 @@ from app.ledger.closures import (
 )
 from app.ledger.models import RecordType
 from app.ledger.store import Ledger
-from app.ledger.verify import verify_ledger
+from app.ledger.verify.engine import verify_ledger
 from app.sales.payments import PaymentMethod
 from app.sales.service import cancel_ticket
 from tests.helpers import ring

@@ -27,12 +27,12 @@ from app.einvoice.issuing import (
 from app.errors import ComptoirError, InvalidInput
 from app.ledger import canonical
 from app.ledger.closures import close_day, close_pending, get_closure
-from app.ledger.fec import FEC_COLUMNS, build_fec, fec_file_name, read_fec, write_fec
+from app.ledger.export.fec import FEC_COLUMNS, build_fec, fec_file_name, read_fec, write_fec
 from app.ledger.journal import Recorded
 from app.ledger.models import JournalRecord, RecordType
 from app.ledger.settings import record_fiscal_settings
 from app.ledger.store import Ledger
-from app.ledger.verify import verify_ledger
+from app.ledger.verify.engine import verify_ledger
 from app.sales.cart import Discount
 from app.sales.payments import Payment, PaymentMethod
 from app.sales.service import cancel_ticket, record_sale, refund_lines

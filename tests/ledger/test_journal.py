@@ -13,7 +13,7 @@ from app.ledger.events import EventCode, log_event
 from app.ledger.journal import append
 from app.ledger.models import JournalRecord, RecordType
 from app.ledger.store import Ledger
-from app.ledger.verify import verify_ledger
+from app.ledger.verify.engine import verify_ledger
 from tests.helpers import ring
 from tests.pg import tampering
 

@@ -24,16 +24,16 @@ from sqlalchemy.exc import DBAPIError
 from app.cli import main
 from app.errors import ComptoirError
 from app.ledger import canonical, db, migrate
-from app.ledger.archive import create_archive, verify_archive
-from app.ledger.backup import backup_now
-from app.ledger.browse import LedgerBrowser
+from app.ledger.archive.write import create_archive, verify_archive
+from app.ledger.backup.copies import backup_now
 from app.ledger.closures import close_day, close_month
 from app.ledger.db import CHAIN_LOCK_KEY, LedgerBusy, SqliteOnly, libpq_url, make_engine
 from app.ledger.events import EventCode
+from app.ledger.export.browse import LedgerBrowser
 from app.ledger.models import FISCAL_TABLES, JournalRecord, LedgerMeta, RecordType
 from app.ledger.settings import record_fiscal_settings
 from app.ledger.store import Ledger
-from app.ledger.verify import verify_ledger
+from app.ledger.verify.engine import verify_ledger
 from app.models_all import metadata
 from tests.conftest import FakeClock
 from tests.helpers import ring

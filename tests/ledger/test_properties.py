@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from app.ledger.closures import close_day, close_pending
 from app.ledger.store import Ledger
-from app.ledger.verify import verify_ledger
+from app.ledger.verify.engine import verify_ledger
 from app.sales.cart import Cart, CartLine, Discount
 from app.sales.payments import Payment, PaymentMethod
 from app.sales.service import record_sale

@@ -13,8 +13,14 @@ from sqlalchemy import func, select
 from app.documents.preferences import set_preference
 from app.errors import InvalidInput
 from app.ledger import canonical
-from app.ledger.archive import ArchiveError, create_archive, verify_archive
-from app.ledger.archive_format import MANIFEST, TICKETS_CSV
+from app.ledger.archive.format import MANIFEST, TICKETS_CSV
+from app.ledger.archive.purge import (
+    PurgeRefused,
+    plan_purge,
+    purge_period,
+    retention_years,
+)
+from app.ledger.archive.write import ArchiveError, create_archive, verify_archive
 from app.ledger.closures import list_closures
 from app.ledger.models import (
     CLOSURE_TYPES,
@@ -24,16 +30,10 @@ from app.ledger.models import (
     PurgeAuthorisation,
     RecordType,
 )
-from app.ledger.purge import (
-    PurgeRefused,
-    plan_purge,
-    purge_period,
-    retention_years,
-)
 from app.ledger.purged import read_purges
 from app.ledger.reprints import record_duplicate
 from app.ledger.store import Ledger
-from app.ledger.verify import verify_ledger
+from app.ledger.verify.engine import verify_ledger
 from tests.conftest import FakeClock
 from tests.helpers import ring
 from tests.ledger.old_shop import OPERATOR, OldShop, build_old_shop, old_clock
@@ -186,7 +186,7 @@ def test_archive_of_a_purged_year_is_not_written_again(
 
 def test_fec_of_a_purged_year_is_refused(ledger: Ledger, shop: OldShop) -> None:
     from app.errors import ComptoirError
-    from app.ledger.fec import build_fec
+    from app.ledger.export.fec import build_fec
 
     with ledger.reader() as session:
         assert build_fec(session, 2018)  # before the purge, every entry is online
@@ -203,7 +203,7 @@ def test_failed_purge_deletes_nothing(
     def broken(*_args, **_kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("app.ledger.purge.log_event", broken)
+    monkeypatch.setattr("app.ledger.archive.purge.log_event", broken)
     with pytest.raises(RuntimeError):
         purge_period(ledger, "2018", operator=OPERATOR, archive_path=shop.archive_2018)
     assert _seqs(ledger) == before

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from app.ledger.browse import COLUMNS, RecordFilter
-from app.ledger.exports import export_view
+from app.ledger.export.browse import COLUMNS, RecordFilter
+from app.ledger.export.views import export_view
 from app.ledger.store import Ledger
 from app.ledger.training import TRAINING_NOTICE
 from tests.helpers import ring

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from app.errors import ComptoirError, InvalidInput
 from app.ledger.models import JournalRecord, RecordType
 from app.ledger.reprints import record_duplicate
-from app.ledger.verify import verify_ledger
+from app.ledger.verify.engine import verify_ledger
 from app.sales.cart import Cart, CartLine
 from app.sales.payments import Payment, PaymentMethod
 from app.sales.service import (

@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QListWidget, QPushButton
 
 from app.ledger import canonical
-from app.ledger.browse import COLUMNS, RecordFilter
+from app.ledger.export.browse import COLUMNS, RecordFilter
 from app.ledger.store import Ledger
 from app.staff.service import Role, add_operator
 from app.ui.archive_viewer import ArchiveViewer
@@ -22,7 +22,7 @@ from app.ui.context import AppContext
 from app.ui.main_window import PAGES
 from tests.ledger.demo_ledger import demo_copy
 
-HAS_ARCHIVES = importlib.util.find_spec("app.ledger.archive") is not None
+HAS_ARCHIVES = importlib.util.find_spec("app.ledger.archive.write") is not None
 
 
 @pytest.fixture
@@ -298,7 +298,7 @@ def test_main_window_shows_the_viewer(qtbot, window) -> None:
     assert screen.findChild(QPushButton, "verifyButton").text() == "Vérifier l'intégrité"
 
 
-@pytest.mark.skipif(not HAS_ARCHIVES, reason="app.ledger.archive (archives) is not there yet")
+@pytest.mark.skipif(not HAS_ARCHIVES, reason="app.ledger.archive.write (archives) is not there yet")
 def test_open_an_archive_zip(qtbot, viewer: ArchiveViewer, demo: Ledger, tmp_path: Path) -> None:
     from app.ledger.closures import close_month
 
@@ -332,7 +332,7 @@ def test_open_an_archive_zip(qtbot, viewer: ArchiveViewer, demo: Ledger, tmp_pat
 
 
 def test_other_records_are_shown_in_french(tmp_path: Path) -> None:
-    from app.ledger.browse import LedgerBrowser
+    from app.ledger.export.browse import LedgerBrowser
     from app.ui.archive_viewer.printed import printed_text
 
     with LedgerBrowser(demo_copy(tmp_path)) as browser:

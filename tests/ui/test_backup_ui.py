@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QLineEdit, QMessageBox, QPushButton, QTabWidget
 
 from app.documents.preferences import save_printer_config
-from app.ledger.backup import last_backup, save_backup_settings
+from app.ledger.backup.copies import last_backup, save_backup_settings
 from app.sales.payments import PaymentMethod
 from app.ui.main_window import PAGES
 from tests.helpers import ring

@@ -9,9 +9,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QTabWidget
 
 from app import config
-from app.ledger.central import local_head, open_central
-from app.ledger.central_models import TillRecord, TillUpload
-from app.ledger.sync import SyncWorker, central_url
+from app.ledger.central.models import TillRecord, TillUpload
+from app.ledger.central.service import local_head, open_central
+from app.ledger.central.sync import SyncWorker, central_url
 from app.ui.context import AppContext
 from app.ui.main_window import PAGES, MainWindow
 from tests.helpers import ring
@@ -117,7 +117,7 @@ def test_archive_viewer_browses_and_verifies_a_till_on_the_central(
 ) -> None:
     from PySide6.QtWidgets import QComboBox, QInputDialog
 
-    from app.ledger.central import upload
+    from app.ledger.central.service import upload
     from app.ui.archive_viewer import ArchiveViewer
 
     ledger = shop["ledger"]

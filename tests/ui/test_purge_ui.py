@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton
 
 from app.documents.preferences import set_preference
 from app.ledger.store import Ledger
-from app.ledger.verify import verify_ledger
+from app.ledger.verify.engine import verify_ledger
 from app.staff.service import Role, add_operator
 from app.ui.archive_viewer import ArchiveViewer
 from app.ui.context import AppContext

@@ -40,7 +40,7 @@ from app.ui.background import Background
 from app.ui.errors import show_error
 
 if TYPE_CHECKING:
-    from app.ledger.browse import LedgerBrowser, RecordIndex
+    from app.ledger.export.browse import LedgerBrowser, RecordIndex
     from app.ui.archive_viewer.viewer import Source
     from app.ui.context import AppContext
 
@@ -278,7 +278,7 @@ class ViewerActions:
         """Export what the table shows (the current filter) to ``path``, journaled."""
         if self.source is None or self.index is None:
             return
-        from app.ledger.exports import export_view
+        from app.ledger.export.views import export_view
 
         source, flt = self.source, self.index.filter
         ledger = None if self.ctx.ledger.readonly else self.ctx.ledger
@@ -334,7 +334,7 @@ class ViewerActions:
         ledger, operator = self.ctx.ledger, self.ctx.operator_name
 
         def work(job: Job) -> Path:
-            from app.ledger.fec import write_fec
+            from app.ledger.export.fec import write_fec
 
             return write_fec(ledger, year, out_dir, operator=operator)
 
@@ -381,7 +381,7 @@ class ViewerActions:
         ledger, operator = self.ctx.ledger, self.ctx.operator_name
 
         def work(job: Job) -> Any:
-            from app.ledger.archive import create_archive
+            from app.ledger.archive.write import create_archive
 
             return create_archive(ledger, period, operator=operator, out_dir=out_dir)
 
@@ -411,7 +411,7 @@ class ViewerActions:
         ledger = self.ctx.ledger
 
         def work(job: Job) -> Any:
-            from app.ledger.purge import archived_year, plan_purge
+            from app.ledger.archive.purge import archived_year, plan_purge
 
             year = archived_year(archive)
             return plan_purge(
@@ -448,7 +448,7 @@ class ViewerActions:
         ledger, operator = self.ctx.ledger, self.ctx.operator_name
 
         def work(job: Job) -> Any:
-            from app.ledger.purge import purge_period
+            from app.ledger.archive.purge import purge_period
 
             return purge_period(
                 ledger,

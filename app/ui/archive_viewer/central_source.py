@@ -1,6 +1,6 @@
 """The archive viewer on a central server: one till's chain, or the shop's own chain.
 
-What is browsed is a snapshot (``app.ledger.central.central_snapshot``): the chain copied
+What is browsed is a snapshot (``app.ledger.central.service.central_snapshot``): the chain copied
 into a temporary ledger file when it is opened, so that the viewer's usual queries serve
 it; records the tills send afterwards appear when it is opened again. Verification does
 not look at the snapshot but at the central itself (``verify_central``: one till, or the
@@ -39,7 +39,7 @@ class CentralSource:
 
 
 def _default_address(viewer: ArchiveViewer) -> str:
-    from app.ledger.sync import CENTRAL_ENV, central_url
+    from app.ledger.central.sync import CENTRAL_ENV, central_url
 
     forced = os.environ.get(CENTRAL_ENV, "").strip()
     return forced or viewer.ctx.read(central_url)
@@ -67,7 +67,12 @@ def ask_central(viewer: ArchiveViewer) -> QInputDialog:
 
 def list_tills(viewer: ArchiveViewer, address: str) -> None:
     """Read the central's tills off the GUI thread, then offer the choice."""
-    from app.ledger.central import central_target, display_target, open_central, registered_tills
+    from app.ledger.central.service import (
+        central_target,
+        display_target,
+        open_central,
+        registered_tills,
+    )
 
     target = central_target(address)
 
@@ -102,7 +107,7 @@ def choose_chain(
 
 def open_central_source(viewer: ArchiveViewer, central: CentralSource) -> None:
     """Copy the chain into a temporary ledger file, then browse it like the journal."""
-    from app.ledger.central import central_snapshot
+    from app.ledger.central.service import central_snapshot
     from app.ui.archive_viewer.viewer import Source
 
     workdir = tempfile.TemporaryDirectory(prefix="comptoir-central-")
@@ -129,7 +134,7 @@ def verify_central_source(
     central: CentralSource, *, operator: str, job: Job, source: str
 ) -> Verdict:
     """Verify on the central itself: the till shown, or the whole shop."""
-    from app.ledger.central import verify_central_and_record
+    from app.ledger.central.service import verify_central_and_record
 
     report = verify_central_and_record(
         central.target,

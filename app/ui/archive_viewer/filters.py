@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import InvalidInput
-from app.ledger.browse import TYPE_GROUPS, RecordFilter, YearPeriods
 from app.ledger.closures import MONTHS_FR
+from app.ledger.export.browse import TYPE_GROUPS, RecordFilter, YearPeriods
 from app.ledger.models import RecordType
 from app.sales.money import parse_cents
 

@@ -14,7 +14,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
-from app.ledger.browse import AMOUNT_COLUMN, COLUMNS, RecordIndex, RecordRow
+from app.ledger.export.browse import AMOUNT_COLUMN, COLUMNS, RecordIndex, RecordRow
 
 log = logging.getLogger(__name__)
 Index = QModelIndex | QPersistentModelIndex

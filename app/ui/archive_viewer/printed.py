@@ -10,7 +10,7 @@ from dataclasses import fields
 from datetime import date
 from typing import Any, TypeVar
 
-from app.ledger.browse import RecordDetail
+from app.ledger.export.browse import RecordDetail
 from app.ledger.models import CLOSURE_TYPES, RecordType
 from app.ledger.settings import FiscalSettings
 from app.sales.money import format_cents

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import ComptoirError
-from app.ledger.browse import (
+from app.ledger.export.browse import (
     LedgerBrowser,
     RecordDetail,
     RecordFilter,
@@ -339,7 +339,7 @@ class ArchiveViewer(ViewerActions, Screen):
 
     def _archive_dir(self) -> Path:
         try:
-            from app.ledger.archive import default_archive_dir
+            from app.ledger.archive.write import default_archive_dir
 
             folder = default_archive_dir(Path(self.ctx.ledger.path))
         except (ImportError, AttributeError):
@@ -351,7 +351,7 @@ class ArchiveViewer(ViewerActions, Screen):
         workdir = tempfile.TemporaryDirectory(prefix="comptoir-archive-")
 
         def work(job: Job) -> Path:
-            from app.ledger.archive import load_archive_as_ledger
+            from app.ledger.archive.write import load_archive_as_ledger
 
             return load_archive_as_ledger(path, Path(workdir.name) / "archive.sqlite")
 

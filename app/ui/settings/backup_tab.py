@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import ComptoirError
-from app.ledger.backup import (
+from app.ledger.backup.copies import (
     MAX_KEEP,
     BackupFailed,
     BackupResult,

@@ -2,7 +2,7 @@
 a "send now" that also tests the connection, and how the last upload went.
 
 The address is a shop preference of this till (not fiscal). Sending happens in the
-background worker (``app.ledger.sync``); the button runs one upload off the GUI thread,
+background worker (``app.ledger.central.sync``); the button runs one upload off the GUI thread,
 through the main window's worker when there is one, so the banner says the same thing.
 """
 
@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import ComptoirError
-from app.ledger.central import UploadResult
-from app.ledger.sync import (
+from app.ledger.central.service import UploadResult
+from app.ledger.central.sync import (
     CENTRAL_ENV,
     central_url,
     display_target,

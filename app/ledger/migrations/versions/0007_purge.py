@@ -1,7 +1,7 @@
 """Purge of archived fiscal years: the DELETE guards of journal, journal_vat and
 journal_payment let through what one purge authorises, and nothing else.
 
-A purge (app/ledger/purge.py) writes one row into purge_authorisation inside its own
+A purge (app/ledger/archive/purge.py) writes one row into purge_authorisation inside its own
 transaction, deletes, and empties the table before it commits. The guards consult that
 row: a journal row may go only if its seq is in the authorised range, its business date
 in the authorised year, and it is not a closure, a key, a settings or an archive record;
@@ -28,7 +28,7 @@ branch_labels = None
 depends_on = None
 
 GUARDED = ("journal", "journal_vat", "journal_payment")
-# Records a purge never deletes (app.ledger.purge.KEPT_TYPES says the same).
+# Records a purge never deletes (app.ledger.archive.purge.KEPT_TYPES says the same).
 KEPT = ("KEY", "SETTINGS", "DAY_CLOSURE", "MONTH_CLOSURE", "YEAR_CLOSURE", "ARCHIVE")
 _KEPT_SQL = ", ".join(f"'{t}'" for t in KEPT)
 PG_APPEND_ONLY = "comptoir_append_only"

@@ -32,13 +32,13 @@ from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput
 from app.ledger import canonical, chain
-from app.ledger.central_models import CENTRAL_KIND, TillChain, TillKey, TillRecord, TillUpload
-from app.ledger.central_upload import UploadTrace
+from app.ledger.central.models import CENTRAL_KIND, TillChain, TillKey, TillRecord, TillUpload
+from app.ledger.central.upload import UploadTrace
 from app.ledger.closures import list_closures
 from app.ledger.journal import derived_rows
 from app.ledger.models import SALE_TYPES, JournalRecord, RecordType
 from app.ledger.store import Ledger
-from app.ledger.verify import (
+from app.ledger.verify.engine import (
     Finding,
     Progress,
     Report,

@@ -1,4 +1,4 @@
-"""Uploading a till's records to the central ledger (see ``app.ledger.central``).
+"""Uploading a till's records to the central ledger (see ``app.ledger.central.service``).
 
 ``upload`` copies the records the central lacks, in sequence order, in batches. Each batch
 is one transaction of the central that locks the till's ``till_chain`` row (``SELECT ...
@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import LedgerError
 from app.ledger import canonical, chain, keys
-from app.ledger.central_models import TillChain, TillKey, TillRecord, TillUpload
+from app.ledger.central.models import TillChain, TillKey, TillRecord, TillUpload
 from app.ledger.journal import derived_rows
 from app.ledger.models import JournalRecord, RecordType
 from app.ledger.store import Ledger

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.errors import ClosureRequired, InvalidInput, LedgerError, PeriodClosed
-from app.ledger.central_models import TillChain, TillRecord, TillUpload
+from app.ledger.central.models import TillChain, TillRecord, TillUpload
 from app.ledger.closures import (
     CLOSURE_RANK,
     PeriodTotals,
@@ -40,7 +40,7 @@ from app.ledger.closures import (
 from app.ledger.journal import Recorded, append
 from app.ledger.models import RecordType
 from app.ledger.store import Ledger
-from app.ledger.verify import RunningTotals
+from app.ledger.verify.engine import RunningTotals
 
 TICKET = RecordType.TICKET.value
 

@@ -5,7 +5,7 @@ records holds one chunk in memory, never the journal. The file is written beside
 destination under a temporary name and renamed only once the export is journaled: an
 export that could not be journaled leaves no file behind.
 
-The FEC (fichier des écritures comptables) is in ``app.ledger.fec``.
+The FEC (fichier des écritures comptables) is in ``app.ledger.export.fec``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from typing import Literal
 
 from app.errors import ComptoirError
 from app.ledger import keys
-from app.ledger.browse import (
+from app.ledger.db import require_file
+from app.ledger.export.browse import (
     COLUMNS,
     FILE_ONLY,
     LedgerBrowser,
@@ -30,7 +31,6 @@ from app.ledger.browse import (
     RecordRow,
     amount_text,
 )
-from app.ledger.db import require_file
 from app.ledger.store import Ledger
 from app.ledger.training import TRAINING, TRAINING_NOTICE
 

@@ -8,11 +8,11 @@ and the oldest copies of this ledger beyond the number to keep are removed.
 Where copies go and how many are kept, and how the last attempt went, are shop
 preferences (not fiscal): they live in the ``shop_preference`` table that the ledger's own
 migrations create. They are read and written with ``app.documents.preferences`` rather
-than a second copy of those two accessors: this module and ``app.ledger.restore`` are
+than a second copy of those two accessors: this module and ``app.ledger.backup.restore`` are
 leaves that no other ledger module imports, so the fiscal core (journal, closures,
 verification) stays free of that upward import.
 
-Restoring a copy (``restore_backup``) is in ``app.ledger.restore``, re-exported here.
+Restoring a copy (``restore_backup``) is in ``app.ledger.backup.restore``, re-exported here.
 """
 
 from __future__ import annotations
@@ -34,11 +34,11 @@ from sqlalchemy.orm import Session
 from app.documents.preferences import get_preference, set_preference
 from app.errors import ComptoirError, InvalidInput
 from app.ledger import canonical
+from app.ledger.backup.restore import RestoreRefused as RestoreRefused
+from app.ledger.backup.restore import RestoreResult as RestoreResult
+from app.ledger.backup.restore import restore_backup as restore_backup
 from app.ledger.events import EventCode, log_event
 from app.ledger.journal import ledger_of
-from app.ledger.restore import RestoreRefused as RestoreRefused
-from app.ledger.restore import RestoreResult as RestoreResult
-from app.ledger.restore import restore_backup as restore_backup
 from app.ledger.store import Ledger
 
 log = logging.getLogger(__name__)

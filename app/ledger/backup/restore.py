@@ -29,7 +29,7 @@ from app.ledger import canonical
 from app.ledger.anchor import Anchor, read_anchor, write_anchor
 from app.ledger.events import EventCode, log_event
 from app.ledger.store import KINDS, Clock, Ledger, utc_now
-from app.ledger.verify import verify_ledger
+from app.ledger.verify.engine import verify_ledger
 
 ASIDE = "avant-restauration"
 

@@ -351,7 +351,7 @@ def _closure_dates(session: Session, after_seq: int) -> tuple[list[int], list[st
 def build_fec(session: Session, year: int) -> list[list[str]]:
     """The FEC lines of ``year`` (without the header); refuses a year with no entry, and
     a purged year, whose entries are no longer all online."""
-    from app.ledger.purge import purged_years  # purge builds on archives, which import us
+    from app.ledger.archive.purge import purged_years  # purge builds on archives, which import us
 
     if str(year) in purged_years(session):
         raise ComptoirError(

@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 from app import __version__
 from app.errors import ComptoirError, InvalidInput, LedgerError
 from app.ledger import canonical, chain
-from app.ledger.archive_check import (
+from app.ledger.archive.check import (
     ArchiveFinding,
     ArchiveReport,
     of_period,
@@ -50,7 +50,7 @@ from app.ledger.archive_check import (
     read_keys,
     verify_archive,
 )
-from app.ledger.archive_format import (
+from app.ledger.archive.format import (
     CHAIN,
     FORMAT_ID,
     KEYS,

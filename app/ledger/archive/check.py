@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from app.ledger import chain
-from app.ledger.archive_format import (
+from app.ledger.archive.format import (
     CHAIN,
     FORMAT_ID,
     KEYS,
@@ -42,7 +42,7 @@ from app.ledger.archive_format import (
 )
 from app.ledger.closures import month_label
 from app.ledger.models import CLOSURE_TYPES, RECORD_LABELS, RecordType
-from app.ledger.verify import (
+from app.ledger.verify.engine import (
     RunningTotals,
     compare_totals,
     numbering_message,

@@ -1,7 +1,7 @@
 """The till's sender to the central ledger: a background thread, off the sales path.
 
 The till records every sale in its own ledger first, as always; this worker then copies
-what the central lacks (``app.ledger.central.upload``), every ``interval`` seconds and at
+what the central lacks (``app.ledger.central.service.upload``), every ``interval`` seconds and at
 once when woken (after a sale, a closure, a change of settings). When the central cannot
 be reached it waits longer and longer (up to ``max_backoff``) and says since when, and
 how many records wait, for the banner. It holds nothing that matters: what was sent is
@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from app.documents.preferences import get_preference, set_preference, till_id
 from app.errors import ComptoirError, InvalidInput, LedgerError
-from app.ledger.central import (
+from app.ledger.central.service import (
     CentralUnreachable,
     UploadResult,
     central_target,

@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError
 
 from app.errors import ComptoirError, LedgerError, LedgerMismatch
 from app.ledger import keys
-from app.ledger.central_closures import (
+from app.ledger.central.closures import (
     CentralKeyMissing,
     PendingShopClosure,
     ShopClosurePending,
@@ -35,9 +35,9 @@ from app.ledger.central_closures import (
     pending_shop_closures,
     shop_status,
 )
-from app.ledger.central_models import CENTRAL_KIND
-from app.ledger.central_snapshot import central_snapshot
-from app.ledger.central_upload import (
+from app.ledger.central.models import CENTRAL_KIND
+from app.ledger.central.snapshot import central_snapshot
+from app.ledger.central.upload import (
     TillInfo,
     TillKeyMissing,
     UploadRefused,
@@ -48,11 +48,11 @@ from app.ledger.central_upload import (
     till_info,
     upload,
 )
-from app.ledger.central_verify import verify_central
+from app.ledger.central.verify import verify_central
 from app.ledger.db import DatabaseUnreachable, Target, display_target, is_url, resolve_target
 from app.ledger.service import ledger_identity, record_verification
 from app.ledger.store import SYSTEM_OPERATOR, Clock, Ledger, utc_now
-from app.ledger.verify import Report
+from app.ledger.verify.engine import Report
 
 log = logging.getLogger(__name__)
 
