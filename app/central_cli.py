@@ -129,7 +129,7 @@ def _close(args: argparse.Namespace, target: Path | str, operator: str) -> int:
 def closure_summary(record: Recorded, central: Ledger) -> str:
     """A shop closure in a few lines: period, totals, each till, the hash."""
     from app.ledger.closures import day_label, month_label
-    from app.sales.money import format_cents
+    from app.values.money import format_cents
 
     body = record.body
     period = body["period"]

@@ -234,7 +234,7 @@ def _close(args: argparse.Namespace) -> int:
     from app.ledger.closures import close_day, close_month, close_year, get_closure
     from app.ledger.settings import fiscal_settings
     from app.ledger.store import Ledger
-    from app.sales.money import parse_cents
+    from app.values.money import parse_cents
 
     path = _ledger_path(args)
     operator = _operator(args)
@@ -422,7 +422,7 @@ def _record_types(names: Sequence[str]) -> frozenset[str]:
 def _export_view(args: argparse.Namespace) -> int:
     from app.ledger.export.browse import RecordFilter
     from app.ledger.export.views import export_view, journaling_ledger
-    from app.sales.money import parse_cents
+    from app.values.money import parse_cents
 
     path = _ledger_path(args)
     if isinstance(path, str):
@@ -459,7 +459,7 @@ def _export_view(args: argparse.Namespace) -> int:
 def _export_fec(args: argparse.Namespace) -> int:
     from app.ledger.export.fec import read_fec, write_fec
     from app.ledger.store import Ledger
-    from app.sales.money import format_cents
+    from app.values.money import format_cents
 
     try:
         year = int(args.year)

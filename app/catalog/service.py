@@ -15,9 +15,10 @@ from app.catalog.models import Category, Product
 from app.errors import InvalidInput
 from app.ledger.events import EventCode, log_event
 from app.ledger.store import SYSTEM_OPERATOR
-from app.sales.cart import CartLine, validate_label
-from app.sales.money import check_cents
-from app.sales.vat import check_rate_bp
+from app.sales.cart import CartLine
+from app.values.money import check_cents
+from app.values.text import validate_label
+from app.values.vat import check_rate_bp
 
 DEMO_CATALOG = Path(__file__).resolve().parent.parent.parent / "resources" / "demo" / "catalog.csv"
 SCALE_PREFIXES = ("20", "21", "22", "23", "24", "25", "26", "27", "28", "29")

@@ -39,8 +39,8 @@ from app.documents.fonts import (
     register_fonts,
 )
 from app.documents.watermark import TRAINING_WATERMARK, draw_watermark
-from app.sales.money import THOUSANDS_SEPARATOR, format_cents
-from app.sales.vat import format_rate
+from app.values.money import THOUSANDS_SEPARATOR, format_cents
+from app.values.vat import format_rate
 
 MARGIN = 15 * mm
 WIDTH = A4[0] - 2 * MARGIN

@@ -31,10 +31,10 @@ from app.ledger.canonical import parse_ts
 from app.ledger.journal import document_number, signature_excerpt
 from app.ledger.models import RecordType
 from app.ledger.settings import FiscalSettings
-from app.sales.money import format_cents
 from app.sales.payments import PaymentMethod
 from app.sales.service import CANCELLATION, REFUND, Ticket
-from app.sales.vat import format_rate
+from app.values.money import format_cents
+from app.values.vat import format_rate
 
 Layout = Literal["text", "pair", "item", "vat", "rule"]
 Style = Literal["normal", "bold", "small", "heading", "title", "big"]

@@ -42,8 +42,8 @@ from app.documents.watermark import TRAINING_WATERMARK, draw_watermark
 from app.ledger.closures import Closure, PeriodTotals
 from app.ledger.journal import document_number
 from app.ledger.settings import VAT_REGIMES, FiscalSettings
-from app.sales.money import format_cents
-from app.sales.vat import format_rate
+from app.values.money import format_cents
+from app.values.vat import format_rate
 
 MARGIN = 18 * mm
 CONTENT_WIDTH = A4[0] - 2 * MARGIN

@@ -13,9 +13,9 @@ from app.ledger.journal import document_number
 from app.ledger.models import RecordType
 from app.ledger.settings import FiscalSettings
 from app.ledger.training import TRAINING_NOTICE
-from app.sales.money import format_cents
 from app.sales.payments import PaymentMethod
-from app.sales.vat import format_rate
+from app.values.money import format_cents
+from app.values.vat import format_rate
 
 WIDTH = 48
 

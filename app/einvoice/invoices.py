@@ -17,9 +17,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from app.errors import InvalidInput
-from app.sales.cart import Discount, validate_label
-from app.sales.money import check_cents, round_half_up_div, to_decimal
-from app.sales.vat import VAT_RATES_BP
+from app.sales.cart import Discount
+from app.values.money import check_cents, round_half_up_div, to_decimal
+from app.values.text import validate_label
+from app.values.vat import VAT_RATES_BP
 
 UNITS = {
     "C62": "pièce",

@@ -31,9 +31,9 @@ from app.ledger.closures import today
 from app.ledger.journal import Recorded, append, next_number
 from app.ledger.models import JournalRecord, RecordType
 from app.ledger.settings import FiscalSettings, fiscal_settings
-from app.sales.cart import validate_label
-from app.sales.money import check_cents, format_cents, to_decimal
 from app.sales.payments import PaymentMethod
+from app.values.money import check_cents, format_cents, to_decimal
+from app.values.text import validate_label
 
 PREFIXES = {RecordType.INVOICE: "F", RecordType.CREDIT_NOTE: "AV"}
 PAYMENT_MEANS = {

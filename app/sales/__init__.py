@@ -16,9 +16,9 @@ from app.sales.cart import (
     compute_totals,
     validate_label,
 )
-from app.sales.money import format_cents
 from app.sales.payments import Payment, PaymentMethod, Settlement, settle
-from app.sales.vat import VAT_RATES_BP, VatLine, format_rate, parse_rate, vat_breakdown
+from app.values.money import format_cents
+from app.values.vat import VAT_RATES_BP, VatLine, format_rate, parse_rate, vat_breakdown
 
 __all__ = [
     "MAX_AMOUNT_CENTS",

@@ -7,13 +7,12 @@ its quantity is in kilograms (to the gram); other items are sold by whole units.
 from __future__ import annotations
 
 import dataclasses
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from app.errors import InvalidInput
-from app.sales.money import (
+from app.values.money import (
     MAX_AMOUNT_CENTS,
     check_cents,
     format_cents,
@@ -21,7 +20,8 @@ from app.sales.money import (
     shown,
     to_decimal,
 )
-from app.sales.vat import VatLine, check_rate_bp, vat_breakdown
+from app.values.text import MAX_LABEL_CHARS, validate_label
+from app.values.vat import VatLine, check_rate_bp, vat_breakdown
 
 __all__ = [
     "MAX_AMOUNT_CENTS",
@@ -36,35 +36,10 @@ __all__ = [
     "validate_label",
 ]
 
-MAX_LABEL_CHARS = 120
 MAX_QUANTITY = Decimal("99999")
 
 _GRAM = Decimal("0.001")
 _PERCENT_STEP = Decimal("0.01")
-_CONTROL_CATEGORIES = frozenset({"Cc", "Cs"})
-
-
-def validate_label(label: object) -> str:
-    """The label stripped (and NFC-normalised), or InvalidInput."""
-    if not isinstance(label, str):
-        raise InvalidInput("Le libellé doit être un texte.")
-    try:
-        label.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidInput("Le libellé contient des caractères invalides.") from None
-    # The same word typed with composed or decomposed accents must be recorded identically.
-    text = unicodedata.normalize("NFC", label.strip())
-    if not text:
-        raise InvalidInput("Le libellé ne peut pas être vide.")
-    if len(text) > MAX_LABEL_CHARS:
-        raise InvalidInput(
-            f"Le libellé ne doit pas dépasser {MAX_LABEL_CHARS} caractères (il en a {len(text)})."
-        )
-    if any(unicodedata.category(char) in _CONTROL_CATEGORIES for char in text):
-        raise InvalidInput(
-            "Le libellé contient des caractères de contrôle (tabulation, retour à la ligne…)."
-        )
-    return text
 
 
 @dataclass(frozen=True)

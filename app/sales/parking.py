@@ -14,8 +14,8 @@ from app.errors import InvalidInput
 from app.ledger import canonical
 from app.ledger.journal import ledger_of
 from app.sales.cart import Cart, CartLine, Discount
-from app.sales.money import format_cents
 from app.staff.models import ParkedTicket
+from app.values.money import format_cents
 
 
 @dataclass(frozen=True)

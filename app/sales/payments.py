@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from app.errors import InvalidInput
-from app.sales.money import check_cents, format_cents, shown
+from app.values.money import check_cents, format_cents, shown
 
 __all__ = ["Payment", "PaymentMethod", "Settlement", "format_cents", "settle"]
 

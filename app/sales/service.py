@@ -16,7 +16,7 @@ from app.ledger.journal import Recorded, append, document_number
 from app.ledger.models import JournalRecord, RecordType
 from app.sales.cart import MAX_AMOUNT_CENTS, Cart, TicketTotals
 from app.sales.payments import Payment, PaymentMethod, Settlement, settle
-from app.sales.vat import vat_breakdown
+from app.values.vat import vat_breakdown
 
 SALE, CANCELLATION, REFUND = "sale", "cancellation", "refund"
 MAX_REASON_CHARS = 200

@@ -16,8 +16,8 @@ from app.errors import ComptoirError, InvalidInput
 from app.ledger import canonical
 from app.ledger.events import EventCode, log_event
 from app.ledger.journal import ledger_of
-from app.sales.cart import validate_label
 from app.staff.models import Operator
+from app.values.text import validate_label
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=1)

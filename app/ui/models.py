@@ -28,9 +28,9 @@ from app.ledger.canonical import parse_ts
 from app.ledger.closures import Closure, day_label, month_label
 from app.ledger.journal import document_number
 from app.ledger.models import RecordType
-from app.sales.money import format_cents
-from app.sales.vat import format_rate
 from app.staff.service import OperatorInfo
+from app.values.money import format_cents
+from app.values.vat import format_rate
 
 SORT_ROLE = Qt.ItemDataRole.UserRole
 """Raw values (cents, numbers) for sorting, where the displayed text would sort wrongly."""

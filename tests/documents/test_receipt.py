@@ -18,8 +18,8 @@ from app.documents.receipt import (
 from app.documents.watermark import TRAINING_WATERMARK
 from app.errors import InvalidInput
 from app.ledger.settings import FiscalSettings
-from app.sales.money import format_cents
 from app.sales.service import Ticket, cancel_ticket, get_ticket, refund_lines
+from app.values.money import format_cents
 from tests.documents import SHOP, font_problems, pdf_pages, pdf_text, record_shop, rich_sale
 from tests.helpers import ring
 

@@ -11,10 +11,10 @@ from app.documents.watermark import TRAINING_WATERMARK
 from app.ledger.closures import Closure, close_day, close_pending, get_closure, x_report
 from app.ledger.models import RecordType
 from app.ledger.settings import FiscalSettings
-from app.sales.money import format_cents
 from app.sales.payments import PaymentMethod
 from app.sales.service import cancel_ticket
-from app.sales.vat import format_rate
+from app.values.money import format_cents
+from app.values.vat import format_rate
 from tests.documents import SHOP, font_problems, pdf_pages, pdf_text, record_shop, rich_sale
 from tests.helpers import ring
 

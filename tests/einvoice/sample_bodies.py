@@ -15,7 +15,7 @@ from typing import Any
 
 from stdnum import luhn
 
-from app.sales.money import round_half_up_div
+from app.values.money import round_half_up_div
 
 Body = dict[str, Any]
 Scenario = tuple[dict[str, Any], Body]

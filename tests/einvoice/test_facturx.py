@@ -20,7 +20,7 @@ from app.documents.watermark import TRAINING_WATERMARK
 from app.einvoice.facturx import build_invoice_pdf, data_dict, facturx_pdf, invoice_xml
 from app.einvoice.validate import validate_xml_bytes
 from app.errors import InvalidInput
-from app.sales.money import format_cents
+from app.values.money import format_cents
 from tests.einvoice import sample_bodies as samples
 
 NS = {

@@ -14,7 +14,7 @@ from app.ledger.verify.engine import verify_ledger
 from app.sales.cart import Cart, CartLine, Discount
 from app.sales.payments import Payment, PaymentMethod
 from app.sales.service import record_sale
-from app.sales.vat import VAT_RATES_BP
+from app.values.vat import VAT_RATES_BP
 from tests.conftest import FakeClock
 
 lines = st.lists(

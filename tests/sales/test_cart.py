@@ -16,7 +16,7 @@ from app.sales.cart import (
     compute_totals,
     validate_label,
 )
-from app.sales.vat import VAT_RATES_BP, VatLine, format_rate, parse_rate, vat_breakdown
+from app.values.vat import VAT_RATES_BP, VatLine, format_rate, parse_rate, vat_breakdown
 
 
 def line(label: str = "Baguette", price: int = 120, qty: object = 1, rate: int = 550, **kw):

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 
 from app.errors import InvalidInput
-from app.sales.money import MAX_AMOUNT_CENTS
 from app.sales.payments import Payment, PaymentMethod, Settlement, format_cents, settle
+from app.values.money import MAX_AMOUNT_CENTS
 
 CASH, CARD, CHEQUE, VOUCHER = (
     PaymentMethod.CASH,

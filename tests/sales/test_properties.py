@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from app.errors import InvalidInput
 from app.sales.cart import Cart, CartLine, Discount, TicketTotals, compute_totals, validate_label
-from app.sales.money import format_cents
 from app.sales.payments import Payment, PaymentMethod, settle
-from app.sales.vat import VAT_RATES_BP, vat_breakdown
+from app.values.money import format_cents
+from app.values.vat import VAT_RATES_BP, vat_breakdown
 
 LABELS = ["Baguette", "Comté AOP", "Café moulu", "Bière blonde", "Journal", "Œufs ×6"]
 

@@ -27,7 +27,7 @@ from app.errors import InvalidInput
 from app.ledger.closures import MONTHS_FR
 from app.ledger.export.browse import TYPE_GROUPS, RecordFilter, YearPeriods
 from app.ledger.models import RecordType
-from app.sales.money import parse_cents
+from app.values.money import parse_cents
 
 PAUSE_MS = 350
 ALL_TYPES = "Tous les types"

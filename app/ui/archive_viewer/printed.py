@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 from app.ledger.export.browse import RecordDetail
 from app.ledger.models import CLOSURE_TYPES, RecordType
 from app.ledger.settings import FiscalSettings
-from app.sales.money import format_cents
-from app.sales.vat import format_rate
+from app.values.money import format_cents
+from app.values.vat import format_rate
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")

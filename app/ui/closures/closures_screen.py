@@ -47,12 +47,12 @@ from app.ledger.closures import today as ledger_today
 from app.ledger.journal import Recorded, document_number
 from app.ledger.models import CLOSURE_TYPES, RecordType
 from app.ledger.settings import FiscalSettings, fiscal_settings
-from app.sales.money import format_cents, parse_cents
 from app.sales.payments import PaymentMethod
 from app.staff.service import Permission
 from app.ui.context import AppContext
 from app.ui.forms import TOUCH_STYLE, Screen, error_label, show_form_error
 from app.ui.models import ClosureListModel
+from app.values.money import format_cents, parse_cents
 
 MANAGER_ONLY = "Seul un gérant peut clôturer un mois ou un exercice."
 NO_DAY_CLOSING = "Votre rôle ne permet pas de clôturer la journée."

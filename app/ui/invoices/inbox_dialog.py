@@ -21,11 +21,11 @@ from PySide6.QtWidgets import (
 from app.einvoice.pdp.inbox import IncomingSummary, answer_incoming, list_incoming
 from app.einvoice.pdp.worker import configured_client
 from app.errors import ComptoirError
-from app.sales.money import format_cents
 from app.ui.background import Background
 from app.ui.context import AppContext
 from app.ui.forms import TOUCH_STYLE
 from app.ui.models import ListModel
+from app.values.money import format_cents
 
 STATUS_LABELS = {
     "received": "Reçue",

@@ -30,11 +30,11 @@ from app.customers.service import search_customers
 from app.einvoice.invoices import Charge, InvoiceDraft, compute
 from app.errors import ComptoirError, InvalidInput
 from app.sales.cart import Discount
-from app.sales.money import format_cents, parse_cents, to_decimal
 from app.ui.context import AppContext
 from app.ui.forms import TOUCH_STYLE, error_label, show_form_error
 from app.ui.invoices.customer_dialog import CustomerDialog
 from app.ui.invoices.lines_model import DraftLinesModel, new_line
+from app.values.money import format_cents, parse_cents, to_decimal
 
 
 class InvoiceEditor(QDialog):

@@ -30,7 +30,6 @@ from app.customers.service import search_customers
 from app.einvoice.issuing import InvoiceStatus, list_documents, record_payment
 from app.einvoice.pdp.outbox import current_status
 from app.errors import ComptoirError
-from app.sales.money import format_cents, parse_cents
 from app.sales.payments import PaymentMethod
 from app.ui.context import AppContext
 from app.ui.errors import show_error
@@ -38,6 +37,7 @@ from app.ui.forms import TOUCH_STYLE, Screen
 from app.ui.invoices.customer_dialog import CustomerDialog
 from app.ui.invoices.invoice_editor import InvoiceEditor
 from app.ui.models import ListModel
+from app.values.money import format_cents, parse_cents
 
 STATUSES = ("À payer", "Partiellement payée", "En retard", "Payée", "Annulée par avoir", "Avoir")
 

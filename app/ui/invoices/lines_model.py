@@ -9,8 +9,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from app.einvoice.invoices import CATEGORIES, UNITS, InvoiceLineInput
 from app.errors import InvalidInput
 from app.sales.cart import Discount
-from app.sales.money import format_cents, parse_cents, to_decimal
-from app.sales.vat import format_rate, parse_rate
+from app.values.money import format_cents, parse_cents, to_decimal
+from app.values.vat import format_rate, parse_rate
 
 Index = QModelIndex | QPersistentModelIndex
 COLUMNS = ("label", "qty", "unit", "price", "rate", "category", "discount", "nature")

@@ -28,12 +28,12 @@ from app.catalog.service import (
     save_product,
 )
 from app.errors import InvalidInput
-from app.sales.money import format_cents, parse_cents
-from app.sales.vat import VAT_RATES_BP, format_rate
 from app.staff.service import Permission
 from app.ui.context import AppContext
 from app.ui.forms import TOUCH_STYLE, Screen, error_label, show_form_error, write_form
 from app.ui.models import ProductFilterProxy, ProductTableModel
+from app.values.money import format_cents, parse_cents
+from app.values.vat import VAT_RATES_BP, format_rate
 
 READ_ONLY = "Lecture seule : seul un gérant peut modifier le catalogue."
 DEFAULT_RATE_BP = 2000

@@ -11,8 +11,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from app.errors import InvalidInput
 from app.ledger.canonical import format_decimal
 from app.sales.cart import Cart, CartLine, Discount, TicketTotals
-from app.sales.money import format_cents
-from app.sales.vat import format_rate
+from app.values.money import format_cents
+from app.values.vat import format_rate
 
 HEADERS = ("Article", "Qté", "Prix unit.", "Remise", "TVA", "Total")
 Index = QModelIndex | QPersistentModelIndex

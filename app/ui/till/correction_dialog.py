@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 
 from app.errors import ComptoirError, InvalidInput
 from app.ledger.journal import Recorded
-from app.sales.money import format_cents
 from app.sales.service import cancel_ticket, get_ticket, refund_lines, refundable
 from app.staff.service import check_manager_pin
 from app.ui.context import AppContext
+from app.values.money import format_cents
 
 
 class CorrectionDialog(QDialog):

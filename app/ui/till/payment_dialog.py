@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import InvalidInput
-from app.sales.money import format_cents, parse_cents
 from app.sales.payments import Payment, PaymentMethod, Settlement, settle
+from app.values.money import format_cents, parse_cents
 
 NOTES_AND_COINS = (10000, 5000, 2000, 1000, 500, 200, 100, 50)
 METHOD_KEYS = {

@@ -29,15 +29,15 @@ from app.catalog.service import search_products as find_products
 from app.errors import ComptoirError, InvalidInput
 from app.ledger.journal import Recorded
 from app.sales.cart import Discount
-from app.sales.money import format_cents, parse_cents, to_decimal
 from app.sales.parking import park, parked_tickets, resume
 from app.sales.service import record_sale
-from app.sales.vat import format_rate
 from app.staff.service import Permission
 from app.ui.context import AppContext, documents
 from app.ui.errors import show_error
 from app.ui.till.cart_model import CartModel
 from app.ui.till.payment_dialog import PaymentDialog
+from app.values.money import format_cents, parse_cents, to_decimal
+from app.values.vat import format_rate
 
 if TYPE_CHECKING:
     from app.documents import printing

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from app.errors import InvalidInput
-from app.sales.money import check_cents, round_half_up_div, shown, to_decimal
+from app.values.money import check_cents, round_half_up_div, shown, to_decimal
 
 VAT_RATES_BP: tuple[int, ...] = (2000, 1000, 550, 210, 0)
 """Rates in basis points: 20 %, 10 %, 5,5 %, 2,1 %, 0 %."""
