@@ -239,6 +239,7 @@ def queue_cashed(session: Session, doc_number: str, *, now: datetime | None = No
         raise InvalidInput(f"La facture {doc_number} n'est pas entièrement réglée.")
     body = document.body
     moment = _now(now)
+    received = status_of(session, document).paid
     cdar = build_cdar(
         body["number"],
         body["issue_date"],
@@ -246,6 +247,7 @@ def queue_cashed(session: Session, doc_number: str, *, now: datetime | None = No
         sender_siren=body["seller"]["siren"],
         receiver_siren=body["buyer"]["siren"],
         issued_at=moment,
+        amounts=received_per_rate(body["vat"], received),
     )
     stamp = utc_stamp(moment)
     item = OutboxItem(
@@ -266,6 +268,18 @@ def queue_cashed(session: Session, doc_number: str, *, now: datetime | None = No
     session.add(item)
     session.flush()
     return item
+
+
+def received_per_rate(vat: list[dict[str, int]], received: int) -> dict[int, int]:
+    """What was received (cents, VAT included) split over the invoice's VAT rates in
+    proportion to their totals; the cents lost to rounding go to the largest rates."""
+    total = sum(row["total"] for row in vat)
+    if total <= 0 or received <= 0:
+        return {}
+    shares = {row["rate"]: row["total"] * received // total for row in vat}
+    for row in sorted(vat, key=lambda row: -row["total"])[: received - sum(shares.values())]:
+        shares[row["rate"]] += 1
+    return {rate: cents for rate, cents in shares.items() if cents > 0}
 
 
 def record_cashed_delivery(

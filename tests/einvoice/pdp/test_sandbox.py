@@ -331,7 +331,7 @@ def test_lifecycle_runs_by_itself_over_time(pdfs: dict[str, bytes]) -> None:
 
 def test_outcomes_told_in_advance(platform: SandboxPlatform, shop: Shop,
                                   pdfs: dict[str, bytes]) -> None:  # fmt: skip
-    platform.set_outcome("t-refused", "210", "Prix non conforme", reason_code="PRIX")
+    platform.set_outcome("t-refused", "210", "Prix non conforme", reason_code="CALCUL_ERR")
     platform.set_outcome("F2026-000124", "213", "Destinataire inconnu")
     platform.set_default_outcome(None)
     shop.submit(pdfs["F2026-000123"], "t-refused")
@@ -347,7 +347,7 @@ def test_outcomes_told_in_advance(platform: SandboxPlatform, shop: Shop,
     refusal = [parse_cdar(shop.fetch(f["flowId"]).content) for f in
                shop.results(flowType=["CustomerInvoiceLC"])]  # fmt: skip
     refused = next(s for s in refusal if s.code == "210")
-    assert (refused.reason_code, refused.reason, refused.sender) == ("PRIX", "Prix non conforme",
+    assert (refused.reason_code, refused.reason, refused.sender) == ("CALCUL_ERR", "Prix non conforme",
                                                                     "901873646")  # fmt: skip
     assert last["flowSyntax"] == "CDAR" and last["flowDirection"] == "In"
     with pytest.raises(InvalidInput):
@@ -368,6 +368,7 @@ def test_supplier_invoice_is_listed_fetched_and_answered(
     assert shop.fetch(flow_id).content == pdfs["F2026-000124"]
 
     answer = build_cdar("F2026-000124", "2026-11-22", "207", reason="Quantité erronée",
+                        reason_code="QTE_ERR",
                         sender_siren="901873646", receiver_siren="842159378")  # fmt: skip
     response = shop.submit(answer, "t-answer", syntax="CDAR", name="litige.xml")
     assert response.status_code == 202
@@ -380,7 +381,8 @@ def test_supplier_invoice_is_listed_fetched_and_answered(
 def test_shop_reports_its_own_invoice_paid(platform: SandboxPlatform, shop: Shop,
                                            pdfs: dict[str, bytes]) -> None:  # fmt: skip
     shop.submit(pdfs["F2026-000123"], "t-paid")
-    paid = build_cdar("F2026-000123", None, "212", sender_siren="842159378")
+    paid = build_cdar("F2026-000123", "2026-11-22", "212", sender_siren="842159378",
+                      receiver_siren="901873646", amounts={2000: 12000})
     response = shop.submit(paid, "t-paid-212", syntax="CDAR")
     assert response.status_code == 202 and response.json()["flowType"] == "CustomerInvoiceLC"
     assert platform.statuses("t-paid") == ["200", "212"]
