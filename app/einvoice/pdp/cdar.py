@@ -104,7 +104,13 @@ REASON_LABELS = {
     "IRR_ANTIVIRUS": "Fichier bloqué par l'antivirus",
     "IRR_NOM_F": "Nom de fichier invalide",
 }
-_DISPUTE = (
+
+
+def _codes(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+_DISPUTE = _codes(
     "AUTRE COORD_BANC_ERR TX_TVA_ERR MONTANTTOTAL_ERR CALCUL_ERR NON_CONFORME DOUBLON DEST_INC "
     "DEST_ERR TRANSAC_INC EMMET_INC CONTRAT_TERM DOUBLE_FACT CMD_ERR ADR_ERR SIRET_ERR "
     "CODE_ROUTAGE_ERR REF_CT_ABSENT REF_ERR PU_ERR REM_ERR QTE_ERR ART_ERR MODPAI_ERR "
@@ -112,21 +118,21 @@ _DISPUTE = (
 )
 # BR-FR-CDV-15: these statuses need a reason; BR-FR-CDV-CL-09: the codes each one allows.
 REASONS_FOR = {
-    "206": tuple(
+    "206": _codes(
         "AUTRE CMD_ERR SIRET_ERR CODE_ROUTAGE_ERR REF_CT_ABSENT REF_ERR PU_ERR REM_ERR QTE_ERR "
-        "ART_ERR MODPAI_ERR QUALITE_ERR LIVR_INCOMP".split()
+        "ART_ERR MODPAI_ERR QUALITE_ERR LIVR_INCOMP"
     ),
-    "207": tuple(_DISPUTE.split()),
-    "208": tuple(
-        "JUSTIF_ABS COORD_BANC_ERR CMD_ERR SIRET_ERR CODE_ROUTAGE_ERR REF_CT_ABSENT REF_ERR".split()
+    "207": _DISPUTE,
+    "208": _codes(
+        "JUSTIF_ABS COORD_BANC_ERR CMD_ERR SIRET_ERR CODE_ROUTAGE_ERR REF_CT_ABSENT REF_ERR"
     ),
-    "210": tuple(
+    "210": _codes(
         "TX_TVA_ERR MONTANTTOTAL_ERR CALCUL_ERR NON_CONFORME DOUBLON DEST_ERR TRANSAC_INC "
-        "EMMET_INC CONTRAT_TERM DOUBLE_FACT CMD_ERR ADR_ERR REF_CT_ABSENT".split()
+        "EMMET_INC CONTRAT_TERM DOUBLE_FACT CMD_ERR ADR_ERR REF_CT_ABSENT"
     ),
-    "213": tuple(
+    "213": _codes(
         "MONTANTTOTAL_ERR CALCUL_ERR DOUBLON DEST_INC ADR_ERR REJ_SEMAN REJ_UNI REJ_COH REJ_ADR "
-        "REJ_CONT_B2G REJ_REF_PJ REJ_ASS_PJ".split()
+        "REJ_CONT_B2G REJ_REF_PJ REJ_ASS_PJ"
     ),
     "501": tuple(code for code in REASON_LABELS if code.startswith("IRR_")),
 }
@@ -142,6 +148,7 @@ def status_label(code: str) -> str:
 
 def reason_label(code: str | None) -> str:
     return REASON_LABELS.get(code or "", code or "")
+
 
 RSM = "urn:un:unece:uncefact:data:standard:CrossDomainAcknowledgementAndResponse:100"
 RAM = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"

@@ -19,6 +19,7 @@ from typing import Any
 import facturx
 from lxml import etree
 
+from app.einvoice.official import validate_cdar, validate_ereporting
 from app.einvoice.pdp.cdar import (
     REASONS_FOR,
     STATUS_LABELS,
@@ -27,7 +28,6 @@ from app.einvoice.pdp.cdar import (
     check_reason,
     parse_cdar,
 )
-from app.einvoice.official import validate_cdar, validate_ereporting
 from app.einvoice.validate import ValidationReport, validate_invoice
 from app.errors import InvalidInput
 

@@ -129,7 +129,9 @@ def test_encaissee_carries_the_amount_received_per_rate() -> None:
     xml = build_cdar("F1", "2026-03-01", "212", sender_siren="901873646",
                      receiver_siren="842159378", amounts={2000: 12000, 550: 1055})  # fmt: skip
     root = etree.fromstring(xml)
-    status = "rsm:AcknowledgementDocument/ram:ReferenceReferencedDocument/ram:SpecifiedDocumentStatus"
+    status = (
+        "rsm:AcknowledgementDocument/ram:ReferenceReferencedDocument/ram:SpecifiedDocumentStatus"
+    )
     received = [
         (c.findtext("ram:TypeCode", namespaces=NS), c.findtext("ram:ValueAmount", namespaces=NS),
          c.findtext("ram:ValuePercent", namespaces=NS))
@@ -143,7 +145,9 @@ def test_the_official_rules_catch_what_the_old_messages_lacked() -> None:
     # A 212 without amounts (BR-FR-CDV-14), a 210 without reason code (BR-FR-CDV-15).
     old_212 = build_cdar("F1", "2026-03-01", "212", sender_siren="901873646",
                          receiver_siren="842159378", amounts={2000: 100}, check=False)  # fmt: skip
-    old_212 = old_212.replace(b"<ram:TypeCode>MEN</ram:TypeCode>", b"<ram:TypeCode>MPA</ram:TypeCode>")
+    old_212 = old_212.replace(
+        b"<ram:TypeCode>MEN</ram:TypeCode>", b"<ram:TypeCode>MPA</ram:TypeCode>"
+    )
     assert "BR-FR-CDV-14_MDT-207" in {f.rule for f in validate_cdar(old_212).fatal}
     old_210 = build_cdar("F1", "2026-03-01", "210", reason_code="DOUBLON",
                          sender_siren="901873646", receiver_siren="842159378")  # fmt: skip
@@ -188,8 +192,12 @@ def test_build_minimal_message() -> None:
 def test_build_converts_times_to_utc_and_accepts_dates() -> None:
     paris = timezone(timedelta(hours=1))
     xml = build_cdar(
-        "F2", date(2026, 3, 2), "212", issued_at=datetime(2026, 3, 2, 10, 0, tzinfo=paris),
-        amounts={2000: 100}, check=False,
+        "F2",
+        date(2026, 3, 2),
+        "212",
+        issued_at=datetime(2026, 3, 2, 10, 0, tzinfo=paris),
+        amounts={2000: 100},
+        check=False,
     )
     status = parse_cdar(xml)
     assert (status.issued_at, status.invoice_date) == ("2026-03-02T09:00:00Z", "2026-03-02")
@@ -205,7 +213,8 @@ def test_roles_follow_the_examples(
 ) -> None:
     xml = build_cdar(
         "F3", "2026-03-02", code, receiver_siren="842159378", sender_siren="901873646",
-        reason_code=REASONS_FOR.get(code, (None,))[0], amounts={2000: 100} if code == "212" else None,
+        reason_code=REASONS_FOR.get(code, (None,))[0],
+        amounts={2000: 100} if code == "212" else None,
     )  # fmt: skip
     root = etree.fromstring(xml)
     header = "rsm:ExchangedDocument"

@@ -347,8 +347,8 @@ def test_outcomes_told_in_advance(platform: SandboxPlatform, shop: Shop,
     refusal = [parse_cdar(shop.fetch(f["flowId"]).content) for f in
                shop.results(flowType=["CustomerInvoiceLC"])]  # fmt: skip
     refused = next(s for s in refusal if s.code == "210")
-    assert (refused.reason_code, refused.reason, refused.sender) == ("CALCUL_ERR", "Prix non conforme",
-                                                                    "901873646")  # fmt: skip
+    assert (refused.reason_code, refused.reason, refused.sender) == (
+        "CALCUL_ERR", "Prix non conforme", "901873646")  # fmt: skip
     assert last["flowSyntax"] == "CDAR" and last["flowDirection"] == "In"
     with pytest.raises(InvalidInput):
         platform.set_outcome("t", "999")
@@ -381,8 +381,14 @@ def test_supplier_invoice_is_listed_fetched_and_answered(
 def test_shop_reports_its_own_invoice_paid(platform: SandboxPlatform, shop: Shop,
                                            pdfs: dict[str, bytes]) -> None:  # fmt: skip
     shop.submit(pdfs["F2026-000123"], "t-paid")
-    paid = build_cdar("F2026-000123", "2026-11-22", "212", sender_siren="842159378",
-                      receiver_siren="901873646", amounts={2000: 12000})
+    paid = build_cdar(
+        "F2026-000123",
+        "2026-11-22",
+        "212",
+        sender_siren="842159378",
+        receiver_siren="901873646",
+        amounts={2000: 12000},
+    )
     response = shop.submit(paid, "t-paid-212", syntax="CDAR")
     assert response.status_code == 202 and response.json()["flowType"] == "CustomerInvoiceLC"
     assert platform.statuses("t-paid") == ["200", "212"]
