@@ -69,9 +69,21 @@ def _parser() -> argparse.ArgumentParser:
         "pdp_command",
         choices=("push", "sync", "report"),
         help="push : envoyer les factures en attente ; sync : statuts et factures "
-        "fournisseurs ; report : e-reporting des ventes B2C du mois",
+        "fournisseurs ; report : e-reporting (Flux 10) des périodes dues",
     )
-    pdp.add_argument("--month", metavar="AAAA-MM", help="mois de l'e-reporting (report)")
+    pdp.add_argument(
+        "--period",
+        "--month",
+        dest="period",
+        metavar="PÉRIODE",
+        help="report : AAAA-MM (les périodes de ce mois) ou AAAA-MM-JJ (celles de ce jour)",
+    )
+    pdp.add_argument(
+        "--replace", action="store_true", help="report : rectificatif (RE) remplaçant la période"
+    )
+    pdp.add_argument(
+        "--matricule", help="report : matricule (4 caractères) de la plateforme agréée, retenu"
+    )
 
     sandbox = commands.add_parser(
         "pdp-sandbox", help="plateforme de facturation électronique locale (tests, démo)"
@@ -279,6 +291,8 @@ def _invoice(args: argparse.Namespace) -> int:
             return 2
         report = validate_invoice(path.read_bytes(), filename=path.name)
         print(report.summary())
+        if report.rules:
+            print(report.rules_line())
         for finding in report.findings:
             level = "ERREUR" if finding.severity == "fatal" else "Avertissement"
             print(f"  {level} {finding.rule} : {finding.message}")
@@ -325,7 +339,7 @@ def _pdp(args: argparse.Namespace) -> int:
         refused = False
         try:
             if args.pdp_command == "report":
-                return _ereport(ledger, client, args.month, _operator_name())
+                return _ereport(ledger, client, args, _operator_name())
             for channel, each in channels.items():
                 prefix = "Chorus Pro — " if channel == CHORUS else ""
                 try:
@@ -370,26 +384,28 @@ def _chorus_client(ledger):  # type: ignore[no-untyped-def]
         return None
 
 
-def _ereport(ledger, client, month: str | None, operator: str) -> int:  # type: ignore[no-untyped-def]
-    import calendar
+def _ereport(ledger, client, args, operator: str) -> int:  # type: ignore[no-untyped-def]
+    from app.einvoice.pdp.ereporting import parse_period, send_due, set_platform_matricule
+    from app.ledger.settings import fiscal_settings
 
-    from app.einvoice.pdp.ereporting import send_report
-
-    if not month:
-        print("Erreur : précisez le mois avec --month AAAA-MM.", file=sys.stderr)
+    if args.replace and not args.period:
+        print("Erreur : précisez la période à remplacer avec --period.", file=sys.stderr)
         return 2
-    try:
-        year, number = (int(part) for part in month.split("-"))
-        start = date(year, number, 1)
-    except ValueError:
-        print(f"Erreur : mois invalide : {month!r} (attendu AAAA-MM).", file=sys.stderr)
-        return 2
-    end = date(year, number, calendar.monthrange(year, number)[1])
-    report, ref = send_report(ledger, client, start, end, operator=operator)
-    print(
-        f"E-reporting du {start:%d/%m/%Y} au {end:%d/%m/%Y} transmis ({len(report.days)} "
-        f"journée(s)) : flux {ref.flow_id}"
-    )
+    if args.matricule:
+        with ledger.transaction() as session:
+            set_platform_matricule(session, args.matricule)
+    periods = None
+    if args.period:
+        with ledger.reader() as session:
+            periods = parse_period(fiscal_settings(session).vat_regime, args.period)
+    sent = send_due(ledger, client, operator=operator, periods=periods, replace=args.replace)
+    for report, ref in sent:
+        kind = "rectificatif" if report.type_code == "RE" else "initial"
+        print(f"E-reporting {kind} des {report.period.label()} transmis : flux {ref.flow_id}")
+    if sent:
+        print(sent[-1][0].validation.rules_line())
+    else:
+        print("Aucun e-reporting à transmettre.")
     return 0
 
 

@@ -226,13 +226,9 @@ class MainWindow(QMainWindow):
             self.send_ereport(choice)
 
     def send_ereport(self, month: str) -> None:
-        import calendar
+        from app.einvoice.pdp.ereporting import parse_period, send_due
+        from app.ledger.settings import fiscal_settings
 
-        from app.einvoice.pdp.ereporting import send_report
-
-        year, number = (int(part) for part in month.split("-"))
-        start = date(year, number, 1)
-        end = date(year, number, calendar.monthrange(year, number)[1])
         ledger, operator = self.ctx.ledger, self.ctx.operator_name
 
         def work():  # type: ignore[no-untyped-def]
@@ -242,16 +238,22 @@ class MainWindow(QMainWindow):
                     "Aucune plateforme de facturation électronique n'est configurée (Réglages)."
                 )
             try:
-                return send_report(ledger, client, start, end, operator=operator)
+                with ledger.reader() as session:
+                    periods = parse_period(fiscal_settings(session).vat_regime, month)
+                return send_due(ledger, client, operator=operator, periods=periods)
             finally:
                 client.close()
 
         def done(result) -> None:  # type: ignore[no-untyped-def]
-            report, ref = result
+            sent = "\n".join(
+                f"{report.period.label().capitalize()} : flux {ref.flow_id}"
+                for report, ref in result
+            )
             self._tell(
                 "E-reporting",
-                f"E-reporting de {month} transmis "
-                f"({len(report.days)} journée(s)) : flux {ref.flow_id}.",
+                f"E-reporting de {month} transmis :\n{sent}"
+                if result
+                else f"Aucune vente de {month} à déclarer par e-reporting.",
             )
             self.ctx.ledger_changed.emit()
 

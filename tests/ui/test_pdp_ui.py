@@ -7,6 +7,7 @@ import time
 from decimal import Decimal
 
 import pytest
+from lxml import etree
 
 from app.customers.service import CustomerInfo, save_customer
 from app.demo import DEMO_CUSTOMERS
@@ -112,13 +113,18 @@ def test_dispute_a_supplier_invoice_from_the_inbox(qtbot, shop, platform) -> Non
     assert dialog.model.rowCount() == 1
     assert dialog.model.index(0, 6).data() == "Reçue"
     dialog.table.selectRow(0)
-    dialog.answer("207", reason="Quantités livrées différentes")
+    assert [b.text() for b in dialog.buttons.values()][:2] == ["Prendre en charge", "Approuver"]
+    dialog.answer("207", reason="Quantités livrées différentes", reason_code="QTE_ERR")
     _wait(qtbot, lambda: dialog.model.index(0, 6).data() == "En litige")
     [status] = platform.received_statuses
-    assert (status.code, status.reason) == ("207", "Quantités livrées différentes")
+    assert (status.code, status.reason, status.reason_code) == (
+        "207",
+        "Quantités livrées différentes",
+        "QTE_ERR",
+    )
 
 
-def test_ereporting_from_the_closures_screen(qtbot, shop, platform, clock) -> None:
+def test_ereporting_from_the_closures_screen(qtbot, shop, platform, clock, monkeypatch) -> None:
     from datetime import date, time
 
     from PySide6.QtWidgets import QMessageBox
@@ -126,6 +132,7 @@ def test_ereporting_from_the_closures_screen(qtbot, shop, platform, clock) -> No
     from app.ledger.closures import close_day
     from tests.helpers import ring
 
+    monkeypatch.setenv("COMPTOIR_PDP_MATRICULE", "0042")  # the platform's, in every report
     ledger = shop["ledger"]
     ring(ledger, ("Pain", 130, 2, 550))
     clock.set_local(date(2026, 3, 2), time(19))
@@ -142,7 +149,9 @@ def test_ereporting_from_the_closures_screen(qtbot, shop, platform, clock) -> No
         return box is not None and "transmis" in box.text()
 
     _wait(qtbot, told)
-    assert len(platform.reports) == 1
+    # The first ten days' transactions (10.3) and March's payments (10.4, nil: goods only).
+    roots = [etree.fromstring(report.content) for report in platform.reports]
+    assert [root[1].tag for root in roots] == ["TransactionsReport", "PaymentsReport"]
 
 
 def test_platform_settings_tab_keeps_the_secret_out_of_the_database(

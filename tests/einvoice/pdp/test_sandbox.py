@@ -12,6 +12,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import requests
 from lxml import etree
 
 from app.einvoice.facturx import build_invoice_pdf, data_dict, invoice_xml
+from app.einvoice.pdp import flux10
 from app.einvoice.pdp.cdar import build_cdar, parse_cdar
 from app.einvoice.pdp.sandbox import SandboxPlatform
 from app.errors import InvalidInput
@@ -27,7 +29,16 @@ from tests.einvoice import sample_bodies as samples
 
 TIMEOUT = 5.0
 RAM = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"
-FRR = b"<?xml version='1.0'?><Report><Day>2026-03-02</Day><Rate>20.00</Rate></Report>"
+FRR = flux10.write(
+    flux10.Header(
+        "842159378-103-20260301-IN", "IN", datetime(2026, 3, 11, 9, 0, tzinfo=UTC),
+        flux10.Party("0238", "0042", "Plateforme agréée 0042", "WK"),
+        flux10.Party("0002", "842159378", "Épicerie", "SE"), "FR23842159378", "FR",
+    ),
+    flux10.TRANSACTIONS, date(2026, 3, 1), date(2026, 3, 10),
+    days=(flux10.DayCategory(date(2026, 3, 2), "TLB1", 3,
+                             (flux10.RateAmounts(2000, 1000, 200),)),),
+)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -392,6 +403,15 @@ def test_shop_reports_its_own_invoice_paid(platform: SandboxPlatform, shop: Shop
     response = shop.submit(paid, "t-paid-212", syntax="CDAR")
     assert response.status_code == 202 and response.json()["flowType"] == "CustomerInvoiceLC"
     assert platform.statuses("t-paid") == ["200", "212"]
+
+
+def test_a_broken_e_report_is_answered_with_the_rule_ids(platform: SandboxPlatform,
+                                                         shop: Shop) -> None:  # fmt: skip
+    old = b"<?xml version='1.0'?><Report><Day>2026-03-02</Day><Rate>20.00</Rate></Report>"
+    response = shop.submit(old, "t-old", syntax="FRR", processingRule="B2C")
+    assert response.status_code == 422
+    rules = {detail["reasonCode"] for detail in response.json()["details"]}
+    assert "XSD" in rules and platform.reports == []  # refused at the root element
 
 
 def test_e_reporting_is_kept(platform: SandboxPlatform, shop: Shop) -> None:
