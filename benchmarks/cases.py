@@ -15,7 +15,15 @@ from app.ledger.closures import close_day, close_month, close_year
 from app.ledger.store import Ledger
 from app.ledger.verify.engine import verify_ledger
 from app.sales.service import record_sale
-from benchmarks import app_cases, archive_case, bundle_cases, cache, central_case, viewer_case
+from benchmarks import (
+    app_cases,
+    archive_case,
+    bundle_cases,
+    cache,
+    central_case,
+    ereporting_case,
+    viewer_case,
+)
 from benchmarks.common import (
     MANAGER,
     OPERATOR,
@@ -426,6 +434,7 @@ BENCHMARKS: dict[str, Callable[[Context], list[Result]]] = {
     "till": app_cases.bench_till,
     "invoice": app_cases.bench_invoice,
     "outbox": app_cases.bench_outbox,
+    "ereporting": ereporting_case.bench_ereporting,
     "archive": archive_case.bench_archive,
     "viewer": viewer_case.bench_viewer,
     "bundle": bundle_cases.bench_bundle,

@@ -149,6 +149,8 @@ def parse_period(regime: str, text: str) -> list[Period]:
 
 def _split(total: int, weights: dict[str, int]) -> dict[str, int]:
     """``total`` shared in proportion to ``weights``; rounding cents go to the largest."""
+    if len(weights) == 1:  # the usual case: one category at this rate in this sale
+        return dict.fromkeys(weights, total)
     whole = sum(weights.values())
     if not whole:
         first = next(iter(weights))
@@ -172,16 +174,18 @@ class _Sales:
             *, services_paid: bool) -> None:  # fmt: skip
         """One sale: its VAT per rate, and per rate the weight of each category in it."""
         categories = set()
+        amounts = self.amounts
         for row in vat:
-            weights = parts.get(row["rate"]) or {CATEGORY_CODES[default_nature(row["rate"])]: 1}
+            rate = row["rate"]
+            weights = parts.get(rate) or {CATEGORY_CODES[default_nature(rate)]: 1}
             bases, vats = _split(row["base"], weights), _split(row["vat"], weights)
             for category in weights:
-                cell = self.amounts[(day, category, row["rate"])]
+                cell = amounts[(day, category, rate)]
                 cell[0] += bases[category]
                 cell[1] += vats[category]
-                categories.add(category)
+            categories.update(weights)
             if services_paid and "TPS1" in weights:
-                self.services_paid[(day, row["rate"])] += bases["TPS1"] + vats["TPS1"]
+                self.services_paid[(day, rate)] += bases["TPS1"] + vats["TPS1"]
         for category in categories:
             self.counts[(day, category)] += 1
 
@@ -249,15 +253,25 @@ def _gather(session: Session, period: Period, shop: Any) -> tuple[_Sales, list[d
     sales, abroad = _Sales(), []
     due_on_payment = not shop.vat_on_debits
     types = (RecordType.TICKET, RecordType.INVOICE, RecordType.CREDIT_NOTE)
+    categories: dict[tuple[int | None, int], str] = {}  # (product, rate) -> category
+    days: dict[str, date] = {}
     for seq, record_type, business_date, raw in _records(session, types, period):
-        body, day = canonical.decode(raw)["body"], date.fromisoformat(business_date)
+        body = canonical.decode(raw)["body"]
+        day = days.get(business_date) or days.setdefault(
+            business_date, date.fromisoformat(business_date)
+        )
         if record_type == RecordType.TICKET:
             if seq in invoiced:
                 continue
-            parts: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+            parts: dict[int, dict[str, int]] = {}
             for line in body["lines"]:
-                nature = nature_of(natures.get(line.get("product_id")), line["rate"])
-                parts[line["rate"]][CATEGORY_CODES[nature]] += line["total"]
+                key = (line.get("product_id"), line["rate"])
+                category = categories.get(key)
+                if category is None:
+                    category = CATEGORY_CODES[nature_of(natures.get(key[0]), key[1])]
+                    categories[key] = category
+                weights = parts.setdefault(key[1], {})
+                weights[category] = weights.get(category, 0) + line["total"]
             sales.add(day, body["vat"], parts, services_paid=due_on_payment)
         elif _is_domestic_b2b(body["buyer"]) or body.get("from_ticket"):
             continue  # e-invoiced, or already reported with its ticket
@@ -265,10 +279,11 @@ def _gather(session: Session, period: Period, shop: Any) -> tuple[_Sales, list[d
             abroad.append(body)
         else:
             sign = -1 if record_type == RecordType.CREDIT_NOTE else 1
-            parts = defaultdict(lambda: defaultdict(int))
+            parts = {}
             for line in body["lines"]:
                 category = CATEGORY_CODES[line.get("nature") or default_nature(line["rate"])]
-                parts[line["rate"]][category] += line["net"]
+                weights = parts.setdefault(line["rate"], {})
+                weights[category] = weights.get(category, 0) + line["net"]
             vat = [{**row, "base": sign * row["base"], "vat": sign * row["vat"]}
                    for row in body["vat"]]  # fmt: skip
             paid_now = not body.get("vat_on_debits") and body.get("paid", 0) > 0
