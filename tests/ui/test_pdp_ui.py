@@ -159,6 +159,7 @@ def test_platform_settings_tab_keeps_the_secret_out_of_the_database(
 ) -> None:
     import keyring
 
+    from app.einvoice.pdp.ereporting import platform_matricule
     from tests.einvoice.pdp.test_client import MemoryKeyring
 
     for name in (
@@ -179,8 +180,14 @@ def test_platform_settings_tab_keeps_the_secret_out_of_the_database(
         tab.token_url.setText(platform.token_url)
         tab.client_id.setText("comptoir")
         tab.secret.setText("secret")
+        tab.matricule.setText("00A")
+        tab.save()
+        assert "4 caractères" in tab.error.text()
+        tab.matricule.setText("0042")
         tab.save()
         assert tab.status.text() == "Réglages de la plateforme enregistrés."
+        with shop["ledger"].reader() as session:
+            assert platform_matricule(session) == "0042"  # the sender of every e-report
         tab.test()
         _wait(qtbot, lambda: tab.status.text() == "La plateforme répond.")
     finally:
