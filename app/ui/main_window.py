@@ -14,7 +14,6 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QListWidget,
     QMainWindow,
@@ -46,6 +45,7 @@ from app.ui.background import Background
 from app.ui.closures.closures_screen import ClosuresScreen
 from app.ui.context import AppContext, documents
 from app.ui.errors import show_error
+from app.ui.invoices.ereporting_dialog import EReportingDialog
 from app.ui.invoices.invoices_screen import InvoicesScreen
 from app.ui.settings.catalog_screen import CatalogScreen
 from app.ui.settings.settings_screen import SettingsScreen
@@ -210,20 +210,12 @@ class MainWindow(QMainWindow):
             self._tell("Rapport X", f"Rapport X enregistré : {out.pdf}")
         return out
 
-    def ask_ereport(self) -> None:
-        today = date.today()
-        months = []
-        year, month = today.year, today.month
-        for _ in range(12):
-            month -= 1
-            if month == 0:
-                year, month = year - 1, 12
-            months.append(f"{year:04d}-{month:02d}")
-        choice, ok = QInputDialog.getItem(
-            self, "E-reporting", "Mois à transmettre :", months, 0, False
-        )
-        if ok:
-            self.send_ereport(choice)
+    def ask_ereport(self) -> EReportingDialog:
+        """The e-reporting periods: due, sent, replaced; sending from there."""
+        dialog = EReportingDialog(self.ctx, self)
+        dialog.setModal(True)
+        dialog.show()
+        return dialog
 
     def send_ereport(self, month: str) -> None:
         from app.einvoice.pdp.ereporting import parse_period, send_due

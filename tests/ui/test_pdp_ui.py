@@ -240,3 +240,37 @@ def test_declare_a_payment_received(qtbot, shop, platform) -> None:
     finally:
         worker.stop(5)
     assert [s.code for s in platform.received_statuses] == ["212"]
+
+
+def test_ereporting_periods_screen(qtbot, qtmodeltester, shop, platform, clock, monkeypatch):
+    from datetime import date, time
+
+    from app.ledger.closures import close_day
+    from tests.helpers import ring
+
+    monkeypatch.setenv("COMPTOIR_PDP_MATRICULE", "0042")
+    ledger = shop["ledger"]
+    ring(ledger, ("Pain", 130, 2, 550), ("Déjeuner", 1500, 1, 1000))
+    clock.set_local(date(2026, 3, 2), time(19))
+    with ledger.transaction() as session:
+        close_day(session, date(2026, 3, 2), operator="Camille")
+    clock.set_local(date(2026, 4, 2), time(9))
+    window = MainWindow(AppContext(ledger, shop["manager"]))
+    qtbot.addWidget(window)
+    dialog = window.ask_ereport()
+    qtmodeltester.check(dialog.model)
+    states = [dialog.model.index(row, 3).data() for row in range(dialog.model.rowCount())]
+    assert states == ["À transmettre", "À transmettre"]
+    assert dialog.message.text() == "2 périodes à transmettre."
+    dialog.send_button.click()
+    _wait(qtbot, lambda: dialog.message.text() == "2 déclarations transmises.")
+    assert [dialog.model.index(r, 3).data() for r in range(2)] == ["Transmis", "Transmis"]
+    assert dialog.model.index(0, 5).data() and not dialog.send_button.isEnabled()
+    dialog.table.selectRow(1)
+    dialog.replace_button.click()
+    _wait(qtbot, lambda: dialog.message.text() == "1 déclaration transmise.")
+    assert dialog.model.index(1, 3).data() == "Rectifié"
+    kinds = [
+        etree.fromstring(r.content).findtext("ReportDocument/TypeCode") for r in platform.reports
+    ]
+    assert kinds == ["IN", "IN", "RE"]

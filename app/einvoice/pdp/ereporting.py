@@ -440,6 +440,41 @@ def due_periods(session: Session) -> list[Period]:
             if p.end <= last and p not in sent and has_sales(session, p)]  # fmt: skip
 
 
+@dataclass(frozen=True)
+class PeriodState:
+    """One period as the e-reporting screen lists it."""
+
+    period: Period
+    state: str  # French: "En cours", "À transmettre", "Transmis", "Rectifié"
+    sent: tuple[SentReport, ...]
+
+    @property
+    def due(self) -> bool:
+        return self.state == "À transmettre"
+
+
+def period_states(session: Session, *, months: int = 12) -> list[PeriodState]:
+    """The periods with sales of the last ``months`` months, newest first, with what was
+    sent for each."""
+    regime = fiscal_settings(session).vat_regime
+    now = today(session)
+    since = (now.replace(day=1) - timedelta(days=31 * (months - 1))).replace(day=1)
+    sent: dict[Period, list[SentReport]] = defaultdict(list)
+    for report in sent_reports(session):
+        sent[report.period].append(report)
+    rows = []
+    for period in periods_between(regime, since, now):
+        reports = tuple(sent.get(period, ()))
+        if not reports and not has_sales(session, period):
+            continue
+        if reports:
+            state = "Rectifié" if reports[-1].type_code == "RE" else "Transmis"
+        else:
+            state = "À transmettre" if period.end < now else "En cours"
+        rows.append(PeriodState(period, state, reports))
+    return rows[::-1]
+
+
 def send_report(
     ledger: Ledger, client: FlowPlatform, period: Period, *, operator: str, replace: bool = False
 ) -> tuple[Report, FlowRef]:
