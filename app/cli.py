@@ -67,10 +67,15 @@ def _parser() -> argparse.ArgumentParser:
     pdp = commands.add_parser("pdp", help="plateforme de facturation électronique")
     pdp.add_argument(
         "pdp_command",
-        choices=("push", "sync", "report"),
+        choices=("push", "sync", "report", "status"),
         help="push : envoyer les factures en attente ; sync : statuts et factures "
-        "fournisseurs ; report : e-reporting (Flux 10) des périodes dues",
+        "fournisseurs ; report : e-reporting (Flux 10) des périodes dues ; status NUMÉRO "
+        "CODE : donner un statut de cycle de vie à une facture",
     )
+    pdp.add_argument("status_args", nargs="*", metavar="NUMÉRO CODE", help=argparse.SUPPRESS)
+    pdp.add_argument("--amount", metavar="MONTANT", help="status 212 : montant encaissé (TTC)")
+    pdp.add_argument("--reason-code", help="status : code motif de la liste officielle")
+    pdp.add_argument("--reason", help="status : précision libre sur le motif")
     pdp.add_argument(
         "--period",
         "--month",
@@ -340,6 +345,8 @@ def _pdp(args: argparse.Namespace) -> int:
         try:
             if args.pdp_command == "report":
                 return _ereport(ledger, client, args, _operator_name())
+            if args.pdp_command == "status":
+                return _lifecycle_status(ledger, client, args)
             for channel, each in channels.items():
                 prefix = "Chorus Pro — " if channel == CHORUS else ""
                 try:
@@ -407,6 +414,38 @@ def _ereport(ledger, client, args, operator: str) -> int:  # type: ignore[no-unt
     else:
         print("Aucun e-reporting à transmettre.")
     return 0
+
+
+def _lifecycle_status(ledger, client, args) -> int:  # type: ignore[no-untyped-def]
+    from app.einvoice.pdp.cdar import BUYER_STATUSES, REASON_LABELS
+    from app.einvoice.pdp.inbox import answer_incoming
+    from app.einvoice.pdp.outbox import drain_once
+    from app.einvoice.pdp.statuses import describe, incoming_by_number, queue_status
+    from app.values.money import parse_cents
+
+    if len(args.status_args) != 2:
+        print("Erreur : indiquez le numéro de la facture et le code du statut.", file=sys.stderr)
+        return 2
+    number, code = args.status_args
+    amount = parse_cents(args.amount, "Montant encaissé") if args.amount else None
+    if code in BUYER_STATUSES:
+        with ledger.transaction() as session:
+            incoming = incoming_by_number(session, number)
+            answer_incoming(session, client, incoming.id, code, args.reason or "",
+                            reason_code=args.reason_code)  # fmt: skip
+        print(f"Statut {describe(code)} transmis pour la facture fournisseur {number}.")
+        return 0
+    with ledger.transaction() as session:
+        queue_status(session, number, code, amount_cents=amount,
+                     reason_code=args.reason_code, reason=args.reason)  # fmt: skip
+    stats = drain_once(ledger, client)
+    reason = f" — {REASON_LABELS[args.reason_code]}" if args.reason_code in REASON_LABELS else ""
+    if stats.sent or stats.deposited_after_search:
+        print(f"Statut {describe(code)}{reason} transmis pour la facture {number}.")
+        return 0
+    print(f"Statut {describe(code)} mis en file d'envoi pour la facture {number} : il partira "
+          "avec « comptoir pdp push ».")  # fmt: skip
+    return 1
 
 
 def _operator_name() -> str:

@@ -272,8 +272,8 @@ def answer_incoming(
     reason = " ".join(reason.split())
     if code in REASONS_FOR and not reason_code:
         raise InvalidInput(
-            f"Choisissez le motif : « {STATUS_LABELS[code]} » en demande un, pris dans la "
-            "liste officielle."
+            f"Choisissez le code motif : « {STATUS_LABELS[code]} » en demande un, de la liste "
+            f"officielle ({', '.join(REASONS_FOR[code])})."
         )
     incoming = session.get(IncomingInvoice, incoming_id)
     if incoming is None:

@@ -282,10 +282,18 @@ def received_per_rate(vat: list[dict[str, int]], received: int) -> dict[int, int
     return {rate: cents for rate, cents in shares.items() if cents > 0}
 
 
+def status_code_of(kind: str) -> str:
+    """The lifecycle code a status item carries: "cashed" is the 212 of a paid invoice,
+    other status items are named "<code>-<n>" (``statuses.queue_status``)."""
+    return "212" if kind == CASHED_ITEM else kind.split("-", 1)[0]
+
+
 def record_cashed_delivery(
     session: Session, item: OutboxItem, flow_id: str, *, now: datetime | None = None
 ) -> None:
-    """The platform has the 212: it becomes the invoice's latest status, as if reported."""
+    """The platform has the status (212 or another the shop gave as seller): it becomes
+    the invoice's latest status, as if reported."""
+    code = status_code_of(item.kind)
     item.state, item.last_error, item.flow_id, item.payload = DEPOSITED, None, flow_id, None
     item.updated_at = utc_stamp(_now(now))
     known = session.scalar(select(InvoiceLifecycle.id).where(InvoiceLifecycle.flow_id == flow_id))
@@ -294,8 +302,8 @@ def record_cashed_delivery(
             InvoiceLifecycle(
                 invoice_seq=item.invoice_seq,
                 doc_number=item.doc_number,
-                code="212",
-                label=STATUS_LABELS["212"],
+                code=code,
+                label=STATUS_LABELS[code],
                 issued_at=item.updated_at,
                 reason="",
                 flow_id=flow_id,
@@ -413,7 +421,7 @@ def _deliver(ledger: Ledger, client: Depositor, claim: _Claim, now: datetime | N
     # A status message is a CDAR flow (always to the PA, whose client takes these
     # options); an invoice goes with the client's defaults.
     options: dict[str, Any] = (
-        {"flow_syntax": "CDAR", "flow_profile": None} if claim.kind == CASHED_ITEM else {}
+        {"flow_syntax": "CDAR", "flow_profile": None} if claim.kind != INVOICE_ITEM else {}
     )
     try:
         ref = client.submit(
@@ -486,7 +494,7 @@ def _record(
         item = session.get(OutboxItem, claim.id, populate_existing=True)
         if item is None or item.state == DEPOSITED:
             return
-        if state == DEPOSITED and flow_id is not None and item.kind == CASHED_ITEM:
+        if state == DEPOSITED and flow_id is not None and item.kind != INVOICE_ITEM:
             record_cashed_delivery(session, item, flow_id, now=now)
             return
         item.state, item.last_error = state, error
@@ -595,6 +603,8 @@ def outbox_problems(
         f"Facture {doc} non transmise : {error}"
         if kind == INVOICE_ITEM
         else f"Encaissement de la facture {doc} non transmis : {error}"
+        if kind == CASHED_ITEM
+        else f"Statut {status_code_of(kind)} de la facture {doc} non transmis : {error}"
         for doc, error, kind in session.execute(
             select(OutboxItem.doc_number, OutboxItem.last_error, OutboxItem.kind)
             .where(OutboxItem.state == FAILED)
