@@ -74,3 +74,15 @@ def test_the_demo_invoices_and_credit_notes_pass_the_official_rules(ledger, cloc
             report = validate_xml_bytes(invoice_xml(data_dict(document.envelope, document.body)))
             assert report.ok, (number, [(f.rule, f.message) for f in report.fatal])
             assert rules.BR_FR_CII.label in report.rules
+
+
+def test_an_invoice_refused_names_the_rule_and_the_rules_version() -> None:
+    from app.einvoice.service import InvoiceRejected
+    from app.einvoice.validate import Finding, ValidationReport
+
+    finding = Finding("BR-FR-05", "fatal", "Mention légale obligatoire absente.", None, "br-fr")
+    report = ValidationReport("factur-x", "en16931", (finding,), (rules.BR_FR_CII.label,))
+    message = InvoiceRejected(report).message
+    assert "1 erreur bloquante dans le Factur-X" in message
+    assert "Mention légale obligatoire absente." in message
+    assert message.endswith("Règles appliquées : BR-FR Flux 2 (CII) V1.4.0.03.")

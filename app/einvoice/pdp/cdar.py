@@ -44,6 +44,8 @@ STATUS_LABELS = {
     "226": "Affacturée confidentiel",
     "227": "Changement de compte à payer",
     "228": "Non affacturée",
+    "300": "E-reporting déposé",
+    "301": "E-reporting rejeté",
     "501": "Irrecevable",
 }
 # Statuses the shop gives itself: as the seller of an invoice, as the buyer of a supplier's.

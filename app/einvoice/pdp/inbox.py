@@ -170,7 +170,7 @@ def _lifecycle_row(session: Session, flow: FlowInfo, content: bytes) -> InvoiceL
         code=status.code,
         label=status.label,
         issued_at=status.issued_at,
-        reason=status.reason or "",
+        reason=status.reason or reason_label(status.reason_code),
         flow_id=flow.flow_id,
     )
 
