@@ -40,9 +40,8 @@ from app.einvoice.pdp.outbox import _now, utc_stamp
 from app.einvoice.pdp.training import refuse_unless_sandbox
 from app.einvoice.validate import validate_invoice
 from app.errors import InvalidInput
-from app.ledger.journal import ledger_of
 from app.ledger.settings import fiscal_settings
-from app.ledger.store import Ledger
+from app.ledger.store import Ledger, ledger_of
 
 log = logging.getLogger(__name__)
 

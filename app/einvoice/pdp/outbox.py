@@ -56,8 +56,7 @@ from app.einvoice.pdp.models import (
 )
 from app.einvoice.pdp.training import refuse_unless_sandbox
 from app.errors import InvalidInput
-from app.ledger.journal import ledger_of
-from app.ledger.store import Ledger
+from app.ledger.store import Ledger, ledger_of
 
 log = logging.getLogger(__name__)
 
