@@ -55,12 +55,22 @@ def to_decimal(value: object, what: str) -> Decimal:
 
 def format_cents(cents: int) -> str:
     """French display of an amount: "1 234,50 €" (narrow no-break space between thousands)."""
+    return _french_decimal(cents, THOUSANDS_SEPARATOR) + EURO_SUFFIX
+
+
+def plain_cents(cents: int) -> str:
+    """An amount as a bare French decimal, "-1234,50": no thousands separator and no
+    currency sign, so that a spreadsheet reads it as a number (CSV files, archives, FEC)."""
+    return _french_decimal(cents, "")
+
+
+def _french_decimal(cents: int, separator: str) -> str:
     if isinstance(cents, bool) or not isinstance(cents, int):
         raise InvalidInput("Le montant doit être un nombre entier de centimes.")
     euros, rest = divmod(abs(cents), 100)
-    grouped = f"{euros:,}".replace(",", THOUSANDS_SEPARATOR)
+    whole = f"{euros:,}".replace(",", separator) if separator else str(euros)
     sign = "-" if cents < 0 else ""
-    return f"{sign}{grouped},{rest:02d}{EURO_SUFFIX}"
+    return f"{sign}{whole},{rest:02d}"
 
 
 def shown(value: object) -> str:

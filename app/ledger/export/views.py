@@ -29,10 +29,10 @@ from app.ledger.export.browse import (
     RecordFilter,
     RecordIndex,
     RecordRow,
-    amount_text,
 )
 from app.ledger.store import Ledger
 from app.ledger.training import TRAINING, TRAINING_NOTICE
+from app.values.money import plain_cents
 
 Format = Literal["csv", "xlsx"]
 Progress = Callable[[int, int], None]
@@ -153,7 +153,7 @@ def _csv_cells(row: RecordRow) -> list[str]:
         row.when,
         row.till,
         row.operator,
-        "" if row.total_cents is None else amount_text(row.total_cents, grouped=False, euro=False),
+        "" if row.total_cents is None else plain_cents(row.total_cents),
         row.customer,
         row.hash,
     ]
