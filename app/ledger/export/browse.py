@@ -21,6 +21,7 @@ import heapq
 import re
 import sqlite3
 from array import array
+from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from zoneinfo import ZoneInfo
 from app.errors import ComptoirError
 from app.ledger import canonical, chain
 from app.ledger.db import require_file
+from app.ledger.events import EventCode
 from app.ledger.journal import document_number, signature_excerpt
 from app.ledger.models import CLOSURE_TYPES, RecordType
 from app.values.money import format_cents
@@ -291,8 +293,6 @@ def _type_label(record_type: str, extra: str | None) -> str:
     if rtype is RecordType.TICKET and extra in _TICKET_KINDS:
         return _TICKET_KINDS[extra]
     if rtype is RecordType.EVENT and extra:
-        from app.ledger.events import EventCode
-
         try:
             return f"Événement : {EventCode(extra).label}"
         except ValueError:
@@ -683,8 +683,6 @@ class RecordIndex:
 
     def position_of(self, seq: int) -> int | None:
         """Where a record sits in this index, or None when the filter left it out."""
-        from bisect import bisect_left
-
         at = bisect_left(self.seqs, seq)
         return at if at < len(self.seqs) and self.seqs[at] == seq else None
 

@@ -56,6 +56,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import ComptoirError, InvalidInput, LedgerError
 from app.ledger import canonical
+from app.ledger.archive.purge import purged_years
 from app.ledger.events import EventCode, log_event
 from app.ledger.journal import document_number
 from app.ledger.models import JournalRecord, RecordType
@@ -343,7 +344,6 @@ def _closure_dates(session: Session, after_seq: int) -> tuple[list[int], list[st
 def build_fec(session: Session, year: int) -> list[list[str]]:
     """The FEC lines of ``year`` (without the header); refuses a year with no entry, and
     a purged year, whose entries are no longer all online."""
-    from app.ledger.archive.purge import purged_years  # purge builds on archives, which import us
 
     if str(year) in purged_years(session):
         raise ComptoirError(
