@@ -6,7 +6,13 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.values.money import THOUSANDS_SEPARATOR, format_cents, parse_cents, plain_cents
+from app.values.money import (
+    THOUSANDS_SEPARATOR,
+    format_cents,
+    group_thousands,
+    parse_cents,
+    plain_cents,
+)
 from app.values.vat import VAT_RATES_BP, format_rate, rate_number
 
 
@@ -27,3 +33,9 @@ def test_rate_number_is_format_rate_without_percent() -> None:
     assert [rate_number(bp) for bp in VAT_RATES_BP] == ["20", "10", "5,5", "2,1", "0"]
     for bp in (*VAT_RATES_BP, 1960, 1, 1010):
         assert format_rate(bp) == f"{rate_number(bp)} %"
+
+
+def test_counts_are_grouped_like_amounts() -> None:
+    assert group_thousands(1_000_000) == "1\u202f000\u202f000"
+    assert group_thousands(999) == "999"
+    assert format_cents(123_456_789).startswith(group_thousands(1_234_567) + ",")
