@@ -38,8 +38,7 @@ from app.ledger.backup.restore import RestoreRefused as RestoreRefused
 from app.ledger.backup.restore import RestoreResult as RestoreResult
 from app.ledger.backup.restore import restore_backup as restore_backup
 from app.ledger.events import EventCode, log_event
-from app.ledger.journal import ledger_of
-from app.ledger.store import Ledger
+from app.ledger.store import Ledger, ledger_of
 
 log = logging.getLogger(__name__)
 
