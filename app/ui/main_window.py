@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QStackedWidget,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -406,6 +407,8 @@ class MainWindow(QMainWindow):
 
 
 def _scrolling(screen: QWidget) -> QScrollArea:
+    for tabs in screen.findChildren(QTabWidget):  # many tabs scroll rather than widen
+        tabs.setUsesScrollButtons(True)
     area = QScrollArea()
     area.setObjectName(f"{screen.objectName() or 'screen'}Scroll")
     area.setWidgetResizable(True)

@@ -28,8 +28,8 @@ def format_quantity(line: CartLine) -> str:
 def discount_label(discount: Discount) -> str:
     if discount.percent is not None:
         percent = format_decimal(discount.percent).replace(".", ",")
-        return f"Remise sur le ticket ({percent} %)"
-    return "Remise sur le ticket"
+        return f"Remise ticket {percent} %"
+    return "Remise ticket"
 
 
 class CartModel(QAbstractTableModel):

@@ -4,12 +4,13 @@ code scanned while the focus is in the search field is still rung up."""
 from __future__ import annotations
 
 import dataclasses
+import textwrap
 from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut, QShowEvent
+from PySide6.QtGui import QKeyEvent, QKeySequence, QResizeEvent, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -55,6 +56,9 @@ if TYPE_CHECKING:
     from app.documents import printing
 
 GRID_COLUMNS = 3
+TILE_WIDTH = 170  # px: a wider screen shows more columns of tiles
+COLUMN_WIDTHS = (0, 50, 80, 76, 54, 84)  # the article takes what is left
+VAT_COLUMN, NARROW_CART = 4, 560  # below this width the cart leaves out its VAT column
 TOUCH = 48  # px: the smallest target a finger hits reliably
 NOTICE_STYLE = (
     "background: #fdecea; color: #8e1b1b; border: 2px solid #e57373; border-radius: 6px;"
@@ -102,7 +106,7 @@ class TillScreen(QWidget):
 
         self.barcode = QLineEdit()
         self.barcode.setObjectName("barcode")
-        self.barcode.setPlaceholderText("Scanner ou saisir un code, « 24* » pour une quantité")
+        self.barcode.setPlaceholderText("Code-barres, ou « 24* » puis l'article")
         self.barcode.setMinimumHeight(TOUCH)
         self.barcode.setStyleSheet("font-size: 18px;")
         self.barcode.returnPressed.connect(self.scan)
@@ -131,7 +135,7 @@ class TillScreen(QWidget):
         # change, which a 200-line cart feels.
         header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column, width in enumerate((0, 70, 86, 76, 56, 86)):
+        for column, width in enumerate(COLUMN_WIDTHS):
             if width:
                 header.resizeSection(column, width)
         self.table.verticalHeader().setVisible(False)
@@ -160,7 +164,8 @@ class TillScreen(QWidget):
         self.grid = QGridLayout()
         grid_host = QWidget()
         grid_host.setLayout(self.grid)
-        scroll = QScrollArea()
+        scroll = self.product_scroll = QScrollArea()
+        self.grid_columns = GRID_COLUMNS
         scroll.setObjectName("productScroll")
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -271,14 +276,25 @@ class TillScreen(QWidget):
 
     def _fill_grid(self) -> None:
         _empty(self.grid)
+        columns = self.grid_columns
         for i, product in enumerate(self._shown_products()):
             unit = " /kg" if product.weighed else ""
-            button = QPushButton(f"{product.name}\n{format_cents(product.price_cents)}{unit}")
+            name = "\n".join(textwrap.wrap(product.name, 15, max_lines=2, placeholder="…"))
+            button = QPushButton(f"{name}\n{format_cents(product.price_cents)}{unit}")
             button.setObjectName(f"product_{product.id}")
-            button.setMinimumSize(100, 64)
+            button.setToolTip(product.name)
+            button.setMinimumSize(100, 72)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.clicked.connect(lambda _=False, p=product: self.add_product(p))
-            self.grid.addWidget(button, i // GRID_COLUMNS, i % GRID_COLUMNS)
+            self.grid.addWidget(button, i // columns, i % columns)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        columns = max(GRID_COLUMNS, self.product_scroll.viewport().width() // TILE_WIDTH)
+        if columns != self.grid_columns:
+            self.grid_columns = columns
+            self._fill_grid()
+        self.table.setColumnHidden(VAT_COLUMN, self.table.width() < NARROW_CART)
 
     def _shown_products(self) -> list[ProductInfo]:
         text = self.search.text()

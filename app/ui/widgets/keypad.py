@@ -40,6 +40,7 @@ class Keypad(QWidget):
                 button = QPushButton(key)
                 button.setObjectName(f"{name}_{NAMES.get(key, key)}")
                 button.setMinimumSize(size, size)
+                button.setMaximumHeight(size + 16)
                 button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
                 button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
                 button.setStyleSheet("font-size: 20px; font-weight: bold;")
