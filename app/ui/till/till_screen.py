@@ -609,7 +609,12 @@ class TillScreen(QWidget):
         if not self.ctx.can(Permission.SELL):
             show_error(self, ComptoirError("Votre rôle ne permet pas d'encaisser."))
             return
+        self.refresh_notice()
+        if self.notice_text is not None:  # refused before the customer pays, not after
+            self._say(self.notice_text, error=True)
+            return
         dialog = self.make_payment_dialog()
+        dialog.finished.connect(lambda _result: self.focus_scanner())
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(lambda: self.record(dialog.payments))
         dialog.open()
