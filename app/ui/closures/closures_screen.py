@@ -86,13 +86,19 @@ def signed_cents(cents: int) -> str:
     return f"+{format_cents(cents)}" if cents > 0 else format_cents(cents)
 
 
+def _tickets(report: PeriodTotals) -> str:
+    """« 1 ticket », « 3 tickets, dont 1 annulation »."""
+    text = f"{report.tickets} ticket{'s' if report.tickets > 1 else ''}"
+    if report.refunds:
+        text += f", dont {report.refunds} annulation{'s' if report.refunds > 1 else ''}"
+    return text
+
+
 def z_summary(
     day: date, report: PeriodTotals, expected: dict[str, int], counted: dict[str, int]
 ) -> str:
     """What a Z is about to record, for the cashier to check before confirming."""
-    tickets = f"{report.tickets} ticket{'s' if report.tickets > 1 else ''}"
-    if report.refunds:
-        tickets += f", dont {report.refunds} annulation{'s' if report.refunds > 1 else ''}"
+    tickets = _tickets(report)
     lines = [
         f"Clôturer la journée du {day_label(day)} ?",
         "",
@@ -375,8 +381,7 @@ class ClosuresScreen(Screen):
             count.expected.setText(format_cents(self._expected[method]))
             self._show_diff(method)
         self.day_summary.setText(
-            f"Depuis la dernière clôture : {report.tickets} ticket(s)"
-            f"{f', dont {report.refunds} annulation(s)' if report.refunds else ''}"
+            f"Depuis la dernière clôture : {_tickets(report)}"
             f" — total TTC {format_cents(report.total)}"
         )
         allowed = self.ctx.can(Permission.CLOSE_DAY)

@@ -80,6 +80,8 @@ class CartModel(QAbstractTableModel):
             )[column]
         if role == Qt.ItemDataRole.TextAlignmentRole and column > 0:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole and column == 0:  # a narrow screen elides it
+            return line.label
         return None
 
     def _discount_data(self, column: int, role: int) -> Any:

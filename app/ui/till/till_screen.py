@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 
 GRID_COLUMNS = 3
 TILE_WIDTH = 170  # px: a wider screen shows more columns of tiles
-COLUMN_WIDTHS = (0, 50, 80, 76, 54, 84)  # the article takes what is left
+COLUMN_WIDTHS = (0, 86, 78, 70, 54, 84)  # the article takes what is left
 VAT_COLUMN, NARROW_CART = 4, 560  # below this width the cart leaves out its VAT column
 TOUCH = 48  # px: the smallest target a finger hits reliably
 NOTICE_STYLE = (

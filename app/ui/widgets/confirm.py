@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QGridLayout, QMessageBox, QSizePolicy, QSpacerItem, QWidget
 
 
 def ask_confirmation(
@@ -17,6 +17,7 @@ def ask_confirmation(
     no: str = "Annuler",
     then: Callable[[], None],
     otherwise: Callable[[], None] | None = None,
+    width: int = 520,
 ) -> QMessageBox:
     """A window-modal question (the event loop keeps running); ``then`` runs on « yes ».
     The safe answer is the default, so a stray Enter never confirms."""
@@ -31,6 +32,11 @@ def ask_confirmation(
     reject.setObjectName("confirmNo")
     for button in (accept, reject):
         button.setMinimumSize(140, 48)
+    # QMessageBox sizes itself to its text's first guess: give the lines room to breathe.
+    layout = box.layout()
+    if isinstance(layout, QGridLayout):
+        spacer = QSpacerItem(width, 0, QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Expanding)
+        layout.addItem(spacer, layout.rowCount(), 0, 1, layout.columnCount())
     box.setDefaultButton(reject)
     box.setEscapeButton(reject)
 
