@@ -200,9 +200,8 @@ class MainWindow(QMainWindow):
 
     def operator_changed_to(self, operator: OperatorInfo) -> None:
         previous = self.ctx.operator_name
-        if operator.name != previous:
-            with self.ctx.ledger.transaction() as session:
-                log_event(session, EventCode.LOGOUT, operator=previous)
+        if operator.name != previous:  # the new operator's LOGIN is already journaled
+            self.ctx.write(self, lambda s: log_event(s, EventCode.LOGOUT, operator=previous))
         self.ctx.operator = operator
         self.ctx.operator_changed.emit()
         self.refresh_banner()

@@ -99,6 +99,21 @@ def test_the_scanner_field_has_the_focus_from_the_start(qtbot, till_window) -> N
     assert _focus(till_window) is till.barcode
 
 
+def test_the_scanner_field_has_the_focus_after_payment(qtbot, till_window, shop) -> None:
+    till = till_window.till
+    _scan(qtbot, till.barcode, WINE)
+    qtbot.keyClick(till.barcode, Qt.Key.Key_F12)
+    dialog = till_window.findChild(QWidget, "paymentDialog")
+    qtbot.waitUntil(dialog.isVisible)
+    _click(qtbot, dialog.findChild(QPushButton, "cash_2000"))
+    _click(qtbot, dialog.ok_button)
+    qtbot.waitUntil(lambda: till.model.rowCount() == 0)
+    assert "Ticket" in till.message.text()
+    assert _focus(till_window) is till.barcode
+    _scan(qtbot, till.barcode, BAGUETTE)  # the next customer's first scan is not lost
+    assert till.model.rowCount() == 1
+
+
 def test_a_scan_with_the_focus_in_the_search_box_is_rung_up(qtbot, till_window) -> None:
     till = till_window.till
     qtbot.mouseClick(till.search, Qt.MouseButton.LeftButton)
