@@ -30,15 +30,12 @@ from PySide6.QtWidgets import (
 
 from app.catalog.service import ProductInfo, Scan, categories, lookup_barcode, products_in
 from app.catalog.service import search_products as find_products
-from app.errors import ClosureRequired, ComptoirError, InvalidInput, PeriodClosed
-from app.ledger.closures import day_label, ensure_open_for_sale, get_closure
-from app.ledger.closures import today as ledger_today
+from app.errors import ComptoirError, InvalidInput
 from app.ledger.journal import Recorded
-from app.ledger.models import RecordType
 from app.sales.cart import CartLine, Discount
 from app.sales.limits import unusual_line
 from app.sales.parking import park, parked_tickets, resume
-from app.sales.service import record_sale
+from app.sales.service import record_sale, sale_refusal
 from app.staff.service import Permission
 from app.ui.context import AppContext, documents
 from app.ui.errors import show_error
@@ -51,8 +48,6 @@ from app.values.money import format_cents, parse_cents, to_decimal
 from app.values.vat import format_rate
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
     from app.documents import printing
 
 GRID_COLUMNS = 3
@@ -64,24 +59,6 @@ NOTICE_STYLE = (
     "background: #fdecea; color: #8e1b1b; border: 2px solid #e57373; border-radius: 6px;"
     "padding: 8px; font-size: 16px; font-weight: bold;"
 )
-
-
-def closed_notice(session: Session) -> str | None:
-    """Why a sale could not be recorded now (the day's Z is done, an earlier period is
-    still open), said before anything is scanned; None when the till may sell."""
-    day = ledger_today(session)
-    try:
-        ensure_open_for_sale(session, day)
-    except PeriodClosed as exc:
-        if get_closure(session, RecordType.DAY_CLOSURE, day.isoformat()) is not None:
-            return (
-                f"La journée du {day_label(day)} est clôturée (Z fait) : "
-                "aucune vente ne peut plus être enregistrée aujourd'hui."
-            )
-        return exc.message
-    except ClosureRequired as exc:
-        return exc.message
-    return None
 
 
 class TillScreen(QWidget):
@@ -253,7 +230,7 @@ class TillScreen(QWidget):
 
     def refresh_notice(self) -> None:
         """Say before anything is scanned that no sale can be recorded now."""
-        self.notice_text = self.ctx.read(closed_notice)
+        self.notice_text = self.ctx.read(sale_refusal)
         self.notice.setText(self.notice_text or "")
         self.notice.setVisible(self.notice_text is not None)
 
