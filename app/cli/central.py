@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.cli import common
+from app.cli import arguments, common
 
 if TYPE_CHECKING:
     from app.ledger.journal import Recorded
@@ -38,15 +38,17 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         metavar="ADRESSE",
         help="le serveur central : postgresql+psycopg://utilisateur@hôte/base ou un fichier",
     )
-    send.add_argument("--batch", type=int, default=500, help=argparse.SUPPRESS)
+    send.add_argument(
+        "--batch", type=arguments.whole(1, 100_000), default=500, help=argparse.SUPPRESS
+    )
     close = actions.add_parser(
         "close", help="clôturer une journée, un mois ou un exercice de la boutique (--db : central)"
     )
     which = close.add_mutually_exclusive_group(required=True)
-    which.add_argument("--day", metavar="AAAA-MM-JJ")
-    which.add_argument("--month", metavar="AAAA-MM")
-    which.add_argument("--year", metavar="AAAA")
-    close.add_argument("--operator", default=None, help="opérateur (défaut : l'utilisateur)")
+    which.add_argument("--day", metavar="AAAA-MM-JJ", type=arguments.day)
+    which.add_argument("--month", metavar="AAAA-MM", type=arguments.month)
+    which.add_argument("--year", metavar="AAAA", type=arguments.year)
+    close.add_argument("--operator", metavar="NOM", help="opérateur (défaut : l'utilisateur)")
     actions.add_parser("status", help="caisses, derniers envois, clôtures en attente")
     central.set_defaults(run=run_central)
 
@@ -88,9 +90,6 @@ def _upload(args: argparse.Namespace, target: Path | str, operator: str) -> int:
     from app.ledger.central.service import CentralUnreachable, central_target, upload_to
     from app.ledger.store import Ledger
 
-    if args.batch < 1:
-        print("Erreur : --batch doit être positif.", file=sys.stderr)
-        return 2
     with Ledger.open(target, kind=None, readonly=True) as local:
         with local.reader() as session:
             name = till_id(session)
@@ -104,9 +103,7 @@ def _upload(args: argparse.Namespace, target: Path | str, operator: str) -> int:
 
 
 def _close(args: argparse.Namespace, target: Path | str, operator: str) -> int:
-    from datetime import date
 
-    from app.errors import ComptoirError
     from app.ledger.central.service import (
         close_shop_day,
         close_shop_month,
@@ -117,11 +114,7 @@ def _close(args: argparse.Namespace, target: Path | str, operator: str) -> int:
     who = args.operator or operator
     with open_central(target, operator=who) as central:
         if args.day:
-            try:
-                day = date.fromisoformat(args.day)
-            except ValueError:
-                raise ComptoirError(f"Date invalide : {args.day!r} (attendu AAAA-MM-JJ).") from None
-            record = close_shop_day(central, day, operator=who)
+            record = close_shop_day(central, args.day, operator=who)
         elif args.month:
             record = close_shop_month(central, args.month, operator=who)
         else:
