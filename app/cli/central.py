@@ -125,6 +125,7 @@ def _close(args: argparse.Namespace, target: Path | str, operator: str) -> int:
 
 def closure_summary(record: Recorded, central: Ledger) -> str:
     """A shop closure in a few lines: period, totals, each till, the hash."""
+    from app.documents.text import method_label
     from app.ledger.closures import day_label, month_label
     from app.values.money import format_cents
 
@@ -145,7 +146,9 @@ def closure_summary(record: Recorded, central: Ledger) -> str:
         f"Total TTC : {format_cents(body['total'])}  (HT {format_cents(body['total_excl'])}, "
         f"TVA {format_cents(body['total_vat'])})",
     ]
-    lines += [f"  {p['method']} : {format_cents(p['amount'])}" for p in body["payments"]]
+    lines += [
+        f"  {method_label(p['method'])} : {format_cents(p['amount'])}" for p in body["payments"]
+    ]
     lines.append(f"Grand total perpétuel : {format_cents(body['perpetual_total'])}")
     for till in body["tills"]:
         closure = till["closure"]
