@@ -29,7 +29,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     listing = actions.add_parser("list", help="lister les sauvegardes de ce journal")
     listing.set_defaults(run=run_list)
     restore = actions.add_parser("restore", help="remettre en place une sauvegarde vérifiée")
-    restore.add_argument("file", metavar="FICHIER", type=arguments.existing_file)
+    restore.add_argument("file", metavar="FICHIER")  # checked after the ledger (see run_restore)
     restore.add_argument(
         "--force",
         action="store_true",
@@ -103,8 +103,13 @@ def run_restore(args: argparse.Namespace) -> int:
             "Une sauvegarde Comptoir est un fichier SQLite ; une base PostgreSQL se restaure "
             "avec les outils du serveur (pg_restore)."
         )
+    try:  # after the ledger: a PostgreSQL one is refused whatever the file
+        backup = arguments.existing_file(args.file)
+    except argparse.ArgumentTypeError as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        return 2
     result = restore_backup(
-        args.file,
+        backup,
         path,
         operator=common.operator(args),
         force=args.force,
