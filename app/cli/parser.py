@@ -29,7 +29,6 @@ class CommandParser(FrenchParser):
 
     def __init__(self, *args: Any, shared: argparse.ArgumentParser, **kwargs: Any) -> None:
         kwargs["parents"] = [*kwargs.get("parents", ()), shared]
-        kwargs.setdefault("add_help", True)
         super().__init__(*args, **kwargs)
         self.shared = shared
 
