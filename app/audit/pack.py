@@ -135,6 +135,13 @@ def _write(folder: Path, name: str, data: bytes) -> None:
     _private(path)
 
 
+def _copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _private(target.parent, folder=True)
+    shutil.copyfile(source, target)
+    _private(target)
+
+
 def build_audit_pack(
     ledger: Ledger,
     year: int | str,
@@ -341,7 +348,7 @@ def _archive_files(ledger: Ledger, folder: Path, archives: Sequence[Any]) -> Non
             ]
         )
         if copy and digest:
-            _write(folder, f"06-archives/{entry.file_name}", path.read_bytes())
+            _copy(path, folder / "06-archives" / entry.file_name)
     _write(folder, "06-archives/liste.csv", _csv(rows))
     _write(folder, "06-archives/comment-verifier.txt", listings.archive_howto(copy).encode())
 
@@ -354,7 +361,12 @@ def _fec_files(ledger: Ledger, folder: Path, year: int, operator: str) -> str:
     fec_dir = folder / "07-FEC"
     fec_dir.mkdir(exist_ok=True)
     _private(fec_dir, folder=True)
-    path = write_fec(ledger, year, fec_dir, operator=operator)
+    try:
+        path = write_fec(ledger, year, fec_dir, operator=operator)
+    except InvalidInput as exc:  # e.g. no SIREN yet: the rest of the pack still serves
+        note = f"FEC non produit : {exc.message}"
+        _write(folder, "07-FEC/absent.txt", (note + "\n").encode())
+        return note
     _private(path)
     check = check_fec(path)
     lines = [check.summary(), ""]

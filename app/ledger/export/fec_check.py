@@ -9,11 +9,14 @@ at the first one, since an accountant fixes them all at once.
 
 from __future__ import annotations
 
+import io
 import re
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import IO
 
 COLUMNS = (
     "JournalCode",
@@ -120,19 +123,6 @@ def _cents(text: str) -> int | None:
     return sign * (abs(int(whole)) * 100 + int(part.ljust(2, "0") or 0))
 
 
-def _decode(data: bytes, check: FecCheck) -> str | None:
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        try:
-            return data.decode("iso-8859-15")
-        except UnicodeDecodeError:  # pragma: no cover - every byte decodes in 8859-15
-            check.add(0, "A47A-1 encodage", "Encodage illisible (ni UTF-8 ni ISO-8859-15).")
-            return None
-
-
 def _check_name(name: str, check: FecCheck) -> date | None:
     match = _NAME_RE.fullmatch(name)
     if match is None:
@@ -159,39 +149,55 @@ def _separator(header: str) -> str | None:
 
 def check_fec_bytes(name: str, data: bytes) -> FecCheck:
     """Every rule the administration's checker applies to a debit/credit FEC."""
-    check = FecCheck(file=name)
-    closing = _check_name(name, check)
-    text = _decode(data, check)
-    if text is None:
+    return _check(name, lambda encoding: io.TextIOWrapper(io.BytesIO(data), encoding, newline=""))
+
+
+def check_fec(path: Path) -> FecCheck:
+    """``check_fec_bytes`` of a file, read line by line: a year of FEC is never held whole."""
+    return _check(path.name, lambda encoding: path.open(encoding=encoding, newline=""))
+
+
+def _check(name: str, opener: Callable[[str], IO[str]]) -> FecCheck:
+    for encoding in ("utf-8-sig", "iso-8859-15"):  # the two encodings the article admits
+        check = FecCheck(file=name)
+        closing = _check_name(name, check)
+        try:
+            with opener(encoding) as handle:
+                _check_text(_lines(handle), closing, check)
+        except UnicodeDecodeError:
+            continue
         return check
-    lines = text.split("\r\n") if "\r\n" in text else text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    if not lines:
+    raise AssertionError("ISO-8859-15 decodes every byte")  # pragma: no cover
+
+
+def _lines(handle: IO[str]) -> Iterator[str]:
+    for line in handle:
+        yield line.removesuffix("\n").removesuffix("\r")
+
+
+def _check_text(lines: Iterator[str], closing: date | None, check: FecCheck) -> None:
+    header_line = next(lines, None)
+    if header_line is None:
         check.add(0, "A47A-1 contenu", "Le fichier est vide.")
-        return check
-    separator = _separator(lines[0])
+        return
+    separator = _separator(header_line)
     if separator is None:
         check.add(1, "A47A-1 séparateur", "Séparateur introuvable : tabulation ou « | » attendu.")
-        return check
-    header = lines[0].split(separator)
-    if tuple(header) != COLUMNS:
+        return
+    if tuple(header_line.split(separator)) != COLUMNS:
         check.add(
             1,
             "A47A-1 en-tête",
             "La première ligne doit nommer les 18 colonnes dans l'ordre de l'article A47 A-1 "
             f"({', '.join(COLUMNS[:3])}…).",
         )
-        return check
-    _check_lines(lines[1:], separator, closing, check)
-    return check
+        return
+    _check_lines(lines, separator, closing, check)
 
 
-def check_fec(path: Path) -> FecCheck:
-    return check_fec_bytes(path.name, path.read_bytes())
-
-
-def _check_lines(lines: list[str], separator: str, closing: date | None, check: FecCheck) -> None:
+def _check_lines(
+    lines: Iterator[str], separator: str, closing: date | None, check: FecCheck
+) -> None:
     balance: dict[tuple[str, str], int] = defaultdict(int)
     first_line: dict[tuple[str, str], int] = {}
     entry_dates: dict[tuple[str, str], str] = {}
