@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from app import __version__
-from app.cli import archive, backup, central, demo, export, invoice, ledger, pdp
+from app.cli import archive, audit, backup, central, demo, export, invoice, ledger, pdp
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,5 +40,6 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_parsers(commands)
     backup.add_parsers(commands)
     archive.add_parsers(commands)
+    audit.add_parsers(commands)
     central.add_parsers(commands)
     return parser

@@ -177,3 +177,18 @@ def test_fec_checker_names_each_broken_rule() -> None:
     rules = {f.rule for f in check.findings}
     assert {"A47A-1 équilibre", "A47A-1 tiers", "A47A-1 date", "A47A-1 colonnes"} <= rules
     assert check_fec_bytes("fec.txt", data.encode()).findings[0].rule == "A47A-1 nom"
+
+
+def test_audit_pack_from_the_command_line(demo: Path, tmp_path: Path, capsys) -> None:
+    from app.cli import main
+
+    out = tmp_path / "dossiers"
+    assert main(["--db", str(demo), "audit", "pack", "--year", "2026", "--out", str(out)]) == 0
+    printed = capsys.readouterr()
+    assert "Dossier de contrôle fiscal de l'exercice 2026" in printed.out
+    assert "DÉMONSTRATION" in printed.out
+    assert "[1/8] Vérification du journal" in printed.err
+    folders = [p for p in out.iterdir() if p.is_dir()]
+    assert len(folders) == 1 and verify_pack(folders[0]) == []
+    assert main(["--db", str(demo), "audit", "pack", "--year", "1999"]) == 2
+    assert "aucun enregistrement de l'exercice 1999" in capsys.readouterr().err
