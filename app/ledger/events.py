@@ -32,6 +32,7 @@ class EventCode(StrEnum):
     VAT_RATE_CHANGE = "VAT_RATE_CHANGE"
     EREPORTING = "EREPORTING"
     PURGE = "PURGE"
+    AUDIT_PACK = "AUDIT_PACK"
 
     @property
     def label(self) -> str:
@@ -59,6 +60,7 @@ EVENT_LABELS = {
     EventCode.VAT_RATE_CHANGE: "Changement de taux de TVA d'un article",
     EventCode.EREPORTING: "Transmission de l'e-reporting",
     EventCode.PURGE: "Purge d'une période archivée",
+    EventCode.AUDIT_PACK: "Dossier pour un contrôle fiscal",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import zipfile
 from contextlib import closing
+from datetime import date, time
 from pathlib import Path
 
 import pytest
@@ -210,6 +211,30 @@ def test_failed_purge_deletes_nothing(
     with ledger.reader() as session:
         assert session.scalar(select(func.count()).select_from(PurgeAuthorisation)) == 0
     assert verify_ledger(ledger.target).ok
+
+
+def test_invoices_stay_ten_years_after_the_cash_data_goes(
+    ledger: Ledger, clock: FakeClock, tmp_path: Path
+) -> None:
+    shop = build_old_shop(ledger, clock, tmp_path / "archives", with_invoice=True)
+    assert shop.invoice is not None
+    plan = plan_purge(ledger, "2018", archive_path=shop.archive_2018)
+    assert "INVOICE" not in plan.counts and plan.counts["TICKET"] == 4
+    purge_period(ledger, "2018", operator=OPERATOR, archive_path=shop.archive_2018)
+    assert _present(ledger, shop.invoice.seq)  # 2026: the invoice's ten years run to 2028
+    assert not any(_present(ledger, r.seq) for r in shop.purged_sales)
+    report = verify_ledger(ledger.target)
+    assert report.ok, report.findings
+
+
+def test_invoices_go_once_their_ten_years_are_over(
+    ledger: Ledger, clock: FakeClock, tmp_path: Path
+) -> None:
+    shop = build_old_shop(ledger, clock, tmp_path / "archives", with_invoice=True)
+    assert shop.invoice is not None
+    clock.set_local(date(2029, 1, 8), time(9))
+    plan = plan_purge(ledger, "2018", archive_path=shop.archive_2018)
+    assert plan.counts["INVOICE"] == 1
 
 
 # -- refusals -------------------------------------------------------------------------------

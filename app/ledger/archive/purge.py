@@ -10,6 +10,8 @@ for it (the command line and the Archives screen ask; this module does not).
 What stays online, so that the ledger still verifies and the totals never reset:
 
 - every closure (day, month, year): their totals and the perpetual grand totals;
+- invoices and credit notes until their ten years are over (Code de commerce, art.
+  L123-22), whatever the retention of the cash data;
 - KEY records (verification needs the keys), SETTINGS records (the shop's identity),
   ARCHIVE records (the index of archives, the one the purge relies on) and PURGE events
   (what excuses the gaps afterwards);
@@ -105,6 +107,10 @@ KEPT_TYPES = frozenset(
     }
 )
 _KEPT_VALUES = frozenset(t.value for t in KEPT_TYPES)
+INVOICE_RETENTION_YEARS = 10
+"""Invoices and credit notes stay readable ten years (Code de commerce, art. L123-22),
+although cash data may go after six once archived: a purge keeps them until then."""
+INVOICE_TYPES = frozenset({RecordType.INVOICE.value, RecordType.CREDIT_NOTE.value})
 _UNREADABLE = (OSError, zipfile.BadZipFile, zlib.error, KeyError, ValueError, EOFError)
 
 Progress = Callable[[int, int], None]
@@ -405,8 +411,17 @@ class _Found:
         )
 
 
-def _deletion(session: Session, year: str, entry: ArchiveEntry) -> _Found:
-    """Which records of the archive's range go, read in the caller's session."""
+def _invoices_kept(ledger: Ledger, year: str) -> bool:
+    """Whether the year's invoices and credit notes are still within their ten years."""
+    today = ledger.clock().astimezone(ZoneInfo(ledger.timezone)).date()
+    return int(year) + INVOICE_RETENTION_YEARS >= today.year
+
+
+def _deletion(
+    session: Session, year: str, entry: ArchiveEntry, *, keep_invoices: bool = True
+) -> _Found:
+    """Which records of the archive's range go, read in the caller's session. Invoices and
+    credit notes stay while ``keep_invoices`` (their ten years are not over)."""
     first, last = entry.first_seq, entry.last_seq
     journal = JournalRecord
     columns = (
@@ -428,6 +443,7 @@ def _deletion(session: Session, year: str, entry: ArchiveEntry) -> _Found:
         for seq, row in rows.items()
         if row.business_date.startswith(prefix)
         and row.record_type not in _KEPT_VALUES
+        and not (keep_invoices and row.record_type in INVOICE_TYPES)
         and seq not in protected
     }
     refs = session.execute(
@@ -473,7 +489,7 @@ def plan_purge(
     with ledger.reader() as session:
         years = _old_enough(ledger, session, year)
         entry = _check_ledger(session, year, digest, path.name)
-        found = _deletion(session, year, entry)
+        found = _deletion(session, year, entry, keep_invoices=_invoices_kept(ledger, year))
     if not found.hashes:
         raise PurgeRefused(f"L'exercice {year} n'a plus aucun enregistrement à purger.")
     _check_archive(path, progress, cancelled)
@@ -504,7 +520,8 @@ def purge_period(
         entry = _check_ledger(
             session, prepared.year, prepared.manifest_sha256, prepared.archive_path.name
         )
-        plan = _deletion(session, prepared.year, entry).plan(
+        keep = _invoices_kept(ledger, prepared.year)
+        plan = _deletion(session, prepared.year, entry, keep_invoices=keep).plan(
             prepared.year, prepared.archive_path, prepared.manifest_sha256, entry, years
         )
         if plan != prepared:

@@ -42,6 +42,7 @@ from __future__ import annotations
 import bisect
 import csv
 import hashlib
+import itertools
 import os
 import unicodedata
 from collections import defaultdict
@@ -289,6 +290,11 @@ def _year_bounds(year: int) -> tuple[date, date]:
 
 def year_entries(session: Session, year: int) -> list[Entry]:
     """The balanced entries of a fiscal year, in ledger (chronological) order."""
+    return list(_iter_entries(session, year))
+
+
+def _iter_entries(session: Session, year: int) -> Iterator[Entry]:
+    """``year_entries`` one at a time: a busy year is never held whole in memory."""
     start, end = _year_bounds(year)
     rows = session.execute(
         select(
@@ -306,7 +312,6 @@ def year_entries(session: Session, year: int) -> list[Entry]:
         .order_by(JournalRecord.business_date, JournalRecord.seq)
     )
     buyers: dict[int, dict[str, Any]] = {}
-    entries = []
     for seq, record_type, number, business_date, ref_seq, data in rows:
         body = canonical.decode(data)["body"]
         day = date.fromisoformat(business_date)
@@ -322,8 +327,7 @@ def year_entries(session: Session, year: int) -> list[Entry]:
             entry = _invoice_entry(seq, day, body, sign)
         entry = _without_zero_lines(entry)
         if entry.postings:
-            entries.append(_check_balanced(entry))
-    return entries
+            yield _check_balanced(entry)
 
 
 def _without_zero_lines(entry: Entry) -> Entry:
@@ -344,27 +348,36 @@ def _closure_dates(session: Session, after_seq: int) -> tuple[list[int], list[st
 def build_fec(session: Session, year: int) -> list[list[str]]:
     """The FEC lines of ``year`` (without the header); refuses a year with no entry, and
     a purged year, whose entries are no longer all online."""
+    return list(iter_fec_rows(session, year))
+
+
+def iter_fec_rows(session: Session, year: int) -> Iterator[list[str]]:
+    """``build_fec`` one line at a time, so that the FEC of a busy year is written in
+    bounded memory. The refusals come before the first line."""
 
     if str(year) in purged_years(session):
         raise ComptoirError(
             f"L'exercice {year} a été purgé : ses écritures ne sont plus dans le journal mais "
             "dans son archive. Le FEC d'un exercice se produit avant sa purge."
         )
-    entries = year_entries(session, year)
-    if not entries:
+    entries = _iter_entries(session, year)
+    first = next(entries, None)
+    if first is None:
         raise ComptoirError(
             f"Aucune écriture pour l'exercice {year} : il n'y a pas de FEC à produire."
         )
-    closure_seqs, closure_days = _closure_dates(session, min(e.seq for e in entries))
+    return _rows(session, first, entries)
+
+
+def _rows(session: Session, first: Entry, rest: Iterator[Entry]) -> Iterator[list[str]]:
+    closure_seqs, closure_days = _closure_dates(session, first.seq)
     numbers: dict[str, int] = defaultdict(int)
-    rows = []
-    for entry in entries:
+    for entry in itertools.chain((first,), rest):
         numbers[entry.journal] += 1
         found = bisect.bisect_right(closure_seqs, entry.seq)
         valid = date.fromisoformat(closure_days[found]) if found < len(closure_days) else entry.day
         for posting in entry.postings:
-            rows.append(_row(entry, numbers[entry.journal], posting, valid))
-    return rows
+            yield _row(entry, numbers[entry.journal], posting, valid)
 
 
 def _row(entry: Entry, number: int, posting: Posting, valid: date) -> list[str]:
@@ -403,13 +416,6 @@ def summarize_rows(rows: Iterable[list[str]]) -> FecSummary:
     return FecSummary(len(entries), lines, debit, credit)
 
 
-def _encode(rows: list[list[str]]) -> bytes:
-    """Plain joins: no field holds a tab or a line break (``_text``), and the format has
-    no quoting, so a quote in a customer's name is written as it is."""
-    lines = [SEPARATOR.join(FEC_COLUMNS), *(SEPARATOR.join(row) for row in rows)]
-    return (LINE_END.join(lines) + LINE_END).encode(ENCODING)
-
-
 def read_fec(path: Path) -> FecSummary:
     """Read a FEC back: checks the header and the width of every line, sums both sides."""
     with path.open(encoding=ENCODING, newline="") as handle:
@@ -440,12 +446,10 @@ def write_fec(ledger: Ledger, year: int, out_dir: Path, *, operator: str) -> Pat
     with ledger.reader() as session:
         siren = fiscal_settings(session).siren
         name = fec_file_name(siren, _year_bounds(year)[1])
-        rows = build_fec(session, year)
-    summary = summarize_rows(rows)
-    data = _encode(rows)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / name
-    _write_atomically(path, data)
+        rows = iter_fec_rows(session, year)  # refusals come here, before any file
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / name
+        summary, digest = _write_atomically(path, rows)
     try:
         with ledger.transaction() as session:
             log_event(
@@ -457,7 +461,7 @@ def write_fec(ledger: Ledger, year: int, out_dir: Path, *, operator: str) -> Pat
                 file=name,
                 entries=summary.entries,
                 lines=summary.lines,
-                sha256=hashlib.sha256(data).hexdigest(),
+                sha256=digest,
             )
     except Exception:
         path.unlink(missing_ok=True)
@@ -465,11 +469,26 @@ def write_fec(ledger: Ledger, year: int, out_dir: Path, *, operator: str) -> Pat
     return path
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def _write_atomically(path: Path, rows: Iterator[list[str]]) -> tuple[FecSummary, str]:
+    """Write the header and ``rows`` as they come, then rename: the file appears complete
+    or not at all. Returns what was written (counts, totals) and its SHA-256."""
     temporary = path.with_name(f".{path.name}.tmp")
+    digest = hashlib.sha256()
+    entries: set[tuple[str, str]] = set()
+    lines = debit = credit = 0
     try:
         with temporary.open("wb") as handle:
-            handle.write(data)
+            header = (SEPARATOR.join(FEC_COLUMNS) + LINE_END).encode(ENCODING)
+            handle.write(header)
+            digest.update(header)
+            for row in rows:
+                data = (SEPARATOR.join(row) + LINE_END).encode(ENCODING)
+                handle.write(data)
+                digest.update(data)
+                entries.add((row[0], row[2]))
+                lines += 1
+                debit += _parse_amount(row[11])
+                credit += _parse_amount(row[12])
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
@@ -479,3 +498,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
             f"Impossible d'écrire le FEC dans {path.parent} ({exc.strerror}).",
             detail=str(exc),
         ) from exc
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return FecSummary(len(entries), lines, debit, credit), digest.hexdigest()

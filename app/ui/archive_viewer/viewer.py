@@ -281,6 +281,7 @@ class ArchiveViewer(ViewerActions, Screen):
             ("fecButton", "FEC…", self.ask_fec),
             ("archiveButton", "Créer une archive…", self.ask_create_archive),
             ("purgeButton", "Purger…", self.ask_purge),
+            ("auditButton", "Contrôle fiscal…", self.ask_audit_pack),
         ):
             button = QPushButton(label)
             button.setObjectName(name)
