@@ -80,8 +80,8 @@ def _init(args: argparse.Namespace, target: Path | str, operator: str) -> int:
 
 
 def _upload(args: argparse.Namespace, target: Path | str, operator: str) -> int:
-    from app.documents.preferences import till_id
     from app.ledger.central.service import CentralUnreachable, central_target, upload_to
+    from app.ledger.preferences import till_id
     from app.ledger.store import Ledger
 
     if args.batch < 1:

@@ -433,7 +433,6 @@ def close_day(
     *,
     operator: str,
     counted: Mapping[str, int] | None = None,
-    till: str | None = None,
 ) -> Recorded:
     """Close ``day`` (Z): totals of the tickets since the last day closure.
 
@@ -476,7 +475,7 @@ def close_day(
         **perpetual_totals(previous, totals),
         "counted": _cash_count(totals, counted),
     }
-    return append(session, RecordType.DAY_CLOSURE, body, operator=operator, till=till, period=iso)
+    return append(session, RecordType.DAY_CLOSURE, body, operator=operator, period=iso)
 
 
 def _cash_count(totals: PeriodTotals, counted: Mapping[str, int] | None) -> list[dict[str, Any]]:

@@ -109,7 +109,6 @@ def record_sale(
     cart: Cart,
     payments: Sequence[Payment],
     operator: str,
-    till: str | None = None,
 ) -> Recorded:
     """Record a fully paid cart as a sale ticket; nothing is written on any error."""
     if cart.is_empty:
@@ -120,7 +119,7 @@ def record_sale(
     settlement = settle(totals.total_cents, payments)
     lines = [_line_body(priced) for priced in totals.lines]
     body = _ticket_body(SALE, lines, totals.ticket_discount_cents, _by_rate(lines), settlement)
-    return append(session, RecordType.TICKET, body, operator=operator, till=till)
+    return append(session, RecordType.TICKET, body, operator=operator)
 
 
 # -- reading back ---------------------------------------------------------------------
@@ -174,9 +173,7 @@ def _original_sale(session: Session, number: int) -> Ticket:
 
 
 # -- counter-entries ------------------------------------------------------------------
-def cancel_ticket(
-    session: Session, number: int, *, operator: str, reason: str, till: str | None = None
-) -> Recorded:
+def cancel_ticket(session: Session, number: int, *, operator: str, reason: str) -> Recorded:
     """Cancel a whole sale with a cancelling ticket that mirrors it with opposite signs."""
     reason = _reason(reason)
     original = _original_sale(session, number)
@@ -208,9 +205,7 @@ def cancel_ticket(
         original={"seq": original.seq, "number": original.number},
         reason=reason,
     )
-    return append(
-        session, RecordType.TICKET, body, operator=operator, till=till, ref_seq=original.seq
-    )
+    return append(session, RecordType.TICKET, body, operator=operator, ref_seq=original.seq)
 
 
 def refundable(session: Session, original: Ticket) -> list[tuple[Decimal, int]]:
@@ -232,7 +227,6 @@ def refund_lines(
     method: PaymentMethod | str = PaymentMethod.CASH,
     operator: str,
     reason: str,
-    till: str | None = None,
 ) -> Recorded:
     """Refund some quantities of some lines of a sale (a partial counter-entry)."""
     reason = _reason(reason)
@@ -285,9 +279,7 @@ def refund_lines(
         original={"seq": original.seq, "number": original.number},
         reason=reason,
     )
-    return append(
-        session, RecordType.TICKET, body, operator=operator, till=till, ref_seq=original.seq
-    )
+    return append(session, RecordType.TICKET, body, operator=operator, ref_seq=original.seq)
 
 
 def _prorata(cents: int, qty: Decimal, of_qty: Decimal) -> int:

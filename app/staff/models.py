@@ -31,12 +31,3 @@ class ParkedTicket(Base):
     operator: Mapped[str] = mapped_column(String(64))
     label: Mapped[str] = mapped_column(String(120))
     payload: Mapped[str] = mapped_column(String)
-
-
-class ShopPreference(Base):
-    """Non-fiscal shop preferences kept with the ledger: receipt texts, printer setup."""
-
-    __tablename__ = "shop_preference"
-
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(String)

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
-from app.documents.preferences import till_id
 from app.einvoice.pdp.outbox import outbox_problems
 from app.einvoice.pdp.training import training_client
 from app.einvoice.pdp.worker import OutboxWorker, configured_client
@@ -339,8 +338,6 @@ def dispose(widget: QWidget) -> None:
 
 def open_ledger_for_gui(path: Path, kind: str) -> Ledger:
     ledger = Ledger.open(path, kind=kind, operator="système")
-    with ledger.reader() as session:
-        ledger.till_id = till_id(session)
     with ledger.transaction() as session:
         log_event(session, EventCode.START, operator="système", software_version=__version__)
     return ledger

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app.cli import main
-from app.documents.preferences import save_till_id
+from app.ledger.preferences import save_till_id
 from app.ledger.store import Ledger
 from tests.ledger.central_shop import sell
 from tests.pg import tampering

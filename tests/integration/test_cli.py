@@ -80,6 +80,29 @@ def test_close_day_from_the_command_line(tmp_path: Path, monkeypatch, capsys) ->
     assert main(["close", "--month", "2026-13"]) == 2
 
 
+def test_close_day_signs_with_the_ledgers_own_till(tmp_path: Path) -> None:
+    """The till id is the ledger's, whichever front-end closes: not the default."""
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from app.ledger import canonical
+    from app.ledger.models import JournalRecord, RecordType
+    from app.ledger.preferences import save_till_id
+
+    db = tmp_path / "caisse2.sqlite"
+    with Ledger.open(db) as ledger, ledger.transaction() as session:
+        save_till_id(session, "caisse-2")
+    today = date.today().isoformat()
+    assert main(["--db", str(db), "close", "--day", today, "--operator", "Gérant"]) == 0
+    with Ledger.open(db, readonly=True) as ledger, ledger.reader() as session:
+        closure = session.scalars(
+            select(JournalRecord).where(JournalRecord.record_type == RecordType.DAY_CLOSURE)
+        ).one()
+    assert closure.till == "CAISSE-2"
+    assert canonical.decode(closure.canonical)["till"] == "CAISSE-2"
+
+
 def test_verify_missing_file_is_a_usage_error(tmp_path: Path, capsys) -> None:
     assert main(["--db", str(tmp_path / "none.sqlite"), "verify"]) == 2
     assert "aucun journal" in capsys.readouterr().err

@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton
 
-from app.documents.preferences import set_preference
+from app.ledger.preferences import set_preference
 from app.ledger.store import Ledger
 from app.ledger.verify.engine import verify_ledger
 from app.staff.service import Role, add_operator

@@ -19,9 +19,9 @@ from urllib.parse import urlparse
 import keyring
 from sqlalchemy.orm import Session
 
-from app.documents.preferences import get_preference, set_preference
 from app.errors import ComptoirError, InvalidInput
 from app.ledger.keys import KEYRING_SERVICE
+from app.ledger.preferences import get_preference, set_preference
 
 if TYPE_CHECKING:
     from app.einvoice.pdp.chorus import ChorusSettings

@@ -74,6 +74,7 @@ from app.ledger.models import (
     PurgedNumber,
     RecordType,
 )
+from app.ledger.preferences import get_preference
 from app.ledger.purged import PURGE_CODE, PURGE_MARKER, compact, purge_events_sql
 from app.ledger.store import Ledger
 
@@ -195,8 +196,6 @@ def _n(value: int) -> str:
 # -- conditions -----------------------------------------------------------------------------
 def retention_years(session: Session) -> int:
     """The shop preference ``retention_years``; never less than the legal six years."""
-    from app.documents.preferences import get_preference  # a preference, not fiscal data
-
     try:
         text = get_preference(session, RETENTION_PREFERENCE).strip()
     except SQLAlchemyError as exc:  # a ledger without the preferences table

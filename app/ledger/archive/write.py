@@ -75,6 +75,7 @@ from app.ledger.models import (
     RecordType,
     SigningKey,
 )
+from app.ledger.preferences import get_preference
 from app.ledger.settings import fiscal_settings
 from app.ledger.store import Ledger
 
@@ -136,10 +137,6 @@ def default_archive_dir(ledger_path: Path) -> Path:
 
 def archive_dir(ledger: Ledger) -> Path:
     """The folder chosen in the settings (preference ``archive_dir``), else the default."""
-    # A shop preference, not fiscal data: read lazily so the ledger core does not depend
-    # on the documents package at import time.
-    from app.documents.preferences import get_preference
-
     try:
         with ledger.reader() as session:
             chosen = get_preference(session, ARCHIVE_DIR_PREFERENCE).strip()

@@ -31,7 +31,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from app.documents.preferences import get_preference, set_preference
 from app.errors import ComptoirError, InvalidInput
 from app.ledger import canonical
 from app.ledger.backup.restore import RestoreRefused as RestoreRefused
@@ -39,6 +38,7 @@ from app.ledger.backup.restore import RestoreResult as RestoreResult
 from app.ledger.backup.restore import restore_backup as restore_backup
 from app.ledger.events import EventCode, log_event
 from app.ledger.journal import ledger_of
+from app.ledger.preferences import get_preference, set_preference
 from app.ledger.store import Ledger
 
 log = logging.getLogger(__name__)

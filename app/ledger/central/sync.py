@@ -29,7 +29,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from app.documents.preferences import get_preference, set_preference, till_id
 from app.errors import ComptoirError, InvalidInput, LedgerError
 from app.ledger.central.service import (
     CentralUnreachable,
@@ -43,6 +42,7 @@ from app.ledger.central.service import (
     upload_to,
 )
 from app.ledger.db import DatabaseUnreachable
+from app.ledger.preferences import get_preference, set_preference
 from app.ledger.store import Ledger
 
 log = logging.getLogger(__name__)
@@ -222,9 +222,7 @@ class SyncWorker:
             self._close_central()
             self._central = self._opener(target)
             self._central_target = target
-        with ledger.reader() as session:
-            name = till_id(session)
-        return upload(ledger, self._central, batch=self.batch, till_id=name)
+        return upload(ledger, self._central, batch=self.batch)
 
     def _failed(self, ledger: Ledger, label: str, exc: Exception) -> None:
         # The central answered and said no (a fork, a missing till key, not a central,
@@ -326,6 +324,4 @@ def upload_once(ledger: Ledger) -> UploadResult:
             if ledger.kind == "real"
             else "Seul le journal réel d'une caisse est envoyé au serveur central."
         )
-    with ledger.reader() as session:
-        name = till_id(session)
-    return upload_to(ledger, target, till_id=name)
+    return upload_to(ledger, target)

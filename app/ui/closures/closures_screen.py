@@ -480,10 +480,10 @@ class ClosuresScreen(Screen):
             self.day_status.setStyleSheet(f"color: {RED};")
             return
         day = self.day_edit.date().toPython()
-        operator, till = self.ctx.operator_name, self.ctx.ledger.till_id
+        operator = self.ctx.operator_name
 
         def record(session: Session) -> Recorded:
-            return close_day(session, day, operator=operator, counted=counted or None, till=till)
+            return close_day(session, day, operator=operator, counted=counted or None)
 
         recorded = self.ctx.write(self, record)
         if recorded is None:

@@ -18,8 +18,8 @@ from app.einvoice.pdp.config import (
     save_chorus_settings,
 )
 from app.einvoice.pdp.worker import configured_chorus_client
+from app.ledger.preferences import ShopPreference
 from app.ledger.store import Ledger
-from app.staff.models import ShopPreference
 from tests.einvoice.pdp.test_client import MemoryKeyring
 
 SECRET, PASSWORD = "piste-s3cr3t-kept-out", "tech-pa55word-kept-out"

@@ -34,7 +34,7 @@ from app.einvoice.pdp.config import (
 )
 from app.einvoice.pdp.sandbox import SandboxPlatform
 from app.errors import InvalidInput
-from app.staff.models import ShopPreference
+from app.ledger.preferences import ShopPreference
 from tests.einvoice import sample_bodies as samples
 
 SECRET = "s3cr3t-do-not-leak"
