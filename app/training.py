@@ -26,12 +26,11 @@ from app import config
 from app.catalog.models import Category, Product
 from app.errors import LedgerError, LedgerMismatch
 from app.ledger.events import EventCode, log_event
+from app.ledger.operators import Operator, OperatorInfo, Permission, Role, require
 from app.ledger.preferences import TILL_ID, ShopPreference, save_till_id
 from app.ledger.settings import FiscalSettings, fiscal_settings, record_fiscal_settings
 from app.ledger.store import KINDS, SYSTEM_OPERATOR, Clock, Ledger, utc_now
 from app.ledger.training import TRAINING
-from app.staff.models import Operator
-from app.staff.service import OperatorInfo, Role
 
 PLATFORM_PREFERENCES = "pdp_"  # a training ledger only ever talks to a sandbox
 _OPERATOR_FIELDS = ("role", "pin_salt", "pin_hash", "active")
@@ -184,6 +183,8 @@ def enter_training(real: Ledger, *, operator: str, supervisor: str) -> Ledger:
     """
     if real.kind != "real":
         raise LedgerMismatch("Le mode formation s'ouvre depuis le journal réel de la boutique.")
+    with real.reader() as session:
+        require(session, supervisor, Permission.SUPERVISE_TRAINING)
     training = open_training_ledger(real.path, supervisor=supervisor, source=real, clock=real.clock)
     try:
         with training.transaction() as session:
@@ -210,6 +211,8 @@ def leave_training(
     """Go back from a training ledger to its real ledger; returns the real ledger open."""
     if training.kind != TRAINING:
         raise LedgerMismatch("Ce journal n'est pas un journal de formation.")
+    with training.reader() as session:
+        require(session, authorised_by, Permission.SUPERVISE_TRAINING)
     path = real_path or config.real_path(training.path)
     if path is None or not path.exists():
         raise LedgerError(

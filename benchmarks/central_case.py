@@ -143,7 +143,7 @@ def _run_till(plan: TillPlan, central: str, day: date) -> TillOutcome:
                     connected_at = local_head(ledger) + 1
             sale = sales[i % len(sales)]
             with ledger.transaction() as session:
-                record_sale(session, sale.cart, sale.payments, "bench", plan.name)
+                record_sale(session, sale.cart, sale.payments, "bench")
             worker.wake()
         ring_s = time.perf_counter() - started
         cut.clear()

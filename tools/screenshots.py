@@ -39,7 +39,8 @@ def main(out: Path) -> int:
     from app.documents.printing import output_closure, output_receipt
     from app.ledger.closures import list_closures
     from app.ledger.models import RecordType
-    from app.staff.service import Role, add_operator
+    from app.ledger.operators import Role
+    from app.staff.service import add_operator
     from app.ui.context import AppContext
     from app.ui.main_window import PAGES, MainWindow, dispose
 
@@ -133,10 +134,11 @@ def training_shots(work: Path, out: Path) -> None:
     from app.catalog.service import load_demo_catalog
     from app.demo import DEMO_SHOP
     from app.documents.printing import documents_dir
+    from app.ledger.operators import Role
     from app.ledger.settings import record_fiscal_settings
     from app.ledger.store import Ledger
     from app.sales.payments import PaymentMethod
-    from app.staff.service import Role, add_operator
+    from app.staff.service import add_operator
     from app.training import enter_training, find_operator
     from app.ui.context import AppContext
     from app.ui.main_window import MainWindow, dispose

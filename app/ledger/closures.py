@@ -23,6 +23,7 @@ from app.errors import ClosureRequired, InvalidInput, PeriodClosed
 from app.ledger import canonical
 from app.ledger.journal import Recorded, append, head, ledger_of, local_date
 from app.ledger.models import JournalPayment, JournalRecord, JournalVat, RecordType
+from app.ledger.operators import Permission, require
 
 CASH = "cash"
 CLOSURE_RANK = {RecordType.DAY_CLOSURE: 0, RecordType.MONTH_CLOSURE: 1, RecordType.YEAR_CLOSURE: 2}
@@ -439,6 +440,7 @@ def close_day(
     ``counted`` holds what the operator counted per payment method (cents); the
     expected amounts and the differences are recorded with it.
     """
+    require(session, operator, Permission.CLOSE_DAY)
     now = today(session)
     iso = day.isoformat()
     if day > now:
@@ -528,6 +530,7 @@ def parse_year(year: int | str) -> str:
 
 def close_month(session: Session, period: str, *, operator: str) -> Recorded:
     """Close a month once it is over and all its days with sales are closed."""
+    require(session, operator, Permission.CLOSE_PERIOD)
     period = parse_month(period)
     return _close_aggregate(
         session,
@@ -541,6 +544,7 @@ def close_month(session: Session, period: str, *, operator: str) -> Recorded:
 
 def close_year(session: Session, year: int | str, *, operator: str) -> Recorded:
     """Close a (calendar) fiscal year once it is over and all its months are closed."""
+    require(session, operator, Permission.CLOSE_PERIOD)
     period = parse_year(year)
     return _close_aggregate(
         session,

@@ -14,6 +14,7 @@ from app.errors import InvalidInput
 from app.ledger import canonical
 from app.ledger.journal import Recorded, append, document_number
 from app.ledger.models import JournalRecord, RecordType
+from app.ledger.operators import Permission, require
 from app.sales.cart import MAX_AMOUNT_CENTS, Cart, TicketTotals
 from app.sales.payments import Payment, PaymentMethod, Settlement, settle
 from app.values.vat import vat_breakdown
@@ -111,6 +112,7 @@ def record_sale(
     operator: str,
 ) -> Recorded:
     """Record a fully paid cart as a sale ticket; nothing is written on any error."""
+    require(session, operator, Permission.SELL)
     if cart.is_empty:
         raise InvalidInput("Le ticket est vide : ajoutez au moins un article.")
     totals: TicketTotals = cart.totals()
@@ -175,6 +177,7 @@ def _original_sale(session: Session, number: int) -> Ticket:
 # -- counter-entries ------------------------------------------------------------------
 def cancel_ticket(session: Session, number: int, *, operator: str, reason: str) -> Recorded:
     """Cancel a whole sale with a cancelling ticket that mirrors it with opposite signs."""
+    require(session, operator, Permission.CORRECT)
     reason = _reason(reason)
     original = _original_sale(session, number)
     if corrections_of(session, original):
@@ -229,6 +232,7 @@ def refund_lines(
     reason: str,
 ) -> Recorded:
     """Refund some quantities of some lines of a sale (a partial counter-entry)."""
+    require(session, operator, Permission.CORRECT)
     reason = _reason(reason)
     original = _original_sale(session, number)
     if not items:

@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 
 from app.catalog.service import load_demo_catalog
 from app.errors import ComptoirError, InvalidInput
+from app.ledger.operators import Role
 from app.ledger.preferences import save_till_id
 from app.ledger.settings import VAT_REGIMES, FiscalSettings, record_fiscal_settings
 from app.ledger.store import Ledger
-from app.staff.service import Role, add_operator
+from app.staff.service import add_operator
 
 
 class FirstRunDialog(QDialog):

@@ -37,9 +37,9 @@ from app.ledger.closures import Closure, day_label, pending_closures
 from app.ledger.events import EventCode, log_event
 from app.ledger.journal import Recorded
 from app.ledger.models import RecordType
+from app.ledger.operators import OperatorInfo, Permission, has_operators
 from app.ledger.settings import fiscal_settings
 from app.ledger.store import Ledger
-from app.staff.service import OperatorInfo, Permission, has_operators
 from app.ui.archive_viewer import ArchiveViewer
 from app.ui.background import Background
 from app.ui.closures.closures_screen import ClosuresScreen

@@ -9,15 +9,8 @@ from stdnum import ean
 
 from app.catalog.service import load_demo_catalog, lookup_barcode, save_product, search_products
 from app.errors import InvalidInput
-from app.staff.service import (
-    MAX_FAILURES,
-    Permission,
-    PermissionDenied,
-    Role,
-    add_operator,
-    attempt_login,
-    check_manager_pin,
-)
+from app.ledger.operators import Permission, PermissionDenied, Role
+from app.staff.service import MAX_FAILURES, add_operator, attempt_login, check_manager_pin
 
 
 def test_demo_catalog_and_scale_labels(ledger) -> None:

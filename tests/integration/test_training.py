@@ -34,10 +34,11 @@ from app.errors import LedgerMismatch
 from app.ledger import canonical
 from app.ledger.closures import close_day
 from app.ledger.models import JournalRecord
+from app.ledger.operators import Role
 from app.ledger.settings import fiscal_settings, record_fiscal_settings
 from app.ledger.store import Ledger
 from app.ledger.training import TRAINING_NOTICE
-from app.staff.service import Role, add_operator, attempt_login
+from app.staff.service import add_operator, attempt_login
 from app.training import (
     ensure_training_ledger,
     enter_training,
@@ -285,7 +286,7 @@ def test_switch_into_a_sibling_that_is_real_leaves_the_real_ledger_open(real: Pa
     count = len(envelopes(ledger))
     with pytest.raises(LedgerMismatch):
         enter_training(ledger, operator="Yanis", supervisor="Camille")
-    ring(ledger)  # still open and writable
+    ring(ledger, operator="Yanis")  # still open and writable
     assert len(envelopes(ledger)) == count + 1
     ledger.close()
 

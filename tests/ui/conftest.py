@@ -6,8 +6,9 @@ import pytest
 
 from app.catalog.service import load_demo_catalog
 from app.demo import DEMO_SHOP
+from app.ledger.operators import Role
 from app.ledger.settings import record_fiscal_settings
-from app.staff.service import Role, add_operator
+from app.staff.service import add_operator
 from app.ui.context import AppContext
 from app.ui.main_window import MainWindow
 

@@ -70,7 +70,7 @@ def test_day_closure_is_backed_up_and_its_z_names_the_copy(qtbot, window, shop, 
     printer = tmp_path / "printer.bin"
     with ledger.transaction() as session:
         save_printer_config(session, {"kind": "file", "path": str(printer)})
-    ring(ledger, method=PaymentMethod.CASH)
+    ring(ledger, method=PaymentMethod.CASH, operator="Yanis")
 
     _close_the_day(qtbot, window, clock)
 
@@ -91,7 +91,7 @@ def test_failed_backup_after_the_closure_shows_in_the_banner(qtbot, window, shop
     # would not do: tests may run as root).
     usb.rmdir()
     usb.write_text("plus un dossier", encoding="utf-8")
-    ring(ledger, method=PaymentMethod.CASH)
+    ring(ledger, method=PaymentMethod.CASH, operator="Yanis")
 
     _close_the_day(qtbot, window, clock)
 

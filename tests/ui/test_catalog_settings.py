@@ -13,8 +13,9 @@ from app.catalog.models import Product
 from app.catalog.service import save_product
 from app.documents.preferences import printer_config, receipt_texts
 from app.ledger.models import JournalRecord, RecordType
+from app.ledger.operators import Role
 from app.ledger.settings import fiscal_settings
-from app.staff.service import Role, add_operator, list_operators
+from app.staff.service import add_operator, list_operators
 from app.ui.context import AppContext
 from app.ui.models import OperatorTableModel, ProductFilterProxy, ProductTableModel
 from app.ui.settings.catalog_screen import CatalogScreen, all_products

@@ -98,7 +98,7 @@ def test_invoice_a_till_ticket_choosing_the_customer(qtbot, window, shop, monkey
     from tests.helpers import ring
 
     ledger = shop["ledger"]
-    ticket = ring(ledger, ("Pain", 130, 2, 550))
+    ticket = ring(ledger, ("Pain", 130, 2, 550), operator="Yanis")
     with ledger.transaction() as session:
         save_customer(session, CustomerInfo(**DEMO_CUSTOMERS[0]))
     window.nav.setCurrentRow(PAGES.index("Factures"))

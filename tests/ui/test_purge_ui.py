@@ -11,10 +11,11 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton
 
+from app.ledger.operators import Role
 from app.ledger.preferences import set_preference
 from app.ledger.store import Ledger
 from app.ledger.verify.engine import verify_ledger
-from app.staff.service import Role, add_operator
+from app.staff.service import add_operator
 from app.ui.archive_viewer import ArchiveViewer
 from app.ui.context import AppContext
 from tests.ledger.old_shop import OldShop, build_old_shop, old_clock

@@ -74,6 +74,7 @@ from app.ledger.models import (
     PurgedNumber,
     RecordType,
 )
+from app.ledger.operators import Permission, require
 from app.ledger.preferences import get_preference
 from app.ledger.purged import PURGE_CODE, PURGE_MARKER, compact, purge_events_sql
 from app.ledger.store import Ledger
@@ -497,6 +498,8 @@ def purge_period(
 
     The slow checks (the archive verified, every record compared with it) run before the
     write lock is taken; under the lock the plan is read again and must be the same."""
+    with ledger.reader() as session:
+        require(session, operator, Permission.CLOSE_PERIOD)
     prepared = plan_purge(
         ledger, year, archive_path=archive_path, progress=progress, cancelled=cancelled
     )

@@ -46,9 +46,9 @@ from app.ledger.closures import (
 from app.ledger.closures import today as ledger_today
 from app.ledger.journal import Recorded, document_number
 from app.ledger.models import CLOSURE_TYPES, RecordType
+from app.ledger.operators import Permission
 from app.ledger.settings import FiscalSettings, fiscal_settings
 from app.sales.payments import PaymentMethod
-from app.staff.service import Permission
 from app.ui.context import AppContext
 from app.ui.forms import TOUCH_STYLE, Screen, error_label, show_form_error
 from app.ui.models import ClosureListModel

@@ -29,7 +29,7 @@ from app.ledger.backup.copies import (
     last_good_backup,
     save_backup_settings,
 )
-from app.staff.service import Permission
+from app.ledger.operators import Permission
 from app.ui.background import Background
 from app.ui.context import AppContext
 from app.ui.forms import error_label, show_form_error

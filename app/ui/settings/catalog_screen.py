@@ -28,7 +28,7 @@ from app.catalog.service import (
     save_product,
 )
 from app.errors import InvalidInput
-from app.staff.service import Permission
+from app.ledger.operators import Permission
 from app.ui.context import AppContext
 from app.ui.forms import TOUCH_STYLE, Screen, error_label, show_form_error, write_form
 from app.ui.models import ProductFilterProxy, ProductTableModel

@@ -30,7 +30,7 @@ from app.ledger.central.sync import (
     save_central_url,
     upload_once,
 )
-from app.staff.service import Permission
+from app.ledger.operators import Permission
 from app.ui.background import Background
 from app.ui.context import AppContext
 from app.ui.forms import error_label, show_form_error

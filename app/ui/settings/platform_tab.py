@@ -31,7 +31,7 @@ from app.einvoice.pdp.config import (
     save_settings,
 )
 from app.errors import ComptoirError
-from app.staff.service import Permission
+from app.ledger.operators import Permission
 from app.ui.background import Background
 from app.ui.context import AppContext
 from app.ui.forms import error_label, show_form_error

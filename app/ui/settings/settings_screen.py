@@ -39,8 +39,9 @@ from app.documents.preferences import (
 )
 from app.errors import InvalidInput
 from app.ledger.journal import Recorded
+from app.ledger.operators import Permission, Role
 from app.ledger.settings import VAT_REGIMES, FiscalSettings, fiscal_settings, record_fiscal_settings
-from app.staff.service import Permission, Role, add_operator, list_operators
+from app.staff.service import add_operator, list_operators
 from app.ui.context import AppContext
 from app.ui.forms import TOUCH_STYLE, Screen, error_label, show_form_error, write_form
 from app.ui.models import OperatorTableModel
