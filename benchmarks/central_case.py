@@ -83,7 +83,7 @@ def till_process(plan: TillPlan, central: str, day: str, data_dir: str, out: Any
 def _run_till(plan: TillPlan, central: str, day: date) -> TillOutcome:
     from sqlalchemy.exc import OperationalError
 
-    from app.documents.preferences import save_till_id
+    from app.ledger.preferences import save_till_id
     from app.ledger.central import upload as central_upload
     from app.ledger.central.service import UploadRefused, local_head, open_central, upload_to
     from app.ledger.central.sync import SyncWorker
