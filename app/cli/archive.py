@@ -50,7 +50,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     purge.set_defaults(run=run_purge)
 
 
-def _print_archive(result, stream=None) -> None:  # type: ignore[no-untyped-def]
+def print_archive(result, stream=None) -> None:  # type: ignore[no-untyped-def]
     from app.ledger.archive.check import of_period
 
     print(f"Archive {of_period(result.period)} écrite : {result.path}", file=stream)
@@ -74,8 +74,9 @@ def run_create(args: argparse.Namespace) -> int:
         operator=operator,
         supervisor=common.supervisor(args),
     ) as ledger:
+        operator = common.authenticated(ledger, args)
         result = create_archive(ledger, args.year or args.month, operator=operator, out_dir=out)
-    _print_archive(result)
+    print_archive(result)
     return 0
 
 
@@ -124,20 +125,6 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def archive_after_year_closure(ledger, period: str, operator: str) -> str | None:  # type: ignore[no-untyped-def]
-    """The archive written after a year closure; the closure stands if it fails."""
-    from app.ledger.archive.write import ArchiveError, archive_after_closure
-    from app.ledger.models import RecordType
-
-    try:
-        result = archive_after_closure(ledger, RecordType.YEAR_CLOSURE, period, operator)
-    except ArchiveError as exc:
-        return exc.message
-    if result is not None:
-        _print_archive(result, stream=sys.stderr)
-    return None
-
-
 def run_purge(args: argparse.Namespace) -> int:
     from app.ledger.archive.purge import plan_purge, purge_period
     from app.ledger.store import Ledger
@@ -154,6 +141,7 @@ def run_purge(args: argparse.Namespace) -> int:
         operator=operator,
         supervisor=common.supervisor(args),
     ) as ledger:
+        operator = common.authenticated(ledger, args)
         if not args.yes:
             plan = plan_purge(ledger, args.year, archive_path=archive)
             print(plan.describe())

@@ -113,6 +113,7 @@ def run_fec(args: argparse.Namespace) -> int:
     demo = common.file_kind(path) == "demo" and not args.training
     kind = "demo" if demo else common.kind(args)
     with Ledger.open(path, kind=kind, create=False, operator=operator) as ledger:
+        operator = common.authenticated(ledger, args)
         written = write_fec(ledger, year, out, operator=operator)
     summary = read_fec(written)
     print(f"FEC écrit : {written}")

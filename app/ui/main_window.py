@@ -29,10 +29,10 @@ from app.einvoice.pdp.outbox import outbox_problems
 from app.einvoice.pdp.training import training_client
 from app.einvoice.pdp.worker import OutboxWorker, configured_client
 from app.errors import ComptoirError
-from app.ledger.archive.write import ArchiveResult, archive_after_closure
-from app.ledger.backup.copies import backup_now, last_backup
+from app.ledger.backup.copies import last_backup
 from app.ledger.central.sync import SyncWorker
 from app.ledger.central.sync import banner_text as central_banner
+from app.ledger.closing import FollowUp, follow_up_closure
 from app.ledger.closures import Closure, day_label, pending_closures
 from app.ledger.events import EventCode, log_event
 from app.ledger.journal import Recorded
@@ -153,29 +153,28 @@ class MainWindow(QMainWindow):
         box.open()
 
     def closure_made(self, closure: Closure) -> None:
-        """After a closure, off the GUI thread: a day is backed up first so that its Z report
-        names the copy (a failed backup is recorded by backup_now and shown in the banner);
-        a fiscal year is archived. The closure itself is already recorded either way."""
+        """After a closure, off the GUI thread, what follows it (``follow_up_closure``, the
+        same as the command line's): a day is backed up first so that its Z report names the
+        copy (a failed backup is recorded and shown in the banner); a fiscal year is
+        archived (a failed archive is shown). The closure itself is recorded either way."""
         ledger, operator = self.ctx.ledger, self.ctx.operator_name
-        if closure.record_type is RecordType.DAY_CLOSURE:
-            work = lambda: backup_now(ledger, operator=operator)  # noqa: E731
-        elif closure.record_type is RecordType.YEAR_CLOSURE:
-            work = lambda: archive_after_closure(  # noqa: E731
-                ledger, closure.record_type, closure.period, operator
-            )
-        else:
+        if closure.record_type not in (RecordType.DAY_CLOSURE, RecordType.YEAR_CLOSURE):
             self.output_closure(closure, duplicate=False)
             return
 
+        def work() -> FollowUp:
+            return follow_up_closure(ledger, closure.record_type, closure.period, operator=operator)
+
         def then(outcome: object) -> None:
             note = ""
-            if isinstance(outcome, ArchiveResult):
-                note = f"\nArchive de l'exercice écrite : {outcome.path}"
-            elif isinstance(outcome, ComptoirError) and closure.record_type is not (
-                RecordType.DAY_CLOSURE
-            ):
-                show_error(self, outcome)
-            elif isinstance(outcome, BaseException) and not isinstance(outcome, ComptoirError):
+            if isinstance(outcome, FollowUp):
+                if outcome.archive is not None:
+                    note = f"\nArchive de l'exercice écrite : {outcome.archive.path}"
+                if outcome.error is not None and closure.record_type is not (
+                    RecordType.DAY_CLOSURE
+                ):
+                    show_error(self, outcome.error)
+            else:  # follow_up_closure reports its failures: this is a bug
                 log.warning("work after the closure failed: %r", outcome)
             self.refresh_banner()
             self.output_closure(closure, duplicate=False, note=note)

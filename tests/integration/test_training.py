@@ -116,7 +116,7 @@ def xml_notes(pdf: bytes) -> list[str]:
 
 # -- the command line ----------------------------------------------------------------
 def test_command_line_training_writes_nothing_into_the_real_ledger(
-    real: Path, tmp_path: Path, capsys
+    real: Path, tmp_path: Path, capsys, monkeypatch
 ) -> None:
     before = fingerprint(real)
     before_records = real_records(real)
@@ -134,6 +134,7 @@ def test_command_line_training_writes_nothing_into_the_real_ledger(
         assert TRAINING_NOTICE in pdf_text(invoice.pdf.read_bytes())
     today = shop_today().isoformat()
     args = ["--db", str(real), "--training", "--supervisor", "Camille"]
+    monkeypatch.setenv("COMPTOIR_PIN", "5678")  # Yanis's, as in the real shop
     assert main([*args, "close", "--day", today, "--operator", "Yanis"]) == 0
     z_text = capsys.readouterr().out
     assert z_text.splitlines()[0].strip() == TRAINING_NOTICE
