@@ -83,11 +83,11 @@ def till_process(plan: TillPlan, central: str, day: str, data_dir: str, out: Any
 def _run_till(plan: TillPlan, central: str, day: date) -> TillOutcome:
     from sqlalchemy.exc import OperationalError
 
-    from app.ledger.preferences import save_till_id
     from app.ledger.central import upload as central_upload
     from app.ledger.central.service import UploadRefused, local_head, open_central, upload_to
     from app.ledger.central.sync import SyncWorker
     from app.ledger.closures import close_day
+    from app.ledger.preferences import save_till_id
     from app.ledger.store import Ledger
     from app.sales.service import record_sale
     from benchmarks.common import five_line_sales
