@@ -110,7 +110,8 @@ def _copy_shop(shop: dict[str, Any], target: Ledger, *, created: bool, operator:
         if shop["settings"] != FiscalSettings():
             record_fiscal_settings(session, shop["settings"], operator=operator)
         _sync_operators(session, shop["operators"])
-        save_till_id(session, shop["till_id"])  # the real till's name, also after a rename
+        if target.till_id != shop["till_id"]:  # the real till was renamed since
+            save_till_id(session, shop["till_id"], operator=operator)
         if not created:
             return  # the trainees' own catalog and preferences are theirs to change
         for model, rows in (

@@ -57,7 +57,7 @@ def _shop(path: Path, clock: BenchClock, products: int):  # type: ignore[no-unty
     ledger = open_ledger(path, clock)
     with ledger.transaction() as session:
         record_fiscal_settings(session, DEMO_SHOP, operator="Gérant")
-        manager = add_operator(session, "Camille", Role.MANAGER, "1234")
+        manager = add_operator(session, "Camille", Role.MANAGER, "1234", operator="Camille")
         rates = (2000, 1000, 550, 210)
         rows = [
             {

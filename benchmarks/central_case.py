@@ -116,7 +116,7 @@ def _run_till(plan: TillPlan, central: str, day: date) -> TillOutcome:
     clock = TickClock(day)
     with Ledger.open(plan.ledger, clock=clock, till_id=plan.name, operator="bench") as ledger:
         with ledger.transaction() as session:
-            save_till_id(session, plan.name)
+            save_till_id(session, plan.name, operator="Camille")
         worker = SyncWorker(
             lambda: ledger,
             lambda _ledger: central,

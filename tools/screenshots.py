@@ -50,8 +50,8 @@ def main(out: Path) -> int:
     tz = ZoneInfo(ledger.timezone)
     ledger.clock.now = datetime.combine(datetime.now(tz).date(), time(11, 5), tz).astimezone(UTC)
     with ledger.transaction() as session:
-        manager = add_operator(session, "Camille", Role.MANAGER, "1234")
-        load_demo_catalog(session)
+        manager = add_operator(session, "Camille", Role.MANAGER, "1234", operator="Camille")
+        load_demo_catalog(session, operator="Camille")
     window = MainWindow(AppContext(ledger, manager))
     window.resize(1280, 800)
     window.show()
@@ -148,9 +148,9 @@ def training_shots(work: Path, out: Path) -> None:
     real = Ledger.open(work / "boutique.sqlite")
     with real.transaction() as session:
         record_fiscal_settings(session, DEMO_SHOP, operator="Camille")
-        add_operator(session, "Camille", Role.MANAGER, "1234")
-        add_operator(session, "Yanis", Role.CASHIER, "5678")
-        load_demo_catalog(session)
+        add_operator(session, "Camille", Role.MANAGER, "1234", operator="Camille")
+        add_operator(session, "Yanis", Role.CASHIER, "5678", operator="Camille")
+        load_demo_catalog(session, operator="Camille")
     training = enter_training(real, operator="Yanis", supervisor="Camille")
     trainee = find_operator(training, "Yanis")
     window = MainWindow(AppContext(training, trainee))

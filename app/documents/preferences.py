@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput
+from app.ledger.operators import Permission, require
 from app.ledger.preferences import get_preference, set_preference
 
 RECEIPT_HEADER = "receipt_header"
@@ -36,7 +37,8 @@ def _check_receipt_text(text: str, what: str) -> str:
     return "\n".join(lines)
 
 
-def save_receipt_texts(session: Session, header: str, footer: str) -> None:
+def save_receipt_texts(session: Session, header: str, footer: str, *, operator: str) -> None:
+    require(session, operator, Permission.EDIT_SETTINGS)
     set_preference(session, RECEIPT_HEADER, _check_receipt_text(header, "En-tête"))
     set_preference(session, RECEIPT_FOOTER, _check_receipt_text(footer, "Pied de ticket"))
 
@@ -81,7 +83,10 @@ def printer_config(session: Session) -> dict[str, Any]:
         return {"kind": "none"}
 
 
-def save_printer_config(session: Session, config: dict[str, Any]) -> dict[str, Any]:
+def save_printer_config(
+    session: Session, config: dict[str, Any], *, operator: str
+) -> dict[str, Any]:
+    require(session, operator, Permission.EDIT_SETTINGS)
     config = check_printer_config(config)
     set_preference(session, PRINTER, json.dumps(config, sort_keys=True))
     return config

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.errors import InvalidInput
 from app.ledger.models import Base
+from app.ledger.operators import Permission, require
 
 TILL_ID = "till_id"
 DEFAULT_TILL_ID = "CAISSE-1"
@@ -54,9 +55,10 @@ def check_till_id(value: str) -> str:
     return value
 
 
-def save_till_id(session: Session, value: str) -> str:
+def save_till_id(session: Session, value: str, *, operator: str) -> str:
     """Rename this till. The open ledger signs with the new name once the transaction
     commits (``Ledger.transaction``); a rolled-back rename leaves it as it was."""
+    require(session, operator, Permission.EDIT_SETTINGS)
     value = check_till_id(value)
     set_preference(session, TILL_ID, value)
     session.info["till_id"] = value

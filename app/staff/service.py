@@ -18,8 +18,10 @@ from app.ledger.journal import ledger_of
 from app.ledger.operators import (
     Operator,
     OperatorInfo,
+    Permission,
     PermissionDenied,
     Role,
+    require,
 )
 from app.values.text import validate_label
 
@@ -41,7 +43,12 @@ def _check_pin_format(pin: str) -> str:
     return pin
 
 
-def add_operator(session: Session, name: str, role: Role | str, pin: str) -> OperatorInfo:
+def add_operator(
+    session: Session, name: str, role: Role | str, pin: str, *, operator: str
+) -> OperatorInfo:
+    """Add ``name``, by ``operator`` (a manager once the ledger has operators; anyone for
+    the first one, who is made at the first start)."""
+    require(session, operator, Permission.EDIT_SETTINGS)
     name = validate_label(name)
     if len(name) > 64:
         raise InvalidInput("Nom d'opérateur trop long (64 caractères au plus).")

@@ -94,10 +94,10 @@ class FirstRunDialog(QDialog):
 
         def action(session: Session) -> None:
             record_fiscal_settings(session, settings, operator=manager.strip() or "Gérant")
-            save_till_id(session, till)
-            add_operator(session, manager, Role.MANAGER, pin)
+            save_till_id(session, till, operator=manager)
+            add_operator(session, manager, Role.MANAGER, pin, operator=manager)
             if demo:
-                load_demo_catalog(session)
+                load_demo_catalog(session, operator=manager)
 
         try:
             with self.ledger.transaction() as session:

@@ -32,7 +32,7 @@ def _till(path: Path, name: str, sales: int) -> None:
     """A till's ledger with its name in the preferences, as Réglages would set it."""
     with Ledger.open(path, till_id=name, operator="test") as till:
         with till.transaction() as session:
-            save_till_id(session, name)
+            save_till_id(session, name, operator="Camille")
         for _ in range(sales):
             sell(till, ("Pain", 130, 2, 550))
 

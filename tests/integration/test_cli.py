@@ -92,7 +92,7 @@ def test_close_day_signs_with_the_ledgers_own_till(tmp_path: Path) -> None:
 
     db = tmp_path / "caisse2.sqlite"
     with Ledger.open(db) as ledger, ledger.transaction() as session:
-        save_till_id(session, "caisse-2")
+        save_till_id(session, "caisse-2", operator="Camille")
     today = date.today().isoformat()
     assert main(["--db", str(db), "close", "--day", today, "--operator", "Gérant"]) == 0
     with Ledger.open(db, readonly=True) as ledger, ledger.reader() as session:
@@ -187,8 +187,8 @@ def test_the_command_line_asks_the_operators_pin_and_the_services_check_roles(
 
     db = tmp_path / "shop.sqlite"
     with Ledger.open(db) as ledger, ledger.transaction() as session:
-        add_operator(session, "Camille", Role.MANAGER, "1234")
-        add_operator(session, "Yanis", Role.CASHIER, "5678")
+        add_operator(session, "Camille", Role.MANAGER, "1234", operator="Camille")
+        add_operator(session, "Yanis", Role.CASHIER, "5678", operator="Camille")
     today = date.today()
     last_month = f"{today.year - (today.month == 1)}-{(today.month - 2) % 12 + 1:02d}"
     on, yanis = ["--db", str(db)], ["--operator", "Yanis"]

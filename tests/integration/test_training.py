@@ -67,9 +67,9 @@ def real(tmp_path: Path) -> Path:
     with Ledger.open(path) as ledger:
         with ledger.transaction() as session:
             record_fiscal_settings(session, DEMO_SHOP, operator="Camille")
-            add_operator(session, "Camille", Role.MANAGER, "1234")
-            add_operator(session, "Yanis", Role.CASHIER, "5678")
-            load_demo_catalog(session)
+            add_operator(session, "Camille", Role.MANAGER, "1234", operator="Camille")
+            add_operator(session, "Yanis", Role.CASHIER, "5678", operator="Camille")
+            load_demo_catalog(session, operator="Camille")
         ring(ledger, operator="Yanis")
     return path
 
@@ -201,7 +201,7 @@ def test_every_document_of_a_training_ledger_is_watermarked(real: Path, tmp_path
     path = ensure_training_ledger(real, supervisor="Camille")
     with Ledger.open(path, kind="training", supervisor="Camille") as training:
         with training.transaction() as session:
-            save_printer_config(session, {"kind": "file", "path": str(printer)})
+            save_printer_config(session, {"kind": "file", "path": str(printer)}, operator="Camille")
         sale = ring(training, operator="Yanis")
         outputs, paper = [], []
         with training.transaction() as session:
@@ -366,7 +366,7 @@ def test_training_demo_fills_a_training_ledger_and_never_replaces_it(
 def test_operators_follow_the_real_shop_at_every_entry(real: Path) -> None:
     path = ensure_training_ledger(real, supervisor="Camille")
     with Ledger.open(real) as ledger, ledger.transaction() as session:
-        add_operator(session, "Léa", Role.CASHIER, "2468")
+        add_operator(session, "Léa", Role.CASHIER, "2468", operator="Camille")
     with open_training_ledger(real, supervisor="Camille") as training:
         assert training.path == path
         with training.transaction() as session:

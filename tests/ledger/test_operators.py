@@ -16,9 +16,9 @@ from tests.helpers import ring
 @pytest.fixture
 def staffed(ledger):
     with ledger.transaction() as session:
-        add_operator(session, "Camille", Role.MANAGER, "1234")
-        add_operator(session, "Yanis", Role.CASHIER, "5678")
-        add_operator(session, "Inès", Role.ACCOUNTANT, "2468")
+        add_operator(session, "Camille", Role.MANAGER, "1234", operator="Camille")
+        add_operator(session, "Yanis", Role.CASHIER, "5678", operator="Camille")
+        add_operator(session, "Inès", Role.ACCOUNTANT, "2468", operator="Camille")
     return ledger
 
 
@@ -47,3 +47,21 @@ def test_the_role_is_read_from_the_ledger_by_the_service(staffed, clock) -> None
     clock.advance(days=40)
     with staffed.transaction() as session, pytest.raises(PermissionDenied, match="un mois"):
         close_month(session, month, operator="Yanis")
+
+
+def test_settings_and_catalog_are_changed_by_whom_the_role_allows(staffed) -> None:
+    from app.catalog.service import save_product
+    from app.ledger.backup.copies import save_backup_settings
+    from app.ledger.preferences import save_till_id
+
+    with staffed.transaction() as session, pytest.raises(PermissionDenied, match="réglages"):
+        save_till_id(session, "CAISSE-9", operator="Yanis")
+    with staffed.transaction() as session, pytest.raises(PermissionDenied, match="réglages"):
+        save_backup_settings(session, "", 3, operator="Yanis")
+    with staffed.transaction() as session, pytest.raises(PermissionDenied, match="réglages"):
+        add_operator(session, "Léa", Role.CASHIER, "1357", operator="Yanis")
+    with staffed.transaction() as session, pytest.raises(PermissionDenied, match="catalogue"):
+        save_product(session, name="Thé", price_cents=450, vat_rate_bp=550, operator="Inès")
+    with staffed.transaction() as session:
+        save_till_id(session, "CAISSE-9", operator="Camille")
+    assert staffed.till_id == "CAISSE-9"

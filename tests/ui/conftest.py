@@ -17,9 +17,9 @@ from app.ui.main_window import MainWindow
 def shop(ledger):
     with ledger.transaction() as session:
         record_fiscal_settings(session, DEMO_SHOP, operator="Gérant")
-        manager = add_operator(session, "Camille", Role.MANAGER, "1234")
-        cashier = add_operator(session, "Yanis", Role.CASHIER, "5678")
-        load_demo_catalog(session)
+        manager = add_operator(session, "Camille", Role.MANAGER, "1234", operator="Camille")
+        cashier = add_operator(session, "Yanis", Role.CASHIER, "5678", operator="Camille")
+        load_demo_catalog(session, operator="Camille")
     return {"ledger": ledger, "manager": manager, "cashier": cashier}
 
 

@@ -35,7 +35,7 @@ def demo(tmp_path: Path) -> Iterator[Ledger]:
 
 def make_viewer(qtbot, ledger: Ledger, role: Role = Role.MANAGER) -> ArchiveViewer:
     with ledger.transaction() as session:
-        operator = add_operator(session, f"Op {role.value}", role, "1234")
+        operator = add_operator(session, f"Op {role.value}", role, "1234", operator="Camille")
     viewer = ArchiveViewer(AppContext(ledger, operator))
     qtbot.addWidget(viewer)
     viewer.resize(1110, 770)

@@ -69,7 +69,7 @@ def test_day_closure_is_backed_up_and_its_z_names_the_copy(qtbot, window, shop, 
     ledger = shop["ledger"]
     printer = tmp_path / "printer.bin"
     with ledger.transaction() as session:
-        save_printer_config(session, {"kind": "file", "path": str(printer)})
+        save_printer_config(session, {"kind": "file", "path": str(printer)}, operator="Camille")
     ring(ledger, method=PaymentMethod.CASH, operator="Yanis")
 
     _close_the_day(qtbot, window, clock)
@@ -86,7 +86,7 @@ def test_failed_backup_after_the_closure_shows_in_the_banner(qtbot, window, shop
     usb = tmp_path / "usb"
     usb.mkdir()
     with ledger.transaction() as session:
-        save_backup_settings(session, str(usb), 7)
+        save_backup_settings(session, str(usb), 7, operator="Camille")
     # The folder becomes a plain file: nothing can be written into it (permission bits
     # would not do: tests may run as root).
     usb.rmdir()

@@ -23,7 +23,7 @@ MONDAY = date(2026, 3, 2)
 
 def make_context(ledger, role: Role = Role.MANAGER, name: str = "Camille") -> AppContext:
     with ledger.transaction() as session:
-        operator = add_operator(session, name, role, "1234")
+        operator = add_operator(session, name, role, "1234", operator="Camille")
     return AppContext(ledger, operator)
 
 

@@ -135,7 +135,9 @@ def test_a_catalog_price_without_vat_follows_the_invoicing_rule(qtbot, window, s
     from app.catalog.service import save_product
 
     with shop["ledger"].transaction() as session:
-        save_product(session, name="Coffret", price_cents=1203, vat_rate_bp=2000)
+        save_product(
+            session, name="Coffret", price_cents=1203, vat_rate_bp=2000, operator="Camille"
+        )
     editor = window.screens["Factures"].new_invoice()
     qtbot.addWidget(editor)
     qtbot.mouseClick(editor.findChild(QPushButton, "addFree"), Qt.MouseButton.LeftButton)

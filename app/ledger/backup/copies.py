@@ -38,6 +38,7 @@ from app.ledger.backup.restore import RestoreResult as RestoreResult
 from app.ledger.backup.restore import restore_backup as restore_backup
 from app.ledger.events import EventCode, log_event
 from app.ledger.journal import ledger_of
+from app.ledger.operators import Permission, require
 from app.ledger.preferences import get_preference, set_preference
 from app.ledger.store import Ledger
 
@@ -148,8 +149,11 @@ def backup_settings(session: Session) -> BackupSettings:
     return BackupSettings(Path(folder), keep, False)
 
 
-def save_backup_settings(session: Session, folder: str, keep: int) -> BackupSettings:
+def save_backup_settings(
+    session: Session, folder: str, keep: int, *, operator: str
+) -> BackupSettings:
     """Store the folder ("" for the default one) and the number of copies kept."""
+    require(session, operator, Permission.EDIT_SETTINGS)
     if not 1 <= keep <= MAX_KEEP:
         raise InvalidInput(f"Sauvegardes conservées : entre 1 et {MAX_KEEP}.")
     folder = folder.strip()

@@ -42,6 +42,7 @@ from app.ledger.central.service import (
     upload_to,
 )
 from app.ledger.db import DatabaseUnreachable
+from app.ledger.operators import Permission, require
 from app.ledger.preferences import get_preference, set_preference
 from app.ledger.store import Ledger
 
@@ -58,9 +59,10 @@ def central_url(session: Session) -> str:
     return get_preference(session, CENTRAL_URL).strip()
 
 
-def save_central_url(session: Session, text: str) -> str:
+def save_central_url(session: Session, text: str, *, operator: str) -> str:
     """Store where the central is (empty: no central). A password never goes into the
     database: a PostgreSQL password belongs in ``~/.pgpass`` (or in the environment)."""
+    require(session, operator, Permission.EDIT_SETTINGS)
     value = text.strip()
     if value and is_url(value):
         from sqlalchemy.engine import make_url

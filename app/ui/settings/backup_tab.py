@@ -119,7 +119,11 @@ class BackupTab(QWidget):
     def _save(self) -> bool:
         folder, keep = self.folder.text(), self.keep.value()
         return save_setting(
-            self.ctx, self.error, lambda session: save_backup_settings(session, folder, keep)
+            self.ctx,
+            self.error,
+            lambda session: save_backup_settings(
+                session, folder, keep, operator=self.ctx.operator_name
+            ),
         )
 
     def save(self) -> None:

@@ -118,7 +118,11 @@ class CentralTab(QWidget):
 
     def _save(self) -> bool:
         text = self.address.text()
-        return save_setting(self.ctx, self.error, lambda session: save_central_url(session, text))
+        return save_setting(
+            self.ctx,
+            self.error,
+            lambda session: save_central_url(session, text, operator=self.ctx.operator_name),
+        )
 
     def save(self) -> None:
         show_form_error(self.error, "")

@@ -202,7 +202,7 @@ class PlatformTab(QWidget, _PlatformForm[PlatformSettings]):
         )
 
     def _store(self, session: Session, settings: PlatformSettings) -> None:
-        save_settings(session, settings)
+        save_settings(session, settings, operator=self.ctx.operator_name)
 
     def _probe(self, settings: PlatformSettings) -> bool:
         client = HttpFlowClient(settings)
@@ -325,7 +325,7 @@ class ChorusGroup(QGroupBox, _PlatformForm[ChorusSettings]):
         )
 
     def _store(self, session: Session, settings: ChorusSettings) -> None:
-        save_chorus_settings(session, settings)
+        save_chorus_settings(session, settings, operator=self.ctx.operator_name)
 
     def _probe(self, settings: ChorusSettings) -> bool:
         with ChorusProClient(settings) as client:
