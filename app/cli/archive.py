@@ -30,7 +30,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     which.add_argument("--year", metavar="AAAA")
     which.add_argument("--month", metavar="AAAA-MM")
     create.add_argument("--out", metavar="DOSSIER", help="dossier (défaut : celui des réglages)")
-    create.add_argument("--operator", default=None, help="opérateur (défaut : l'utilisateur)")
+    create.add_argument("--operator", default=None, help=common.OPERATOR_HELP)
     create.set_defaults(run=run_create)
     check = actions.add_parser("verify", help="vérifier une archive, sur n'importe quel poste")
     check.add_argument("file", metavar="FICHIER")
@@ -46,7 +46,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         "--archive", required=True, metavar="FICHIER", help="l'archive de cet exercice (ZIP)"
     )
     purge.add_argument("--yes", action="store_true", help="ne pas demander de confirmation")
-    purge.add_argument("--operator", default=None, help="opérateur (défaut : l'utilisateur)")
+    purge.add_argument("--operator", default=None, help=common.OPERATOR_HELP)
     purge.set_defaults(run=run_purge)
 
 

@@ -19,7 +19,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     actions = backup.add_subparsers(dest="backup_command", metavar="ACTION", required=True)
     create = actions.add_parser("create", help="sauvegarder le journal maintenant")
     create.add_argument("--to", metavar="DOSSIER", help="dossier (défaut : celui des réglages)")
-    create.add_argument("--operator", default=None, help="opérateur (défaut : l'utilisateur)")
+    create.add_argument("--operator", default=None, help=common.OPERATOR_HELP)
     create.set_defaults(run=run_create)
     listing = actions.add_parser("list", help="lister les sauvegardes de ce journal")
     listing.set_defaults(run=run_list)

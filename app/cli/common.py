@@ -58,6 +58,10 @@ def operator(args: argparse.Namespace) -> str:
 
 
 PIN_ENV = "COMPTOIR_PIN"
+OPERATOR_HELP = (
+    "opérateur (défaut : l'utilisateur) ; si le journal a des opérateurs, son code PIN est "
+    f"demandé, ou lu dans {PIN_ENV}"
+)
 
 
 def authenticated(ledger: Ledger, args: argparse.Namespace) -> str:

@@ -18,7 +18,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     fec = formats.add_parser("fec", help="fichier des écritures comptables (FEC) d'un exercice")
     fec.add_argument("--year", required=True, metavar="AAAA", help="exercice (année civile)")
     fec.add_argument("--out", metavar="DOSSIER", help="dossier de sortie (défaut : courant)")
-    fec.add_argument("--operator", default=None, help="opérateur (défaut : l'utilisateur)")
+    fec.add_argument("--operator", default=None, help=common.OPERATOR_HELP)
     fec.set_defaults(run=run_fec)
     _add_view_parsers(formats)
 

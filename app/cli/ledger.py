@@ -20,7 +20,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     which.add_argument("--day", metavar="AAAA-MM-JJ")
     which.add_argument("--month", metavar="AAAA-MM")
     which.add_argument("--year", metavar="AAAA")
-    close.add_argument("--operator", default=None, help="opérateur (défaut : l'utilisateur)")
+    close.add_argument("--operator", default=None, help=common.OPERATOR_HELP)
     close.add_argument(
         "--cash-counted", metavar="MONTANT", help="espèces comptées dans le tiroir (ex. 152,40)"
     )
