@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.cli import common
+from app.cli import arguments, common
 
 if TYPE_CHECKING:
     from app.ledger.archive.purge import PurgeResult
@@ -27,13 +27,18 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     actions = archive.add_subparsers(dest="archive_command", metavar="ACTION", required=True)
     create = actions.add_parser("create", help="archiver un exercice ou un mois clôturé")
     which = create.add_mutually_exclusive_group(required=True)
-    which.add_argument("--year", metavar="AAAA")
-    which.add_argument("--month", metavar="AAAA-MM")
-    create.add_argument("--out", metavar="DOSSIER", help="dossier (défaut : celui des réglages)")
-    create.add_argument("--operator", default=None, help=common.OPERATOR_HELP)
+    which.add_argument("--year", metavar="AAAA", type=arguments.year)
+    which.add_argument("--month", metavar="AAAA-MM", type=arguments.month)
+    create.add_argument(
+        "--out",
+        metavar="DOSSIER",
+        type=arguments.folder,
+        help="dossier (défaut : celui des réglages)",
+    )
+    create.add_argument("--operator", metavar="NOM", help=common.OPERATOR_HELP)
     create.set_defaults(run=run_create)
     check = actions.add_parser("verify", help="vérifier une archive, sur n'importe quel poste")
-    check.add_argument("file", metavar="FICHIER")
+    check.add_argument("file", metavar="FICHIER", type=arguments.existing_file)
     check.set_defaults(run=run_verify)
     listing = actions.add_parser("list", help="archives écrites par ce journal")
     listing.set_defaults(run=run_list)
@@ -41,12 +46,18 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         "purge",
         help="supprimer du journal un exercice archivé au-delà de la durée de conservation",
     )
-    purge.add_argument("--year", required=True, metavar="AAAA", help="exercice à purger")
     purge.add_argument(
-        "--archive", required=True, metavar="FICHIER", help="l'archive de cet exercice (ZIP)"
+        "--year", required=True, metavar="AAAA", type=arguments.year, help="exercice à purger"
+    )
+    purge.add_argument(
+        "--archive",
+        required=True,
+        metavar="FICHIER",
+        type=arguments.existing_file,
+        help="l'archive de cet exercice (ZIP)",
     )
     purge.add_argument("--yes", action="store_true", help="ne pas demander de confirmation")
-    purge.add_argument("--operator", default=None, help=common.OPERATOR_HELP)
+    purge.add_argument("--operator", metavar="NOM", help=common.OPERATOR_HELP)
     purge.set_defaults(run=run_purge)
 
 
@@ -83,11 +94,7 @@ def run_create(args: argparse.Namespace) -> int:
 def run_verify(args: argparse.Namespace) -> int:
     from app.ledger.archive.write import verify_archive
 
-    path = Path(args.file)
-    if not path.is_file():
-        print(f"Erreur : fichier introuvable : {path}", file=sys.stderr)
-        return 2
-    report = verify_archive(path)
+    report = verify_archive(args.file)
     print(report.summary())
     shown = 50
     for finding in report.findings[:shown]:
@@ -130,10 +137,7 @@ def run_purge(args: argparse.Namespace) -> int:
     from app.ledger.store import Ledger
 
     target, operator = common.ledger_path(args), common.operator(args)
-    archive = Path(args.archive)
-    if not archive.is_file():
-        print(f"Erreur : fichier introuvable : {archive}", file=sys.stderr)
-        return 2
+    archive = args.archive
     with Ledger.open(
         target,
         kind=common.kind(args),

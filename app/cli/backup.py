@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from app.cli import common
+from app.cli import arguments, common
 from app.errors import ComptoirError
 
 
@@ -18,19 +18,24 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     backup = commands.add_parser("backup", help="sauvegardes du journal")
     actions = backup.add_subparsers(dest="backup_command", metavar="ACTION", required=True)
     create = actions.add_parser("create", help="sauvegarder le journal maintenant")
-    create.add_argument("--to", metavar="DOSSIER", help="dossier (défaut : celui des réglages)")
-    create.add_argument("--operator", default=None, help=common.OPERATOR_HELP)
+    create.add_argument(
+        "--to",
+        metavar="DOSSIER",
+        type=arguments.folder,
+        help="dossier (défaut : celui des réglages)",
+    )
+    create.add_argument("--operator", metavar="NOM", help=common.OPERATOR_HELP)
     create.set_defaults(run=run_create)
     listing = actions.add_parser("list", help="lister les sauvegardes de ce journal")
     listing.set_defaults(run=run_list)
     restore = actions.add_parser("restore", help="remettre en place une sauvegarde vérifiée")
-    restore.add_argument("file", metavar="FICHIER")
+    restore.add_argument("file", metavar="FICHIER", type=arguments.existing_file)
     restore.add_argument(
         "--force",
         action="store_true",
         help="restaurer même si des enregistrements plus récents seraient perdus",
     )
-    restore.add_argument("--operator", default=None, help="opérateur (défaut : l'utilisateur)")
+    restore.add_argument("--operator", metavar="NOM", help="opérateur (défaut : l'utilisateur)")
     restore.set_defaults(run=run_restore)
 
 
@@ -87,7 +92,7 @@ def run_restore(args: argparse.Namespace) -> int:
             "avec les outils du serveur (pg_restore)."
         )
     result = restore_backup(
-        Path(args.file),
+        args.file,
         path,
         operator=common.operator(args),
         force=args.force,

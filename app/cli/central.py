@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.cli import common
+from app.cli import arguments, common
 
 if TYPE_CHECKING:
     from app.ledger.journal import Recorded
@@ -38,15 +38,17 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         metavar="ADRESSE",
         help="le serveur central : postgresql+psycopg://utilisateur@hôte/base ou un fichier",
     )
-    send.add_argument("--batch", type=int, default=500, help=argparse.SUPPRESS)
+    send.add_argument(
+        "--batch", type=arguments.whole(1, 100_000), default=500, help=argparse.SUPPRESS
+    )
     close = actions.add_parser(
         "close", help="clôturer une journée, un mois ou un exercice de la boutique (--db : central)"
     )
     which = close.add_mutually_exclusive_group(required=True)
-    which.add_argument("--day", metavar="AAAA-MM-JJ")
-    which.add_argument("--month", metavar="AAAA-MM")
-    which.add_argument("--year", metavar="AAAA")
-    close.add_argument("--operator", default=None, help="opérateur (défaut : l'utilisateur)")
+    which.add_argument("--day", metavar="AAAA-MM-JJ", type=arguments.day)
+    which.add_argument("--month", metavar="AAAA-MM", type=arguments.month)
+    which.add_argument("--year", metavar="AAAA", type=arguments.year)
+    close.add_argument("--operator", metavar="NOM", help="opérateur (défaut : l'utilisateur)")
     actions.add_parser("status", help="caisses, derniers envois, clôtures en attente")
     central.set_defaults(run=run_central)
 
@@ -87,9 +89,6 @@ def _upload(args: argparse.Namespace, target: Path | str, operator: str) -> int:
     from app.ledger.central.service import CentralUnreachable, central_target, upload_to
     from app.ledger.store import Ledger
 
-    if args.batch < 1:
-        print("Erreur : --batch doit être positif.", file=sys.stderr)
-        return 2
     with Ledger.open(target, kind=None, readonly=True) as local:  # signs as local.till_id
         try:
             result = upload_to(local, central_target(args.to), batch=args.batch)
@@ -101,9 +100,7 @@ def _upload(args: argparse.Namespace, target: Path | str, operator: str) -> int:
 
 
 def _close(args: argparse.Namespace, target: Path | str, operator: str) -> int:
-    from datetime import date
 
-    from app.errors import ComptoirError
     from app.ledger.central.service import (
         close_shop_day,
         close_shop_month,
@@ -114,11 +111,7 @@ def _close(args: argparse.Namespace, target: Path | str, operator: str) -> int:
     who = args.operator or operator
     with open_central(target, operator=who) as central:
         if args.day:
-            try:
-                day = date.fromisoformat(args.day)
-            except ValueError:
-                raise ComptoirError(f"Date invalide : {args.day!r} (attendu AAAA-MM-JJ).") from None
-            record = close_shop_day(central, day, operator=who)
+            record = close_shop_day(central, args.day, operator=who)
         elif args.month:
             record = close_shop_month(central, args.month, operator=who)
         else:
@@ -129,6 +122,7 @@ def _close(args: argparse.Namespace, target: Path | str, operator: str) -> int:
 
 def closure_summary(record: Recorded, central: Ledger) -> str:
     """A shop closure in a few lines: period, totals, each till, the hash."""
+    from app.documents.text import method_label
     from app.ledger.closures import day_label, month_label
     from app.values.money import format_cents
 
@@ -149,7 +143,9 @@ def closure_summary(record: Recorded, central: Ledger) -> str:
         f"Total TTC : {format_cents(body['total'])}  (HT {format_cents(body['total_excl'])}, "
         f"TVA {format_cents(body['total_vat'])})",
     ]
-    lines += [f"  {p['method']} : {format_cents(p['amount'])}" for p in body["payments"]]
+    lines += [
+        f"  {method_label(p['method'])} : {format_cents(p['amount'])}" for p in body["payments"]
+    ]
     lines.append(f"Grand total perpétuel : {format_cents(body['perpetual_total'])}")
     for till in body["tills"]:
         closure = till["closure"]

@@ -12,10 +12,10 @@ check: the name given is recorded as it is, until the first operator is created.
 from __future__ import annotations
 
 import argparse
+import errno
 import getpass
 import os
 import sys
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,7 +30,9 @@ def ledger_path(args: argparse.Namespace) -> Path | str:
     """The ledger a command works on: a file's path or a PostgreSQL URL. With --training:
     the training ledger of the selected one, checked to be one and created on first use;
     the real ledger is only read."""
-    path = config.ledger_path(args.db)
+    from app.ledger.db import resolve_target  # a sqlite:/// URL is a file's path
+
+    path = resolve_target(config.ledger_path(args.db))
     if not args.training:
         return path
     if not isinstance(path, Path):
@@ -104,8 +106,22 @@ def file_kind(path: Path | str) -> str | None:
     return identity[1] if identity else None
 
 
-def parse_day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ComptoirError(f"Date invalide : {text!r} (attendu AAAA-MM-JJ).") from None
+SYSTEM_ERRORS = {
+    errno.ENOENT: "fichier ou dossier introuvable",
+    errno.ENOTDIR: "un élément du chemin n'est pas un dossier",
+    errno.EISDIR: "c'est un dossier, pas un fichier",
+    errno.EEXIST: "le fichier existe déjà",
+    errno.EACCES: "accès refusé",
+    errno.EPERM: "opération non permise",
+    errno.EROFS: "support en lecture seule",
+    errno.ENOSPC: "disque plein",
+    errno.ENAMETOOLONG: "nom de fichier trop long",
+    errno.ELOOP: "trop de liens symboliques",
+    errno.EINVAL: "nom de fichier invalide",
+}
+
+
+def system_error(exc: OSError) -> str:
+    """An error of the operating system as a French sentence naming the file."""
+    reason = SYSTEM_ERRORS.get(exc.errno or 0, "erreur du système")
+    return f"{reason} : {exc.filename}." if exc.filename else f"{reason}."

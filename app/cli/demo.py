@@ -7,14 +7,32 @@ import sys
 from pathlib import Path
 
 from app import config
+from app.cli import arguments
 from app.errors import ComptoirError
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
     demo = commands.add_parser("demo", help="créer une boutique de démonstration")
-    demo.add_argument("--days", type=int, default=7)
-    demo.add_argument("--seed", type=int, default=2026)
-    demo.add_argument("--out", metavar="DOSSIER", help="écrire les rapports Z dans ce dossier")
+    demo.add_argument(
+        "--days",
+        metavar="N",
+        type=arguments.whole(1, 3660),
+        default=7,
+        help="nombre de journées (7)",
+    )
+    demo.add_argument(
+        "--seed",
+        metavar="N",
+        type=arguments.whole(0, 999_999_999_999),
+        default=2026,
+        help="graine du hasard : la même donne la même boutique",
+    )
+    demo.add_argument(
+        "--out",
+        metavar="DOSSIER",
+        type=arguments.folder,
+        help="écrire les rapports Z et les factures dans ce dossier",
+    )
     demo.add_argument("--quiet", action="store_true", help="ne pas afficher les rapports Z")
     demo.set_defaults(run=run_demo)
 
@@ -27,9 +45,6 @@ def run_demo(args: argparse.Namespace) -> int:
     from app.ledger.store import Ledger
     from app.ledger.verify.engine import verify_ledger
 
-    if not 1 <= args.days <= 3660:
-        print("Erreur : --days doit être compris entre 1 et 3660.", file=sys.stderr)
-        return 2
     if args.db and not isinstance(config.ledger_path(args.db), Path):
         print("Erreur : la démonstration s'écrit dans un fichier SQLite.", file=sys.stderr)
         return 2

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from app.cli import common
+from app.cli import arguments, common
 from app.errors import ComptoirError
 
 
@@ -16,9 +16,16 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     exports = commands.add_parser("export", help="exports comptables et fiscaux")
     formats = exports.add_subparsers(dest="export_command", metavar="FORMAT", required=True)
     fec = formats.add_parser("fec", help="fichier des écritures comptables (FEC) d'un exercice")
-    fec.add_argument("--year", required=True, metavar="AAAA", help="exercice (année civile)")
-    fec.add_argument("--out", metavar="DOSSIER", help="dossier de sortie (défaut : courant)")
-    fec.add_argument("--operator", default=None, help=common.OPERATOR_HELP)
+    fec.add_argument(
+        "--year", required=True, metavar="AAAA", type=arguments.year, help="exercice (année civile)"
+    )
+    fec.add_argument(
+        "--out",
+        metavar="DOSSIER",
+        type=arguments.folder,
+        help="dossier de sortie (défaut : courant)",
+    )
+    fec.add_argument("--operator", metavar="NOM", help=common.OPERATOR_HELP)
     fec.set_defaults(run=run_fec)
     _add_view_parsers(formats)
 
@@ -29,9 +36,19 @@ def _add_view_parsers(formats: argparse._SubParsersAction) -> None:
     keep ``--version`` and ``--help`` quick."""
     for fmt in ("csv", "xlsx"):
         view = formats.add_parser(fmt, help=f"le journal, filtré, en {fmt.upper()}")
-        view.add_argument("--out", required=True, metavar="FICHIER", help="fichier à écrire")
-        view.add_argument("--from", dest="date_from", metavar="AAAA-MM-JJ", help="du (inclus)")
-        view.add_argument("--to", dest="date_to", metavar="AAAA-MM-JJ", help="au (inclus)")
+        view.add_argument(
+            "--out",
+            required=True,
+            metavar="FICHIER",
+            type=arguments.output_file,
+            help="fichier à écrire",
+        )
+        view.add_argument(
+            "--from", dest="date_from", metavar="AAAA-MM-JJ", type=arguments.day, help="du (inclus)"
+        )
+        view.add_argument(
+            "--to", dest="date_to", metavar="AAAA-MM-JJ", type=arguments.day, help="au (inclus)"
+        )
         view.add_argument(
             "--type",
             dest="types",
@@ -41,8 +58,20 @@ def _add_view_parsers(formats: argparse._SubParsersAction) -> None:
         )
         view.add_argument("--operator", metavar="NOM", help="enregistrements de cet opérateur")
         view.add_argument("--customer", metavar="TEXTE", help="client (nom ou SIREN)")
-        view.add_argument("--min", dest="min_amount", metavar="MONTANT", help="montant TTC min.")
-        view.add_argument("--max", dest="max_amount", metavar="MONTANT", help="montant TTC max.")
+        view.add_argument(
+            "--min",
+            dest="min_amount",
+            metavar="MONTANT",
+            type=arguments.amount("Montant min."),
+            help="montant TTC min.",
+        )
+        view.add_argument(
+            "--max",
+            dest="max_amount",
+            metavar="MONTANT",
+            type=arguments.amount("Montant max."),
+            help="montant TTC max.",
+        )
         view.add_argument("--text", metavar="TEXTE", help="texte recherché dans l'enregistrement")
         view.set_defaults(run=run_view)
 
@@ -63,7 +92,6 @@ def _record_types(names: Sequence[str]) -> frozenset[str]:
 def run_view(args: argparse.Namespace) -> int:
     from app.ledger.export.browse import RecordFilter
     from app.ledger.export.views import export_view, journaling_ledger
-    from app.values.money import parse_cents
 
     path = common.ledger_path(args)
     if isinstance(path, str):
@@ -74,12 +102,12 @@ def run_view(args: argparse.Namespace) -> int:
         print(f"Erreur : aucun journal à l'emplacement {path}.", file=sys.stderr)
         return 2
     flt = RecordFilter(
-        date_from=common.parse_day(args.date_from) if args.date_from else None,
-        date_to=common.parse_day(args.date_to) if args.date_to else None,
+        date_from=args.date_from,
+        date_to=args.date_to,
         types=_record_types(args.types or ()),
         operator=args.operator or "",
-        min_cents=parse_cents(args.min_amount, "Montant min.") if args.min_amount else None,
-        max_cents=parse_cents(args.max_amount, "Montant max.") if args.max_amount else None,
+        min_cents=args.min_amount,
+        max_cents=args.max_amount,
         customer=args.customer or "",
         text=args.text or "",
     )
@@ -102,10 +130,7 @@ def run_fec(args: argparse.Namespace) -> int:
     from app.ledger.store import Ledger
     from app.values.money import format_cents
 
-    try:
-        year = int(args.year)
-    except ValueError:
-        raise ComptoirError(f"Exercice invalide : {args.year!r} (attendu AAAA).") from None
+    year = int(args.year)  # four digits, checked by arguments.year
     path = common.ledger_path(args)
     operator = common.operator(args)
     out = Path(args.out) if args.out else Path.cwd()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
+import os
 from pathlib import Path
 
-from app.cli import common
+from app.cli import arguments, common
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
@@ -16,20 +16,22 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     )
     export = invoice_commands.add_parser("export", help="écrire le Factur-X d'une facture")
     export.add_argument("number", metavar="NUMÉRO", help="ex. F2026-000123 ou AV2026-000004")
-    export.add_argument("--out", metavar="FICHIER", help="fichier ou dossier de sortie")
+    export.add_argument(
+        "--out",
+        metavar="FICHIER",
+        type=arguments.file_or_folder,
+        help="fichier, ou dossier (existant, ou dont le nom finit par « / »)",
+    )
     export.set_defaults(run=run_export)
     check = invoice_commands.add_parser("validate", help="valider un Factur-X, CII ou UBL")
-    check.add_argument("file", metavar="FICHIER")
+    check.add_argument("file", metavar="FICHIER", type=arguments.existing_file)
     check.set_defaults(run=run_validate)
 
 
 def run_validate(args: argparse.Namespace) -> int:
     from app.einvoice.validate import validate_invoice
 
-    path = Path(args.file)
-    if not path.is_file():
-        print(f"Erreur : fichier introuvable : {path}", file=sys.stderr)
-        return 2
+    path = args.file
     report = validate_invoice(path.read_bytes(), filename=path.name)
     print(report.summary())
     for finding in report.findings:
@@ -44,6 +46,8 @@ def run_export(args: argparse.Namespace) -> int:
 
     path = common.ledger_path(args)
     out = Path(args.out) if args.out else None
+    if out is not None and args.out.endswith(("/", os.sep)):  # a folder, made if need be
+        out.mkdir(parents=True, exist_ok=True)
     kind = "training" if args.training else None  # any ledger may be read from
     with Ledger.open(path, kind=kind, readonly=True) as ledger, ledger.reader() as session:
         written = export_pdf(session, args.number, out)

@@ -6,23 +6,28 @@ import argparse
 import sys
 from pathlib import Path
 
-from app.cli import common
+from app.cli import arguments, common
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
     verify = commands.add_parser("verify", help="vérifier l'intégrité du journal")
-    verify.add_argument("--workers", type=int, default=None, help=argparse.SUPPRESS)
+    verify.add_argument(
+        "--workers", type=arguments.whole(1, 256), default=None, help=argparse.SUPPRESS
+    )
     verify.add_argument("--till", metavar="CAISSE", help="serveur central : une seule caisse")
     verify.set_defaults(run=run_verify)
 
     close = commands.add_parser("close", help="clôturer une journée, un mois ou un exercice")
     which = close.add_mutually_exclusive_group(required=True)
-    which.add_argument("--day", metavar="AAAA-MM-JJ")
-    which.add_argument("--month", metavar="AAAA-MM")
-    which.add_argument("--year", metavar="AAAA")
-    close.add_argument("--operator", default=None, help=common.OPERATOR_HELP)
+    which.add_argument("--day", metavar="AAAA-MM-JJ", type=arguments.day)
+    which.add_argument("--month", metavar="AAAA-MM", type=arguments.month)
+    which.add_argument("--year", metavar="AAAA", type=arguments.year)
+    close.add_argument("--operator", metavar="NOM", help=common.OPERATOR_HELP)
     close.add_argument(
-        "--cash-counted", metavar="MONTANT", help="espèces comptées dans le tiroir (ex. 152,40)"
+        "--cash-counted",
+        metavar="MONTANT",
+        type=arguments.amount("Espèces comptées"),
+        help="espèces comptées dans le tiroir (ex. 152,40)",
     )
     close.set_defaults(run=run_close)
 
@@ -62,14 +67,13 @@ def run_close(args: argparse.Namespace) -> int:
     from app.ledger.models import RecordType
     from app.ledger.settings import fiscal_settings
     from app.ledger.store import Ledger
-    from app.values.money import parse_cents
 
     path = common.ledger_path(args)
     counted = None
     if args.day:
-        kind, period = RecordType.DAY_CLOSURE, common.parse_day(args.day)
+        kind, period = RecordType.DAY_CLOSURE, args.day
         if args.cash_counted is not None:
-            counted = {"cash": parse_cents(args.cash_counted, "Espèces comptées")}
+            counted = {"cash": args.cash_counted}
     elif args.month:
         kind, period = RecordType.MONTH_CLOSURE, args.month
     else:

@@ -7,26 +7,33 @@ import argparse
 import sys
 from datetime import date
 
-from app.cli import common
+from app.cli import arguments, common
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
     pdp = commands.add_parser("pdp", help="plateforme de facturation électronique")
     pdp.add_argument(
         "pdp_command",
+        metavar="ACTION",
         choices=("push", "sync", "report"),
         help="push : envoyer les factures en attente ; sync : statuts et factures "
         "fournisseurs ; report : e-reporting des ventes B2C du mois",
     )
-    pdp.add_argument("--month", metavar="AAAA-MM", help="mois de l'e-reporting (report)")
+    pdp.add_argument(
+        "--month", metavar="AAAA-MM", type=arguments.month, help="mois de l'e-reporting (report)"
+    )
     pdp.set_defaults(run=run_pdp)
 
     sandbox = commands.add_parser(
         "pdp-sandbox", help="plateforme de facturation électronique locale (tests, démo)"
     )
-    sandbox.add_argument("--port", type=int, default=8765)
-    sandbox.add_argument("--client-id", default="comptoir")
-    sandbox.add_argument("--client-secret", default="secret")
+    sandbox.add_argument(
+        "--port", metavar="N", type=arguments.whole(1, 65535), default=8765, help="port (8765)"
+    )
+    sandbox.add_argument("--client-id", metavar="ID", default="comptoir", help="identifiant OAuth2")
+    sandbox.add_argument(
+        "--client-secret", metavar="SECRET", default="secret", help="secret OAuth2"
+    )
     sandbox.set_defaults(run=run_sandbox)
 
 
@@ -115,12 +122,8 @@ def _ereport(ledger, client, month: str | None, operator: str) -> int:  # type: 
     if not month:
         print("Erreur : précisez le mois avec --month AAAA-MM.", file=sys.stderr)
         return 2
-    try:
-        year, number = (int(part) for part in month.split("-"))
-        start = date(year, number, 1)
-    except ValueError:
-        print(f"Erreur : mois invalide : {month!r} (attendu AAAA-MM).", file=sys.stderr)
-        return 2
+    year, number = (int(part) for part in month.split("-"))  # checked by arguments.month
+    start = date(year, number, 1)
     end = date(year, number, calendar.monthrange(year, number)[1])
     report, ref = send_report(ledger, client, start, end, operator=operator)
     print(
@@ -133,9 +136,6 @@ def _ereport(ledger, client, month: str | None, operator: str) -> int:  # type: 
 def run_sandbox(args: argparse.Namespace) -> int:
     from app.einvoice.pdp.sandbox import serve
 
-    if not 0 < args.port < 65536:
-        print("Erreur : port entre 1 et 65535.", file=sys.stderr)
-        return 2
     try:
         serve(args.port, client_id=args.client_id, client_secret=args.client_secret)
     except OSError as exc:

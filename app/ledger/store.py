@@ -17,7 +17,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import Engine, inspect, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import __version__
@@ -422,8 +422,13 @@ class Ledger:
 
 
 def _has_ledger_table(engine: Engine) -> bool:
-    with engine.connect() as conn:
-        return inspect(conn).has_table(LedgerMeta.__tablename__)
+    try:
+        with engine.connect() as conn:
+            return inspect(conn).has_table(LedgerMeta.__tablename__)
+    except DatabaseError:
+        if engine.dialect.name != "sqlite":
+            raise  # a server out of reach is said by Ledger.open
+        return False  # a file of another kind (a text, a folder): not a ledger
 
 
 def _stored_till_id(engine: Engine) -> str | None:
