@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Insert, bindparam, func, insert, select
@@ -31,9 +31,7 @@ from app.ledger.models import (
     RecordType,
     SigningKey,
 )
-
-if TYPE_CHECKING:
-    from app.ledger.store import Ledger
+from app.ledger.periods import ensure_open_for_sale
 
 MAX_ACTOR_CHARS = 64
 
@@ -72,7 +70,26 @@ def document_number(record_type: RecordType | str, number: int) -> str:
     return f"{RecordType(record_type).prefix}{number:06d}"
 
 
-def ledger_of(session: Session) -> Ledger:
+class Writer(Protocol):
+    """What ``append`` needs from the ledger that opened the session
+    (``app.ledger.store.Ledger``): who and what signs, the clock, where the shop is."""
+
+    ledger_id: str
+    kind: str
+    timezone: str
+    till_id: str
+    supervisor: str | None
+    signer_key_id: str | None
+
+    @property
+    def signer(self) -> Any: ...
+
+    def clock(self) -> datetime: ...
+
+    def note_clock_anomaly(self, observed: str, last: str) -> None: ...
+
+
+def _writer(session: Session) -> Writer:
     try:
         return session.info["ledger"]
     except KeyError:
@@ -154,7 +171,7 @@ def append(
     expect_number: int | None = None,
 ) -> Recorded:
     """Append one record; raises before writing anything if a rule forbids it."""
-    ledger = ledger_of(session)
+    ledger = _writer(session)
     record_type = RecordType(record_type)
     operator = _actor(operator, "d'opérateur")
     till = _actor(ledger.till_id, "de caisse")  # the ledger's own, never a caller's
@@ -175,8 +192,6 @@ def append(
         )
     business_date = local_date(now, ledger.timezone)
     if record_type.is_sale:
-        from app.ledger.closures import ensure_open_for_sale
-
         ensure_open_for_sale(session, business_date)
 
     number = next_number(session, record_type)

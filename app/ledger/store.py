@@ -35,6 +35,8 @@ from app.ledger.db import (
     resolve_target,
     unreachable,
 )
+from app.ledger.events import EventCode, log_event
+from app.ledger.journal import append
 from app.ledger.models import JournalRecord, LedgerMeta, RecordType
 from app.ledger.preferences import DEFAULT_TILL_ID, TILL_ID, ShopPreference, stored_till_id
 
@@ -229,8 +231,6 @@ class Ledger:
             session.info["ledger"] = ledger
             ledger.signer = stored.private_key
             _append_key(session, stored.private_key, operator, reason="création du journal")
-            from app.ledger.events import EventCode, log_event
-
             log_event(
                 session,
                 EventCode.LEDGER_CREATED,
@@ -324,8 +324,6 @@ class Ledger:
                 # PostgreSQL: no copy, the migration is one transaction (see README.md).
                 "backup": migration.backup.name if migration.backup else None,
             }
-        from app.ledger.events import EventCode, log_event
-
         with self.transaction() as session:
             log_event(session, EventCode.VERSION_CHANGE, operator=operator, **detail)
 
@@ -393,8 +391,6 @@ class Ledger:
         anomaly, self._anomaly = self._anomaly, None
         if anomaly is None or self.readonly:
             return
-        from app.ledger.events import EventCode, log_event
-
         real_clock = self.clock
         self.clock = lambda: canonical.parse_ts(anomaly.last)
         try:
@@ -419,6 +415,15 @@ class Ledger:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def ledger_of(session: Session) -> Ledger:
+    """The ledger whose ``session()``, ``reader()`` or ``transaction()`` opened
+    ``session``."""
+    try:
+        return session.info["ledger"]
+    except KeyError:
+        raise RuntimeError("session was not opened by Ledger.session()") from None
 
 
 def _has_ledger_table(engine: Engine) -> bool:
@@ -505,8 +510,6 @@ def _append_key(
     reason: str,
     endorser: ec.EllipticCurvePrivateKey | None = None,
 ) -> None:
-    from app.ledger.journal import append
-
     public = new_key.public_key()
     body = {
         "key_id": chain.key_id_of(public),

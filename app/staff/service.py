@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from app.errors import ComptoirError, InvalidInput
 from app.ledger import canonical
 from app.ledger.events import EventCode, log_event
-from app.ledger.journal import ledger_of
 from app.ledger.operators import (
     Operator,
     OperatorInfo,
@@ -23,6 +22,7 @@ from app.ledger.operators import (
     Role,
     require,
 )
+from app.ledger.store import ledger_of
 from app.values.text import validate_label
 
 MAX_FAILURES = 5

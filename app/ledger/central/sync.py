@@ -9,8 +9,8 @@ read back from the central at each upload, so stopping it anywhere loses nothing
 
 Where the central is: ``COMPTOIR_CENTRAL_URL`` in the environment, otherwise the shop
 preference ``central_url`` (Réglages › Serveur central). Only a real ledger is uploaded;
-a training or demo ledger never is. This module is a leaf, like ``backup``: it reads the
-preferences through ``app.documents.preferences``.
+a training or demo ledger never is. The preference is kept with the ledger
+(``app.ledger.preferences``).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -65,8 +66,6 @@ def save_central_url(session: Session, text: str, *, operator: str) -> str:
     require(session, operator, Permission.EDIT_SETTINGS)
     value = text.strip()
     if value and is_url(value):
-        from sqlalchemy.engine import make_url
-
         try:
             url = make_url(value)
         except Exception:
