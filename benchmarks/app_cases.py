@@ -51,13 +51,14 @@ def _shop(path: Path, clock: BenchClock, products: int):  # type: ignore[no-unty
 
     from app.catalog.models import Product
     from app.demo import DEMO_SHOP
+    from app.ledger.operators import Role
     from app.ledger.settings import record_fiscal_settings
-    from app.staff.service import Role, add_operator
+    from app.staff.service import add_operator
 
     ledger = open_ledger(path, clock)
     with ledger.transaction() as session:
         record_fiscal_settings(session, DEMO_SHOP, operator="Gérant")
-        manager = add_operator(session, "Camille", Role.MANAGER, "1234")
+        manager = add_operator(session, "Camille", Role.MANAGER, "1234", operator="Camille")
         rates = (2000, 1000, 550, 210)
         rows = [
             {

@@ -40,7 +40,8 @@ def main(out: Path) -> int:
     from app.documents.printing import output_closure, output_receipt
     from app.ledger.closures import list_closures
     from app.ledger.models import RecordType
-    from app.staff.service import Role, add_operator
+    from app.ledger.operators import Role
+    from app.staff.service import add_operator
     from app.ui.context import AppContext
     from app.ui.login import LoginDialog
     from app.ui.main_window import PAGES, MainWindow, dispose
@@ -53,8 +54,8 @@ def main(out: Path) -> int:
     tz = ZoneInfo(ledger.timezone)
     ledger.clock.now = datetime.combine(datetime.now(tz).date(), time(11, 5), tz).astimezone(UTC)
     with ledger.transaction() as session:
-        manager = add_operator(session, "Camille", Role.MANAGER, "1234")
-        load_demo_catalog(session)
+        manager = add_operator(session, "Camille", Role.MANAGER, "1234", operator="Camille")
+        load_demo_catalog(session, operator="Camille")
     login = LoginDialog(ledger)
     login.show()
     for key in "12":
@@ -158,10 +159,11 @@ def training_shots(work: Path, out: Path) -> None:
     from app.catalog.service import load_demo_catalog
     from app.demo import DEMO_SHOP
     from app.documents.printing import documents_dir
+    from app.ledger.operators import Role
     from app.ledger.settings import record_fiscal_settings
     from app.ledger.store import Ledger
     from app.sales.payments import PaymentMethod
-    from app.staff.service import Role, add_operator
+    from app.staff.service import add_operator
     from app.training import enter_training, find_operator
     from app.ui.context import AppContext
     from app.ui.main_window import MainWindow, dispose
@@ -171,9 +173,9 @@ def training_shots(work: Path, out: Path) -> None:
     real = Ledger.open(work / "boutique.sqlite")
     with real.transaction() as session:
         record_fiscal_settings(session, DEMO_SHOP, operator="Camille")
-        add_operator(session, "Camille", Role.MANAGER, "1234")
-        add_operator(session, "Yanis", Role.CASHIER, "5678")
-        load_demo_catalog(session)
+        add_operator(session, "Camille", Role.MANAGER, "1234", operator="Camille")
+        add_operator(session, "Yanis", Role.CASHIER, "5678", operator="Camille")
+        load_demo_catalog(session, operator="Camille")
     training = enter_training(real, operator="Yanis", supervisor="Camille")
     trainee = find_operator(training, "Yanis")
     window = MainWindow(AppContext(training, trainee))

@@ -35,7 +35,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         type=arguments.folder,
         help="dossier (défaut : celui des réglages)",
     )
-    create.add_argument("--operator", metavar="NOM", help="opérateur (défaut : l'utilisateur)")
+    create.add_argument("--operator", metavar="NOM", help=common.OPERATOR_HELP)
     create.set_defaults(run=run_create)
     check = actions.add_parser("verify", help="vérifier une archive, sur n'importe quel poste")
     check.add_argument("file", metavar="FICHIER", type=arguments.existing_file)
@@ -57,11 +57,11 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         help="l'archive de cet exercice (ZIP)",
     )
     purge.add_argument("--yes", action="store_true", help="ne pas demander de confirmation")
-    purge.add_argument("--operator", metavar="NOM", help="opérateur (défaut : l'utilisateur)")
+    purge.add_argument("--operator", metavar="NOM", help=common.OPERATOR_HELP)
     purge.set_defaults(run=run_purge)
 
 
-def _print_archive(result, stream=None) -> None:  # type: ignore[no-untyped-def]
+def print_archive(result, stream=None) -> None:  # type: ignore[no-untyped-def]
     from app.ledger.archive.check import of_period
 
     print(f"Archive {of_period(result.period)} écrite : {result.path}", file=stream)
@@ -85,8 +85,9 @@ def run_create(args: argparse.Namespace) -> int:
         operator=operator,
         supervisor=common.supervisor(args),
     ) as ledger:
+        operator = common.authenticated(ledger, args)
         result = create_archive(ledger, args.year or args.month, operator=operator, out_dir=out)
-    _print_archive(result)
+    print_archive(result)
     return 0
 
 
@@ -131,20 +132,6 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def archive_after_year_closure(ledger, period: str, operator: str) -> str | None:  # type: ignore[no-untyped-def]
-    """The archive written after a year closure; the closure stands if it fails."""
-    from app.ledger.archive.write import ArchiveError, archive_after_closure
-    from app.ledger.models import RecordType
-
-    try:
-        result = archive_after_closure(ledger, RecordType.YEAR_CLOSURE, period, operator)
-    except ArchiveError as exc:
-        return exc.message
-    if result is not None:
-        _print_archive(result, stream=sys.stderr)
-    return None
-
-
 def run_purge(args: argparse.Namespace) -> int:
     from app.ledger.archive.purge import plan_purge, purge_period
     from app.ledger.store import Ledger
@@ -158,6 +145,7 @@ def run_purge(args: argparse.Namespace) -> int:
         operator=operator,
         supervisor=common.supervisor(args),
     ) as ledger:
+        operator = common.authenticated(ledger, args)
         if not args.yes:
             plan = plan_purge(ledger, args.year, archive_path=archive)
             print(plan.describe())

@@ -112,6 +112,8 @@ def _is(test: Callable[[Path], bool], text: str) -> bool:
         return test(Path(text).expanduser())
     except (OSError, ValueError):  # a name too long for the system: said when it is used
         return False
+    except RuntimeError:  # « ~name » of a user who has no home folder here
+        return False
 
 
 def output_file(text: str) -> str:
@@ -144,6 +146,12 @@ def ledger_target(text: str) -> str:
     """``--db``: a ledger file's path or a database URL; never empty."""
     if not text.strip():
         raise argparse.ArgumentTypeError("indiquez le fichier du journal ou l'adresse de la base.")
+    try:
+        Path(text).expanduser()
+    except RuntimeError:
+        raise argparse.ArgumentTypeError(
+            f"{text} : ce dossier personnel n'existe pas sur cet ordinateur."
+        ) from None
     if _is(Path.is_dir, text):
         raise argparse.ArgumentTypeError(
             f"{text} est un dossier : indiquez le fichier du journal qu'il contient."

@@ -24,7 +24,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         type=arguments.folder,
         help="dossier (défaut : celui des réglages)",
     )
-    create.add_argument("--operator", metavar="NOM", help="opérateur (défaut : l'utilisateur)")
+    create.add_argument("--operator", metavar="NOM", help=common.OPERATOR_HELP)
     create.set_defaults(run=run_create)
     listing = actions.add_parser("list", help="lister les sauvegardes de ce journal")
     listing.set_defaults(run=run_list)
@@ -39,25 +39,13 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     restore.set_defaults(run=run_restore)
 
 
-def backup_after_closure(ledger, operator: str) -> str | None:  # type: ignore[no-untyped-def]
-    from app.ledger.backup.copies import BackupFailed, backup_now
-
-    if ledger.is_server:  # the server's own backups (pg_dump) keep a PostgreSQL ledger
-        return None
-    try:
-        result = backup_now(ledger, operator=operator)
-    except BackupFailed as exc:
-        return f"sauvegarde impossible : {exc.reason}"
-    print(f"Sauvegarde écrite : {result.path}", file=sys.stderr)
-    return None
-
-
 def run_create(args: argparse.Namespace) -> int:
     from app.ledger.backup.copies import BackupFailed, backup_now, format_size
     from app.ledger.store import Ledger
 
     path, operator = common.ledger_path(args), common.operator(args)
     with Ledger.open(path, kind=common.kind(args), create=False, operator=operator) as ledger:
+        operator = common.authenticated(ledger, args)
         try:
             result = backup_now(ledger, operator=operator, folder=args.to)
         except BackupFailed as exc:

@@ -86,15 +86,12 @@ def _init(args: argparse.Namespace, target: Path | str, operator: str) -> int:
 
 
 def _upload(args: argparse.Namespace, target: Path | str, operator: str) -> int:
-    from app.documents.preferences import till_id
     from app.ledger.central.service import CentralUnreachable, central_target, upload_to
     from app.ledger.store import Ledger
 
-    with Ledger.open(target, kind=None, readonly=True) as local:
-        with local.reader() as session:
-            name = till_id(session)
+    with Ledger.open(target, kind=None, readonly=True) as local:  # signs as local.till_id
         try:
-            result = upload_to(local, central_target(args.to), batch=args.batch, till_id=name)
+            result = upload_to(local, central_target(args.to), batch=args.batch)
         except CentralUnreachable as exc:
             print(f"Erreur : {exc.message}", file=sys.stderr)
             return 1

@@ -1,14 +1,29 @@
-"""What every command shares: the ledger ``--db`` and ``--training`` select, who acts."""
+"""What every command shares: the ledger ``--db`` and ``--training`` select, who acts.
+
+Who acts: ``--operator NAME`` (default: this computer's user name). In a ledger that has
+operators, a command that acts for one (close, archive, purge, backup, FEC export) asks
+for that operator's PIN — from ``COMPTOIR_PIN``, else typed, hidden, when a terminal is
+attached — and the services check that operator's role as they do for the GUI; a wrong
+PIN is journaled and counts towards the lockout like one typed at the till. A ledger with
+no operator yet (new, or a demonstration ledger) asks for no PIN and has no roles to
+check: the name given is recorded as it is, until the first operator is created.
+"""
 
 from __future__ import annotations
 
 import argparse
 import errno
 import getpass
+import os
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app import config
 from app.errors import ComptoirError
+
+if TYPE_CHECKING:
+    from app.ledger.store import Ledger
 
 
 def ledger_path(args: argparse.Namespace) -> Path | str:
@@ -42,6 +57,38 @@ def kind(args: argparse.Namespace) -> str:
 
 def operator(args: argparse.Namespace) -> str:
     return args.operator or operator_name()
+
+
+PIN_ENV = "COMPTOIR_PIN"
+OPERATOR_HELP = (
+    "opérateur (défaut : l'utilisateur) ; si le journal a des opérateurs, son code PIN est "
+    f"demandé, ou lu dans {PIN_ENV}"
+)
+
+
+def authenticated(ledger: Ledger, args: argparse.Namespace) -> str:
+    """The name of the operator this command acts for, checked (see the module docstring);
+    a refusal is a LoginFailed (exit code 2)."""
+    from app.ledger.operators import has_operators
+    from app.staff.service import LoginFailed, attempt_login
+
+    name = operator(args)
+    with ledger.reader() as session:
+        if not has_operators(session):
+            return name
+    pin = os.environ.get(PIN_ENV)
+    if pin is None:
+        if not sys.stdin.isatty():
+            raise LoginFailed(
+                f"Ce journal a des opérateurs : le code PIN de « {name} » est demandé. "
+                f"Donnez-le dans la variable {PIN_ENV}, ou lancez la commande dans un terminal."
+            )
+        pin = getpass.getpass(f"Code PIN de {name} : ")
+    with ledger.transaction() as session:  # a failure is journaled: commit either way
+        outcome = attempt_login(session, name, pin)
+    if outcome.operator is None:
+        raise LoginFailed(f"{outcome.error} (opérateur « {name} », option --operator)")
+    return outcome.operator.name
 
 
 def operator_name() -> str:

@@ -25,7 +25,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         type=arguments.folder,
         help="dossier de sortie (défaut : courant)",
     )
-    fec.add_argument("--operator", metavar="NOM", help="opérateur (défaut : l'utilisateur)")
+    fec.add_argument("--operator", metavar="NOM", help=common.OPERATOR_HELP)
     fec.set_defaults(run=run_fec)
     _add_view_parsers(formats)
 
@@ -138,6 +138,7 @@ def run_fec(args: argparse.Namespace) -> int:
     demo = common.file_kind(path) == "demo" and not args.training
     kind = "demo" if demo else common.kind(args)
     with Ledger.open(path, kind=kind, create=False, operator=operator) as ledger:
+        operator = common.authenticated(ledger, args)
         written = write_fec(ledger, year, out, operator=operator)
     summary = read_fec(written)
     print(f"FEC écrit : {written}")

@@ -22,7 +22,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     which.add_argument("--day", metavar="AAAA-MM-JJ", type=arguments.day)
     which.add_argument("--month", metavar="AAAA-MM", type=arguments.month)
     which.add_argument("--year", metavar="AAAA", type=arguments.year)
-    close.add_argument("--operator", metavar="NOM", help="opérateur (défaut : l'utilisateur)")
+    close.add_argument("--operator", metavar="NOM", help=common.OPERATOR_HELP)
     close.add_argument(
         "--cash-counted",
         metavar="MONTANT",
@@ -55,45 +55,51 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_close(args: argparse.Namespace) -> int:
-    """A day closure is followed by a backup, a year closure by its archive. The closure
-    stands whatever happens to the backup or the archive; a failed one is printed as a
-    warning and the exit code is 1, so that a script running the closure hears about it."""
-    from app.cli.archive import archive_after_year_closure
-    from app.cli.backup import backup_after_closure
+    """A day closure is followed by a backup, a year closure by its archive
+    (``close_and_follow_up``). The closure stands whatever happens to the backup or the
+    archive; a failed one is printed as a warning and the exit code is 1, so that a script
+    running the closure hears about it."""
+    from app.cli.archive import print_archive
     from app.documents.text import closure_text
     from app.ledger.backup.copies import backup_line
-    from app.ledger.closures import close_day, close_month, close_year, get_closure
+    from app.ledger.closing import close_and_follow_up
+    from app.ledger.closures import get_closure
+    from app.ledger.models import RecordType
     from app.ledger.settings import fiscal_settings
     from app.ledger.store import Ledger
 
     path = common.ledger_path(args)
-    operator = common.operator(args)
+    counted = None
+    if args.day:
+        kind, period = RecordType.DAY_CLOSURE, args.day
+        if args.cash_counted is not None:
+            counted = {"cash": args.cash_counted}
+    elif args.month:
+        kind, period = RecordType.MONTH_CLOSURE, args.month
+    else:
+        kind, period = RecordType.YEAR_CLOSURE, args.year
     with Ledger.open(
         path,
         kind=common.kind(args),
         create=False,
-        operator=operator,
+        operator=common.operator(args),
         supervisor=common.supervisor(args),
     ) as ledger:
-        with ledger.transaction() as session:
-            if args.day:
-                counted = None if args.cash_counted is None else {"cash": args.cash_counted}
-                record = close_day(session, args.day, operator=operator, counted=counted)
-            elif args.month:
-                record = close_month(session, args.month, operator=operator)
-            else:
-                record = close_year(session, args.year, operator=operator)
-        warning = backup_after_closure(ledger, operator) if args.day else None
+        operator = common.authenticated(ledger, args)
+        closed = close_and_follow_up(ledger, kind, period, operator=operator, counted=counted)
+        done = closed.follow_up
+        if done.backup is not None:
+            print(f"Sauvegarde écrite : {done.backup.path}", file=sys.stderr)
         with ledger.reader() as session:
-            closure = get_closure(session, record.record_type, record.body["period"])
+            closure = get_closure(session, kind, closed.recorded.body["period"])
             assert closure is not None
             shop, backup = fiscal_settings(session), backup_line(session)
             print(
                 closure_text(closure, shop, ledger.timezone, training=args.training, backup=backup)
             )
-        if args.year:
-            warning = archive_after_year_closure(ledger, record.body["period"], operator)
-    if warning:
-        print(f"Attention : {warning}", file=sys.stderr)
+        if done.archive is not None:
+            print_archive(done.archive, stream=sys.stderr)
+    if done.warning:
+        print(f"Attention : {done.warning}", file=sys.stderr)
         return 1
     return 0

@@ -24,6 +24,7 @@ from app.errors import InvalidInput, PeriodClosed
 from app.ledger import canonical
 from app.ledger.journal import Recorded, append, head, local_date
 from app.ledger.models import JournalPayment, JournalRecord, JournalVat, RecordType
+from app.ledger.operators import Permission, require
 from app.ledger.periods import (
     Pending,
     closure_required,
@@ -298,13 +299,13 @@ def close_day(
     *,
     operator: str,
     counted: Mapping[str, int] | None = None,
-    till: str | None = None,
 ) -> Recorded:
     """Close ``day`` (Z): totals of the tickets since the last day closure.
 
     ``counted`` holds what the operator counted per payment method (cents); the
     expected amounts and the differences are recorded with it.
     """
+    require(session, operator, Permission.CLOSE_DAY)
     now = today(session)
     iso = day.isoformat()
     if day > now:
@@ -341,7 +342,7 @@ def close_day(
         **perpetual_totals(previous, totals),
         "counted": _cash_count(totals, counted),
     }
-    return append(session, RecordType.DAY_CLOSURE, body, operator=operator, till=till, period=iso)
+    return append(session, RecordType.DAY_CLOSURE, body, operator=operator, period=iso)
 
 
 def _cash_count(totals: PeriodTotals, counted: Mapping[str, int] | None) -> list[dict[str, Any]]:
@@ -394,6 +395,7 @@ def parse_year(year: int | str) -> str:
 
 def close_month(session: Session, period: str, *, operator: str) -> Recorded:
     """Close a month once it is over and all its days with sales are closed."""
+    require(session, operator, Permission.CLOSE_PERIOD)
     period = parse_month(period)
     return _close_aggregate(
         session,
@@ -407,6 +409,7 @@ def close_month(session: Session, period: str, *, operator: str) -> Recorded:
 
 def close_year(session: Session, year: int | str, *, operator: str) -> Recorded:
     """Close a (calendar) fiscal year once it is over and all its months are closed."""
+    require(session, operator, Permission.CLOSE_PERIOD)
     period = parse_year(year)
     return _close_aggregate(
         session,

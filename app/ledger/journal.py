@@ -165,7 +165,6 @@ def append(
     body: dict[str, Any],
     *,
     operator: str,
-    till: str | None = None,
     ref_seq: int | None = None,
     period: str | None = None,
     key_override: Any = None,
@@ -175,7 +174,7 @@ def append(
     ledger = _writer(session)
     record_type = RecordType(record_type)
     operator = _actor(operator, "d'opérateur")
-    till = _actor(till or ledger.till_id, "de caisse")
+    till = _actor(ledger.till_id, "de caisse")  # the ledger's own, never a caller's
     signer = key_override or ledger.signer
     if signer is None:
         raise RuntimeError("ledger opened read-only")

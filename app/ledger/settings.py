@@ -17,6 +17,7 @@ from app.errors import InvalidInput
 from app.ledger import canonical
 from app.ledger.journal import Recorded, append
 from app.ledger.models import JournalRecord, RecordType
+from app.ledger.operators import Permission, require
 
 VAT_REGIMES = {
     "reel_normal": "Régime réel normal",
@@ -127,6 +128,7 @@ def record_fiscal_settings(
     before = fiscal_settings(session)
     if settings == before:
         return None
+    require(session, operator, Permission.EDIT_SETTINGS)
     changed = sorted(k for k, v in asdict(settings).items() if asdict(before)[k] != v)
     body = {"settings": asdict(settings), "changed": changed}
     return append(session, RecordType.SETTINGS, body, operator=operator)

@@ -38,6 +38,7 @@ from app.ledger.db import (
 from app.ledger.events import EventCode, log_event
 from app.ledger.journal import append
 from app.ledger.models import JournalRecord, LedgerMeta, RecordType
+from app.ledger.preferences import DEFAULT_TILL_ID, TILL_ID, ShopPreference, stored_till_id
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ class Ledger:
         create: bool = True,
         readonly: bool = False,
         clock: Clock = utc_now,
-        till_id: str = "CAISSE-1",
+        till_id: str | None = None,
         timezone: str = DEFAULT_TIMEZONE,
         operator: str = SYSTEM_OPERATOR,
         supervisor: str | None = None,
@@ -128,7 +129,11 @@ class Ledger:
         central's till tables) on a computer that does not hold its signing key: no key
         is loaded nor created, so nothing can be appended to the chain, and nothing is
         journaled on opening, which is why the schema must already be current (a
-        migration is journaled by a VERSION_CHANGE, which only the key can sign)."""
+        migration is journaled by a VERSION_CHANGE, which only the key can sign).
+
+        ``till_id`` names the till of a ledger created here, and is kept in it; a ledger
+        that has its own (Réglages, ``save_till_id``) always signs with that one, whoever
+        opens it, so that the GUI and the command line sign records alike."""
         if not signing and (readonly or create):
             raise ValueError("signing=False opens an existing ledger for writing")
         target = resolve_target(target)
@@ -162,7 +167,7 @@ class Ledger:
                 engine,
                 meta,
                 clock=clock,
-                till_id=till_id,
+                till_id=_stored_till_id(engine) or till_id or DEFAULT_TILL_ID,
                 readonly=readonly,
                 supervisor=supervisor,
             )
@@ -190,7 +195,7 @@ class Ledger:
         kind: str,
         timezone: str,
         clock: Clock,
-        till_id: str,
+        till_id: str | None,
         operator: str,
         supervisor: str | None = None,
     ) -> LedgerMeta:
@@ -211,6 +216,8 @@ class Ledger:
             )
             stored = keys.create_key(meta.ledger_id)
             session.add(meta)
+            till_id = till_id or DEFAULT_TILL_ID
+            session.add(ShopPreference(key=TILL_ID, value=till_id))
             session.flush()
             ledger = Ledger(
                 target,
@@ -373,6 +380,9 @@ class Ledger:
             anchor = session.info.pop("anchor", None)
             if anchor is not None:
                 write_anchor(self.ledger_id, anchor)
+            renamed = session.info.pop("till_id", None)  # see preferences.save_till_id
+            if renamed is not None:
+                self.till_id = renamed
 
     def note_clock_anomaly(self, observed: str, last: str) -> None:
         self._anomaly = ClockAnomaly(observed, last)
@@ -424,6 +434,14 @@ def _has_ledger_table(engine: Engine) -> bool:
         if engine.dialect.name != "sqlite":
             raise  # a server out of reach is said by Ledger.open
         return False  # a file of another kind (a text, a folder): not a ledger
+
+
+def _stored_till_id(engine: Engine) -> str | None:
+    """The till id kept in the ledger; None in one older than the preferences table."""
+    with Session(engine) as session:
+        if not inspect(session.connection()).has_table(ShopPreference.__tablename__):
+            return None
+        return stored_till_id(session)
 
 
 def _require_current_schema(engine: Engine, target: Target) -> None:

@@ -19,8 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ledger.operators import OperatorInfo
 from app.ledger.store import Ledger
-from app.staff.service import OperatorInfo, attempt_login, list_operators
+from app.staff.service import attempt_login, list_operators
 from app.ui.widgets.keypad import Keypad, pin_rows
 
 TOUCH = 56

@@ -29,22 +29,21 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
-from app.documents.preferences import till_id
 from app.einvoice.pdp.outbox import outbox_problems
 from app.einvoice.pdp.training import training_client
 from app.einvoice.pdp.worker import OutboxWorker, configured_client
 from app.errors import ComptoirError
-from app.ledger.archive.write import ArchiveResult, archive_after_closure
-from app.ledger.backup.copies import backup_now, last_backup
+from app.ledger.backup.copies import last_backup
 from app.ledger.central.sync import SyncWorker
 from app.ledger.central.sync import banner_text as central_banner
+from app.ledger.closing import FollowUp, follow_up_closure
 from app.ledger.closures import Closure, day_label, pending_closures
 from app.ledger.events import EventCode, log_event
 from app.ledger.journal import Recorded
 from app.ledger.models import RecordType
+from app.ledger.operators import OperatorInfo, Permission, has_operators
 from app.ledger.settings import fiscal_settings
 from app.ledger.store import Ledger
-from app.staff.service import OperatorInfo, Permission, has_operators
 from app.ui.archive_viewer import ArchiveViewer
 from app.ui.background import Background
 from app.ui.closures.closures_screen import ClosuresScreen
@@ -230,29 +229,28 @@ class MainWindow(QMainWindow):
         box.open()
 
     def closure_made(self, closure: Closure) -> None:
-        """After a closure, off the GUI thread: a day is backed up first so that its Z report
-        names the copy (a failed backup is recorded by backup_now and shown in the banner);
-        a fiscal year is archived. The closure itself is already recorded either way."""
+        """After a closure, off the GUI thread, what follows it (``follow_up_closure``, the
+        same as the command line's): a day is backed up first so that its Z report names the
+        copy (a failed backup is recorded and shown in the banner); a fiscal year is
+        archived (a failed archive is shown). The closure itself is recorded either way."""
         ledger, operator = self.ctx.ledger, self.ctx.operator_name
-        if closure.record_type is RecordType.DAY_CLOSURE:
-            work = lambda: backup_now(ledger, operator=operator)  # noqa: E731
-        elif closure.record_type is RecordType.YEAR_CLOSURE:
-            work = lambda: archive_after_closure(  # noqa: E731
-                ledger, closure.record_type, closure.period, operator
-            )
-        else:
+        if closure.record_type not in (RecordType.DAY_CLOSURE, RecordType.YEAR_CLOSURE):
             self.output_closure(closure, duplicate=False)
             return
 
+        def work() -> FollowUp:
+            return follow_up_closure(ledger, closure.record_type, closure.period, operator=operator)
+
         def then(outcome: object) -> None:
             note = ""
-            if isinstance(outcome, ArchiveResult):
-                note = f"\nArchive de l'exercice écrite : {outcome.path}"
-            elif isinstance(outcome, ComptoirError) and closure.record_type is not (
-                RecordType.DAY_CLOSURE
-            ):
-                show_error(self, outcome)
-            elif isinstance(outcome, BaseException) and not isinstance(outcome, ComptoirError):
+            if isinstance(outcome, FollowUp):
+                if outcome.archive is not None:
+                    note = f"\nArchive de l'exercice écrite : {outcome.archive.path}"
+                if outcome.error is not None and closure.record_type is not (
+                    RecordType.DAY_CLOSURE
+                ):
+                    show_error(self, outcome.error)
+            else:  # follow_up_closure reports its failures: this is a bug
                 log.warning("work after the closure failed: %r", outcome)
             self.refresh_banner()
             self.output_closure(closure, duplicate=False, note=note)
@@ -434,8 +432,6 @@ def dispose(widget: QWidget) -> None:
 
 def open_ledger_for_gui(path: Path, kind: str) -> Ledger:
     ledger = Ledger.open(path, kind=kind, operator="système")
-    with ledger.reader() as session:
-        ledger.till_id = till_id(session)
     with ledger.transaction() as session:
         log_event(session, EventCode.START, operator="système", software_version=__version__)
     return ledger

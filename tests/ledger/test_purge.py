@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from app.documents.preferences import set_preference
 from app.errors import InvalidInput
 from app.ledger import canonical
 from app.ledger.archive.format import MANIFEST, TICKETS_CSV
@@ -31,6 +30,7 @@ from app.ledger.models import (
     PurgeAuthorisation,
     RecordType,
 )
+from app.ledger.preferences import set_preference
 from app.ledger.purged import read_purges
 from app.ledger.reprints import record_duplicate
 from app.ledger.store import Ledger

@@ -71,8 +71,8 @@ def test_day_closure_is_backed_up_and_its_z_names_the_copy(qtbot, window, shop, 
     ledger = shop["ledger"]
     printer = tmp_path / "printer.bin"
     with ledger.transaction() as session:
-        save_printer_config(session, {"kind": "file", "path": str(printer)})
-    ring(ledger, method=PaymentMethod.CASH)
+        save_printer_config(session, {"kind": "file", "path": str(printer)}, operator="Camille")
+    ring(ledger, method=PaymentMethod.CASH, operator="Yanis")
 
     _close_the_day(qtbot, window, clock)
 
@@ -88,12 +88,12 @@ def test_failed_backup_after_the_closure_shows_in_the_banner(qtbot, window, shop
     usb = tmp_path / "usb"
     usb.mkdir()
     with ledger.transaction() as session:
-        save_backup_settings(session, str(usb), 7)
+        save_backup_settings(session, str(usb), 7, operator="Camille")
     # The folder becomes a plain file: nothing can be written into it (permission bits
     # would not do: tests may run as root).
     usb.rmdir()
     usb.write_text("plus un dossier", encoding="utf-8")
-    ring(ledger, method=PaymentMethod.CASH)
+    ring(ledger, method=PaymentMethod.CASH, operator="Yanis")
 
     _close_the_day(qtbot, window, clock)
 

@@ -10,8 +10,9 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.ledger.closures import get_closure, list_closures
 from app.ledger.models import RecordType
+from app.ledger.operators import Role
 from app.sales.payments import PaymentMethod
-from app.staff.service import Role, add_operator
+from app.staff.service import add_operator
 from app.ui.closures.closures_screen import ClosuresScreen
 from app.ui.context import AppContext
 from app.ui.models import ClosureListModel
@@ -23,7 +24,7 @@ MONDAY = date(2026, 3, 2)
 
 def make_context(ledger, role: Role = Role.MANAGER, name: str = "Camille") -> AppContext:
     with ledger.transaction() as session:
-        operator = add_operator(session, name, role, "1234")
+        operator = add_operator(session, name, role, "1234", operator="Camille")
     return AppContext(ledger, operator)
 
 
@@ -55,8 +56,14 @@ def ctx(ledger) -> AppContext:
 
 
 def test_close_day_with_a_cash_difference(qtbot, ledger, clock, ctx) -> None:
-    ring(ledger, ("Pain", 130, 2, 550), ("Vin", 1150, 1, 2000), method=PaymentMethod.CASH)
-    ring(ledger, ("Sandwich", 550, 1, 1000), method=PaymentMethod.CARD)
+    ring(
+        ledger,
+        ("Pain", 130, 2, 550),
+        ("Vin", 1150, 1, 2000),
+        method=PaymentMethod.CASH,
+        operator="Camille",
+    )
+    ring(ledger, ("Sandwich", 550, 1, 1000), method=PaymentMethod.CARD, operator="Camille")
     clock.set_local(MONDAY, time(19, 0))
     screen = make_screen(qtbot, ctx)
     find = screen.findChild
@@ -107,7 +114,7 @@ def test_close_day_with_a_cash_difference(qtbot, ledger, clock, ctx) -> None:
 
 
 def test_bad_counted_amount_is_shown_and_nothing_recorded(qtbot, ledger, clock, ctx) -> None:
-    ring(ledger, method=PaymentMethod.CASH)
+    ring(ledger, method=PaymentMethod.CASH, operator="Camille")
     screen = make_screen(qtbot, ctx)
     qtbot.keyClicks(screen.findChild(object, "counted_cash"), "12,345")
     error = screen.findChild(object, "countedError_cash")
@@ -123,7 +130,7 @@ def test_bad_counted_amount_is_shown_and_nothing_recorded(qtbot, ledger, clock, 
 
 
 def test_pending_day_banner_and_default_day(qtbot, ledger, clock, ctx) -> None:
-    ring(ledger, method=PaymentMethod.CASH)
+    ring(ledger, method=PaymentMethod.CASH, operator="Camille")
     clock.set_local(MONDAY + timedelta(days=2))
     screen = make_screen(qtbot, ctx)
     banner = screen.findChild(object, "pendingBanner")
@@ -140,7 +147,7 @@ def test_pending_day_banner_and_default_day(qtbot, ledger, clock, ctx) -> None:
 
 
 def test_refused_closure_shows_the_error_dialog(qtbot, ledger, clock, ctx) -> None:
-    ring(ledger, method=PaymentMethod.CASH)
+    ring(ledger, method=PaymentMethod.CASH, operator="Camille")
     clock.set_local(MONDAY + timedelta(days=2))
     screen = make_screen(qtbot, ctx)
     day_edit = screen.findChild(object, "dayEdit")
@@ -157,7 +164,7 @@ def test_refused_closure_shows_the_error_dialog(qtbot, ledger, clock, ctx) -> No
 
 
 def test_manager_closes_the_month(qtbot, ledger, clock, ctx) -> None:
-    ring(ledger, method=PaymentMethod.CARD)
+    ring(ledger, method=PaymentMethod.CARD, operator="Camille")
     clock.set_local(MONDAY, time(19, 0))
     screen = make_screen(qtbot, ctx)
     qtbot.mouseClick(screen.findChild(object, "closeDayButton"), Qt.MouseButton.LeftButton)
@@ -196,7 +203,7 @@ def test_cashier_cannot_close_a_month(qtbot, ledger, clock) -> None:
 
 
 def test_reprint_emits_the_selected_closure(qtbot, ledger, clock, ctx) -> None:
-    ring(ledger, method=PaymentMethod.CASH)
+    ring(ledger, method=PaymentMethod.CASH, operator="Camille")
     clock.set_local(MONDAY, time(19, 0))
     screen = make_screen(qtbot, ctx)
     qtbot.mouseClick(screen.findChild(object, "closeDayButton"), Qt.MouseButton.LeftButton)

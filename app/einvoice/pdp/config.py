@@ -18,9 +18,10 @@ from urllib.parse import urlparse
 import keyring
 from sqlalchemy.orm import Session
 
-from app.documents.preferences import get_preference, set_preference
 from app.errors import ComptoirError, InvalidInput
 from app.ledger.keys import KEYRING_SERVICE
+from app.ledger.operators import Permission, require
+from app.ledger.preferences import get_preference, set_preference
 
 log = logging.getLogger(__name__)
 
@@ -134,8 +135,9 @@ def load_settings(session: Session, *, timeout: float | None = None) -> Platform
     return PlatformSettings(base_url, token_url, client_id, client_secret, timeout)
 
 
-def save_settings(session: Session, settings: PlatformSettings) -> None:
+def save_settings(session: Session, settings: PlatformSettings, *, operator: str) -> None:
     """Addresses into the shop preferences, credentials into the keyring only."""
+    require(session, operator, Permission.EDIT_SETTINGS)
     _keyring_write(
         {KEYRING_CLIENT_ID: settings.client_id, KEYRING_CLIENT_SECRET: settings.client_secret},
         whose="de la plateforme",
@@ -244,8 +246,9 @@ def load_chorus_settings(
     return ChorusSettings(token_url, base_url, client_id, secret, login, password, timeout)
 
 
-def save_chorus_settings(session: Session, settings: ChorusSettings) -> None:
+def save_chorus_settings(session: Session, settings: ChorusSettings, *, operator: str) -> None:
     """Addresses into the shop preferences, the four logins into the keyring only."""
+    require(session, operator, Permission.EDIT_SETTINGS)
     values = (
         settings.client_id,
         settings.client_secret,

@@ -76,6 +76,8 @@ from app.ledger.models import (
     PurgedNumber,
     RecordType,
 )
+from app.ledger.operators import Permission, require
+from app.ledger.preferences import get_preference
 from app.ledger.purged import PURGE_CODE, PURGE_MARKER, compact, purge_events_sql
 from app.ledger.store import Ledger
 from app.values.money import group_thousands
@@ -199,8 +201,6 @@ class PurgeResult:
 # -- conditions -----------------------------------------------------------------------------
 def retention_years(session: Session) -> int:
     """The shop preference ``retention_years``; never less than the legal six years."""
-    from app.documents.preferences import get_preference  # a preference, not fiscal data
-
     try:
         text = get_preference(session, RETENTION_PREFERENCE).strip()
     except SQLAlchemyError as exc:  # a ledger without the preferences table
@@ -512,6 +512,8 @@ def purge_period(
 
     The slow checks (the archive verified, every record compared with it) run before the
     write lock is taken; under the lock the plan is read again and must be the same."""
+    with ledger.reader() as session:
+        require(session, operator, Permission.CLOSE_PERIOD)
     prepared = plan_purge(
         ledger, year, archive_path=archive_path, progress=progress, cancelled=cancelled
     )

@@ -75,6 +75,8 @@ from app.ledger.models import (
     RecordType,
     SigningKey,
 )
+from app.ledger.operators import Permission, require
+from app.ledger.preferences import get_preference
 from app.ledger.settings import fiscal_settings
 from app.ledger.store import Ledger
 
@@ -136,10 +138,6 @@ def default_archive_dir(ledger_path: Path) -> Path:
 
 def archive_dir(ledger: Ledger) -> Path:
     """The folder chosen in the settings (preference ``archive_dir``), else the default."""
-    # A shop preference, not fiscal data: read lazily so the ledger core does not depend
-    # on the documents package at import time.
-    from app.documents.preferences import get_preference
-
     try:
         with ledger.reader() as session:
             chosen = get_preference(session, ARCHIVE_DIR_PREFERENCE).strip()
@@ -201,6 +199,7 @@ def create_archive(
         raise ArchiveError("Archivage impossible : le journal est ouvert en lecture seule.")
     target_dir = Path(out_dir) if out_dir is not None else archive_dir(ledger)
     with ledger.reader() as session:  # one snapshot for the plan and every file
+        require(session, operator, Permission.CLOSE_PERIOD)
         plan = _plan(session, ledger, kind, period)
         written = _write_archive(session, ledger, plan, target_dir)
     try:

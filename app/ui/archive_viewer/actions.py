@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.errors import ComptoirError
 from app.ledger.models import RecordType
-from app.staff.service import Permission
+from app.ledger.operators import Permission
 from app.ui.archive_viewer.central_source import verify_central_source
 from app.ui.archive_viewer.jobs import (
     Job,

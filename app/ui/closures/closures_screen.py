@@ -46,9 +46,9 @@ from app.ledger.closures import (
 from app.ledger.closures import today as ledger_today
 from app.ledger.journal import Recorded, document_number
 from app.ledger.models import CLOSURE_TYPES, RecordType
+from app.ledger.operators import Permission
 from app.ledger.settings import FiscalSettings, fiscal_settings
 from app.sales.payments import PaymentMethod
-from app.staff.service import Permission
 from app.ui.context import AppContext
 from app.ui.forms import TOUCH_STYLE, Screen, error_label, show_form_error
 from app.ui.models import ClosureListModel
@@ -530,10 +530,10 @@ class ClosuresScreen(Screen):
         )
 
     def _close_day_confirmed(self, day: date, counted: dict[str, int]) -> None:
-        operator, till = self.ctx.operator_name, self.ctx.ledger.till_id
+        operator = self.ctx.operator_name
 
         def record(session: Session) -> Recorded:
-            return close_day(session, day, operator=operator, counted=counted or None, till=till)
+            return close_day(session, day, operator=operator, counted=counted or None)
 
         recorded = self.ctx.write(self, record)
         if recorded is None:

@@ -29,7 +29,7 @@ from app.ledger.backup.copies import (
     last_good_backup,
     save_backup_settings,
 )
-from app.staff.service import Permission
+from app.ledger.operators import Permission
 from app.ui.background import Background
 from app.ui.context import AppContext
 from app.ui.forms import error_label, show_form_error
@@ -119,7 +119,11 @@ class BackupTab(QWidget):
     def _save(self) -> bool:
         folder, keep = self.folder.text(), self.keep.value()
         return save_setting(
-            self.ctx, self.error, lambda session: save_backup_settings(session, folder, keep)
+            self.ctx,
+            self.error,
+            lambda session: save_backup_settings(
+                session, folder, keep, operator=self.ctx.operator_name
+            ),
         )
 
     def save(self) -> None:

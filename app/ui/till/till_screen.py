@@ -32,11 +32,11 @@ from app.catalog.service import ProductInfo, Scan, categories, lookup_barcode, p
 from app.catalog.service import search_products as find_products
 from app.errors import ComptoirError, InvalidInput
 from app.ledger.journal import Recorded
+from app.ledger.operators import Permission
 from app.sales.cart import CartLine, Discount
 from app.sales.limits import unusual_line
 from app.sales.parking import park, parked_tickets, resume
 from app.sales.service import record_sale, sale_refusal
-from app.staff.service import Permission
 from app.ui.context import AppContext, documents
 from app.ui.errors import show_error
 from app.ui.till.cart_model import CartModel
