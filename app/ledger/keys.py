@@ -139,13 +139,17 @@ def _store(ledger_id: str, key: ec.EllipticCurvePrivateKey) -> StoredKey:
 
 
 def _write_private(path: Path, text: str) -> None:
-    """Write a file only its owner can read, whole or not at all."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(path.parent, 0o700)
+    write_private(path, text.encode("ascii"))
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a file only its owner can read, whole or not at all."""
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(text)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
     os.chmod(tmp, 0o600)
