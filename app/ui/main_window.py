@@ -43,6 +43,7 @@ from app.ledger.store import Ledger
 from app.staff.service import OperatorInfo, Permission, has_operators
 from app.ui.archive_viewer import ArchiveViewer
 from app.ui.background import Background
+from app.ui.clock_dialog import journal_start
 from app.ui.closures.closures_screen import ClosuresScreen
 from app.ui.context import AppContext, documents
 from app.ui.errors import show_error
@@ -337,12 +338,15 @@ def dispose(widget: QWidget) -> None:
     QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
-def open_ledger_for_gui(path: Path, kind: str) -> Ledger:
+def open_ledger_for_gui(path: Path, kind: str) -> Ledger | None:
+    """The ledger, opened and its START journaled; None when the clock is far ahead and no
+    manager confirmed the date (nothing was written)."""
     ledger = Ledger.open(path, kind=kind, operator="système")
     with ledger.reader() as session:
         ledger.till_id = till_id(session)
-    with ledger.transaction() as session:
-        log_event(session, EventCode.START, operator="système", software_version=__version__)
+    if not journal_start(ledger, __version__):
+        ledger.close()
+        return None
     return ledger
 
 
@@ -380,6 +384,8 @@ def run(path: Path, *, kind: str = "real") -> int:
     except ComptoirError as exc:
         QMessageBox.critical(None, "Comptoir", exc.message)
         return 2
+    if ledger is None:
+        return 0
     with ledger.reader() as session:
         needs_setup = not fiscal_settings(session).is_complete or not has_operators(session)
     if needs_setup and FirstRunDialog(ledger).exec() != FirstRunDialog.DialogCode.Accepted:
