@@ -1,4 +1,4 @@
-"""``comptoir central …`` and ``comptoir verify`` on a central ledger (see app/cli.py).
+"""``comptoir central …`` and ``comptoir verify`` on a central ledger.
 
 The parser part imports nothing from the ledger, so that ``--help`` stays quick; each
 command imports what it needs. Exit codes as everywhere: 0 done, 1 a check found a
@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app.cli import common
+
 if TYPE_CHECKING:
     from app.ledger.journal import Recorded
     from app.ledger.store import Ledger
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
 SHOWN_FINDINGS = 50
 
 
-def add_central_parser(commands: argparse._SubParsersAction) -> None:
+def add_parsers(commands: argparse._SubParsersAction) -> None:
     central = commands.add_parser(
         "central", help="serveur central d'une boutique à plusieurs caisses"
     )
@@ -46,10 +48,12 @@ def add_central_parser(commands: argparse._SubParsersAction) -> None:
     which.add_argument("--year", metavar="AAAA")
     close.add_argument("--operator", default=None, help="opérateur (défaut : l'utilisateur)")
     actions.add_parser("status", help="caisses, derniers envois, clôtures en attente")
+    central.set_defaults(run=run_central)
 
 
-def run_central(args: argparse.Namespace, target: Path | str, operator: str) -> int:
-    """``target`` is the ledger ``--db`` names: the till's for ``upload``, else the central."""
+def run_central(args: argparse.Namespace) -> int:
+    """The ledger ``--db`` names is the till's for ``upload``, else the central."""
+    target, operator = common.ledger_path(args), common.operator_name()
     return {
         "init": _init,
         "upload": _upload,
