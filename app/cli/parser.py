@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from app import __version__
-from app.cli import archive, backup, central, demo, export, invoice, ledger, pdp
+from app.cli import archive, backup, central, demo, export, invoice, keys, ledger, pdp
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,4 +41,5 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_parsers(commands)
     archive.add_parsers(commands)
     central.add_parsers(commands)
+    keys.add_parsers(commands)
     return parser

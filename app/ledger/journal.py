@@ -329,6 +329,20 @@ def _check_clock_jump(session: Session, ledger: Ledger, last: Head, now: datetim
     return head(session) or last
 
 
+def confirm_clock_jump(session: Session) -> bool:
+    """Journal the confirmation of a clock far ahead of the last record (the ledger opened
+    with ``clock_confirmed_by``) without any other record; False when there is no jump."""
+    ledger = ledger_of(session)
+    if ledger.clock_confirmed_by is None:
+        raise RuntimeError("no manager named to confirm the clock")
+    lock_chain(session)
+    last = head(session)
+    if last is None or ledger.clock_checked:
+        return False
+    after = _check_clock_jump(session, ledger, last, ledger.clock())
+    return after.seq != last.seq
+
+
 def _local(moment: datetime, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime("%d/%m/%Y à %H:%M")
 
