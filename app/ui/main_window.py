@@ -29,7 +29,7 @@ from app.documents.preferences import till_id
 from app.einvoice.pdp.outbox import outbox_problems
 from app.einvoice.pdp.training import training_client
 from app.einvoice.pdp.worker import OutboxWorker, configured_client
-from app.errors import ComptoirError
+from app.errors import ComptoirError, KeyUnavailable
 from app.ledger.archive.write import ArchiveResult, archive_after_closure
 from app.ledger.backup.copies import backup_now, last_backup
 from app.ledger.central.sync import SyncWorker
@@ -49,6 +49,7 @@ from app.ui.context import AppContext, documents
 from app.ui.errors import show_error
 from app.ui.invoices.invoices_screen import InvoicesScreen
 from app.ui.settings.catalog_screen import CatalogScreen
+from app.ui.settings.key_copy import import_at_start
 from app.ui.settings.settings_screen import SettingsScreen
 from app.ui.till.correction_dialog import CorrectionDialog
 from app.ui.till.till_screen import TillScreen
@@ -380,7 +381,12 @@ def run(path: Path, *, kind: str = "real") -> int:
     app.setDesktopFileName("comptoir")  # Linux: matches installer/comptoir.desktop
     app.setWindowIcon(QIcon(str(APP_ICON)))
     try:
-        ledger = open_ledger_for_gui(path, kind)
+        try:
+            ledger = open_ledger_for_gui(path, kind)
+        except KeyUnavailable as exc:
+            if not import_at_start(path, exc.message):
+                return 2
+            ledger = open_ledger_for_gui(path, kind)
     except ComptoirError as exc:
         QMessageBox.critical(None, "Comptoir", exc.message)
         return 2
