@@ -31,6 +31,7 @@ from app.ledger.models import (
     RecordType,
     SigningKey,
 )
+from app.values.text import check_xml_text
 
 if TYPE_CHECKING:
     from app.ledger.store import Ledger
@@ -139,7 +140,7 @@ def local_date(ts: datetime, timezone: str) -> date:
 def _actor(value: str, what: str) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > MAX_ACTOR_CHARS:
         raise InvalidInput(f"Identifiant {what} invalide : {value!r}.")
-    return value.strip()
+    return check_xml_text(value, f"L'identifiant {what}").strip()
 
 
 def append(
