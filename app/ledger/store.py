@@ -22,7 +22,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import __version__
+from app import __version__, config
 from app.errors import ClockError, KeyUnavailable, LedgerError, LedgerMismatch
 from app.ledger import canonical, chain, keys, migrate
 from app.ledger.anchor import write_anchor
@@ -36,6 +36,13 @@ from app.ledger.db import (
     require_file,
     resolve_target,
     unreachable,
+)
+from app.ledger.files import (
+    clean_leftovers,
+    create_private,
+    ledger_folders,
+    private_file,
+    secure_ledger_files,
 )
 from app.ledger.models import JournalRecord, LedgerMeta, RecordType
 
@@ -157,6 +164,7 @@ class Ledger:
                     raise LedgerError(f"Aucun journal fiscal à l'emplacement {target}.")
             else:
                 target.parent.mkdir(parents=True, exist_ok=True)
+                create_private(target)
         engine = make_engine(target, readonly=readonly)
         migration: migrate.Migration | None = None
         try:
@@ -196,6 +204,8 @@ class Ledger:
             if signing and not readonly:
                 ledger._load_signer(operator, new_key_reason)
                 ledger._record_version_change(migration, operator)
+                if isinstance(target, Path):
+                    _tidy_files(engine, target)
         except OperationalError as exc:
             engine.dispose()
             if not is_postgres(target) or not is_connection_failure(exc):
@@ -436,6 +446,31 @@ class Ledger:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _tidy_files(engine: Engine, path: Path) -> None:
+    """At each opening for writing: the ledger's files back to their owner only, and what
+    an interrupted backup or archive left behind removed (see ``app.ledger.files``)."""
+    folders = ledger_folders(path)
+    chosen: list[Path] = []
+    try:
+        with engine.connect() as conn:
+            for (value,) in conn.execute(
+                sql_text("SELECT value FROM shop_preference WHERE key IN (:a, :b)"),
+                {"a": "backup_folder", "b": "archive_dir"},
+            ):
+                if value and value.strip():
+                    chosen.append(Path(value.strip()).expanduser())
+    except SQLAlchemyError:
+        pass
+    clean_leftovers([*folders, *chosen])
+    data = config.data_dir()
+    secure_ledger_files(path, [*folders, data / "anchors", data / "keys"])
+    for folder in chosen:  # a folder of the shop's choosing keeps its mode, not our files
+        for pattern in (f"{path.stem}-*.sqlite", "archive*.zip"):
+            for copy in folder.glob(pattern):
+                if copy.is_file():
+                    private_file(copy)
 
 
 def _clock_jump_limit(engine: Engine) -> timedelta:
