@@ -48,7 +48,6 @@ def validate_label(label: object) -> str:
     """The label stripped (and NFC-normalised), or InvalidInput."""
     if not isinstance(label, str):
         raise InvalidInput("Le libellé doit être un texte.")
-    check_xml_text(label, "Le libellé")
     try:
         label.encode("utf-8")
     except UnicodeEncodeError:
@@ -65,4 +64,4 @@ def validate_label(label: object) -> str:
         raise InvalidInput(
             "Le libellé contient des caractères de contrôle (tabulation, retour à la ligne…)."
         )
-    return text
+    return check_xml_text(text, "Le libellé")  # what is left: U+FFFE, U+FFFF

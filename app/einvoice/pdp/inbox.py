@@ -49,6 +49,7 @@ from app.errors import InvalidInput
 from app.ledger.journal import ledger_of
 from app.ledger.settings import fiscal_settings
 from app.ledger.store import Ledger
+from app.values.text import check_xml_text
 
 log = logging.getLogger(__name__)
 
@@ -269,7 +270,7 @@ def answer_incoming(
     refuse_unless_sandbox(ledger_of(session), client)
     if code not in ANSWERS:
         raise InvalidInput(f"Réponse inconnue : « {code} » (205, 207 ou 210).")
-    reason = " ".join(reason.split())
+    reason = " ".join(check_xml_text(reason, "Le motif").split())
     if code != "205" and not reason:
         raise InvalidInput(f"Indiquez le motif : « {STATUS_LABELS[code]} » en demande un.")
     incoming = session.get(IncomingInvoice, incoming_id)

@@ -88,5 +88,5 @@ def downgrade() -> None:
     else:
         op.execute("DROP TRIGGER purge_authorisation_needs_its_record")
         op.execute("DROP TRIGGER purge_authorisation_no_update")
-    with op.batch_alter_table('purge_authorisation', schema=None) as batch_op:
-        batch_op.drop_column('purge_seq')
+    # Not a batch: copying the table would break the DELETE guards that read it (0007).
+    op.execute("ALTER TABLE purge_authorisation DROP COLUMN purge_seq")
