@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from app.cli import common
@@ -39,6 +40,11 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     )
     confirm.add_argument("--manager", metavar="NOM", required=True, help="gérant qui confirme")
     confirm.set_defaults(run=run_clock_confirm)
+    limit = clock_actions.add_parser(
+        "limit", help="avance d'horloge admise sans confirmation (défaut : 24 heures)"
+    )
+    limit.add_argument("--hours", type=int, metavar="HEURES", help="nouvelle limite, en heures")
+    limit.set_defaults(run=run_clock_limit)
 
 
 def _passphrase(*, twice: bool) -> str:
@@ -118,4 +124,27 @@ def run_clock_confirm(args: argparse.Namespace) -> int:
         print(f"Date de l'ordinateur confirmée par {args.manager} et journalisée.")
     else:
         print("L'horloge n'est pas en avance sur le journal : il n'y a rien à confirmer.")
+    return 0
+
+
+def run_clock_limit(args: argparse.Namespace) -> int:
+    """Show, or with --hours set, the shop's limit (a preference kept beside the ledger)."""
+    from app.documents.preferences import set_preference
+    from app.ledger.store import CLOCK_JUMP_PREFERENCE, MAX_CLOCK_JUMP_HOURS, Ledger
+
+    if args.hours is not None and not 1 <= args.hours <= MAX_CLOCK_JUMP_HOURS:
+        raise InvalidInput(f"--hours : de 1 à {MAX_CLOCK_JUMP_HOURS} heures.")
+    path = common.ledger_path(args)
+    with Ledger.open(
+        path, kind=common.kind(args), create=False, operator=common.operator_name()
+    ) as ledger:
+        if args.hours is not None:
+            with ledger.transaction() as session:
+                set_preference(session, CLOCK_JUMP_PREFERENCE, str(args.hours))
+            ledger.clock_jump_limit = timedelta(hours=args.hours)
+        hours = int(ledger.clock_jump_limit.total_seconds() // 3600)
+    print(
+        f"Une horloge en avance de plus de {hours} heures sur le dernier enregistrement "
+        "demande la confirmation d'un gérant."
+    )
     return 0

@@ -60,6 +60,7 @@ DEFAULT_CLOCK_JUMP_LIMIT = timedelta(days=1)
 # A shop preference (hours): a shop closed two days a week may allow a longer gap.
 CLOCK_JUMP_PREFERENCE = "clock_jump_limit_hours"
 CLOCK_JUMP_ENV = "COMPTOIR_CLOCK_JUMP_LIMIT_HOURS"
+MAX_CLOCK_JUMP_HOURS = 24 * 31
 SYSTEM_OPERATOR = "système"
 _KIND_HINTS = {
     ("training", "real"): (

@@ -77,3 +77,17 @@ def test_clock_far_ahead_is_refused_then_confirmed(tmp_path: Path, capsys, monke
     assert "confirmée par Camille" in capsys.readouterr().out
     assert main(["--db", str(db), "backup", "create"]) == 0
     assert verify_ledger(db).ok
+
+
+def test_the_clock_limit_is_set_from_the_command_line(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("COMPTOIR_CLOCK_JUMP_LIMIT_HOURS")
+    db = tmp_path / "shop.sqlite"
+    Ledger.open(db).close()
+    assert main(["--db", str(db), "clock", "limit"]) == 0
+    assert "plus de 24 heures" in capsys.readouterr().out
+    assert main(["--db", str(db), "clock", "limit", "--hours", "72"]) == 0
+    assert "plus de 72 heures" in capsys.readouterr().out
+    with Ledger.open(db) as ledger:
+        assert ledger.clock_jump_limit == timedelta(hours=72)
+    assert main(["--db", str(db), "clock", "limit", "--hours", "0"]) == 2
+    assert "de 1 à 744 heures" in capsys.readouterr().err
