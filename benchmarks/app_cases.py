@@ -30,6 +30,7 @@ ledger = open_ledger_for_gui(Path(sys.argv[1]), "real")
 with ledger.reader() as session:
     operator = list_operators(session)[0]
 window = MainWindow(AppContext(ledger, operator))
+window.resize(1024, 768)  # the smallest point-of-sale screen the till serves
 window.show()
 app.processEvents()
 print("READY", window.till.grid.count(), flush=True)
@@ -90,6 +91,7 @@ def bench_till(ctx) -> list[Result]:  # type: ignore[no-untyped-def]
     results = [_cold_start(path, ctx)]
     app = QApplication.instance() or QApplication(sys.argv)
     window = MainWindow(AppContext(ledger, manager))
+    window.resize(1024, 768)
     window.show()
     window.till.refresh()
     app.processEvents()

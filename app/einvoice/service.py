@@ -25,8 +25,8 @@ from app.einvoice.validate import Finding, ValidationReport, validate_xml_bytes
 from app.errors import InvalidInput
 from app.ledger import canonical
 from app.ledger.files import private_dir, write_private_bytes
-from app.ledger.journal import Recorded, ledger_of
-from app.ledger.store import Ledger
+from app.ledger.journal import Recorded
+from app.ledger.store import Ledger, ledger_of
 
 
 class InvoiceRejected(InvalidInput):

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Insert, bindparam, func, insert, select
@@ -31,10 +31,8 @@ from app.ledger.models import (
     RecordType,
     SigningKey,
 )
+from app.ledger.periods import ensure_open_for_sale
 from app.values.text import check_xml_text
-
-if TYPE_CHECKING:
-    from app.ledger.store import Ledger
 
 MAX_ACTOR_CHARS = 64
 
@@ -73,7 +71,31 @@ def document_number(record_type: RecordType | str, number: int) -> str:
     return f"{RecordType(record_type).prefix}{number:06d}"
 
 
-def ledger_of(session: Session) -> Ledger:
+class Writer(Protocol):
+    """What ``append`` needs from the ledger that opened the session
+    (``app.ledger.store.Ledger``): who and what signs, the clock, where the shop is."""
+
+    ledger_id: str
+    kind: str
+    timezone: str
+    till_id: str
+    supervisor: str | None
+    signer_key_id: str | None
+
+    @property
+    def signer(self) -> Any: ...
+
+    def clock(self) -> datetime: ...
+
+    def note_clock_anomaly(self, observed: str, last: str) -> None: ...
+
+    # The forward jump of the clock (``_check_clock_jump``).
+    clock_jump_limit: timedelta
+    clock_confirmed_by: str | None
+    clock_checked: bool
+
+
+def _writer(session: Session) -> Writer:
     try:
         return session.info["ledger"]
     except KeyError:
@@ -156,7 +178,7 @@ def append(
     expect_number: int | None = None,
 ) -> Recorded:
     """Append one record; raises before writing anything if a rule forbids it."""
-    ledger = ledger_of(session)
+    ledger = _writer(session)
     record_type = RecordType(record_type)
     operator = _actor(operator, "d'opérateur")
     till = _actor(till or ledger.till_id, "de caisse")
@@ -179,8 +201,6 @@ def append(
         last = _check_clock_jump(session, ledger, last, now)
     business_date = local_date(now, ledger.timezone)
     if record_type.is_sale:
-        from app.ledger.closures import ensure_open_for_sale
-
         ensure_open_for_sale(session, business_date)
 
     number = next_number(session, record_type)
@@ -287,7 +307,7 @@ def append(
 CLOCK_JUMP_EVENT = "CLOCK_JUMP"
 
 
-def _check_clock_jump(session: Session, ledger: Ledger, last: Head, now: datetime) -> Head:
+def _check_clock_jump(session: Session, ledger: Writer, last: Head, now: datetime) -> Head:
     """The first write of a ledger handle far ahead of the last record needs a manager's
     confirmation, journaled first (both times) in the same transaction; without one,
     ``ClockJump`` is raised and nothing is written. A clock set in 2030 by mistake would
@@ -333,7 +353,7 @@ def _check_clock_jump(session: Session, ledger: Ledger, last: Head, now: datetim
 def confirm_clock_jump(session: Session) -> bool:
     """Journal the confirmation of a clock far ahead of the last record (the ledger opened
     with ``clock_confirmed_by``) without any other record; False when there is no jump."""
-    ledger = ledger_of(session)
+    ledger = _writer(session)
     if ledger.clock_confirmed_by is None:
         raise RuntimeError("no manager named to confirm the clock")
     lock_chain(session)

@@ -37,6 +37,7 @@ from app.ledger.db import (
     resolve_target,
     unreachable,
 )
+from app.ledger.events import EventCode, log_event
 from app.ledger.files import (
     clean_leftovers,
     create_private,
@@ -44,6 +45,7 @@ from app.ledger.files import (
     private_file,
     secure_ledger_files,
 )
+from app.ledger.journal import append
 from app.ledger.models import JournalRecord, LedgerMeta, RecordType
 
 log = logging.getLogger(__name__)
@@ -258,8 +260,6 @@ class Ledger:
             session.info["ledger"] = ledger
             ledger.signer = stored.private_key
             _append_key(session, stored.private_key, operator, reason="création du journal")
-            from app.ledger.events import EventCode, log_event
-
             log_event(
                 session,
                 EventCode.LEDGER_CREATED,
@@ -350,8 +350,6 @@ class Ledger:
                 # PostgreSQL: no copy, the migration is one transaction (see README.md).
                 "backup": migration.backup.name if migration.backup else None,
             }
-        from app.ledger.events import EventCode, log_event
-
         with self.transaction() as session:
             log_event(session, EventCode.VERSION_CHANGE, operator=operator, **detail)
 
@@ -421,8 +419,6 @@ class Ledger:
         anomaly, self._anomaly = self._anomaly, None
         if anomaly is None or self.readonly:
             return
-        from app.ledger.events import EventCode, log_event
-
         real_clock = self.clock
         self.clock = lambda: canonical.parse_ts(anomaly.last)
         try:
@@ -493,6 +489,15 @@ def _clock_jump_limit(engine: Engine) -> timedelta:
     except ValueError:
         hours = 0
     return timedelta(hours=hours) if hours > 0 else DEFAULT_CLOCK_JUMP_LIMIT
+
+
+def ledger_of(session: Session) -> Ledger:
+    """The ledger whose ``session()``, ``reader()`` or ``transaction()`` opened
+    ``session``."""
+    try:
+        return session.info["ledger"]
+    except KeyError:
+        raise RuntimeError("session was not opened by Ledger.session()") from None
 
 
 def _has_ledger_table(engine: Engine) -> bool:
@@ -610,8 +615,6 @@ def _append_key(
     reason: str,
     endorser: ec.EllipticCurvePrivateKey | None = None,
 ) -> None:
-    from app.ledger.journal import append
-
     public = new_key.public_key()
     body = {
         "key_id": chain.key_id_of(public),

@@ -10,10 +10,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.errors import InvalidInput
+from app.errors import ClosureRequired, InvalidInput, PeriodClosed
 from app.ledger import canonical
+from app.ledger.closures import day_label, get_closure, today
 from app.ledger.journal import Recorded, append, document_number
 from app.ledger.models import JournalRecord, RecordType
+from app.ledger.periods import ensure_open_for_sale
 from app.sales.cart import MAX_AMOUNT_CENTS, Cart, TicketTotals
 from app.sales.payments import Payment, PaymentMethod, Settlement, settle
 from app.values.vat import vat_breakdown
@@ -292,3 +294,21 @@ def refund_lines(
 
 def _prorata(cents: int, qty: Decimal, of_qty: Decimal) -> int:
     return int((Decimal(cents) * qty / of_qty).quantize(Decimal(1), ROUND_HALF_UP))
+
+
+def sale_refusal(session: Session) -> str | None:
+    """Why a sale could not be recorded now (the day's Z is done, an earlier period is
+    still open), said before anything is scanned; None when the till may sell."""
+    day = today(session)
+    try:
+        ensure_open_for_sale(session, day)
+    except PeriodClosed as exc:
+        if get_closure(session, RecordType.DAY_CLOSURE, day.isoformat()) is not None:
+            return (
+                f"La journée du {day_label(day)} est clôturée (Z fait) : "
+                "aucune vente ne peut plus être enregistrée aujourd'hui."
+            )
+        return exc.message
+    except ClosureRequired as exc:
+        return exc.message
+    return None

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from app.errors import ComptoirError, InvalidInput
 from app.ledger import canonical
 from app.ledger.events import EventCode, log_event
-from app.ledger.journal import ledger_of
+from app.ledger.store import ledger_of
 from app.staff.models import Operator
 from app.values.text import validate_label
 

@@ -13,13 +13,17 @@ from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QApplication,
+    QFrame,
     QHBoxLayout,
     QInputDialog,
     QLabel,
     QListWidget,
     QMainWindow,
     QMessageBox,
+    QPushButton,
+    QScrollArea,
     QStackedWidget,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -48,6 +52,7 @@ from app.ui.closures.closures_screen import ClosuresScreen
 from app.ui.context import AppContext, documents
 from app.ui.errors import show_error
 from app.ui.invoices.invoices_screen import InvoicesScreen
+from app.ui.login import LoginDialog
 from app.ui.settings.catalog_screen import CatalogScreen
 from app.ui.settings.key_copy import import_at_start
 from app.ui.settings.settings_screen import SettingsScreen
@@ -70,6 +75,8 @@ log = logging.getLogger(__name__)
 # resources/ sits beside the app package, in a checkout as in the bundled application.
 APP_ICON = Path(__file__).resolve().parents[2] / "resources" / "icons" / "comptoir.png"
 PAGES = ("Caisse", "Factures", "Clôtures", "Archives", "Catalogue", "Réglages")
+# The smallest point-of-sale screen the window must fit, with its title bar and a task bar.
+MIN_WINDOW = (1000, 680)
 
 
 class MainWindow(QMainWindow):
@@ -89,10 +96,13 @@ class MainWindow(QMainWindow):
         self.banner = QLabel()
         self.banner.setObjectName("banner")
         self.banner.setStyleSheet("padding: 6px; font-size: 14px;")
+        self.banner.setWordWrap(True)
         self.nav = QListWidget()
         self.nav.setObjectName("navigation")
-        self.nav.setFixedWidth(170)
-        self.nav.setStyleSheet("font-size: 17px;")
+        self.nav.setFixedWidth(140)
+        self.nav.setStyleSheet(
+            "QListWidget { font-size: 17px; } QListWidget::item { min-height: 48px; }"
+        )
         self.nav.addItems(PAGES)
         self.nav.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.stack = QStackedWidget()
@@ -105,15 +115,27 @@ class MainWindow(QMainWindow):
             "Catalogue": CatalogScreen(ctx),
             "Réglages": SettingsScreen(ctx),
         }
+        # Every screen but the till scrolls rather than pushing the window past a small
+        # screen; the till is laid out to fit 1024×768 as it is.
+        self.pages: dict[str, QWidget] = {}
         for name in PAGES:
-            self.stack.addWidget(self.screens[name])
+            screen = self.screens[name]
+            page = screen if screen is self.till else _scrolling(screen)
+            self.pages[name] = page
+            self.stack.addWidget(page)
         self.nav.currentRowChanged.connect(self.show_page)
 
         self.training_banner = training_banner(ctx.ledger)
         self.training_button = switch_button(ctx.ledger)
         self.training_button.clicked.connect(lambda: ask_switch(self))
+        self.switch_operator_button = _side_button("Changer\nd'opérateur", "switchOperator")
+        self.switch_operator_button.clicked.connect(self.switch_operator)
+        self.lock_button = _side_button("Verrouiller", "lockTill")
+        self.lock_button.clicked.connect(self.lock)
         side = QVBoxLayout()
         side.addWidget(self.nav, 1)
+        side.addWidget(self.switch_operator_button)
+        side.addWidget(self.lock_button)
         side.addWidget(self.training_button)
         body = QHBoxLayout()
         body.addLayout(side)
@@ -130,8 +152,62 @@ class MainWindow(QMainWindow):
         self._connect_documents()
         self.nav.setCurrentRow(0 if ctx.can(Permission.SELL) else PAGES.index("Clôtures"))
         self.refresh_banner()
+        self.setMinimumSize(*MIN_WINDOW)
         if sync is not None:  # its state changes in its own thread: look at it now and then
             QTimer(self, interval=5000, timeout=self._sync_changed).start()
+
+    def fit_screen(self) -> None:
+        """Never larger than the screen the window is on (a long text must wrap or scroll,
+        not push the window off the screen)."""
+        screen = self.screen()
+        if screen is None:
+            return
+        available = screen.availableGeometry().size()
+        self.setMaximumSize(available)
+        if self.width() > available.width() or self.height() > available.height():
+            self.resize(
+                min(self.width(), available.width()), min(self.height(), available.height())
+            )
+
+    # -- operators ------------------------------------------------------------------------
+    def switch_operator(self) -> LoginDialog:
+        """Another operator takes over without quitting; the ticket in progress stays."""
+        dialog = LoginDialog(self.ctx.ledger, self, current=self.ctx.operator_name)
+        dialog.setObjectName("switchOperatorDialog")
+        self._ask_operator(dialog)
+        return dialog
+
+    def lock(self) -> LoginDialog:
+        """Hide the screens until a PIN is given; nothing is lost meanwhile."""
+        dialog = LoginDialog(self.ctx.ledger, self, locked_by=self.ctx.operator_name)
+        dialog.setObjectName("lockDialog")
+        self.stack.hide()
+        self.nav.setEnabled(False)
+        self._ask_operator(dialog)
+        return dialog
+
+    def _ask_operator(self, dialog: LoginDialog) -> None:
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+
+        def done() -> None:
+            self.stack.show()
+            self.nav.setEnabled(True)
+            if dialog.operator is not None:
+                self.operator_changed_to(dialog.operator)
+            self.till.focus_scanner()
+
+        dialog.finished.connect(lambda _result: done())
+        dialog.open()
+
+    def operator_changed_to(self, operator: OperatorInfo) -> None:
+        previous = self.ctx.operator_name
+        if operator.name != previous:  # the new operator's LOGIN is already journaled
+            self.ctx.write(self, lambda s: log_event(s, EventCode.LOGOUT, operator=previous))
+        self.ctx.operator = operator
+        self.ctx.operator_changed.emit()
+        self.refresh_banner()
+        self.show_page(self.nav.currentRow())  # the new role may not reach this screen
 
     def _sync_changed(self) -> None:
         if self.sync is not None and self.sync.state is not self._sync_seen:
@@ -296,7 +372,7 @@ class MainWindow(QMainWindow):
             self.nav.setCurrentRow(PAGES.index("Clôtures"))
             return
         screen = self.screens[name]
-        self.stack.setCurrentWidget(screen)
+        self.stack.setCurrentWidget(self.pages[name])
         screen.refresh()  # type: ignore[attr-defined]
 
     def refresh_banner(self) -> None:
@@ -329,6 +405,25 @@ class MainWindow(QMainWindow):
             style = "background: #fde2e1; color: #8a1c14; font-weight: bold;"
         self.banner.setText("   •   ".join(parts))
         self.banner.setStyleSheet(f"padding: 6px; font-size: 14px; {style}")
+
+
+def _scrolling(screen: QWidget) -> QScrollArea:
+    for tabs in screen.findChildren(QTabWidget):  # many tabs scroll rather than widen
+        tabs.setUsesScrollButtons(True)
+    area = QScrollArea()
+    area.setObjectName(f"{screen.objectName() or 'screen'}Scroll")
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(screen)
+    return area
+
+
+def _side_button(text: str, name: str) -> QPushButton:
+    button = QPushButton(text)
+    button.setObjectName(name)
+    button.setMinimumHeight(56)
+    button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    return button
 
 
 def dispose(widget: QWidget) -> None:
@@ -373,13 +468,14 @@ def offer_pending_closures(window: MainWindow) -> None:
 
 def run(path: Path, *, kind: str = "real") -> int:
     from app.ui.first_run import FirstRunDialog
-    from app.ui.login import LoginDialog
+    from app.ui.translations import install_french
 
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Comptoir")
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("comptoir")  # Linux: matches installer/comptoir.desktop
     app.setWindowIcon(QIcon(str(APP_ICON)))
+    install_french(app)
     try:
         try:
             ledger = open_ledger_for_gui(path, kind)
@@ -454,6 +550,7 @@ def _open_window(
     requests: list[SwitchRequest] = []
     window.switch_requested.connect(lambda request: (requests.append(request), app.quit()))
     window.resize(1280, 800)
+    window.fit_screen()
     window.show()
     QTimer.singleShot(0, lambda: offer_pending_closures(window))
     return window, worker, requests

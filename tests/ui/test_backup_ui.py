@@ -13,6 +13,7 @@ from app.ledger.backup.copies import last_backup, save_backup_settings
 from app.sales.payments import PaymentMethod
 from app.ui.main_window import PAGES
 from tests.helpers import ring
+from tests.ui.dialogs import answer_confirmation
 
 
 def _backup_tab(window):
@@ -32,6 +33,7 @@ def _close_the_day(qtbot, window, clock) -> None:
     window.nav.setCurrentRow(PAGES.index("Clôtures"))
     closures = window.screens["Clôtures"]
     qtbot.mouseClick(closures.findChild(QPushButton, "closeDayButton"), Qt.MouseButton.LeftButton)
+    answer_confirmation(qtbot)
     # The Z is produced once the backup (off the GUI thread) is over.
     qtbot.waitUntil(
         lambda: window.findChild(QMessageBox, "documentDialog") is not None, timeout=30000

@@ -16,6 +16,7 @@ from app.ui.closures.closures_screen import ClosuresScreen
 from app.ui.context import AppContext
 from app.ui.models import ClosureListModel
 from tests.helpers import ring
+from tests.ui.dialogs import answer_confirmation
 
 MONDAY = date(2026, 3, 2)
 
@@ -73,8 +74,14 @@ def test_close_day_with_a_cash_difference(qtbot, ledger, clock, ctx) -> None:
     assert find(object, "difference_card").text() == "0,00 €"
     assert "#c62828" not in find(object, "difference_card").styleSheet()
 
+    qtbot.mouseClick(find(object, "closeDayButton"), Qt.MouseButton.LeftButton)
+    assert day_closures(ledger) == []  # nothing before the cashier confirms
     with qtbot.waitSignal(screen.closure_recorded) as made:
-        qtbot.mouseClick(find(object, "closeDayButton"), Qt.MouseButton.LeftButton)
+        asked = answer_confirmation(qtbot)
+    assert "Clôturer la journée du 02/03/2026 ?" in asked
+    assert "2 tickets — total TTC 19,60 €" in asked
+    assert "Espèces : attendu 14,10 €, compté 14,00 €, écart -0,10 €" in asked
+    assert "Écart total : -0,10 €" in asked
 
     assert made.args[0].period == "2026-03-02"
     model = find(object, "closureTable").model()
@@ -125,6 +132,7 @@ def test_pending_day_banner_and_default_day(qtbot, ledger, clock, ctx) -> None:
     assert screen.findChild(object, "dayEdit").text() == "02/03/2026"
 
     qtbot.mouseClick(screen.findChild(object, "closeDayButton"), Qt.MouseButton.LeftButton)
+    answer_confirmation(qtbot)
 
     assert [c.period for c in day_closures(ledger)] == ["2026-03-02"]
     assert not banner.isVisible()
@@ -139,6 +147,7 @@ def test_refused_closure_shows_the_error_dialog(qtbot, ledger, clock, ctx) -> No
     day_edit.setDate(MONDAY + timedelta(days=1))  # Tuesday, while Monday is still open
 
     qtbot.mouseClick(screen.findChild(object, "closeDayButton"), Qt.MouseButton.LeftButton)
+    answer_confirmation(qtbot)
 
     qtbot.waitUntil(lambda: bool(error_dialogs()))
     dialog = error_dialogs()[0]
@@ -152,6 +161,7 @@ def test_manager_closes_the_month(qtbot, ledger, clock, ctx) -> None:
     clock.set_local(MONDAY, time(19, 0))
     screen = make_screen(qtbot, ctx)
     qtbot.mouseClick(screen.findChild(object, "closeDayButton"), Qt.MouseButton.LeftButton)
+    answer_confirmation(qtbot)
     clock.set_local(date(2026, 4, 1))
     screen.refresh()
     banner = screen.findChild(object, "pendingBanner")
@@ -190,6 +200,7 @@ def test_reprint_emits_the_selected_closure(qtbot, ledger, clock, ctx) -> None:
     clock.set_local(MONDAY, time(19, 0))
     screen = make_screen(qtbot, ctx)
     qtbot.mouseClick(screen.findChild(object, "closeDayButton"), Qt.MouseButton.LeftButton)
+    answer_confirmation(qtbot)
     table = screen.findChild(object, "closureTable")
     table.clearSelection()
     reprint = screen.findChild(object, "reprintButton")

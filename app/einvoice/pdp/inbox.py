@@ -37,7 +37,7 @@ from app.einvoice.pdp.models import (
     OutboxItem,
     SyncCursor,
 )
-from app.einvoice.pdp.outbox import _now, utc_stamp
+from app.einvoice.pdp.outbox import _now, queue_cashed, record_cashed_delivery, utc_stamp
 from app.einvoice.pdp.training import refuse_unless_sandbox
 from app.einvoice.validate import (
     ValidatorUnavailable,
@@ -46,9 +46,8 @@ from app.einvoice.validate import (
     validate_invoice,
 )
 from app.errors import InvalidInput
-from app.ledger.journal import ledger_of
 from app.ledger.settings import fiscal_settings
-from app.ledger.store import Ledger
+from app.ledger.store import Ledger, ledger_of
 from app.values.text import check_xml_text
 
 log = logging.getLogger(__name__)
@@ -316,8 +315,6 @@ def report_cashed(
     first (``queue_cashed``) and sent under that item's ``trackingId``, so that a later
     drain never sends it again. Prefer queuing alone and letting the worker send it: a
     platform down here undoes the whole transaction."""
-    from app.einvoice.pdp.outbox import queue_cashed, record_cashed_delivery
-
     refuse_unless_sandbox(ledger_of(session), client)
     item = queue_cashed(session, doc_number, now=now)
     if item.state == DEPOSITED and item.flow_id is not None:

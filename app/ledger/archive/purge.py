@@ -79,6 +79,7 @@ from app.ledger.models import (
 )
 from app.ledger.purged import PURGE_CODE, PURGE_MARKER, compact, purge_events_sql
 from app.ledger.store import Ledger
+from app.values.money import group_thousands
 
 __all__ = [
     "KEPT_TYPES",
@@ -167,19 +168,20 @@ class PurgePlan:
     def describe(self) -> str:
         """French sentences: what goes, what stays, where it is kept."""
         kinds = ", ".join(
-            f"{RECORD_LABELS[RecordType(t)].lower()} : {_n(n)}"
+            f"{RECORD_LABELS[RecordType(t)].lower()} : {group_thousands(n)}"
             for t, n in sorted(self.counts.items(), key=lambda item: -item[1])
         )
         linked = (
-            f", et {_n(self.linked)} gardé(s) car lié(s) à un enregistrement qui reste"
+            f", et {group_thousands(self.linked)} gardé(s) car lié(s) à un enregistrement qui reste"
             if self.linked
             else ""
         )
+        records, kept = group_thousands(self.records), group_thousands(self.kept)
         return (
-            f"Exercice {self.year} : {_n(self.records)} enregistrements seront supprimés du "
+            f"Exercice {self.year} : {records} enregistrements seront supprimés du "
             f"journal ({kinds}).\n"
             f"Ils restent dans l'archive {self.archive_path.name}, vérifiée.\n"
-            f"Restent en ligne : {_n(self.kept)} enregistrements de la période (clôtures et "
+            f"Restent en ligne : {kept} enregistrements de la période (clôtures et "
             f"grands totaux perpétuels, clés, paramètres, archives{linked}).\n"
             "La purge est inscrite au journal. Elle est définitive : gardez l'archive en lieu sûr."
         )
@@ -189,10 +191,6 @@ class PurgePlan:
 class PurgeResult:
     plan: PurgePlan
     recorded: Recorded  # the PURGE event
-
-
-def _n(value: int) -> str:
-    return f"{value:,}".replace(",", "\u202f")
 
 
 # -- conditions -----------------------------------------------------------------------------

@@ -39,8 +39,7 @@ from app.ledger.backup.restore import RestoreResult as RestoreResult
 from app.ledger.backup.restore import restore_backup as restore_backup
 from app.ledger.events import EventCode, log_event
 from app.ledger.files import create_private, private_dir, temporary_name
-from app.ledger.journal import ledger_of
-from app.ledger.store import Ledger
+from app.ledger.store import Ledger, ledger_of
 
 log = logging.getLogger(__name__)
 

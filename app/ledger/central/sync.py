@@ -26,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -63,8 +64,6 @@ def save_central_url(session: Session, text: str) -> str:
     database: a PostgreSQL password belongs in ``~/.pgpass`` (or in the environment)."""
     value = text.strip()
     if value and is_url(value):
-        from sqlalchemy.engine import make_url
-
         try:
             url = make_url(value)
         except Exception:

@@ -56,11 +56,14 @@ from sqlalchemy.orm import Session
 
 from app.errors import ComptoirError, InvalidInput, LedgerError
 from app.ledger import canonical
+from app.ledger.archive.purge import purged_years
 from app.ledger.events import EventCode, log_event
 from app.ledger.journal import document_number
 from app.ledger.models import JournalRecord, RecordType
 from app.ledger.settings import fiscal_settings
 from app.ledger.store import Ledger
+from app.values.money import plain_cents
+from app.values.vat import format_rate
 
 FEC_COLUMNS: tuple[str, ...] = (
     "JournalCode",
@@ -166,11 +169,6 @@ def _fec_date(day: date) -> str:
     return f"{day:%Y%m%d}"
 
 
-def _fec_amount(cents: int) -> str:
-    euros, rest = divmod(cents, 100)
-    return f"{euros},{rest:02d}"
-
-
 def _parse_amount(text: str) -> int:
     euros, _, rest = text.partition(",")
     if not (euros.isdigit() and len(rest) == 2 and rest.isdigit()):
@@ -181,11 +179,6 @@ def _parse_amount(text: str) -> int:
 def _text(value: str) -> str:
     """A field never holds the separator or a line break."""
     return " ".join(value.split())
-
-
-def _rate_text(rate_bp: int) -> str:
-    whole, fraction = divmod(rate_bp, 100)
-    return f"{whole} %" if not fraction else f"{whole},{f'{fraction:02d}'.rstrip('0')} %"
 
 
 def _vat_account(rate_bp: int) -> Account:
@@ -222,7 +215,7 @@ def _ticket_entry(seq: int, number: int, day: date, body: dict[str, Any]) -> Ent
         account, _, method = _method(payment["method"], seq)
         postings.append(Posting(account, payment["amount"], f"{label} {method}"))
     for row in body["vat"]:
-        rate = _rate_text(row["rate"])
+        rate = format_rate(row["rate"])
         postings.append(Posting(GOODS, -row["base"], f"{label} ventes TVA {rate}"))
         postings.append(Posting(_vat_account(row["rate"]), -row["vat"], f"{label} TVA {rate}"))
     return Entry("VE", seq, day, ref, label, tuple(postings))
@@ -241,15 +234,15 @@ def _invoice_entry(seq: int, day: date, body: dict[str, Any], sign: int) -> Entr
     for (account, rate), net in sorted(
         revenue.items(), key=lambda kv: (kv[0][0].number, -kv[0][1])
     ):
-        postings.append(Posting(account, -sign * net, f"{ref} ventes TVA {_rate_text(rate)}"))
+        postings.append(Posting(account, -sign * net, f"{ref} ventes TVA {format_rate(rate)}"))
     for allowance in body["allowances"]:
-        rate = _rate_text(allowance["rate"])
+        rate = format_rate(allowance["rate"])
         postings.append(Posting(ALLOWANCES, sign * allowance["amount"], f"{ref} remise {rate}"))
     for charge in body["charges"]:
-        rate = _rate_text(charge["rate"])
+        rate = format_rate(charge["rate"])
         postings.append(Posting(CHARGES, -sign * charge["amount"], f"{ref} frais TVA {rate}"))
     for row in body["vat"]:
-        text = f"{ref} TVA {_rate_text(row['rate'])}"
+        text = f"{ref} TVA {format_rate(row['rate'])}"
         postings.append(Posting(_vat_account(row["rate"]), -sign * row["vat"], text))
     return Entry("VE", seq, day, ref, label, tuple(postings))
 
@@ -351,7 +344,6 @@ def _closure_dates(session: Session, after_seq: int) -> tuple[list[int], list[st
 def build_fec(session: Session, year: int) -> list[list[str]]:
     """The FEC lines of ``year`` (without the header); refuses a year with no entry, and
     a purged year, whose entries are no longer all online."""
-    from app.ledger.archive.purge import purged_years  # purge builds on archives, which import us
 
     if str(year) in purged_years(session):
         raise ComptoirError(
@@ -390,8 +382,8 @@ def _row(entry: Entry, number: int, posting: Posting, valid: date) -> list[str]:
         entry.piece_ref,
         _fec_date(entry.day),
         _text(posting.label),
-        _fec_amount(debit),
-        _fec_amount(credit),
+        plain_cents(debit),
+        plain_cents(credit),
         "",
         "",
         _fec_date(valid),

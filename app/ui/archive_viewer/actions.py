@@ -41,7 +41,7 @@ from app.ui.errors import show_error
 
 if TYPE_CHECKING:
     from app.ledger.export.browse import LedgerBrowser, RecordIndex
-    from app.ui.archive_viewer.viewer import Source
+    from app.ui.archive_viewer.source import Source
     from app.ui.context import AppContext
 
 log = logging.getLogger(__name__)

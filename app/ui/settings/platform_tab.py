@@ -21,9 +21,10 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session
 
 from app.einvoice.pdp import chorus
-from app.einvoice.pdp.chorus import ChorusProClient, ChorusSettings
+from app.einvoice.pdp.chorus import ChorusProClient
 from app.einvoice.pdp.client import HttpFlowClient
 from app.einvoice.pdp.config import (
+    ChorusSettings,
     PlatformSettings,
     load_chorus_settings,
     load_settings,

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import keyring
 import pytest
 
-from app.einvoice.pdp.chorus import ChorusSettings
 from app.einvoice.pdp.config import (
     CHORUS_SECRETS,
+    ChorusSettings,
     PlatformNotConfigured,
     chorus_configured,
     forget_chorus_credentials,
