@@ -45,7 +45,7 @@ def test_invoice_validate_answers_with_a_finding(tmp_path: Path, capsys) -> None
 @pytest.mark.sqlite_only("the inbox is the same on both backends")
 def test_one_hostile_flow_is_stored_refused_and_the_sync_goes_on(ledger, tmp_path: Path) -> None:
     from app.einvoice.facturx import build_invoice_pdf
-    from app.einvoice.pdp.outbox import list_incoming, sync_once
+    from app.einvoice.pdp.inbox import list_incoming, sync_once
     from app.einvoice.pdp.sandbox import SandboxPlatform
     from tests.einvoice import sample_bodies as samples
     from tests.einvoice.pdp.test_outbox import client_for
