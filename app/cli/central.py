@@ -28,7 +28,15 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         "central", help="serveur central d'une boutique à plusieurs caisses"
     )
     actions = central.add_subparsers(dest="central_command", metavar="ACTION", required=True)
-    actions.add_parser("init", help="créer le journal du serveur central (--db : sa base)")
+    init = actions.add_parser(
+        "init", help="créer ou mettre à jour le journal du serveur central (--db : sa base)"
+    )
+    init.add_argument(
+        "--app-role",
+        metavar="ROLE",
+        help="PostgreSQL : rôle des caisses, en ajout seul (mot de passe demandé, ou "
+        "COMPTOIR_APP_ROLE_PASSWORD)",
+    )
     send = actions.add_parser(
         "upload", help="envoyer au serveur central ce que la caisse a enregistré (--db : la caisse)"
     )
@@ -72,6 +80,8 @@ def _init(args: argparse.Namespace, target: Path | str, operator: str) -> int:
     existed = ledger_identity(target) is not None
     with open_central(target, operator=operator, create=True) as central:
         where, ledger_id, storage = central.display_name, central.ledger_id, central.key_storage
+    if args.app_role:
+        _app_role(target, args.app_role)
     if existed:
         print(f"Serveur central déjà en place : {display_target(target)} (journal {ledger_id}).")
         return 0
@@ -83,6 +93,31 @@ def _init(args: argparse.Namespace, target: Path | str, operator: str) -> int:
         "ne la copiez pas sur les caisses, qui signent leurs envois avec leur propre clé."
     )
     return 0
+
+
+def _app_role(target: Path | str, role: str) -> None:
+    """The tills' role, append-only; the URL given in --db stays the owner's (migrations)."""
+    import getpass
+    import os
+
+    from app.errors import InvalidInput
+    from app.ledger.central.roles import grant_app_role
+    from app.ledger.db import display_target
+
+    password = os.environ.get("COMPTOIR_APP_ROLE_PASSWORD")
+    if password is None:
+        try:
+            password = getpass.getpass(f"Mot de passe du rôle {role} : ")
+        except (EOFError, KeyboardInterrupt):
+            raise InvalidInput("Aucun mot de passe saisi : le rôle n'a pas été préparé.") from None
+    url = grant_app_role(str(target), role, password)
+    print(f"Rôle des caisses prêt : {display_target(url)}")
+    print(
+        "Donnez cette adresse (avec le mot de passe) aux caisses et à l'application : ce rôle "
+        "lit et ajoute, sans pouvoir modifier, effacer ni désactiver les protections. "
+        "Gardez l'adresse du propriétaire pour « comptoir central init » après chaque mise "
+        "à jour de Comptoir (les migrations du schéma)."
+    )
 
 
 def _upload(args: argparse.Namespace, target: Path | str, operator: str) -> int:

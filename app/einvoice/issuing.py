@@ -34,7 +34,7 @@ from app.ledger.settings import FiscalSettings, fiscal_settings
 from app.sales.payments import PaymentMethod
 from app.sales.service import get_ticket
 from app.values.money import check_cents, format_cents, to_decimal
-from app.values.text import validate_label
+from app.values.text import check_xml_text, validate_label
 
 PREFIXES = {RecordType.INVOICE: "F", RecordType.CREDIT_NOTE: "AV"}
 PAYMENT_MEANS = {
@@ -174,8 +174,12 @@ def build_invoice_body(session: Session, draft: InvoiceDraft, number: str) -> di
         "payments": [],
         "payment_terms": validate_label(terms),
         "payment_means": {"code": draft.payment_means, "iban": draft.iban or shop.iban},
-        "notes": {**DEFAULT_NOTES, "BAR": _bar(customer), "free": draft.note.strip()},
-        "purchase_order": draft.purchase_order.strip(),
+        "notes": {
+            **DEFAULT_NOTES,
+            "BAR": _bar(customer),
+            "free": check_xml_text(draft.note, "La note").strip(),
+        },
+        "purchase_order": check_xml_text(draft.purchase_order, "Le bon de commande").strip(),
         "preceding": None,
         "from_ticket": None,
         "reason": None,

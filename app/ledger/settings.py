@@ -18,6 +18,7 @@ from app.ledger import canonical
 from app.ledger.journal import Recorded, append
 from app.ledger.models import JournalRecord, RecordType
 from app.ledger.operators import Permission, require
+from app.values.text import check_xml_text
 
 VAT_REGIMES = {
     "reel_normal": "Régime réel normal",
@@ -55,6 +56,7 @@ class FiscalSettings:
 def _clean(value: Any, label: str) -> str:
     if not isinstance(value, str):
         raise InvalidInput(f"{label} : texte attendu.")
+    check_xml_text(value, label)
     value = " ".join(value.split())
     if len(value) > MAX_FIELD_CHARS:
         raise InvalidInput(f"{label} : {MAX_FIELD_CHARS} caractères au plus.")

@@ -32,7 +32,7 @@ from app import __version__
 from app.einvoice.pdp.outbox import outbox_problems
 from app.einvoice.pdp.training import training_client
 from app.einvoice.pdp.worker import OutboxWorker, configured_client
-from app.errors import ComptoirError
+from app.errors import ComptoirError, KeyUnavailable
 from app.ledger.backup.copies import last_backup
 from app.ledger.central.sync import SyncWorker
 from app.ledger.central.sync import banner_text as central_banner
@@ -46,12 +46,14 @@ from app.ledger.settings import fiscal_settings
 from app.ledger.store import Ledger
 from app.ui.archive_viewer import ArchiveViewer
 from app.ui.background import Background
+from app.ui.clock_dialog import journal_start
 from app.ui.closures.closures_screen import ClosuresScreen
 from app.ui.context import AppContext, documents
 from app.ui.errors import show_error
 from app.ui.invoices.invoices_screen import InvoicesScreen
 from app.ui.login import LoginDialog
 from app.ui.settings.catalog_screen import CatalogScreen
+from app.ui.settings.key_copy import import_at_start
 from app.ui.settings.settings_screen import SettingsScreen
 from app.ui.till.correction_dialog import CorrectionDialog
 from app.ui.till.till_screen import TillScreen
@@ -430,10 +432,13 @@ def dispose(widget: QWidget) -> None:
     QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
-def open_ledger_for_gui(path: Path, kind: str) -> Ledger:
+def open_ledger_for_gui(path: Path, kind: str) -> Ledger | None:
+    """The ledger, opened and its START journaled; None when the clock is far ahead and no
+    manager confirmed the date (nothing was written)."""
     ledger = Ledger.open(path, kind=kind, operator="système")
-    with ledger.transaction() as session:
-        log_event(session, EventCode.START, operator="système", software_version=__version__)
+    if not journal_start(ledger, __version__):
+        ledger.close()
+        return None
     return ledger
 
 
@@ -468,10 +473,17 @@ def run(path: Path, *, kind: str = "real") -> int:
     app.setWindowIcon(QIcon(str(APP_ICON)))
     install_french(app)
     try:
-        ledger = open_ledger_for_gui(path, kind)
+        try:
+            ledger = open_ledger_for_gui(path, kind)
+        except KeyUnavailable as exc:
+            if not import_at_start(path, exc.message):
+                return 2
+            ledger = open_ledger_for_gui(path, kind)
     except ComptoirError as exc:
         QMessageBox.critical(None, "Comptoir", exc.message)
         return 2
+    if ledger is None:
+        return 0
     with ledger.reader() as session:
         needs_setup = not fiscal_settings(session).is_complete or not has_operators(session)
     if needs_setup and FirstRunDialog(ledger).exec() != FirstRunDialog.DialogCode.Accepted:

@@ -442,7 +442,9 @@ def test_manifest_signed_by_a_key_made_after_the_period(shop, tmp_path: Path) ->
     old_key = ledger.signer_key_id
     ledger.close()
     (Path(os.environ["COMPTOIR_DATA_DIR"]) / "keys" / f"{ledger.ledger_id}.pem").unlink()
-    with Ledger.open(ledger.path, clock=clock, operator="test") as reopened:
+    with Ledger.open(
+        ledger.path, clock=clock, operator="test", new_key_reason="clé perdue"
+    ) as reopened:
         assert reopened.signer_key_id != old_key
         result = create_archive(reopened, "2026", operator=OPERATOR, out_dir=tmp_path)
     report = verify_archive(result.path)

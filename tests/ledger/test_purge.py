@@ -9,7 +9,8 @@ from datetime import date, time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from app.errors import InvalidInput
 from app.ledger import canonical
@@ -22,6 +23,7 @@ from app.ledger.archive.purge import (
 )
 from app.ledger.archive.write import ArchiveError, create_archive, verify_archive
 from app.ledger.closures import list_closures
+from app.ledger.events import EventCode, log_event
 from app.ledger.models import (
     CLOSURE_TYPES,
     JournalPayment,
@@ -339,33 +341,69 @@ def test_a_forged_gap_next_to_a_purged_range_is_found(ledger: Ledger, shop: OldS
     assert any(f.rule == "sequence" for f in report.findings), report.findings
 
 
-def test_guards_let_through_only_what_a_purge_authorises(ledger: Ledger, shop: OldShop) -> None:
+def test_a_bare_authorisation_lets_nothing_be_deleted(ledger: Ledger, shop: OldShop) -> None:
+    """Without its PURGE record, newest of the chain, an authorisation cannot be written."""
     with ledger.reader() as session:
         day = list_closures(session, RecordType.DAY_CLOSURE)[0].seq
-    sale = shop.purged_sales[3].seq  # referred to by no other record
+        head = session.scalar(select(func.max(JournalRecord.seq)))
+    sale = shop.purged_sales[3].seq
     with closing(RawDb(ledger.target)) as conn:
         with pytest.raises(conn.Error, match="ajout seul"):
             conn.execute("DELETE FROM journal WHERE seq = ?", (sale,))
         conn.rollback()
-        conn.execute(
-            "INSERT INTO purge_authorisation (id, year, first_seq, last_seq) VALUES (1, ?, 1, ?)",
-            ("2018", day + 20),
-        )
-        for forbidden in (day, shop.sale_2019.seq, 1):  # a closure, another year, the key
-            with pytest.raises(conn.Error, match="ajout seul"):
-                conn.execute("DELETE FROM journal WHERE seq = ?", (forbidden,))
+        for sql, params in (
+            ("INSERT INTO purge_authorisation (id, year, first_seq, last_seq) "
+             "VALUES (1, ?, 1, ?)", ("2018", day + 20)),
+            ("INSERT INTO purge_authorisation (id, year, first_seq, last_seq, purge_seq) "
+             "VALUES (1, ?, 1, ?, ?)", ("2018", day + 20, head)),
+        ):  # fmt: skip
+            with pytest.raises(conn.Error, match="enregistrement PURGE"):
+                conn.execute(sql, params)
             conn.rollback()
-            conn.execute(
-                "INSERT INTO purge_authorisation (id, year, first_seq, last_seq) "
-                "VALUES (1, ?, 1, ?)",
-                ("2018", day + 20),
-            )
-        conn.execute("DELETE FROM journal_vat WHERE seq = ?", (sale,))
-        conn.execute("DELETE FROM journal_payment WHERE seq = ?", (sale,))
-        conn.execute("DELETE FROM journal WHERE seq = ?", (sale,))
-        with pytest.raises(conn.Error, match="ajout seul"):
-            conn.execute("UPDATE journal SET operator = 'x' WHERE seq = ?", (sale + 1,))
-        conn.rollback()
+            with pytest.raises(conn.Error, match="ajout seul"):
+                conn.execute("DELETE FROM journal WHERE seq = ?", (sale,))
+            conn.rollback()
+    assert _present(ledger, sale)
+    assert verify_ledger(ledger.target).ok
+
+
+class _Undo(Exception):
+    """Rolls the test's transaction back."""
+
+
+def test_guards_let_through_only_what_a_purge_authorises(ledger: Ledger, shop: OldShop) -> None:
+    with ledger.reader() as session:
+        day = list_closures(session, RecordType.DAY_CLOSURE)[0].seq
+        head = session.scalar(select(func.max(JournalRecord.seq)))
+    sale = shop.purged_sales[3].seq  # referred to by no other record
+    assert sale < head
+    authorise = text(
+        "INSERT INTO purge_authorisation (id, year, first_seq, last_seq, purge_seq) "
+        "VALUES (1, '2018', 1, :last, :purge)"
+    )
+    delete = "DELETE FROM {} WHERE seq = :seq"
+    with pytest.raises(_Undo), ledger.transaction() as session:
+        purge = log_event(session, EventCode.PURGE, operator=OPERATOR, year="2018",
+                          first_seq=1, last_seq=head)  # fmt: skip
+        conn = session.connection()
+        conn.execute(authorise, {"last": head, "purge": purge.seq})
+        for forbidden in (day, shop.sale_2019.seq, 1):  # a closure, another year, the key
+            savepoint = conn.begin_nested()
+            with pytest.raises(DBAPIError, match="ajout seul"):
+                conn.execute(text(delete.format("journal")), {"seq": forbidden})
+            savepoint.rollback()
+        for table in ("journal_vat", "journal_payment", "journal"):
+            conn.execute(text(delete.format(table)), {"seq": sale})
+        savepoint = conn.begin_nested()
+        with pytest.raises(DBAPIError, match="ajout seul"):
+            conn.execute(text("UPDATE journal SET operator = 'x' WHERE seq = :seq"),
+                         {"seq": sale + 1})  # fmt: skip
+        savepoint.rollback()
+        savepoint = conn.begin_nested()
+        with pytest.raises(DBAPIError, match="enregistrement PURGE"):
+            conn.execute(text("UPDATE purge_authorisation SET last_seq = last_seq + 1000"))
+        savepoint.rollback()
+        raise _Undo
     assert _present(ledger, sale)
     assert verify_ledger(ledger.target).ok
 

@@ -31,7 +31,10 @@ guard of ``journal``, ``journal_vat`` and ``journal_payment`` consult a one-row 
 ``purge_authorisation``, which the purge fills at the start of its transaction and empties
 before it commits: only rows of that sequence range, dated in that year, of a type a purge
 may delete, go through, and only within that transaction (no other connection ever sees
-the uncommitted row). Dropping and recreating the triggers inside the transaction would
+the uncommitted row). Migration 0011 lets that row be written only together with its
+PURGE record: the event is appended first, and the row must name it (``purge_seq``) as
+the newest record of the chain, for the same year and range; a bare INSERT is refused, so
+it lets nothing be deleted. Dropping and recreating the triggers inside the transaction would
 also have rolled back cleanly, but it takes an exclusive lock on the journal table on
 PostgreSQL (every till's reads would wait), opens every row of every table to any DELETE
 for as long as the transaction lasts, and repeats the migrations' trigger text in code.
@@ -531,22 +534,22 @@ def purge_period(
                 "Le journal a changé pendant la préparation de la purge : rien n'a été purgé, "
                 "recommencez."
             )
-        _delete(session, plan)
+        # The signed PURGE record first: the authorisation is refused without it (0011).
         recorded = log_event(session, EventCode.PURGE, operator=operator, **plan.detail())
+        _delete(session, plan, recorded.seq)
     log.info(
         "fiscal year %s purged: %d records, archive %s", plan.year, plan.records, plan.archive_path
     )
     return PurgeResult(plan, recorded)
 
 
-def _delete(session: Session, plan: PurgePlan) -> None:
-    """The deletions, between the authorisation row's insertion and its removal."""
+def _delete(session: Session, plan: PurgePlan, purge_seq: int) -> None:
+    """The deletions, between the authorisation row's insertion and its removal; the
+    authorisation names the PURGE record just appended (``purge_seq``)."""
     conn = session.connection()
     authorisation = PurgeAuthorisation.__table__
-    conn.execute(
-        insert(authorisation),
-        [{"id": 1, "year": plan.year, "first_seq": plan.first_seq, "last_seq": plan.last_seq}],
-    )
+    row = {"id": 1, "year": plan.year, "first_seq": plan.first_seq, "last_seq": plan.last_seq}
+    conn.execute(insert(authorisation), [{**row, "purge_seq": purge_seq}])
     journal, vat, payment = (t.__table__ for t in (JournalRecord, JournalVat, JournalPayment))
     removed = 0
     # Newest first: a record refers only to older ones, so no reference is left dangling

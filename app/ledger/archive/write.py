@@ -63,6 +63,7 @@ from app.ledger.archive.format import (
     readme,
 )
 from app.ledger.closures import Closure, get_closure
+from app.ledger.files import create_private, private_dir, staging_prefix, temporary_name
 from app.ledger.journal import Recorded, append, derived_rows
 from app.ledger.models import (
     FISCAL_TABLES,
@@ -227,9 +228,11 @@ def _write_archive(session: Session, ledger: Ledger, plan: _Plan, target_dir: Pa
     local = now.astimezone(ZoneInfo(ledger.timezone))
     prefix = _FILE_PREFIX.get(ledger.kind, "archive")
     try:
-        target_dir.mkdir(parents=True, exist_ok=True)
+        if not target_dir.exists():
+            private_dir(target_dir)  # a folder made here; a chosen one keeps its mode
         target = _free_name(target_dir, f"{prefix}-{plan.period}-{local:%Y%m%d-%H%M%S}")
-        staging = Path(tempfile.mkdtemp(prefix=".archive-", dir=target_dir))
+        # 0700, named after this process: a crash leaves it to the next opening to remove.
+        staging = Path(tempfile.mkdtemp(prefix=staging_prefix(), dir=target_dir))
         try:
             digests, counts = _stage(session, plan, staging, ledger.timezone)
             info = _manifest_info(ledger, plan, created_at, counts)
@@ -486,8 +489,9 @@ def _write_zip(
 ) -> None:
     """Members in name order with fixed metadata, written under a temporary name and
     renamed once complete and flushed to disk."""
-    temporary = target.with_name(f".{target.name}.tmp")
+    temporary = temporary_name(target)
     try:
+        create_private(temporary)
         with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for name in sorted({*staged, *extra}):
                 info = _zip_info(name, stamp)

@@ -34,6 +34,7 @@ from app.ledger.backup.restore import RestoreRefused as RestoreRefused
 from app.ledger.backup.restore import RestoreResult as RestoreResult
 from app.ledger.backup.restore import restore_backup as restore_backup
 from app.ledger.events import EventCode, log_event
+from app.ledger.files import create_private, private_dir, temporary_name
 from app.ledger.operators import Permission, require
 from app.ledger.preferences import get_preference, set_preference
 from app.ledger.store import Ledger, ledger_of
@@ -321,7 +322,7 @@ def _usable_folder(settings: BackupSettings) -> Path:
     folder = settings.folder
     if settings.is_default:
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            private_dir(folder)
         except OSError as exc:
             raise BackupFailed(
                 f"le dossier {folder} ne peut pas être créé ({_cause(exc)}).", detail=str(exc)
@@ -399,9 +400,10 @@ def _write_copy(ledger: Ledger, settings: BackupSettings, at: str) -> BackupResu
     stem = ledger.path.stem
     local = canonical.parse_ts(at).astimezone(ZoneInfo(ledger.timezone))
     target = _free_name(folder, stem, local)
-    temporary = folder / f".{target.name}.tmp"
+    temporary = temporary_name(target)
     try:
         temporary.unlink(missing_ok=True)
+        create_private(temporary)  # SQLite writes the copy into it, keeping its mode
         _copy_database(ledger.path, temporary)
         last_seq, last_hash = _check_copy(temporary, ledger.ledger_id)
         _sync(temporary)
