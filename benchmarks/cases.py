@@ -18,6 +18,7 @@ from app.sales.service import record_sale
 from benchmarks import (
     app_cases,
     archive_case,
+    audit_case,
     bundle_cases,
     cache,
     central_case,
@@ -436,6 +437,7 @@ BENCHMARKS: dict[str, Callable[[Context], list[Result]]] = {
     "outbox": app_cases.bench_outbox,
     "ereporting": ereporting_case.bench_ereporting,
     "archive": archive_case.bench_archive,
+    "audit": audit_case.bench_audit,
     "viewer": viewer_case.bench_viewer,
     "bundle": bundle_cases.bench_bundle,
     "central": central_case.bench_central,

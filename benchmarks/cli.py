@@ -27,6 +27,7 @@ NAMES = (
     "outbox",
     "ereporting",
     "archive",
+    "audit",
     "viewer",
     "bundle",
     "central",

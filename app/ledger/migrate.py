@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, inspect, text
 
+from app.errors import LedgerError
 from app.ledger.db import MIGRATION_LOCK_KEY, Target
 
 if TYPE_CHECKING:
@@ -121,8 +122,6 @@ def upgrade_ledger(engine: Engine, target: Target, stamp: str) -> Migration | No
     if before is None:
         upgrade(engine)
         return None
-    from app.errors import LedgerError
-
     backup: Path | None = None
     kept = "la mise à jour a été entièrement annulée"
     if isinstance(target, Path):

@@ -134,7 +134,7 @@ def test_ereporting_from_the_closures_screen(qtbot, shop, platform, clock, monke
 
     monkeypatch.setenv("COMPTOIR_PDP_MATRICULE", "0042")  # the platform's, in every report
     ledger = shop["ledger"]
-    ring(ledger, ("Pain", 130, 2, 550))
+    ring(ledger, ("Pain", 130, 2, 550), operator="Yanis")
     clock.set_local(date(2026, 3, 2), time(19))
     with ledger.transaction() as session:
         close_day(session, date(2026, 3, 2), operator="Camille")
@@ -250,7 +250,7 @@ def test_ereporting_periods_screen(qtbot, qtmodeltester, shop, platform, clock, 
 
     monkeypatch.setenv("COMPTOIR_PDP_MATRICULE", "0042")
     ledger = shop["ledger"]
-    ring(ledger, ("Pain", 130, 2, 550), ("Déjeuner", 1500, 1, 1000))
+    ring(ledger, ("Pain", 130, 2, 550), ("Déjeuner", 1500, 1, 1000), operator="Yanis")
     clock.set_local(date(2026, 3, 2), time(19))
     with ledger.transaction() as session:
         close_day(session, date(2026, 3, 2), operator="Camille")

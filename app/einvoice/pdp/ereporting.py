@@ -29,7 +29,6 @@ from sqlalchemy.orm import Session
 
 from app.catalog.models import Product
 from app.catalog.nature import CATEGORY_CODES, default_nature, nature_of
-from app.documents.preferences import get_preference, set_preference
 from app.einvoice.official import require_valid, validate_ereporting
 from app.einvoice.pdp import flux10
 from app.einvoice.pdp.client import FlowPlatform, FlowRef, sha256_of
@@ -39,6 +38,7 @@ from app.ledger import canonical
 from app.ledger.closures import list_closures, today
 from app.ledger.events import EventCode, log_event
 from app.ledger.models import JournalRecord, RecordType
+from app.ledger.preferences import get_preference, set_preference
 from app.ledger.settings import fiscal_settings
 from app.ledger.store import Ledger
 

@@ -20,11 +20,11 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session
 
-from app.documents.preferences import get_preference
 from app.einvoice.pdp import chorus
-from app.einvoice.pdp.chorus import ChorusProClient, ChorusSettings
+from app.einvoice.pdp.chorus import ChorusProClient
 from app.einvoice.pdp.client import HttpFlowClient
 from app.einvoice.pdp.config import (
+    ChorusSettings,
     PlatformSettings,
     load_chorus_settings,
     load_settings,
@@ -33,7 +33,8 @@ from app.einvoice.pdp.config import (
 )
 from app.einvoice.pdp.ereporting import PREF_MATRICULE, set_platform_matricule
 from app.errors import ComptoirError
-from app.staff.service import Permission
+from app.ledger.operators import Permission
+from app.ledger.preferences import get_preference
 from app.ui.background import Background
 from app.ui.context import AppContext
 from app.ui.forms import error_label, show_form_error
@@ -211,7 +212,7 @@ class PlatformTab(QWidget, _PlatformForm[PlatformSettings]):
         )
 
     def _store(self, session: Session, settings: PlatformSettings) -> None:
-        save_settings(session, settings)
+        save_settings(session, settings, operator=self.ctx.operator_name)
         if self.matricule.text().strip():
             set_platform_matricule(session, self.matricule.text())
 
@@ -336,7 +337,7 @@ class ChorusGroup(QGroupBox, _PlatformForm[ChorusSettings]):
         )
 
     def _store(self, session: Session, settings: ChorusSettings) -> None:
-        save_chorus_settings(session, settings)
+        save_chorus_settings(session, settings, operator=self.ctx.operator_name)
 
     def _probe(self, settings: ChorusSettings) -> bool:
         with ChorusProClient(settings) as client:

@@ -54,11 +54,16 @@ def matricule(monkeypatch) -> None:
 def shop(ledger):
     with ledger.transaction() as session:
         record_fiscal_settings(session, DEMO_SHOP, operator="Gérant")
-        goods = save_product(session, name="Pain", price_cents=130, vat_rate_bp=550)
-        wine = save_product(session, name="Vin", price_cents=1150, vat_rate_bp=2000)
-        repair = save_product(
-            session, name="Réparation", price_cents=3000, vat_rate_bp=2000, nature="services"
+        goods = save_product(
+            session, name="Pain", price_cents=130, vat_rate_bp=550, operator="Gérant"
         )
+        wine = save_product(
+            session, name="Vin", price_cents=1150, vat_rate_bp=2000, operator="Gérant"
+        )
+        repair = save_product(
+            session, name="Réparation", price_cents=3000, vat_rate_bp=2000, nature="services",
+            operator="Gérant",
+        )  # fmt: skip
     return {"ledger": ledger, "pain": goods.id, "vin": wine.id, "service": repair.id}
 
 
@@ -70,7 +75,7 @@ def _sell(ledger, *lines: tuple[int, int, int, int]) -> None:
         )
     with ledger.transaction() as session:
         total = cart.totals().total_cents
-        record_sale(session, cart, [Payment(PaymentMethod.CARD, total)], "Alice", "CAISSE-1")
+        record_sale(session, cart, [Payment(PaymentMethod.CARD, total)], "Alice")
 
 
 def _close(ledger, clock, day: date) -> None:

@@ -3,7 +3,7 @@ margin scheme), which files each sale under its e-reporting category. Empty mean
 default for the product's VAT rate". Not a fiscal table.
 
 Revision ID: 0013
-Revises: 0008
+Revises: 0011
 Create Date: 2026-12-04 18:00:00.000000
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = '0013'
-down_revision = '0008'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
