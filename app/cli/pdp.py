@@ -22,10 +22,12 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     pdp.add_argument("status_args", nargs="*", metavar="NUMÉRO CODE", help=argparse.SUPPRESS)
     pdp.add_argument(
         "--period",
-        "--month",
-        dest="period",
         metavar="PÉRIODE",
+        type=_period,
         help="report : AAAA-MM (les périodes de ce mois) ou AAAA-MM-JJ (celles de ce jour)",
+    )
+    pdp.add_argument(
+        "--month", metavar="AAAA-MM", type=arguments.month, help="report : comme --period AAAA-MM"
     )
     pdp.add_argument(
         "--replace", action="store_true", help="report : rectificatif (RE) remplaçant la période"
@@ -33,7 +35,12 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     pdp.add_argument(
         "--matricule", help="report : matricule (4 caractères) de la plateforme agréée, retenu"
     )
-    pdp.add_argument("--amount", metavar="MONTANT", help="status 212 : montant encaissé (TTC)")
+    pdp.add_argument(
+        "--amount",
+        metavar="MONTANT",
+        type=arguments.amount("Montant encaissé"),
+        help="status 212 : montant encaissé (TTC)",
+    )
     pdp.add_argument("--reason-code", help="status : code motif de la liste officielle")
     pdp.add_argument("--reason", help="status : précision libre sur le motif")
     pdp.set_defaults(run=run_pdp)
@@ -49,6 +56,16 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         "--client-secret", metavar="SECRET", default="secret", help="secret OAuth2"
     )
     sandbox.set_defaults(run=run_sandbox)
+
+
+def _period(text: str) -> str:
+    """An e-reporting period asked for: a month (AAAA-MM) or a day (AAAA-MM-JJ)."""
+    try:
+        return arguments.month(text) if len(text) == 7 else arguments.day(text).isoformat()
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"Période invalide : {text!r} (attendu AAAA-MM ou AAAA-MM-JJ)."
+        ) from None
 
 
 def run_pdp(args: argparse.Namespace) -> int:
@@ -134,16 +151,17 @@ def _ereport(ledger, client, args, operator: str) -> int:  # type: ignore[no-unt
     from app.einvoice.pdp.ereporting import parse_period, send_due, set_platform_matricule
     from app.ledger.settings import fiscal_settings
 
-    if args.replace and not args.period:
+    asked = args.period or args.month
+    if args.replace and not asked:
         print("Erreur : précisez la période à remplacer avec --period.", file=sys.stderr)
         return 2
     if args.matricule:
         with ledger.transaction() as session:
             set_platform_matricule(session, args.matricule)
     periods = None
-    if args.period:
+    if asked:
         with ledger.reader() as session:
-            periods = parse_period(fiscal_settings(session).vat_regime, args.period)
+            periods = parse_period(fiscal_settings(session).vat_regime, asked)
     sent = send_due(ledger, client, operator=operator, periods=periods, replace=args.replace)
     for report, ref in sent:
         kind = "rectificatif" if report.type_code == "RE" else "initial"
@@ -160,13 +178,12 @@ def _lifecycle_status(ledger, client, args) -> int:  # type: ignore[no-untyped-d
     from app.einvoice.pdp.inbox import answer_incoming
     from app.einvoice.pdp.outbox import drain_once
     from app.einvoice.pdp.statuses import describe, incoming_by_number, queue_status
-    from app.values.money import parse_cents
 
     if len(args.status_args) != 2:
         print("Erreur : indiquez le numéro de la facture et le code du statut.", file=sys.stderr)
         return 2
     number, code = args.status_args
-    amount = parse_cents(args.amount, "Montant encaissé") if args.amount else None
+    amount = args.amount
     if code in BUYER_STATUSES:
         with ledger.transaction() as session:
             incoming = incoming_by_number(session, number)

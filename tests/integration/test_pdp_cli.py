@@ -138,6 +138,8 @@ def test_report_sends_flux_10_then_a_rectificative(tmp_path: Path, platform, cap
     month = f"{day:%Y-%m}"
     assert main(["--db", str(db), "pdp", "report", "--replace"]) == 2
     assert "--period" in capsys.readouterr().err
+    assert main(["--db", str(db), "pdp", "report", "--period", "mars"]) == 2
+    assert "Période invalide : 'mars' (attendu AAAA-MM ou AAAA-MM-JJ)" in capsys.readouterr().err
     assert main(["--db", str(db), "pdp", "report", "--period", month]) == 2
     assert "matricule" in capsys.readouterr().err  # the platform's, in every report
     assert main(["--db", str(db), "pdp", "report", "--period", month, "--matricule", "0042"]) == 0
