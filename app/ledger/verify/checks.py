@@ -90,7 +90,9 @@ class Walk:
         self.numbers: dict[str, list[int]] = {}  # type -> [first, last, seq of the first]
 
     def advance(self, rec: tuple[Any, ...]) -> None:
-        self.prev_seq, self.prev_hash, self.prev_ts = rec[SEQ], rec[HASH], rec[TS]
+        self.prev_seq, self.prev_hash = rec[SEQ], rec[HASH]
+        if rec[TS] is not None:  # an archive line whose envelope has no time keeps the last
+            self.prev_ts = rec[TS]
 
 
 # -- the chain -----------------------------------------------------------------------------
@@ -119,14 +121,18 @@ def check_hash(walk: Walk, rec: tuple[Any, ...]) -> None:
         walk.fail(rec[SEQ], "hash", say.changed(name_of(rec)))
 
 
-def check_signature(walk: Walk, rec: tuple[Any, ...], signer: Any, body: Any) -> None:
-    """Signed by the key the chain says is in force: the latest key introduced before it,
+def allowed_signer(walk: Walk, rec: tuple[Any, ...], body: Any) -> Any:
+    """The key the chain says is in force: the latest key introduced before the record,
     or for a key change not endorsed by the previous key (and the first), the new key."""
+    if rec[TYPE] == KEY and (rec[SEQ] == 1 or not body.get("endorsed")):
+        return body.get("key_id")
+    return walk.keys.current
+
+
+def check_signature(walk: Walk, rec: tuple[Any, ...], signer: Any, body: Any) -> None:
     seq, keys = rec[SEQ], walk.keys
-    allowed = keys.current
     is_key = rec[TYPE] == KEY
-    if is_key and (seq == 1 or not body.get("endorsed")):
-        allowed = body.get("key_id")
+    allowed = allowed_signer(walk, rec, body)
     key = keys.usable(signer, seq)
     if signer != allowed or key is None:
         walk.fail(seq, "key", say.wrong_key(name_of(rec), signer))
@@ -154,7 +160,7 @@ def check_ledger(walk: Walk, rec: tuple[Any, ...], ledger: Any) -> None:
 
 def check_time(walk: Walk, rec: tuple[Any, ...]) -> None:
     prev, ts = walk.prev_ts, rec[TS]
-    if prev is not None and ts < prev:
+    if prev is not None and ts is not None and ts < prev:
         walk.fail(rec[SEQ], "time", say.backdated(name_of(rec)))
 
 

@@ -78,6 +78,11 @@ def record_name(seq: int, rtype: str | None, number: int | None) -> str:
 
 # -- the wording of each rule ---------------------------------------------------------------
 def sequence_gap(prev_seq: int, seq: int) -> str:
+    if seq <= prev_seq:
+        return (
+            f"la séquence passe de {prev_seq} à {seq} : des enregistrements sont en trop "
+            "ou déplacés."
+        )
     return (
         f"la séquence passe de {prev_seq} à {seq} : "
         f"{seq - prev_seq - 1} enregistrement(s) manquant(s)."
