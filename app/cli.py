@@ -43,6 +43,11 @@ def _parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify", help="vérifier l'intégrité du journal")
     verify.add_argument("--workers", type=int, default=None, help=argparse.SUPPRESS)
     verify.add_argument("--till", metavar="CAISSE", help="serveur central : une seule caisse")
+    verify.add_argument(
+        "--incremental",
+        action="store_true",
+        help="depuis le dernier point de contrôle signé (sinon : tout le journal)",
+    )
 
     close = commands.add_parser("close", help="clôturer une journée, un mois ou un exercice")
     which = close.add_mutually_exclusive_group(required=True)
@@ -206,7 +211,7 @@ def _verify(args: argparse.Namespace) -> int:
         return verify_central_ledger(path, args.till, _operator_name())
     from app.training import ledger_kind
 
-    report = verify_and_record(path, workers=args.workers)
+    report = verify_and_record(path, workers=args.workers, incremental=args.incremental)
     if isinstance(path, Path) and ledger_kind(path) == "training":
         print(f"Journal de FORMATION vérifié ({path.name}) — ", end="")
     print(report.summary())

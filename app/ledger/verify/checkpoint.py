@@ -31,30 +31,30 @@ MARKER = b'"checkpoint":{'
 _LATEST = {
     "sqlite": (
         "SELECT seq, canonical FROM journal WHERE record_type = 'EVENT' "
-        "AND instr(canonical, ?) > 0 ORDER BY number DESC LIMIT 1"
+        "AND instr(canonical, ?) > 0 ORDER BY number DESC"
     ),
     "postgresql": (
         "SELECT seq, canonical FROM journal WHERE record_type = 'EVENT' "
-        "AND position(?::bytea in canonical) > 0 ORDER BY number DESC LIMIT 1"
+        "AND position(?::bytea in canonical) > 0 ORDER BY number DESC"
     ),
 }
 
 
 def latest(conn: Reader) -> tuple[int, dict[str, Any]] | None:
-    """The newest checkpoint journaled by a sound verification, and the seq of its event."""
+    """The newest checkpoint journaled by a sound verification, and the seq of its event.
+    Events are read newest first and only until the first ``VERIFY`` that carries one."""
     dialect = "postgresql" if isinstance(conn, PostgresReader) else "sqlite"
-    row = conn.execute(_LATEST[dialect], (MARKER,)).fetchone()
-    if row is None:
-        return None
-    try:
-        body = json.loads(bytes(row[1]))["body"]
-        detail = body["detail"]
-        if body["code"] != "VERIFY" or detail["ok"] is not True:
-            return None
-        checkpoint = detail["checkpoint"]
-    except (ValueError, KeyError, TypeError):
-        return None
-    return (row[0], checkpoint) if isinstance(checkpoint, dict) else None
+    for seq, data in conn.execute(_LATEST[dialect], (MARKER,)):
+        try:
+            body = json.loads(bytes(data))["body"]
+            detail = body["detail"]
+            if body["code"] != "VERIFY" or detail["ok"] is not True:
+                continue
+            checkpoint = detail["checkpoint"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        return (seq, checkpoint) if isinstance(checkpoint, dict) else None
+    return None
 
 
 def _closure_body(conn: Reader, ref: Any, rtype: str) -> tuple[int, dict[str, Any], str]:

@@ -102,6 +102,12 @@ def verify_ledger(
         conn.close()
     span = (lo, hi)
     _walk(stitcher, path, span, ledger_id, keys, purged, workers, chunk_size, progress, cancelled)
+    if report.since_seq is not None:
+        report.notices.append(
+            f"Vérification incrémentale : enregistrements n°{report.since_seq + 1} à "
+            f"n°{report.last_seq}, depuis le point de contrôle signé n°{report.since_seq} ; "
+            "la vérification complète : « comptoir verify »."
+        )
     if not report.cancelled:
         _check_anchor(path, ledger_id, report)
         report.notices.extend(_purge_notices(purged, stitcher.closures.by_archive))
