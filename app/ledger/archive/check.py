@@ -44,6 +44,7 @@ from app.ledger.closures import month_label
 from app.ledger.models import CLOSURE_TYPES, RECORD_LABELS, RecordType
 from app.ledger.verify import checks
 from app.ledger.verify import report as say
+from app.ledger.verify.closures import DAY, PART_OF
 from app.ledger.verify.totals import (
     RunningTotals,
     compare_totals,
@@ -66,13 +67,8 @@ _READ_ERRORS = (
 )
 _KEY = RecordType.KEY.value
 _TICKET = RecordType.TICKET.value
-_DAY = RecordType.DAY_CLOSURE.value
 _CLOSURE_VALUES = frozenset(t.value for t in CLOSURE_TYPES)
 _LINE_DIFFERS = f"la ligne de {CHAIN} ne correspond pas au contenu signé."
-_PART_OF = {
-    RecordType.MONTH_CLOSURE.value: _DAY,
-    RecordType.YEAR_CLOSURE.value: RecordType.MONTH_CLOSURE.value,
-}
 
 
 @dataclass(frozen=True)
@@ -298,7 +294,7 @@ class _Closures:
         if seq > self.first_seq and body["last_hash"] != prev:
             fail("l'empreinte du dernier enregistrement couvert est incorrecte.")
         covered = body["first_seq"] >= self.first_seq
-        if rtype == _DAY:
+        if rtype == DAY:
             running, start = self.running, self.day_start
             self.running, self.day_start = RunningTotals(), seq + 1
             if not covered:
@@ -310,7 +306,7 @@ class _Closures:
             if problem:
                 fail(problem)
             return True
-        part_type = _PART_OF[rtype]
+        part_type = PART_OF[rtype]
         listed = [(p["seq"], p["period"], p["hash"]) for p in body["parts"]]
         if not all(s in self.seen for s, _p, _h in listed):
             return False
