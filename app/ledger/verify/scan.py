@@ -9,6 +9,7 @@ the numbers it holds, and the ticket totals cut at each closure.
 
 from __future__ import annotations
 
+import gc
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ Keys = list[tuple[int, str, bytes]]  # (seq of the KEY record, key id, DER publi
 _SALE_VALUES = frozenset(t.value for t in SALE_TYPES)
 _CLOSURE_VALUES = frozenset(t.value for t in CLOSURE_TYPES)
 _TICKET = RecordType.TICKET.value
+_SIGNATURES_AT_ONCE = 4096
 _DIRECT = "ne correspondent pas au contenu signé (modification directe de la base)."
 _COLUMNS_DIFFER = f"les colonnes de la base {_DIRECT}"
 _AMOUNTS_DIFFER = f"les montants de la base {_DIRECT}"
@@ -118,6 +120,18 @@ def scan_chunk(
 ) -> Chunk:
     """Check records lo..hi (inclusive) on their own; return what must be stitched.
     ``purged``: what PURGE events excuse (gaps, links and numbers of archived years)."""
+    # A chunk keeps tens of thousands of small tuples until its end, and creates no
+    # cycles: the cyclic collector would only walk them again and again.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _scan(target, lo, hi, ledger_id, keys, purged)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _scan(target: str, lo: int, hi: int, ledger_id: str, keys: Keys, purged: Purged) -> Chunk:
     out = Chunk(lo, hi)
     findings = out.findings
     walk = Walk(
@@ -127,6 +141,7 @@ def scan_chunk(
         purged=purged,
     )
     walk.numbers = out.numbers
+    walk.pending = []
     conn = connect(target)
     try:
         copies = _Copies()
@@ -150,7 +165,7 @@ def scan_chunk(
                 checks.check_ledger(walk, rec, envelope.ledger)
                 checks.check_time(walk, rec)
                 vat, pays, total = figures[2], figures[3], figures[0]
-                problem = figures_problem(figures)
+                problem = figures_problem(figures, typed=True)
             else:
                 try:
                     envelope_dict = json.loads(rec[CANONICAL])
@@ -187,6 +202,9 @@ def scan_chunk(
                 out.closures.append((seq, rtype, body, rec[checks.PREV], rec[HASH], cut))
                 running = RunningTotals()
             walk.advance(rec)
+            if len(walk.pending) >= _SIGNATURES_AT_ONCE:
+                checks.check_signatures(walk)
+        checks.check_signatures(walk)
         for seq in copies.differing(conn, lo, hi, seqs):
             if seq not in amounts_differ:
                 findings.append((seq, "copy", f"{_name(conn, seq)} : {_AMOUNTS_DIFFER}"))

@@ -21,6 +21,8 @@ from app.ledger.purged import PURGE_MARKER, Purged, purge_events_sql, read_purge
 from app.ledger.verify import report as say
 from app.ledger.verify.report import Finding
 
+_MAP_BYTES = 1 << 31
+
 
 class Rows(Protocol):
     def __iter__(self) -> Iterator[tuple[Any, ...]]: ...
@@ -70,7 +72,10 @@ def connect(target: str) -> Reader:
     PostgreSQL URL."""
     if is_url(target):
         return PostgresReader(target)
-    return sqlite3.connect(f"file:{target}?mode=ro", uri=True)
+    conn = sqlite3.connect(f"file:{target}?mode=ro", uri=True)
+    # Rows read straight from the mapped file rather than copied through the page cache.
+    conn.execute(f"PRAGMA mmap_size = {_MAP_BYTES}")
+    return conn
 
 
 def keys_of(conn: Reader) -> tuple[list[tuple[int, str, bytes]], list[Finding]]:
