@@ -156,35 +156,13 @@ def _scan(target: str, lo: int, hi: int, ledger_id: str, keys: Keys, purged: Pur
             if out.first is None:
                 out.first = (seq, rec[checks.PREV], rec[HASH], rec[TS])
             checks.check_record(walk, rec)
-            fast = read_ticket(rec[CANONICAL]) if rtype == _TICKET else None
-            if fast is not None:  # a well-formed ticket: the typed fast path
-                envelope, figures = fast
-                checks.check_signature(walk, rec, envelope.key, {})
-                if copies_of(envelope) != rec[0:7] + rec[8:10] + rec[11:13]:
-                    findings.append((seq, "copy", f"{checks.name_of(rec)} : {_COLUMNS_DIFFER}"))
-                checks.check_ledger(walk, rec, envelope.ledger)
-                checks.check_time(walk, rec)
-                vat, pays, total = figures[2], figures[3], figures[0]
-                problem = figures_problem(figures, typed=True)
-            else:
-                try:
-                    envelope_dict = json.loads(rec[CANONICAL])
-                    body = envelope_dict["body"]
-                except (ValueError, KeyError, TypeError):
-                    findings.append((seq, "format", say.illegible(checks.name_of(rec))))
-                    walk.advance(rec)
-                    out.rows += 1
-                    continue
-                checks.check_signature(walk, rec, envelope_dict.get("key"), body)
-                checks.check_copies(walk, rec, envelope_dict, _COLUMNS_DIFFER)
-                checks.check_ledger(walk, rec, envelope_dict.get("ledger"))
-                checks.check_time(walk, rec)
-                try:
-                    vat, pays, total = derived_rows(rtype, body)
-                except (KeyError, TypeError, ValueError):
-                    vat, pays, total = [], [], "?"
-                problem = ticket_problem(body) if rtype == _TICKET else None
-                figures = None
+            signed = _read(walk, rec)
+            if signed is None:
+                findings.append((seq, "format", say.illegible(checks.name_of(rec))))
+                walk.advance(rec)
+                out.rows += 1
+                continue
+            body, vat, pays, total, problem, figures = signed
             out.rows += 1
             seqs.append(seq)
             copies.add(seq, vat, pays)
@@ -196,7 +174,7 @@ def _scan(target: str, lo: int, hi: int, ledger_id: str, keys: Keys, purged: Pur
                 if problem:
                     findings.append((seq, "ticket", f"{checks.name_of(rec)} : {problem}"))
                 else:
-                    running.add(figures if figures is not None else ticket_figures(body))
+                    running.add(figures)
             elif rtype in _CLOSURE_VALUES:
                 cut = running.as_plain()
                 out.closures.append((seq, rtype, body, rec[checks.PREV], rec[HASH], cut))
@@ -214,6 +192,40 @@ def _scan(target: str, lo: int, hi: int, ledger_id: str, keys: Keys, purged: Pur
     finally:
         conn.close()
     return out
+
+
+def _read(walk: Walk, rec: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """The signed content of a record with its envelope checked: (body, VAT rows, payment
+    rows, total, the ticket's problem, the ticket's figures); None when illegible. A
+    well-formed ticket takes the typed fast path and has no body (no check needs it)."""
+    rtype = rec[TYPE]
+    fast = read_ticket(rec[CANONICAL]) if rtype == _TICKET else None
+    if fast is not None:
+        envelope, figures = fast
+        checks.check_signature(walk, rec, envelope.key, {})
+        if copies_of(envelope) != rec[0:7] + rec[8:10] + rec[11:13]:
+            walk.fail(rec[SEQ], "copy", f"{checks.name_of(rec)} : {_COLUMNS_DIFFER}")
+        checks.check_ledger(walk, rec, envelope.ledger)
+        checks.check_time(walk, rec)
+        problem = figures_problem(figures, typed=True)
+        return None, figures[2], figures[3], figures[0], problem, figures
+    try:
+        decoded = json.loads(rec[CANONICAL])
+        body = decoded["body"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    checks.check_signature(walk, rec, decoded.get("key"), body)
+    checks.check_copies(walk, rec, decoded, _COLUMNS_DIFFER)
+    checks.check_ledger(walk, rec, decoded.get("ledger"))
+    checks.check_time(walk, rec)
+    try:
+        vat, pays, total = derived_rows(rtype, body)
+    except (KeyError, TypeError, ValueError):
+        vat, pays, total = [], [], "?"
+    if rtype != _TICKET:
+        return body, vat, pays, total, None, None
+    problem = ticket_problem(body)
+    return body, vat, pays, total, problem, None if problem else ticket_figures(body)
 
 
 def _name(conn: Reader, seq: int) -> str:
