@@ -299,7 +299,7 @@ def _warm(path: Path) -> None:
 
 def _verify_timed(
     path: Path, records: int, workers: int | None, *, incremental: bool = False
-) -> tuple[float, str, Report]:
+) -> tuple[float, str, Report, float]:
     with watch() as seen:
         report = verify_ledger(path, workers=workers, incremental=incremental)
     seconds = seen["wall_s"]
@@ -307,7 +307,7 @@ def _verify_timed(
         raise RuntimeError(f"verification failed: {report.summary()}")
     log(f"verify (workers={workers or 'default'}): {seconds:.2f} s — {report.summary()}")
     cpu = f"{seen['own_cpu_s']:.0f} s CPU incl. workers, other load {seen['other_load_pct']:.0f}%"
-    return seconds, cpu, report
+    return seconds, cpu, report, seen["own_cpu_s"]
 
 
 def _incremental(ctx: Context, cached: cache.CachedLedger, full: Report) -> tuple[float, Report]:
@@ -326,7 +326,7 @@ def _incremental(ctx: Context, cached: cache.CachedLedger, full: Report) -> tupl
     finally:
         ledger.close()
     _warm(path)
-    seconds, _cpu, report = _verify_timed(path, 0, None, incremental=True)
+    seconds, _cpu, report, _c = _verify_timed(path, 0, None, incremental=True)
     if report.since_seq != full.last_seq:
         raise RuntimeError("the incremental verification did not start at the checkpoint")
     return seconds, report
@@ -340,7 +340,8 @@ def bench_verify(ctx: Context) -> list[Result]:
     cores = os.cpu_count() or 1
     one_verify_us = calibrate()
     floor_s = records * one_verify_us / 1e6 / cores
-    default_s, default_cpu, full = _verify_timed(cached.path, records, None)
+    verify_cpu_us = calibrate(clock=time.process_time)
+    default_s, default_cpu, full, cpu_s = _verify_timed(cached.path, records, None)
     after_us = calibrate()
     # The floor is taken before and after the run: the machine's speed may drift.
     floor_s = records * min(one_verify_us, after_us) / 1e6 / cores
@@ -370,6 +371,16 @@ def bench_verify(ctx: Context) -> list[Result]:
             "full verification / signature floor, same run",
         ),
         Result(
+            "verify.cpu_over_signatures",
+            cpu_s / (records * verify_cpu_us / 1e6),
+            "x",
+            note=(
+                f"{cpu_s:.0f} s CPU for the whole verification (all processes) / CPU of its "
+                f"signatures alone ({verify_cpu_us:.1f} µs CPU each): the wall ratio on an "
+                "otherwise idle machine"
+            ),
+        ),
+        Result(
             "verify.throughput",
             records / default_s,
             "records/s",
@@ -377,7 +388,7 @@ def bench_verify(ctx: Context) -> list[Result]:
         ),
     ]
     if records <= 100_000:  # one worker is informative, and long on a large ledger
-        single_s, single_cpu, _r = _verify_timed(cached.path, records, 1)
+        single_s, single_cpu, _r, _c = _verify_timed(cached.path, records, 1)
         results.append(
             Result(
                 f"verify.{records}_records.workers_1",
