@@ -19,7 +19,10 @@ $(BUILD_STAMP): $(STAMP)
 
 setup: $(STAMP)
 
+# Qt's system libraries (xcb, OpenGL, fonts) are not in PySide6's wheels: installed with
+# apt on Debian when missing, or named in French for other systems (tools/qt_system_libs.py).
 run: $(STAMP)
+	$(PY) tools/qt_system_libs.py --install
 	$(VENV)/bin/comptoir $(ARGS)
 
 # The ledger suite also runs on a throwaway PostgreSQL server that the tests start with
@@ -58,6 +61,7 @@ screenshots: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check app tests benchmarks tools
 	$(VENV)/bin/ruff format --check app tests benchmarks tools
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import platformdirs
@@ -13,6 +14,7 @@ DB_ENV = "COMPTOIR_DB"
 DATA_DIR_ENV = "COMPTOIR_DATA_DIR"
 LEDGER_FILENAME = "comptoir.sqlite"
 TRAINING_MARK = ".formation"  # shop.sqlite -> shop.formation.sqlite
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 
 
 def data_dir() -> Path:
@@ -26,14 +28,17 @@ def data_dir() -> Path:
 def ledger_path(cli_value: str | os.PathLike[str] | None = None) -> Path | str:
     """The ledger: --db wins, then COMPTOIR_DB, then the data folder. Either a file's path
     or a database URL (``postgresql+psycopg://…``), which is returned as it is given."""
-    from app.ledger.db import is_url
-
     for value in (cli_value, os.environ.get(DB_ENV)):
         if value and is_url(value):
             return str(value)
         if value:
             return Path(value).expanduser()
     return data_dir() / LEDGER_FILENAME
+
+
+def is_url(text: object) -> bool:
+    """Whether ``text`` is a database URL (``postgresql+psycopg://…``) rather than a path."""
+    return isinstance(text, str) and bool(_URL.match(text))
 
 
 def training_path(real: Path) -> Path:

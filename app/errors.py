@@ -43,3 +43,18 @@ class ClockError(LedgerError):
 
 class LedgerMismatch(LedgerError):
     """A database was opened for the wrong purpose (training vs real, wrong file)."""
+
+
+class KeyUnavailable(LedgerError):
+    """The ledger's signing key is missing from this computer, or the ledger names another
+    key than the one kept here: nothing may be written until the right key is back."""
+
+
+class ClockJump(LedgerError):
+    """The clock is far ahead of the last record: a manager must confirm the date before
+    anything is written (``observed`` and ``last`` are the two canonical timestamps)."""
+
+    def __init__(self, message: str, *, observed: str, last: str) -> None:
+        super().__init__(message, detail=f"observed {observed}, last record {last}")
+        self.observed = observed
+        self.last = last

@@ -4,6 +4,8 @@ from app.catalog import models as catalog_models
 from app.customers import models as customer_models
 from app.einvoice.pdp import models as pdp_models
 from app.ledger import models as ledger_models
+from app.ledger import operators as operator_models
+from app.ledger import preferences as preference_models
 from app.ledger.central import models as central_models
 from app.staff import models as staff_models
 
@@ -14,6 +16,8 @@ __all__ = [
     "customer_models",
     "ledger_models",
     "metadata",
+    "operator_models",
     "pdp_models",
+    "preference_models",
     "staff_models",
 ]

@@ -26,11 +26,11 @@ from app import config
 from app.catalog.models import Category, Product
 from app.errors import LedgerError, LedgerMismatch
 from app.ledger.events import EventCode, log_event
+from app.ledger.operators import Operator, OperatorInfo, Permission, Role, require
+from app.ledger.preferences import TILL_ID, ShopPreference, save_till_id
 from app.ledger.settings import FiscalSettings, fiscal_settings, record_fiscal_settings
 from app.ledger.store import KINDS, SYSTEM_OPERATOR, Clock, Ledger, utc_now
 from app.ledger.training import TRAINING
-from app.staff.models import Operator, ShopPreference
-from app.staff.service import OperatorInfo, Role
 
 PLATFORM_PREFERENCES = "pdp_"  # a training ledger only ever talks to a sandbox
 _OPERATOR_FIELDS = ("role", "pin_salt", "pin_hash", "active")
@@ -75,8 +75,9 @@ def _rows(session: Session, model: type[Any]) -> list[dict[str, Any]]:
     return [{c.key: getattr(obj, c.key) for c in columns} for obj in session.scalars(select(model))]
 
 
-def _read_shop(source: Session) -> dict[str, Any]:
+def _read_shop(source: Session, till_id: str) -> dict[str, Any]:
     return {
+        "till_id": till_id,
         "settings": fiscal_settings(source),
         "operators": _rows(source, Operator),
         "categories": _rows(source, Category),
@@ -84,7 +85,7 @@ def _read_shop(source: Session) -> dict[str, Any]:
         "preferences": [
             row
             for row in _rows(source, ShopPreference)
-            if not row["key"].startswith(PLATFORM_PREFERENCES)
+            if not row["key"].startswith(PLATFORM_PREFERENCES) and row["key"] != TILL_ID
         ],
     }
 
@@ -109,6 +110,8 @@ def _copy_shop(shop: dict[str, Any], target: Ledger, *, created: bool, operator:
         if shop["settings"] != FiscalSettings():
             record_fiscal_settings(session, shop["settings"], operator=operator)
         _sync_operators(session, shop["operators"])
+        if target.till_id != shop["till_id"]:  # the real till was renamed since
+            save_till_id(session, shop["till_id"], operator=operator)
         if not created:
             return  # the trainees' own catalog and preferences are theirs to change
         for model, rows in (
@@ -126,7 +129,6 @@ def open_training_ledger(
     supervisor: str,
     source: Ledger | None = None,
     clock: Clock = utc_now,
-    till_id: str = "CAISSE-1",
 ) -> Ledger:
     """Open the training ledger of ``real_path``, creating it on first use.
 
@@ -140,16 +142,17 @@ def open_training_ledger(
     timezone = None
     if source is not None:
         with source.reader() as session:
-            shop, timezone = _read_shop(session), source.timezone
+            shop, timezone = _read_shop(session, source.till_id), source.timezone
     elif ledger_kind(real_path) is not None:
         with Ledger.open(real_path, kind=None, readonly=True) as real, real.reader() as session:
-            shop, timezone = _read_shop(session), real.timezone
+            shop, timezone = _read_shop(session, real.till_id), real.timezone
     options: dict[str, Any] = {"timezone": timezone} if timezone else {}
+    if shop is not None:
+        options["till_id"] = shop["till_id"]
     training = Ledger.open(
         path,
         kind=TRAINING,
         clock=clock,
-        till_id=till_id,
         operator=supervisor,
         supervisor=supervisor,
         **options,
@@ -181,9 +184,9 @@ def enter_training(real: Ledger, *, operator: str, supervisor: str) -> Ledger:
     """
     if real.kind != "real":
         raise LedgerMismatch("Le mode formation s'ouvre depuis le journal réel de la boutique.")
-    training = open_training_ledger(
-        real.path, supervisor=supervisor, source=real, clock=real.clock, till_id=real.till_id
-    )
+    with real.reader() as session:
+        require(session, supervisor, Permission.SUPERVISE_TRAINING)
+    training = open_training_ledger(real.path, supervisor=supervisor, source=real, clock=real.clock)
     try:
         with training.transaction() as session:
             log_event(session, EventCode.TRAINING_ON, operator=operator, real_ledger=real.ledger_id)
@@ -209,6 +212,8 @@ def leave_training(
     """Go back from a training ledger to its real ledger; returns the real ledger open."""
     if training.kind != TRAINING:
         raise LedgerMismatch("Ce journal n'est pas un journal de formation.")
+    with training.reader() as session:
+        require(session, authorised_by, Permission.SUPERVISE_TRAINING)
     path = real_path or config.real_path(training.path)
     if path is None or not path.exists():
         raise LedgerError(
@@ -219,7 +224,6 @@ def leave_training(
         kind="real",
         create=False,
         clock=training.clock,
-        till_id=training.till_id,
         operator=SYSTEM_OPERATOR,
     )
     try:

@@ -30,6 +30,7 @@ ledger = open_ledger_for_gui(Path(sys.argv[1]), "real")
 with ledger.reader() as session:
     operator = list_operators(session)[0]
 window = MainWindow(AppContext(ledger, operator))
+window.resize(1024, 768)  # the smallest point-of-sale screen the till serves
 window.show()
 app.processEvents()
 print("READY", window.till.grid.count(), flush=True)
@@ -50,13 +51,14 @@ def _shop(path: Path, clock: BenchClock, products: int):  # type: ignore[no-unty
 
     from app.catalog.models import Product
     from app.demo import DEMO_SHOP
+    from app.ledger.operators import Role
     from app.ledger.settings import record_fiscal_settings
-    from app.staff.service import Role, add_operator
+    from app.staff.service import add_operator
 
     ledger = open_ledger(path, clock)
     with ledger.transaction() as session:
         record_fiscal_settings(session, DEMO_SHOP, operator="Gérant")
-        manager = add_operator(session, "Camille", Role.MANAGER, "1234")
+        manager = add_operator(session, "Camille", Role.MANAGER, "1234", operator="Camille")
         rates = (2000, 1000, 550, 210)
         rows = [
             {
@@ -90,6 +92,7 @@ def bench_till(ctx) -> list[Result]:  # type: ignore[no-untyped-def]
     results = [_cold_start(path, ctx)]
     app = QApplication.instance() or QApplication(sys.argv)
     window = MainWindow(AppContext(ledger, manager))
+    window.resize(1024, 768)
     window.show()
     window.till.refresh()
     app.processEvents()

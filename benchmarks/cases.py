@@ -17,7 +17,15 @@ from app.ledger.service import record_verification
 from app.ledger.store import Ledger
 from app.ledger.verify.engine import Report, verify_ledger
 from app.sales.service import record_sale
-from benchmarks import app_cases, archive_case, bundle_cases, cache, central_case, viewer_case
+from benchmarks import (
+    app_cases,
+    archive_case,
+    audit_case,
+    bundle_cases,
+    cache,
+    central_case,
+    viewer_case,
+)
 from benchmarks.common import (
     MANAGER,
     OPERATOR,
@@ -503,6 +511,7 @@ BENCHMARKS: dict[str, Callable[[Context], list[Result]]] = {
     "invoice": app_cases.bench_invoice,
     "outbox": app_cases.bench_outbox,
     "archive": archive_case.bench_archive,
+    "audit": audit_case.bench_audit,
     "viewer": viewer_case.bench_viewer,
     "bundle": bundle_cases.bench_bundle,
     "central": central_case.bench_central,

@@ -83,11 +83,11 @@ def till_process(plan: TillPlan, central: str, day: str, data_dir: str, out: Any
 def _run_till(plan: TillPlan, central: str, day: date) -> TillOutcome:
     from sqlalchemy.exc import OperationalError
 
-    from app.documents.preferences import save_till_id
     from app.ledger.central import upload as central_upload
     from app.ledger.central.service import UploadRefused, local_head, open_central, upload_to
     from app.ledger.central.sync import SyncWorker
     from app.ledger.closures import close_day
+    from app.ledger.preferences import save_till_id
     from app.ledger.store import Ledger
     from app.sales.service import record_sale
     from benchmarks.common import five_line_sales
@@ -116,7 +116,7 @@ def _run_till(plan: TillPlan, central: str, day: date) -> TillOutcome:
     clock = TickClock(day)
     with Ledger.open(plan.ledger, clock=clock, till_id=plan.name, operator="bench") as ledger:
         with ledger.transaction() as session:
-            save_till_id(session, plan.name)
+            save_till_id(session, plan.name, operator="Camille")
         worker = SyncWorker(
             lambda: ledger,
             lambda _ledger: central,
@@ -143,7 +143,7 @@ def _run_till(plan: TillPlan, central: str, day: date) -> TillOutcome:
                     connected_at = local_head(ledger) + 1
             sale = sales[i % len(sales)]
             with ledger.transaction() as session:
-                record_sale(session, sale.cart, sale.payments, "bench", plan.name)
+                record_sale(session, sale.cart, sale.payments, "bench")
             worker.wake()
         ring_s = time.perf_counter() - started
         cut.clear()

@@ -26,6 +26,7 @@ NAMES = (
     "invoice",
     "outbox",
     "archive",
+    "audit",
     "viewer",
     "bundle",
     "central",

@@ -143,12 +143,17 @@ print("migrated to", revision)
 EOF
 }
 
+french_qt() {  # Qt's own French (« Annuler », file dialogs), loaded by app/ui/translations.py
+    find "$BUNDLE" -path '*PySide6/Qt/translations/qtbase_fr.qm' | grep -q .
+}
+
 echo "smoke: bundle $BUNDLE ($(du -sh "$BUNDLE" | cut -f1))"
 check "comptoir --version" version_matches
 check "comptoir demo --days 2" demo
 check "comptoir verify" bundle --db "$DATA/demo.sqlite" verify
 check "comptoir invoice validate (Factur-X)" validate_invoice
 check "GUI offscreen for 5 s" gui_starts
+check "Qt's French translations bundled" french_qt
 if [ -x "$PY" ]; then
     check "older ledger prepared (Python)" downgrade_demo
     check "older ledger migrated by the bundle" upgrade_from_bundle

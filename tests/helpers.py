@@ -30,4 +30,4 @@ def ring(
     cart = cart_of(*(lines or (("Baguette", 130, 2, 550),)))
     total = cart.totals().total_cents
     with ledger.transaction() as session:
-        return record_sale(session, cart, [Payment(method, total)], operator, "CAISSE-1")
+        return record_sale(session, cart, [Payment(method, total)], operator)

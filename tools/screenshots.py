@@ -1,5 +1,6 @@
-"""Write the screenshots of docs/screenshots/: the till, the payment dialog, the closures
-screen, a receipt and a Z report (PDF pages rendered with pdftoppm).
+"""Write the screenshots of docs/screenshots/: the till (1024×768, the smallest screen it
+serves, and 1920×1080), the login with its PIN pad, the payment dialog, the closures
+screen and its Z confirmation, a receipt and a Z report (PDF pages rendered with pdftoppm).
 
 Run through `make screenshots`; it uses a throw-away demo shop in a temporary folder.
 """
@@ -31,7 +32,7 @@ def main(out: Path) -> int:
     os.environ["COMPTOIR_DATA_DIR"] = str(work)
     os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtWidgets import QApplication, QPushButton, QTabWidget
+    from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QTabWidget
     from stdnum import ean
 
     from app.catalog.service import load_demo_catalog
@@ -39,20 +40,31 @@ def main(out: Path) -> int:
     from app.documents.printing import output_closure, output_receipt
     from app.ledger.closures import list_closures
     from app.ledger.models import RecordType
-    from app.staff.service import Role, add_operator
+    from app.ledger.operators import Role
+    from app.staff.service import add_operator
     from app.ui.context import AppContext
+    from app.ui.login import LoginDialog
     from app.ui.main_window import PAGES, MainWindow, dispose
+    from app.ui.translations import install_french
 
     app = QApplication.instance() or QApplication(sys.argv)
+    install_french(app)
     out.mkdir(parents=True, exist_ok=True)
     ledger = run_demo(work / "demo.sqlite", days=3, with_invoices=True)
     tz = ZoneInfo(ledger.timezone)
     ledger.clock.now = datetime.combine(datetime.now(tz).date(), time(11, 5), tz).astimezone(UTC)
     with ledger.transaction() as session:
-        manager = add_operator(session, "Camille", Role.MANAGER, "1234")
-        load_demo_catalog(session)
+        manager = add_operator(session, "Camille", Role.MANAGER, "1234", operator="Camille")
+        load_demo_catalog(session, operator="Camille")
+    login = LoginDialog(ledger)
+    login.show()
+    for key in "12":
+        login.pad.buttons[key].click()
+    app.processEvents()
+    login.grab().save(str(out / "login.png"))
+    dispose(login)
     window = MainWindow(AppContext(ledger, manager))
-    window.resize(1280, 800)
+    window.resize(1024, 768)
     window.show()
     window.till.refresh()
     scale = "2100006" + "00347"  # Comté, 347 g, from the scale
@@ -65,8 +77,16 @@ def main(out: Path) -> int:
     ):
         window.till.barcode.setText(code)
         window.till.scan()
+    window.till.barcode.setText("6*")  # a quantity waiting for its item
+    window.till.scan()
     app.processEvents()
     window.grab().save(str(out / "till.png"))
+    window.resize(1920, 1080)
+    app.processEvents()
+    window.grab().save(str(out / "till-1920x1080.png"))
+    window.resize(1024, 768)
+    window.till.cancel_entry()
+    app.processEvents()
 
     dialog = window.till.make_payment_dialog()
     dialog.resize(720, 640)
@@ -88,6 +108,12 @@ def main(out: Path) -> int:
     cash.setText("15,50")
     app.processEvents()
     window.grab().save(str(out / "closures.png"))
+    closures.close_day()  # asks first: the day's totals and the cash difference
+    app.processEvents()
+    question = app.activeModalWidget() or window.findChild(QMessageBox, "confirmDialog")
+    if question is not None:
+        question.grab().save(str(out / "z-confirmation.png"))
+        question.reject()
 
     window.nav.setCurrentRow(PAGES.index("Factures"))
     app.processEvents()
@@ -133,10 +159,11 @@ def training_shots(work: Path, out: Path) -> None:
     from app.catalog.service import load_demo_catalog
     from app.demo import DEMO_SHOP
     from app.documents.printing import documents_dir
+    from app.ledger.operators import Role
     from app.ledger.settings import record_fiscal_settings
     from app.ledger.store import Ledger
     from app.sales.payments import PaymentMethod
-    from app.staff.service import Role, add_operator
+    from app.staff.service import add_operator
     from app.training import enter_training, find_operator
     from app.ui.context import AppContext
     from app.ui.main_window import MainWindow, dispose
@@ -146,13 +173,13 @@ def training_shots(work: Path, out: Path) -> None:
     real = Ledger.open(work / "boutique.sqlite")
     with real.transaction() as session:
         record_fiscal_settings(session, DEMO_SHOP, operator="Camille")
-        add_operator(session, "Camille", Role.MANAGER, "1234")
-        add_operator(session, "Yanis", Role.CASHIER, "5678")
-        load_demo_catalog(session)
+        add_operator(session, "Camille", Role.MANAGER, "1234", operator="Camille")
+        add_operator(session, "Yanis", Role.CASHIER, "5678", operator="Camille")
+        load_demo_catalog(session, operator="Camille")
     training = enter_training(real, operator="Yanis", supervisor="Camille")
     trainee = find_operator(training, "Yanis")
     window = MainWindow(AppContext(training, trainee))
-    window.resize(1280, 800)
+    window.resize(1024, 768)
     window.show()
     window.till.refresh()
     for code in ("3760123450010", "3760123450263", "3760123450294"):

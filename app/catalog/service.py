@@ -14,7 +14,7 @@ from stdnum import ean as stdnum_ean
 from app.catalog.models import Category, Product
 from app.errors import InvalidInput
 from app.ledger.events import EventCode, log_event
-from app.ledger.store import SYSTEM_OPERATOR
+from app.ledger.operators import Permission, require
 from app.sales.cart import CartLine
 from app.values.money import check_cents
 from app.values.text import validate_label
@@ -186,11 +186,12 @@ def save_product(
     open_price: bool = False,
     active: bool = True,
     product_id: int | None = None,
-    operator: str = SYSTEM_OPERATOR,
+    operator: str,
 ) -> ProductInfo:
     """Create or update a product after checking every field.
 
     Changing the VAT rate of an existing product is a fiscal fact: it is journaled."""
+    require(session, operator, Permission.EDIT_CATALOG)
     name = validate_label(name)
     check_cents(price_cents, "Prix")
     if price_cents < 0:
@@ -223,7 +224,7 @@ def save_product(
     return _info(product, category)
 
 
-def load_demo_catalog(session: Session, path: Path = DEMO_CATALOG) -> int:
+def load_demo_catalog(session: Session, *, operator: str, path: Path = DEMO_CATALOG) -> int:
     """Load the demo catalog (skipping codes already present); returns products added."""
     added = 0
     with path.open(encoding="utf-8", newline="") as handle:
@@ -238,6 +239,7 @@ def load_demo_catalog(session: Session, path: Path = DEMO_CATALOG) -> int:
                 ean=row["ean"],
                 category=row["category"],
                 weighed=row["weighed"] == "1",
+                operator=operator,
             )
             added += 1
     return added

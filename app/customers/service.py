@@ -13,6 +13,7 @@ from stdnum.fr import siret as fr_siret
 
 from app.customers.models import Customer
 from app.errors import InvalidInput
+from app.values.text import check_xml_text
 
 COMPANY, PERSON = "company", "person"
 MAX_CHARS = 120
@@ -60,6 +61,10 @@ class CustomerInfo:
 def _text(value: object, field: str, label: str, *, limit: int = MAX_CHARS) -> str:
     if not isinstance(value, str):
         raise FieldError(field, f"{label} : texte attendu.")
+    try:
+        check_xml_text(value, label)
+    except InvalidInput as exc:
+        raise FieldError(field, exc.message) from None
     value = " ".join(value.split())
     if len(value) > limit:
         raise FieldError(field, f"{label} : {limit} caractères au plus.")

@@ -1,4 +1,4 @@
-"""Shop preferences kept with the ledger but not fiscal: receipt texts, the printer."""
+"""Document preferences kept with the ledger but not fiscal: receipt texts, the printer."""
 
 from __future__ import annotations
 
@@ -8,26 +8,15 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput
-from app.staff.models import ShopPreference
+from app.ledger.operators import Permission, require
+from app.ledger.preferences import get_preference, set_preference
 
 RECEIPT_HEADER = "receipt_header"
 RECEIPT_FOOTER = "receipt_footer"
-TILL_ID = "till_id"
-DEFAULT_TILL_ID = "CAISSE-1"
 PRINTER = "printer"
 RECEIPT_WIDTH = 48
 RECEIPT_MAX_LINES = 8
 BAUDRATES = (9600, 19200, 38400, 57600, 115200)
-
-
-def get_preference(session: Session, key: str, default: str = "") -> str:
-    row = session.get(ShopPreference, key)
-    return row.value if row is not None else default
-
-
-def set_preference(session: Session, key: str, value: str) -> None:
-    session.merge(ShopPreference(key=key, value=value))
-    session.flush()
 
 
 def receipt_texts(session: Session) -> tuple[str, str]:
@@ -48,7 +37,8 @@ def _check_receipt_text(text: str, what: str) -> str:
     return "\n".join(lines)
 
 
-def save_receipt_texts(session: Session, header: str, footer: str) -> None:
+def save_receipt_texts(session: Session, header: str, footer: str, *, operator: str) -> None:
+    require(session, operator, Permission.EDIT_SETTINGS)
     set_preference(session, RECEIPT_HEADER, _check_receipt_text(header, "En-tête"))
     set_preference(session, RECEIPT_FOOTER, _check_receipt_text(footer, "Pied de ticket"))
 
@@ -93,7 +83,10 @@ def printer_config(session: Session) -> dict[str, Any]:
         return {"kind": "none"}
 
 
-def save_printer_config(session: Session, config: dict[str, Any]) -> dict[str, Any]:
+def save_printer_config(
+    session: Session, config: dict[str, Any], *, operator: str
+) -> dict[str, Any]:
+    require(session, operator, Permission.EDIT_SETTINGS)
     config = check_printer_config(config)
     set_preference(session, PRINTER, json.dumps(config, sort_keys=True))
     return config
@@ -108,17 +101,4 @@ def parse_usb_id(text: str, what: str) -> int:
         raise InvalidInput(f"{what} : nombre hexadécimal attendu (ex. 04b8).") from None
     if not 0 < value <= 0xFFFF:
         raise InvalidInput(f"{what} : entre 0001 et ffff.")
-    return value
-
-
-def till_id(session: Session) -> str:
-    """The identifier of this till, printed on tickets and recorded on every record."""
-    return get_preference(session, TILL_ID, DEFAULT_TILL_ID)
-
-
-def save_till_id(session: Session, value: str) -> str:
-    value = " ".join(str(value).split()).upper()
-    if not value or len(value) > 32 or not all(c.isalnum() or c in "-_" for c in value):
-        raise InvalidInput("Identifiant de caisse : 1 à 32 lettres, chiffres, tirets ou soulignés.")
-    set_preference(session, TILL_ID, value)
     return value

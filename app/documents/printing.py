@@ -25,11 +25,12 @@ from app.errors import InvalidInput
 from app.ledger.backup.copies import backup_line
 from app.ledger.closures import get_closure, x_report
 from app.ledger.events import EventCode, log_event
-from app.ledger.journal import document_number, ledger_of
+from app.ledger.files import private_dir, write_private_bytes
+from app.ledger.journal import document_number
 from app.ledger.models import RecordType
 from app.ledger.reprints import record_duplicate
 from app.ledger.settings import fiscal_settings
-from app.ledger.store import Ledger
+from app.ledger.store import Ledger, ledger_of
 from app.ledger.training import is_training
 from app.sales.service import get_ticket
 
@@ -45,9 +46,8 @@ class Output:
 
 def documents_dir(ledger: Ledger, kind: str) -> Path:
     """PDFs live beside the ledger file, in a folder of its own per kind of document."""
-    path = ledger.path.with_name(f"{ledger.path.stem}-documents") / kind
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    folder = private_dir(ledger.path.with_name(f"{ledger.path.stem}-documents"))
+    return private_dir(folder / kind)
 
 
 def _send_to_printer(session: Session, text: str, *, open_drawer: bool = False) -> tuple[bool, str]:
@@ -95,7 +95,7 @@ def output_receipt(
     pdf = render_receipt_pdf(ticket, shop, **options)
     suffix = f"-duplicata-{copy}" if copy else ""
     path = documents_dir(ledger, "tickets") / f"{ticket.doc_number}{suffix}.pdf"
-    path.write_bytes(pdf)
+    write_private_bytes(path, pdf)
     printed, kind = _send_to_printer(
         session, receipt_text(ticket, shop, **options), open_drawer=open_drawer
     )
@@ -139,7 +139,7 @@ def output_closure(
     name = document_number(kind, closure.number)
     suffix = f"-duplicata-{copy}" if copy else ""
     path = documents_dir(ledger, "clotures") / f"{name}-{period}{suffix}.pdf"
-    path.write_bytes(pdf)
+    write_private_bytes(path, pdf)
     text = closure_text(
         closure, shop, ledger.timezone, training=is_training(session), backup=backup
     )
@@ -166,7 +166,7 @@ def output_x_report(session: Session, *, operator: str) -> Output:
     )
     local = when.astimezone(ZoneInfo(ledger.timezone)).strftime("%Y%m%d-%H%M%S")
     path = documents_dir(ledger, "rapports-x") / f"X-{local}.pdf"
-    path.write_bytes(pdf)
+    write_private_bytes(path, pdf)
     text = x_report_text(
         totals, fiscal_settings(session), when, ledger.timezone, training=is_training(session)
     )

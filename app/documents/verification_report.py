@@ -38,6 +38,7 @@ from app.documents.fonts import (
     markup,
     register_fonts,
 )
+from app.documents.watermark import draw_watermark
 from app.errors import ComptoirError
 
 MARGIN = 18 * mm
@@ -90,6 +91,7 @@ class VerificationSummary:
     shop_name: str = ""
     details: Sequence[tuple[str, str]] = field(default_factory=tuple)  # extra label/value rows
     method: str = LEDGER_METHOD  # what the check covers, printed at the end
+    watermark: str | None = None  # training or demonstration mention on every page
 
 
 def _p(text: str, style: ParagraphStyle = BODY) -> Paragraph:
@@ -168,11 +170,15 @@ def render_verification_pdf(summary: VerificationSummary) -> bytes:
     buffer = BytesIO()
 
     def on_page(canvas: Canvas, doc: BaseDocTemplate) -> None:
+        if summary.watermark:
+            draw_watermark(canvas, *A4, text=summary.watermark)
         footer = f"{PRODUCER} — {title} — {summary.source}"[:120]
         draw_footer(canvas, footer, f"page {doc.page}", margin=MARGIN, y=10 * mm)
 
     doc = a4_document(buffer, title, on_page, margin=MARGIN)
     story: list[Flowable] = []
+    if summary.watermark:
+        story.append(_p(summary.watermark, SECTION))
     if summary.shop_name:
         story.append(_p(summary.shop_name, SECTION))
     story += [_p(title, TITLE), Spacer(0, 4 * mm), _facts(summary), *_verdict(summary)]

@@ -168,7 +168,9 @@ class Amounts:
         ]
 
 
-def _excl(amount: int, rate_bp: int) -> int:
+def excl_vat(amount: int, rate_bp: int) -> int:
+    """An amount including VAT at ``rate_bp``, without it: exact, rounded half up to the
+    cent (the rule every invoice amount follows; never a float)."""
     return round_half_up_div(amount * 10_000, 10_000 + rate_bp)
 
 
@@ -202,8 +204,8 @@ def price_lines(draft: InvoiceDraft) -> list[dict[str, Any]]:
         gross = int((line.quantity * line.unit_price_cents).quantize(1, ROUND_HALF_UP))
         discount = line.discount.apply_to(gross) if line.discount else 0
         if draft.prices_include_vat:
-            net = _excl(gross - discount, line.vat_rate_bp)
-            gross_excl = _excl(gross, line.vat_rate_bp)
+            net = excl_vat(gross - discount, line.vat_rate_bp)
+            gross_excl = excl_vat(gross, line.vat_rate_bp)
             discount_excl = gross_excl - net
             unit_excl = Decimal(line.unit_price_cents) * 10_000 / (10_000 + line.vat_rate_bp)
         else:

@@ -32,8 +32,9 @@ from app.ledger.journal import Recorded, append, next_number
 from app.ledger.models import JournalRecord, RecordType
 from app.ledger.settings import FiscalSettings, fiscal_settings
 from app.sales.payments import PaymentMethod
+from app.sales.service import get_ticket
 from app.values.money import check_cents, format_cents, to_decimal
-from app.values.text import validate_label
+from app.values.text import check_xml_text, validate_label
 
 PREFIXES = {RecordType.INVOICE: "F", RecordType.CREDIT_NOTE: "AV"}
 PAYMENT_MEANS = {
@@ -173,8 +174,12 @@ def build_invoice_body(session: Session, draft: InvoiceDraft, number: str) -> di
         "payments": [],
         "payment_terms": validate_label(terms),
         "payment_means": {"code": draft.payment_means, "iban": draft.iban or shop.iban},
-        "notes": {**DEFAULT_NOTES, "BAR": _bar(customer), "free": draft.note.strip()},
-        "purchase_order": draft.purchase_order.strip(),
+        "notes": {
+            **DEFAULT_NOTES,
+            "BAR": _bar(customer),
+            "free": check_xml_text(draft.note, "La note").strip(),
+        },
+        "purchase_order": check_xml_text(draft.purchase_order, "Le bon de commande").strip(),
         "preceding": None,
         "from_ticket": None,
         "reason": None,
@@ -215,8 +220,6 @@ def prepare_invoice(session: Session, draft: InvoiceDraft) -> Prepared:
     body = build_invoice_body(session, draft, formatted)
     ref_seq = None
     if draft.from_ticket is not None:
-        from app.sales.service import get_ticket
-
         ticket = get_ticket(session, draft.from_ticket)
         if ticket.kind != "sale":
             raise InvalidInput("Seul un ticket de vente peut être facturé.")
@@ -239,8 +242,6 @@ def _invoices_of_ticket(session: Session, ticket_seq: int) -> list[int]:
 
 def draft_from_ticket(session: Session, ticket_number: int, customer_id: int) -> InvoiceDraft:
     """ "Facturer ce ticket": the ticket's lines, prices incl. VAT, already paid."""
-    from app.sales.service import get_ticket
-
     ticket = get_ticket(session, ticket_number)
     if ticket.kind != "sale":
         raise InvalidInput("Seul un ticket de vente peut être facturé.")

@@ -24,8 +24,9 @@ from app.einvoice.pdp.outbox import enqueue, transmits
 from app.einvoice.validate import Finding, ValidationReport, validate_xml_bytes
 from app.errors import InvalidInput
 from app.ledger import canonical
-from app.ledger.journal import Recorded, ledger_of
-from app.ledger.store import Ledger
+from app.ledger.files import private_dir, write_private_bytes
+from app.ledger.journal import Recorded
+from app.ledger.store import Ledger, ledger_of
 
 
 class InvoiceRejected(InvalidInput):
@@ -50,9 +51,8 @@ class IssuedInvoice:
 
 
 def invoices_dir(ledger: Ledger) -> Path:
-    path = ledger.path.with_name(f"{ledger.path.stem}-documents") / "factures"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    folder = private_dir(ledger.path.with_name(f"{ledger.path.stem}-documents"))
+    return private_dir(folder / "factures")
 
 
 def _envelope(session: Session, prepared: Prepared) -> dict[str, Any]:
@@ -77,7 +77,7 @@ def _issue(session: Session, prepared: Prepared, operator: str) -> IssuedInvoice
     record = prepared.append(session, operator=operator)
     pdf = facturx.facturx_pdf(data, render_invoice_pdf(data, training=training), xml=xml)
     path = invoices_dir(ledger) / f"{prepared.body['number']}.pdf"
-    path.write_bytes(pdf)
+    write_private_bytes(path, pdf)
     if transmits(session, prepared.body):  # queued in the same transaction as the issue
         enqueue(session, record, pdf)
     return IssuedInvoice(record, prepared.body["number"], path, report)
@@ -110,5 +110,5 @@ def export_pdf(session: Session, doc_number: str, out: Path | None = None) -> Pa
     path = out or invoices_dir(ledger) / f"{document.doc_number}.pdf"
     if path.is_dir():
         path = path / f"{document.doc_number}.pdf"
-    path.write_bytes(pdf)
+    write_private_bytes(path, pdf)
     return path

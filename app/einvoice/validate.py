@@ -164,13 +164,37 @@ def validate_invoice(data: bytes, *, filename: str | None = None) -> ValidationR
     )
 
 
+DOCTYPE_REFUSED = (
+    "Le fichier XML contient une déclaration DOCTYPE (définitions d'entités, références à "
+    "d'autres fichiers) : il est refusé par sécurité et n'a pas été lu plus avant. Une "
+    "facture électronique n'en contient jamais ; demandez au fournisseur de la renvoyer."
+)
+
+
+def safe_parser() -> etree.XMLParser:
+    """A parser that expands no entity, loads no DTD and opens no file nor address."""
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+
+
+def has_doctype(root: Any) -> bool:
+    """Whether a parsed document declared a DOCTYPE (internal subset or external DTD)."""
+    info = root.getroottree().docinfo
+    return bool(info.doctype) or info.internalDTD is not None or info.externalDTD is not None
+
+
 def validate_xml_bytes(xml: bytes) -> ValidationReport:
-    """Validate CII or UBL XML already in memory (typically one Comptoir just generated)."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    """Validate CII or UBL XML already in memory (typically one Comptoir just generated).
+
+    A DOCTYPE (entities, external references) is a finding: nothing in it is expanded,
+    and the file goes no further (the schematron engine would try to resolve them)."""
     try:
-        root = etree.fromstring(xml, parser)
+        root = etree.fromstring(xml, safe_parser())
     except etree.XMLSyntaxError as exc:
+        if b"<!DOCTYPE" in xml[:4096] or b"<!ENTITY" in xml[:4096]:
+            return _unreadable("DOCTYPE", DOCTYPE_REFUSED)
         return _unreadable("XML", f"Le fichier XML est mal formé (ligne {exc.lineno}) : {exc.msg}")
+    if has_doctype(root):
+        return _unreadable("DOCTYPE", DOCTYPE_REFUSED)
     try:
         flavor: str = facturx.get_flavor(root)
     except Exception:
@@ -330,7 +354,16 @@ def _schematron_findings(root: Any, flavor: str, level: str) -> list[Finding]:
     findings: list[Finding] = []
     with _lock:
         engine = _get_engine()
-        node = engine.processor.parse_xml(xml_text=text, encoding="utf-8")
+        try:
+            node = engine.processor.parse_xml(xml_text=text, encoding="utf-8")
+        except Exception as exc:  # what lxml read, Saxon cannot: a finding, not a crash
+            log.warning("schematron engine cannot read the document: %s", exc)
+            message = (
+                "Le moteur de contrôle n'a pas pu lire ce fichier XML "
+                f"({str(exc).strip()[:200]}) : les règles EN 16931 et BR-FR n'ont pas été "
+                "vérifiées."
+            )
+            return [_fatal("SCHEMATRON", message)]
         for source, sheet in sheets:
             executable = engine.executable(sheet)
             try:

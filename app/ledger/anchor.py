@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app import config
+from app.ledger.files import private_dir, write_private_bytes
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +34,12 @@ def write_anchor(ledger_id: str, anchor: Anchor, *, replace: bool = False) -> No
     """Move the anchor forward; ``replace`` also moves it back (a journaled restore)."""
     path = anchor_path(ledger_id)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         previous = read_anchor(ledger_id)
         if not replace and previous is not None and previous.seq >= anchor.seq:
             return
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(anchor.__dict__), encoding="utf-8")
+        write_private_bytes(tmp, json.dumps(anchor.__dict__).encode("utf-8"))
         os.replace(tmp, path)
     except OSError as exc:  # the anchor is a safeguard; a full disk must not stop a closure
         log.warning("could not write the ledger anchor %s: %s", path, exc)

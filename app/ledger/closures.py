@@ -1,10 +1,11 @@
-"""Daily, monthly and annual closures (Z) and their enforcement.
+"""Daily, monthly and annual closures (Z): making them and reading them back.
 
 A day closure covers every record since the previous day closure; its totals are summed
 from the sale tickets in that range. A month closure sums the day closures of the month,
 a year closure the month closures of the year, so neither rescans the tickets. Each
 closure carries the period grand total and the perpetual grand total, which runs from
-the first record and is never reset.
+the first record and is never reset. Which periods are closed, and what a sale needs
+before it can be recorded, is read by ``app.ledger.periods``.
 """
 
 from __future__ import annotations
@@ -19,38 +20,25 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from app.errors import ClosureRequired, InvalidInput, PeriodClosed
+from app.errors import InvalidInput, PeriodClosed
 from app.ledger import canonical
-from app.ledger.journal import Recorded, append, head, ledger_of, local_date
+from app.ledger.journal import Recorded, append, head, local_date
 from app.ledger.models import JournalPayment, JournalRecord, JournalVat, RecordType
+from app.ledger.operators import Permission, require
+from app.ledger.periods import (
+    Pending,
+    closure_required,
+    day_label,
+    last_closed_period,
+    last_sale_date,
+    month_label,
+    pending_on,
+)
+from app.ledger.store import ledger_of
 
 CASH = "cash"
 CLOSURE_RANK = {RecordType.DAY_CLOSURE: 0, RecordType.MONTH_CLOSURE: 1, RecordType.YEAR_CLOSURE: 2}
 TURNOVER_TYPES = (RecordType.TICKET.value,)
-MONTHS_FR = (
-    "",
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
-
-
-def day_label(day: date) -> str:
-    return day.strftime("%d/%m/%Y")
-
-
-def month_label(period: str) -> str:
-    year, month = (int(part) for part in period.split("-"))
-    return f"{MONTHS_FR[month]} {year}"
 
 
 @dataclass(frozen=True)
@@ -208,136 +196,14 @@ def get_closure(session: Session, kind: RecordType, period: str) -> Closure | No
     return _closure_from_row(row) if row else None
 
 
-def _last_closed_period(session: Session, kind: RecordType) -> str | None:
-    return session.scalar(select(_last_period_query(kind)))
-
-
-def _last_period_query(kind: RecordType):  # type: ignore[no-untyped-def]
-    return (
-        select(JournalRecord.period)
-        .where(JournalRecord.record_type == kind)
-        .order_by(JournalRecord.number.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-
-
-@dataclass(frozen=True)
-class _State:
-    """What enforcement needs, read in one round trip."""
-
-    day: str | None
-    month: str | None
-    year: str | None
-    last_sale: date | None
-
-    def closed(self, kind: RecordType) -> str | None:
-        return {
-            RecordType.DAY_CLOSURE: self.day,
-            RecordType.MONTH_CLOSURE: self.month,
-            RecordType.YEAR_CLOSURE: self.year,
-        }[kind]
-
-
-_LAST_SALE_DATE = (
-    select(JournalRecord.business_date)
-    .where(JournalRecord.is_sale.is_(True))
-    .order_by(JournalRecord.seq.desc())
-    .limit(1)
-)
-# Built once: enforcement runs on every sale.
-_STATE = select(
-    _last_period_query(RecordType.DAY_CLOSURE),
-    _last_period_query(RecordType.MONTH_CLOSURE),
-    _last_period_query(RecordType.YEAR_CLOSURE),
-    _LAST_SALE_DATE.scalar_subquery(),
-)
-
-
-def _state(session: Session) -> _State:
-    row = session.connection().execute(_STATE).one()
-    return _State(row[0], row[1], row[2], date.fromisoformat(row[3]) if row[3] else None)
-
-
-def last_sale_date(session: Session) -> date | None:
-    value = session.scalar(_LAST_SALE_DATE)
-    return date.fromisoformat(value) if value else None
-
-
 def today(session: Session) -> date:
     ledger = ledger_of(session)
     return local_date(ledger.clock(), ledger.timezone)
 
 
-# -- enforcement ----------------------------------------------------------------------
-@dataclass(frozen=True)
-class Pending:
-    """A closure that must be made before sales can go on."""
-
-    kind: RecordType
-    period: str
-
-    @property
-    def label(self) -> str:
-        if self.kind is RecordType.DAY_CLOSURE:
-            return f"la journée du {day_label(date.fromisoformat(self.period))}"
-        if self.kind is RecordType.MONTH_CLOSURE:
-            return f"le mois de {month_label(self.period)}"
-        return f"l'exercice {self.period}"
-
-
-def _required(pending: Pending) -> ClosureRequired:
-    return ClosureRequired(
-        f"Clôture nécessaire : {pending.label} n'est pas clôturé(e). "
-        "Faites la clôture avant d'enregistrer de nouvelles ventes.",
-        period=pending.period,
-        period_kind=pending.kind.value,
-    )
-
-
 def pending_closures(session: Session, on: date | None = None) -> list[Pending]:
     """Closures that must be made, in order, before a sale can be recorded on ``on``."""
-    return _pending(_state(session), on or today(session))
-
-
-def _pending(state: _State, on: date) -> list[Pending]:
-    pending: list[Pending] = []
-    sale = state.last_sale
-    if sale is None or sale >= on:
-        return pending
-    closed_day = state.day
-    if closed_day is None or sale.isoformat() > closed_day:
-        pending.append(Pending(RecordType.DAY_CLOSURE, sale.isoformat()))
-    sale_month = sale.isoformat()[:7]
-    if sale_month < on.isoformat()[:7]:
-        closed_month = state.month
-        if closed_month is None or sale_month > closed_month:
-            pending.append(Pending(RecordType.MONTH_CLOSURE, sale_month))
-    sale_year = sale.isoformat()[:4]
-    if sale_year < on.isoformat()[:4]:
-        closed_year = state.year
-        if closed_year is None or sale_year > closed_year:
-            pending.append(Pending(RecordType.YEAR_CLOSURE, sale_year))
-    return pending
-
-
-def ensure_open_for_sale(session: Session, on: date) -> None:
-    """Raise unless a record carrying turnover may be dated ``on``."""
-    iso = on.isoformat()
-    state = _state(session)
-    for kind, key, what in (
-        (RecordType.DAY_CLOSURE, iso, f"La journée du {day_label(on)}"),
-        (RecordType.MONTH_CLOSURE, iso[:7], f"Le mois de {month_label(iso[:7])}"),
-        (RecordType.YEAR_CLOSURE, iso[:4], f"L'exercice {iso[:4]}"),
-    ):
-        closed = state.closed(kind)
-        if closed is not None and key <= closed:
-            raise PeriodClosed(
-                f"{what} est clôturé(e) : aucune vente ne peut plus y être enregistrée."
-            )
-    pending = _pending(state, on)
-    if pending:
-        raise _required(pending[0])
+    return pending_on(session, on or today(session))
 
 
 # -- totals ---------------------------------------------------------------------------
@@ -433,33 +299,33 @@ def close_day(
     *,
     operator: str,
     counted: Mapping[str, int] | None = None,
-    till: str | None = None,
 ) -> Recorded:
     """Close ``day`` (Z): totals of the tickets since the last day closure.
 
     ``counted`` holds what the operator counted per payment method (cents); the
     expected amounts and the differences are recorded with it.
     """
+    require(session, operator, Permission.CLOSE_DAY)
     now = today(session)
     iso = day.isoformat()
     if day > now:
         raise InvalidInput(f"La journée du {day_label(day)} n'est pas encore commencée.")
     if get_closure(session, RecordType.DAY_CLOSURE, iso):
         raise PeriodClosed(f"La journée du {day_label(day)} est déjà clôturée.")
-    closed_day = _last_closed_period(session, RecordType.DAY_CLOSURE)
+    closed_day = last_closed_period(session, RecordType.DAY_CLOSURE)
     if closed_day and iso < closed_day:
         raise InvalidInput(
             f"La journée du {day_label(day)} est antérieure à la dernière clôture "
             f"({day_label(date.fromisoformat(closed_day))})."
         )
     for kind, key in ((RecordType.MONTH_CLOSURE, iso[:7]), (RecordType.YEAR_CLOSURE, iso[:4])):
-        closed = _last_closed_period(session, kind)
+        closed = last_closed_period(session, kind)
         if closed is not None and key <= closed:
             raise PeriodClosed(f"La période {key} est déjà clôturée.")
     sale = last_sale_date(session)
     if sale is not None and (closed_day is None or sale.isoformat() > closed_day):
         if sale < day:
-            raise _required(Pending(RecordType.DAY_CLOSURE, sale.isoformat()))
+            raise closure_required(Pending(RecordType.DAY_CLOSURE, sale.isoformat()))
         if sale > day:
             raise InvalidInput(
                 f"Des ventes ont été enregistrées le {day_label(sale)} : la journée du "
@@ -476,7 +342,7 @@ def close_day(
         **perpetual_totals(previous, totals),
         "counted": _cash_count(totals, counted),
     }
-    return append(session, RecordType.DAY_CLOSURE, body, operator=operator, till=till, period=iso)
+    return append(session, RecordType.DAY_CLOSURE, body, operator=operator, period=iso)
 
 
 def _cash_count(totals: PeriodTotals, counted: Mapping[str, int] | None) -> list[dict[str, Any]]:
@@ -529,6 +395,7 @@ def parse_year(year: int | str) -> str:
 
 def close_month(session: Session, period: str, *, operator: str) -> Recorded:
     """Close a month once it is over and all its days with sales are closed."""
+    require(session, operator, Permission.CLOSE_PERIOD)
     period = parse_month(period)
     return _close_aggregate(
         session,
@@ -542,6 +409,7 @@ def close_month(session: Session, period: str, *, operator: str) -> Recorded:
 
 def close_year(session: Session, year: int | str, *, operator: str) -> Recorded:
     """Close a (calendar) fiscal year once it is over and all its months are closed."""
+    require(session, operator, Permission.CLOSE_PERIOD)
     period = parse_year(year)
     return _close_aggregate(
         session,
@@ -566,14 +434,14 @@ def _close_aggregate(
         raise PeriodClosed(f"Clôture impossible : {what} est déjà clôturé(e).")
     if _period_end(period) >= today(session):
         raise InvalidInput(f"Clôture impossible : {what} n'est pas terminé(e).")
-    closed = _last_closed_period(session, kind)
+    closed = last_closed_period(session, kind)
     if closed is not None and period < closed:
         raise InvalidInput(f"Clôture impossible : une période postérieure à {what} est close.")
     # Every inner or earlier period with sales must be closed first.
     rank = CLOSURE_RANK[kind]
     for pending in pending_closures(session, _period_end(period) + timedelta(days=1)):
         if CLOSURE_RANK[pending.kind] < rank or (pending.kind is kind and pending.period != period):
-            raise _required(pending)
+            raise closure_required(pending)
     previous = last_closure(session, kind)
     span = chain_span(session, previous)
     later = list_closures(session, part_kind, since_seq=span["first_seq"])

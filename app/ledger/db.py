@@ -24,6 +24,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
+from app.config import is_url
 from app.errors import LedgerError
 
 BUSY_TIMEOUT_MS = 10_000
@@ -37,7 +38,6 @@ POSTGRES_DRIVER = "postgresql+psycopg"
 LOCK_NOT_AVAILABLE = "55P03"  # SQLSTATE of a lock wait cut by lock_timeout
 POOL_SIZE = 5
 CONNECT_TIMEOUT_S = 10
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 _LOCKED = "comptoir.chain_locked"
 
 Target = Path | str
@@ -77,11 +77,6 @@ def unreachable(target: str, exc: BaseException) -> DatabaseUnreachable:
         f"connexion.{hint}",
         detail=text,
     )
-
-
-def is_url(text: object) -> bool:
-    """Whether ``text`` is a database URL (``postgresql+psycopg://…``) rather than a path."""
-    return isinstance(text, str) and bool(_URL.match(text))
 
 
 def resolve_target(target: Path | str) -> Target:

@@ -21,6 +21,8 @@ class EventCode(StrEnum):
     VERIFY = "VERIFY"
     INTEGRITY_FAILURE = "INTEGRITY_FAILURE"
     CLOCK_ANOMALY = "CLOCK_ANOMALY"
+    CLOCK_JUMP = "CLOCK_JUMP"  # written by journal.append itself (CLOCK_JUMP_EVENT)
+    KEY_IMPORT = "KEY_IMPORT"
     EXPORT = "EXPORT"
     RESTORE = "RESTORE"
     BACKUP = "BACKUP"
@@ -32,6 +34,7 @@ class EventCode(StrEnum):
     VAT_RATE_CHANGE = "VAT_RATE_CHANGE"
     EREPORTING = "EREPORTING"
     PURGE = "PURGE"
+    AUDIT_PACK = "AUDIT_PACK"
 
     @property
     def label(self) -> str:
@@ -48,6 +51,8 @@ EVENT_LABELS = {
     EventCode.VERIFY: "Vérification d'intégrité",
     EventCode.INTEGRITY_FAILURE: "Anomalie d'intégrité",
     EventCode.CLOCK_ANOMALY: "Anomalie d'horloge",
+    EventCode.CLOCK_JUMP: "Avance d'horloge confirmée",
+    EventCode.KEY_IMPORT: "Import de la clé de signature",
     EventCode.EXPORT: "Export",
     EventCode.RESTORE: "Restauration",
     EventCode.BACKUP: "Sauvegarde",
@@ -59,6 +64,7 @@ EVENT_LABELS = {
     EventCode.VAT_RATE_CHANGE: "Changement de taux de TVA d'un article",
     EventCode.EREPORTING: "Transmission de l'e-reporting",
     EventCode.PURGE: "Purge d'une période archivée",
+    EventCode.AUDIT_PACK: "Dossier pour un contrôle fiscal",
 }
 
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Insert, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
-from app.errors import ClockError, InvalidInput
+from app.errors import ClockError, ClockJump, InvalidInput
 from app.ledger import canonical, chain
 from app.ledger.anchor import Anchor
 from app.ledger.db import lock_chain
@@ -31,9 +31,8 @@ from app.ledger.models import (
     RecordType,
     SigningKey,
 )
-
-if TYPE_CHECKING:
-    from app.ledger.store import Ledger
+from app.ledger.periods import ensure_open_for_sale
+from app.values.text import check_xml_text
 
 MAX_ACTOR_CHARS = 64
 
@@ -72,7 +71,31 @@ def document_number(record_type: RecordType | str, number: int) -> str:
     return f"{RecordType(record_type).prefix}{number:06d}"
 
 
-def ledger_of(session: Session) -> Ledger:
+class Writer(Protocol):
+    """What ``append`` needs from the ledger that opened the session
+    (``app.ledger.store.Ledger``): who and what signs, the clock, where the shop is."""
+
+    ledger_id: str
+    kind: str
+    timezone: str
+    till_id: str
+    supervisor: str | None
+    signer_key_id: str | None
+
+    @property
+    def signer(self) -> Any: ...
+
+    def clock(self) -> datetime: ...
+
+    def note_clock_anomaly(self, observed: str, last: str) -> None: ...
+
+    # The forward jump of the clock (``_check_clock_jump``).
+    clock_jump_limit: timedelta
+    clock_confirmed_by: str | None
+    clock_checked: bool
+
+
+def _writer(session: Session) -> Writer:
     try:
         return session.info["ledger"]
     except KeyError:
@@ -139,7 +162,7 @@ def local_date(ts: datetime, timezone: str) -> date:
 def _actor(value: str, what: str) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > MAX_ACTOR_CHARS:
         raise InvalidInput(f"Identifiant {what} invalide : {value!r}.")
-    return value.strip()
+    return check_xml_text(value, f"L'identifiant {what}").strip()
 
 
 def append(
@@ -148,17 +171,16 @@ def append(
     body: dict[str, Any],
     *,
     operator: str,
-    till: str | None = None,
     ref_seq: int | None = None,
     period: str | None = None,
     key_override: Any = None,
     expect_number: int | None = None,
 ) -> Recorded:
     """Append one record; raises before writing anything if a rule forbids it."""
-    ledger = ledger_of(session)
+    ledger = _writer(session)
     record_type = RecordType(record_type)
     operator = _actor(operator, "d'opérateur")
-    till = _actor(till or ledger.till_id, "de caisse")
+    till = _actor(ledger.till_id, "de caisse")  # the ledger's own, never a caller's
     signer = key_override or ledger.signer
     if signer is None:
         raise RuntimeError("ledger opened read-only")
@@ -174,10 +196,10 @@ def append(
             "enregistrement du journal. Corrigez la date et l'heure avant de continuer.",
             detail=f"observed {ts}, last record {last.ts}",
         )
+    if last is not None and not ledger.clock_checked:
+        last = _check_clock_jump(session, ledger, last, now)
     business_date = local_date(now, ledger.timezone)
     if record_type.is_sale:
-        from app.ledger.closures import ensure_open_for_sale
-
         ensure_open_for_sale(session, business_date)
 
     number = next_number(session, record_type)
@@ -279,6 +301,74 @@ def append(
         signature=signature,
         body=body,
     )
+
+
+CLOCK_JUMP_EVENT = "CLOCK_JUMP"
+
+
+def _check_clock_jump(session: Session, ledger: Writer, last: Head, now: datetime) -> Head:
+    """The first write of a ledger handle far ahead of the last record needs a manager's
+    confirmation, journaled first (both times) in the same transaction; without one,
+    ``ClockJump`` is raised and nothing is written. A clock set in 2030 by mistake would
+    otherwise date a record in 2030 and, the clock put right, every later record would be
+    refused as going back in time."""
+    last_time = canonical.parse_ts(last.ts)
+    if now - last_time <= ledger.clock_jump_limit:
+        ledger.clock_checked = True
+        return last
+    observed = canonical.format_ts(now)
+    if ledger.clock_confirmed_by is None:
+        zone = ZoneInfo(ledger.timezone)
+        days = (now - last_time).days
+        raise ClockJump(
+            f"L'horloge de cet ordinateur indique le {_local(now, zone)}, soit "
+            f"{_days(days)} après le dernier enregistrement du journal "
+            f"({_local(last_time, zone)}). Si l'horloge est fausse, corrigez la date et "
+            "l'heure de l'ordinateur. Si elle est juste, un gérant doit confirmer la date "
+            "avant tout enregistrement : au démarrage de Comptoir, ou en ligne de commande "
+            "avec « comptoir clock confirm --manager NOM ».",
+            observed=observed,
+            last=last.ts,
+        )
+    ledger.clock_checked = True
+    append(
+        session,
+        RecordType.EVENT,
+        {
+            "code": CLOCK_JUMP_EVENT,
+            "detail": {
+                "observed": observed,
+                "last_record": last.ts,
+                "last_seq": last.seq,
+                "limit_hours": int(ledger.clock_jump_limit.total_seconds() // 3600),
+                "confirmed_by": ledger.clock_confirmed_by,
+            },
+        },
+        operator=ledger.clock_confirmed_by,
+    )
+    return head(session) or last
+
+
+def confirm_clock_jump(session: Session) -> bool:
+    """Journal the confirmation of a clock far ahead of the last record (the ledger opened
+    with ``clock_confirmed_by``) without any other record; False when there is no jump."""
+    ledger = _writer(session)
+    if ledger.clock_confirmed_by is None:
+        raise RuntimeError("no manager named to confirm the clock")
+    lock_chain(session)
+    last = head(session)
+    if last is None or ledger.clock_checked:
+        return False
+    after = _check_clock_jump(session, ledger, last, ledger.clock())
+    return after.seq != last.seq
+
+
+def _local(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%d/%m/%Y à %H:%M")
+
+
+def _days(days: int) -> str:
+    return "plus d'un jour" if days < 2 else f"{days} jours"
 
 
 def next_number(session: Session, record_type: RecordType) -> int:

@@ -188,6 +188,8 @@ class PurgeAuthorisation(Base):
     year: Mapped[str] = mapped_column(String(4))
     first_seq: Mapped[int] = mapped_column(Integer)
     last_seq: Mapped[int] = mapped_column(Integer)
+    # The PURGE record written with it (migration 0011): without it, no authorisation.
+    purge_seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class PurgedNumber(Base):

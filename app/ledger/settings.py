@@ -17,6 +17,8 @@ from app.errors import InvalidInput
 from app.ledger import canonical
 from app.ledger.journal import Recorded, append
 from app.ledger.models import JournalRecord, RecordType
+from app.ledger.operators import Permission, require
+from app.values.text import check_xml_text
 
 VAT_REGIMES = {
     "reel_normal": "Régime réel normal",
@@ -54,6 +56,7 @@ class FiscalSettings:
 def _clean(value: Any, label: str) -> str:
     if not isinstance(value, str):
         raise InvalidInput(f"{label} : texte attendu.")
+    check_xml_text(value, label)
     value = " ".join(value.split())
     if len(value) > MAX_FIELD_CHARS:
         raise InvalidInput(f"{label} : {MAX_FIELD_CHARS} caractères au plus.")
@@ -127,6 +130,7 @@ def record_fiscal_settings(
     before = fiscal_settings(session)
     if settings == before:
         return None
+    require(session, operator, Permission.EDIT_SETTINGS)
     changed = sorted(k for k, v in asdict(settings).items() if asdict(before)[k] != v)
     body = {"settings": asdict(settings), "changed": changed}
     return append(session, RecordType.SETTINGS, body, operator=operator)

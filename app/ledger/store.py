@@ -8,20 +8,22 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import Engine, inspect, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import text as sql_text
+from sqlalchemy.exc import DatabaseError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import __version__
-from app.errors import ClockError, LedgerError, LedgerMismatch
+from app import __version__, config
+from app.errors import ClockError, KeyUnavailable, LedgerError, LedgerMismatch
 from app.ledger import canonical, chain, keys, migrate
 from app.ledger.anchor import write_anchor
 from app.ledger.db import (
@@ -35,7 +37,17 @@ from app.ledger.db import (
     resolve_target,
     unreachable,
 )
+from app.ledger.events import EventCode, log_event
+from app.ledger.files import (
+    clean_leftovers,
+    create_private,
+    ledger_folders,
+    private_file,
+    secure_ledger_files,
+)
+from app.ledger.journal import append
 from app.ledger.models import JournalRecord, LedgerMeta, RecordType
+from app.ledger.preferences import DEFAULT_TILL_ID, TILL_ID, ShopPreference, stored_till_id
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +59,11 @@ KINDS = {
     "central": "central",  # a shop's central ledger: see app/ledger/central/service.py
 }
 DEFAULT_TIMEZONE = "Europe/Paris"
+DEFAULT_CLOCK_JUMP_LIMIT = timedelta(days=1)
+# A shop preference (hours): a shop closed two days a week may allow a longer gap.
+CLOCK_JUMP_PREFERENCE = "clock_jump_limit_hours"
+CLOCK_JUMP_ENV = "COMPTOIR_CLOCK_JUMP_LIMIT_HOURS"
+MAX_CLOCK_JUMP_HOURS = 24 * 31
 SYSTEM_OPERATOR = "système"
 _KIND_HINTS = {
     ("training", "real"): (
@@ -102,6 +119,11 @@ class Ledger:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._reader_engine: Engine | None = None
         self._anomaly: ClockAnomaly | None = None
+        # A clock far ahead of the last record (see journal.append): checked at the first
+        # write of this handle, confirmed by a named manager.
+        self.clock_jump_limit = DEFAULT_CLOCK_JUMP_LIMIT
+        self.clock_confirmed_by: str | None = None
+        self.clock_checked = False
 
     # -- opening ---------------------------------------------------------------------
     @classmethod
@@ -113,11 +135,13 @@ class Ledger:
         create: bool = True,
         readonly: bool = False,
         clock: Clock = utc_now,
-        till_id: str = "CAISSE-1",
+        till_id: str | None = None,
         timezone: str = DEFAULT_TIMEZONE,
         operator: str = SYSTEM_OPERATOR,
         supervisor: str | None = None,
         signing: bool = True,
+        new_key_reason: str | None = None,
+        clock_confirmed_by: str | None = None,
     ) -> Ledger:
         """Open (and with ``create``, make) the ledger at ``target``: a path to a SQLite
         file, or a ``postgresql+psycopg://`` URL to a database that exists on the server.
@@ -126,7 +150,18 @@ class Ledger:
         central's till tables) on a computer that does not hold its signing key: no key
         is loaded nor created, so nothing can be appended to the chain, and nothing is
         journaled on opening, which is why the schema must already be current (a
-        migration is journaled by a VERSION_CHANGE, which only the key can sign)."""
+        migration is journaled by a VERSION_CHANGE, which only the key can sign).
+
+        ``till_id`` names the till of a ledger created here, and is kept in it; a ledger
+        that has its own (Réglages, ``save_till_id``) always signs with that one, whoever
+        opens it, so that the GUI and the command line sign records alike.
+        Opening never creates, replaces nor deletes the key of an existing ledger: when the
+        key is missing, or the ledger names another key than the one kept here, it raises
+        ``KeyUnavailable`` before writing anything. Only ``new_key_reason`` (an explicit
+        operation of a manager, ``comptoir key replace``) journals a new, unendorsed key.
+
+        ``clock_confirmed_by`` names the manager who confirmed a clock far ahead of the
+        last record (see ``journal.append``)."""
         if not signing and (readonly or create):
             raise ValueError("signing=False opens an existing ledger for writing")
         target = resolve_target(target)
@@ -136,6 +171,7 @@ class Ledger:
                     raise LedgerError(f"Aucun journal fiscal à l'emplacement {target}.")
             else:
                 target.parent.mkdir(parents=True, exist_ok=True)
+                create_private(target)
         engine = make_engine(target, readonly=readonly)
         migration: migrate.Migration | None = None
         try:
@@ -145,6 +181,8 @@ class Ledger:
             if not signing:
                 _require_current_schema(engine, target)
             elif not readonly:
+                if new_key_reason is None:
+                    _check_key_before_writing(engine, target)
                 stamp = clock().astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
                 migration = migrate.upgrade_ledger(engine, target, stamp)
             with Session(engine) as session:
@@ -160,17 +198,21 @@ class Ledger:
                 engine,
                 meta,
                 clock=clock,
-                till_id=till_id,
+                till_id=_stored_till_id(engine) or till_id or DEFAULT_TILL_ID,
                 readonly=readonly,
                 supervisor=supervisor,
             )
+            ledger.clock_confirmed_by = clock_confirmed_by
+            ledger.clock_jump_limit = _clock_jump_limit(engine)
             if kind is not None or not readonly:  # any kind may be read, not written
                 ledger._check_kind(kind or "real")
             if supervisor is None and ledger.kind == "training":
                 ledger.supervisor = ledger._current_supervisor()
             if signing and not readonly:
-                ledger._load_signer(operator)
+                ledger._load_signer(operator, new_key_reason)
                 ledger._record_version_change(migration, operator)
+                if isinstance(target, Path):
+                    _tidy_files(engine, target)
         except OperationalError as exc:
             engine.dispose()
             if not is_postgres(target) or not is_connection_failure(exc):
@@ -188,7 +230,7 @@ class Ledger:
         kind: str,
         timezone: str,
         clock: Clock,
-        till_id: str,
+        till_id: str | None,
         operator: str,
         supervisor: str | None = None,
     ) -> LedgerMeta:
@@ -209,6 +251,8 @@ class Ledger:
             )
             stored = keys.create_key(meta.ledger_id)
             session.add(meta)
+            till_id = till_id or DEFAULT_TILL_ID
+            session.add(ShopPreference(key=TILL_ID, value=till_id))
             session.flush()
             ledger = Ledger(
                 target,
@@ -222,8 +266,6 @@ class Ledger:
             session.info["ledger"] = ledger
             ledger.signer = stored.private_key
             _append_key(session, stored.private_key, operator, reason="création du journal")
-            from app.ledger.events import EventCode, log_event
-
             log_event(
                 session,
                 EventCode.LEDGER_CREATED,
@@ -279,27 +321,24 @@ class Ledger:
             )
         return canonical.decode(data).get("supervisor") if data else None
 
-    def _load_signer(self, operator: str) -> None:
+    def _load_signer(self, operator: str, new_key_reason: str | None = None) -> None:
         stored = keys.load_key(self.ledger_id)
         with self.session() as session:
             active = active_key_id(session)
-        if stored is not None and chain.key_id_of(stored.private_key.public_key()) == active:
+        if stored is not None and stored.key_id == active:
             self.signer, self.key_storage = stored.private_key, stored.storage
             return
-        # The key that signed the last records is not on this computer (a copied file,
-        # a wiped keyring): sign from now on with a new key, and say so in the chain.
-        log.warning(
-            "signing key %s not found for ledger %s; creating a new one", active, self.ledger_id
-        )
-        new = keys.create_key(self.ledger_id)
+        if new_key_reason is None:
+            raise key_unavailable(self.display_name, active, stored)
+        # A manager's explicit decision: the key is lost for good. Nobody can vouch for the
+        # new key, so the KEY record says so (endorsed: false) and every verification will;
+        # a key kept here until now is set aside, never deleted.
+        log.warning("replacing the signing key %s of ledger %s", active, self.ledger_id)
+        new = keys.new_private_key()
         with self.transaction() as session:
-            _append_key(
-                session,
-                new.private_key,
-                operator,
-                reason="clé de signature introuvable sur ce poste",
-            )
-        self.signer, self.key_storage = new.private_key, new.storage
+            _append_key(session, new, operator, reason=new_key_reason)
+            stored = keys.install_key(self.ledger_id, new)
+        self.signer, self.key_storage = stored.private_key, stored.storage
 
     def _record_version_change(self, migration: migrate.Migration | None, operator: str) -> None:
         """Journal a VERSION_CHANGE when another version of the software last wrote here, or
@@ -317,8 +356,6 @@ class Ledger:
                 # PostgreSQL: no copy, the migration is one transaction (see README.md).
                 "backup": migration.backup.name if migration.backup else None,
             }
-        from app.ledger.events import EventCode, log_event
-
         with self.transaction() as session:
             log_event(session, EventCode.VERSION_CHANGE, operator=operator, **detail)
 
@@ -334,11 +371,16 @@ class Ledger:
     def rotate_key(self, operator: str, reason: str) -> str:
         """Replace the signing key; the change is endorsed by the current key."""
         old = self.signer
-        new = keys.create_key(self.ledger_id)
+        if old is None:
+            raise RuntimeError("ledger opened read-only")
+        new = keys.new_private_key()
         with self.transaction() as session:
-            _append_key(session, new.private_key, operator, reason=reason, endorser=old)
-        self.signer, self.key_storage = new.private_key, new.storage
-        return chain.key_id_of(new.private_key.public_key())
+            _append_key(session, new, operator, reason=reason, endorser=old)
+            # The previous key is kept aside by install_key: old signatures stay checkable
+            # by their public key anyway, but a key is never destroyed.
+            stored = keys.install_key(self.ledger_id, new)
+        self.signer, self.key_storage = stored.private_key, stored.storage
+        return stored.key_id
 
     # -- sessions --------------------------------------------------------------------
     def session(self) -> Session:
@@ -375,6 +417,9 @@ class Ledger:
             anchor = session.info.pop("anchor", None)
             if anchor is not None:
                 write_anchor(self.ledger_id, anchor)
+            renamed = session.info.pop("till_id", None)  # see preferences.save_till_id
+            if renamed is not None:
+                self.till_id = renamed
 
     def note_clock_anomaly(self, observed: str, last: str) -> None:
         self._anomaly = ClockAnomaly(observed, last)
@@ -383,8 +428,6 @@ class Ledger:
         anomaly, self._anomaly = self._anomaly, None
         if anomaly is None or self.readonly:
             return
-        from app.ledger.events import EventCode, log_event
-
         real_clock = self.clock
         self.clock = lambda: canonical.parse_ts(anomaly.last)
         try:
@@ -411,9 +454,77 @@ class Ledger:
         self.close()
 
 
+def _tidy_files(engine: Engine, path: Path) -> None:
+    """At each opening for writing: the ledger's files back to their owner only, and what
+    an interrupted backup or archive left behind removed (see ``app.ledger.files``)."""
+    folders = ledger_folders(path)
+    chosen: list[Path] = []
+    try:
+        with engine.connect() as conn:
+            for (value,) in conn.execute(
+                sql_text("SELECT value FROM shop_preference WHERE key IN (:a, :b)"),
+                {"a": "backup_folder", "b": "archive_dir"},
+            ):
+                if value and value.strip():
+                    chosen.append(Path(value.strip()).expanduser())
+    except SQLAlchemyError:
+        pass
+    clean_leftovers([*folders, *chosen])
+    data = config.data_dir()
+    secure_ledger_files(path, [*folders, data / "anchors", data / "keys"])
+    for folder in chosen:  # a folder of the shop's choosing keeps its mode, not our files
+        for pattern in (f"{path.stem}-*.sqlite", "archive*.zip"):
+            for copy in folder.glob(pattern):
+                if copy.is_file():
+                    private_file(copy)
+
+
+def _clock_jump_limit(engine: Engine) -> timedelta:
+    """The limit for a forward jump of the clock: ``COMPTOIR_CLOCK_JUMP_LIMIT_HOURS``, else
+    the shop's preference kept beside the ledger, else one day."""
+    override = os.environ.get(CLOCK_JUMP_ENV, "").strip()
+    if override.isdigit() and int(override) > 0:
+        return timedelta(hours=int(override))
+    try:
+        with engine.connect() as conn:
+            text = conn.execute(
+                sql_text("SELECT value FROM shop_preference WHERE key = :key"),
+                {"key": CLOCK_JUMP_PREFERENCE},
+            ).scalar()
+    except SQLAlchemyError:  # a ledger without preferences (a central, an old file)
+        return DEFAULT_CLOCK_JUMP_LIMIT
+    try:
+        hours = int(text) if text else 0
+    except ValueError:
+        hours = 0
+    return timedelta(hours=hours) if hours > 0 else DEFAULT_CLOCK_JUMP_LIMIT
+
+
+def ledger_of(session: Session) -> Ledger:
+    """The ledger whose ``session()``, ``reader()`` or ``transaction()`` opened
+    ``session``."""
+    try:
+        return session.info["ledger"]
+    except KeyError:
+        raise RuntimeError("session was not opened by Ledger.session()") from None
+
+
 def _has_ledger_table(engine: Engine) -> bool:
-    with engine.connect() as conn:
-        return inspect(conn).has_table(LedgerMeta.__tablename__)
+    try:
+        with engine.connect() as conn:
+            return inspect(conn).has_table(LedgerMeta.__tablename__)
+    except DatabaseError:
+        if engine.dialect.name != "sqlite":
+            raise  # a server out of reach is said by Ledger.open
+        return False  # a file of another kind (a text, a folder): not a ledger
+
+
+def _stored_till_id(engine: Engine) -> str | None:
+    """The till id kept in the ledger; None in one older than the preferences table."""
+    with Session(engine) as session:
+        if not inspect(session.connection()).has_table(ShopPreference.__tablename__):
+            return None
+        return stored_till_id(session)
 
 
 def _require_current_schema(engine: Engine, target: Target) -> None:
@@ -429,20 +540,64 @@ def _require_current_schema(engine: Engine, target: Target) -> None:
         )
 
 
+def _check_key_before_writing(engine: Engine, target: Target) -> None:
+    """Refuse, before any migration or record, a ledger whose key this computer lacks."""
+    if not _has_ledger_table(engine):
+        return
+    with engine.connect() as conn:
+        ledger_id = conn.execute(select(LedgerMeta.ledger_id)).scalar()
+        if ledger_id is None:
+            return
+        data = conn.execute(_ACTIVE_KEY).scalar()
+    active = canonical.decode(data)["body"]["key_id"] if data else None
+    stored = keys.load_key(ledger_id)
+    if stored is None or stored.key_id != active:
+        raise key_unavailable(display_target(target), active, stored)
+
+
+def key_unavailable(
+    where: str, active: str | None, stored: keys.StoredKey | None
+) -> KeyUnavailable:
+    """The French explanation of a key this computer cannot sign with, and how to mend it."""
+    if stored is None:
+        return KeyUnavailable(
+            f"La clé de signature de ce journal (clé {active}) n'est pas sur cet ordinateur : "
+            "rien ne peut y être enregistré sans elle, et rien n'a été modifié. Pour la "
+            "rétablir, importez la copie de la clé faite avec « comptoir key export » "
+            "(comptoir key import FICHIER, ou Réglages › Sauvegarde › « Importer la clé… »). "
+            "Si aucune copie n'existe, un gérant peut créer une nouvelle clé (comptoir key "
+            "replace) : ce changement est journalisé et chaque vérification le signalera.",
+            detail=f"{where}: key {active} not found",
+        )
+    return KeyUnavailable(
+        f"Le journal désigne une autre clé de signature (clé {active}) que celle que cet "
+        f"ordinateur conserve pour lui (clé {stored.key_id}) : un enregistrement de clé a pu "
+        "y être ajouté hors de Comptoir. Rien n'a été enregistré et la clé de ce poste n'a "
+        "pas été touchée. Lancez « comptoir verify » pour voir où le journal a changé, puis "
+        "restaurez la dernière sauvegarde saine (comptoir backup restore FICHIER) ; si la "
+        "clé désignée est bien celle de la boutique, importez-en la copie (comptoir key "
+        "import FICHIER).",
+        detail=f"{where}: ledger names key {active}, this computer holds {stored.key_id}",
+    )
+
+
 def _where(target: Target) -> str:
     if isinstance(target, Path):
         return f"Le fichier {target}"
     return f"La base {display_target(target)}"
 
 
+_ACTIVE_KEY = (
+    select(JournalRecord.canonical)
+    .where(JournalRecord.record_type == RecordType.KEY)
+    .order_by(JournalRecord.seq.desc())
+    .limit(1)
+)
+
+
 def active_key_id(session: Session) -> str | None:
     """The key introduced by the latest KEY record: the one that signs from then on."""
-    data = session.scalar(
-        select(JournalRecord.canonical)
-        .where(JournalRecord.record_type == RecordType.KEY)
-        .order_by(JournalRecord.seq.desc())
-        .limit(1)
-    )
+    data = session.scalar(_ACTIVE_KEY)
     return canonical.decode(data)["body"]["key_id"] if data else None
 
 
@@ -482,8 +637,6 @@ def _append_key(
     reason: str,
     endorser: ec.EllipticCurvePrivateKey | None = None,
 ) -> None:
-    from app.ledger.journal import append
-
     public = new_key.public_key()
     body = {
         "key_id": chain.key_id_of(public),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from app.ledger.journal import ledger_of
+from app.ledger.store import ledger_of
 
 TRAINING = "training"
 TRAINING_NOTICE = "FORMATION — sans valeur fiscale"

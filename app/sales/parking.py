@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput
 from app.ledger import canonical
-from app.ledger.journal import ledger_of
+from app.ledger.store import ledger_of
 from app.sales.cart import Cart, CartLine, Discount
 from app.staff.models import ParkedTicket
 from app.values.money import format_cents

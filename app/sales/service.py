@@ -10,10 +10,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.errors import InvalidInput
+from app.errors import ClosureRequired, InvalidInput, PeriodClosed
 from app.ledger import canonical
+from app.ledger.closures import day_label, get_closure, today
 from app.ledger.journal import Recorded, append, document_number
 from app.ledger.models import JournalRecord, RecordType
+from app.ledger.operators import Permission, require
+from app.ledger.periods import ensure_open_for_sale
 from app.sales.cart import MAX_AMOUNT_CENTS, Cart, TicketTotals
 from app.sales.payments import Payment, PaymentMethod, Settlement, settle
 from app.values.vat import vat_breakdown
@@ -109,9 +112,9 @@ def record_sale(
     cart: Cart,
     payments: Sequence[Payment],
     operator: str,
-    till: str | None = None,
 ) -> Recorded:
     """Record a fully paid cart as a sale ticket; nothing is written on any error."""
+    require(session, operator, Permission.SELL)
     if cart.is_empty:
         raise InvalidInput("Le ticket est vide : ajoutez au moins un article.")
     totals: TicketTotals = cart.totals()
@@ -120,7 +123,7 @@ def record_sale(
     settlement = settle(totals.total_cents, payments)
     lines = [_line_body(priced) for priced in totals.lines]
     body = _ticket_body(SALE, lines, totals.ticket_discount_cents, _by_rate(lines), settlement)
-    return append(session, RecordType.TICKET, body, operator=operator, till=till)
+    return append(session, RecordType.TICKET, body, operator=operator)
 
 
 # -- reading back ---------------------------------------------------------------------
@@ -174,10 +177,9 @@ def _original_sale(session: Session, number: int) -> Ticket:
 
 
 # -- counter-entries ------------------------------------------------------------------
-def cancel_ticket(
-    session: Session, number: int, *, operator: str, reason: str, till: str | None = None
-) -> Recorded:
+def cancel_ticket(session: Session, number: int, *, operator: str, reason: str) -> Recorded:
     """Cancel a whole sale with a cancelling ticket that mirrors it with opposite signs."""
+    require(session, operator, Permission.CORRECT)
     reason = _reason(reason)
     original = _original_sale(session, number)
     if corrections_of(session, original):
@@ -208,9 +210,7 @@ def cancel_ticket(
         original={"seq": original.seq, "number": original.number},
         reason=reason,
     )
-    return append(
-        session, RecordType.TICKET, body, operator=operator, till=till, ref_seq=original.seq
-    )
+    return append(session, RecordType.TICKET, body, operator=operator, ref_seq=original.seq)
 
 
 def refundable(session: Session, original: Ticket) -> list[tuple[Decimal, int]]:
@@ -232,9 +232,9 @@ def refund_lines(
     method: PaymentMethod | str = PaymentMethod.CASH,
     operator: str,
     reason: str,
-    till: str | None = None,
 ) -> Recorded:
     """Refund some quantities of some lines of a sale (a partial counter-entry)."""
+    require(session, operator, Permission.CORRECT)
     reason = _reason(reason)
     original = _original_sale(session, number)
     if not items:
@@ -285,10 +285,26 @@ def refund_lines(
         original={"seq": original.seq, "number": original.number},
         reason=reason,
     )
-    return append(
-        session, RecordType.TICKET, body, operator=operator, till=till, ref_seq=original.seq
-    )
+    return append(session, RecordType.TICKET, body, operator=operator, ref_seq=original.seq)
 
 
 def _prorata(cents: int, qty: Decimal, of_qty: Decimal) -> int:
     return int((Decimal(cents) * qty / of_qty).quantize(Decimal(1), ROUND_HALF_UP))
+
+
+def sale_refusal(session: Session) -> str | None:
+    """Why a sale could not be recorded now (the day's Z is done, an earlier period is
+    still open), said before anything is scanned; None when the till may sell."""
+    day = today(session)
+    try:
+        ensure_open_for_sale(session, day)
+    except PeriodClosed as exc:
+        if get_closure(session, RecordType.DAY_CLOSURE, day.isoformat()) is not None:
+            return (
+                f"La journée du {day_label(day)} est clôturée (Z fait) : "
+                "aucune vente ne peut plus être enregistrée aujourd'hui."
+            )
+        return exc.message
+    except ClosureRequired as exc:
+        return exc.message
+    return None

@@ -1,24 +1,11 @@
-"""Operators who log in at the till. PINs are stored as salted scrypt hashes."""
+"""What the till keeps aside for its operators: parked tickets."""
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, LargeBinary, String
+from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.ledger.models import Base
-
-
-class Operator(Base):
-    __tablename__ = "operator"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
-    role: Mapped[str] = mapped_column(String(16))  # cashier | manager | accountant
-    pin_salt: Mapped[bytes] = mapped_column(LargeBinary)
-    pin_hash: Mapped[bytes] = mapped_column(LargeBinary)
-    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[str | None] = mapped_column(String(27))
-    active: Mapped[bool] = mapped_column(default=True)
 
 
 class ParkedTicket(Base):
@@ -31,12 +18,3 @@ class ParkedTicket(Base):
     operator: Mapped[str] = mapped_column(String(64))
     label: Mapped[str] = mapped_column(String(120))
     payload: Mapped[str] = mapped_column(String)
-
-
-class ShopPreference(Base):
-    """Non-fiscal shop preferences kept with the ledger: receipt texts, printer setup."""
-
-    __tablename__ = "shop_preference"
-
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(String)

@@ -6,72 +6,31 @@ import hmac
 import os
 from dataclasses import dataclass
 from datetime import timedelta
-from enum import StrEnum
 
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import ComptoirError, InvalidInput
 from app.ledger import canonical
 from app.ledger.events import EventCode, log_event
-from app.ledger.journal import ledger_of
-from app.staff.models import Operator
+from app.ledger.operators import (
+    Operator,
+    OperatorInfo,
+    Permission,
+    PermissionDenied,
+    Role,
+    require,
+)
+from app.ledger.store import ledger_of
 from app.values.text import validate_label
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=1)
 
 
-class Role(StrEnum):
-    CASHIER = "cashier"
-    MANAGER = "manager"
-    ACCOUNTANT = "accountant"
-
-    @property
-    def label(self) -> str:
-        return {"cashier": "Caissier", "manager": "Gérant", "accountant": "Comptable"}[self]
-
-
-class Permission(StrEnum):
-    SELL = "sell"
-    CORRECT = "correct"  # cancel, refund
-    CLOSE_DAY = "close_day"
-    CLOSE_PERIOD = "close_period"  # month, year
-    EDIT_CATALOG = "edit_catalog"
-    EDIT_SETTINGS = "edit_settings"  # fiscal identity, VAT rates, operators
-    READ_ALL = "read_all"
-
-
-PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.CASHIER: frozenset({Permission.SELL, Permission.CLOSE_DAY}),
-    Role.MANAGER: frozenset(Permission),
-    Role.ACCOUNTANT: frozenset({Permission.READ_ALL}),
-}
-
-
-class PermissionDenied(ComptoirError):
-    pass
-
-
 class LoginFailed(ComptoirError):
     pass
-
-
-@dataclass(frozen=True)
-class OperatorInfo:
-    id: int
-    name: str
-    role: Role
-
-    def can(self, permission: Permission) -> bool:
-        return permission in PERMISSIONS[self.role]
-
-    def require(self, permission: Permission) -> None:
-        if not self.can(permission):
-            raise PermissionDenied(
-                f"{self.name} ({self.role.label.lower()}) n'a pas le droit de faire cela."
-            )
 
 
 def _hash_pin(pin: str, salt: bytes) -> bytes:
@@ -84,7 +43,12 @@ def _check_pin_format(pin: str) -> str:
     return pin
 
 
-def add_operator(session: Session, name: str, role: Role | str, pin: str) -> OperatorInfo:
+def add_operator(
+    session: Session, name: str, role: Role | str, pin: str, *, operator: str
+) -> OperatorInfo:
+    """Add ``name``, by ``operator`` (a manager once the ledger has operators; anyone for
+    the first one, who is made at the first start)."""
+    require(session, operator, Permission.EDIT_SETTINGS)
     name = validate_label(name)
     if len(name) > 64:
         raise InvalidInput("Nom d'opérateur trop long (64 caractères au plus).")
@@ -115,10 +79,6 @@ def list_operators(session: Session) -> list[OperatorInfo]:
             select(Operator).where(Operator.active.is_(True)).order_by(Operator.name)
         )
     ]
-
-
-def has_operators(session: Session) -> bool:
-    return bool(session.scalar(select(func.count()).select_from(Operator)))
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QWidget
 from sqlalchemy.orm import Session
 
 from app.errors import ComptoirError
+from app.ledger.operators import OperatorInfo, Permission
 from app.ledger.store import Ledger
-from app.staff.service import OperatorInfo, Permission
 from app.ui.errors import show_error
 
 T = TypeVar("T")

@@ -16,11 +16,12 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session
 
 from app.catalog.service import load_demo_catalog
-from app.documents.preferences import save_till_id
 from app.errors import ComptoirError, InvalidInput
+from app.ledger.operators import Role
+from app.ledger.preferences import save_till_id
 from app.ledger.settings import VAT_REGIMES, FiscalSettings, record_fiscal_settings
 from app.ledger.store import Ledger
-from app.staff.service import Role, add_operator
+from app.staff.service import add_operator
 
 
 class FirstRunDialog(QDialog):
@@ -93,10 +94,10 @@ class FirstRunDialog(QDialog):
 
         def action(session: Session) -> None:
             record_fiscal_settings(session, settings, operator=manager.strip() or "Gérant")
-            self.ledger.till_id = save_till_id(session, till)
-            add_operator(session, manager, Role.MANAGER, pin)
+            save_till_id(session, till, operator=manager)
+            add_operator(session, manager, Role.MANAGER, pin, operator=manager)
             if demo:
-                load_demo_catalog(session)
+                load_demo_catalog(session, operator=manager)
 
         try:
             with self.ledger.transaction() as session:

@@ -13,41 +13,47 @@ from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QApplication,
+    QFrame,
     QHBoxLayout,
     QInputDialog,
     QLabel,
     QListWidget,
     QMainWindow,
     QMessageBox,
+    QPushButton,
+    QScrollArea,
     QStackedWidget,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from app import __version__
-from app.documents.preferences import till_id
 from app.einvoice.pdp.outbox import outbox_problems
 from app.einvoice.pdp.training import training_client
 from app.einvoice.pdp.worker import OutboxWorker, configured_client
-from app.errors import ComptoirError
-from app.ledger.archive.write import ArchiveResult, archive_after_closure
-from app.ledger.backup.copies import backup_now, last_backup
+from app.errors import ComptoirError, KeyUnavailable
+from app.ledger.backup.copies import last_backup
 from app.ledger.central.sync import SyncWorker
 from app.ledger.central.sync import banner_text as central_banner
+from app.ledger.closing import FollowUp, follow_up_closure
 from app.ledger.closures import Closure, day_label, pending_closures
 from app.ledger.events import EventCode, log_event
 from app.ledger.journal import Recorded
 from app.ledger.models import RecordType
+from app.ledger.operators import OperatorInfo, Permission, has_operators
 from app.ledger.settings import fiscal_settings
 from app.ledger.store import Ledger
-from app.staff.service import OperatorInfo, Permission, has_operators
 from app.ui.archive_viewer import ArchiveViewer
 from app.ui.background import Background
+from app.ui.clock_dialog import journal_start
 from app.ui.closures.closures_screen import ClosuresScreen
 from app.ui.context import AppContext, documents
 from app.ui.errors import show_error
 from app.ui.invoices.invoices_screen import InvoicesScreen
+from app.ui.login import LoginDialog
 from app.ui.settings.catalog_screen import CatalogScreen
+from app.ui.settings.key_copy import import_at_start
 from app.ui.settings.settings_screen import SettingsScreen
 from app.ui.start_check import check_at_start
 from app.ui.till.correction_dialog import CorrectionDialog
@@ -69,6 +75,8 @@ log = logging.getLogger(__name__)
 # resources/ sits beside the app package, in a checkout as in the bundled application.
 APP_ICON = Path(__file__).resolve().parents[2] / "resources" / "icons" / "comptoir.png"
 PAGES = ("Caisse", "Factures", "Clôtures", "Archives", "Catalogue", "Réglages")
+# The smallest point-of-sale screen the window must fit, with its title bar and a task bar.
+MIN_WINDOW = (1000, 680)
 
 
 class MainWindow(QMainWindow):
@@ -89,10 +97,13 @@ class MainWindow(QMainWindow):
         self.banner = QLabel()
         self.banner.setObjectName("banner")
         self.banner.setStyleSheet("padding: 6px; font-size: 14px;")
+        self.banner.setWordWrap(True)
         self.nav = QListWidget()
         self.nav.setObjectName("navigation")
-        self.nav.setFixedWidth(170)
-        self.nav.setStyleSheet("font-size: 17px;")
+        self.nav.setFixedWidth(140)
+        self.nav.setStyleSheet(
+            "QListWidget { font-size: 17px; } QListWidget::item { min-height: 48px; }"
+        )
         self.nav.addItems(PAGES)
         self.nav.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.stack = QStackedWidget()
@@ -105,15 +116,27 @@ class MainWindow(QMainWindow):
             "Catalogue": CatalogScreen(ctx),
             "Réglages": SettingsScreen(ctx),
         }
+        # Every screen but the till scrolls rather than pushing the window past a small
+        # screen; the till is laid out to fit 1024×768 as it is.
+        self.pages: dict[str, QWidget] = {}
         for name in PAGES:
-            self.stack.addWidget(self.screens[name])
+            screen = self.screens[name]
+            page = screen if screen is self.till else _scrolling(screen)
+            self.pages[name] = page
+            self.stack.addWidget(page)
         self.nav.currentRowChanged.connect(self.show_page)
 
         self.training_banner = training_banner(ctx.ledger)
         self.training_button = switch_button(ctx.ledger)
         self.training_button.clicked.connect(lambda: ask_switch(self))
+        self.switch_operator_button = _side_button("Changer\nd'opérateur", "switchOperator")
+        self.switch_operator_button.clicked.connect(self.switch_operator)
+        self.lock_button = _side_button("Verrouiller", "lockTill")
+        self.lock_button.clicked.connect(self.lock)
         side = QVBoxLayout()
         side.addWidget(self.nav, 1)
+        side.addWidget(self.switch_operator_button)
+        side.addWidget(self.lock_button)
         side.addWidget(self.training_button)
         body = QHBoxLayout()
         body.addLayout(side)
@@ -130,8 +153,62 @@ class MainWindow(QMainWindow):
         self._connect_documents()
         self.nav.setCurrentRow(0 if ctx.can(Permission.SELL) else PAGES.index("Clôtures"))
         self.refresh_banner()
+        self.setMinimumSize(*MIN_WINDOW)
         if sync is not None:  # its state changes in its own thread: look at it now and then
             QTimer(self, interval=5000, timeout=self._sync_changed).start()
+
+    def fit_screen(self) -> None:
+        """Never larger than the screen the window is on (a long text must wrap or scroll,
+        not push the window off the screen)."""
+        screen = self.screen()
+        if screen is None:
+            return
+        available = screen.availableGeometry().size()
+        self.setMaximumSize(available)
+        if self.width() > available.width() or self.height() > available.height():
+            self.resize(
+                min(self.width(), available.width()), min(self.height(), available.height())
+            )
+
+    # -- operators ------------------------------------------------------------------------
+    def switch_operator(self) -> LoginDialog:
+        """Another operator takes over without quitting; the ticket in progress stays."""
+        dialog = LoginDialog(self.ctx.ledger, self, current=self.ctx.operator_name)
+        dialog.setObjectName("switchOperatorDialog")
+        self._ask_operator(dialog)
+        return dialog
+
+    def lock(self) -> LoginDialog:
+        """Hide the screens until a PIN is given; nothing is lost meanwhile."""
+        dialog = LoginDialog(self.ctx.ledger, self, locked_by=self.ctx.operator_name)
+        dialog.setObjectName("lockDialog")
+        self.stack.hide()
+        self.nav.setEnabled(False)
+        self._ask_operator(dialog)
+        return dialog
+
+    def _ask_operator(self, dialog: LoginDialog) -> None:
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+
+        def done() -> None:
+            self.stack.show()
+            self.nav.setEnabled(True)
+            if dialog.operator is not None:
+                self.operator_changed_to(dialog.operator)
+            self.till.focus_scanner()
+
+        dialog.finished.connect(lambda _result: done())
+        dialog.open()
+
+    def operator_changed_to(self, operator: OperatorInfo) -> None:
+        previous = self.ctx.operator_name
+        if operator.name != previous:  # the new operator's LOGIN is already journaled
+            self.ctx.write(self, lambda s: log_event(s, EventCode.LOGOUT, operator=previous))
+        self.ctx.operator = operator
+        self.ctx.operator_changed.emit()
+        self.refresh_banner()
+        self.show_page(self.nav.currentRow())  # the new role may not reach this screen
 
     def _sync_changed(self) -> None:
         if self.sync is not None and self.sync.state is not self._sync_seen:
@@ -156,29 +233,28 @@ class MainWindow(QMainWindow):
         box.open()
 
     def closure_made(self, closure: Closure) -> None:
-        """After a closure, off the GUI thread: a day is backed up first so that its Z report
-        names the copy (a failed backup is recorded by backup_now and shown in the banner);
-        a fiscal year is archived. The closure itself is already recorded either way."""
+        """After a closure, off the GUI thread, what follows it (``follow_up_closure``, the
+        same as the command line's): a day is backed up first so that its Z report names the
+        copy (a failed backup is recorded and shown in the banner); a fiscal year is
+        archived (a failed archive is shown). The closure itself is recorded either way."""
         ledger, operator = self.ctx.ledger, self.ctx.operator_name
-        if closure.record_type is RecordType.DAY_CLOSURE:
-            work = lambda: backup_now(ledger, operator=operator)  # noqa: E731
-        elif closure.record_type is RecordType.YEAR_CLOSURE:
-            work = lambda: archive_after_closure(  # noqa: E731
-                ledger, closure.record_type, closure.period, operator
-            )
-        else:
+        if closure.record_type not in (RecordType.DAY_CLOSURE, RecordType.YEAR_CLOSURE):
             self.output_closure(closure, duplicate=False)
             return
 
+        def work() -> FollowUp:
+            return follow_up_closure(ledger, closure.record_type, closure.period, operator=operator)
+
         def then(outcome: object) -> None:
             note = ""
-            if isinstance(outcome, ArchiveResult):
-                note = f"\nArchive de l'exercice écrite : {outcome.path}"
-            elif isinstance(outcome, ComptoirError) and closure.record_type is not (
-                RecordType.DAY_CLOSURE
-            ):
-                show_error(self, outcome)
-            elif isinstance(outcome, BaseException) and not isinstance(outcome, ComptoirError):
+            if isinstance(outcome, FollowUp):
+                if outcome.archive is not None:
+                    note = f"\nArchive de l'exercice écrite : {outcome.archive.path}"
+                if outcome.error is not None and closure.record_type is not (
+                    RecordType.DAY_CLOSURE
+                ):
+                    show_error(self, outcome.error)
+            else:  # follow_up_closure reports its failures: this is a bug
                 log.warning("work after the closure failed: %r", outcome)
             self.refresh_banner()
             self.output_closure(closure, duplicate=False, note=note)
@@ -296,7 +372,7 @@ class MainWindow(QMainWindow):
             self.nav.setCurrentRow(PAGES.index("Clôtures"))
             return
         screen = self.screens[name]
-        self.stack.setCurrentWidget(screen)
+        self.stack.setCurrentWidget(self.pages[name])
         screen.refresh()  # type: ignore[attr-defined]
 
     def refresh_banner(self) -> None:
@@ -334,6 +410,25 @@ class MainWindow(QMainWindow):
         self.banner.setStyleSheet(f"padding: 6px; font-size: 14px; {style}")
 
 
+def _scrolling(screen: QWidget) -> QScrollArea:
+    for tabs in screen.findChildren(QTabWidget):  # many tabs scroll rather than widen
+        tabs.setUsesScrollButtons(True)
+    area = QScrollArea()
+    area.setObjectName(f"{screen.objectName() or 'screen'}Scroll")
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(screen)
+    return area
+
+
+def _side_button(text: str, name: str) -> QPushButton:
+    button = QPushButton(text)
+    button.setObjectName(name)
+    button.setMinimumHeight(56)
+    button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    return button
+
+
 def dispose(widget: QWidget) -> None:
     """Delete a top-level widget now, while the application object still exists: left to
     the interpreter's exit, the destruction order can crash."""
@@ -342,12 +437,13 @@ def dispose(widget: QWidget) -> None:
     QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
-def open_ledger_for_gui(path: Path, kind: str) -> Ledger:
+def open_ledger_for_gui(path: Path, kind: str) -> Ledger | None:
+    """The ledger, opened and its START journaled; None when the clock is far ahead and no
+    manager confirmed the date (nothing was written)."""
     ledger = Ledger.open(path, kind=kind, operator="système")
-    with ledger.reader() as session:
-        ledger.till_id = till_id(session)
-    with ledger.transaction() as session:
-        log_event(session, EventCode.START, operator="système", software_version=__version__)
+    if not journal_start(ledger, __version__):
+        ledger.close()
+        return None
     return ledger
 
 
@@ -373,18 +469,26 @@ def offer_pending_closures(window: MainWindow) -> None:
 
 def run(path: Path, *, kind: str = "real") -> int:
     from app.ui.first_run import FirstRunDialog
-    from app.ui.login import LoginDialog
+    from app.ui.translations import install_french
 
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Comptoir")
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("comptoir")  # Linux: matches installer/comptoir.desktop
     app.setWindowIcon(QIcon(str(APP_ICON)))
+    install_french(app)
     try:
-        ledger = open_ledger_for_gui(path, kind)
+        try:
+            ledger = open_ledger_for_gui(path, kind)
+        except KeyUnavailable as exc:
+            if not import_at_start(path, exc.message):
+                return 2
+            ledger = open_ledger_for_gui(path, kind)
     except ComptoirError as exc:
         QMessageBox.critical(None, "Comptoir", exc.message)
         return 2
+    if ledger is None:
+        return 0
     with ledger.reader() as session:
         needs_setup = not fiscal_settings(session).is_complete or not has_operators(session)
     if needs_setup and FirstRunDialog(ledger).exec() != FirstRunDialog.DialogCode.Accepted:
@@ -447,6 +551,7 @@ def _open_window(
     requests: list[SwitchRequest] = []
     window.switch_requested.connect(lambda request: (requests.append(request), app.quit()))
     window.resize(1280, 800)
+    window.fit_screen()
     window.show()
     QTimer.singleShot(0, lambda: offer_pending_closures(window))
     check_at_start(window)

@@ -28,7 +28,7 @@ from app.ledger.canonical import parse_ts
 from app.ledger.closures import Closure, day_label, month_label
 from app.ledger.journal import document_number
 from app.ledger.models import RecordType
-from app.staff.service import OperatorInfo
+from app.ledger.operators import OperatorInfo
 from app.values.money import format_cents
 from app.values.vat import format_rate
 

@@ -29,10 +29,11 @@ from PySide6.QtWidgets import (
 
 from app import config
 from app.errors import ComptoirError, LedgerError
+from app.ledger.operators import OperatorInfo, PermissionDenied, Role
 from app.ledger.store import Ledger
 from app.ledger.training import TRAINING, TRAINING_NOTICE
 from app.sales.parking import parked_tickets
-from app.staff.service import OperatorInfo, PermissionDenied, Role, check_manager_pin
+from app.staff.service import check_manager_pin
 from app.training import enter_training, find_operator, leave_training, training_sibling
 from app.ui.errors import show_error
 

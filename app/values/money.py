@@ -55,12 +55,27 @@ def to_decimal(value: object, what: str) -> Decimal:
 
 def format_cents(cents: int) -> str:
     """French display of an amount: "1 234,50 €" (narrow no-break space between thousands)."""
+    return _french_decimal(cents, grouped=True) + EURO_SUFFIX
+
+
+def plain_cents(cents: int) -> str:
+    """An amount as a bare French decimal, "-1234,50": no thousands separator and no
+    currency sign, so that a spreadsheet reads it as a number (CSV files, archives, FEC)."""
+    return _french_decimal(cents, grouped=False)
+
+
+def group_thousands(number: int) -> str:
+    """A whole number with French digit grouping: "1 234 567" (narrow no-break spaces)."""
+    return f"{number:,}".replace(",", THOUSANDS_SEPARATOR)
+
+
+def _french_decimal(cents: int, *, grouped: bool) -> str:
     if isinstance(cents, bool) or not isinstance(cents, int):
         raise InvalidInput("Le montant doit être un nombre entier de centimes.")
     euros, rest = divmod(abs(cents), 100)
-    grouped = f"{euros:,}".replace(",", THOUSANDS_SEPARATOR)
+    whole = group_thousands(euros) if grouped else str(euros)
     sign = "-" if cents < 0 else ""
-    return f"{sign}{grouped},{rest:02d}{EURO_SUFFIX}"
+    return f"{sign}{whole},{rest:02d}"
 
 
 def shown(value: object) -> str:

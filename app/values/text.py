@@ -11,6 +11,39 @@ MAX_LABEL_CHARS = 120
 _CONTROL_CATEGORIES = frozenset({"Cc", "Cs"})
 
 
+def _xml_char(code: int) -> bool:
+    """The XML 1.0 ``Char`` production: what an invoice's XML can carry."""
+    return (
+        code in (0x9, 0xA, 0xD)
+        or 0x20 <= code <= 0xD7FF
+        or 0xE000 <= code <= 0xFFFD
+        or 0x10000 <= code <= 0x10FFFF
+    )
+
+
+def _describe(code: int) -> str:
+    if 0xD800 <= code <= 0xDFFF:
+        return f"un demi-caractère isolé (U+{code:04X})"
+    if code < 0x20:
+        return f"un caractère de contrôle (U+{code:04X})"
+    return f"un caractère non valide (U+{code:04X})"
+
+
+def check_xml_text(text: str, what: str) -> str:
+    """``text`` unchanged, or InvalidInput naming the first character an XML document (an
+    invoice, an archive) cannot carry: C0 controls other than tab, CR and LF, lone
+    surrogates, U+FFFE and U+FFFF. Refused where it is typed, so that nothing recorded
+    or saved can later make a document impossible to write. ``what`` starts the message
+    ("Le nom", "L'adresse")."""
+    for index, char in enumerate(text):
+        if not _xml_char(ord(char)):
+            raise InvalidInput(
+                f"{what} contient {_describe(ord(char))} en position {index + 1} : "
+                "retirez-le puis recommencez."
+            )
+    return text
+
+
 def validate_label(label: object) -> str:
     """The label stripped (and NFC-normalised), or InvalidInput."""
     if not isinstance(label, str):
@@ -31,4 +64,4 @@ def validate_label(label: object) -> str:
         raise InvalidInput(
             "Le libellé contient des caractères de contrôle (tabulation, retour à la ligne…)."
         )
-    return text
+    return check_xml_text(text, "Le libellé")  # what is left: U+FFFE, U+FFFF

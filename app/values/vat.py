@@ -51,10 +51,16 @@ def format_rate(bp: int) -> str:
     """French display of a rate in basis points: "20 %", "5,5 %", "2,1 %"."""
     if isinstance(bp, bool) or not isinstance(bp, int) or not 0 <= bp < _BP_PER_UNIT:
         raise InvalidInput(f"Taux de TVA invalide : {shown(bp)}.")
+    return f"{rate_number(bp)} %"
+
+
+def rate_number(bp: int) -> str:
+    """A rate in basis points as a bare French number of percent: "20", "5,5", "2,1" (the
+    cells of a CSV file, where the column says it is a percentage)."""
     whole, fraction = divmod(bp, 100)
     if fraction == 0:
-        return f"{whole} %"
-    return f"{whole},{f'{fraction:02d}'.rstrip('0')} %"
+        return str(whole)
+    return f"{whole},{f'{fraction:02d}'.rstrip('0')}"
 
 
 @dataclass(frozen=True)

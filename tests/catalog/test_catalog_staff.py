@@ -9,21 +9,14 @@ from stdnum import ean
 
 from app.catalog.service import load_demo_catalog, lookup_barcode, save_product, search_products
 from app.errors import InvalidInput
-from app.staff.service import (
-    MAX_FAILURES,
-    Permission,
-    PermissionDenied,
-    Role,
-    add_operator,
-    attempt_login,
-    check_manager_pin,
-)
+from app.ledger.operators import Permission, PermissionDenied, Role
+from app.staff.service import MAX_FAILURES, add_operator, attempt_login, check_manager_pin
 
 
 def test_demo_catalog_and_scale_labels(ledger) -> None:
     with ledger.transaction() as session:
-        assert load_demo_catalog(session) == 30
-        assert load_demo_catalog(session) == 0
+        assert load_demo_catalog(session, operator="Camille") == 30
+        assert load_demo_catalog(session, operator="Camille") == 0
         scan = lookup_barcode(session, "3760123450010")
         assert scan.product.name == "Baguette tradition" and scan.quantity == 1
         code = "2100006" + "01250"
@@ -40,15 +33,29 @@ def test_bad_codes_are_refused(ledger, code) -> None:
 
 def test_product_checks(ledger) -> None:
     with ledger.transaction() as session:
-        save_product(session, name="Thé", price_cents=450, vat_rate_bp=550, ean="3760123450010")
+        save_product(
+            session,
+            name="Thé",
+            price_cents=450,
+            vat_rate_bp=550,
+            ean="3760123450010",
+            operator="Camille",
+        )
         with pytest.raises(InvalidInput, match="déjà utilisé"):
             save_product(
-                session, name="Café", price_cents=450, vat_rate_bp=550, ean="3760123450010"
+                session,
+                name="Café",
+                price_cents=450,
+                vat_rate_bp=550,
+                ean="3760123450010",
+                operator="Camille",
             )
         with pytest.raises(InvalidInput):
-            save_product(session, name="Café", price_cents=450, vat_rate_bp=1900)
+            save_product(
+                session, name="Café", price_cents=450, vat_rate_bp=1900, operator="Camille"
+            )
         with pytest.raises(InvalidInput):
-            save_product(session, name="Café", price_cents=-1, vat_rate_bp=550)
+            save_product(session, name="Café", price_cents=-1, vat_rate_bp=550, operator="Camille")
 
 
 def test_vat_rate_change_is_journaled(ledger) -> None:
@@ -58,7 +65,9 @@ def test_vat_rate_change_is_journaled(ledger) -> None:
     from app.ledger.models import JournalRecord
 
     with ledger.transaction() as session:
-        tea = save_product(session, name="Thé", price_cents=450, vat_rate_bp=550)
+        tea = save_product(
+            session, name="Thé", price_cents=450, vat_rate_bp=550, operator="Camille"
+        )
         save_product(
             session,
             name="Thé vert",
@@ -85,10 +94,10 @@ def test_vat_rate_change_is_journaled(ledger) -> None:
 
 def test_login_lockout_and_roles(ledger, clock) -> None:
     with ledger.transaction() as session:
-        add_operator(session, "Yanis", Role.CASHIER, "5678")
-        add_operator(session, "Camille", Role.MANAGER, "1234")
+        add_operator(session, "Camille", Role.MANAGER, "1234", operator="Camille")
+        add_operator(session, "Yanis", Role.CASHIER, "5678", operator="Camille")
         with pytest.raises(InvalidInput):
-            add_operator(session, "Léa", Role.CASHIER, "12")
+            add_operator(session, "Léa", Role.CASHIER, "12", operator="Camille")
     for _ in range(MAX_FAILURES):
         with ledger.transaction() as session:
             assert attempt_login(session, "Yanis", "0000").error == "Code PIN incorrect."

@@ -56,7 +56,7 @@ def rich_sale(ledger: Ledger, operator: str = "Alice") -> Recorded:
     cart.ticket_discount = Discount.amount(100)
     payments = [Payment(PaymentMethod.CARD, 1000), Payment(PaymentMethod.CASH, 5000)]
     with ledger.transaction() as session:
-        return record_sale(session, cart, payments, operator, "CAISSE-1")
+        return record_sale(session, cart, payments, operator)
 
 
 def pdf_text(data: bytes) -> str:

@@ -32,7 +32,9 @@ def _last_records(ledger, count: int) -> list[dict]:
 def shop_ledger(ledger, tmp_path):
     with ledger.transaction() as session:
         record_fiscal_settings(session, DEMO_SHOP, operator="Gérant")
-        save_printer_config(session, {"kind": "file", "path": str(tmp_path / "printer.bin")})
+        save_printer_config(
+            session, {"kind": "file", "path": str(tmp_path / "printer.bin")}, operator="Camille"
+        )
     return ledger
 
 
@@ -63,7 +65,9 @@ def test_duplicates_are_recorded_and_numbered(shop_ledger) -> None:
 def test_a_failing_printer_records_no_duplicate(ledger, tmp_path) -> None:
     sale = ring(ledger)
     with ledger.transaction() as session:
-        save_printer_config(session, {"kind": "network", "host": "127.0.0.1", "port": 9})
+        save_printer_config(
+            session, {"kind": "network", "host": "127.0.0.1", "port": 9}, operator="Camille"
+        )
     with pytest.raises(PrinterError), ledger.transaction() as session:
         output_receipt(session, sale.number, operator="Camille", duplicate=True)
     with ledger.reader() as session:

@@ -25,7 +25,7 @@ def _unplugged(db: Path, tmp_path: Path) -> Path:
     usb = tmp_path / "usb"
     usb.mkdir()
     with Ledger.open(db, create=False) as ledger, ledger.transaction() as session:
-        save_backup_settings(session, str(usb), 5)
+        save_backup_settings(session, str(usb), 5, operator="Camille")
     usb.rmdir()
     return usb
 

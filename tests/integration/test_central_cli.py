@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app.cli import main
-from app.documents.preferences import save_till_id
+from app.ledger.preferences import save_till_id
 from app.ledger.store import Ledger
 from tests.ledger.central_shop import sell
 from tests.pg import tampering
@@ -32,7 +32,7 @@ def _till(path: Path, name: str, sales: int) -> None:
     """A till's ledger with its name in the preferences, as Réglages would set it."""
     with Ledger.open(path, till_id=name, operator="test") as till:
         with till.transaction() as session:
-            save_till_id(session, name)
+            save_till_id(session, name, operator="Camille")
         for _ in range(sales):
             sell(till, ("Pain", 130, 2, 550))
 

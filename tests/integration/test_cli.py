@@ -80,6 +80,29 @@ def test_close_day_from_the_command_line(tmp_path: Path, monkeypatch, capsys) ->
     assert main(["close", "--month", "2026-13"]) == 2
 
 
+def test_close_day_signs_with_the_ledgers_own_till(tmp_path: Path) -> None:
+    """The till id is the ledger's, whichever front-end closes: not the default."""
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from app.ledger import canonical
+    from app.ledger.models import JournalRecord, RecordType
+    from app.ledger.preferences import save_till_id
+
+    db = tmp_path / "caisse2.sqlite"
+    with Ledger.open(db) as ledger, ledger.transaction() as session:
+        save_till_id(session, "caisse-2", operator="Camille")
+    today = date.today().isoformat()
+    assert main(["--db", str(db), "close", "--day", today, "--operator", "Gérant"]) == 0
+    with Ledger.open(db, readonly=True) as ledger, ledger.reader() as session:
+        closure = session.scalars(
+            select(JournalRecord).where(JournalRecord.record_type == RecordType.DAY_CLOSURE)
+        ).one()
+    assert closure.till == "CAISSE-2"
+    assert canonical.decode(closure.canonical)["till"] == "CAISSE-2"
+
+
 def test_verify_missing_file_is_a_usage_error(tmp_path: Path, capsys) -> None:
     assert main(["--db", str(tmp_path / "none.sqlite"), "verify"]) == 2
     assert "aucun journal" in capsys.readouterr().err
@@ -152,3 +175,41 @@ def test_pdp_sandbox_serves_until_stopped() -> None:
         child.send_signal(signal.SIGINT)
         child.wait(timeout=10)
         child.stdout.close()
+
+
+def test_the_command_line_asks_the_operators_pin_and_the_services_check_roles(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    from datetime import date
+
+    from app.ledger.operators import Role
+    from app.staff.service import add_operator
+
+    db = tmp_path / "shop.sqlite"
+    with Ledger.open(db) as ledger, ledger.transaction() as session:
+        add_operator(session, "Camille", Role.MANAGER, "1234", operator="Camille")
+        add_operator(session, "Yanis", Role.CASHIER, "5678", operator="Camille")
+    today = date.today()
+    last_month = f"{today.year - (today.month == 1)}-{(today.month - 2) % 12 + 1:02d}"
+    on, yanis = ["--db", str(db)], ["--operator", "Yanis"]
+
+    monkeypatch.delenv("COMPTOIR_PIN", raising=False)  # and no terminal to type it in
+    assert main([*on, "close", "--day", today.isoformat(), *yanis]) == 2
+    assert "le code PIN de « Yanis » est demandé" in capsys.readouterr().err
+    monkeypatch.setenv("COMPTOIR_PIN", "0000")
+    assert main([*on, "close", "--day", today.isoformat(), *yanis]) == 2
+    assert "Erreur : Code PIN incorrect." in capsys.readouterr().err
+    monkeypatch.setenv("COMPTOIR_PIN", "5678")
+    assert main([*on, "close", "--month", last_month, "--operator", "Alice"]) == 2
+    assert "Opérateur inconnu" in capsys.readouterr().err
+
+    assert main([*on, "close", "--month", last_month, *yanis]) == 2
+    assert (
+        "Erreur : Yanis (caissier) n'a pas le droit de clôturer un mois ou un exercice"
+        in capsys.readouterr().err
+    )
+    assert main([*on, "archive", "create", "--year", "2025", *yanis]) == 2
+    assert "Yanis (caissier) n'a pas le droit de clôturer" in capsys.readouterr().err
+    # A cashier closes the day; the closure is signed with the authenticated name.
+    assert main([*on, "close", "--day", today.isoformat(), *yanis]) == 0
+    assert "CLÔTURE JOURNALIÈRE (Z) ZJ000001" in capsys.readouterr().out

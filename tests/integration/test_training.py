@@ -24,8 +24,9 @@ from app.documents.printing import output_closure, output_receipt, output_x_repo
 from app.einvoice.invoices import InvoiceDraft, InvoiceLineInput
 from app.einvoice.pdp.client import HttpFlowClient
 from app.einvoice.pdp.config import PlatformSettings
+from app.einvoice.pdp.inbox import sync_once
 from app.einvoice.pdp.models import QUEUED, OutboxItem
-from app.einvoice.pdp.outbox import drain_once, pending_count, sync_once
+from app.einvoice.pdp.outbox import drain_once, pending_count
 from app.einvoice.pdp.sandbox import SandboxPlatform
 from app.einvoice.pdp.training import TrainingNotSent, is_loopback_url, is_sandbox
 from app.einvoice.service import issue_and_store
@@ -34,10 +35,11 @@ from app.errors import LedgerMismatch
 from app.ledger import canonical
 from app.ledger.closures import close_day
 from app.ledger.models import JournalRecord
+from app.ledger.operators import Role
 from app.ledger.settings import fiscal_settings, record_fiscal_settings
 from app.ledger.store import Ledger
 from app.ledger.training import TRAINING_NOTICE
-from app.staff.service import Role, add_operator, attempt_login
+from app.staff.service import add_operator, attempt_login
 from app.training import (
     ensure_training_ledger,
     enter_training,
@@ -66,9 +68,9 @@ def real(tmp_path: Path) -> Path:
     with Ledger.open(path) as ledger:
         with ledger.transaction() as session:
             record_fiscal_settings(session, DEMO_SHOP, operator="Camille")
-            add_operator(session, "Camille", Role.MANAGER, "1234")
-            add_operator(session, "Yanis", Role.CASHIER, "5678")
-            load_demo_catalog(session)
+            add_operator(session, "Camille", Role.MANAGER, "1234", operator="Camille")
+            add_operator(session, "Yanis", Role.CASHIER, "5678", operator="Camille")
+            load_demo_catalog(session, operator="Camille")
         ring(ledger, operator="Yanis")
     return path
 
@@ -115,7 +117,7 @@ def xml_notes(pdf: bytes) -> list[str]:
 
 # -- the command line ----------------------------------------------------------------
 def test_command_line_training_writes_nothing_into_the_real_ledger(
-    real: Path, tmp_path: Path, capsys
+    real: Path, tmp_path: Path, capsys, monkeypatch
 ) -> None:
     before = fingerprint(real)
     before_records = real_records(real)
@@ -133,6 +135,7 @@ def test_command_line_training_writes_nothing_into_the_real_ledger(
         assert TRAINING_NOTICE in pdf_text(invoice.pdf.read_bytes())
     today = shop_today().isoformat()
     args = ["--db", str(real), "--training", "--supervisor", "Camille"]
+    monkeypatch.setenv("COMPTOIR_PIN", "5678")  # Yanis's, as in the real shop
     assert main([*args, "close", "--day", today, "--operator", "Yanis"]) == 0
     z_text = capsys.readouterr().out
     assert z_text.splitlines()[0].strip() == TRAINING_NOTICE
@@ -199,7 +202,7 @@ def test_every_document_of_a_training_ledger_is_watermarked(real: Path, tmp_path
     path = ensure_training_ledger(real, supervisor="Camille")
     with Ledger.open(path, kind="training", supervisor="Camille") as training:
         with training.transaction() as session:
-            save_printer_config(session, {"kind": "file", "path": str(printer)})
+            save_printer_config(session, {"kind": "file", "path": str(printer)}, operator="Camille")
         sale = ring(training, operator="Yanis")
         outputs, paper = [], []
         with training.transaction() as session:
@@ -285,7 +288,7 @@ def test_switch_into_a_sibling_that_is_real_leaves_the_real_ledger_open(real: Pa
     count = len(envelopes(ledger))
     with pytest.raises(LedgerMismatch):
         enter_training(ledger, operator="Yanis", supervisor="Camille")
-    ring(ledger)  # still open and writable
+    ring(ledger, operator="Yanis")  # still open and writable
     assert len(envelopes(ledger)) == count + 1
     ledger.close()
 
@@ -364,7 +367,7 @@ def test_training_demo_fills_a_training_ledger_and_never_replaces_it(
 def test_operators_follow_the_real_shop_at_every_entry(real: Path) -> None:
     path = ensure_training_ledger(real, supervisor="Camille")
     with Ledger.open(real) as ledger, ledger.transaction() as session:
-        add_operator(session, "Léa", Role.CASHIER, "2468")
+        add_operator(session, "Léa", Role.CASHIER, "2468", operator="Camille")
     with open_training_ledger(real, supervisor="Camille") as training:
         assert training.path == path
         with training.transaction() as session:

@@ -55,9 +55,7 @@ def sell(
     """One sale on ``till``, paid exactly with one method."""
     cart = cart_of(*(lines or (("Baguette", 130, 2, 550),)))
     with till.transaction() as session:
-        return record_sale(
-            session, cart, [Payment(method, cart.totals().total_cents)], operator, till.till_id
-        )
+        return record_sale(session, cart, [Payment(method, cart.totals().total_cents)], operator)
 
 
 def close_till_day(till: Ledger, day: date):

@@ -13,9 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, time
+from decimal import Decimal
 from pathlib import Path
 
-from app.demo import DEMO_SHOP
+from app.customers.service import CustomerInfo, save_customer
+from app.demo import DEMO_CUSTOMERS, DEMO_SHOP
+from app.einvoice.invoices import InvoiceDraft, InvoiceLineInput
+from app.einvoice.issuing import issue_invoice
 from app.ledger.archive.write import create_archive
 from app.ledger.closures import close_day, close_pending
 from app.ledger.journal import Recorded
@@ -41,6 +45,7 @@ class OldShop:
     reprint: Recorded  # 2018 duplicate of a purged sale
     sale_2019: Recorded
     refund_2019: Recorded
+    invoice: Recorded | None = None  # 2018, when asked for: kept ten years
 
 
 def old_clock() -> FakeClock:
@@ -50,9 +55,15 @@ def old_clock() -> FakeClock:
 
 
 def build_old_shop(
-    ledger: Ledger, clock: FakeClock, archives: Path, *, archive_2019: bool = True
+    ledger: Ledger,
+    clock: FakeClock,
+    archives: Path,
+    *,
+    archive_2019: bool = True,
+    with_invoice: bool = False,
 ) -> OldShop:
-    """Fill ``ledger`` (opened on ``old_clock()``) as the module docstring says."""
+    """Fill ``ledger`` (opened on ``old_clock()``) as the module docstring says; with
+    ``with_invoice``, an invoice to a company is also issued on 28/12/2018."""
     with ledger.transaction() as session:
         record_fiscal_settings(session, DEMO_SHOP, operator=OPERATOR)
     clock.advance(minutes=10)
@@ -65,6 +76,7 @@ def build_old_shop(
     _close_day(ledger, clock, START)
     clock.set_local(date(2018, 12, 28), time(9))
     fourth = ring(ledger, ("Fromage", 420, 1, 550))
+    invoice = _invoice(ledger) if with_invoice else None
     _close_day(ledger, clock, date(2018, 12, 28))
 
     clock.set_local(date(2019, 1, 2), time(8))
@@ -96,7 +108,15 @@ def build_old_shop(
         reprint=reprint,
         sale_2019=sale_2019,
         refund_2019=refund,
+        invoice=invoice,
     )
+
+
+def _invoice(ledger: Ledger) -> Recorded:
+    with ledger.transaction() as session:
+        buyer = save_customer(session, CustomerInfo(**DEMO_CUSTOMERS[0])).id
+        line = InvoiceLineInput("Plateau de fromages", Decimal(1), 4500, 550)
+        return issue_invoice(session, InvoiceDraft(buyer, (line,)), operator=OPERATOR)
 
 
 def _close_day(ledger: Ledger, clock: FakeClock, day: date) -> None:

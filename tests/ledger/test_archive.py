@@ -18,7 +18,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from app.demo import DEMO_SHOP
-from app.documents.preferences import set_preference
 from app.errors import ComptoirError, InvalidInput
 from app.ledger import chain
 from app.ledger.archive.format import ALL_FILES, CHAIN, KEYS, MANIFEST, SIGNATURE
@@ -34,6 +33,7 @@ from app.ledger.archive.write import (
 )
 from app.ledger.closures import close_day, close_pending, get_closure
 from app.ledger.models import RecordType
+from app.ledger.preferences import set_preference
 from app.ledger.settings import record_fiscal_settings
 from app.ledger.store import Ledger
 from app.sales.service import cancel_ticket
@@ -442,7 +442,9 @@ def test_manifest_signed_by_a_key_made_after_the_period(shop, tmp_path: Path) ->
     old_key = ledger.signer_key_id
     ledger.close()
     (Path(os.environ["COMPTOIR_DATA_DIR"]) / "keys" / f"{ledger.ledger_id}.pem").unlink()
-    with Ledger.open(ledger.path, clock=clock, operator="test") as reopened:
+    with Ledger.open(
+        ledger.path, clock=clock, operator="test", new_key_reason="clé perdue"
+    ) as reopened:
         assert reopened.signer_key_id != old_key
         result = create_archive(reopened, "2026", operator=OPERATOR, out_dir=tmp_path)
     report = verify_archive(result.path)

@@ -131,7 +131,7 @@ def test_keeps_the_newest_copies_of_this_ledger_only(ledger, ledger_path, clock,
     notes = folder / "notes.txt"
     notes.write_text("à garder", encoding="utf-8")
     with ledger.transaction() as session:
-        save_backup_settings(session, "", 3)
+        save_backup_settings(session, "", 3, operator="Camille")
     made = []
     for _ in range(5):
         ring(ledger)

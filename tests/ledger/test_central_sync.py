@@ -125,9 +125,11 @@ def test_where_the_central_is(till: Ledger, monkeypatch, tmp_path: Path) -> None
     with pytest.raises(InvalidInput, match="Aucun serveur central"):
         upload_once(till)
     with till.transaction() as session:
-        save_central_url(session, str(tmp_path / "central.sqlite"))
+        save_central_url(session, str(tmp_path / "central.sqlite"), operator="Camille")
     assert configured_central(till) == tmp_path / "central.sqlite"
     monkeypatch.setenv("COMPTOIR_CENTRAL_URL", "postgresql://comptoir@serveur/boutique")
     assert configured_central(till) == "postgresql+psycopg://comptoir@serveur/boutique"
     with till.transaction() as session, pytest.raises(InvalidInput, match="mot de passe"):
-        save_central_url(session, "postgresql+psycopg://comptoir:secret@serveur/boutique")
+        save_central_url(
+            session, "postgresql+psycopg://comptoir:secret@serveur/boutique", operator="Camille"
+        )

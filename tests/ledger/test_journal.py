@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 from sqlalchemy import func, select
 
-from app.errors import ClockError, InvalidInput, LedgerMismatch
+from app.errors import ClockError, InvalidInput, KeyUnavailable, LedgerMismatch
 from app.ledger import canonical, chain
 from app.ledger.events import EventCode, log_event
 from app.ledger.journal import append
@@ -125,16 +125,21 @@ def test_training_ledger_cannot_be_opened_as_real(tmp_path, clock) -> None:
         Ledger.open(path, kind="real", clock=clock)
 
 
-def test_lost_key_is_replaced_by_a_journaled_unendorsed_key(ledger_target, clock) -> None:
+def test_lost_key_stops_writing_until_a_manager_replaces_it(ledger_target, clock) -> None:
     with Ledger.open(ledger_target, clock=clock) as first:
         ring(first)
         old = chain.key_id_of(first.signer.public_key())
         key_file = first.key_storage
     import os
 
+    before = verify_ledger(ledger_target).records
     os.remove(key_file)
     clock.advance(minutes=1)
-    with Ledger.open(ledger_target, clock=clock) as second:
+    with pytest.raises(KeyUnavailable, match="comptoir key import"):
+        Ledger.open(ledger_target, clock=clock)
+    assert verify_ledger(ledger_target).records == before  # nothing was written
+    # Only an explicit decision replaces a lost key: journaled, and unendorsed.
+    with Ledger.open(ledger_target, clock=clock, new_key_reason="clé perdue") as second:
         assert chain.key_id_of(second.signer.public_key()) != old
         ring(second)
     report = verify_ledger(ledger_target)

@@ -349,6 +349,7 @@ def test_cli_verify_takes_a_url_and_never_prints_the_password(ledger: Ledger, ca
 @ON_POSTGRESQL
 def test_cli_refuses_what_needs_a_file(ledger: Ledger, tmp_path: Path, capsys) -> None:
     password = _password(ledger.target)
+    (tmp_path / "copie.sqlite").write_bytes(b"")  # a copy there is: the server is refused
     for args, expected in (
         (("backup", "create", "--to", str(tmp_path)), "pg_dump"),
         (("--training", "verify"), "mode formation"),

@@ -65,7 +65,6 @@ def test_closures_sum_the_tickets_and_perpetual_total_runs(tmp_path_factory, day
                         cart,
                         [Payment(PaymentMethod.CARD, totals.total_cents)],
                         "Alice",
-                        "CAISSE-1",
                     )
                 expected += totals.total_cents
             clock.set_local(day, time(20, 0))

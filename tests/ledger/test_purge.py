@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import zipfile
 from contextlib import closing
+from datetime import date, time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
-from app.documents.preferences import set_preference
 from app.errors import InvalidInput
 from app.ledger import canonical
 from app.ledger.archive.format import MANIFEST, TICKETS_CSV
@@ -22,6 +23,7 @@ from app.ledger.archive.purge import (
 )
 from app.ledger.archive.write import ArchiveError, create_archive, verify_archive
 from app.ledger.closures import list_closures
+from app.ledger.events import EventCode, log_event
 from app.ledger.models import (
     CLOSURE_TYPES,
     JournalPayment,
@@ -30,6 +32,7 @@ from app.ledger.models import (
     PurgeAuthorisation,
     RecordType,
 )
+from app.ledger.preferences import set_preference
 from app.ledger.purged import read_purges
 from app.ledger.reprints import record_duplicate
 from app.ledger.store import Ledger
@@ -212,6 +215,30 @@ def test_failed_purge_deletes_nothing(
     assert verify_ledger(ledger.target).ok
 
 
+def test_invoices_stay_ten_years_after_the_cash_data_goes(
+    ledger: Ledger, clock: FakeClock, tmp_path: Path
+) -> None:
+    shop = build_old_shop(ledger, clock, tmp_path / "archives", with_invoice=True)
+    assert shop.invoice is not None
+    plan = plan_purge(ledger, "2018", archive_path=shop.archive_2018)
+    assert "INVOICE" not in plan.counts and plan.counts["TICKET"] == 4
+    purge_period(ledger, "2018", operator=OPERATOR, archive_path=shop.archive_2018)
+    assert _present(ledger, shop.invoice.seq)  # 2026: the invoice's ten years run to 2028
+    assert not any(_present(ledger, r.seq) for r in shop.purged_sales)
+    report = verify_ledger(ledger.target)
+    assert report.ok, report.findings
+
+
+def test_invoices_go_once_their_ten_years_are_over(
+    ledger: Ledger, clock: FakeClock, tmp_path: Path
+) -> None:
+    shop = build_old_shop(ledger, clock, tmp_path / "archives", with_invoice=True)
+    assert shop.invoice is not None
+    clock.set_local(date(2029, 1, 8), time(9))
+    plan = plan_purge(ledger, "2018", archive_path=shop.archive_2018)
+    assert plan.counts["INVOICE"] == 1
+
+
 # -- refusals -------------------------------------------------------------------------------
 def test_refused_when_too_recent(ledger: Ledger, shop: OldShop) -> None:
     assert shop.archive_2019 is not None
@@ -314,33 +341,69 @@ def test_a_forged_gap_next_to_a_purged_range_is_found(ledger: Ledger, shop: OldS
     assert any(f.rule == "sequence" for f in report.findings), report.findings
 
 
-def test_guards_let_through_only_what_a_purge_authorises(ledger: Ledger, shop: OldShop) -> None:
+def test_a_bare_authorisation_lets_nothing_be_deleted(ledger: Ledger, shop: OldShop) -> None:
+    """Without its PURGE record, newest of the chain, an authorisation cannot be written."""
     with ledger.reader() as session:
         day = list_closures(session, RecordType.DAY_CLOSURE)[0].seq
-    sale = shop.purged_sales[3].seq  # referred to by no other record
+        head = session.scalar(select(func.max(JournalRecord.seq)))
+    sale = shop.purged_sales[3].seq
     with closing(RawDb(ledger.target)) as conn:
         with pytest.raises(conn.Error, match="ajout seul"):
             conn.execute("DELETE FROM journal WHERE seq = ?", (sale,))
         conn.rollback()
-        conn.execute(
-            "INSERT INTO purge_authorisation (id, year, first_seq, last_seq) VALUES (1, ?, 1, ?)",
-            ("2018", day + 20),
-        )
-        for forbidden in (day, shop.sale_2019.seq, 1):  # a closure, another year, the key
-            with pytest.raises(conn.Error, match="ajout seul"):
-                conn.execute("DELETE FROM journal WHERE seq = ?", (forbidden,))
+        for sql, params in (
+            ("INSERT INTO purge_authorisation (id, year, first_seq, last_seq) "
+             "VALUES (1, ?, 1, ?)", ("2018", day + 20)),
+            ("INSERT INTO purge_authorisation (id, year, first_seq, last_seq, purge_seq) "
+             "VALUES (1, ?, 1, ?, ?)", ("2018", day + 20, head)),
+        ):  # fmt: skip
+            with pytest.raises(conn.Error, match="enregistrement PURGE"):
+                conn.execute(sql, params)
             conn.rollback()
-            conn.execute(
-                "INSERT INTO purge_authorisation (id, year, first_seq, last_seq) "
-                "VALUES (1, ?, 1, ?)",
-                ("2018", day + 20),
-            )
-        conn.execute("DELETE FROM journal_vat WHERE seq = ?", (sale,))
-        conn.execute("DELETE FROM journal_payment WHERE seq = ?", (sale,))
-        conn.execute("DELETE FROM journal WHERE seq = ?", (sale,))
-        with pytest.raises(conn.Error, match="ajout seul"):
-            conn.execute("UPDATE journal SET operator = 'x' WHERE seq = ?", (sale + 1,))
-        conn.rollback()
+            with pytest.raises(conn.Error, match="ajout seul"):
+                conn.execute("DELETE FROM journal WHERE seq = ?", (sale,))
+            conn.rollback()
+    assert _present(ledger, sale)
+    assert verify_ledger(ledger.target).ok
+
+
+class _Undo(Exception):
+    """Rolls the test's transaction back."""
+
+
+def test_guards_let_through_only_what_a_purge_authorises(ledger: Ledger, shop: OldShop) -> None:
+    with ledger.reader() as session:
+        day = list_closures(session, RecordType.DAY_CLOSURE)[0].seq
+        head = session.scalar(select(func.max(JournalRecord.seq)))
+    sale = shop.purged_sales[3].seq  # referred to by no other record
+    assert sale < head
+    authorise = text(
+        "INSERT INTO purge_authorisation (id, year, first_seq, last_seq, purge_seq) "
+        "VALUES (1, '2018', 1, :last, :purge)"
+    )
+    delete = "DELETE FROM {} WHERE seq = :seq"
+    with pytest.raises(_Undo), ledger.transaction() as session:
+        purge = log_event(session, EventCode.PURGE, operator=OPERATOR, year="2018",
+                          first_seq=1, last_seq=head)  # fmt: skip
+        conn = session.connection()
+        conn.execute(authorise, {"last": head, "purge": purge.seq})
+        for forbidden in (day, shop.sale_2019.seq, 1):  # a closure, another year, the key
+            savepoint = conn.begin_nested()
+            with pytest.raises(DBAPIError, match="ajout seul"):
+                conn.execute(text(delete.format("journal")), {"seq": forbidden})
+            savepoint.rollback()
+        for table in ("journal_vat", "journal_payment", "journal"):
+            conn.execute(text(delete.format(table)), {"seq": sale})
+        savepoint = conn.begin_nested()
+        with pytest.raises(DBAPIError, match="ajout seul"):
+            conn.execute(text("UPDATE journal SET operator = 'x' WHERE seq = :seq"),
+                         {"seq": sale + 1})  # fmt: skip
+        savepoint.rollback()
+        savepoint = conn.begin_nested()
+        with pytest.raises(DBAPIError, match="enregistrement PURGE"):
+            conn.execute(text("UPDATE purge_authorisation SET last_seq = last_seq + 1000"))
+        savepoint.rollback()
+        raise _Undo
     assert _present(ledger, sale)
     assert verify_ledger(ledger.target).ok
 

@@ -36,7 +36,6 @@ def test_sale_records_lines_vat_payments_and_change(ledger) -> None:
             cart,
             [Payment(PaymentMethod.CARD, 1000), Payment(PaymentMethod.CASH, 500)],
             "Alice",
-            "CAISSE-1",
         )
     body = record.body
     assert body["total"] == 1410
@@ -61,7 +60,7 @@ def test_sale_records_lines_vat_payments_and_change(ledger) -> None:
 def test_payments_that_do_not_settle_write_nothing(ledger, payments) -> None:
     before = _count(ledger)
     with pytest.raises(InvalidInput), ledger.transaction() as session:
-        record_sale(session, cart_of(("Pain", 130, 2, 550)), payments, "Alice", "CAISSE-1")
+        record_sale(session, cart_of(("Pain", 130, 2, 550)), payments, "Alice")
     assert _count(ledger) == before
 
 
@@ -86,7 +85,7 @@ def test_bad_lines_get_a_clear_error(make_line) -> None:
 
 def test_empty_cart_is_refused(ledger) -> None:
     with pytest.raises(InvalidInput, match="vide"), ledger.transaction() as session:
-        record_sale(session, Cart(), [], "Alice", "CAISSE-1")
+        record_sale(session, Cart(), [], "Alice")
 
 
 def test_cancel_mirrors_the_sale_and_references_it(ledger) -> None:

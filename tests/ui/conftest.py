@@ -6,8 +6,9 @@ import pytest
 
 from app.catalog.service import load_demo_catalog
 from app.demo import DEMO_SHOP
+from app.ledger.operators import Role
 from app.ledger.settings import record_fiscal_settings
-from app.staff.service import Role, add_operator
+from app.staff.service import add_operator
 from app.ui.context import AppContext
 from app.ui.main_window import MainWindow
 
@@ -16,9 +17,9 @@ from app.ui.main_window import MainWindow
 def shop(ledger):
     with ledger.transaction() as session:
         record_fiscal_settings(session, DEMO_SHOP, operator="Gérant")
-        manager = add_operator(session, "Camille", Role.MANAGER, "1234")
-        cashier = add_operator(session, "Yanis", Role.CASHIER, "5678")
-        load_demo_catalog(session)
+        manager = add_operator(session, "Camille", Role.MANAGER, "1234", operator="Camille")
+        cashier = add_operator(session, "Yanis", Role.CASHIER, "5678", operator="Camille")
+        load_demo_catalog(session, operator="Camille")
     return {"ledger": ledger, "manager": manager, "cashier": cashier}
 
 

@@ -15,8 +15,9 @@ from PySide6.QtWidgets import QLabel, QListWidget, QPushButton
 
 from app.ledger import canonical
 from app.ledger.export.browse import COLUMNS, RecordFilter
+from app.ledger.operators import Role
 from app.ledger.store import Ledger
-from app.staff.service import Role, add_operator
+from app.staff.service import add_operator
 from app.ui.archive_viewer import ArchiveViewer
 from app.ui.context import AppContext
 from app.ui.main_window import PAGES
@@ -34,7 +35,7 @@ def demo(tmp_path: Path) -> Iterator[Ledger]:
 
 def make_viewer(qtbot, ledger: Ledger, role: Role = Role.MANAGER) -> ArchiveViewer:
     with ledger.transaction() as session:
-        operator = add_operator(session, f"Op {role.value}", role, "1234")
+        operator = add_operator(session, f"Op {role.value}", role, "1234", operator="Camille")
     viewer = ArchiveViewer(AppContext(ledger, operator))
     qtbot.addWidget(viewer)
     viewer.resize(1110, 770)
@@ -303,7 +304,7 @@ def test_open_an_archive_zip(qtbot, viewer: ArchiveViewer, demo: Ledger, tmp_pat
     from app.ledger.closures import close_month
 
     with demo.transaction() as session:
-        close_month(session, "2026-03", operator="Camille")
+        close_month(session, "2026-03", operator=viewer.ctx.operator_name)
     viewer.refresh()
     assert [p for p, _ in viewer.archivable_periods()] == ["2026-03"]
     viewer.create_archive("2026-03", tmp_path / "archives")

@@ -13,6 +13,7 @@ from app.ledger.backup.copies import last_backup, save_backup_settings
 from app.sales.payments import PaymentMethod
 from app.ui.main_window import PAGES
 from tests.helpers import ring
+from tests.ui.dialogs import answer_confirmation
 
 
 def _backup_tab(window):
@@ -32,6 +33,7 @@ def _close_the_day(qtbot, window, clock) -> None:
     window.nav.setCurrentRow(PAGES.index("Clôtures"))
     closures = window.screens["Clôtures"]
     qtbot.mouseClick(closures.findChild(QPushButton, "closeDayButton"), Qt.MouseButton.LeftButton)
+    answer_confirmation(qtbot)
     # The Z is produced once the backup (off the GUI thread) is over.
     qtbot.waitUntil(
         lambda: window.findChild(QMessageBox, "documentDialog") is not None, timeout=30000
@@ -69,8 +71,8 @@ def test_day_closure_is_backed_up_and_its_z_names_the_copy(qtbot, window, shop, 
     ledger = shop["ledger"]
     printer = tmp_path / "printer.bin"
     with ledger.transaction() as session:
-        save_printer_config(session, {"kind": "file", "path": str(printer)})
-    ring(ledger, method=PaymentMethod.CASH)
+        save_printer_config(session, {"kind": "file", "path": str(printer)}, operator="Camille")
+    ring(ledger, method=PaymentMethod.CASH, operator="Yanis")
 
     _close_the_day(qtbot, window, clock)
 
@@ -86,12 +88,12 @@ def test_failed_backup_after_the_closure_shows_in_the_banner(qtbot, window, shop
     usb = tmp_path / "usb"
     usb.mkdir()
     with ledger.transaction() as session:
-        save_backup_settings(session, str(usb), 7)
+        save_backup_settings(session, str(usb), 7, operator="Camille")
     # The folder becomes a plain file: nothing can be written into it (permission bits
     # would not do: tests may run as root).
     usb.rmdir()
     usb.write_text("plus un dossier", encoding="utf-8")
-    ring(ledger, method=PaymentMethod.CASH)
+    ring(ledger, method=PaymentMethod.CASH, operator="Yanis")
 
     _close_the_day(qtbot, window, clock)
 

@@ -13,8 +13,9 @@ from app.catalog.models import Product
 from app.catalog.service import save_product
 from app.documents.preferences import printer_config, receipt_texts
 from app.ledger.models import JournalRecord, RecordType
+from app.ledger.operators import Role
 from app.ledger.settings import fiscal_settings
-from app.staff.service import Role, add_operator, list_operators
+from app.staff.service import add_operator, list_operators
 from app.ui.context import AppContext
 from app.ui.models import OperatorTableModel, ProductFilterProxy, ProductTableModel
 from app.ui.settings.catalog_screen import CatalogScreen, all_products
@@ -25,7 +26,7 @@ LEFT = Qt.MouseButton.LeftButton
 
 def make_context(ledger, role: Role = Role.MANAGER, name: str = "Camille") -> AppContext:
     with ledger.transaction() as session:
-        operator = add_operator(session, name, role, "1234")
+        operator = add_operator(session, name, role, "1234", operator="Camille")
     return AppContext(ledger, operator)
 
 
@@ -141,7 +142,7 @@ def test_bad_price_is_refused_before_writing(qtbot, ledger, ctx) -> None:
 
 def test_edit_a_product_from_the_table(qtbot, ledger, ctx) -> None:
     with ledger.transaction() as session:
-        save_product(session, name="Baguette", price_cents=120, vat_rate_bp=550)
+        save_product(session, name="Baguette", price_cents=120, vat_rate_bp=550, operator="Camille")
     screen = shown(qtbot, CatalogScreen(ctx))
     table = screen.findChild(object, "productTable")
     rect = table.visualRect(table.model().index(0, 0))
@@ -178,9 +179,21 @@ def test_demo_catalog_and_read_only_cashier(qtbot, ledger, ctx) -> None:
 def test_product_models(qtmodeltester, ledger) -> None:
     with ledger.transaction() as session:
         save_product(
-            session, name="Café moulu", price_cents=450, vat_rate_bp=550, category="Épicerie"
+            session,
+            name="Café moulu",
+            price_cents=450,
+            vat_rate_bp=550,
+            category="Épicerie",
+            operator="Camille",
         )
-        save_product(session, name="Vin rouge", price_cents=890, vat_rate_bp=2000, active=False)
+        save_product(
+            session,
+            name="Vin rouge",
+            price_cents=890,
+            vat_rate_bp=2000,
+            active=False,
+            operator="Camille",
+        )
         products = all_products(session)
     model = ProductTableModel()
     model.set_rows(products)
@@ -323,8 +336,8 @@ def test_cashier_sees_settings_read_only(qtbot, ledger) -> None:
 
 def test_operator_model(qtmodeltester, ledger) -> None:
     with ledger.transaction() as session:
-        add_operator(session, "Camille", Role.MANAGER, "1234")
-        add_operator(session, "Yanis", Role.CASHIER, "5678")
+        add_operator(session, "Camille", Role.MANAGER, "1234", operator="Camille")
+        add_operator(session, "Yanis", Role.CASHIER, "5678", operator="Camille")
         operators = list_operators(session)
     model = OperatorTableModel()
     model.set_rows(operators)

@@ -47,7 +47,7 @@ def _send(qtbot, tab) -> None:
 
 def test_send_now_uploads_to_the_central_typed_in(qtbot, window, shop, tmp_path: Path) -> None:
     ledger = shop["ledger"]
-    ring(ledger)
+    ring(ledger, operator="Yanis")
     central_path = tmp_path / "central.sqlite"
     with open_central(central_path, create=True) as central:
         central_id = central.ledger_id
@@ -86,7 +86,7 @@ def test_banner_says_since_when_the_central_is_unreachable_and_clears(
 ) -> None:
     ledger = shop["ledger"]
     for _ in range(3):
-        ring(ledger)
+        ring(ledger, operator="Yanis")
     central_path = tmp_path / "serveur" / "central.sqlite"
     tab = _central_tab(synced_window)
     tab.findChild(QLineEdit, "centralUrlEdit").setText(str(central_path))
@@ -122,7 +122,7 @@ def test_archive_viewer_browses_and_verifies_a_till_on_the_central(
 
     ledger = shop["ledger"]
     for _ in range(2):
-        ring(ledger)
+        ring(ledger, operator="Yanis")
     central_path = tmp_path / "central.sqlite"
     with open_central(central_path, create=True) as central:
         upload(ledger, central)

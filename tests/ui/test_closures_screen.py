@@ -10,19 +10,21 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.ledger.closures import get_closure, list_closures
 from app.ledger.models import RecordType
+from app.ledger.operators import Role
 from app.sales.payments import PaymentMethod
-from app.staff.service import Role, add_operator
+from app.staff.service import add_operator
 from app.ui.closures.closures_screen import ClosuresScreen
 from app.ui.context import AppContext
 from app.ui.models import ClosureListModel
 from tests.helpers import ring
+from tests.ui.dialogs import answer_confirmation
 
 MONDAY = date(2026, 3, 2)
 
 
 def make_context(ledger, role: Role = Role.MANAGER, name: str = "Camille") -> AppContext:
     with ledger.transaction() as session:
-        operator = add_operator(session, name, role, "1234")
+        operator = add_operator(session, name, role, "1234", operator="Camille")
     return AppContext(ledger, operator)
 
 
@@ -54,8 +56,14 @@ def ctx(ledger) -> AppContext:
 
 
 def test_close_day_with_a_cash_difference(qtbot, ledger, clock, ctx) -> None:
-    ring(ledger, ("Pain", 130, 2, 550), ("Vin", 1150, 1, 2000), method=PaymentMethod.CASH)
-    ring(ledger, ("Sandwich", 550, 1, 1000), method=PaymentMethod.CARD)
+    ring(
+        ledger,
+        ("Pain", 130, 2, 550),
+        ("Vin", 1150, 1, 2000),
+        method=PaymentMethod.CASH,
+        operator="Camille",
+    )
+    ring(ledger, ("Sandwich", 550, 1, 1000), method=PaymentMethod.CARD, operator="Camille")
     clock.set_local(MONDAY, time(19, 0))
     screen = make_screen(qtbot, ctx)
     find = screen.findChild
@@ -73,8 +81,14 @@ def test_close_day_with_a_cash_difference(qtbot, ledger, clock, ctx) -> None:
     assert find(object, "difference_card").text() == "0,00 €"
     assert "#c62828" not in find(object, "difference_card").styleSheet()
 
+    qtbot.mouseClick(find(object, "closeDayButton"), Qt.MouseButton.LeftButton)
+    assert day_closures(ledger) == []  # nothing before the cashier confirms
     with qtbot.waitSignal(screen.closure_recorded) as made:
-        qtbot.mouseClick(find(object, "closeDayButton"), Qt.MouseButton.LeftButton)
+        asked = answer_confirmation(qtbot)
+    assert "Clôturer la journée du 02/03/2026 ?" in asked
+    assert "2 tickets — total TTC 19,60 €" in asked
+    assert "Espèces : attendu 14,10 €, compté 14,00 €, écart -0,10 €" in asked
+    assert "Écart total : -0,10 €" in asked
 
     assert made.args[0].period == "2026-03-02"
     model = find(object, "closureTable").model()
@@ -100,7 +114,7 @@ def test_close_day_with_a_cash_difference(qtbot, ledger, clock, ctx) -> None:
 
 
 def test_bad_counted_amount_is_shown_and_nothing_recorded(qtbot, ledger, clock, ctx) -> None:
-    ring(ledger, method=PaymentMethod.CASH)
+    ring(ledger, method=PaymentMethod.CASH, operator="Camille")
     screen = make_screen(qtbot, ctx)
     qtbot.keyClicks(screen.findChild(object, "counted_cash"), "12,345")
     error = screen.findChild(object, "countedError_cash")
@@ -116,7 +130,7 @@ def test_bad_counted_amount_is_shown_and_nothing_recorded(qtbot, ledger, clock, 
 
 
 def test_pending_day_banner_and_default_day(qtbot, ledger, clock, ctx) -> None:
-    ring(ledger, method=PaymentMethod.CASH)
+    ring(ledger, method=PaymentMethod.CASH, operator="Camille")
     clock.set_local(MONDAY + timedelta(days=2))
     screen = make_screen(qtbot, ctx)
     banner = screen.findChild(object, "pendingBanner")
@@ -125,6 +139,7 @@ def test_pending_day_banner_and_default_day(qtbot, ledger, clock, ctx) -> None:
     assert screen.findChild(object, "dayEdit").text() == "02/03/2026"
 
     qtbot.mouseClick(screen.findChild(object, "closeDayButton"), Qt.MouseButton.LeftButton)
+    answer_confirmation(qtbot)
 
     assert [c.period for c in day_closures(ledger)] == ["2026-03-02"]
     assert not banner.isVisible()
@@ -132,13 +147,14 @@ def test_pending_day_banner_and_default_day(qtbot, ledger, clock, ctx) -> None:
 
 
 def test_refused_closure_shows_the_error_dialog(qtbot, ledger, clock, ctx) -> None:
-    ring(ledger, method=PaymentMethod.CASH)
+    ring(ledger, method=PaymentMethod.CASH, operator="Camille")
     clock.set_local(MONDAY + timedelta(days=2))
     screen = make_screen(qtbot, ctx)
     day_edit = screen.findChild(object, "dayEdit")
     day_edit.setDate(MONDAY + timedelta(days=1))  # Tuesday, while Monday is still open
 
     qtbot.mouseClick(screen.findChild(object, "closeDayButton"), Qt.MouseButton.LeftButton)
+    answer_confirmation(qtbot)
 
     qtbot.waitUntil(lambda: bool(error_dialogs()))
     dialog = error_dialogs()[0]
@@ -148,10 +164,11 @@ def test_refused_closure_shows_the_error_dialog(qtbot, ledger, clock, ctx) -> No
 
 
 def test_manager_closes_the_month(qtbot, ledger, clock, ctx) -> None:
-    ring(ledger, method=PaymentMethod.CARD)
+    ring(ledger, method=PaymentMethod.CARD, operator="Camille")
     clock.set_local(MONDAY, time(19, 0))
     screen = make_screen(qtbot, ctx)
     qtbot.mouseClick(screen.findChild(object, "closeDayButton"), Qt.MouseButton.LeftButton)
+    answer_confirmation(qtbot)
     clock.set_local(date(2026, 4, 1))
     screen.refresh()
     banner = screen.findChild(object, "pendingBanner")
@@ -186,10 +203,11 @@ def test_cashier_cannot_close_a_month(qtbot, ledger, clock) -> None:
 
 
 def test_reprint_emits_the_selected_closure(qtbot, ledger, clock, ctx) -> None:
-    ring(ledger, method=PaymentMethod.CASH)
+    ring(ledger, method=PaymentMethod.CASH, operator="Camille")
     clock.set_local(MONDAY, time(19, 0))
     screen = make_screen(qtbot, ctx)
     qtbot.mouseClick(screen.findChild(object, "closeDayButton"), Qt.MouseButton.LeftButton)
+    answer_confirmation(qtbot)
     table = screen.findChild(object, "closureTable")
     table.clearSelection()
     reprint = screen.findChild(object, "reprintButton")

@@ -19,7 +19,9 @@ def _types(ledger) -> list[str]:
 def test_sale_prints_receipt_and_kicks_drawer_on_cash(qtbot, window, shop, tmp_path) -> None:
     ledger = shop["ledger"]
     with ledger.transaction() as session:
-        save_printer_config(session, {"kind": "file", "path": str(tmp_path / "printer.bin")})
+        save_printer_config(
+            session, {"kind": "file", "path": str(tmp_path / "printer.bin")}, operator="Camille"
+        )
     till = window.till
     _scan(qtbot, till, WINE)
     _pay(

@@ -98,7 +98,7 @@ def test_invoice_a_till_ticket_choosing_the_customer(qtbot, window, shop, monkey
     from tests.helpers import ring
 
     ledger = shop["ledger"]
-    ticket = ring(ledger, ("Pain", 130, 2, 550))
+    ticket = ring(ledger, ("Pain", 130, 2, 550), operator="Yanis")
     with ledger.transaction() as session:
         save_customer(session, CustomerInfo(**DEMO_CUSTOMERS[0]))
     window.nav.setCurrentRow(PAGES.index("Factures"))
@@ -127,3 +127,21 @@ def test_payment_terms_typed_in_the_editor(qtbot, window, shop) -> None:
     qtbot.mouseClick(editor.findChild(QPushButton, "issueInvoice"), Qt.MouseButton.LeftButton)
     assert editor.result_value is not None, editor.error.text()
     assert editor.result_value.record.body["payment_terms"] == "Paiement à 45 jours fin de mois"
+
+
+def test_a_catalog_price_without_vat_follows_the_invoicing_rule(qtbot, window, shop) -> None:
+    """12,03 € TTC at 20 % is 10,025 € HT: 10,03 € by the invoices' rule (half up), where a
+    float rounded the banker's way gave 10,02 €."""
+    from app.catalog.service import save_product
+
+    with shop["ledger"].transaction() as session:
+        save_product(
+            session, name="Coffret", price_cents=1203, vat_rate_bp=2000, operator="Camille"
+        )
+    editor = window.screens["Factures"].new_invoice()
+    qtbot.addWidget(editor)
+    qtbot.mouseClick(editor.findChild(QPushButton, "addFree"), Qt.MouseButton.LeftButton)
+    editor.incl_vat.setChecked(False)
+    editor.product.setCurrentIndex(editor.product.findText("Coffret", Qt.MatchFlag.MatchStartsWith))
+    editor.add_product()
+    assert editor.model.lines[-1]["price"] == 1003

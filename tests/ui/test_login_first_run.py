@@ -85,7 +85,7 @@ def test_cashier_finds_month_closing_refused(qtbot, shop) -> None:
 
 
 def test_first_run_sets_the_till_id(qtbot, ledger) -> None:
-    from app.documents.preferences import till_id
+    from app.ledger.preferences import till_id
 
     dialog = FirstRunDialog(ledger)
     qtbot.addWidget(dialog)

@@ -127,7 +127,7 @@ def test_ereporting_from_the_closures_screen(qtbot, shop, platform, clock) -> No
     from tests.helpers import ring
 
     ledger = shop["ledger"]
-    ring(ledger, ("Pain", 130, 2, 550))
+    ring(ledger, ("Pain", 130, 2, 550), operator="Yanis")
     clock.set_local(date(2026, 3, 2), time(19))
     with ledger.transaction() as session:
         close_day(session, date(2026, 3, 2), operator="Camille")

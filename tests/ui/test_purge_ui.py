@@ -11,10 +11,11 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton
 
-from app.documents.preferences import set_preference
+from app.ledger.operators import Role, has_operators
+from app.ledger.preferences import set_preference
 from app.ledger.store import Ledger
 from app.ledger.verify.engine import verify_ledger
-from app.staff.service import Role, add_operator
+from app.staff.service import add_operator
 from app.ui.archive_viewer import ArchiveViewer
 from app.ui.context import AppContext
 from tests.ledger.old_shop import OldShop, build_old_shop, old_clock
@@ -33,7 +34,9 @@ def old(tmp_path: Path) -> Iterator[tuple[Ledger, OldShop]]:
 
 def _viewer(qtbot, ledger: Ledger, role: Role) -> ArchiveViewer:
     with ledger.transaction() as session:
-        operator = add_operator(session, f"Op {role.value}", role, "1234")
+        if not has_operators(session):  # the shop's manager, who adds the others
+            add_operator(session, "Camille", Role.MANAGER, "4321", operator="Camille")
+        operator = add_operator(session, f"Op {role.value}", role, "1234", operator="Camille")
     viewer = ArchiveViewer(AppContext(ledger, operator))
     qtbot.addWidget(viewer)
     viewer.resize(1110, 770)

@@ -23,11 +23,11 @@ def _verify_events(ledger) -> list[dict]:  # type: ignore[no-untyped-def]
 
 def test_start_check_verifies_from_the_checkpoint(qtbot, window, shop) -> None:
     ledger = shop["ledger"]
-    ring(ledger)
+    ring(ledger, operator="Yanis")
     full = verify_ledger(ledger.target)
     with ledger.transaction() as session:
         record_verification(session, full, operator="Camille")
-    ring(ledger)
+    ring(ledger, operator="Yanis")
     check_at_start(window)
     qtbot.waitUntil(lambda: not window.background.busy, timeout=30_000)
     latest = _verify_events(ledger)[-1]
@@ -39,7 +39,7 @@ def test_start_check_verifies_from_the_checkpoint(qtbot, window, shop) -> None:
 
 def test_start_check_says_a_broken_ledger(qtbot, window, shop, monkeypatch) -> None:
     ledger = shop["ledger"]
-    sale = ring(ledger)
+    sale = ring(ledger, operator="Yanis")
     said: list[str] = []
     monkeypatch.setattr(start_check.QMessageBox, "warning", lambda _w, _t, text: said.append(text))
     with tampering(ledger.target) as conn:

@@ -153,7 +153,7 @@ def test_refund_a_line_with_manager_pin(qtbot, window, shop) -> None:
 
 
 def test_cashier_cannot_sell_as_accountant_reaches_closures(qtbot, shop) -> None:
-    from app.staff.service import OperatorInfo, Role
+    from app.ledger.operators import OperatorInfo, Role
 
     accountant = OperatorInfo(99, "Expert", Role.ACCOUNTANT)
     win = MainWindow(AppContext(shop["ledger"], accountant))

@@ -16,7 +16,7 @@ from tests.helpers import ring
 
 def test_year_closure_in_the_gui_writes_a_verified_archive(qtbot, window, shop, clock) -> None:
     ledger = shop["ledger"]
-    ring(ledger, method=PaymentMethod.CASH)
+    ring(ledger, method=PaymentMethod.CASH, operator="Yanis")
     clock.set_local(date(2026, 12, 31))
     with ledger.transaction() as session:  # days and months up to November
         close_pending(session, operator="Camille")

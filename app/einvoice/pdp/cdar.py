@@ -73,13 +73,22 @@ class LifecycleStatus:
 
 def parse_cdar(xml: bytes) -> LifecycleStatus:
     """Read a CDAR lifecycle message; ``InvalidInput`` if it is not one or is incomplete."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=True)
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, remove_comments=True
+    )
     try:
         root = etree.fromstring(xml, parser)
     except (etree.XMLSyntaxError, ValueError) as exc:
         raise InvalidInput(
             "Le message de cycle de vie est illisible (XML mal formé).", detail=str(exc)
         ) from exc
+    info = root.getroottree().docinfo
+    if info.doctype or info.internalDTD is not None:
+        raise InvalidInput(
+            "Le message de cycle de vie contient une déclaration DOCTYPE : il est refusé "
+            "par sécurité.",
+            detail="DOCTYPE in a CDAR message",
+        )
     if root.tag != _ROOT:
         raise InvalidInput(
             "Ce fichier n'est pas un message de cycle de vie de facture (CDAR).",

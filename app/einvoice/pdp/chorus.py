@@ -39,10 +39,9 @@ import base64
 import json
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
-from urllib.parse import urlparse
 
 import requests
 
@@ -58,7 +57,7 @@ from app.einvoice.pdp.client import (
     network_failure,
     token_from,
 )
-from app.errors import InvalidInput
+from app.einvoice.pdp.config import ChorusSettings
 
 log = logging.getLogger(__name__)
 
@@ -160,43 +159,6 @@ def describe(code: str, reason: str = "") -> ChorusStatus:
 
 class WrongAddress(AuthenticationFailed):
     """Chorus Pro does not know the service asked for: the API address is wrong."""
-
-
-@dataclass(frozen=True)
-class ChorusSettings:
-    token_url: str
-    base_url: str
-    client_id: str
-    client_secret: str = field(repr=False)
-    account_login: str
-    account_password: str = field(repr=False)
-    timeout: float = 10.0
-    # idUtilisateurCourant: left out of the deposit when unset, as known integrations do.
-    user_id: int | None = None
-
-    def __post_init__(self) -> None:
-        urls = (
-            ("de l'API Chorus Pro", self.base_url),
-            ("d'authentification PISTE", self.token_url),
-        )
-        for label, url in urls:
-            parsed = urlparse(url)
-            if parsed.scheme not in ("http", "https") or not parsed.netloc:
-                raise InvalidInput(f"Adresse {label} invalide : {url!r} (http(s)://… attendu).")
-        if not (self.client_id and self.client_secret):
-            raise InvalidInput(
-                "L'identifiant et le secret client de l'application PISTE sont obligatoires."
-            )
-        if not (self.account_login and self.account_password):
-            raise InvalidInput(
-                "L'identifiant et le mot de passe du compte technique Chorus Pro sont obligatoires."
-            )
-        if ":" in self.account_login:
-            raise InvalidInput(
-                "L'identifiant du compte technique Chorus Pro ne peut pas contenir « : »."
-            )
-        if self.timeout <= 0:
-            raise InvalidInput("Le délai d'attente de Chorus Pro doit être positif.")
 
 
 @dataclass(frozen=True)

@@ -13,18 +13,15 @@ import logging
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import keyring
 from sqlalchemy.orm import Session
 
-from app.documents.preferences import get_preference, set_preference
 from app.errors import ComptoirError, InvalidInput
 from app.ledger.keys import KEYRING_SERVICE
-
-if TYPE_CHECKING:
-    from app.einvoice.pdp.chorus import ChorusSettings
+from app.ledger.operators import Permission, require
+from app.ledger.preferences import get_preference, set_preference
 
 log = logging.getLogger(__name__)
 
@@ -138,8 +135,9 @@ def load_settings(session: Session, *, timeout: float | None = None) -> Platform
     return PlatformSettings(base_url, token_url, client_id, client_secret, timeout)
 
 
-def save_settings(session: Session, settings: PlatformSettings) -> None:
+def save_settings(session: Session, settings: PlatformSettings, *, operator: str) -> None:
     """Addresses into the shop preferences, credentials into the keyring only."""
+    require(session, operator, Permission.EDIT_SETTINGS)
     _keyring_write(
         {KEYRING_CLIENT_ID: settings.client_id, KEYRING_CLIENT_SECRET: settings.client_secret},
         whose="de la plateforme",
@@ -175,6 +173,43 @@ _CHORUS_ENV = tuple(CHORUS_SECRETS.values())
 _CHORUS = "de Chorus Pro (application PISTE et compte technique)"
 
 
+@dataclass(frozen=True)
+class ChorusSettings:
+    token_url: str
+    base_url: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    account_login: str
+    account_password: str = field(repr=False)
+    timeout: float = 10.0
+    # idUtilisateurCourant: left out of the deposit when unset, as known integrations do.
+    user_id: int | None = None
+
+    def __post_init__(self) -> None:
+        urls = (
+            ("de l'API Chorus Pro", self.base_url),
+            ("d'authentification PISTE", self.token_url),
+        )
+        for label, url in urls:
+            parsed = urlparse(url)
+            if parsed.scheme not in ("http", "https") or not parsed.netloc:
+                raise InvalidInput(f"Adresse {label} invalide : {url!r} (http(s)://… attendu).")
+        if not (self.client_id and self.client_secret):
+            raise InvalidInput(
+                "L'identifiant et le secret client de l'application PISTE sont obligatoires."
+            )
+        if not (self.account_login and self.account_password):
+            raise InvalidInput(
+                "L'identifiant et le mot de passe du compte technique Chorus Pro sont obligatoires."
+            )
+        if ":" in self.account_login:
+            raise InvalidInput(
+                "L'identifiant du compte technique Chorus Pro ne peut pas contenir « : »."
+            )
+        if self.timeout <= 0:
+            raise InvalidInput("Le délai d'attente de Chorus Pro doit être positif.")
+
+
 def chorus_configured(session: Session) -> bool:
     """Whether Chorus Pro has an address (environment or settings). The keyring is not
     read: this is asked on every refresh of the banner."""
@@ -185,8 +220,6 @@ def load_chorus_settings(
     session: Session, *, timeout: float | None = None
 ) -> ChorusSettings | None:
     """Chorus Pro's addresses and logins, or None when Chorus Pro is not set up at all."""
-    from app.einvoice.pdp.chorus import ChorusSettings
-
     base_url = _env(ENV_CHORUS_URL) or get_preference(session, PREF_CHORUS_URL)
     token_url = _env(ENV_CHORUS_TOKEN_URL) or get_preference(session, PREF_CHORUS_TOKEN_URL)
     if not base_url:
@@ -213,8 +246,9 @@ def load_chorus_settings(
     return ChorusSettings(token_url, base_url, client_id, secret, login, password, timeout)
 
 
-def save_chorus_settings(session: Session, settings: ChorusSettings) -> None:
+def save_chorus_settings(session: Session, settings: ChorusSettings, *, operator: str) -> None:
     """Addresses into the shop preferences, the four logins into the keyring only."""
+    require(session, operator, Permission.EDIT_SETTINGS)
     values = (
         settings.client_id,
         settings.client_secret,

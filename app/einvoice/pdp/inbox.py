@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import facturx
+from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -36,13 +37,18 @@ from app.einvoice.pdp.models import (
     OutboxItem,
     SyncCursor,
 )
-from app.einvoice.pdp.outbox import _now, utc_stamp
+from app.einvoice.pdp.outbox import _now, queue_cashed, record_cashed_delivery, utc_stamp
 from app.einvoice.pdp.training import refuse_unless_sandbox
-from app.einvoice.validate import validate_invoice
+from app.einvoice.validate import (
+    ValidatorUnavailable,
+    has_doctype,
+    safe_parser,
+    validate_invoice,
+)
 from app.errors import InvalidInput
-from app.ledger.journal import ledger_of
 from app.ledger.settings import fiscal_settings
-from app.ledger.store import Ledger
+from app.ledger.store import Ledger, ledger_of
+from app.values.text import check_xml_text
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +179,8 @@ def _invoice_facts(content: bytes) -> dict[str, Any]:
         xml = content
         if b"%PDF-" in content[:1024]:
             _, xml = facturx.get_xml_from_pdf(content, check_xsd=False)
+        if has_doctype(etree.fromstring(xml, safe_parser())):
+            return {}  # refused by validation: nothing of it is read (entities, files)
         data = facturx.parse_ubl_cii_xml(xml, check_xsd=False)
     except Exception as exc:  # a broken supplier file is still kept, to be refused
         log.info("incoming invoice unreadable: %r", exc)
@@ -192,15 +200,22 @@ def _invoice_facts(content: bytes) -> dict[str, Any]:
 def _incoming_row(session: Session, flow: FlowInfo, content: bytes) -> IncomingInvoice:
     is_pdf = b"%PDF-" in content[:1024]
     name = flow.name or f"{flow.flow_id}.{'pdf' if is_pdf else 'xml'}"
-    report = validate_invoice(content, filename=name)
+    try:
+        report = validate_invoice(content, filename=name)
+        summary, valid = report.summary(), report.ok
+    except ValidatorUnavailable:
+        raise  # a broken installation: no flow can be checked, the sync stops and says so
+    except Exception as exc:  # one bad flow is kept, refused, and the sync goes on
+        log.warning("incoming flow %s could not be validated: %r", flow.flow_id, exc)
+        summary, valid = "Fichier illisible : la validation n'a pas pu aboutir.", False
     return IncomingInvoice(
         flow_id=flow.flow_id,
         received_at=flow.submitted_at or flow.updated_at or utc_stamp(_now(None)),
         syntax=flow.syntax or ("Factur-X" if is_pdf else "XML"),
         filename=name[:255],
         original=content,
-        validation=report.summary(),
-        valid=report.ok,
+        validation=summary,
+        valid=valid,
         status=RECEIVED,
         reason="",
         **_invoice_facts(content),
@@ -254,7 +269,7 @@ def answer_incoming(
     refuse_unless_sandbox(ledger_of(session), client)
     if code not in ANSWERS:
         raise InvalidInput(f"Réponse inconnue : « {code} » (205, 207 ou 210).")
-    reason = " ".join(reason.split())
+    reason = " ".join(check_xml_text(reason, "Le motif").split())
     if code != "205" and not reason:
         raise InvalidInput(f"Indiquez le motif : « {STATUS_LABELS[code]} » en demande un.")
     incoming = session.get(IncomingInvoice, incoming_id)
@@ -300,8 +315,6 @@ def report_cashed(
     first (``queue_cashed``) and sent under that item's ``trackingId``, so that a later
     drain never sends it again. Prefer queuing alone and letting the worker send it: a
     platform down here undoes the whole transaction."""
-    from app.einvoice.pdp.outbox import queue_cashed, record_cashed_delivery
-
     refuse_unless_sandbox(ledger_of(session), client)
     item = queue_cashed(session, doc_number, now=now)
     if item.state == DEPOSITED and item.flow_id is not None:

@@ -31,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.customers.models import Customer
+from app.einvoice.issuing import get_document, status_of
 from app.einvoice.pdp.cdar import STATUS_LABELS, build_cdar
 from app.einvoice.pdp.client import (
     AlreadyExistingFlow,
@@ -56,8 +57,7 @@ from app.einvoice.pdp.models import (
 )
 from app.einvoice.pdp.training import refuse_unless_sandbox
 from app.errors import InvalidInput
-from app.ledger.journal import ledger_of
-from app.ledger.store import Ledger
+from app.ledger.store import Ledger, ledger_of
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +227,6 @@ def queue_cashed(session: Session, doc_number: str, *, now: datetime | None = No
     """Queue the 212 "Encaissée" status of an invoice paid in full, in the caller's
     transaction, for the PA. The CDAR is built once, so that every attempt sends the same
     bytes under the same ``trackingId``; asking again returns the item already queued."""
-    from app.einvoice.issuing import get_document, status_of
 
     document = get_document(session, doc_number)
     if document.is_credit_note:
@@ -638,29 +637,17 @@ def pending_count(session: Session) -> int:
     )
 
 
-# What comes back lives in inbox.py; these names stay importable from here.
-from app.einvoice.pdp.inbox import (  # noqa: E402
-    SyncStats,
-    answer_incoming,
-    list_incoming,
-    sync_once,
-)
-
 __all__ = [
     "Depositor",
     "DrainStats",
-    "SyncStats",
-    "answer_incoming",
     "channel_for",
     "current_status",
     "drain_once",
     "enqueue",
-    "list_incoming",
     "outbox_problems",
     "pending_count",
     "queue_cashed",
     "record_cashed_delivery",
     "retry_failed",
-    "sync_once",
     "transmits",
 ]

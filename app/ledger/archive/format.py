@@ -24,6 +24,8 @@ from zoneinfo import ZoneInfo
 from app.ledger.events import EventCode
 from app.ledger.journal import derived_rows, document_number
 from app.ledger.models import CLOSURE_TYPES, RECORD_LABELS, SALE_TYPES, RecordType
+from app.values.money import plain_cents
+from app.values.vat import rate_number
 
 FORMAT_ID = "comptoir-archive/1"
 MANIFEST = "manifest.json"
@@ -137,18 +139,13 @@ def pem_blocks(data: bytes) -> list[bytes]:
 @lru_cache(maxsize=1 << 16, typed=True)
 def amount(cents: int | None) -> str:
     """Cents as a French decimal without thousands separator: Excel reads it as a number."""
-    if cents is None:
-        return ""
-    sign = "-" if cents < 0 else ""
-    euros, rest = divmod(abs(cents), 100)
-    return f"{sign}{euros},{rest:02d}"
+    return "" if cents is None else plain_cents(cents)
 
 
 @lru_cache(maxsize=64, typed=True)
 def rate(basis_points: int) -> str:
     """2000 -> "20", 550 -> "5,5", 210 -> "2,1"."""
-    whole, part = divmod(basis_points, 100)
-    return str(whole) if part == 0 else f"{whole},{part:02d}".rstrip("0")
+    return rate_number(basis_points)
 
 
 def quantity(text: str) -> str:

@@ -10,6 +10,8 @@ for it (the command line and the Archives screen ask; this module does not).
 What stays online, so that the ledger still verifies and the totals never reset:
 
 - every closure (day, month, year): their totals and the perpetual grand totals;
+- invoices and credit notes until their ten years are over (Code de commerce, art.
+  L123-22), whatever the retention of the cash data;
 - KEY records (verification needs the keys), SETTINGS records (the shop's identity),
   ARCHIVE records (the index of archives, the one the purge relies on) and PURGE events
   (what excuses the gaps afterwards);
@@ -29,7 +31,10 @@ guard of ``journal``, ``journal_vat`` and ``journal_payment`` consult a one-row 
 ``purge_authorisation``, which the purge fills at the start of its transaction and empties
 before it commits: only rows of that sequence range, dated in that year, of a type a purge
 may delete, go through, and only within that transaction (no other connection ever sees
-the uncommitted row). Dropping and recreating the triggers inside the transaction would
+the uncommitted row). Migration 0011 lets that row be written only together with its
+PURGE record: the event is appended first, and the row must name it (``purge_seq``) as
+the newest record of the chain, for the same year and range; a bare INSERT is refused, so
+it lets nothing be deleted. Dropping and recreating the triggers inside the transaction would
 also have rolled back cleanly, but it takes an exclusive lock on the journal table on
 PostgreSQL (every till's reads would wait), opens every row of every table to any DELETE
 for as long as the transaction lasts, and repeats the migrations' trigger text in code.
@@ -74,8 +79,11 @@ from app.ledger.models import (
     PurgedNumber,
     RecordType,
 )
+from app.ledger.operators import Permission, require
+from app.ledger.preferences import get_preference
 from app.ledger.purged import PURGE_CODE, PURGE_MARKER, compact, purge_events_sql
 from app.ledger.store import Ledger
+from app.values.money import group_thousands
 
 __all__ = [
     "KEPT_TYPES",
@@ -104,6 +112,10 @@ KEPT_TYPES = frozenset(
     }
 )
 _KEPT_VALUES = frozenset(t.value for t in KEPT_TYPES)
+INVOICE_RETENTION_YEARS = 10
+"""Invoices and credit notes stay readable ten years (Code de commerce, art. L123-22),
+although cash data may go after six once archived: a purge keeps them until then."""
+INVOICE_TYPES = frozenset({RecordType.INVOICE.value, RecordType.CREDIT_NOTE.value})
 _UNREADABLE = (OSError, zipfile.BadZipFile, zlib.error, KeyError, ValueError, EOFError)
 
 Progress = Callable[[int, int], None]
@@ -164,19 +176,20 @@ class PurgePlan:
     def describe(self) -> str:
         """French sentences: what goes, what stays, where it is kept."""
         kinds = ", ".join(
-            f"{RECORD_LABELS[RecordType(t)].lower()} : {_n(n)}"
+            f"{RECORD_LABELS[RecordType(t)].lower()} : {group_thousands(n)}"
             for t, n in sorted(self.counts.items(), key=lambda item: -item[1])
         )
         linked = (
-            f", et {_n(self.linked)} gardé(s) car lié(s) à un enregistrement qui reste"
+            f", et {group_thousands(self.linked)} gardé(s) car lié(s) à un enregistrement qui reste"
             if self.linked
             else ""
         )
+        records, kept = group_thousands(self.records), group_thousands(self.kept)
         return (
-            f"Exercice {self.year} : {_n(self.records)} enregistrements seront supprimés du "
+            f"Exercice {self.year} : {records} enregistrements seront supprimés du "
             f"journal ({kinds}).\n"
             f"Ils restent dans l'archive {self.archive_path.name}, vérifiée.\n"
-            f"Restent en ligne : {_n(self.kept)} enregistrements de la période (clôtures et "
+            f"Restent en ligne : {kept} enregistrements de la période (clôtures et "
             f"grands totaux perpétuels, clés, paramètres, archives{linked}).\n"
             "La purge est inscrite au journal. Elle est définitive : gardez l'archive en lieu sûr."
         )
@@ -188,15 +201,9 @@ class PurgeResult:
     recorded: Recorded  # the PURGE event
 
 
-def _n(value: int) -> str:
-    return f"{value:,}".replace(",", "\u202f")
-
-
 # -- conditions -----------------------------------------------------------------------------
 def retention_years(session: Session) -> int:
     """The shop preference ``retention_years``; never less than the legal six years."""
-    from app.documents.preferences import get_preference  # a preference, not fiscal data
-
     try:
         text = get_preference(session, RETENTION_PREFERENCE).strip()
     except SQLAlchemyError as exc:  # a ledger without the preferences table
@@ -407,8 +414,17 @@ class _Found:
         )
 
 
-def _deletion(session: Session, year: str, entry: ArchiveEntry) -> _Found:
-    """Which records of the archive's range go, read in the caller's session."""
+def _invoices_kept(ledger: Ledger, year: str) -> bool:
+    """Whether the year's invoices and credit notes are still within their ten years."""
+    today = ledger.clock().astimezone(ZoneInfo(ledger.timezone)).date()
+    return int(year) + INVOICE_RETENTION_YEARS >= today.year
+
+
+def _deletion(
+    session: Session, year: str, entry: ArchiveEntry, *, keep_invoices: bool = True
+) -> _Found:
+    """Which records of the archive's range go, read in the caller's session. Invoices and
+    credit notes stay while ``keep_invoices`` (their ten years are not over)."""
     first, last = entry.first_seq, entry.last_seq
     journal = JournalRecord
     columns = (
@@ -430,6 +446,7 @@ def _deletion(session: Session, year: str, entry: ArchiveEntry) -> _Found:
         for seq, row in rows.items()
         if row.business_date.startswith(prefix)
         and row.record_type not in _KEPT_VALUES
+        and not (keep_invoices and row.record_type in INVOICE_TYPES)
         and seq not in protected
     }
     refs = session.execute(
@@ -475,7 +492,7 @@ def plan_purge(
     with ledger.reader() as session:
         years = _old_enough(ledger, session, year)
         entry = _check_ledger(session, year, digest, path.name)
-        found = _deletion(session, year, entry)
+        found = _deletion(session, year, entry, keep_invoices=_invoices_kept(ledger, year))
     if not found.hashes:
         raise PurgeRefused(f"L'exercice {year} n'a plus aucun enregistrement à purger.")
     _check_archive(path, progress, cancelled)
@@ -498,6 +515,8 @@ def purge_period(
 
     The slow checks (the archive verified, every record compared with it) run before the
     write lock is taken; under the lock the plan is read again and must be the same."""
+    with ledger.reader() as session:
+        require(session, operator, Permission.CLOSE_PERIOD)
     prepared = plan_purge(
         ledger, year, archive_path=archive_path, progress=progress, cancelled=cancelled
     )
@@ -506,7 +525,8 @@ def purge_period(
         entry = _check_ledger(
             session, prepared.year, prepared.manifest_sha256, prepared.archive_path.name
         )
-        plan = _deletion(session, prepared.year, entry).plan(
+        keep = _invoices_kept(ledger, prepared.year)
+        plan = _deletion(session, prepared.year, entry, keep_invoices=keep).plan(
             prepared.year, prepared.archive_path, prepared.manifest_sha256, entry, years
         )
         if plan != prepared:
@@ -514,22 +534,22 @@ def purge_period(
                 "Le journal a changé pendant la préparation de la purge : rien n'a été purgé, "
                 "recommencez."
             )
-        _delete(session, plan)
+        # The signed PURGE record first: the authorisation is refused without it (0011).
         recorded = log_event(session, EventCode.PURGE, operator=operator, **plan.detail())
+        _delete(session, plan, recorded.seq)
     log.info(
         "fiscal year %s purged: %d records, archive %s", plan.year, plan.records, plan.archive_path
     )
     return PurgeResult(plan, recorded)
 
 
-def _delete(session: Session, plan: PurgePlan) -> None:
-    """The deletions, between the authorisation row's insertion and its removal."""
+def _delete(session: Session, plan: PurgePlan, purge_seq: int) -> None:
+    """The deletions, between the authorisation row's insertion and its removal; the
+    authorisation names the PURGE record just appended (``purge_seq``)."""
     conn = session.connection()
     authorisation = PurgeAuthorisation.__table__
-    conn.execute(
-        insert(authorisation),
-        [{"id": 1, "year": plan.year, "first_seq": plan.first_seq, "last_seq": plan.last_seq}],
-    )
+    row = {"id": 1, "year": plan.year, "first_seq": plan.first_seq, "last_seq": plan.last_seq}
+    conn.execute(insert(authorisation), [{**row, "purge_seq": purge_seq}])
     journal, vat, payment = (t.__table__ for t in (JournalRecord, JournalVat, JournalPayment))
     removed = 0
     # Newest first: a record refers only to older ones, so no reference is left dangling

@@ -63,6 +63,7 @@ from app.ledger.archive.format import (
     readme,
 )
 from app.ledger.closures import Closure, get_closure
+from app.ledger.files import create_private, private_dir, staging_prefix, temporary_name
 from app.ledger.journal import Recorded, append, derived_rows
 from app.ledger.models import (
     FISCAL_TABLES,
@@ -75,6 +76,8 @@ from app.ledger.models import (
     RecordType,
     SigningKey,
 )
+from app.ledger.operators import Permission, require
+from app.ledger.preferences import get_preference
 from app.ledger.settings import fiscal_settings
 from app.ledger.store import Ledger
 
@@ -136,10 +139,6 @@ def default_archive_dir(ledger_path: Path) -> Path:
 
 def archive_dir(ledger: Ledger) -> Path:
     """The folder chosen in the settings (preference ``archive_dir``), else the default."""
-    # A shop preference, not fiscal data: read lazily so the ledger core does not depend
-    # on the documents package at import time.
-    from app.documents.preferences import get_preference
-
     try:
         with ledger.reader() as session:
             chosen = get_preference(session, ARCHIVE_DIR_PREFERENCE).strip()
@@ -201,6 +200,7 @@ def create_archive(
         raise ArchiveError("Archivage impossible : le journal est ouvert en lecture seule.")
     target_dir = Path(out_dir) if out_dir is not None else archive_dir(ledger)
     with ledger.reader() as session:  # one snapshot for the plan and every file
+        require(session, operator, Permission.CLOSE_PERIOD)
         plan = _plan(session, ledger, kind, period)
         written = _write_archive(session, ledger, plan, target_dir)
     try:
@@ -228,9 +228,11 @@ def _write_archive(session: Session, ledger: Ledger, plan: _Plan, target_dir: Pa
     local = now.astimezone(ZoneInfo(ledger.timezone))
     prefix = _FILE_PREFIX.get(ledger.kind, "archive")
     try:
-        target_dir.mkdir(parents=True, exist_ok=True)
+        if not target_dir.exists():
+            private_dir(target_dir)  # a folder made here; a chosen one keeps its mode
         target = _free_name(target_dir, f"{prefix}-{plan.period}-{local:%Y%m%d-%H%M%S}")
-        staging = Path(tempfile.mkdtemp(prefix=".archive-", dir=target_dir))
+        # 0700, named after this process: a crash leaves it to the next opening to remove.
+        staging = Path(tempfile.mkdtemp(prefix=staging_prefix(), dir=target_dir))
         try:
             digests, counts = _stage(session, plan, staging, ledger.timezone)
             info = _manifest_info(ledger, plan, created_at, counts)
@@ -487,8 +489,9 @@ def _write_zip(
 ) -> None:
     """Members in name order with fixed metadata, written under a temporary name and
     renamed once complete and flushed to disk."""
-    temporary = target.with_name(f".{target.name}.tmp")
+    temporary = temporary_name(target)
     try:
+        create_private(temporary)
         with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for name in sorted({*staged, *extra}):
                 info = _zip_info(name, stamp)

@@ -6,11 +6,8 @@ written under a temporary name, checked, then renamed ``<stem>-AAAAMMJJ-HHMMSS.s
 and the oldest copies of this ledger beyond the number to keep are removed.
 
 Where copies go and how many are kept, and how the last attempt went, are shop
-preferences (not fiscal): they live in the ``shop_preference`` table that the ledger's own
-migrations create. They are read and written with ``app.documents.preferences`` rather
-than a second copy of those two accessors: this module and ``app.ledger.backup.restore`` are
-leaves that no other ledger module imports, so the fiscal core (journal, closures,
-verification) stays free of that upward import.
+preferences (not fiscal), kept in the ledger's ``shop_preference`` table through
+``app.ledger.preferences``; the keys are declared here, beside the code that reads them.
 
 Restoring a copy (``restore_backup``) is in ``app.ledger.backup.restore``, re-exported here.
 """
@@ -31,15 +28,16 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from app.documents.preferences import get_preference, set_preference
 from app.errors import ComptoirError, InvalidInput
 from app.ledger import canonical
 from app.ledger.backup.restore import RestoreRefused as RestoreRefused
 from app.ledger.backup.restore import RestoreResult as RestoreResult
 from app.ledger.backup.restore import restore_backup as restore_backup
 from app.ledger.events import EventCode, log_event
-from app.ledger.journal import ledger_of
-from app.ledger.store import Ledger
+from app.ledger.files import create_private, private_dir, temporary_name
+from app.ledger.operators import Permission, require
+from app.ledger.preferences import get_preference, set_preference
+from app.ledger.store import Ledger, ledger_of
 
 log = logging.getLogger(__name__)
 
@@ -148,8 +146,11 @@ def backup_settings(session: Session) -> BackupSettings:
     return BackupSettings(Path(folder), keep, False)
 
 
-def save_backup_settings(session: Session, folder: str, keep: int) -> BackupSettings:
+def save_backup_settings(
+    session: Session, folder: str, keep: int, *, operator: str
+) -> BackupSettings:
     """Store the folder ("" for the default one) and the number of copies kept."""
+    require(session, operator, Permission.EDIT_SETTINGS)
     if not 1 <= keep <= MAX_KEEP:
         raise InvalidInput(f"Sauvegardes conservées : entre 1 et {MAX_KEEP}.")
     folder = folder.strip()
@@ -321,7 +322,7 @@ def _usable_folder(settings: BackupSettings) -> Path:
     folder = settings.folder
     if settings.is_default:
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            private_dir(folder)
         except OSError as exc:
             raise BackupFailed(
                 f"le dossier {folder} ne peut pas être créé ({_cause(exc)}).", detail=str(exc)
@@ -399,9 +400,10 @@ def _write_copy(ledger: Ledger, settings: BackupSettings, at: str) -> BackupResu
     stem = ledger.path.stem
     local = canonical.parse_ts(at).astimezone(ZoneInfo(ledger.timezone))
     target = _free_name(folder, stem, local)
-    temporary = folder / f".{target.name}.tmp"
+    temporary = temporary_name(target)
     try:
         temporary.unlink(missing_ok=True)
+        create_private(temporary)  # SQLite writes the copy into it, keeping its mode
         _copy_database(ledger.path, temporary)
         last_seq, last_hash = _check_copy(temporary, ledger.ledger_id)
         _sync(temporary)

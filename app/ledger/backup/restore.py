@@ -23,7 +23,6 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from app.documents.preferences import till_id
 from app.errors import ComptoirError
 from app.ledger import canonical
 from app.ledger.anchor import Anchor, read_anchor, write_anchor
@@ -331,24 +330,24 @@ class _Facts:
 def _journal(target: Path, kind: str, operator: str, clock: Clock, facts: _Facts) -> int:
     """Record the RESTORE event in the restored ledger, then anchor on it."""
     previous_anchor = read_anchor(facts.then.ledger_id)
-    with Ledger.open(target, kind=kind, create=False, clock=clock, operator=operator) as ledger:
-        with ledger.reader() as session:
-            ledger.till_id = till_id(session)
-        with ledger.transaction() as session:
-            recorded = log_event(
-                session,
-                EventCode.RESTORE,
-                operator=operator,
-                backup_file=facts.backup.name,
-                backup_last_seq=facts.then.last_seq,
-                backup_last_hash=facts.then.last_hash,
-                previous_file=str(facts.aside) if facts.aside else None,
-                previous_last_seq=facts.now.last_seq if facts.now else None,
-                lost_records=facts.lost,
-                forced=facts.forced,
-                anchor_reset=facts.anchor_reset,
-                previous_anchor_seq=previous_anchor.seq if previous_anchor else None,
-            )
+    with (
+        Ledger.open(target, kind=kind, create=False, clock=clock, operator=operator) as ledger,
+        ledger.transaction() as session,
+    ):
+        recorded = log_event(
+            session,
+            EventCode.RESTORE,
+            operator=operator,
+            backup_file=facts.backup.name,
+            backup_last_seq=facts.then.last_seq,
+            backup_last_hash=facts.then.last_hash,
+            previous_file=str(facts.aside) if facts.aside else None,
+            previous_last_seq=facts.now.last_seq if facts.now else None,
+            lost_records=facts.lost,
+            forced=facts.forced,
+            anchor_reset=facts.anchor_reset,
+            previous_anchor_seq=previous_anchor.seq if previous_anchor else None,
+        )
     write_anchor(
         facts.then.ledger_id, Anchor(recorded.seq, recorded.hash, recorded.ts), replace=True
     )

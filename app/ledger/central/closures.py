@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.errors import ClosureRequired, InvalidInput, LedgerError, PeriodClosed
+from app.ledger import canonical
 from app.ledger.central.models import TillChain, TillRecord, TillUpload
 from app.ledger.closures import (
     CLOSURE_RANK,
@@ -174,8 +175,6 @@ def _to_totals(running: RunningTotals) -> PeriodTotals:
 
 def day_ticket_totals(session: Session, iso: str) -> dict[str, RunningTotals]:
     """Every till's tickets of day ``iso``, summed per till ledger id."""
-    from app.ledger import canonical
-
     per_till: dict[str, RunningTotals] = defaultdict(RunningTotals)
     rows = session.execute(
         select(TillRecord.ledger_id, TillRecord.canonical)

@@ -9,8 +9,8 @@ read back from the central at each upload, so stopping it anywhere loses nothing
 
 Where the central is: ``COMPTOIR_CENTRAL_URL`` in the environment, otherwise the shop
 preference ``central_url`` (Réglages › Serveur central). Only a real ledger is uploaded;
-a training or demo ledger never is. This module is a leaf, like ``backup``: it reads the
-preferences through ``app.documents.preferences``.
+a training or demo ledger never is. The preference is kept with the ledger
+(``app.ledger.preferences``).
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from app.documents.preferences import get_preference, set_preference, till_id
 from app.errors import ComptoirError, InvalidInput, LedgerError
 from app.ledger.central.service import (
     CentralUnreachable,
@@ -43,6 +43,8 @@ from app.ledger.central.service import (
     upload_to,
 )
 from app.ledger.db import DatabaseUnreachable
+from app.ledger.operators import Permission, require
+from app.ledger.preferences import get_preference, set_preference
 from app.ledger.store import Ledger
 
 log = logging.getLogger(__name__)
@@ -58,13 +60,12 @@ def central_url(session: Session) -> str:
     return get_preference(session, CENTRAL_URL).strip()
 
 
-def save_central_url(session: Session, text: str) -> str:
+def save_central_url(session: Session, text: str, *, operator: str) -> str:
     """Store where the central is (empty: no central). A password never goes into the
     database: a PostgreSQL password belongs in ``~/.pgpass`` (or in the environment)."""
+    require(session, operator, Permission.EDIT_SETTINGS)
     value = text.strip()
     if value and is_url(value):
-        from sqlalchemy.engine import make_url
-
         try:
             url = make_url(value)
         except Exception:
@@ -222,9 +223,7 @@ class SyncWorker:
             self._close_central()
             self._central = self._opener(target)
             self._central_target = target
-        with ledger.reader() as session:
-            name = till_id(session)
-        return upload(ledger, self._central, batch=self.batch, till_id=name)
+        return upload(ledger, self._central, batch=self.batch)
 
     def _failed(self, ledger: Ledger, label: str, exc: Exception) -> None:
         # The central answered and said no (a fork, a missing till key, not a central,
@@ -326,6 +325,4 @@ def upload_once(ledger: Ledger) -> UploadResult:
             if ledger.kind == "real"
             else "Seul le journal réel d'une caisse est envoyé au serveur central."
         )
-    with ledger.reader() as session:
-        name = till_id(session)
-    return upload_to(ledger, target, till_id=name)
+    return upload_to(ledger, target)

@@ -21,6 +21,7 @@ import heapq
 import re
 import sqlite3
 from array import array
+from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -35,8 +36,10 @@ from zoneinfo import ZoneInfo
 from app.errors import ComptoirError
 from app.ledger import canonical, chain
 from app.ledger.db import require_file
+from app.ledger.events import EventCode
 from app.ledger.journal import document_number, signature_excerpt
 from app.ledger.models import CLOSURE_TYPES, RecordType
+from app.values.money import format_cents
 
 BLOCK = 128
 CACHE_BLOCKS = 48
@@ -151,23 +154,14 @@ class RecordFilter:
         if self.operator.strip():
             parts.append(f"opérateur {self.operator.strip()}")
         if self.min_cents is not None:
-            parts.append(f"montant ≥ {amount_text(self.min_cents)}")
+            parts.append(f"montant ≥ {format_cents(self.min_cents)}")
         if self.max_cents is not None:
-            parts.append(f"montant ≤ {amount_text(self.max_cents)}")
+            parts.append(f"montant ≤ {format_cents(self.max_cents)}")
         if self.customer.strip():
             parts.append(f"client « {self.customer.strip()} »")
         if self.text.strip():
             parts.append(f"contenant « {self.text.strip()} »")
         return ", ".join(parts) if parts else "Tout le journal"
-
-
-def amount_text(cents: int, *, grouped: bool = True, euro: bool = True) -> str:
-    """French amount: "1 234,50 €" on screen; "1234,50" in a CSV file. (The ledger imports
-    nothing from the layers above it, hence not ``format_cents``.)"""
-    euros, rest = divmod(abs(cents), 100)
-    whole = f"{euros:,}".replace(",", "\u202f") if grouped else str(euros)
-    sign = "-" if cents < 0 else ""
-    return f"{sign}{whole},{rest:02d}{' €' if euro else ''}"
 
 
 @dataclass(frozen=True)
@@ -195,7 +189,7 @@ class RecordRow:
             self.when[:16],
             self.till,
             self.operator,
-            "" if self.total_cents is None else amount_text(self.total_cents),
+            "" if self.total_cents is None else format_cents(self.total_cents),
             self.customer,
             self.hash[:SHORT_HASH],
         )
@@ -299,8 +293,6 @@ def _type_label(record_type: str, extra: str | None) -> str:
     if rtype is RecordType.TICKET and extra in _TICKET_KINDS:
         return _TICKET_KINDS[extra]
     if rtype is RecordType.EVENT and extra:
-        from app.ledger.events import EventCode
-
         try:
             return f"Événement : {EventCode(extra).label}"
         except ValueError:
@@ -691,8 +683,6 @@ class RecordIndex:
 
     def position_of(self, seq: int) -> int | None:
         """Where a record sits in this index, or None when the filter left it out."""
-        from bisect import bisect_left
-
         at = bisect_left(self.seqs, seq)
         return at if at < len(self.seqs) and self.seqs[at] == seq else None
 

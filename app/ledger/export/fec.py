@@ -42,6 +42,7 @@ from __future__ import annotations
 import bisect
 import csv
 import hashlib
+import itertools
 import os
 import unicodedata
 from collections import defaultdict
@@ -56,11 +57,14 @@ from sqlalchemy.orm import Session
 
 from app.errors import ComptoirError, InvalidInput, LedgerError
 from app.ledger import canonical
+from app.ledger.archive.purge import purged_years
 from app.ledger.events import EventCode, log_event
 from app.ledger.journal import document_number
 from app.ledger.models import JournalRecord, RecordType
 from app.ledger.settings import fiscal_settings
 from app.ledger.store import Ledger
+from app.values.money import plain_cents
+from app.values.vat import format_rate
 
 FEC_COLUMNS: tuple[str, ...] = (
     "JournalCode",
@@ -166,11 +170,6 @@ def _fec_date(day: date) -> str:
     return f"{day:%Y%m%d}"
 
 
-def _fec_amount(cents: int) -> str:
-    euros, rest = divmod(cents, 100)
-    return f"{euros},{rest:02d}"
-
-
 def _parse_amount(text: str) -> int:
     euros, _, rest = text.partition(",")
     if not (euros.isdigit() and len(rest) == 2 and rest.isdigit()):
@@ -181,11 +180,6 @@ def _parse_amount(text: str) -> int:
 def _text(value: str) -> str:
     """A field never holds the separator or a line break."""
     return " ".join(value.split())
-
-
-def _rate_text(rate_bp: int) -> str:
-    whole, fraction = divmod(rate_bp, 100)
-    return f"{whole} %" if not fraction else f"{whole},{f'{fraction:02d}'.rstrip('0')} %"
 
 
 def _vat_account(rate_bp: int) -> Account:
@@ -222,7 +216,7 @@ def _ticket_entry(seq: int, number: int, day: date, body: dict[str, Any]) -> Ent
         account, _, method = _method(payment["method"], seq)
         postings.append(Posting(account, payment["amount"], f"{label} {method}"))
     for row in body["vat"]:
-        rate = _rate_text(row["rate"])
+        rate = format_rate(row["rate"])
         postings.append(Posting(GOODS, -row["base"], f"{label} ventes TVA {rate}"))
         postings.append(Posting(_vat_account(row["rate"]), -row["vat"], f"{label} TVA {rate}"))
     return Entry("VE", seq, day, ref, label, tuple(postings))
@@ -241,15 +235,15 @@ def _invoice_entry(seq: int, day: date, body: dict[str, Any], sign: int) -> Entr
     for (account, rate), net in sorted(
         revenue.items(), key=lambda kv: (kv[0][0].number, -kv[0][1])
     ):
-        postings.append(Posting(account, -sign * net, f"{ref} ventes TVA {_rate_text(rate)}"))
+        postings.append(Posting(account, -sign * net, f"{ref} ventes TVA {format_rate(rate)}"))
     for allowance in body["allowances"]:
-        rate = _rate_text(allowance["rate"])
+        rate = format_rate(allowance["rate"])
         postings.append(Posting(ALLOWANCES, sign * allowance["amount"], f"{ref} remise {rate}"))
     for charge in body["charges"]:
-        rate = _rate_text(charge["rate"])
+        rate = format_rate(charge["rate"])
         postings.append(Posting(CHARGES, -sign * charge["amount"], f"{ref} frais TVA {rate}"))
     for row in body["vat"]:
-        text = f"{ref} TVA {_rate_text(row['rate'])}"
+        text = f"{ref} TVA {format_rate(row['rate'])}"
         postings.append(Posting(_vat_account(row["rate"]), -sign * row["vat"], text))
     return Entry("VE", seq, day, ref, label, tuple(postings))
 
@@ -296,6 +290,11 @@ def _year_bounds(year: int) -> tuple[date, date]:
 
 def year_entries(session: Session, year: int) -> list[Entry]:
     """The balanced entries of a fiscal year, in ledger (chronological) order."""
+    return list(_iter_entries(session, year))
+
+
+def _iter_entries(session: Session, year: int) -> Iterator[Entry]:
+    """``year_entries`` one at a time: a busy year is never held whole in memory."""
     start, end = _year_bounds(year)
     rows = session.execute(
         select(
@@ -313,7 +312,6 @@ def year_entries(session: Session, year: int) -> list[Entry]:
         .order_by(JournalRecord.business_date, JournalRecord.seq)
     )
     buyers: dict[int, dict[str, Any]] = {}
-    entries = []
     for seq, record_type, number, business_date, ref_seq, data in rows:
         body = canonical.decode(data)["body"]
         day = date.fromisoformat(business_date)
@@ -329,8 +327,7 @@ def year_entries(session: Session, year: int) -> list[Entry]:
             entry = _invoice_entry(seq, day, body, sign)
         entry = _without_zero_lines(entry)
         if entry.postings:
-            entries.append(_check_balanced(entry))
-    return entries
+            yield _check_balanced(entry)
 
 
 def _without_zero_lines(entry: Entry) -> Entry:
@@ -351,28 +348,36 @@ def _closure_dates(session: Session, after_seq: int) -> tuple[list[int], list[st
 def build_fec(session: Session, year: int) -> list[list[str]]:
     """The FEC lines of ``year`` (without the header); refuses a year with no entry, and
     a purged year, whose entries are no longer all online."""
-    from app.ledger.archive.purge import purged_years  # purge builds on archives, which import us
+    return list(iter_fec_rows(session, year))
+
+
+def iter_fec_rows(session: Session, year: int) -> Iterator[list[str]]:
+    """``build_fec`` one line at a time, so that the FEC of a busy year is written in
+    bounded memory. The refusals come before the first line."""
 
     if str(year) in purged_years(session):
         raise ComptoirError(
             f"L'exercice {year} a été purgé : ses écritures ne sont plus dans le journal mais "
             "dans son archive. Le FEC d'un exercice se produit avant sa purge."
         )
-    entries = year_entries(session, year)
-    if not entries:
+    entries = _iter_entries(session, year)
+    first = next(entries, None)
+    if first is None:
         raise ComptoirError(
             f"Aucune écriture pour l'exercice {year} : il n'y a pas de FEC à produire."
         )
-    closure_seqs, closure_days = _closure_dates(session, min(e.seq for e in entries))
+    return _rows(session, first, entries)
+
+
+def _rows(session: Session, first: Entry, rest: Iterator[Entry]) -> Iterator[list[str]]:
+    closure_seqs, closure_days = _closure_dates(session, first.seq)
     numbers: dict[str, int] = defaultdict(int)
-    rows = []
-    for entry in entries:
+    for entry in itertools.chain((first,), rest):
         numbers[entry.journal] += 1
         found = bisect.bisect_right(closure_seqs, entry.seq)
         valid = date.fromisoformat(closure_days[found]) if found < len(closure_days) else entry.day
         for posting in entry.postings:
-            rows.append(_row(entry, numbers[entry.journal], posting, valid))
-    return rows
+            yield _row(entry, numbers[entry.journal], posting, valid)
 
 
 def _row(entry: Entry, number: int, posting: Posting, valid: date) -> list[str]:
@@ -390,8 +395,8 @@ def _row(entry: Entry, number: int, posting: Posting, valid: date) -> list[str]:
         entry.piece_ref,
         _fec_date(entry.day),
         _text(posting.label),
-        _fec_amount(debit),
-        _fec_amount(credit),
+        plain_cents(debit),
+        plain_cents(credit),
         "",
         "",
         _fec_date(valid),
@@ -409,13 +414,6 @@ def summarize_rows(rows: Iterable[list[str]]) -> FecSummary:
         debit += _parse_amount(row[11])
         credit += _parse_amount(row[12])
     return FecSummary(len(entries), lines, debit, credit)
-
-
-def _encode(rows: list[list[str]]) -> bytes:
-    """Plain joins: no field holds a tab or a line break (``_text``), and the format has
-    no quoting, so a quote in a customer's name is written as it is."""
-    lines = [SEPARATOR.join(FEC_COLUMNS), *(SEPARATOR.join(row) for row in rows)]
-    return (LINE_END.join(lines) + LINE_END).encode(ENCODING)
 
 
 def read_fec(path: Path) -> FecSummary:
@@ -448,12 +446,10 @@ def write_fec(ledger: Ledger, year: int, out_dir: Path, *, operator: str) -> Pat
     with ledger.reader() as session:
         siren = fiscal_settings(session).siren
         name = fec_file_name(siren, _year_bounds(year)[1])
-        rows = build_fec(session, year)
-    summary = summarize_rows(rows)
-    data = _encode(rows)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / name
-    _write_atomically(path, data)
+        rows = iter_fec_rows(session, year)  # refusals come here, before any file
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / name
+        summary, digest = _write_atomically(path, rows)
     try:
         with ledger.transaction() as session:
             log_event(
@@ -465,7 +461,7 @@ def write_fec(ledger: Ledger, year: int, out_dir: Path, *, operator: str) -> Pat
                 file=name,
                 entries=summary.entries,
                 lines=summary.lines,
-                sha256=hashlib.sha256(data).hexdigest(),
+                sha256=digest,
             )
     except Exception:
         path.unlink(missing_ok=True)
@@ -473,11 +469,26 @@ def write_fec(ledger: Ledger, year: int, out_dir: Path, *, operator: str) -> Pat
     return path
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def _write_atomically(path: Path, rows: Iterator[list[str]]) -> tuple[FecSummary, str]:
+    """Write the header and ``rows`` as they come, then rename: the file appears complete
+    or not at all. Returns what was written (counts, totals) and its SHA-256."""
     temporary = path.with_name(f".{path.name}.tmp")
+    digest = hashlib.sha256()
+    entries: set[tuple[str, str]] = set()
+    lines = debit = credit = 0
     try:
         with temporary.open("wb") as handle:
-            handle.write(data)
+            header = (SEPARATOR.join(FEC_COLUMNS) + LINE_END).encode(ENCODING)
+            handle.write(header)
+            digest.update(header)
+            for row in rows:
+                data = (SEPARATOR.join(row) + LINE_END).encode(ENCODING)
+                handle.write(data)
+                digest.update(data)
+                entries.add((row[0], row[2]))
+                lines += 1
+                debit += _parse_amount(row[11])
+                credit += _parse_amount(row[12])
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
@@ -487,3 +498,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
             f"Impossible d'écrire le FEC dans {path.parent} ({exc.strerror}).",
             detail=str(exc),
         ) from exc
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return FecSummary(len(entries), lines, debit, credit), digest.hexdigest()

@@ -22,6 +22,7 @@ from typing import Literal
 from app.errors import ComptoirError
 from app.ledger import keys
 from app.ledger.db import require_file
+from app.ledger.events import EventCode, log_event
 from app.ledger.export.browse import (
     COLUMNS,
     FILE_ONLY,
@@ -29,10 +30,10 @@ from app.ledger.export.browse import (
     RecordFilter,
     RecordIndex,
     RecordRow,
-    amount_text,
 )
 from app.ledger.store import Ledger
 from app.ledger.training import TRAINING, TRAINING_NOTICE
+from app.values.money import group_thousands, plain_cents
 
 Format = Literal["csv", "xlsx"]
 Progress = Callable[[int, int], None]
@@ -74,9 +75,10 @@ def export_view(
     with LedgerBrowser(db_path) as browser:
         index = browser.index(flt, cancelled)
         if fmt == "xlsx" and len(index) > XLSX_MAX_ROWS:
+            rows, limit = group_thousands(len(index)), group_thousands(XLSX_MAX_ROWS)
             raise ComptoirError(
-                f"Trop de lignes pour un fichier XLSX ({_n(len(index))} ; {_n(XLSX_MAX_ROWS)} "
-                "au plus) : affinez les filtres ou exportez en CSV."
+                f"Trop de lignes pour un fichier XLSX ({rows} ; {limit} au plus) : affinez les "
+                "filtres ou exportez en CSV."
             )
         writer = _write_csv if fmt == "csv" else _write_xlsx
         identity = _identity(Path(db_path))
@@ -97,10 +99,6 @@ def export_view(
     return out
 
 
-def _n(value: int) -> str:
-    return f"{value:,}".replace(",", "\u202f")
-
-
 def _journal(
     ledger: Ledger,
     operator: str,
@@ -110,8 +108,6 @@ def _journal(
     file_name: str,
     source: str | None,
 ) -> None:
-    from app.ledger.events import EventCode, log_event
-
     with ledger.transaction() as session:
         log_event(
             session,
@@ -153,7 +149,7 @@ def _csv_cells(row: RecordRow) -> list[str]:
         row.when,
         row.till,
         row.operator,
-        "" if row.total_cents is None else amount_text(row.total_cents, grouped=False, euro=False),
+        "" if row.total_cents is None else plain_cents(row.total_cents),
         row.customer,
         row.hash,
     ]

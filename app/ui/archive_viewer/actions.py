@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.errors import ComptoirError
 from app.ledger.models import RecordType
-from app.staff.service import Permission
+from app.ledger.operators import Permission
 from app.ui.archive_viewer.central_source import verify_central_source
 from app.ui.archive_viewer.jobs import (
     Job,
@@ -41,7 +41,7 @@ from app.ui.errors import show_error
 
 if TYPE_CHECKING:
     from app.ledger.export.browse import LedgerBrowser, RecordIndex
-    from app.ui.archive_viewer.viewer import Source
+    from app.ui.archive_viewer.source import Source
     from app.ui.context import AppContext
 
 log = logging.getLogger(__name__)
@@ -118,6 +118,7 @@ class ViewerActions:
         job = self._task
         if job is None or job.total <= 0:
             return
+        self.task_label.setText(job.title + "…")
         if self.progress.maximum() != job.total:
             self.progress.setRange(0, job.total)
         self.progress.setValue(min(job.done, job.total))
@@ -168,6 +169,15 @@ class ViewerActions:
         self.actions["exportCsv"].setEnabled(ready and not busy)
         self.actions["exportXlsx"].setEnabled(ready and not busy)
         self.actions["fecButton"].setEnabled(live and not busy)
+        self.actions["auditButton"].setEnabled(
+            live and not busy and self.ctx.can(Permission.READ_ALL)
+        )
+        self.actions["auditButton"].setToolTip(
+            "Dossier pour un contrôle fiscal : attestation, vérification, clôtures, "
+            "événements, archives et FEC d'un exercice, signés, en un dossier et un ZIP."
+            if live
+            else "Disponible sur le journal en cours."
+        )
         for name in ("archiveButton", "purgeButton"):
             self.actions[name].setVisible(manager)
             self.actions[name].setEnabled(live and manager and not busy)
@@ -339,6 +349,58 @@ class ViewerActions:
             return write_fec(ledger, year, out_dir, operator=operator)
 
         self._run_task(f"FEC {year}", work, self._exported, cancellable=False)
+
+    # -- tax-audit pack ------------------------------------------------------------------------
+    def ask_audit_pack(self) -> None:
+        """Choose the fiscal year, then the folder; the pack is written off the GUI thread."""
+        if self.browser is None:
+            return
+        years = [str(p.year) for p in reversed(self.browser.periods())]
+        if not years:
+            self._say("Le journal ne contient aucun exercice.")
+            return
+        dialog = QInputDialog(self)
+        dialog.setObjectName("auditYearDialog")
+        dialog.setWindowTitle("Dossier pour un contrôle fiscal")
+        dialog.setLabelText("Exercice contrôlé :")
+        dialog.setComboBoxItems(years)
+        dialog.setComboBoxEditable(False)
+        dialog.textValueSelected.connect(self._audit_year_chosen)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.open()
+
+    def _audit_year_chosen(self, year: str) -> None:
+        dialog = QFileDialog(
+            self, f"Dossier de contrôle {year} : où l'écrire", str(documents_dir())
+        )
+        dialog.setObjectName("auditDirDialog")
+        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        self._open_dialog(dialog, lambda folder: self.build_audit_pack(int(year), Path(folder)))
+
+    def build_audit_pack(self, year: int, out_dir: Path) -> None:
+        ledger, operator = self.ctx.ledger, self.ctx.operator_name
+
+        def work(job: Job) -> Any:
+            from app.audit.pack import build_audit_pack
+
+            def progress(done: int, total: int, label: str) -> None:
+                job.title = label
+                job.progress(done, total)
+
+            return build_audit_pack(ledger, year, out_dir, operator=operator, progress=progress)
+
+        self._run_task(f"Dossier de contrôle {year}", work, self._audit_packed, cancellable=False)
+
+    def _audit_packed(self, pack: Any) -> None:
+        self.last_output = pack.zip_path
+        verdict = "journal intègre" if pack.verified else "ANOMALIES trouvées : voir le rapport"
+        self._say(
+            f"Dossier de contrôle {pack.year} écrit ({verdict}) : {pack.folder} "
+            f"et {pack.zip_path.name}."
+        )
+        self.ctx.ledger_changed.emit()
 
     # -- archives ----------------------------------------------------------------------------
     def archivable_periods(self) -> list[tuple[str, str]]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,20 +21,12 @@ from PySide6.QtWidgets import QInputDialog, QLineEdit
 
 from app.documents.verification_report import ReportFinding
 from app.ui.archive_viewer.jobs import Job, Verdict
+from app.ui.archive_viewer.source import CentralSource, Source
 
 if TYPE_CHECKING:
     from app.ui.archive_viewer.viewer import ArchiveViewer
 
 WHOLE_SHOP = "Toute la boutique (chaîne du serveur central)"
-
-
-@dataclass(frozen=True)
-class CentralSource:
-    """Which central, and which chain of it (``till`` None: the shop's own chain)."""
-
-    target: Path | str
-    till: str | None
-    display: str
 
 
 def _default_address(viewer: ArchiveViewer) -> str:
@@ -108,7 +99,6 @@ def choose_chain(
 def open_central_source(viewer: ArchiveViewer, central: CentralSource) -> None:
     """Copy the chain into a temporary ledger file, then browse it like the journal."""
     from app.ledger.central.service import central_snapshot
-    from app.ui.archive_viewer.viewer import Source
 
     workdir = tempfile.TemporaryDirectory(prefix="comptoir-central-")
     taken = datetime.now(ZoneInfo(viewer.ctx.ledger.timezone))

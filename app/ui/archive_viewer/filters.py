@@ -24,9 +24,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import InvalidInput
-from app.ledger.closures import MONTHS_FR
 from app.ledger.export.browse import TYPE_GROUPS, RecordFilter, YearPeriods
 from app.ledger.models import RecordType
+from app.ledger.periods import MONTHS_FR
 from app.values.money import parse_cents
 
 PAUSE_MS = 350

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import sqlite3
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,11 +48,12 @@ from app.ledger.export.browse import (
 )
 from app.ledger.models import RecordType
 from app.ui.archive_viewer.actions import ViewerActions
-from app.ui.archive_viewer.central_source import CentralSource, ask_central
+from app.ui.archive_viewer.central_source import ask_central
 from app.ui.archive_viewer.filters import FilterBar, PeriodTree, QuickTypes
 from app.ui.archive_viewer.jobs import Job, Verdict
 from app.ui.archive_viewer.model import RecordTableModel
 from app.ui.archive_viewer.printed import printed_text
+from app.ui.archive_viewer.source import Source
 from app.ui.background import Background
 from app.ui.context import AppContext
 from app.ui.errors import show_error
@@ -75,21 +75,6 @@ QTreeWidget, QListWidget { font-size: 13px; }
 QWidget#detailFacts QLabel { font-size: 13px; }
 """
 OPERATOR_SCAN_LIMIT = 200_000  # records: beyond, listing operators would read the whole file
-
-
-@dataclass
-class Source:
-    """What the viewer shows: the live ledger, or an archive loaded into a temporary file."""
-
-    db_path: Path
-    label: str
-    archive: Path | None = None
-    workdir: tempfile.TemporaryDirectory[str] | None = field(default=None, repr=False)
-    central: CentralSource | None = None  # a snapshot of a central server's chain
-
-    @property
-    def live(self) -> bool:
-        return self.archive is None and self.central is None
 
 
 def _operators_of(path: Path) -> list[str]:
@@ -296,6 +281,7 @@ class ArchiveViewer(ViewerActions, Screen):
             ("fecButton", "FEC…", self.ask_fec),
             ("archiveButton", "Créer une archive…", self.ask_create_archive),
             ("purgeButton", "Purger…", self.ask_purge),
+            ("auditButton", "Contrôle fiscal…", self.ask_audit_pack),
         ):
             button = QPushButton(label)
             button.setObjectName(name)

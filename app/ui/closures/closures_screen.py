@@ -46,13 +46,15 @@ from app.ledger.closures import (
 from app.ledger.closures import today as ledger_today
 from app.ledger.journal import Recorded, document_number
 from app.ledger.models import CLOSURE_TYPES, RecordType
+from app.ledger.operators import Permission
 from app.ledger.settings import FiscalSettings, fiscal_settings
 from app.sales.payments import PaymentMethod
-from app.staff.service import Permission
 from app.ui.context import AppContext
 from app.ui.forms import TOUCH_STYLE, Screen, error_label, show_form_error
 from app.ui.models import ClosureListModel
+from app.ui.widgets.confirm import ask_confirmation
 from app.values.money import format_cents, parse_cents
+from app.values.vat import format_rate
 
 MANAGER_ONLY = "Seul un gérant peut clôturer un mois ou un exercice."
 NO_DAY_CLOSING = "Votre rôle ne permet pas de clôturer la journée."
@@ -82,6 +84,44 @@ def pending_sentence(pending: Pending) -> str:
 
 def signed_cents(cents: int) -> str:
     return f"+{format_cents(cents)}" if cents > 0 else format_cents(cents)
+
+
+def _tickets(report: PeriodTotals) -> str:
+    """« 1 ticket », « 3 tickets, dont 1 annulation »."""
+    text = f"{report.tickets} ticket{'s' if report.tickets > 1 else ''}"
+    if report.refunds:
+        text += f", dont {report.refunds} annulation{'s' if report.refunds > 1 else ''}"
+    return text
+
+
+def z_summary(
+    day: date, report: PeriodTotals, expected: dict[str, int], counted: dict[str, int]
+) -> str:
+    """What a Z is about to record, for the cashier to check before confirming."""
+    tickets = _tickets(report)
+    lines = [
+        f"Clôturer la journée du {day_label(day)} ?",
+        "",
+        f"{tickets} — total TTC {format_cents(report.total)}",
+    ]
+    for rate, _base, vat, _total in report.vat:
+        lines.append(f"   TVA {format_rate(rate)} : {format_cents(vat)}")
+    lines.append("")
+    for method in PaymentMethod:
+        wanted = expected.get(method.value, 0)
+        if method.value in counted:
+            difference = counted[method.value] - wanted
+            lines.append(
+                f"{method.label} : attendu {format_cents(wanted)}, compté "
+                f"{format_cents(counted[method.value])}, écart {signed_cents(difference)}"
+            )
+        elif wanted:
+            lines.append(f"{method.label} : attendu {format_cents(wanted)}, non compté")
+    short = sum(counted[m] - expected.get(m, 0) for m in counted)
+    if counted:
+        lines.append(f"Écart total : {signed_cents(short)}")
+    lines += ["", "La clôture (Z) est définitive : ce qu'elle couvre ne pourra plus être modifié."]
+    return "\n".join(lines)
 
 
 def _months_before(day: date, count: int) -> list[str]:
@@ -125,6 +165,7 @@ class ClosuresScreen(Screen):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self._expected: dict[str, int] = {}
+        self._report = PeriodTotals()
         self._closures: list[Closure] = []
         self._shop = FiscalSettings()
         self.setObjectName("closuresScreen")
@@ -206,7 +247,8 @@ class ClosuresScreen(Screen):
         self.close_day_button.setMinimumHeight(52)
         self.close_day_button.setStyleSheet("font-size: 17px; font-weight: bold;")
         self.close_day_button.clicked.connect(self.close_day)
-        self.x_report_button = QPushButton("Rapport X (totaux en cours, sans clôture)")
+        self.x_report_button = QPushButton("Rapport X")
+        self.x_report_button.setToolTip("Les totaux en cours, sans clôture")
         self.x_report_button.setObjectName("xReportButton")
         self.x_report_button.clicked.connect(self.x_report_requested.emit)
         self.ereport_button = QPushButton("E-reporting du mois…")
@@ -218,8 +260,8 @@ class ClosuresScreen(Screen):
         buttons = QHBoxLayout()
         buttons.addWidget(self.x_report_button)
         buttons.addWidget(self.ereport_button)
-        buttons.addWidget(self.close_day_button, 1)
         layout.addLayout(buttons)
+        layout.addWidget(self.close_day_button)
         self.day_status = QLabel()
         self.day_status.setObjectName("dayStatus")
         self.day_status.setWordWrap(True)
@@ -333,14 +375,13 @@ class ClosuresScreen(Screen):
         day = date.fromisoformat(pending_day) if pending_day else snap.today
         self.day_edit.setMaximumDate(QDate(snap.today))
         self.day_edit.setDate(QDate(day))
-        report = snap.report
+        report = self._report = snap.report
         self._expected = {method: report.payment(method) for method in self.count_rows}
         for method, count in self.count_rows.items():
             count.expected.setText(format_cents(self._expected[method]))
             self._show_diff(method)
         self.day_summary.setText(
-            f"Depuis la dernière clôture : {report.tickets} ticket(s)"
-            f"{f', dont {report.refunds} annulation(s)' if report.refunds else ''}"
+            f"Depuis la dernière clôture : {_tickets(report)}"
             f" — total TTC {format_cents(report.total)}"
         )
         allowed = self.ctx.can(Permission.CLOSE_DAY)
@@ -480,10 +521,19 @@ class ClosuresScreen(Screen):
             self.day_status.setStyleSheet(f"color: {RED};")
             return
         day = self.day_edit.date().toPython()
-        operator, till = self.ctx.operator_name, self.ctx.ledger.till_id
+        ask_confirmation(
+            self,
+            "Clôture de la journée (Z)",
+            z_summary(day, self._report, self._expected, counted),
+            yes="Clôturer (Z)",
+            then=lambda: self._close_day_confirmed(day, counted),
+        )
+
+    def _close_day_confirmed(self, day: date, counted: dict[str, int]) -> None:
+        operator = self.ctx.operator_name
 
         def record(session: Session) -> Recorded:
-            return close_day(session, day, operator=operator, counted=counted or None, till=till)
+            return close_day(session, day, operator=operator, counted=counted or None)
 
         recorded = self.ctx.write(self, record)
         if recorded is None:

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.catalog.service import search_products
 from app.customers.service import search_customers
-from app.einvoice.invoices import Charge, InvoiceDraft, compute
+from app.einvoice.invoices import Charge, InvoiceDraft, compute, excl_vat
 from app.errors import ComptoirError, InvalidInput
 from app.sales.cart import Discount
 from app.ui.context import AppContext
@@ -195,7 +195,7 @@ class InvoiceEditor(QDialog):
             self.incl_vat.setChecked(True)  # catalog prices are VAT-inclusive
         price = product.price_cents
         if not self.incl_vat.isChecked():
-            price = round(price * 10_000 / (10_000 + product.vat_rate_bp))
+            price = excl_vat(price, product.vat_rate_bp)
         self.model.add(
             new_line(
                 label=product.name,

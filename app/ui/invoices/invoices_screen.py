@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QDialog,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
@@ -146,23 +147,24 @@ class InvoicesScreen(Screen):
         self.table.doubleClicked.connect(lambda _: self.open_pdf())
 
         self.buttons: dict[str, QPushButton] = {}
-        bar = QHBoxLayout()
-        for name, label, slot in (
-            ("newInvoice", "Nouvelle facture", self.new_invoice),
-            ("invoiceTicket", "Facturer un ticket", self.invoice_ticket),
-            ("customers", "Nouveau client", self.new_customer),
-            ("creditNote", "Avoir…", self.credit_note),
-            ("payment", "Règlement…", self.payment),
-            ("openPdf", "Ouvrir le PDF", self.open_pdf),
-            ("cashed", "Déclarer l'encaissement", self.report_cashed),
-            ("inbox", "Factures fournisseurs…", self.open_inbox),
+        bar = QGridLayout()  # two rows of four: the screen fits 1024 px
+        for i, (name, label, slot) in enumerate(
+            (
+                ("newInvoice", "Nouvelle facture", self.new_invoice),
+                ("invoiceTicket", "Facturer un ticket", self.invoice_ticket),
+                ("customers", "Nouveau client", self.new_customer),
+                ("creditNote", "Avoir…", self.credit_note),
+                ("payment", "Règlement…", self.payment),
+                ("openPdf", "Ouvrir le PDF", self.open_pdf),
+                ("cashed", "Déclarer l'encaissement", self.report_cashed),
+                ("inbox", "Factures fournisseurs…", self.open_inbox),
+            )
         ):
             button = QPushButton(label)
             button.setObjectName(name)
             button.clicked.connect(slot)
-            bar.addWidget(button)
+            bar.addWidget(button, i // 4, i % 4)
             self.buttons[name] = button
-        bar.addStretch(1)
         self.message = QLabel()
         self.message.setObjectName("invoiceMessage")
         self.message.setWordWrap(True)

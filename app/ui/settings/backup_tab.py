@@ -1,5 +1,5 @@
 """Réglages › Sauvegarde: where copies of the ledger go, how many are kept, a backup on
-demand (off the GUI thread) and how the last one went."""
+demand (off the GUI thread) and how the last one went; a copy of the signing key."""
 
 from __future__ import annotations
 
@@ -29,10 +29,11 @@ from app.ledger.backup.copies import (
     last_good_backup,
     save_backup_settings,
 )
-from app.staff.service import Permission
+from app.ledger.operators import Permission
 from app.ui.background import Background
 from app.ui.context import AppContext
 from app.ui.forms import error_label, show_form_error
+from app.ui.settings.key_copy import KeyCopyBox
 from app.ui.settings.tab_actions import (
     buttons_row,
     push_button,
@@ -81,6 +82,8 @@ class BackupTab(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.error)
         layout.addWidget(self.status)
+        self.key_copy = KeyCopyBox(ctx)
+        layout.addWidget(self.key_copy)
         layout.addStretch(1)
         ctx.ledger_changed.connect(self._on_ledger_changed)
 
@@ -96,6 +99,7 @@ class BackupTab(QWidget):
         editable = self.ctx.can(Permission.EDIT_SETTINGS)
         for widget in (self.folder, self.browse, self.keep, self.save_button):
             widget.setEnabled(editable)
+        self.key_copy.refresh()
         settings = self.ctx.read(backup_settings)
         self.folder.setText("" if settings.is_default else str(settings.folder))
         self.keep.setValue(settings.keep)
@@ -119,7 +123,11 @@ class BackupTab(QWidget):
     def _save(self) -> bool:
         folder, keep = self.folder.text(), self.keep.value()
         return save_setting(
-            self.ctx, self.error, lambda session: save_backup_settings(session, folder, keep)
+            self.ctx,
+            self.error,
+            lambda session: save_backup_settings(
+                session, folder, keep, operator=self.ctx.operator_name
+            ),
         )
 
     def save(self) -> None:

@@ -28,7 +28,7 @@ from app.catalog.service import (
     save_product,
 )
 from app.errors import InvalidInput
-from app.staff.service import Permission
+from app.ledger.operators import Permission
 from app.ui.context import AppContext
 from app.ui.forms import TOUCH_STYLE, Screen, error_label, show_form_error, write_form
 from app.ui.models import ProductFilterProxy, ProductTableModel
@@ -246,7 +246,12 @@ class CatalogScreen(Screen):
             "active": self.active_check.isChecked(),
             "product_id": self._editing,
         }
-        done = write_form(self.ctx, self, lambda s: save_product(s, **values), self.form_error)
+        done = write_form(
+            self.ctx,
+            self,
+            lambda s: save_product(s, **values, operator=self.ctx.operator_name),
+            self.form_error,
+        )
         if done is None:
             return
         saved = done.value
@@ -257,7 +262,10 @@ class CatalogScreen(Screen):
 
     def load_demo(self) -> None:
         self.form_status.clear()
-        done = write_form(self.ctx, self, load_demo_catalog, self.form_error)
+        by = self.ctx.operator_name
+        done = write_form(
+            self.ctx, self, lambda s: load_demo_catalog(s, operator=by), self.form_error
+        )
         if done is not None:
             self.refresh()
             self.form_status.setText(f"{done.value} article(s) de démonstration ajouté(s).")

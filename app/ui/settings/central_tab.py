@@ -30,7 +30,7 @@ from app.ledger.central.sync import (
     save_central_url,
     upload_once,
 )
-from app.staff.service import Permission
+from app.ledger.operators import Permission
 from app.ui.background import Background
 from app.ui.context import AppContext
 from app.ui.forms import error_label, show_form_error
@@ -118,7 +118,11 @@ class CentralTab(QWidget):
 
     def _save(self) -> bool:
         text = self.address.text()
-        return save_setting(self.ctx, self.error, lambda session: save_central_url(session, text))
+        return save_setting(
+            self.ctx,
+            self.error,
+            lambda session: save_central_url(session, text, operator=self.ctx.operator_name),
+        )
 
     def save(self) -> None:
         show_form_error(self.error, "")

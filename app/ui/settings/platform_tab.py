@@ -21,9 +21,10 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session
 
 from app.einvoice.pdp import chorus
-from app.einvoice.pdp.chorus import ChorusProClient, ChorusSettings
+from app.einvoice.pdp.chorus import ChorusProClient
 from app.einvoice.pdp.client import HttpFlowClient
 from app.einvoice.pdp.config import (
+    ChorusSettings,
     PlatformSettings,
     load_chorus_settings,
     load_settings,
@@ -31,7 +32,7 @@ from app.einvoice.pdp.config import (
     save_settings,
 )
 from app.errors import ComptoirError
-from app.staff.service import Permission
+from app.ledger.operators import Permission
 from app.ui.background import Background
 from app.ui.context import AppContext
 from app.ui.forms import error_label, show_form_error
@@ -202,7 +203,7 @@ class PlatformTab(QWidget, _PlatformForm[PlatformSettings]):
         )
 
     def _store(self, session: Session, settings: PlatformSettings) -> None:
-        save_settings(session, settings)
+        save_settings(session, settings, operator=self.ctx.operator_name)
 
     def _probe(self, settings: PlatformSettings) -> bool:
         client = HttpFlowClient(settings)
@@ -325,7 +326,7 @@ class ChorusGroup(QGroupBox, _PlatformForm[ChorusSettings]):
         )
 
     def _store(self, session: Session, settings: ChorusSettings) -> None:
-        save_chorus_settings(session, settings)
+        save_chorus_settings(session, settings, operator=self.ctx.operator_name)
 
     def _probe(self, settings: ChorusSettings) -> bool:
         with ChorusProClient(settings) as client:

@@ -39,8 +39,9 @@ from app.documents.preferences import (
 )
 from app.errors import InvalidInput
 from app.ledger.journal import Recorded
+from app.ledger.operators import Permission, Role
 from app.ledger.settings import VAT_REGIMES, FiscalSettings, fiscal_settings, record_fiscal_settings
-from app.staff.service import Permission, Role, add_operator, list_operators
+from app.staff.service import add_operator, list_operators
 from app.ui.context import AppContext
 from app.ui.forms import TOUCH_STYLE, Screen, error_label, show_form_error, write_form
 from app.ui.models import OperatorTableModel
@@ -369,7 +370,10 @@ class SettingsScreen(Screen):
             self.pin_edit.text(),
         )
         done = write_form(
-            self.ctx, self, lambda s: add_operator(s, name, role, pin), self.operator_error
+            self.ctx,
+            self,
+            lambda s: add_operator(s, name, role, pin, operator=self.ctx.operator_name),
+            self.operator_error,
         )
         if done is None:
             return
@@ -383,7 +387,10 @@ class SettingsScreen(Screen):
         self.receipt_status.clear()
         header, footer = self.header_edit.toPlainText(), self.footer_edit.toPlainText()
         done = write_form(
-            self.ctx, self, lambda s: save_receipt_texts(s, header, footer), self.receipt_error
+            self.ctx,
+            self,
+            lambda s: save_receipt_texts(s, header, footer, operator=self.ctx.operator_name),
+            self.receipt_error,
         )
         if done is not None:
             self.receipt_status.setText("Textes du ticket enregistrés.")
@@ -416,7 +423,10 @@ class SettingsScreen(Screen):
             show_form_error(self.printer_error, exc.message)
             return
         done = write_form(
-            self.ctx, self, lambda s: save_printer_config(s, config), self.printer_error
+            self.ctx,
+            self,
+            lambda s: save_printer_config(s, config, operator=self.ctx.operator_name),
+            self.printer_error,
         )
         if done is not None:
             self.printer_status.setText("Imprimante enregistrée.")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from decimal import Decimal
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QFont
 
 from app.errors import InvalidInput
 from app.ledger.canonical import format_decimal
@@ -23,8 +25,16 @@ def format_quantity(line: CartLine) -> str:
     return f"{text} kg" if line.weighed else text
 
 
+def discount_label(discount: Discount) -> str:
+    if discount.percent is not None:
+        percent = format_decimal(discount.percent).replace(".", ",")
+        return f"Remise ticket {percent} %"
+    return "Remise ticket"
+
+
 class CartModel(QAbstractTableModel):
-    """Wraps a Cart; every change goes through the cart's own checks."""
+    """Wraps a Cart; every change goes through the cart's own checks. A ticket discount
+    is shown as one more row after the lines, so the Total column adds up to the total."""
 
     totals_changed = Signal(object)  # TicketTotals
 
@@ -34,7 +44,12 @@ class CartModel(QAbstractTableModel):
 
     # -- Qt model -----------------------------------------------------------------------
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.cart.lines)
+        if parent.isValid():
+            return 0
+        return len(self.cart.lines) + (self.cart.ticket_discount is not None)
+
+    def is_discount_row(self, row: int) -> bool:
+        return self.cart.ticket_discount is not None and row == len(self.cart.lines)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(HEADERS)
@@ -47,8 +62,10 @@ class CartModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self.cart.lines):
+        if not index.isValid() or not 0 <= index.row() < self.rowCount():
             return None
+        if self.is_discount_row(index.row()):
+            return self._discount_data(index.column(), role)
         priced = self.totals.lines[index.row()]
         line = priced.line
         column = index.column()
@@ -63,6 +80,23 @@ class CartModel(QAbstractTableModel):
             )[column]
         if role == Qt.ItemDataRole.TextAlignmentRole and column > 0:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole and column == 0:  # a narrow screen elides it
+            return line.label
+        return None
+
+    def _discount_data(self, column: int, role: int) -> Any:
+        discount = self.cart.ticket_discount
+        assert discount is not None
+        cents = self.totals.ticket_discount_cents
+        if role == Qt.ItemDataRole.DisplayRole:
+            amount = format_cents(-cents) if cents else format_cents(0)
+            return (discount_label(discount), "", "", amount, "", amount)[column]
+        if role == Qt.ItemDataRole.TextAlignmentRole and column > 0:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.FontRole:
+            font = QFont()
+            font.setItalic(True)
+            return font
         return None
 
     # -- cart actions -------------------------------------------------------------------
@@ -71,21 +105,40 @@ class CartModel(QAbstractTableModel):
         return self.cart.totals()
 
     def _changed(self) -> None:
+        if self.cart.ticket_discount is not None:  # its amount follows the lines
+            row = len(self.cart.lines)
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(HEADERS) - 1))
         self.totals_changed.emit(self.totals)
+
+    def _merges_with_last(self, line: CartLine) -> CartLine | None:
+        """The last line, when ``line`` would only add to its quantity."""
+        lines = self.cart.lines
+        if not lines or line.weighed or line.product_id is None:
+            return None
+        previous = lines[-1]
+        if (
+            previous.product_id == line.product_id
+            and previous.discount is None
+            and previous.unit_price_cents == line.unit_price_cents
+        ):
+            return previous
+        return None
+
+    def prospective(self, line: CartLine) -> tuple[CartLine | None, CartLine]:
+        """(the line as it is, the line as add() would leave it): for a confirmation."""
+        previous = self._merges_with_last(line)
+        if previous is None:
+            return None, line
+        return previous, dataclasses.replace(previous, quantity=previous.quantity + line.quantity)
 
     def add(self, line: CartLine) -> int:
         """Add a line, or one more of the last line if it is the same product."""
         lines = self.cart.lines
-        if lines and not line.weighed and line.product_id is not None:
+        previous = self._merges_with_last(line)
+        if previous is not None:
             last = len(lines) - 1
-            previous = lines[last]
-            if (
-                previous.product_id == line.product_id
-                and previous.discount is None
-                and previous.unit_price_cents == line.unit_price_cents
-            ):
-                self.set_quantity(last, previous.quantity + line.quantity)
-                return last
+            self.set_quantity(last, previous.quantity + line.quantity)
+            return last
         row = len(lines)
         copy.deepcopy(self.cart).add(line)  # refused here, before the view is told
         self.beginInsertRows(QModelIndex(), row, row)
@@ -117,9 +170,10 @@ class CartModel(QAbstractTableModel):
         self._row_changed(row)
 
     def set_ticket_discount(self, discount: Discount | None) -> None:
+        copy.deepcopy(self.cart).ticket_discount = discount  # refused before the view is told
+        self.beginResetModel()
         self.cart.ticket_discount = discount
-        if self.cart.lines:
-            self.dataChanged.emit(self.index(0, 0), self.index(len(self.cart.lines) - 1, 5))
+        self.endResetModel()
         self._changed()
 
     def remove(self, row: int) -> None:

@@ -1,16 +1,20 @@
-"""Caisse: the sale screen. The barcode field keeps focus; every action has a key."""
+"""Caisse: the sale screen. The barcode field keeps focus; every action has a key; a
+code scanned while the focus is in the search field is still rung up."""
 
 from __future__ import annotations
 
+import dataclasses
+import textwrap
 from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence, QResizeEvent, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
@@ -28,21 +32,33 @@ from app.catalog.service import ProductInfo, Scan, categories, lookup_barcode, p
 from app.catalog.service import search_products as find_products
 from app.errors import ComptoirError, InvalidInput
 from app.ledger.journal import Recorded
-from app.sales.cart import Discount
+from app.ledger.operators import Permission
+from app.sales.cart import CartLine, Discount
+from app.sales.limits import unusual_line
 from app.sales.parking import park, parked_tickets, resume
-from app.sales.service import record_sale
-from app.staff.service import Permission
+from app.sales.service import record_sale, sale_refusal
 from app.ui.context import AppContext, documents
 from app.ui.errors import show_error
 from app.ui.till.cart_model import CartModel
+from app.ui.till.entry import ScanCatcher, ends_with_times, parse_entry
 from app.ui.till.payment_dialog import PaymentDialog
+from app.ui.widgets.confirm import ask_confirmation
+from app.ui.widgets.keypad import Keypad, till_rows
 from app.values.money import format_cents, parse_cents, to_decimal
 from app.values.vat import format_rate
 
 if TYPE_CHECKING:
     from app.documents import printing
 
-GRID_COLUMNS = 4
+GRID_COLUMNS = 3
+TILE_WIDTH = 170  # px: a wider screen shows more columns of tiles
+COLUMN_WIDTHS = (0, 86, 78, 70, 54, 84)  # the article takes what is left
+VAT_COLUMN, NARROW_CART = 4, 560  # below this width the cart leaves out its VAT column
+TOUCH = 48  # px: the smallest target a finger hits reliably
+NOTICE_STYLE = (
+    "background: #fdecea; color: #8e1b1b; border: 2px solid #e57373; border-radius: 6px;"
+    "padding: 8px; font-size: 16px; font-weight: bold;"
+)
 
 
 class TillScreen(QWidget):
@@ -55,12 +71,30 @@ class TillScreen(QWidget):
         self.model = CartModel()
         self.category_id: int | None = None
         self.last_number: int | None = None
+        self.pending_quantity: Decimal | None = None
+        self.notice_text: str | None = None
+        self._error = False
+
+        self.notice = QLabel()
+        self.notice.setObjectName("closedNotice")
+        self.notice.setStyleSheet(NOTICE_STYLE)
+        self.notice.setWordWrap(True)
+        self.notice.hide()
 
         self.barcode = QLineEdit()
         self.barcode.setObjectName("barcode")
-        self.barcode.setPlaceholderText("Scanner ou saisir un code-barres, puis Entrée")
-        self.barcode.setMinimumHeight(40)
+        self.barcode.setPlaceholderText("Code-barres, ou « 24* » puis l'article")
+        self.barcode.setMinimumHeight(TOUCH)
+        self.barcode.setStyleSheet("font-size: 18px;")
         self.barcode.returnPressed.connect(self.scan)
+        self.barcode.textEdited.connect(self._typed)
+        self.barcode.installEventFilter(self)
+        self.quantity_label = QLabel()
+        self.quantity_label.setObjectName("pendingQuantity")
+        self.quantity_label.setStyleSheet(
+            "font-size: 18px; font-weight: bold; color: #0b3d91; padding: 0 6px;"
+        )
+        self.quantity_label.hide()
         self.message = QLabel()
         self.message.setObjectName("tillMessage")
         self.message.setWordWrap(True)
@@ -71,12 +105,14 @@ class TillScreen(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.table.setStyleSheet("font-size: 15px;")
+        self.table.verticalHeader().setDefaultSectionSize(36)
         header = self.table.horizontalHeader()
         # Fixed widths: sizing columns to their contents re-measures every row on each
         # change, which a 200-line cart feels.
         header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column, width in enumerate((0, 80, 90, 80, 60, 90)):
+        for column, width in enumerate(COLUMN_WIDTHS):
             if width:
                 header.resizeSection(column, width)
         self.table.verticalHeader().setVisible(False)
@@ -86,41 +122,65 @@ class TillScreen(QWidget):
         self.total_label.setStyleSheet("font-size: 32px; font-weight: bold;")
         self.vat_label = QLabel()
         self.vat_label.setObjectName("vatBreakdown")
+        self.vat_label.setWordWrap(True)
         self.model.totals_changed.connect(self._show_totals)
         self.model.modelReset.connect(lambda: self._show_totals(self.model.totals))
 
         self.search = QLineEdit()
         self.search.setObjectName("productSearch")
         self.search.setPlaceholderText("Rechercher un article…")
+        self.search.setMinimumHeight(TOUCH)
+        # Only a click (or a touch) puts the cursor here: the scanner field keeps the focus.
+        self.search.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.search.textChanged.connect(lambda _: self._fill_grid())
-        self.categories_bar = QHBoxLayout()
+        self.search.returnPressed.connect(self.search_enter)
+        self.catcher = ScanCatcher(self.search)
+        self.catcher.scanned.connect(self.scan_code)
+        self.categories_bar = QGridLayout()
+        self.categories_bar.setSpacing(4)
         self.grid = QGridLayout()
         grid_host = QWidget()
         grid_host.setLayout(self.grid)
-        scroll = QScrollArea()
+        scroll = self.product_scroll = QScrollArea()
+        self.grid_columns = GRID_COLUMNS
+        scroll.setObjectName("productScroll")
         scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(grid_host)
+        self.keypad = Keypad(self.barcode, till_rows(), name="tillKeypad", size=TOUCH)
 
         left = QVBoxLayout()
         left.addWidget(self.search)
         left.addLayout(self.categories_bar)
         left.addWidget(scroll, 1)
+        left.addWidget(self.keypad)
 
+        entry = QHBoxLayout()
+        entry.addWidget(self.quantity_label)
+        entry.addWidget(self.barcode, 1)
         right = QVBoxLayout()
-        right.addWidget(self.barcode)
+        right.addLayout(entry)
         right.addWidget(self.message)
         right.addWidget(self.table, 1)
         right.addWidget(self.vat_label)
         right.addWidget(self.total_label)
         right.addLayout(self._actions())
 
-        layout = QHBoxLayout(self)
-        layout.addLayout(left, 3)
-        layout.addLayout(right, 4)
+        body = QHBoxLayout()
+        body.addLayout(left, 3)
+        body.addLayout(right, 4)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.notice)
+        layout.addLayout(body, 1)
         self._show_totals(self.model.totals)
+        ctx.ledger_changed.connect(self.refresh_notice)
         # A scanner types into whatever has focus: give it back to the barcode field.
         self._focus_timer = QTimer(self, interval=500, timeout=self._refocus)
         self._focus_timer.start()
+        # Midnight passes, another till closes the day: look again now and then.
+        self._notice_timer = QTimer(self, interval=60_000, timeout=self.refresh_notice)
+        self._notice_timer.start()
 
     # -- layout helpers -------------------------------------------------------------------
     def _actions(self) -> QGridLayout:
@@ -129,65 +189,103 @@ class TillScreen(QWidget):
             ("minus", "−1", "F6", lambda: self._step(-1)),
             ("lineDiscount", "Remise ligne", "F7", self.line_discount),
             ("ticketDiscount", "Remise ticket", "F8", self.ticket_discount),
-            ("deleteLine", "Supprimer la ligne", "Del", self.delete_line),
-            ("park", "Mettre en attente", "F9", self.park),
+            ("deleteLine", "Supprimer", "Del", self.delete_line),
+            ("park", "En attente", "F9", self.park),
             ("resume", "Reprendre", "F10", self.resume),
-            ("correct", "Corriger un ticket", "F11", self.correction_requested.emit),
+            ("correct", "Corriger", "F11", self.correction_requested.emit),
             ("duplicate", "Duplicata", "F3", self.duplicate),
-            ("drawer", "Ouvrir le tiroir", "F2", self.open_drawer),
+            ("drawer", "Tiroir", "F2", self.open_drawer),
             ("pay", "Payer", "F12", self.pay),
         ]
         grid = QGridLayout()
+        grid.setSpacing(4)
         self.buttons: dict[str, QPushButton] = {}
         for i, (name, label, key, slot) in enumerate(actions):
             shown = "Suppr" if key == "Del" else key
             button = QPushButton(f"{label}\n({shown})")
             button.setObjectName(name)
-            button.setMinimumSize(120, 60)
+            button.setMinimumSize(96, 56)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.clicked.connect(slot)
             QShortcut(QKeySequence(key), self, activated=slot)
-            grid.addWidget(button, i // 3, i % 3)
+            if name == "pay":
+                grid.addWidget(button, i // 4, i % 4, 1, 2)
+            else:
+                grid.addWidget(button, i // 4, i % 4)
             self.buttons[name] = button
-        self.buttons["pay"].setStyleSheet("font-size: 20px; font-weight: bold;")
+        self.buttons["pay"].setStyleSheet(
+            "font-size: 22px; font-weight: bold; background: #2e7d32; color: white;"
+        )
         return grid
 
     def refresh(self) -> None:
         self._fill_categories()
         self._fill_grid()
-        self._refocus()
+        self.refresh_notice()
+        self.focus_scanner()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.focus_scanner()
+
+    def refresh_notice(self) -> None:
+        """Say before anything is scanned that no sale can be recorded now."""
+        self.notice_text = self.ctx.read(sale_refusal)
+        self.notice.setText(self.notice_text or "")
+        self.notice.setVisible(self.notice_text is not None)
 
     def _fill_categories(self) -> None:
         _empty(self.categories_bar)
-        for category_id, name, _color in [(None, "Tout", ""), *self.ctx.read(categories)]:
+        for i, (category_id, name, _color) in enumerate(
+            [(None, "Tout", ""), *self.ctx.read(categories)]
+        ):
             button = QPushButton(name)
-            button.setMinimumHeight(44)
+            button.setObjectName(f"category_{category_id or 'all'}")
+            button.setMinimumHeight(TOUCH)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.clicked.connect(lambda _=False, c=category_id: self._choose_category(c))
-            self.categories_bar.addWidget(button)
+            self.categories_bar.addWidget(button, i // 4, i % 4)
 
     def _choose_category(self, category_id: int | None) -> None:
         self.category_id = category_id
         self._fill_grid()
+        self.focus_scanner()
 
     def _fill_grid(self) -> None:
         _empty(self.grid)
-        text = self.search.text()
-        if text.strip():
-            products = self.ctx.read(lambda s: find_products(s, text, limit=60))
-        else:
-            products = self.ctx.read(lambda s: products_in(s, self.category_id, limit=120))
-        for i, product in enumerate(products):
+        columns = self.grid_columns
+        for i, product in enumerate(self._shown_products()):
             unit = " /kg" if product.weighed else ""
-            button = QPushButton(f"{product.name}\n{format_cents(product.price_cents)}{unit}")
+            name = "\n".join(textwrap.wrap(product.name, 15, max_lines=2, placeholder="…"))
+            button = QPushButton(f"{name}\n{format_cents(product.price_cents)}{unit}")
             button.setObjectName(f"product_{product.id}")
-            button.setMinimumSize(150, 72)
+            button.setToolTip(product.name)
+            button.setMinimumSize(100, 72)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.clicked.connect(lambda _=False, p=product: self.add_product(p))
-            self.grid.addWidget(button, i // GRID_COLUMNS, i % GRID_COLUMNS)
+            self.grid.addWidget(button, i // columns, i % columns)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        columns = max(GRID_COLUMNS, self.product_scroll.viewport().width() // TILE_WIDTH)
+        if columns != self.grid_columns:
+            self.grid_columns = columns
+            self._fill_grid()
+        self.table.setColumnHidden(VAT_COLUMN, self.table.width() < NARROW_CART)
+
+    def _shown_products(self) -> list[ProductInfo]:
+        text = self.search.text()
+        if text.strip():
+            return self.ctx.read(lambda s: find_products(s, text, limit=60))
+        return self.ctx.read(lambda s: products_in(s, self.category_id, limit=120))
 
     def _refocus(self) -> None:
         if self.isVisible() and self.window().isActiveWindow() and not self.search.hasFocus():
+            self.barcode.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def focus_scanner(self) -> None:
+        """After every action the scanner field has the focus again."""
+        if self.isVisible():
             self.barcode.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _show_totals(self, totals) -> None:  # type: ignore[no-untyped-def]
@@ -201,69 +299,213 @@ class TillScreen(QWidget):
     def _say(self, text: str, error: bool = False) -> None:
         self.message.setStyleSheet("color: #b00020;" if error else "color: #0a5c2e;")
         self.message.setText(text)
+        self._error = error
 
-    def _guard(self, action: Callable[[], None]) -> None:
+    def _succeeded(self) -> None:
+        """An action went through: an earlier error no longer applies."""
+        if self._error:
+            self._say("")
+
+    def _guard(self, action: Callable[[], None]) -> bool:
         try:
             action()
         except InvalidInput as exc:
             self._say(exc.message, error=True)
+            return False
+        finally:
+            self.focus_scanner()
+        return True
+
+    # -- keys in the scanner field -------------------------------------------------------
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Suppr and Échap act on the ticket from the scanner field (a line edit would
+        otherwise keep them for itself) when nothing is being typed there."""
+        if watched is self.barcode and event.type() == QEvent.Type.KeyPress:
+            assert isinstance(event, QKeyEvent)
+            if event.key() == Qt.Key.Key_Escape:
+                self.cancel_entry()
+                return True
+            if event.key() == Qt.Key.Key_Delete and not self.barcode.text():
+                self.delete_line()
+                return True
+        return super().eventFilter(watched, event)
+
+    def cancel_entry(self) -> None:
+        """Échap: forget what is being typed and a quantity waiting for its item."""
+        self.barcode.clear()
+        self._set_pending(None)
+        self._say("")
+
+    def _typed(self, text: str) -> None:
+        """« 24* » (or « 24× » on the keypad): the quantity waits for the next item."""
+        if ends_with_times(text):
+            self.scan()
+
+    def _set_pending(self, quantity: Decimal | None) -> None:
+        self.pending_quantity = quantity
+        if quantity is None:
+            self.quantity_label.hide()
+            return
+        self.quantity_label.setText(f"{_quantity_text(quantity)} ×")
+        self.quantity_label.show()
 
     # -- scanning and adding --------------------------------------------------------------
     def scan(self) -> None:
-        code = self.barcode.text().strip()
+        text = self.barcode.text()
         self.barcode.clear()
-        if not code:
+        if not text.strip():
             return
         try:
-            found: Scan = self.ctx.read(lambda s: lookup_barcode(s, code))
-            self._add_scan(found)
+            entry = parse_entry(text)
         except InvalidInput as exc:
             self._say(exc.message, error=True)
+            return
+        if entry.quantity is not None:
+            self._set_pending(entry.quantity)
+            if not entry.code:
+                self._say(
+                    f"Quantité {_quantity_text(entry.quantity)} : scannez ou touchez l'article."
+                )
+                return
+        if entry.code:
+            self.scan_code(entry.code)
+
+    def scan_code(self, code: str) -> None:
+        """A code from the scanner field, or caught in the search field."""
+        try:
+            entry = parse_entry(code)
+            if entry.quantity is not None:
+                self._set_pending(entry.quantity)
+            found: Scan = self.ctx.read(lambda s: lookup_barcode(s, entry.code))
+            self._add_scan(found, from_label=found.product.weighed)
+        except InvalidInput as exc:
+            self._say(exc.message, error=True)
+        self.focus_scanner()
+
+    def search_enter(self) -> None:
+        """Enter in the search box adds the only article found."""
+        if not self.search.text().strip():
+            self.focus_scanner()
+            return
+        products = self._shown_products()
+        if len(products) == 1:
+            self.add_product(products[0])
+            return
+        if products:
+            self._say(f"{len(products)} articles correspondent : touchez le bon.", error=True)
+        else:
+            self._say("Aucun article ne correspond à la recherche.", error=True)
 
     def add_product(self, product: ProductInfo) -> None:
-        quantity = Decimal(1)
-        if product.weighed:
+        quantity = self.pending_quantity or Decimal(1)
+        if product.weighed and self.pending_quantity is None:
             text, ok = QInputDialog.getText(
                 self, "Article pesé", f"Poids de « {product.name} » en kg (ex. 0,350) :"
             )
+            self.focus_scanner()
             if not ok:
                 return
             try:
-                quantity = to_decimal(text, "Poids")
+                quantity = to_decimal(text.replace(",", "."), "Poids")
             except InvalidInput as exc:
                 self._say(exc.message, error=True)
                 return
         self._guard(lambda: self._add_scan(Scan(product, quantity)))
 
-    def _add_scan(self, found: Scan) -> None:
+    def _add_scan(self, found: Scan, *, from_label: bool = False) -> None:
+        scan = found
+        if self.pending_quantity is not None and not from_label:
+            scan = Scan(found.product, self.pending_quantity)
+        elif self.pending_quantity is not None:
+            raise InvalidInput("Le poids d'un article pesé vient de l'étiquette de la balance.")
         price = None
-        if found.product.open_price:
+        if scan.product.open_price:
             text, ok = QInputDialog.getText(
-                self, "Prix libre", f"Prix de « {found.product.name} » (TTC) :"
+                self, "Prix libre", f"Prix de « {scan.product.name} » (TTC) :"
             )
+            self.focus_scanner()
             if not ok:
                 return
             price = parse_cents(text, "Prix")
-        row = self.model.add(found.line(price))
+        line = scan.line(price)
+        before, after = self.model.prospective(line)
+        self._confirm_unusual(before, after, lambda: self._commit_line(line))
+
+    def _confirm_unusual(
+        self, before: CartLine | None, after: CartLine, go: Callable[[], None]
+    ) -> None:
+        """Above the sane limits of app/sales, ask first; once confirmed, a line is not
+        asked about again at each +1."""
+        reason = unusual_line(after)
+        if reason is None or (before is not None and unusual_line(before) is not None):
+            go()
+            return
+        ask_confirmation(
+            self,
+            "Quantité inhabituelle",
+            f"{reason}\n\nEst-ce bien ce qui est vendu ?",
+            yes="Oui, ajouter",
+            no="Non, corriger",
+            then=lambda: self._guard(go),
+            otherwise=self._declined,
+        )
+
+    def _declined(self) -> None:
+        self._set_pending(None)
+        self._say("Rien n'a été ajouté.")
+        self.focus_scanner()
+
+    def _commit_line(self, line: CartLine) -> None:
+        row = self.model.add(line)
         self.table.selectRow(row)
-        self._say(f"{found.product.name} ajouté.")
+        self._set_pending(None)
+        self._say(f"{line.label} ajouté.")
 
     # -- editing the cart ----------------------------------------------------------------
     def _selected_row(self) -> int | None:
         rows = self.table.selectionModel().selectedRows()
-        if rows:
+        if rows and rows[0].row() < self.model.rowCount():
             return rows[0].row()
         return len(self.model.cart.lines) - 1 if self.model.cart.lines else None
 
-    def _step(self, step: int) -> None:
+    def _selected_line(self) -> int | None:
         row = self._selected_row()
-        if row is not None:
-            self._guard(lambda: self.model.step_quantity(row, step))
+        if row is not None and self.model.is_discount_row(row):
+            self._say("Choisissez une ligne d'article.", error=True)
+            return None
+        return row
+
+    def _step(self, step: int) -> None:
+        row = self._selected_line()
+        if row is None:
+            self.focus_scanner()
+            return
+        line = self.model.cart.lines[row]
+        if step > 0 and not line.weighed:
+            try:
+                after = dataclasses.replace(line, quantity=line.quantity + step)
+            except InvalidInput as exc:
+                self._say(exc.message, error=True)
+                return
+            self._confirm_unusual(line, after, lambda: self._stepped(row, step))
+            return
+        self._stepped(row, step)
+
+    def _stepped(self, row: int, step: int) -> None:
+        if self._guard(lambda: self.model.step_quantity(row, step)):
+            self._succeeded()
 
     def delete_line(self) -> None:
         row = self._selected_row()
-        if row is not None:
-            self._guard(lambda: self.model.remove(row))
+        if row is None:
+            self.focus_scanner()
+            return
+        if self.model.is_discount_row(row):
+            action = lambda: self.model.set_ticket_discount(None)  # noqa: E731
+        else:
+            action = lambda: self.model.remove(row)  # noqa: E731
+        if self._guard(action):
+            self._succeeded()
 
     def _ask_discount(self, title: str) -> Discount | bool | None:
         text, ok = QInputDialog.getText(
@@ -275,18 +517,22 @@ class TillScreen(QWidget):
         if not text:
             return None
         if text.endswith("%"):
-            return Discount.percent_of(to_decimal(text[:-1], "Remise"))
+            return Discount.percent_of(to_decimal(text[:-1].strip().replace(",", "."), "Remise"))
         return Discount.amount(parse_cents(text, "Remise"))
 
     def line_discount(self) -> None:
         row = self._selected_row()
         if row is None:
             return
+        if self.model.is_discount_row(row):
+            self.ticket_discount()
+            return
 
         def apply() -> None:
             discount = self._ask_discount("Remise sur la ligne")
             if discount is not False:
                 self.model.set_line_discount(row, discount)  # type: ignore[arg-type]
+                self._succeeded()
 
         self._guard(apply)
 
@@ -295,6 +541,7 @@ class TillScreen(QWidget):
             discount = self._ask_discount("Remise sur le ticket")
             if discount is not False:
                 self.model.set_ticket_discount(discount)  # type: ignore[arg-type]
+                self._succeeded()
 
         self._guard(apply)
 
@@ -339,7 +586,12 @@ class TillScreen(QWidget):
         if not self.ctx.can(Permission.SELL):
             show_error(self, ComptoirError("Votre rôle ne permet pas d'encaisser."))
             return
+        self.refresh_notice()
+        if self.notice_text is not None:  # refused before the customer pays, not after
+            self._say(self.notice_text, error=True)
+            return
         dialog = self.make_payment_dialog()
+        dialog.finished.connect(lambda _result: self.focus_scanner())
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(lambda: self.record(dialog.payments))
         dialog.open()
@@ -392,6 +644,11 @@ class TillScreen(QWidget):
             self, lambda s: documents().open_drawer(s, operator=self.ctx.operator_name)
         ):
             self._say("Tiroir-caisse ouvert.")
+
+
+def _quantity_text(quantity: Decimal) -> str:
+    text = format(quantity.normalize(), "f")
+    return text.replace(".", ",")
 
 
 def _empty(layout: QGridLayout | QHBoxLayout) -> None:

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import keyring
 import pytest
 
-from app.einvoice.pdp.chorus import ChorusSettings
 from app.einvoice.pdp.config import (
     CHORUS_SECRETS,
+    ChorusSettings,
     PlatformNotConfigured,
     chorus_configured,
     forget_chorus_credentials,
@@ -18,8 +18,8 @@ from app.einvoice.pdp.config import (
     save_chorus_settings,
 )
 from app.einvoice.pdp.worker import configured_chorus_client
+from app.ledger.preferences import ShopPreference
 from app.ledger.store import Ledger
-from app.staff.models import ShopPreference
 from tests.einvoice.pdp.test_client import MemoryKeyring
 
 SECRET, PASSWORD = "piste-s3cr3t-kept-out", "tech-pa55word-kept-out"
@@ -59,7 +59,7 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
 def test_logins_go_to_the_keyring_and_addresses_to_the_preferences(ledger, memory_keyring) -> None:
     with ledger.transaction() as session:
         assert load_chorus_settings(session) is None and not chorus_configured(session)
-        save_chorus_settings(session, STORED)
+        save_chorus_settings(session, STORED, operator="Camille")
     with ledger.reader() as session:
         assert load_chorus_settings(session) == STORED and chorus_configured(session)
         stored = [row.value for row in session.query(ShopPreference)]
@@ -78,7 +78,7 @@ def test_logins_go_to_the_keyring_and_addresses_to_the_preferences(ledger, memor
 
 def test_the_environment_wins_value_by_value(ledger, memory_keyring, monkeypatch) -> None:
     with ledger.transaction() as session:
-        save_chorus_settings(session, STORED)
+        save_chorus_settings(session, STORED, operator="Camille")
     monkeypatch.setenv("COMPTOIR_CHORUS_URL", ENV["COMPTOIR_CHORUS_URL"])
     monkeypatch.setenv("COMPTOIR_CHORUS_PASSWORD", ENV["COMPTOIR_CHORUS_PASSWORD"])
     with ledger.reader() as session:
@@ -100,7 +100,7 @@ def test_without_keyring_the_environment_alone_is_enough(ledger, monkeypatch) ->
         "trousseau" in caught.value.message and "COMPTOIR_CHORUS_PASSWORD" in caught.value.message
     )
     with ledger.transaction() as session, pytest.raises(PlatformNotConfigured, match="trousseau"):
-        save_chorus_settings(session, STORED)
+        save_chorus_settings(session, STORED, operator="Camille")
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
     client = configured_chorus_client(ledger)

@@ -17,11 +17,11 @@ from sqlalchemy import select
 from app.customers.service import CustomerInfo, save_customer
 from app.demo import DEMO_CUSTOMERS, DEMO_SHOP
 from app.einvoice.invoices import InvoiceDraft, InvoiceLineInput
-from app.einvoice.pdp.chorus import ChorusProClient, ChorusSettings, Endpoints
+from app.einvoice.pdp.chorus import ChorusProClient, Endpoints
 from app.einvoice.pdp.chorus_fake import FakeChorusPro
 from app.einvoice.pdp.chorus_sync import poll_chorus
 from app.einvoice.pdp.client import AuthenticationFailed, HttpFlowClient
-from app.einvoice.pdp.config import PlatformSettings
+from app.einvoice.pdp.config import ChorusSettings, PlatformSettings
 from app.einvoice.pdp.models import CHORUS, DEPOSITED, PDP, QUEUED, SENDING, OutboxItem
 from app.einvoice.pdp.outbox import current_status, drain_once, outbox_problems
 from app.einvoice.pdp.sandbox import SandboxPlatform

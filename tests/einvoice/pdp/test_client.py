@@ -34,7 +34,7 @@ from app.einvoice.pdp.config import (
 )
 from app.einvoice.pdp.sandbox import SandboxPlatform
 from app.errors import InvalidInput
-from app.staff.models import ShopPreference
+from app.ledger.preferences import ShopPreference
 from tests.einvoice import sample_bodies as samples
 
 SECRET = "s3cr3t-do-not-leak"
@@ -227,7 +227,7 @@ def test_settings_keep_credentials_in_the_keyring_only(ledger, memory_keyring) -
     )
     with ledger.transaction() as session:
         assert load_settings(session) is None
-        save_settings(session, settings)
+        save_settings(session, settings, operator="Camille")
     with ledger.reader() as session:
         assert load_settings(session) == settings
         stored = [row.value for row in session.query(ShopPreference)]
@@ -241,7 +241,9 @@ def test_settings_keep_credentials_in_the_keyring_only(ledger, memory_keyring) -
 def test_environment_wins_over_stored_settings(ledger, memory_keyring, monkeypatch) -> None:
     with ledger.transaction() as session:
         save_settings(
-            session, PlatformSettings("https://a.example", "https://a.example/t", "a", "b")
+            session,
+            PlatformSettings("https://a.example", "https://a.example/t", "a", "b"),
+            operator="Camille",
         )
     monkeypatch.setenv(ENV_URL, "http://127.0.0.1:9/")
     monkeypatch.setenv(ENV_CLIENT_SECRET, "from-env")
@@ -257,7 +259,7 @@ def test_without_keyring_nor_environment_the_message_is_clear(
 ) -> None:
     settings = PlatformSettings("https://pa.example", "https://pa.example/token", "shop", SECRET)
     with ledger.transaction() as session, pytest.raises(PlatformNotConfigured, match="trousseau"):
-        save_settings(session, settings)
+        save_settings(session, settings, operator="Camille")
     monkeypatch.setenv(ENV_URL, "https://pa.example")
     monkeypatch.setenv(ENV_TOKEN_URL, "https://pa.example/token")
     with ledger.reader() as session, pytest.raises(PlatformNotConfigured) as caught:

@@ -18,16 +18,14 @@ from app.demo import DEMO_CUSTOMERS, DEMO_SHOP
 from app.einvoice.invoices import InvoiceDraft, InvoiceLineInput
 from app.einvoice.pdp.client import AuthenticationFailed, HttpFlowClient
 from app.einvoice.pdp.config import PlatformSettings
+from app.einvoice.pdp.inbox import answer_incoming, list_incoming, sync_once
 from app.einvoice.pdp.models import DEPOSITED, DISPUTED, FAILED, QUEUED, SENDING, OutboxItem
 from app.einvoice.pdp.outbox import (
-    answer_incoming,
     current_status,
     drain_once,
     enqueue,
-    list_incoming,
     outbox_problems,
     pending_count,
-    sync_once,
     transmits,
 )
 from app.einvoice.pdp.sandbox import SandboxPlatform

@@ -1,4 +1,4 @@
-"""``comptoir central …`` and ``comptoir verify`` on a central ledger (see app/cli.py).
+"""``comptoir central …`` and ``comptoir verify`` on a central ledger.
 
 The parser part imports nothing from the ledger, so that ``--help`` stays quick; each
 command imports what it needs. Exit codes as everywhere: 0 done, 1 a check found a
@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app.cli import arguments, common
+
 if TYPE_CHECKING:
     from app.ledger.journal import Recorded
     from app.ledger.store import Ledger
@@ -21,12 +23,20 @@ if TYPE_CHECKING:
 SHOWN_FINDINGS = 50
 
 
-def add_central_parser(commands: argparse._SubParsersAction) -> None:
+def add_parsers(commands: argparse._SubParsersAction) -> None:
     central = commands.add_parser(
         "central", help="serveur central d'une boutique à plusieurs caisses"
     )
     actions = central.add_subparsers(dest="central_command", metavar="ACTION", required=True)
-    actions.add_parser("init", help="créer le journal du serveur central (--db : sa base)")
+    init = actions.add_parser(
+        "init", help="créer ou mettre à jour le journal du serveur central (--db : sa base)"
+    )
+    init.add_argument(
+        "--app-role",
+        metavar="ROLE",
+        help="PostgreSQL : rôle des caisses, en ajout seul (mot de passe demandé, ou "
+        "COMPTOIR_APP_ROLE_PASSWORD)",
+    )
     send = actions.add_parser(
         "upload", help="envoyer au serveur central ce que la caisse a enregistré (--db : la caisse)"
     )
@@ -36,20 +46,24 @@ def add_central_parser(commands: argparse._SubParsersAction) -> None:
         metavar="ADRESSE",
         help="le serveur central : postgresql+psycopg://utilisateur@hôte/base ou un fichier",
     )
-    send.add_argument("--batch", type=int, default=500, help=argparse.SUPPRESS)
+    send.add_argument(
+        "--batch", type=arguments.whole(1, 100_000), default=500, help=argparse.SUPPRESS
+    )
     close = actions.add_parser(
         "close", help="clôturer une journée, un mois ou un exercice de la boutique (--db : central)"
     )
     which = close.add_mutually_exclusive_group(required=True)
-    which.add_argument("--day", metavar="AAAA-MM-JJ")
-    which.add_argument("--month", metavar="AAAA-MM")
-    which.add_argument("--year", metavar="AAAA")
-    close.add_argument("--operator", default=None, help="opérateur (défaut : l'utilisateur)")
+    which.add_argument("--day", metavar="AAAA-MM-JJ", type=arguments.day)
+    which.add_argument("--month", metavar="AAAA-MM", type=arguments.month)
+    which.add_argument("--year", metavar="AAAA", type=arguments.year)
+    close.add_argument("--operator", metavar="NOM", help="opérateur (défaut : l'utilisateur)")
     actions.add_parser("status", help="caisses, derniers envois, clôtures en attente")
+    central.set_defaults(run=run_central)
 
 
-def run_central(args: argparse.Namespace, target: Path | str, operator: str) -> int:
-    """``target`` is the ledger ``--db`` names: the till's for ``upload``, else the central."""
+def run_central(args: argparse.Namespace) -> int:
+    """The ledger ``--db`` names is the till's for ``upload``, else the central."""
+    target, operator = common.ledger_path(args), common.operator_name()
     return {
         "init": _init,
         "upload": _upload,
@@ -66,6 +80,8 @@ def _init(args: argparse.Namespace, target: Path | str, operator: str) -> int:
     existed = ledger_identity(target) is not None
     with open_central(target, operator=operator, create=True) as central:
         where, ledger_id, storage = central.display_name, central.ledger_id, central.key_storage
+    if args.app_role:
+        _app_role(target, args.app_role)
     if existed:
         print(f"Serveur central déjà en place : {display_target(target)} (journal {ledger_id}).")
         return 0
@@ -79,19 +95,38 @@ def _init(args: argparse.Namespace, target: Path | str, operator: str) -> int:
     return 0
 
 
+def _app_role(target: Path | str, role: str) -> None:
+    """The tills' role, append-only; the URL given in --db stays the owner's (migrations)."""
+    import getpass
+    import os
+
+    from app.errors import InvalidInput
+    from app.ledger.central.roles import grant_app_role
+    from app.ledger.db import display_target
+
+    password = os.environ.get("COMPTOIR_APP_ROLE_PASSWORD")
+    if password is None:
+        try:
+            password = getpass.getpass(f"Mot de passe du rôle {role} : ")
+        except (EOFError, KeyboardInterrupt):
+            raise InvalidInput("Aucun mot de passe saisi : le rôle n'a pas été préparé.") from None
+    url = grant_app_role(str(target), role, password)
+    print(f"Rôle des caisses prêt : {display_target(url)}")
+    print(
+        "Donnez cette adresse (avec le mot de passe) aux caisses et à l'application : ce rôle "
+        "lit et ajoute, sans pouvoir modifier, effacer ni désactiver les protections. "
+        "Gardez l'adresse du propriétaire pour « comptoir central init » après chaque mise "
+        "à jour de Comptoir (les migrations du schéma)."
+    )
+
+
 def _upload(args: argparse.Namespace, target: Path | str, operator: str) -> int:
-    from app.documents.preferences import till_id
     from app.ledger.central.service import CentralUnreachable, central_target, upload_to
     from app.ledger.store import Ledger
 
-    if args.batch < 1:
-        print("Erreur : --batch doit être positif.", file=sys.stderr)
-        return 2
-    with Ledger.open(target, kind=None, readonly=True) as local:
-        with local.reader() as session:
-            name = till_id(session)
+    with Ledger.open(target, kind=None, readonly=True) as local:  # signs as local.till_id
         try:
-            result = upload_to(local, central_target(args.to), batch=args.batch, till_id=name)
+            result = upload_to(local, central_target(args.to), batch=args.batch)
         except CentralUnreachable as exc:
             print(f"Erreur : {exc.message}", file=sys.stderr)
             return 1
@@ -100,9 +135,7 @@ def _upload(args: argparse.Namespace, target: Path | str, operator: str) -> int:
 
 
 def _close(args: argparse.Namespace, target: Path | str, operator: str) -> int:
-    from datetime import date
 
-    from app.errors import ComptoirError
     from app.ledger.central.service import (
         close_shop_day,
         close_shop_month,
@@ -113,11 +146,7 @@ def _close(args: argparse.Namespace, target: Path | str, operator: str) -> int:
     who = args.operator or operator
     with open_central(target, operator=who) as central:
         if args.day:
-            try:
-                day = date.fromisoformat(args.day)
-            except ValueError:
-                raise ComptoirError(f"Date invalide : {args.day!r} (attendu AAAA-MM-JJ).") from None
-            record = close_shop_day(central, day, operator=who)
+            record = close_shop_day(central, args.day, operator=who)
         elif args.month:
             record = close_shop_month(central, args.month, operator=who)
         else:
@@ -128,6 +157,7 @@ def _close(args: argparse.Namespace, target: Path | str, operator: str) -> int:
 
 def closure_summary(record: Recorded, central: Ledger) -> str:
     """A shop closure in a few lines: period, totals, each till, the hash."""
+    from app.documents.text import method_label
     from app.ledger.closures import day_label, month_label
     from app.values.money import format_cents
 
@@ -148,7 +178,9 @@ def closure_summary(record: Recorded, central: Ledger) -> str:
         f"Total TTC : {format_cents(body['total'])}  (HT {format_cents(body['total_excl'])}, "
         f"TVA {format_cents(body['total_vat'])})",
     ]
-    lines += [f"  {p['method']} : {format_cents(p['amount'])}" for p in body["payments"]]
+    lines += [
+        f"  {method_label(p['method'])} : {format_cents(p['amount'])}" for p in body["payments"]
+    ]
     lines.append(f"Grand total perpétuel : {format_cents(body['perpetual_total'])}")
     for till in body["tills"]:
         closure = till["closure"]

@@ -1,0 +1,55 @@
+"""``comptoir invoice export|validate``: an invoice's Factur-X, anyone's invoice checked."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from app.cli import arguments, common
+
+
+def add_parsers(commands: argparse._SubParsersAction) -> None:
+    invoice = commands.add_parser("invoice", help="factures : export et validation")
+    invoice_commands = invoice.add_subparsers(
+        dest="invoice_command", metavar="ACTION", required=True
+    )
+    export = invoice_commands.add_parser("export", help="écrire le Factur-X d'une facture")
+    export.add_argument("number", metavar="NUMÉRO", help="ex. F2026-000123 ou AV2026-000004")
+    export.add_argument(
+        "--out",
+        metavar="FICHIER",
+        type=arguments.file_or_folder,
+        help="fichier, ou dossier (existant, ou dont le nom finit par « / »)",
+    )
+    export.set_defaults(run=run_export)
+    check = invoice_commands.add_parser("validate", help="valider un Factur-X, CII ou UBL")
+    check.add_argument("file", metavar="FICHIER", type=arguments.existing_file)
+    check.set_defaults(run=run_validate)
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    from app.einvoice.validate import validate_invoice
+
+    path = args.file
+    report = validate_invoice(path.read_bytes(), filename=path.name)
+    print(report.summary())
+    for finding in report.findings:
+        level = "ERREUR" if finding.severity == "fatal" else "Avertissement"
+        print(f"  {level} {finding.rule} : {finding.message}")
+    return 0 if report.ok else 1
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from app.einvoice.service import export_pdf
+    from app.ledger.store import Ledger
+
+    path = common.ledger_path(args)
+    out = Path(args.out) if args.out else None
+    if out is not None and args.out.endswith(("/", os.sep)):  # a folder, made if need be
+        out.mkdir(parents=True, exist_ok=True)
+    kind = "training" if args.training else None  # any ledger may be read from
+    with Ledger.open(path, kind=kind, readonly=True) as ledger, ledger.reader() as session:
+        written = export_pdf(session, args.number, out)
+    print(f"Factur-X écrit : {written}")
+    return 0

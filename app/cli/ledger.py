@@ -1,0 +1,110 @@
+"""``comptoir verify`` and ``comptoir close``: the ledger's integrity and its closures."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from app.cli import arguments, common
+
+
+def add_parsers(commands: argparse._SubParsersAction) -> None:
+    verify = commands.add_parser("verify", help="vérifier l'intégrité du journal")
+    verify.add_argument(
+        "--workers", type=arguments.whole(1, 256), default=None, help=argparse.SUPPRESS
+    )
+    verify.add_argument("--till", metavar="CAISSE", help="serveur central : une seule caisse")
+    verify.add_argument(
+        "--incremental",
+        action="store_true",
+        help="depuis le dernier point de contrôle signé (sinon : tout le journal)",
+    )
+    verify.set_defaults(run=run_verify)
+
+    close = commands.add_parser("close", help="clôturer une journée, un mois ou un exercice")
+    which = close.add_mutually_exclusive_group(required=True)
+    which.add_argument("--day", metavar="AAAA-MM-JJ", type=arguments.day)
+    which.add_argument("--month", metavar="AAAA-MM", type=arguments.month)
+    which.add_argument("--year", metavar="AAAA", type=arguments.year)
+    close.add_argument("--operator", metavar="NOM", help=common.OPERATOR_HELP)
+    close.add_argument(
+        "--cash-counted",
+        metavar="MONTANT",
+        type=arguments.amount("Espèces comptées"),
+        help="espèces comptées dans le tiroir (ex. 152,40)",
+    )
+    close.set_defaults(run=run_close)
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from app.ledger.service import verify_and_record
+
+    path = common.ledger_path(args)
+    if isinstance(path, Path) and not path.exists():
+        print(f"Erreur : aucun journal à l'emplacement {path}.", file=sys.stderr)
+        return 2
+    if args.till or common.file_kind(path) == "central":  # a central verifies the whole shop
+        from app.cli.central import verify_central_ledger
+
+        return verify_central_ledger(path, args.till, common.operator_name())
+    from app.training import ledger_kind
+
+    report = verify_and_record(path, workers=args.workers, incremental=args.incremental)
+    if isinstance(path, Path) and ledger_kind(path) == "training":
+        print(f"Journal de FORMATION vérifié ({path.name}) — ", end="")
+    print(report.summary())
+    for notice in report.notices:
+        print(f"Remarque : {notice}")
+    return 0 if report.ok else 1
+
+
+def run_close(args: argparse.Namespace) -> int:
+    """A day closure is followed by a backup, a year closure by its archive
+    (``close_and_follow_up``). The closure stands whatever happens to the backup or the
+    archive; a failed one is printed as a warning and the exit code is 1, so that a script
+    running the closure hears about it."""
+    from app.cli.archive import print_archive
+    from app.documents.text import closure_text
+    from app.ledger.backup.copies import backup_line
+    from app.ledger.closing import close_and_follow_up
+    from app.ledger.closures import get_closure
+    from app.ledger.models import RecordType
+    from app.ledger.settings import fiscal_settings
+    from app.ledger.store import Ledger
+
+    path = common.ledger_path(args)
+    counted = None
+    if args.day:
+        kind, period = RecordType.DAY_CLOSURE, args.day
+        if args.cash_counted is not None:
+            counted = {"cash": args.cash_counted}
+    elif args.month:
+        kind, period = RecordType.MONTH_CLOSURE, args.month
+    else:
+        kind, period = RecordType.YEAR_CLOSURE, args.year
+    with Ledger.open(
+        path,
+        kind=common.kind(args),
+        create=False,
+        operator=common.operator(args),
+        supervisor=common.supervisor(args),
+    ) as ledger:
+        operator = common.authenticated(ledger, args)
+        closed = close_and_follow_up(ledger, kind, period, operator=operator, counted=counted)
+        done = closed.follow_up
+        if done.backup is not None:
+            print(f"Sauvegarde écrite : {done.backup.path}", file=sys.stderr)
+        with ledger.reader() as session:
+            closure = get_closure(session, kind, closed.recorded.body["period"])
+            assert closure is not None
+            shop, backup = fiscal_settings(session), backup_line(session)
+            print(
+                closure_text(closure, shop, ledger.timezone, training=args.training, backup=backup)
+            )
+        if done.archive is not None:
+            print_archive(done.archive, stream=sys.stderr)
+    if done.warning:
+        print(f"Attention : {done.warning}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,114 @@
+"""Close a period and follow it up: one policy for the GUI and the command line.
+
+A day closure is followed by a backup of the ledger, so that its Z report names the copy;
+a fiscal year closure by the archive of that year. The closure is committed before the
+follow-up starts and stands whatever happens to it: a failed follow-up is reported as a
+warning (``FollowUp.error``), never raised, and never undoes the closure.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from app.errors import ComptoirError
+from app.ledger.archive.write import ArchiveResult, archive_after_closure
+from app.ledger.backup.copies import BackupFailed, BackupResult, backup_now
+from app.ledger.closures import close_day, close_month, close_year
+from app.ledger.journal import Recorded
+from app.ledger.models import RecordType
+from app.ledger.store import Ledger
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """What was done after a closure. ``error`` says, in French, what could not be done;
+    the closure is recorded all the same."""
+
+    backup: BackupResult | None = None
+    archive: ArchiveResult | None = None
+    error: ComptoirError | None = None
+
+    @property
+    def warning(self) -> str | None:
+        """The error as the rest of a sentence starting « Attention : »."""
+        if isinstance(self.error, BackupFailed):
+            return f"sauvegarde impossible : {self.error.reason}"
+        return self.error.message if self.error is not None else None
+
+
+@dataclass(frozen=True)
+class ClosedPeriod:
+    recorded: Recorded
+    follow_up: FollowUp
+
+
+def close_period(
+    session: Session,
+    kind: RecordType,
+    period: date | str,
+    *,
+    operator: str,
+    counted: Mapping[str, int] | None = None,
+) -> Recorded:
+    """Record the closure of one day (a ``date``), month ("2026-03") or year ("2026"),
+    in the caller's transaction. ``counted``: the cash counted at a day closure."""
+    kind = RecordType(kind)
+    if kind is RecordType.DAY_CLOSURE:
+        day = period if isinstance(period, date) else date.fromisoformat(period)
+        return close_day(session, day, operator=operator, counted=counted)
+    if kind is RecordType.MONTH_CLOSURE:
+        return close_month(session, str(period), operator=operator)
+    if kind is RecordType.YEAR_CLOSURE:
+        return close_year(session, str(period), operator=operator)
+    raise ValueError(f"not a closure: {kind}")
+
+
+def follow_up_closure(ledger: Ledger, kind: RecordType, period: str, *, operator: str) -> FollowUp:
+    """What follows a committed closure (see the module docstring). Slow (a copy of the
+    ledger, an archive): the GUI runs it off its thread."""
+    kind = RecordType(kind)
+    try:
+        if kind is RecordType.DAY_CLOSURE:
+            if ledger.is_server:  # the server's own backups (pg_dump) keep a PostgreSQL ledger
+                return FollowUp()
+            return FollowUp(backup=backup_now(ledger, operator=operator))
+        if kind is RecordType.YEAR_CLOSURE:
+            return FollowUp(archive=archive_after_closure(ledger, kind, period, operator))
+    except BackupFailed as exc:  # recorded by backup_now: the banner and the next Z show it
+        return FollowUp(error=exc)
+    except ComptoirError as exc:  # ArchiveError says the closure is kept and what to do
+        return FollowUp(error=exc)
+    except Exception as exc:
+        log.exception("follow-up of the closure %s %s failed", kind, period)
+        return FollowUp(
+            error=ComptoirError(
+                f"La clôture {period} est enregistrée, mais ce qui devait la suivre (sauvegarde "
+                "ou archive) a échoué sur une erreur inattendue.",
+                detail=repr(exc),
+            )
+        )
+    return FollowUp()
+
+
+def close_and_follow_up(
+    ledger: Ledger,
+    kind: RecordType,
+    period: date | str,
+    *,
+    operator: str,
+    counted: Mapping[str, int] | None = None,
+) -> ClosedPeriod:
+    """Close (one transaction, committed), then follow up; see the module docstring."""
+    with ledger.transaction() as session:
+        recorded = close_period(session, kind, period, operator=operator, counted=counted)
+    follow_up = follow_up_closure(
+        ledger, recorded.record_type, recorded.body["period"], operator=operator
+    )
+    return ClosedPeriod(recorded, follow_up)

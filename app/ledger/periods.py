@@ -1,0 +1,171 @@
+"""Closed periods, and what a sale dated on a given day requires.
+
+The ledger says which day, month and fiscal year were closed last, and on which day the
+last sale was recorded. From these alone follow the two rules of closures that
+``journal.append`` enforces on every record carrying turnover: nothing may be recorded in
+a closed period, and a day (month, year) with sales must be closed before the next one's
+first sale. Making closures is ``app.ledger.closures``; this module only reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.errors import ClosureRequired, PeriodClosed
+from app.ledger.models import JournalRecord, RecordType
+
+MONTHS_FR = (
+    "",
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+
+
+def day_label(day: date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
+def month_label(period: str) -> str:
+    year, month = (int(part) for part in period.split("-"))
+    return f"{MONTHS_FR[month]} {year}"
+
+
+def last_closed_period(session: Session, kind: RecordType) -> str | None:
+    return session.scalar(select(_last_period_query(kind)))
+
+
+def _last_period_query(kind: RecordType):  # type: ignore[no-untyped-def]
+    return (
+        select(JournalRecord.period)
+        .where(JournalRecord.record_type == kind)
+        .order_by(JournalRecord.number.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+@dataclass(frozen=True)
+class _State:
+    """What enforcement needs, read in one round trip."""
+
+    day: str | None
+    month: str | None
+    year: str | None
+    last_sale: date | None
+
+    def closed(self, kind: RecordType) -> str | None:
+        return {
+            RecordType.DAY_CLOSURE: self.day,
+            RecordType.MONTH_CLOSURE: self.month,
+            RecordType.YEAR_CLOSURE: self.year,
+        }[kind]
+
+
+_LAST_SALE_DATE = (
+    select(JournalRecord.business_date)
+    .where(JournalRecord.is_sale.is_(True))
+    .order_by(JournalRecord.seq.desc())
+    .limit(1)
+)
+# Built once: enforcement runs on every sale.
+_STATE = select(
+    _last_period_query(RecordType.DAY_CLOSURE),
+    _last_period_query(RecordType.MONTH_CLOSURE),
+    _last_period_query(RecordType.YEAR_CLOSURE),
+    _LAST_SALE_DATE.scalar_subquery(),
+)
+
+
+def _state(session: Session) -> _State:
+    row = session.connection().execute(_STATE).one()
+    return _State(row[0], row[1], row[2], date.fromisoformat(row[3]) if row[3] else None)
+
+
+def last_sale_date(session: Session) -> date | None:
+    value = session.scalar(_LAST_SALE_DATE)
+    return date.fromisoformat(value) if value else None
+
+
+# -- enforcement ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Pending:
+    """A closure that must be made before sales can go on."""
+
+    kind: RecordType
+    period: str
+
+    @property
+    def label(self) -> str:
+        if self.kind is RecordType.DAY_CLOSURE:
+            return f"la journée du {day_label(date.fromisoformat(self.period))}"
+        if self.kind is RecordType.MONTH_CLOSURE:
+            return f"le mois de {month_label(self.period)}"
+        return f"l'exercice {self.period}"
+
+
+def closure_required(pending: Pending) -> ClosureRequired:
+    return ClosureRequired(
+        f"Clôture nécessaire : {pending.label} n'est pas clôturé(e). "
+        "Faites la clôture avant d'enregistrer de nouvelles ventes.",
+        period=pending.period,
+        period_kind=pending.kind.value,
+    )
+
+
+def pending_on(session: Session, on: date) -> list[Pending]:
+    """Closures that must be made, in order, before a sale can be recorded on ``on``."""
+    return _pending(_state(session), on)
+
+
+def _pending(state: _State, on: date) -> list[Pending]:
+    pending: list[Pending] = []
+    sale = state.last_sale
+    if sale is None or sale >= on:
+        return pending
+    closed_day = state.day
+    if closed_day is None or sale.isoformat() > closed_day:
+        pending.append(Pending(RecordType.DAY_CLOSURE, sale.isoformat()))
+    sale_month = sale.isoformat()[:7]
+    if sale_month < on.isoformat()[:7]:
+        closed_month = state.month
+        if closed_month is None or sale_month > closed_month:
+            pending.append(Pending(RecordType.MONTH_CLOSURE, sale_month))
+    sale_year = sale.isoformat()[:4]
+    if sale_year < on.isoformat()[:4]:
+        closed_year = state.year
+        if closed_year is None or sale_year > closed_year:
+            pending.append(Pending(RecordType.YEAR_CLOSURE, sale_year))
+    return pending
+
+
+def ensure_open_for_sale(session: Session, on: date) -> None:
+    """Raise unless a record carrying turnover may be dated ``on``."""
+    iso = on.isoformat()
+    state = _state(session)
+    for kind, key, what in (
+        (RecordType.DAY_CLOSURE, iso, f"La journée du {day_label(on)}"),
+        (RecordType.MONTH_CLOSURE, iso[:7], f"Le mois de {month_label(iso[:7])}"),
+        (RecordType.YEAR_CLOSURE, iso[:4], f"L'exercice {iso[:4]}"),
+    ):
+        closed = state.closed(kind)
+        if closed is not None and key <= closed:
+            raise PeriodClosed(
+                f"{what} est clôturé(e) : aucune vente ne peut plus y être enregistrée."
+            )
+    pending = _pending(state, on)
+    if pending:
+        raise closure_required(pending[0])

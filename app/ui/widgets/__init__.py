@@ -1,0 +1,1 @@
+"""Small widgets several screens share: an on-screen keypad, a confirmation box."""
