@@ -11,7 +11,6 @@ name.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import io
@@ -48,6 +47,12 @@ from app.ledger.closures import parse_year
 from app.ledger.events import EventCode, log_event
 from app.ledger.export.fec import write_fec
 from app.ledger.export.fec_check import check_fec
+from app.ledger.files import (
+    private_dir,
+    private_file,
+    temporary_name,
+    write_private_bytes,
+)
 from app.ledger.models import JournalRecord, SigningKey
 from app.ledger.service import record_verification
 from app.ledger.settings import FiscalSettings, fiscal_settings
@@ -60,6 +65,7 @@ MARKS = {"training": TRAINING_NOTICE, "demo": DEMO_NOTICE}
 ARCHIVES_COPY_LIMIT = 200 * 1024 * 1024
 """Archives larger than this in total are listed with their hashes instead of copied."""
 
+PACKS_FOLDER = "controles"
 MANIFEST = "MANIFESTE.json"
 SIGNATURE = "MANIFESTE.sig"
 PUBLIC_KEY = "cle-publique.pem"
@@ -102,10 +108,22 @@ class AuditPack:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class _Pack:
+    """What every part of the pack is written from."""
+
+    ledger: Ledger
+    folder: Path
+    year: int
+    shop: FiscalSettings
+    mark: str | None
+    operator: str
+
+
 def default_pack_dir(ledger: Ledger) -> Path:
     """``<ledger stem>-controles`` beside the ledger file."""
     path = ledger.require_file("Le dossier de contrôle se prépare depuis le poste de la caisse.")
-    return path.parent / f"{path.stem}-controles"
+    return path.parent / f"{path.stem}-{PACKS_FOLDER}"
 
 
 def _records_in_year(session: Session, year: int) -> int:
@@ -122,24 +140,16 @@ def _records_in_year(session: Session, year: int) -> int:
     )
 
 
-def _private(path: Path, *, folder: bool = False) -> None:
-    with contextlib.suppress(OSError):  # a file system without modes (FAT key)
-        path.chmod(0o700 if folder else 0o600)
-
-
 def _write(folder: Path, name: str, data: bytes) -> None:
     path = folder / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _private(path.parent, folder=True)
-    path.write_bytes(data)
-    _private(path)
+    private_dir(path.parent)
+    write_private_bytes(path, data)
 
 
 def _copy(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _private(target.parent, folder=True)
+    private_dir(target.parent)
     shutil.copyfile(source, target)
-    _private(target)
+    private_file(target)
 
 
 def build_audit_pack(
@@ -166,21 +176,20 @@ def build_audit_pack(
             )
         shop = fiscal_settings(session)
     mark = MARKS.get(ledger.kind)
-    target = Path(out_dir) if out_dir else default_pack_dir(ledger)
-    target.mkdir(parents=True, exist_ok=True)
+    target = private_dir(Path(out_dir) if out_dir else default_pack_dir(ledger))
     stamp = utc_now().strftime("%Y%m%d-%H%M%S")
     prefix = {"training": "FORMATION-", "demo": "DEMO-"}.get(ledger.kind, "")
-    name = f"{prefix}controle-fiscal-{number}-{shop.siren or 'sans-siren'}-{stamp}"
-    staging = target / f".{name}.tmp"
+    folder = target / f"{prefix}controle-fiscal-{number}-{shop.siren or 'sans-siren'}-{stamp}"
+    # A pack interrupted by a crash leaves a staging folder the next start removes.
+    staging = temporary_name(folder)
     shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    _private(staging, folder=True)
+    private_dir(staging)
     step = _Steps(progress)
+    pack = _Pack(ledger, staging, number, shop, mark, operator)
     try:
-        report = _write_contents(ledger, staging, number, shop, mark, operator, step)
+        report = _write_contents(pack, step)
         step("Signature du dossier")
-        manifest_sha, files = _sign(ledger, staging, number, shop, mark, operator)
-        folder = target / name
+        manifest_sha, files = _sign(pack)
         staging.rename(folder)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -222,20 +231,14 @@ class _Steps:
         self.done += 1
 
 
-def _write_contents(
-    ledger: Ledger,
-    folder: Path,
-    year: int,
-    shop: FiscalSettings,
-    mark: str | None,
-    operator: str,
-    step: _Steps,
-) -> tuple[Report, str]:
+def _write_contents(pack: _Pack, step: _Steps) -> tuple[Report, str]:
+    ledger, folder, year, shop, mark = pack.ledger, pack.folder, pack.year, pack.shop, pack.mark
+    operator = pack.operator
     step("Vérification du journal")
     report = verify_ledger(ledger.target)
     with ledger.transaction() as session:
         record_verification(session, report, operator=operator, scope="audit", year=year)
-    _verification_files(ledger, folder, report, shop, mark, operator)
+    _verification_files(pack, report)
     step("Attestation et description")
     pub = publisher()
     with ledger.reader() as session:
@@ -259,9 +262,9 @@ def _write_contents(
             _write(folder, file_name, data)
         archives = [a for a in list_archives(session) if a.period.startswith(str(year))]
     step("Archives signées")
-    _archive_files(ledger, folder, archives)
+    _archive_files(pack, archives)
     step("FEC")
-    fec = _fec_files(ledger, folder, year, operator)
+    fec = _fec_files(pack)
     _write(
         folder,
         "LISEZMOI.txt",
@@ -278,14 +281,8 @@ def _write_contents(
     return report, fec
 
 
-def _verification_files(
-    ledger: Ledger,
-    folder: Path,
-    report: Report,
-    shop: FiscalSettings,
-    mark: str | None,
-    operator: str,
-) -> None:
+def _verification_files(pack: _Pack, report: Report) -> None:
+    ledger, folder, shop, mark = pack.ledger, pack.folder, pack.shop, pack.mark
     with ledger.reader() as session:
         keys = [
             (key_id, seq, chain.fingerprint_of(chain.load_public_der(der)))
@@ -301,7 +298,7 @@ def _verification_files(
         ok=report.ok,
         cancelled=report.cancelled,
         records=report.records,
-        operator=operator,
+        operator=pack.operator,
         checked_at=utc_now().astimezone(ZoneInfo(ledger.timezone)),
         findings=tuple(ReportFinding(f.seq, "journal", f.message) for f in report.findings),
         notices=tuple(report.notices),
@@ -330,8 +327,8 @@ def _verification_files(
     _write(folder, "03-verification.json", _json(result))
 
 
-def _archive_files(ledger: Ledger, folder: Path, archives: Sequence[Any]) -> None:
-    source = archive_dir(ledger)
+def _archive_files(pack: _Pack, archives: Sequence[Any]) -> None:
+    source, folder = archive_dir(pack.ledger), pack.folder
     present = [(a, source / a.file_name) for a in archives]
     sizes = sum(p.stat().st_size for _a, p in present if p.is_file())
     copy = sizes <= ARCHIVES_COPY_LIMIT
@@ -353,21 +350,20 @@ def _archive_files(ledger: Ledger, folder: Path, archives: Sequence[Any]) -> Non
     _write(folder, "06-archives/comment-verifier.txt", listings.archive_howto(copy).encode())
 
 
-def _fec_files(ledger: Ledger, folder: Path, year: int, operator: str) -> str:
+def _fec_files(pack: _Pack) -> str:
+    ledger, folder = pack.ledger, pack.folder
     if ledger.kind == "training":
         note = "Le FEC ne se produit pas depuis un journal de formation."
         _write(folder, "07-FEC/absent.txt", (note + "\n").encode())
         return note
-    fec_dir = folder / "07-FEC"
-    fec_dir.mkdir(exist_ok=True)
-    _private(fec_dir, folder=True)
+    fec_dir = private_dir(folder / "07-FEC")
     try:
-        path = write_fec(ledger, year, fec_dir, operator=operator)
+        path = write_fec(ledger, pack.year, fec_dir, operator=pack.operator)
     except InvalidInput as exc:  # e.g. no SIREN yet: the rest of the pack still serves
         note = f"FEC non produit : {exc.message}"
         _write(folder, "07-FEC/absent.txt", (note + "\n").encode())
         return note
-    _private(path)
+    private_file(path)
     check = check_fec(path)
     lines = [check.summary(), ""]
     lines += [f"ligne {f.line} — {f.rule} : {f.message}" for f in check.findings]
@@ -375,14 +371,8 @@ def _fec_files(ledger: Ledger, folder: Path, year: int, operator: str) -> str:
     return check.summary()
 
 
-def _sign(
-    ledger: Ledger,
-    folder: Path,
-    year: int,
-    shop: FiscalSettings,
-    mark: str | None,
-    operator: str,
-) -> tuple[str, list[PackFile]]:
+def _sign(pack: _Pack) -> tuple[str, list[PackFile]]:
+    ledger, folder, shop = pack.ledger, pack.folder, pack.shop
     assert ledger.signer is not None
     pem = ledger.signer.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -395,19 +385,19 @@ def _sign(
     ]
     manifest = {
         "pack": "controle-fiscal",
-        "year": year,
+        "year": pack.year,
         "siret": shop.siret,
         "shop": shop.name,
         "ledger_id": ledger.ledger_id,
         "kind": ledger.kind,
         "created_at": utc_now().isoformat(timespec="seconds"),
-        "operator": operator,
+        "operator": pack.operator,
         "software": f"Comptoir {__version__}",
         "key_id": ledger.signer_key_id,
         "files": {f.name: f.sha256 for f in files},
     }
-    if mark:
-        manifest["mention"] = mark
+    if pack.mark:
+        manifest["mention"] = pack.mark
     data = _json(manifest)
     _write(folder, MANIFEST, data)
     digest = hashlib.sha256(data).hexdigest()
@@ -448,13 +438,13 @@ def verify_pack(folder: Path) -> list[str]:
 
 def _zip(folder: Path) -> Path:
     final = folder.with_suffix(".zip")
-    temporary = folder.parent / f".{final.name}.tmp"
+    temporary = temporary_name(final)
     try:
         with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
             for path in sorted(folder.rglob("*")):
                 if path.is_file():
                     archive.write(path, f"{folder.name}/{path.relative_to(folder).as_posix()}")
-        _private(temporary)
+        private_file(temporary)
         os.replace(temporary, final)
     except BaseException:
         temporary.unlink(missing_ok=True)

@@ -15,6 +15,11 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         "--workers", type=arguments.whole(1, 256), default=None, help=argparse.SUPPRESS
     )
     verify.add_argument("--till", metavar="CAISSE", help="serveur central : une seule caisse")
+    verify.add_argument(
+        "--incremental",
+        action="store_true",
+        help="depuis le dernier point de contrôle signé (sinon : tout le journal)",
+    )
     verify.set_defaults(run=run_verify)
 
     close = commands.add_parser("close", help="clôturer une journée, un mois ou un exercice")
@@ -45,7 +50,7 @@ def run_verify(args: argparse.Namespace) -> int:
         return verify_central_ledger(path, args.till, common.operator_name())
     from app.training import ledger_kind
 
-    report = verify_and_record(path, workers=args.workers)
+    report = verify_and_record(path, workers=args.workers, incremental=args.incremental)
     if isinstance(path, Path) and ledger_kind(path) == "training":
         print(f"Journal de FORMATION vérifié ({path.name}) — ", end="")
     print(report.summary())

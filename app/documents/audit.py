@@ -22,34 +22,27 @@ from reportlab.platypus import BaseDocTemplate, Flowable, Paragraph, Spacer, Tab
 from app.documents.fonts import (
     BOLD,
     PRODUCER,
-    REGULAR,
     a4_document,
     draw_footer,
     markup,
     register_fonts,
 )
+from app.documents.verification_report import BODY as VR_BODY
+from app.documents.verification_report import (
+    GRID,
+    MARGIN,
+    SECTION,
+    SHADE,
+    SMALL,
+    WIDTH,
+)
+from app.documents.verification_report import TITLE as VR_TITLE
 from app.documents.watermark import draw_watermark
 from app.ledger.settings import FiscalSettings
 
-MARGIN = 18 * mm
-WIDTH = A4[0] - 2 * MARGIN
-GRID = colors.Color(0.6, 0.6, 0.6)
-SHADE = colors.Color(0.93, 0.93, 0.93)
-BODY = ParagraphStyle("audit-body", fontName=REGULAR, fontSize=9.5, leading=12.5, spaceAfter=3)
-SMALL = ParagraphStyle("audit-small", parent=BODY, fontSize=8, leading=10)
-CELL = ParagraphStyle("audit-cell", parent=BODY, fontSize=7.5, leading=9, spaceAfter=0)
-TITLE = ParagraphStyle(
-    "audit-title", parent=BODY, fontName=BOLD, fontSize=14, leading=18, spaceAfter=6
-)
-SECTION = ParagraphStyle(
-    "audit-section",
-    parent=BODY,
-    fontName=BOLD,
-    fontSize=11,
-    leading=14,
-    spaceBefore=10,
-    spaceAfter=4,
-)
+BODY = ParagraphStyle("audit-body", parent=VR_BODY, spaceAfter=3)
+CELL = ParagraphStyle("audit-cell", parent=VR_BODY, fontSize=7.5, leading=9)
+TITLE = ParagraphStyle("audit-title", parent=VR_TITLE, fontSize=14, leading=18, spaceAfter=6)
 BANNER = ParagraphStyle(
     "audit-banner",
     parent=BODY,

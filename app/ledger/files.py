@@ -75,7 +75,7 @@ def ledger_folders(ledger_path: Path) -> list[Path]:
     stem = ledger_path.stem
     return [
         ledger_path.with_name(f"{stem}-{suffix}")
-        for suffix in ("sauvegardes", "archives", "documents")
+        for suffix in ("sauvegardes", "archives", "documents", "controles")
     ]
 
 

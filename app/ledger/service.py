@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,19 +45,27 @@ def verify_and_record(
     operator: str = SYSTEM_OPERATOR,
     workers: int | None = None,
     progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    incremental: bool = False,
     clock: Clock = utc_now,
 ) -> Report:
     """Verify the ledger (a file's path or a PostgreSQL URL), then journal the result when
-    this computer holds its key.
+    this computer holds its key. ``incremental``: from the latest checkpoint (see
+    ``app.ledger.verify.checkpoint``), or the whole ledger when there is none to trust.
 
     On any other computer (an accountant's, an auditor's) verification writes nothing:
     it needs the public key only, and a foreign machine must not sign in the shop's name.
     Nor does it write where the key kept here is not the one the ledger names (a forged
     KEY record), nor when the clock is far ahead of the last record (a verification run
     with the clock in 2030 would otherwise date the chain in 2030): the verdict then says
-    why it was not journaled. Nothing else is ever written by a verification.
+    why it was not journaled. An interrupted verification proves nothing and is not
+    journaled either. Nothing else is ever written by a verification.
     """
-    report = verify_ledger(path, workers=workers, progress=progress)
+    report = verify_ledger(
+        path, workers=workers, progress=progress, cancelled=cancelled, incremental=incremental
+    )
+    if report.cancelled:
+        return report
     identity = ledger_identity(path)
     if identity is None or keys.load_key(identity[0]) is None:
         return report
@@ -86,7 +95,12 @@ def verify_and_record(
 def record_verification(session: Session, report: Report, *, operator: str, **scope: Any) -> None:
     """Journal a verification: its verdict, and the first problem when it failed. ``scope``
     (a central's ``till``) goes into both events so that a verification of a till and one of
-    a whole shop can be told apart; the same events serve a till and a central."""
+    a whole shop can be told apart; the same events serve a till and a central. A sound
+    verification of a ledger journals its checkpoint too: the next one may start there."""
+    if report.since_seq is not None:
+        scope = {**scope, "since_seq": report.since_seq}
+    if report.ok and report.checkpoint is not None:
+        scope = {**scope, "checkpoint": report.checkpoint}
     log_event(
         session,
         EventCode.VERIFY,

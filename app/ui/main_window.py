@@ -55,6 +55,7 @@ from app.ui.login import LoginDialog
 from app.ui.settings.catalog_screen import CatalogScreen
 from app.ui.settings.key_copy import import_at_start
 from app.ui.settings.settings_screen import SettingsScreen
+from app.ui.start_check import check_at_start
 from app.ui.till.correction_dialog import CorrectionDialog
 from app.ui.till.till_screen import TillScreen
 from app.ui.training import (
@@ -89,6 +90,7 @@ class MainWindow(QMainWindow):
         self.worker = worker
         self.sync = sync  # uploads to the central server; Réglages › Serveur central uses it
         self._sync_seen: object = None
+        self.integrity_problem: str | None = None  # what the start-of-day check found
         self.background = Background(self)
         self.setWindowTitle(f"Comptoir {__version__}")
         self.setObjectName("mainWindow")
@@ -390,6 +392,9 @@ class MainWindow(QMainWindow):
             if central:
                 parts.append(central)
                 style = "background: #fff3cd; color: #6d4c00; font-weight: bold;"
+        if self.integrity_problem:
+            parts.append(self.integrity_problem)
+            style = "background: #fde2e1; color: #8a1c14; font-weight: bold;"
         backup = self.ctx.read(last_backup)
         if backup is not None and not backup.ok:
             when = backup.local_time(ledger.timezone)
@@ -543,4 +548,5 @@ def _open_window(
     window.fit_screen()
     window.show()
     QTimer.singleShot(0, lambda: offer_pending_closures(window))
+    check_at_start(window)
     return window, worker, requests

@@ -192,3 +192,18 @@ def test_audit_pack_from_the_command_line(demo: Path, tmp_path: Path, capsys) ->
     assert len(folders) == 1 and verify_pack(folders[0]) == []
     assert main(["--db", str(demo), "audit", "pack", "--year", "1999"]) == 2
     assert "aucun enregistrement de l'exercice 1999" in capsys.readouterr().err
+
+
+def test_a_pack_killed_half_way_leaves_nothing_after_the_next_start(demo: Path) -> None:
+    """A staging folder whose writer is gone is removed when the ledger is next opened."""
+    from app.audit.pack import default_pack_dir
+
+    with Ledger.open(demo, kind="demo", create=False, operator="Contrôle") as ledger:
+        folder = default_pack_dir(ledger)
+    folder.mkdir(parents=True)
+    leftover = folder / ".controle-fiscal-2026-123456782-20261204-120000.999999.tmp"
+    (leftover / "07-FEC").mkdir(parents=True)
+    (leftover / "04-clotures.csv").write_text("clients")
+    with Ledger.open(demo, kind="demo", create=False, operator="Contrôle"):
+        pass
+    assert not leftover.exists()

@@ -86,4 +86,6 @@ def test_the_command_line_refuses_an_operator_name_with_them(tmp_path, capsys) -
     # A name that is not valid UTF-8 reaches Python as lone surrogates (surrogateescape).
     assert main(["--db", str(db), "backup", "create", "--operator", "G\udcff"]) == 2
     err = capsys.readouterr().err
-    assert "contient un demi-caractère isolé (U+DCFF)" in err
+    # The command line refuses it while reading its arguments, before any service runs.
+    assert "l'argument n°6 contient un caractère non permis (U+DCFF)" in err
+    assert not list(tmp_path.glob("shop-sauvegardes/*.sqlite"))

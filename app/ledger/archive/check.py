@@ -42,11 +42,13 @@ from app.ledger.archive.format import (
 )
 from app.ledger.closures import month_label
 from app.ledger.models import CLOSURE_TYPES, RECORD_LABELS, RecordType
-from app.ledger.verify.engine import (
+from app.ledger.verify import checks
+from app.ledger.verify import report as say
+from app.ledger.verify.closures import DAY, PART_OF
+from app.ledger.verify.totals import (
     RunningTotals,
     compare_totals,
-    numbering_message,
-    record_name,
+    perpetual_problem,
     ticket_problem,
     totals_of_body,
 )
@@ -65,12 +67,8 @@ _READ_ERRORS = (
 )
 _KEY = RecordType.KEY.value
 _TICKET = RecordType.TICKET.value
-_DAY = RecordType.DAY_CLOSURE.value
 _CLOSURE_VALUES = frozenset(t.value for t in CLOSURE_TYPES)
-_PART_OF = {
-    RecordType.MONTH_CLOSURE.value: _DAY,
-    RecordType.YEAR_CLOSURE.value: RecordType.MONTH_CLOSURE.value,
-}
+_LINE_DIFFERS = f"la ligne de {CHAIN} ne correspond pas au contenu signé."
 
 
 @dataclass(frozen=True)
@@ -296,7 +294,7 @@ class _Closures:
         if seq > self.first_seq and body["last_hash"] != prev:
             fail("l'empreinte du dernier enregistrement couvert est incorrecte.")
         covered = body["first_seq"] >= self.first_seq
-        if rtype == _DAY:
+        if rtype == DAY:
             running, start = self.running, self.day_start
             self.running, self.day_start = RunningTotals(), seq + 1
             if not covered:
@@ -308,7 +306,7 @@ class _Closures:
             if problem:
                 fail(problem)
             return True
-        part_type = _PART_OF[rtype]
+        part_type = PART_OF[rtype]
         listed = [(p["seq"], p["period"], p["hash"]) for p in body["parts"]]
         if not all(s in self.seen for s, _p, _h in listed):
             return False
@@ -341,10 +339,7 @@ class _Closures:
         _t, _p, hash_, before = self.seen[previous["seq"]]
         if previous["hash"] != hash_:
             fail("le lien vers la clôture précédente est incorrect.")
-        if body["perpetual_total"] != before["perpetual_total"] + body["total"] or (
-            body["perpetual_abs_total"] != before["perpetual_abs_total"] + body["abs_total"]
-        ):
-            fail("le grand total perpétuel ne prolonge pas celui de la clôture précédente.")
+        perpetual_problem(body, before, fail)
 
 
 # -- the verifier -------------------------------------------------------------------------------
@@ -488,14 +483,22 @@ class _ChainCheck:
     def __init__(self, verifier: _Verifier, manifest: dict[str, Any]) -> None:
         self.v, self.manifest = verifier, manifest
         self.first_seq = _int(manifest.get("first_seq"))
-        self.expected_seq = self.first_seq
-        self.prev_hash: str | None = manifest.get("first_prev_hash")
-        self.prev_ts = ""
-        self.numbers: dict[str, int] = {}
+        ring = checks.KeyRing()
+        for key_id, key in verifier.keys.items():
+            ring.add(0, key_id, key)
+        ring.current = self._key_before(self.first_seq)
+        self.walk = checks.Walk(
+            lambda seq, _rule, message: verifier.fail(CHAIN, seq, _sentence(message)),
+            ledger_id=manifest.get("ledger_id"),
+            keys=ring,
+            copied=("seq", "type", "number", "key", "v"),
+        )
+        self.walk.prev_seq = self.first_seq - 1
+        self.walk.prev_hash = manifest.get("first_prev_hash")
+        self.walk.prev_ts = ""
         self.counts: Counter[str] = Counter()
         self.last: ChainRecord | None = None
         self.last_period: Any = None
-        self.current_key = self._key_before(self.first_seq)
         self.closures = _Closures(self.first_seq, lambda seq, m: verifier.fail(CHAIN, seq, m))
         self.copies: list[_Copy] = []
 
@@ -554,7 +557,7 @@ class _ChainCheck:
         self._finish_chain()
         v.report.closures_checked = self.closures.checked
         v.report.closures_partial = self.closures.partial
-        v.report.records_key_id = self.current_key
+        v.report.records_key_id = self.walk.keys.current
 
     def _interrupted(self, total: int) -> bool:
         v = self.v
@@ -568,118 +571,70 @@ class _ChainCheck:
         return False
 
     def _record(self, line: bytes) -> None:
-        fail = self.v.fail
+        walk = self.walk
         try:
             record = ChainRecord.from_line(line)
         except ValueError:
-            fail(CHAIN, None, f"La ligne {self.v.report.records} de {CHAIN} est illisible.")
-            self.expected_seq += 1
-            self.prev_hash = None
+            self.v.fail(CHAIN, None, f"La ligne {self.v.report.records} de {CHAIN} est illisible.")
+            walk.prev_seq = (walk.prev_seq or 0) + 1
+            walk.prev_hash = None
             return
         seq = record.seq
-        name = _sentence(record_name(seq, record.record_type, record.number))
-        if seq != self.expected_seq:
-            fail(
-                CHAIN,
-                seq,
-                f"La séquence passe de {self.expected_seq - 1} à {seq} : "
-                "des enregistrements manquent ou sont en trop.",
-            )
-        if self.prev_hash is not None and record.prev_hash != self.prev_hash:
-            where = "du manifeste" if seq == self.first_seq else "de l'enregistrement précédent"
-            fail(
-                CHAIN,
-                seq,
-                f"{name} ne suit pas l'empreinte {where} (chaînage rompu : "
-                "enregistrement supprimé, inséré ou déplacé).",
-            )
-        if chain.link_hash(record.prev_hash, record.canonical) != record.hash:
-            fail(
-                CHAIN,
-                seq,
-                f"{name} a été modifié : son empreinte ne correspond plus à son contenu.",
-            )
-        self.expected_seq, self.prev_hash, self.last = seq + 1, record.hash, record
-        self.counts[record.record_type] += 1
         try:
             envelope = json.loads(record.canonical)
             body = envelope["body"]
             if not isinstance(body, dict):
                 raise TypeError("body")
         except (ValueError, KeyError, TypeError):
-            fail(CHAIN, seq, f"{name} est illisible (contenu canonique corrompu).")
-            return
-        self._envelope(record, envelope, name)
-        self._signature(record, body, name)
-        self._content(record, envelope, body, name)
-        self._render(record, envelope, name)
-
-    def _envelope(self, record: ChainRecord, envelope: dict[str, Any], name: str) -> None:
-        fail = self.v.fail
-        get = envelope.get
-        copies = (get("seq"), get("type"), get("number"), get("key"), get("v"))
-        if copies != (
-            record.seq,
-            record.record_type,
-            record.number,
-            record.key_id,
-            record.canonical_version,
-        ):
-            fail(
-                CHAIN,
-                record.seq,
-                f"{name} : la ligne de {CHAIN} ne correspond pas au contenu signé.",
-            )
-        if get("ledger") != self.manifest.get("ledger_id"):
-            fail(CHAIN, record.seq, f"{name} appartient à un autre journal.")
-        ts = get("ts")
-        if isinstance(ts, str):
-            if ts < self.prev_ts:
-                fail(CHAIN, record.seq, f"{name} est daté avant l'enregistrement qui le précède.")
-            self.prev_ts = ts
-        self.last_period = get("period")
-
-    def _signature(self, record: ChainRecord, body: dict[str, Any], name: str) -> None:
-        fail, seq = self.v.fail, record.seq
-        allowed = self.current_key
-        if record.record_type == _KEY:
-            if seq == 1 or not body.get("endorsed"):
-                allowed = body.get("key_id")
-            if seq > 1 and not body.get("endorsed"):
-                fail(
-                    CHAIN,
-                    seq,
-                    f"Changement de clé de signature non endossé par la clé "
-                    f"précédente à l'enregistrement n°{seq} (motif : {body.get('reason', '?')})"
-                    " : les enregistrements suivants ne sont plus garantis par la clé "
-                    "d'origine.",
-                )
-        key = self.v.keys.get(record.key_id)
-        if record.key_id != allowed:
-            fail(
+            envelope = body = None
+        ts = envelope.get("ts") if envelope is not None else None
+        rec = _as_record(record, ts if isinstance(ts, str) else None)
+        if seq == self.first_seq and record.prev_hash != walk.prev_hash:
+            self.v.fail(
                 CHAIN,
                 seq,
-                f"{name} est signé par une clé ({record.key_id}) qui n'était pas "
-                "la clé en vigueur.",
+                f"{_sentence(checks.name_of(rec))} ne suit pas l'empreinte du manifeste "
+                "(chaînage rompu : enregistrement supprimé, inséré ou déplacé).",
             )
-        elif key is None:
-            fail(CHAIN, seq, f"{name} est signé par la clé {record.key_id}, absente de {KEYS}.")
-        elif not chain.signature_ok(key, record.hash, record.signature):
-            fail(CHAIN, seq, f"{name} porte une signature invalide.")
-        if record.record_type == _KEY:
-            introduced = self.v.keys.get(str(body.get("key_id")))
-            if introduced is None or chain.key_id_of(introduced) != body.get("key_id"):
-                fail(CHAIN, seq, f"{name} introduit une clé absente de {KEYS}.")
-            self.current_key = body.get("key_id")
+            walk.prev_hash = None
+        checks.check_record(walk, rec)
+        self.last = record
+        self.counts[record.record_type] += 1
+        if envelope is None or body is None:
+            walk.fail(seq, "format", say.illegible(checks.name_of(rec)))
+            walk.advance(rec)
+            return
+        checks.check_copies(
+            walk, rec, envelope, f"la ligne de {CHAIN} ne correspond pas au contenu signé."
+        )
+        checks.check_ledger(walk, rec, envelope.get("ledger"))
+        checks.check_time(walk, rec)
+        self.last_period = envelope.get("period")
+        self._signature(rec, body)
+        checks.check_numbering(walk, rec)
+        self._content(record, body, _sentence(checks.name_of(rec)))
+        self._render(record, envelope, _sentence(checks.name_of(rec)))
+        walk.advance(rec)
 
-    def _content(
-        self, record: ChainRecord, envelope: dict[str, Any], body: dict[str, Any], name: str
-    ) -> None:
+    def _signature(self, rec: tuple[Any, ...], body: dict[str, Any]) -> None:
+        walk, seq, signer = self.walk, rec[checks.SEQ], rec[checks.KEY_ID]
+        if rec[checks.TYPE] == _KEY and seq > 1 and not body.get("endorsed"):
+            walk.fail(seq, "key_unendorsed", say.unendorsed(seq, body.get("reason", "?")))
+        if signer == checks.allowed_signer(walk, rec, body) and signer not in walk.keys.public:
+            walk.fail(
+                seq,
+                "key",
+                f"{checks.name_of(rec)} est signé par la clé {signer}, absente de {KEYS}.",
+            )
+        else:
+            checks.check_signature(walk, rec, signer, body)
+        if rec[checks.TYPE] == _KEY:
+            introduced = walk.keys.public.get(str(body.get("key_id")))
+            if introduced is None or chain.key_id_of(introduced) != body.get("key_id"):
+                walk.fail(seq, "key", f"{checks.name_of(rec)} introduit une clé absente de {KEYS}.")
+
+    def _content(self, record: ChainRecord, body: dict[str, Any], name: str) -> None:
         fail, seq, rtype = self.v.fail, record.seq, record.record_type
-        last = self.numbers.get(rtype)
-        if last is not None and record.number != last + 1:
-            fail(CHAIN, seq, _sentence(numbering_message(rtype, last, record.number)))
-        self.numbers[rtype] = record.number
         if rtype == _TICKET:
             problem = ticket_problem(body)
             if problem is None and not self.closures.ticket(body):
@@ -765,6 +720,30 @@ class _ChainCheck:
                 last.seq,
                 f"La chaîne ne se termine pas par la clôture de {period_label(m.get('period'))}.",
             )
+
+
+def _as_record(record: ChainRecord, ts: str | None) -> tuple[Any, ...]:
+    """A chain line as the checks read a record; an archive line copies no till, date
+    or amount (the readable files are compared with the signed records instead)."""
+    return (
+        record.seq,
+        record.record_type,
+        record.number,
+        ts,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        record.key_id,
+        record.canonical_version,
+        record.canonical,
+        record.prev_hash,
+        record.hash,
+        record.signature,
+    )
 
 
 def _int(value: Any) -> int:

@@ -18,46 +18,42 @@ from __future__ import annotations
 
 import base64
 import bisect
-import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, null, select
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput
 from app.ledger import canonical, chain
 from app.ledger.central.models import CENTRAL_KIND, TillChain, TillKey, TillRecord, TillUpload
 from app.ledger.central.upload import UploadTrace
+from app.ledger.chain import GENESIS_PREV_HASH
 from app.ledger.closures import list_closures
 from app.ledger.journal import derived_rows
 from app.ledger.models import SALE_TYPES, JournalRecord, RecordType
 from app.ledger.store import Ledger
-from app.ledger.verify.engine import (
-    Finding,
-    Progress,
-    Report,
+from app.ledger.verify import checks
+from app.ledger.verify import report as say
+from app.ledger.verify.closures import DAY as _DAY
+from app.ledger.verify.closures import MONTH as _MONTH
+from app.ledger.verify.closures import YEAR as _YEAR
+from app.ledger.verify.closures import ClosureChain
+from app.ledger.verify.engine import Progress, verify_ledger
+from app.ledger.verify.report import Finding, Report
+from app.ledger.verify.totals import (
     RunningTotals,
     compare_totals,
-    numbering_message,
-    record_name,
+    grand_total_problems,
     ticket_problem,
-    totals_of_body,
-    verify_ledger,
 )
 
 _SALE_VALUES = frozenset(t.value for t in SALE_TYPES)
-_DAY, _MONTH, _YEAR = (
-    RecordType.DAY_CLOSURE.value,
-    RecordType.MONTH_CLOSURE.value,
-    RecordType.YEAR_CLOSURE.value,
-)
-_PART_OF = {_MONTH: _DAY, _YEAR: _MONTH}
+_COLUMNS_DIFFER = "les colonnes du serveur central ne correspondent pas au contenu signé."
 _STEP = 1000  # rows between two progress reports / cancel checks
 
 
@@ -116,6 +112,9 @@ def _verify(
             progress=(lambda done, _all: progress(done, total)) if progress else None,
             cancelled=cancelled,
         )
+        # The shop's verdict also rests on the tills' chains, which a checkpoint of the
+        # central's own chain does not cover: a central is always verified whole.
+        report.checkpoint = None
     if report.cancelled:
         return report
     days: dict[str, dict[str, RunningTotals]] = defaultdict(dict)
@@ -138,24 +137,47 @@ def _verify(
 
 
 # -- one till's chain -----------------------------------------------------------------------
-@dataclass
-class _TillScan:
-    """Walks one till's records in order, as ``verify_ledger`` walks a ledger file."""
+_COPIED = tuple(k for k in checks.ENVELOPE_COPIES if k != "ref")  # a till record has no ref
+_COLUMNS = (
+    TillRecord.seq,
+    TillRecord.record_type,
+    TillRecord.number,
+    TillRecord.ts,
+    TillRecord.business_date,
+    TillRecord.till,
+    TillRecord.operator,
+    TillRecord.is_sale,
+    null(),  # ref: not copied into a column here
+    TillRecord.period,
+    TillRecord.total_cents,
+    TillRecord.key_id,
+    TillRecord.canonical_version,
+    TillRecord.canonical,
+    TillRecord.prev_hash,
+    TillRecord.hash,
+    TillRecord.signature,
+)
 
-    till: TillChain
-    report: Report
-    days: dict[str, dict[str, RunningTotals]] | None
-    prev_seq: int = 0
-    prev_hash: str = chain.GENESIS_PREV_HASH
-    prev_ts: str = ""
-    active: str | None = None
-    keys: dict[str, Any] = field(default_factory=dict)
-    ders: dict[str, bytes] = field(default_factory=dict)
-    key_changes: list[tuple[int, str]] = field(default_factory=list)  # (seq, key in force)
-    numbers: dict[str, int] = field(default_factory=dict)
-    since_day: RunningTotals = field(default_factory=RunningTotals)
-    last: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
-    parts: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
+
+class _TillScan:
+    """Walks one till's records in order with the checks ``verify_ledger`` runs on a
+    ledger file."""
+
+    def __init__(
+        self,
+        till: TillChain,
+        report: Report,
+        days: dict[str, dict[str, RunningTotals]] | None,
+    ) -> None:
+        self.till, self.report, self.days = till, report, days
+        self.keys = checks.KeyRing()
+        self.walk = checks.Walk(
+            self.fail, ledger_id=till.ledger_id, keys=self.keys, copied=_COPIED, first_number=1
+        )
+        self.walk.prev_seq, self.walk.prev_hash, self.walk.prev_ts = 0, GENESIS_PREV_HASH, ""
+        self.closures = ClosureChain(self.fail)
+        self.ders: dict[str, bytes] = {}
+        self.key_changes: list[tuple[int, str]] = []  # (seq, key in force)
 
     def fail(self, seq: int | None, rule: str, message: str) -> None:
         self.report.findings.append(Finding(seq, rule, f"Caisse {self.till.till_id} : {message}"))
@@ -169,13 +191,13 @@ class _TillScan:
         cancelled: Callable[[], bool] | None,
     ) -> int:
         rows = session.execute(
-            select(TillRecord)
+            select(*_COLUMNS)
             .where(TillRecord.ledger_id == self.till.ledger_id)
             .order_by(TillRecord.seq)
             .execution_options(yield_per=_STEP)
-        ).scalars()
+        )
         for row in rows:
-            self.record(row)
+            self.record(tuple(row))
             done += 1
             if done % _STEP == 0:
                 if cancelled is not None and cancelled():
@@ -186,191 +208,76 @@ class _TillScan:
         self.finish(session)
         return done
 
-    def record(self, row: TillRecord) -> None:
-        seq = row.seq
+    def record(self, rec: tuple[Any, ...]) -> None:
+        walk, seq, rtype = self.walk, rec[checks.SEQ], rec[checks.TYPE]
         self.report.records += 1
-        name = record_name(seq, row.record_type, row.number)
-        if seq != self.prev_seq + 1:
-            self.fail(
-                seq,
-                "sequence",
-                f"la séquence passe de {self.prev_seq} à {seq} : "
-                f"{seq - self.prev_seq - 1} enregistrement(s) manquant(s).",
-            )
-        if row.prev_hash != self.prev_hash:
-            self.fail(
-                seq, "chain", f"{name} ne suit pas l'enregistrement précédent (chaînage rompu)."
-            )
-        if hashlib.sha256(bytes.fromhex(row.prev_hash) + row.canonical).hexdigest() != row.hash:
-            self.fail(
-                seq,
-                "hash",
-                f"{name} a été modifié : son empreinte ne correspond plus à son contenu.",
-            )
+        checks.check_record(walk, rec)
         try:
-            envelope = json.loads(row.canonical)
+            envelope = json.loads(rec[checks.CANONICAL])
             body = envelope["body"]
         except (ValueError, KeyError, TypeError):
-            self.fail(seq, "format", f"{name} est illisible (contenu canonique corrompu).")
-            self._advance(row)
+            self.fail(seq, "format", say.illegible(checks.name_of(rec)))
+            walk.advance(rec)
             return
-        self._signature(row, envelope, body, name)
-        self._copies(row, envelope, body, name)
-        self._numbering(row)
-        if row.record_type == RecordType.TICKET.value:
+        if rtype != checks.KEY or self._introduce(rec, body):
+            checks.check_signature(walk, rec, envelope.get("key"), body)
+        if rtype == checks.KEY and body.get("key_id") in self.keys.public:
+            self.key_changes.append((seq, body["key_id"]))
+        try:
+            total = derived_rows(rtype, body)[2]
+        except (KeyError, TypeError, ValueError):
+            total = "?"
+        if (
+            checks.copies_differ(walk, rec, envelope)
+            or total != rec[checks.TOTAL]
+            or bool(rec[checks.IS_SALE]) != (rtype in _SALE_VALUES)
+        ):
+            self.fail(seq, "copy", f"{checks.name_of(rec)} : {_COLUMNS_DIFFER}")
+        checks.check_ledger(walk, rec, envelope.get("ledger"))
+        checks.check_time(walk, rec)
+        checks.check_numbering(walk, rec)
+        if rtype == RecordType.TICKET.value:
             problem = ticket_problem(body)
             if problem:
-                self.fail(seq, "ticket", f"{name} : {problem}")
+                self.fail(seq, "ticket", f"{checks.name_of(rec)} : {problem}")
             else:
-                self.since_day.add_ticket(body)
+                self.closures.since_day.add_ticket(body)
                 if self.days is not None:
-                    day = self.days[row.business_date]
+                    day = self.days[rec[checks.DATE]]
                     day.setdefault(self.till.ledger_id, RunningTotals()).add_ticket(body)
-        elif row.record_type in (_DAY, _MONTH, _YEAR):
-            self._closure(row, body)
-        self._advance(row)
+        elif rtype in (_DAY, _MONTH, _YEAR):
+            self.closures.closure(seq, rtype, body, rec[checks.PREV])
+        walk.advance(rec)
 
-    def _advance(self, row: TillRecord) -> None:
-        self.prev_seq, self.prev_hash, self.prev_ts = row.seq, row.hash, row.ts
-
-    def _signature(
-        self, row: TillRecord, envelope: dict[str, Any], body: dict[str, Any], name: str
-    ) -> None:
-        allowed = self.active
-        if row.record_type == RecordType.KEY.value:
-            try:
-                der = base64.b64decode(body["public_key"])
-                self.keys[body["key_id"]] = chain.load_public_der(der)
-                self.ders[body["key_id"]] = der
-            except (ValueError, KeyError, TypeError):
-                self.fail(row.seq, "key", f"{name} introduit une clé illisible.")
-                return
-            if row.seq == 1 or not body.get("endorsed"):
-                allowed = body["key_id"]
-            if row.seq > 1 and not body.get("endorsed"):
-                self.fail(
-                    row.seq,
-                    "key_unendorsed",
-                    f"changement de clé de signature non endossé par la clé précédente à "
-                    f"l'enregistrement n°{row.seq} : les enregistrements suivants ne sont plus "
-                    "garantis par la clé d'origine.",
-                )
-        signer = envelope.get("key")
-        key = self.keys.get(signer)
-        if signer != allowed or key is None:
-            self.fail(
-                row.seq,
-                "key",
-                f"{name} est signé par une clé ({signer}) qui n'était pas la clé en vigueur.",
-            )
-        elif not chain.signature_ok(key, row.hash, row.signature):
-            self.fail(row.seq, "signature", f"{name} porte une signature invalide.")
-        if row.record_type == RecordType.KEY.value:
-            self.active = body.get("key_id")
-            self.key_changes.append((row.seq, body.get("key_id")))
+    def _introduce(self, rec: tuple[Any, ...], body: dict[str, Any]) -> bool:
+        """A KEY record's key joins the ring; False when it cannot be read."""
+        seq = rec[checks.SEQ]
+        try:
+            der = base64.b64decode(body["public_key"])
+            self.keys.add(seq, body["key_id"], chain.load_public_der(der))
+            self.ders[body["key_id"]] = der
+        except (ValueError, KeyError, TypeError):
+            self.fail(seq, "key", f"{checks.name_of(rec)} introduit une clé illisible.")
+            return False
+        if seq > 1 and not body.get("endorsed"):
+            self.fail(seq, "key_unendorsed", say.unendorsed(seq, None))
+        return True
 
     def key_in_force(self, seq: int) -> str | None:
         """The till's key in force at record ``seq``: the latest KEY record up to it."""
         at = bisect.bisect_right(self.key_changes, seq, key=lambda change: change[0])
         return self.key_changes[at - 1][1] if at else None
 
-    def _copies(
-        self, row: TillRecord, envelope: dict[str, Any], body: dict[str, Any], name: str
-    ) -> None:
-        get = envelope.get
-        signed = (
-            get("seq"),
-            get("type"),
-            get("number"),
-            get("ts"),
-            get("date"),
-            get("till"),
-            get("operator"),
-            get("period"),
-            get("key"),
-            get("v"),
-        )
-        stored = (
-            row.seq,
-            row.record_type,
-            row.number,
-            row.ts,
-            row.business_date,
-            row.till,
-            row.operator,
-            row.period,
-            row.key_id,
-            row.canonical_version,
-        )
-        try:
-            total = derived_rows(row.record_type, body)[2]
-        except (KeyError, TypeError, ValueError):
-            total = "?"
-        if (
-            signed != stored
-            or total != row.total_cents
-            or (bool(row.is_sale) != (row.record_type in _SALE_VALUES))
-        ):
-            self.fail(
-                row.seq,
-                "copy",
-                f"{name} : les colonnes du serveur central ne correspondent pas au contenu signé.",
-            )
-        if get("ledger") != self.till.ledger_id:
-            self.fail(row.seq, "ledger", f"{name} appartient à un autre journal.")
-        if row.ts < self.prev_ts:
-            self.fail(row.seq, "time", f"{name} est daté avant l'enregistrement qui le précède.")
-
-    def _numbering(self, row: TillRecord) -> None:
-        last = self.numbers.get(row.record_type, 0)
-        if row.number != last + 1:
-            self.fail(row.seq, "numbering", numbering_message(row.record_type, last, row.number))
-        self.numbers[row.record_type] = row.number
-
-    def _closure(self, row: TillRecord, body: dict[str, Any]) -> None:
-        self.report.closures += 1
-        label = RecordType(row.record_type).label.lower()
-        where = f"la {label} du {body.get('period', '?')} (enregistrement n°{row.seq})"
-
-        def fail(message: str) -> None:
-            self.fail(row.seq, "closure", f"{where} : {message}")
-
-        rtype = row.record_type
-        try:
-            previous = self.last.get(rtype)
-            first = previous[0] + 1 if previous else 1
-            if body["first_seq"] != first or body["last_seq"] != row.seq - 1:
-                fail("la plage d'enregistrements couverte est incorrecte.")
-            if body["last_hash"] != row.prev_hash:
-                fail("l'empreinte du dernier enregistrement couvert est incorrecte.")
-            if rtype == _DAY:
-                computed, self.since_day = self.since_day, RunningTotals()
-            else:
-                parts = self.parts.pop(_PART_OF[rtype], [])
-                if [(p["seq"], p["period"]) for p in body["parts"]] != [
-                    (s, b["period"]) for s, b in parts
-                ]:
-                    fail("la liste des clôtures regroupées est incorrecte.")
-                computed = RunningTotals()
-                for _seq, part in parts:
-                    computed.merge(totals_of_body(part))
-            problem = compare_totals(body, computed)
-            if problem:
-                fail(problem)
-            _perpetual_problems(body, previous[1] if previous else None, fail)
-        except (KeyError, TypeError):
-            fail("le contenu de la clôture est incomplet.")
-        self.last[rtype] = (row.seq, body)
-        self.parts.setdefault(rtype, []).append((row.seq, body))
-
     def finish(self, session: Session) -> None:
         """What the chain cannot say on its own: the head cache, the keys, the uploads."""
-        if (self.till.head_seq, self.till.head_hash) != (self.prev_seq, self.prev_hash):
+        walk = self.walk
+        self.report.closures += self.closures.count
+        if (self.till.head_seq, self.till.head_hash) != (walk.prev_seq, walk.prev_hash):
             self.fail(
                 None,
                 "head",
                 f"le serveur central indique avoir reçu jusqu'au n°{self.till.head_seq}, "
-                f"mais sa copie de la chaîne s'arrête au n°{self.prev_seq}.",
+                f"mais sa copie de la chaîne s'arrête au n°{walk.prev_seq}.",
             )
         for key_id, der in session.execute(
             select(TillKey.key_id, TillKey.public_key).where(
@@ -429,7 +336,7 @@ class _TillScan:
         if received is None or received != upload.last_hash:
             fail(f"annonce une empreinte qui n'est pas celle de l'enregistrement n°{last} reçu.")
         in_force = self.key_in_force(last)
-        key = self.keys.get(upload.key_id)
+        key = self.keys.public.get(upload.key_id)
         if upload.key_id != in_force or key is None:
             fail(
                 f"est signé par la clé {upload.key_id}, qui n'est pas la clé de la caisse en "
@@ -472,18 +379,6 @@ def _uploads(
     return [(UploadTrace.of(row), row.signature) for row in rows], received
 
 
-def _perpetual_problems(
-    body: dict[str, Any], previous: dict[str, Any] | None, fail: Callable[[str], None]
-) -> None:
-    before = previous or {"perpetual_total": 0, "perpetual_abs_total": 0}
-    if body["grand_total"] != body["total"]:
-        fail("le grand total de la période ne correspond pas au total.")
-    if body["perpetual_total"] != before["perpetual_total"] + body["total"] or (
-        body["perpetual_abs_total"] != before["perpetual_abs_total"] + body["abs_total"]
-    ):
-        fail("le grand total perpétuel ne prolonge pas celui de la clôture précédente.")
-
-
 # -- shop day closures ------------------------------------------------------------------------
 def _check_shop_days(
     session: Session,
@@ -524,7 +419,7 @@ def _check_shop_days(
             problem = compare_totals(body, computed)
             if problem:
                 fail(f"{problem} (tickets des caisses)")
-            _perpetual_problems(body, previous.body if previous else None, fail)
+            grand_total_problems(body, previous.body if previous else None, fail)
             _check_listed_tills(session, body, per_till, names, fail)
         except (KeyError, TypeError):
             fail("le contenu de la clôture est incomplet.")

@@ -18,26 +18,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import IO
 
-COLUMNS = (
-    "JournalCode",
-    "JournalLib",
-    "EcritureNum",
-    "EcritureDate",
-    "CompteNum",
-    "CompteLib",
-    "CompAuxNum",
-    "CompAuxLib",
-    "PieceRef",
-    "PieceDate",
-    "EcritureLib",
-    "Debit",
-    "Credit",
-    "EcritureLet",
-    "DateLet",
-    "ValidDate",
-    "Montantdevise",
-    "Idevise",
-)
+from app.ledger.export.fec import FEC_COLUMNS
+
+COLUMNS = FEC_COLUMNS
 """The 18 columns of a FEC kept in debit/credit form, in the order the article sets."""
 
 REQUIRED = (

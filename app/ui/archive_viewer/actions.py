@@ -316,6 +316,12 @@ class ViewerActions:
         self.ctx.ledger_changed.emit()
 
     def ask_fec(self) -> None:
+        self._ask_year(
+            "fecYearDialog", "Fichier des écritures comptables", "Exercice :", self._fec_year_chosen
+        )
+
+    def _ask_year(self, name: str, title: str, label: str, chosen: Callable[[str], None]) -> None:
+        """Which fiscal year of the journal: a window-modal list, newest first."""
         if self.browser is None:
             return
         years = [str(p.year) for p in reversed(self.browser.periods())]
@@ -323,12 +329,12 @@ class ViewerActions:
             self._say("Le journal ne contient aucun exercice.")
             return
         dialog = QInputDialog(self)
-        dialog.setObjectName("fecYearDialog")
-        dialog.setWindowTitle("Fichier des écritures comptables")
-        dialog.setLabelText("Exercice :")
+        dialog.setObjectName(name)
+        dialog.setWindowTitle(title)
+        dialog.setLabelText(label)
         dialog.setComboBoxItems(years)
         dialog.setComboBoxEditable(False)
-        dialog.textValueSelected.connect(self._fec_year_chosen)
+        dialog.textValueSelected.connect(chosen)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
         dialog.open()
@@ -353,22 +359,12 @@ class ViewerActions:
     # -- tax-audit pack ------------------------------------------------------------------------
     def ask_audit_pack(self) -> None:
         """Choose the fiscal year, then the folder; the pack is written off the GUI thread."""
-        if self.browser is None:
-            return
-        years = [str(p.year) for p in reversed(self.browser.periods())]
-        if not years:
-            self._say("Le journal ne contient aucun exercice.")
-            return
-        dialog = QInputDialog(self)
-        dialog.setObjectName("auditYearDialog")
-        dialog.setWindowTitle("Dossier pour un contrôle fiscal")
-        dialog.setLabelText("Exercice contrôlé :")
-        dialog.setComboBoxItems(years)
-        dialog.setComboBoxEditable(False)
-        dialog.textValueSelected.connect(self._audit_year_chosen)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        dialog.open()
+        self._ask_year(
+            "auditYearDialog",
+            "Dossier pour un contrôle fiscal",
+            "Exercice contrôlé :",
+            self._audit_year_chosen,
+        )
 
     def _audit_year_chosen(self, year: str) -> None:
         dialog = QFileDialog(

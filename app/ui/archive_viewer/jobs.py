@@ -8,7 +8,6 @@ only touched on the GUI thread.
 
 from __future__ import annotations
 
-import inspect
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -78,24 +77,14 @@ class Verdict:
 
 
 def verify_live(path: Path, *, operator: str, job: Job, source: str) -> Verdict:
-    """The live ledger, through the service that journals the result on the shop's own
-    computer. Where that service takes no cancel flag, the progress callback stops it:
-    an interrupted check is not journaled (it proves nothing)."""
+    """The live ledger from its latest checkpoint (the whole ledger when there is none),
+    through the service that journals the result on the shop's own computer; an
+    interrupted check is not journaled (it proves nothing)."""
     from app.ledger import service
 
-    accepts = inspect.signature(service.verify_and_record).parameters
-    if "cancelled" in accepts:
-        report = service.verify_and_record(
-            path, operator=operator, progress=job.progress, cancelled=job.cancelled
-        )
-    else:
-
-        def progress(done: int, total: int) -> None:
-            if job.cancelled():
-                raise VerificationCancelled
-            job.progress(done, total)
-
-        report = service.verify_and_record(path, operator=operator, progress=progress)
+    report = service.verify_and_record(
+        path, operator=operator, progress=job.progress, cancelled=job.cancelled, incremental=True
+    )
     findings = tuple(ReportFinding(f.seq, path.name, f.message) for f in report.findings)
     return _verdict(report, findings, source=source, archive=False)
 

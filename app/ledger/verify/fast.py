@@ -1,0 +1,83 @@
+"""A ticket's envelope read straight into what the checks need.
+
+Tickets are most of a ledger. Decoding one into dictionaries builds every line's label,
+quantity and barcode only to drop them; ``msgspec`` reads the same JSON into typed
+fields and skips the rest. A record that does not fit these types exactly (a missing key,
+a rate written as text, anything unexpected) is not judged here: ``read_ticket`` returns
+None and the caller decodes it the ordinary way, so a damaged record gets the same
+findings either way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from app.ledger.verify.totals import Figures
+
+
+class _Line(msgspec.Struct):
+    total: int
+
+
+class _Vat(msgspec.Struct):
+    rate: int
+    base: int
+    vat: int
+    total: int
+
+
+class _Payment(msgspec.Struct):
+    method: str
+    amount: int
+
+
+class _Ticket(msgspec.Struct):
+    total: int
+    lines: list[_Line]
+    vat: list[_Vat]
+    payments: list[_Payment]
+
+
+class _Envelope(msgspec.Struct):
+    body: _Ticket
+    seq: int
+    type: str
+    number: int
+    ts: str
+    date: str
+    till: str
+    operator: str
+    ref: int | None
+    period: str | None
+    key: str
+    v: int
+    ledger: str
+
+
+_decode = msgspec.json.Decoder(_Envelope).decode
+_Errors = (msgspec.DecodeError, msgspec.ValidationError)
+
+
+def read_ticket(data: bytes) -> tuple[_Envelope, Figures] | None:
+    """The envelope (its copied keys as attributes) and the ticket's figures; None when
+    the record must be decoded the ordinary way."""
+    try:
+        envelope = _decode(data)
+    except _Errors:
+        return None
+    body = envelope.body
+    figures = (
+        body.total,
+        sum([line.total for line in body.lines]),
+        [(v.rate, v.base, v.vat, v.total) for v in body.vat],
+        [(p.method, p.amount) for p in body.payments],
+    )
+    return envelope, figures
+
+
+def copies_of(envelope: _Envelope) -> tuple[Any, ...]:
+    """The copied keys, in the order of ``checks.ENVELOPE_COPIES``."""
+    e = envelope
+    return (e.seq, e.type, e.number, e.ts, e.date, e.till, e.operator, e.ref, e.period, e.key, e.v)

@@ -1,0 +1,233 @@
+"""The live ledger as a record stream: one chunk of ``journal`` rows, checked on its own
+(in a worker process when the ledger is large) and summed up for the stitcher.
+
+Rows come from SQL as plain tuples and stay so; a ticket is read through the typed fast
+path (``fast.read_ticket``), every other record (and a ticket that does not fit it) is
+decoded as JSON. Only what spans chunks goes back to the parent: the ends of the chunk,
+the numbers it holds, and the ticket totals cut at each closure.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.ledger.chain import load_public_der
+from app.ledger.journal import derived_rows
+from app.ledger.models import CLOSURE_TYPES, SALE_TYPES, RecordType
+from app.ledger.purged import NOTHING_PURGED, Purged
+from app.ledger.verify import checks
+from app.ledger.verify import report as say
+from app.ledger.verify.checks import CANONICAL, HASH, IS_SALE, SEQ, TOTAL, TS, TYPE, Walk
+from app.ledger.verify.fast import copies_of, read_ticket
+from app.ledger.verify.sources import Reader, connect
+from app.ledger.verify.totals import (
+    RunningTotals,
+    figures_problem,
+    ticket_figures,
+    ticket_problem,
+)
+
+Keys = list[tuple[int, str, bytes]]  # (seq of the KEY record, key id, DER public key)
+_SALE_VALUES = frozenset(t.value for t in SALE_TYPES)
+_CLOSURE_VALUES = frozenset(t.value for t in CLOSURE_TYPES)
+_TICKET = RecordType.TICKET.value
+_SIGNATURES_AT_ONCE = 4096
+_DIRECT = "ne correspondent pas au contenu signé (modification directe de la base)."
+_COLUMNS_DIFFER = f"les colonnes de la base {_DIRECT}"
+_AMOUNTS_DIFFER = f"les montants de la base {_DIRECT}"
+
+
+@dataclass
+class Chunk:
+    lo: int
+    hi: int
+    rows: int = 0
+    first: tuple[int, str, str, str] | None = None  # seq, prev_hash, hash, ts
+    last: tuple[int, str, str] | None = None  # seq, hash, ts
+    findings: list[tuple[int | None, str, str]] = field(default_factory=list)
+    numbers: dict[str, list[int]] = field(default_factory=dict)  # type -> [first, last, seq]
+    # Ticket totals cut at each closure: (seq, type, body, prev_hash, hash, totals before
+    # it), then what follows the last closure in ``tail``.
+    closures: list[tuple[Any, ...]] = field(default_factory=list)
+    tail: list[Any] = field(default_factory=list)
+
+
+def key_ring(keys: Keys, seq: int) -> checks.KeyRing:
+    """The chain's keys, with the one in force at record ``seq``."""
+    ring = checks.KeyRing()
+    for introduced, key_id, der in keys:
+        ring.add(introduced, key_id, load_public_der(der))
+        if introduced < seq:
+            ring.current = key_id
+    return ring
+
+
+class _Copies:
+    """The VAT and payment rows of a chunk against the signed bodies. What the bodies say
+    is gathered in the order they say it (VAT rates highest first, as the copies are
+    read), and the two are compared as wholes at the end; only when they differ are they
+    compared record by record, to name the records."""
+
+    _VAT = (
+        "SELECT seq, rate_bp, base_cents, vat_cents, total_cents FROM journal_vat "
+        "WHERE seq BETWEEN ? AND ? ORDER BY seq, rate_bp DESC"
+    )
+    _PAY = (
+        "SELECT seq, method, amount_cents FROM journal_payment "
+        "WHERE seq BETWEEN ? AND ? ORDER BY seq, idx"
+    )
+
+    def __init__(self) -> None:
+        self.vat: list[tuple[Any, ...]] = []
+        self.pay: list[tuple[Any, ...]] = []
+        self.signed: dict[int, tuple[list[Any], list[Any]]] = {}
+
+    def add(self, seq: int, vat: list[Any], pays: list[Any]) -> None:
+        if vat:
+            self.vat += [(seq, *v) for v in vat]
+        if pays:
+            self.pay += [(seq, *p) for p in pays]
+        if vat or pays:
+            self.signed[seq] = (vat, pays)
+
+    def differing(self, conn: Reader, lo: int, hi: int, seqs: list[int]) -> list[int]:
+        """The records (of ``seqs``, those read) whose copies differ from their body."""
+        vat_rows = conn.execute(self._VAT, (lo, hi)).fetchall()
+        pay_rows = conn.execute(self._PAY, (lo, hi)).fetchall()
+        if vat_rows == self.vat and pay_rows == self.pay:
+            return []
+        copied: dict[int, tuple[list[Any], list[Any]]] = defaultdict(lambda: ([], []))
+        for seq, *row in vat_rows:
+            copied[seq][0].append(tuple(row))
+        for seq, method, amount in pay_rows:
+            copied[seq][1].append((method, amount))
+        nothing: tuple[list[Any], list[Any]] = ([], [])
+        out = []
+        for seq in seqs:
+            vat, pays = self.signed.get(seq, nothing)
+            vat_copy, pay_copy = copied.get(seq, nothing)
+            if pays != pay_copy or (vat != vat_copy and sorted(vat, reverse=True) != vat_copy):
+                out.append(seq)
+        return out
+
+
+def scan_chunk(
+    target: str, lo: int, hi: int, ledger_id: str, keys: Keys, purged: Purged = NOTHING_PURGED
+) -> Chunk:
+    """Check records lo..hi (inclusive) on their own; return what must be stitched.
+    ``purged``: what PURGE events excuse (gaps, links and numbers of archived years)."""
+    # A chunk keeps tens of thousands of small tuples until its end, and creates no
+    # cycles: the cyclic collector would only walk them again and again.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _scan(target, lo, hi, ledger_id, keys, purged)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _scan(target: str, lo: int, hi: int, ledger_id: str, keys: Keys, purged: Purged) -> Chunk:
+    out = Chunk(lo, hi)
+    findings = out.findings
+    walk = Walk(
+        lambda seq, rule, message: findings.append((seq, rule, message)),
+        ledger_id=ledger_id,
+        keys=key_ring(keys, lo),
+        purged=purged,
+    )
+    walk.numbers = out.numbers
+    walk.pending = []
+    conn = connect(target)
+    try:
+        copies = _Copies()
+        amounts_differ: set[int] = set()
+        seqs: list[int] = []
+        running = RunningTotals()
+        for rec in conn.execute(
+            f"SELECT {checks.COLUMNS} FROM journal WHERE seq BETWEEN ? AND ? ORDER BY seq",
+            (lo, hi),
+        ):
+            seq, rtype = rec[SEQ], rec[TYPE]
+            if out.first is None:
+                out.first = (seq, rec[checks.PREV], rec[HASH], rec[TS])
+            checks.check_record(walk, rec)
+            signed = _read(walk, rec)
+            if signed is None:
+                findings.append((seq, "format", say.illegible(checks.name_of(rec))))
+                walk.advance(rec)
+                out.rows += 1
+                continue
+            body, vat, pays, total, problem, figures = signed
+            out.rows += 1
+            seqs.append(seq)
+            copies.add(seq, vat, pays)
+            if bool(rec[IS_SALE]) != (rtype in _SALE_VALUES) or total != rec[TOTAL]:
+                amounts_differ.add(seq)
+                findings.append((seq, "copy", f"{checks.name_of(rec)} : {_AMOUNTS_DIFFER}"))
+            checks.check_numbering(walk, rec)
+            if rtype == _TICKET:
+                if problem:
+                    findings.append((seq, "ticket", f"{checks.name_of(rec)} : {problem}"))
+                else:
+                    running.add(figures)
+            elif rtype in _CLOSURE_VALUES:
+                cut = running.as_plain()
+                out.closures.append((seq, rtype, body, rec[checks.PREV], rec[HASH], cut))
+                running = RunningTotals()
+            walk.advance(rec)
+            if len(walk.pending) >= _SIGNATURES_AT_ONCE:
+                checks.check_signatures(walk)
+        checks.check_signatures(walk)
+        for seq in copies.differing(conn, lo, hi, seqs):
+            if seq not in amounts_differ:
+                findings.append((seq, "copy", f"{_name(conn, seq)} : {_AMOUNTS_DIFFER}"))
+        if walk.prev_seq is not None:
+            out.last = (walk.prev_seq, walk.prev_hash or "", walk.prev_ts or "")
+        out.tail = running.as_plain()
+    finally:
+        conn.close()
+    return out
+
+
+def _read(walk: Walk, rec: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """The signed content of a record with its envelope checked: (body, VAT rows, payment
+    rows, total, the ticket's problem, the ticket's figures); None when illegible. A
+    well-formed ticket takes the typed fast path and has no body (no check needs it)."""
+    rtype = rec[TYPE]
+    fast = read_ticket(rec[CANONICAL]) if rtype == _TICKET else None
+    if fast is not None:
+        envelope, figures = fast
+        checks.check_signature(walk, rec, envelope.key, {})
+        if copies_of(envelope) != rec[0:7] + rec[8:10] + rec[11:13]:
+            walk.fail(rec[SEQ], "copy", f"{checks.name_of(rec)} : {_COLUMNS_DIFFER}")
+        checks.check_ledger(walk, rec, envelope.ledger)
+        checks.check_time(walk, rec)
+        problem = figures_problem(figures, typed=True)
+        return None, figures[2], figures[3], figures[0], problem, figures
+    try:
+        decoded = json.loads(rec[CANONICAL])
+        body = decoded["body"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    checks.check_signature(walk, rec, decoded.get("key"), body)
+    checks.check_copies(walk, rec, decoded, _COLUMNS_DIFFER)
+    checks.check_ledger(walk, rec, decoded.get("ledger"))
+    checks.check_time(walk, rec)
+    try:
+        vat, pays, total = derived_rows(rtype, body)
+    except (KeyError, TypeError, ValueError):
+        vat, pays, total = [], [], "?"
+    if rtype != _TICKET:
+        return body, vat, pays, total, None, None
+    problem = ticket_problem(body)
+    return body, vat, pays, total, problem, None if problem else ticket_figures(body)
+
+
+def _name(conn: Reader, seq: int) -> str:
+    row = conn.execute("SELECT record_type, number FROM journal WHERE seq = ?", (seq,)).fetchone()
+    return say.record_name(seq, *row) if row else say.record_name(seq, None, None)
