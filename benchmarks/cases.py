@@ -24,6 +24,7 @@ from benchmarks import (
     bundle_cases,
     cache,
     central_case,
+    ereporting_case,
     viewer_case,
 )
 from benchmarks.common import (
@@ -510,6 +511,7 @@ BENCHMARKS: dict[str, Callable[[Context], list[Result]]] = {
     "till": app_cases.bench_till,
     "invoice": app_cases.bench_invoice,
     "outbox": app_cases.bench_outbox,
+    "ereporting": ereporting_case.bench_ereporting,
     "archive": archive_case.bench_archive,
     "audit": audit_case.bench_audit,
     "viewer": viewer_case.bench_viewer,

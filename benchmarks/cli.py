@@ -25,6 +25,7 @@ NAMES = (
     "till",
     "invoice",
     "outbox",
+    "ereporting",
     "archive",
     "audit",
     "viewer",

@@ -119,6 +119,12 @@ def main(out: Path) -> int:
     app.processEvents()
     window.grab().save(str(out / "invoices.png"))
 
+    periods = window.ask_ereport()  # the e-reporting periods of the demo's VAT regime
+    periods.resize(900, 420)
+    app.processEvents()
+    periods.grab().save(str(out / "ereporting.png"))
+    periods.close()
+
     window.nav.setCurrentRow(PAGES.index("Archives"))
     viewer = window.screens["Archives"]
     app.processEvents()

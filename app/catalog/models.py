@@ -30,3 +30,5 @@ class Product(Base):
     weighed: Mapped[bool] = mapped_column(default=False)
     open_price: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
+    # goods | services | not_subject | margin (app/catalog/nature.py); None: by VAT rate
+    nature: Mapped[str | None] = mapped_column(String(16), default=None)

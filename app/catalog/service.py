@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from stdnum import ean as stdnum_ean
 
 from app.catalog.models import Category, Product
+from app.catalog.nature import check_nature
 from app.errors import InvalidInput
 from app.ledger.events import EventCode, log_event
 from app.ledger.operators import Permission, require
@@ -35,6 +36,7 @@ class ProductInfo:
     weighed: bool
     open_price: bool
     active: bool
+    nature: str | None = None  # None: the default for the VAT rate (nature.default_nature)
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ def _info(product: Product, category: str | None) -> ProductInfo:
         product.weighed,
         product.open_price,
         product.active,
+        product.nature,
     )
 
 
@@ -187,6 +190,7 @@ def save_product(
     active: bool = True,
     product_id: int | None = None,
     operator: str,
+    nature: str | None = None,
 ) -> ProductInfo:
     """Create or update a product after checking every field.
 
@@ -197,6 +201,7 @@ def save_product(
     if price_cents < 0:
         raise InvalidInput("Le prix ne peut pas être négatif.")
     check_rate_bp(vat_rate_bp)
+    check_nature(nature)
     ean = check_ean(ean) if ean else None
     if ean:
         clash = session.scalar(select(Product.id).where(Product.ean == ean))
@@ -219,6 +224,7 @@ def save_product(
     product.name, product.ean, product.category_id = name, ean, category_id
     product.price_cents, product.vat_rate_bp = price_cents, vat_rate_bp
     product.weighed, product.open_price, product.active = weighed, open_price, active
+    product.nature = nature
     session.add(product)
     session.flush()
     return _info(product, category)

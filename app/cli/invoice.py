@@ -34,6 +34,8 @@ def run_validate(args: argparse.Namespace) -> int:
     path = args.file
     report = validate_invoice(path.read_bytes(), filename=path.name)
     print(report.summary())
+    if report.rules:
+        print(report.rules_line())
     for finding in report.findings:
         level = "ERREUR" if finding.severity == "fatal" else "Avertissement"
         print(f"  {level} {finding.rule} : {finding.message}")

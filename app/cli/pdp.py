@@ -1,11 +1,10 @@
-"""``comptoir pdp push|sync|report`` and ``comptoir pdp-sandbox``: the e-invoicing
+"""``comptoir pdp push|sync|report|status`` and ``comptoir pdp-sandbox``: the e-invoicing
 platform (plateforme agréée, Chorus Pro) and a local one for tests and demos."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
 
 from app.cli import arguments, common
 
@@ -15,13 +14,35 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     pdp.add_argument(
         "pdp_command",
         metavar="ACTION",
-        choices=("push", "sync", "report"),
+        choices=("push", "sync", "report", "status"),
         help="push : envoyer les factures en attente ; sync : statuts et factures "
-        "fournisseurs ; report : e-reporting des ventes B2C du mois",
+        "fournisseurs ; report : e-reporting (Flux 10) des périodes dues ; status NUMÉRO "
+        "CODE : donner un statut de cycle de vie à une facture",
+    )
+    pdp.add_argument("status_args", nargs="*", metavar="NUMÉRO CODE", help=argparse.SUPPRESS)
+    pdp.add_argument(
+        "--period",
+        metavar="PÉRIODE",
+        type=_period,
+        help="report : AAAA-MM (les périodes de ce mois) ou AAAA-MM-JJ (celles de ce jour)",
     )
     pdp.add_argument(
-        "--month", metavar="AAAA-MM", type=arguments.month, help="mois de l'e-reporting (report)"
+        "--month", metavar="AAAA-MM", type=arguments.month, help="report : comme --period AAAA-MM"
     )
+    pdp.add_argument(
+        "--replace", action="store_true", help="report : rectificatif (RE) remplaçant la période"
+    )
+    pdp.add_argument(
+        "--matricule", help="report : matricule (4 caractères) de la plateforme agréée, retenu"
+    )
+    pdp.add_argument(
+        "--amount",
+        metavar="MONTANT",
+        type=arguments.amount("Montant encaissé"),
+        help="status 212 : montant encaissé (TTC)",
+    )
+    pdp.add_argument("--reason-code", help="status : code motif de la liste officielle")
+    pdp.add_argument("--reason", help="status : précision libre sur le motif")
     pdp.set_defaults(run=run_pdp)
 
     sandbox = commands.add_parser(
@@ -35,6 +56,16 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         "--client-secret", metavar="SECRET", default="secret", help="secret OAuth2"
     )
     sandbox.set_defaults(run=run_sandbox)
+
+
+def _period(text: str) -> str:
+    """An e-reporting period asked for: a month (AAAA-MM) or a day (AAAA-MM-JJ)."""
+    try:
+        return arguments.month(text) if len(text) == 7 else arguments.day(text).isoformat()
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"Période invalide : {text!r} (attendu AAAA-MM ou AAAA-MM-JJ)."
+        ) from None
 
 
 def run_pdp(args: argparse.Namespace) -> int:
@@ -54,7 +85,7 @@ def run_pdp(args: argparse.Namespace) -> int:
             client = training_client(ledger)
         else:
             client = configured_client(ledger)
-        chorus = _chorus_client(ledger) if args.pdp_command != "report" else None
+        chorus = _chorus_client(ledger) if args.pdp_command in ("push", "sync") else None
         if client is None and chorus is None:
             print(
                 "Erreur : aucune plateforme de facturation électronique n'est configurée "
@@ -69,7 +100,9 @@ def run_pdp(args: argparse.Namespace) -> int:
         refused = False
         try:
             if args.pdp_command == "report":
-                return _ereport(ledger, client, args.month, common.operator_name())
+                return _ereport(ledger, client, args, common.operator_name())
+            if args.pdp_command == "status":
+                return _lifecycle_status(ledger, client, args)
             for channel, each in channels.items():
                 prefix = "Chorus Pro — " if channel == CHORUS else ""
                 try:
@@ -114,23 +147,61 @@ def _chorus_client(ledger):  # type: ignore[no-untyped-def]
         return None
 
 
-def _ereport(ledger, client, month: str | None, operator: str) -> int:  # type: ignore[no-untyped-def]
-    import calendar
+def _ereport(ledger, client, args, operator: str) -> int:  # type: ignore[no-untyped-def]
+    from app.einvoice.pdp.ereporting import parse_period, send_due, set_platform_matricule
+    from app.ledger.settings import fiscal_settings
 
-    from app.einvoice.pdp.ereporting import send_report
-
-    if not month:
-        print("Erreur : précisez le mois avec --month AAAA-MM.", file=sys.stderr)
+    asked = args.period or args.month
+    if args.replace and not asked:
+        print("Erreur : précisez la période à remplacer avec --period.", file=sys.stderr)
         return 2
-    year, number = (int(part) for part in month.split("-"))  # checked by arguments.month
-    start = date(year, number, 1)
-    end = date(year, number, calendar.monthrange(year, number)[1])
-    report, ref = send_report(ledger, client, start, end, operator=operator)
-    print(
-        f"E-reporting du {start:%d/%m/%Y} au {end:%d/%m/%Y} transmis ({len(report.days)} "
-        f"journée(s)) : flux {ref.flow_id}"
-    )
+    if args.matricule:
+        with ledger.transaction() as session:
+            set_platform_matricule(session, args.matricule)
+    periods = None
+    if asked:
+        with ledger.reader() as session:
+            periods = parse_period(fiscal_settings(session).vat_regime, asked)
+    sent = send_due(ledger, client, operator=operator, periods=periods, replace=args.replace)
+    for report, ref in sent:
+        kind = "rectificatif" if report.type_code == "RE" else "initial"
+        print(f"E-reporting {kind} des {report.period.label()} transmis : flux {ref.flow_id}")
+    if sent:
+        print(sent[-1][0].validation.rules_line())
+    else:
+        print("Aucun e-reporting à transmettre.")
     return 0
+
+
+def _lifecycle_status(ledger, client, args) -> int:  # type: ignore[no-untyped-def]
+    from app.einvoice.pdp.cdar import BUYER_STATUSES, REASON_LABELS
+    from app.einvoice.pdp.inbox import answer_incoming
+    from app.einvoice.pdp.outbox import drain_once
+    from app.einvoice.pdp.statuses import describe, incoming_by_number, queue_status
+
+    if len(args.status_args) != 2:
+        print("Erreur : indiquez le numéro de la facture et le code du statut.", file=sys.stderr)
+        return 2
+    number, code = args.status_args
+    amount = args.amount
+    if code in BUYER_STATUSES:
+        with ledger.transaction() as session:
+            incoming = incoming_by_number(session, number)
+            answer_incoming(session, client, incoming.id, code, args.reason or "",
+                            reason_code=args.reason_code)  # fmt: skip
+        print(f"Statut {describe(code)} transmis pour la facture fournisseur {number}.")
+        return 0
+    with ledger.transaction() as session:
+        queue_status(session, number, code, amount_cents=amount,
+                     reason_code=args.reason_code, reason=args.reason)  # fmt: skip
+    stats = drain_once(ledger, client)
+    reason = f" — {REASON_LABELS[args.reason_code]}" if args.reason_code in REASON_LABELS else ""
+    if stats.sent or stats.deposited_after_search:
+        print(f"Statut {describe(code)}{reason} transmis pour la facture {number}.")
+        return 0
+    print(f"Statut {describe(code)} mis en file d'envoi pour la facture {number} : il partira "
+          "avec « comptoir pdp push ».")  # fmt: skip
+    return 1
 
 
 def run_sandbox(args: argparse.Namespace) -> int:

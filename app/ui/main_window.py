@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QFrame,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QListWidget,
     QMainWindow,
@@ -50,6 +49,7 @@ from app.ui.clock_dialog import journal_start
 from app.ui.closures.closures_screen import ClosuresScreen
 from app.ui.context import AppContext, documents
 from app.ui.errors import show_error
+from app.ui.invoices.ereporting_dialog import EReportingDialog
 from app.ui.invoices.invoices_screen import InvoicesScreen
 from app.ui.login import LoginDialog
 from app.ui.settings.catalog_screen import CatalogScreen
@@ -288,29 +288,17 @@ class MainWindow(QMainWindow):
             self._tell("Rapport X", f"Rapport X enregistré : {out.pdf}")
         return out
 
-    def ask_ereport(self) -> None:
-        today = date.today()
-        months = []
-        year, month = today.year, today.month
-        for _ in range(12):
-            month -= 1
-            if month == 0:
-                year, month = year - 1, 12
-            months.append(f"{year:04d}-{month:02d}")
-        choice, ok = QInputDialog.getItem(
-            self, "E-reporting", "Mois à transmettre :", months, 0, False
-        )
-        if ok:
-            self.send_ereport(choice)
+    def ask_ereport(self) -> EReportingDialog:
+        """The e-reporting periods: due, sent, replaced; sending from there."""
+        dialog = EReportingDialog(self.ctx, self)
+        dialog.setModal(True)
+        dialog.show()
+        return dialog
 
     def send_ereport(self, month: str) -> None:
-        import calendar
+        from app.einvoice.pdp.ereporting import parse_period, send_due
+        from app.ledger.settings import fiscal_settings
 
-        from app.einvoice.pdp.ereporting import send_report
-
-        year, number = (int(part) for part in month.split("-"))
-        start = date(year, number, 1)
-        end = date(year, number, calendar.monthrange(year, number)[1])
         ledger, operator = self.ctx.ledger, self.ctx.operator_name
 
         def work():  # type: ignore[no-untyped-def]
@@ -320,16 +308,22 @@ class MainWindow(QMainWindow):
                     "Aucune plateforme de facturation électronique n'est configurée (Réglages)."
                 )
             try:
-                return send_report(ledger, client, start, end, operator=operator)
+                with ledger.reader() as session:
+                    periods = parse_period(fiscal_settings(session).vat_regime, month)
+                return send_due(ledger, client, operator=operator, periods=periods)
             finally:
                 client.close()
 
         def done(result) -> None:  # type: ignore[no-untyped-def]
-            report, ref = result
+            sent = "\n".join(
+                f"{report.period.label().capitalize()} : flux {ref.flow_id}"
+                for report, ref in result
+            )
             self._tell(
                 "E-reporting",
-                f"E-reporting de {month} transmis "
-                f"({len(report.days)} journée(s)) : flux {ref.flow_id}.",
+                f"E-reporting de {month} transmis :\n{sent}"
+                if result
+                else f"Aucune vente de {month} à déclarer par e-reporting.",
             )
             self.ctx.ledger_changed.emit()
 

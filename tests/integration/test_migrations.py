@@ -127,3 +127,35 @@ def test_0008_keeps_queued_items_as_invoices_and_allows_one_212_each(tmp_path) -
             conn.execute(insert.format(kind="", track="t-again", value=""))
     finally:
         conn.close()
+
+
+def test_0013_leaves_existing_products_to_the_default_of_their_vat_rate(tmp_path) -> None:
+    """A product of revision 0008 gets an empty nature: its VAT rate decides its
+    e-reporting category until the shop sets one."""
+    from alembic import command
+
+    from app.catalog.nature import CATEGORY_CODES, nature_of
+
+    path = tmp_path / "old.sqlite"
+    engine = make_engine(path)
+    cfg = migrate._config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0008")
+    engine.dispose()
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "INSERT INTO product (name, price_cents, vat_rate_bp, weighed, open_price, active) "
+        "VALUES ('Déjeuner', 1500, 1000, 0, 0, 1)"
+    )
+    conn.commit()
+    conn.close()
+    engine = make_engine(path)
+    assert migrate.upgrade(engine) is True
+    engine.dispose()
+    conn = sqlite3.connect(path)
+    try:
+        [(nature, rate)] = conn.execute("SELECT nature, vat_rate_bp FROM product").fetchall()
+    finally:
+        conn.close()
+    assert nature is None and CATEGORY_CODES[nature_of(nature, rate)] == "TPS1"

@@ -116,3 +116,58 @@ def test_paid_services_invoice_reports_212(tmp_path: Path, platform) -> None:
             assert current_status(session, issued.record.seq)[0] == "Encaissée"
     [cdar] = [d for d in platform.deposits if d.syntax == "CDAR"]
     assert cdar.name == f"CDAR_{number}_212.xml"
+
+
+def test_report_sends_flux_10_then_a_rectificative(tmp_path: Path, platform, capsys) -> None:
+    from datetime import date
+
+    from lxml import etree
+
+    from app.einvoice.official import validate_ereporting
+    from app.ledger.closures import close_day
+    from tests.helpers import ring
+
+    db = tmp_path / "shop.sqlite"
+    with Ledger.open(db) as ledger:
+        with ledger.transaction() as session:
+            record_fiscal_settings(session, DEMO_SHOP, operator="Gérant")
+        ring(ledger, ("Pain", 130, 2, 550), ("Vin", 1150, 1, 2000))
+        day = date.today()  # the ledger's clock is the machine's
+        with ledger.transaction() as session:
+            close_day(session, day, operator="Gérant")
+    month = f"{day:%Y-%m}"
+    assert main(["--db", str(db), "pdp", "report", "--replace"]) == 2
+    assert "--period" in capsys.readouterr().err
+    assert main(["--db", str(db), "pdp", "report", "--period", "mars"]) == 2
+    assert "Période invalide : 'mars' (attendu AAAA-MM ou AAAA-MM-JJ)" in capsys.readouterr().err
+    assert main(["--db", str(db), "pdp", "report", "--period", month]) == 2
+    assert "matricule" in capsys.readouterr().err  # the platform's, in every report
+    assert main(["--db", str(db), "pdp", "report", "--period", month, "--matricule", "0042"]) == 0
+    out = capsys.readouterr().out
+    assert "E-reporting initial des transactions" in out
+    assert "Règles appliquées : XSD Flux 10 DGFiP v3 ; schématron PPF Flux 10" in out
+    sent = len(platform.reports)
+    assert sent == 2  # transactions (10.3) and payments (10.4) of the period of that day
+    assert main(["--db", str(db), "pdp", "report", "--period", day.isoformat()]) == 2
+    assert "déjà été transmis" in capsys.readouterr().err
+    args = ["--db", str(db), "pdp", "report", "--period", day.isoformat(), "--replace"]
+    assert main(args) == 0
+    assert "E-reporting rectificatif" in capsys.readouterr().out
+    types = [
+        etree.fromstring(r.content).findtext("ReportDocument/TypeCode") for r in platform.reports
+    ]
+    assert types == ["IN", "IN", "RE", "RE"]
+    assert all(validate_ereporting(r.content).ok for r in platform.reports)
+
+
+def test_invoice_validate_names_the_rules(tmp_path: Path, capsys) -> None:
+    from app.einvoice.facturx import data_dict, invoice_xml
+    from tests.einvoice import sample_bodies as samples
+
+    envelope, body = samples.multi_rate_goods()
+    path = tmp_path / "facture.xml"
+    path.write_bytes(invoice_xml(data_dict(envelope, body)))
+    assert main(["invoice", "validate", str(path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("Factur-X EN16931 valide")
+    assert out[1].startswith("Règles appliquées : ") and "BR-FR Flux 2 (CII) V1.4.0.03" in out[1]

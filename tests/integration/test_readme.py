@@ -78,6 +78,7 @@ def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setenv("COMPTOIR_PDP_TOKEN_URL", platform.token_url)
         monkeypatch.setenv("COMPTOIR_PDP_CLIENT_ID", "comptoir")
         monkeypatch.setenv("COMPTOIR_PDP_CLIENT_SECRET", "secret")
+        monkeypatch.setenv("COMPTOIR_PDP_MATRICULE", "0042")  # the sender of its e-reports
         yield tmp_path
 
 

@@ -7,6 +7,7 @@ import time
 from decimal import Decimal
 
 import pytest
+from lxml import etree
 
 from app.customers.service import CustomerInfo, save_customer
 from app.demo import DEMO_CUSTOMERS
@@ -112,13 +113,18 @@ def test_dispute_a_supplier_invoice_from_the_inbox(qtbot, shop, platform) -> Non
     assert dialog.model.rowCount() == 1
     assert dialog.model.index(0, 6).data() == "Reçue"
     dialog.table.selectRow(0)
-    dialog.answer("207", reason="Quantités livrées différentes")
+    assert [b.text() for b in dialog.buttons.values()][:2] == ["Prendre en charge", "Approuver"]
+    dialog.answer("207", reason="Quantités livrées différentes", reason_code="QTE_ERR")
     _wait(qtbot, lambda: dialog.model.index(0, 6).data() == "En litige")
     [status] = platform.received_statuses
-    assert (status.code, status.reason) == ("207", "Quantités livrées différentes")
+    assert (status.code, status.reason, status.reason_code) == (
+        "207",
+        "Quantités livrées différentes",
+        "QTE_ERR",
+    )
 
 
-def test_ereporting_from_the_closures_screen(qtbot, shop, platform, clock) -> None:
+def test_ereporting_from_the_closures_screen(qtbot, shop, platform, clock, monkeypatch) -> None:
     from datetime import date, time
 
     from PySide6.QtWidgets import QMessageBox
@@ -126,6 +132,7 @@ def test_ereporting_from_the_closures_screen(qtbot, shop, platform, clock) -> No
     from app.ledger.closures import close_day
     from tests.helpers import ring
 
+    monkeypatch.setenv("COMPTOIR_PDP_MATRICULE", "0042")  # the platform's, in every report
     ledger = shop["ledger"]
     ring(ledger, ("Pain", 130, 2, 550), operator="Yanis")
     clock.set_local(date(2026, 3, 2), time(19))
@@ -142,7 +149,9 @@ def test_ereporting_from_the_closures_screen(qtbot, shop, platform, clock) -> No
         return box is not None and "transmis" in box.text()
 
     _wait(qtbot, told)
-    assert len(platform.reports) == 1
+    # The first ten days' transactions (10.3) and March's payments (10.4, nil: goods only).
+    roots = [etree.fromstring(report.content) for report in platform.reports]
+    assert [root[1].tag for root in roots] == ["TransactionsReport", "PaymentsReport"]
 
 
 def test_platform_settings_tab_keeps_the_secret_out_of_the_database(
@@ -150,6 +159,7 @@ def test_platform_settings_tab_keeps_the_secret_out_of_the_database(
 ) -> None:
     import keyring
 
+    from app.einvoice.pdp.ereporting import platform_matricule
     from tests.einvoice.pdp.test_client import MemoryKeyring
 
     for name in (
@@ -170,8 +180,14 @@ def test_platform_settings_tab_keeps_the_secret_out_of_the_database(
         tab.token_url.setText(platform.token_url)
         tab.client_id.setText("comptoir")
         tab.secret.setText("secret")
+        tab.matricule.setText("00A")
+        tab.save()
+        assert "4 caractères" in tab.error.text()
+        tab.matricule.setText("0042")
         tab.save()
         assert tab.status.text() == "Réglages de la plateforme enregistrés."
+        with shop["ledger"].reader() as session:
+            assert platform_matricule(session) == "0042"  # the sender of every e-report
         tab.test()
         _wait(qtbot, lambda: tab.status.text() == "La plateforme répond.")
     finally:
@@ -224,3 +240,37 @@ def test_declare_a_payment_received(qtbot, shop, platform) -> None:
     finally:
         worker.stop(5)
     assert [s.code for s in platform.received_statuses] == ["212"]
+
+
+def test_ereporting_periods_screen(qtbot, qtmodeltester, shop, platform, clock, monkeypatch):
+    from datetime import date, time
+
+    from app.ledger.closures import close_day
+    from tests.helpers import ring
+
+    monkeypatch.setenv("COMPTOIR_PDP_MATRICULE", "0042")
+    ledger = shop["ledger"]
+    ring(ledger, ("Pain", 130, 2, 550), ("Déjeuner", 1500, 1, 1000), operator="Yanis")
+    clock.set_local(date(2026, 3, 2), time(19))
+    with ledger.transaction() as session:
+        close_day(session, date(2026, 3, 2), operator="Camille")
+    clock.set_local(date(2026, 4, 2), time(9))
+    window = MainWindow(AppContext(ledger, shop["manager"]))
+    qtbot.addWidget(window)
+    dialog = window.ask_ereport()
+    qtmodeltester.check(dialog.model)
+    states = [dialog.model.index(row, 3).data() for row in range(dialog.model.rowCount())]
+    assert states == ["À transmettre", "À transmettre"]
+    assert dialog.message.text() == "2 périodes à transmettre."
+    dialog.send_button.click()
+    _wait(qtbot, lambda: dialog.message.text() == "2 déclarations transmises.")
+    assert [dialog.model.index(r, 3).data() for r in range(2)] == ["Transmis", "Transmis"]
+    assert dialog.model.index(0, 5).data() and not dialog.send_button.isEnabled()
+    dialog.table.selectRow(1)
+    dialog.replace_button.click()
+    _wait(qtbot, lambda: dialog.message.text() == "1 déclaration transmise.")
+    assert dialog.model.index(1, 3).data() == "Rectifié"
+    kinds = [
+        etree.fromstring(r.content).findtext("ReportDocument/TypeCode") for r in platform.reports
+    ]
+    assert kinds == ["IN", "IN", "RE"]

@@ -2,7 +2,10 @@
 
 ``client`` talks to a platform over HTTP; ``outbox`` and ``worker`` send the issued
 invoices reliably. ``cdar`` reads and writes the lifecycle status messages (CDAR D22B)
-exchanged about an invoice. ``sandbox`` is a local platform speaking the same API on
+exchanged about an invoice; ``statuses`` queues the ones the shop gives. ``ereporting``
+builds the DGFiP Flux 10 reports (``flux10`` writes the file) per period of the shop's VAT
+regime. Every message is checked with the official rules first (``app.einvoice.official``).
+``sandbox`` is a local platform speaking the same API on
 127.0.0.1, for demos and tests, that can be told to fail, stall, drop answers or reject.
 
 Invoices to public-sector customers go to Chorus Pro instead, through the same outbox:

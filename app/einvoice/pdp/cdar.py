@@ -11,12 +11,14 @@ and written as UTC.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 from lxml import etree
 
+from app.einvoice.official import require_valid, validate_cdar
 from app.errors import InvalidInput
 
 STATUS_LABELS = {
@@ -34,8 +36,121 @@ STATUS_LABELS = {
     "211": "Paiement transmis",
     "212": "Encaissée",
     "213": "Rejetée",
+    "214": "Visée",
     "220": "Annulée",
+    "221": "Erreur de routage",
+    "224": "Demande de paiement direct",
+    "225": "Affacturée",
+    "226": "Affacturée confidentiel",
+    "227": "Changement de compte à payer",
+    "228": "Non affacturée",
+    "300": "E-reporting déposé",
+    "301": "E-reporting rejeté",
+    "501": "Irrecevable",
 }
+# Statuses the shop gives itself: as the seller of an invoice, as the buyer of a supplier's.
+SELLER_STATUSES = ("209", "212", "220")
+BUYER_STATUSES = ("204", "205", "206", "207", "208", "210", "211")
+
+# BR-FR-CDV-CL-09 (V1.4.0.03): the closed list of reason codes, in French.
+REASON_LABELS = {
+    "AUTRE": "Autre motif",
+    "COORD_BANC_ERR": "Coordonnées bancaires erronées",
+    "TX_TVA_ERR": "Taux de TVA erroné",
+    "MONTANTTOTAL_ERR": "Montant total erroné",
+    "CALCUL_ERR": "Erreur de calcul",
+    "NON_CONFORME": "Mentions légales non conformes",
+    "DOUBLON": "Facture en double",
+    "DEST_INC": "Destinataire inconnu",
+    "DEST_ERR": "Erreur de destinataire",
+    "TRANSAC_INC": "Transaction inconnue",
+    "EMMET_INC": "Émetteur inconnu",
+    "CONTRAT_TERM": "Contrat terminé",
+    "DOUBLE_FACT": "Double facturation",
+    "CMD_ERR": "Référence de commande erronée",
+    "ADR_ERR": "Adresse erronée",
+    "SIRET_ERR": "SIRET erroné",
+    "CODE_ROUTAGE_ERR": "Code de routage erroné",
+    "REF_CT_ABSENT": "Référence du contrat absente",
+    "REF_ERR": "Référence erronée",
+    "PU_ERR": "Prix unitaire erroné",
+    "REM_ERR": "Remise erronée",
+    "QTE_ERR": "Quantité erronée",
+    "ART_ERR": "Article erroné",
+    "MODPAI_ERR": "Modalités de paiement erronées",
+    "QUALITE_ERR": "Qualité non conforme",
+    "LIVR_INCOMP": "Livraison incomplète",
+    "JUSTIF_ABS": "Justificatif absent",
+    "NON_TRANSMISE": "Facture non transmise",
+    "ROUTAGE_ERR": "Erreur de routage",
+    "CONTACT_ACHTR": "Prendre contact avec l'acheteur",
+    "RETRAIT_MAN_SERV": "Retrait par le service (secteur public)",
+    "ST_CT_NON_DECLAR": "Sous-traitant non déclaré (secteur public)",
+    "SUPPR_COMP_AVOIR": "Compensée par un avoir (secteur public)",
+    "TRANSF_PMNT_REGIE": "Paiement transféré à une régie (secteur public)",
+    "REJ_SEMAN": "Rejet : contrôles sémantiques",
+    "REJ_UNI": "Rejet : facture déjà reçue",
+    "REJ_COH": "Rejet : incohérence des données",
+    "REJ_ADR": "Rejet : adressage",
+    "REJ_CONT_B2G": "Rejet : contrôles du secteur public",
+    "REJ_REF_PJ": "Rejet : référence de pièce jointe",
+    "REJ_ASS_PJ": "Rejet : pièce jointe mal associée",
+    "IRR_VIDE_F": "Fichier vide",
+    "IRR_TYPE_F": "Type de fichier refusé",
+    "IRR_SYNTAX": "Syntaxe non reconnue",
+    "IRR_TAILLE_PJ": "Pièce jointe trop volumineuse",
+    "IRR_NOM_PJ": "Nom de pièce jointe invalide",
+    "IRR_VID_PJ": "Pièce jointe vide",
+    "IRR_EXT_DOC": "Extension de document refusée",
+    "IRR_TAILLE_F": "Fichier trop volumineux",
+    "IRR_ANTIVIRUS": "Fichier bloqué par l'antivirus",
+    "IRR_NOM_F": "Nom de fichier invalide",
+}
+
+
+def _codes(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+_DISPUTE = _codes(
+    "AUTRE COORD_BANC_ERR TX_TVA_ERR MONTANTTOTAL_ERR CALCUL_ERR NON_CONFORME DOUBLON DEST_INC "
+    "DEST_ERR TRANSAC_INC EMMET_INC CONTRAT_TERM DOUBLE_FACT CMD_ERR ADR_ERR SIRET_ERR "
+    "CODE_ROUTAGE_ERR REF_CT_ABSENT REF_ERR PU_ERR REM_ERR QTE_ERR ART_ERR MODPAI_ERR "
+    "QUALITE_ERR LIVR_INCOMP"
+)
+# BR-FR-CDV-15: these statuses need a reason; BR-FR-CDV-CL-09: the codes each one allows.
+REASONS_FOR = {
+    "206": _codes(
+        "AUTRE CMD_ERR SIRET_ERR CODE_ROUTAGE_ERR REF_CT_ABSENT REF_ERR PU_ERR REM_ERR QTE_ERR "
+        "ART_ERR MODPAI_ERR QUALITE_ERR LIVR_INCOMP"
+    ),
+    "207": _DISPUTE,
+    "208": _codes(
+        "JUSTIF_ABS COORD_BANC_ERR CMD_ERR SIRET_ERR CODE_ROUTAGE_ERR REF_CT_ABSENT REF_ERR"
+    ),
+    "210": _codes(
+        "TX_TVA_ERR MONTANTTOTAL_ERR CALCUL_ERR NON_CONFORME DOUBLON DEST_ERR TRANSAC_INC "
+        "EMMET_INC CONTRAT_TERM DOUBLE_FACT CMD_ERR ADR_ERR REF_CT_ABSENT"
+    ),
+    "213": _codes(
+        "MONTANTTOTAL_ERR CALCUL_ERR DOUBLON DEST_INC ADR_ERR REJ_SEMAN REJ_UNI REJ_COH REJ_ADR "
+        "REJ_CONT_B2G REJ_REF_PJ REJ_ASS_PJ"
+    ),
+    "501": tuple(code for code in REASON_LABELS if code.startswith("IRR_")),
+}
+# Statuses whose optional reason is restricted; these two reasons belong to them alone.
+_OPTIONAL_REASONS = {"200": ("NON_TRANSMISE",), "221": ("ROUTAGE_ERR",)}
+_ONLY_FOR = {"NON_TRANSMISE": "200", "ROUTAGE_ERR": "221"}
+
+
+def status_label(code: str) -> str:
+    """The French name of a lifecycle status, known or not."""
+    return STATUS_LABELS.get(code, f"Statut {code}")
+
+
+def reason_label(code: str | None) -> str:
+    return REASON_LABELS.get(code or "", code or "")
+
 
 RSM = "urn:un:unece:uncefact:data:standard:CrossDomainAcknowledgementAndResponse:100"
 RAM = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"
@@ -47,8 +162,8 @@ _REF = "rsm:AcknowledgementDocument/ram:ReferenceReferencedDocument"
 
 # Statuses the platform itself issues (role WK, document type 305); the seller issues
 # "Complétée", "Encaissée" and "Annulée"; the buyer every other one.
-_PLATFORM_CODES = {"200", "201", "202", "203", "213"}
-_SELLER_CODES = {"209", "212", "220"}
+_PLATFORM_CODES = {"200", "201", "202", "203", "213", "221", "501"}
+_SELLER_CODES = set(SELLER_STATUSES)
 # MDT-88 as the XP Z12-012 examples fill it; left out for the codes they do not show.
 _DOCUMENT_STATUS = {
     "200": "10", "202": "43", "203": "48", "204": "45",
@@ -111,7 +226,7 @@ def parse_cdar(xml: bytes) -> LifecycleStatus:
         invoice_number=number,
         invoice_date=_parse_moment(invoice_date).date().isoformat() if invoice_date else None,
         code=code,
-        label=STATUS_LABELS.get(code) or (condition or f"Statut {code}").replace("_", " "),
+        label=STATUS_LABELS.get(code) or (condition or status_label(code)).replace("_", " "),
         issued_at=_parse_moment(issued).strftime("%Y-%m-%dT%H:%M:%SZ"),
         reason_code=_text(root, f"{_REF}/ram:SpecifiedDocumentStatus/ram:ReasonCode"),
         reason=_text(root, f"{_REF}/ram:SpecifiedDocumentStatus/ram:Reason"),
@@ -131,17 +246,30 @@ def build_cdar(
     receiver_siren: str = "",
     issued_at: datetime | None = None,
     invoice_type: str = "380",
+    amounts: Mapping[int, int] | None = None,
+    sequence: int = 1,
+    check: bool = True,
 ) -> bytes:
-    """A CDAR message giving status ``code`` to an invoice, shaped like the XP Z12-012 ones.
+    """A CDAR message giving status ``code`` to an invoice, shaped like the XP Z12-012 ones
+    and held to BR-FR-CDV V1.4.0.03 (``check``: ``MessageRefused`` naming the broken rule).
 
     ``sender_siren`` identifies who gives the status (the buyer for "Approuvée", the
     seller for "Encaissée", the platform's number for the platform's own statuses),
-    ``receiver_siren`` the party it is addressed to.
+    ``receiver_siren`` the party it is addressed to. ``amounts`` (cents, including VAT,
+    per VAT rate in basis points) is what a 212 "Encaissée" says was received;
+    ``sequence`` numbers the status details of one invoice (BR-FR-CDV-16).
     """
     if code not in STATUS_LABELS:
         raise InvalidInput(f"Statut de cycle de vie inconnu : « {code} ».")
     if not invoice_number.strip():
         raise InvalidInput("Le numéro de la facture est obligatoire dans un statut.")
+    check_reason(code, reason_code)
+    if code == "212" and not amounts:
+        raise InvalidInput(
+            "Un statut « Encaissée » indique le montant encaissé pour chaque taux de TVA."
+        )
+    if amounts and any(cents <= 0 for cents in amounts.values()):
+        raise InvalidInput("Un montant encaissé est positif.")
     day = _invoice_day(invoice_date)
     moment = (issued_at or datetime.now(UTC)).replace(microsecond=0)
     moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
@@ -191,13 +319,50 @@ def build_cdar(
     _sub(ref, "ram:ProcessCondition", label)
     if seller:
         _sub(_sub(ref, "ram:IssuerTradeParty"), "ram:GlobalID", seller, schemeID="0002")
-    if reason_code or reason:
+    if reason_code or reason or amounts:
         status = _sub(ref, "ram:SpecifiedDocumentStatus")
         if reason_code:
             _sub(status, "ram:ReasonCode", reason_code)
         if reason:
             _sub(status, "ram:Reason", reason)
-    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
+        _sub(status, "ram:SequenceNumeric", str(sequence))
+        for rate_bp, cents in sorted((amounts or {}).items(), reverse=True):
+            received = _sub(status, "ram:SpecifiedDocumentCharacteristic")
+            _sub(received, "ram:TypeCode", "MEN")
+            changed = _sub(received, "ram:ValueChangedIndicator")
+            _sub(changed, "udt:IndicatorString", "false")
+            _sub(received, "ram:ValueAmount", _decimal(cents), currencyID="EUR")
+            _sub(received, "ram:ValuePercent", _decimal(rate_bp))
+    xml = bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
+    if check:
+        require_valid(validate_cdar(xml), "cdar")
+    return xml
+
+
+def check_reason(code: str, reason_code: str | None) -> None:
+    """``InvalidInput`` unless the reason code suits the status (BR-FR-CDV-15, CL-09)."""
+    allowed = REASONS_FOR.get(code) or _OPTIONAL_REASONS.get(code)
+    label = STATUS_LABELS[code]
+    if code in REASONS_FOR and not reason_code:
+        raise InvalidInput(
+            f"Le statut « {label} » exige un code motif de la liste officielle "
+            f"({', '.join(allowed)})."
+        )
+    if not reason_code:
+        return
+    known = reason_code in REASON_LABELS and _ONLY_FOR.get(reason_code, code) == code
+    if not known or (allowed and reason_code not in allowed):
+        choices = ", ".join(allowed) if allowed else "liste officielle"
+        raise InvalidInput(
+            f"Code motif « {reason_code} » non admis pour le statut « {label} » ({choices})."
+        )
+
+
+def _decimal(hundredths: int) -> str:
+    """Cents as euros, or basis points as a percentage: 12345 -> "123.45"."""
+    sign = "-" if hundredths < 0 else ""
+    whole, cents = divmod(abs(hundredths), 100)
+    return f"{sign}{whole}.{cents:02d}"
 
 
 def _sub(parent: Any, name: str, text: str | None = None, **attributes: str) -> Any:

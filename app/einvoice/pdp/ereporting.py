@@ -1,141 +1,498 @@
-"""B2C e-reporting: the aggregated transactions of a period, built from the daily closures
-(per day and VAT rate: base, VAT, number of transactions), sent as an FRR flow and
-recorded in the ledger once the platform has taken it.
+"""E-reporting (DGFiP Flux 10): the sales the e-invoicing network does not carry, per
+period of the shop's VAT regime, held to the official rules, sent and journaled.
 
-The file follows the structure of the e-reporting of transactions (flux 10.3): a
-header naming the declarant and the period, then one block per day and rate. Only
-closed days are reported, so a report never changes once sent.
+- 10.3: B2C sales (tickets, invoices to private persons) per day, category (TLB1 goods,
+  TPS1 services, TNT1 not subject to French VAT, TMA1 margin scheme) and VAT rate; a
+  ticket counts once per category whatever its number of rates;
+- 10.1: invoices to buyers outside France, one by one, in the same transactions report;
+- 10.4: what was received for B2C services whose VAT is due on payment (no option for
+  VAT on debits), per day and rate.
+
+Periods (``periods_between``): réel normal, transactions per ten days and payments per
+month; réel simplifié, monthly; franchise en base, every two months. The first report of
+a period is IN; RE replaces the whole period. Every report sent is an EREPORTING event.
+Only closed days are reported, so a report never changes once sent.
 """
 
 from __future__ import annotations
 
+import calendar
+import os
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
-from xml.etree import ElementTree as ET
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.catalog.models import Product
+from app.catalog.nature import CATEGORY_CODES, default_nature, nature_of
+from app.einvoice.official import require_valid, validate_ereporting
+from app.einvoice.pdp import flux10
 from app.einvoice.pdp.client import FlowPlatform, FlowRef, sha256_of
+from app.einvoice.validate import ValidationReport
 from app.errors import InvalidInput
-from app.ledger.closures import Closure, list_closures
+from app.ledger import canonical
+from app.ledger.closures import list_closures, today
 from app.ledger.events import EventCode, log_event
-from app.ledger.models import JournalRecord, JournalVat, RecordType
+from app.ledger.models import JournalRecord, RecordType
+from app.ledger.preferences import get_preference, set_preference
 from app.ledger.settings import fiscal_settings
 from app.ledger.store import Ledger
 
-NAMESPACE = "urn:comptoir:ereporting:transactions:1"
+PREF_MATRICULE = "pdp_matricule"
+ENV_MATRICULE = "COMPTOIR_PDP_MATRICULE"
+_EU = frozenset(
+    ("AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "GR", "HR", "HU", "IE"),
+) | frozenset(("IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"))
 
 
 @dataclass(frozen=True)
-class RateLine:
-    rate_bp: int
-    base_cents: int
-    vat_cents: int
-    transactions: int
+class Period:
+    flux: str  # flux10.TRANSACTIONS or flux10.PAYMENTS
+    start: date
+    end: date
 
+    @property
+    def key(self) -> str:
+        return f"{self.flux}:{self.start.isoformat()}:{self.end.isoformat()}"
 
-@dataclass(frozen=True)
-class DayReport:
-    day: str
-    lines: tuple[RateLine, ...]
+    def label(self) -> str:
+        return f"{flux10.FLUXES[self.flux]} du {self.start:%d/%m/%Y} au {self.end:%d/%m/%Y}"
 
 
 @dataclass(frozen=True)
 class Report:
-    start: date
-    end: date
-    siren: str
-    days: tuple[DayReport, ...]
+    period: Period
+    type_code: str
+    report_id: str
+    days: tuple[flux10.DayCategory, ...]
+    payments: tuple[flux10.DayPayments, ...]
+    invoices: tuple[flux10.UnitaryInvoice, ...]
     content: bytes
+    validation: ValidationReport
 
     @property
     def total_cents(self) -> int:
-        return sum(line.base_cents + line.vat_cents for d in self.days for line in d.lines)
-
-
-def _counts(session: Session, closure: Closure) -> dict[int, int]:
-    """Tickets per VAT rate in the records the day closure covers."""
-    rows = session.execute(
-        select(JournalVat.rate_bp, func.count())
-        .join(JournalRecord, JournalRecord.seq == JournalVat.seq)
-        .where(
-            JournalRecord.is_sale.is_(True),
-            JournalRecord.seq.between(closure.body["first_seq"], closure.body["last_seq"]),
-            JournalRecord.record_type == RecordType.TICKET,
+        sales = sum(r.base_cents + r.vat_cents for d in self.days for r in d.rates)
+        paid = sum(cents for p in self.payments for _, cents in p.amounts)
+        return (
+            sales
+            + paid
+            + sum(r.base_cents + r.vat_cents for i in self.invoices for _, r, _, _ in i.rates)
         )
-        .group_by(JournalVat.rate_bp)
+
+
+@dataclass(frozen=True)
+class SentReport:
+    """One report the platform took, as the EREPORTING event recorded it."""
+
+    period: Period
+    type_code: str
+    report_id: str
+    flow_id: str
+    sent_at: str
+    total_cents: int
+
+
+# -- periods -------------------------------------------------------------------------------
+
+
+def _month_end(day: date) -> date:
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def period_of(regime: str, flux: str, day: date) -> Period:
+    """The period of ``flux`` that contains ``day`` under the shop's VAT regime."""
+    if regime == "franchise":
+        first = day.replace(month=day.month - (day.month - 1) % 2, day=1)
+        return Period(flux, first, _month_end(first.replace(month=first.month + 1)))
+    if regime == "reel_normal" and flux == flux10.TRANSACTIONS:
+        start = day.replace(day=min(21, 1 + (day.day - 1) // 10 * 10))
+        end = _month_end(day) if start.day == 21 else start + timedelta(days=9)
+        return Period(flux, start, end)
+    return Period(flux, day.replace(day=1), _month_end(day))
+
+
+def periods_between(regime: str, first: date, last: date) -> list[Period]:
+    """Every period of both fluxes that overlaps [first, last], in date order."""
+    found: list[Period] = []
+    for flux in flux10.FLUXES:
+        day = first
+        while day <= last:
+            period = period_of(regime, flux, day)
+            found.append(period)
+            day = period.end + timedelta(days=1)
+    return sorted(found, key=lambda p: (p.start, p.flux))
+
+
+def parse_period(regime: str, text: str) -> list[Period]:
+    """``AAAA-MM`` (every period starting in that month) or ``AAAA-MM-JJ`` (the periods
+    containing that day)."""
+    try:
+        if len(text) == 7:
+            start = date.fromisoformat(f"{text}-01")
+            return [p for p in periods_between(regime, start, _month_end(start))
+                    if p.start.month == start.month]  # fmt: skip
+        day = date.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidInput(
+            f"Période invalide : « {text} » (attendu AAAA-MM ou AAAA-MM-JJ)."
+        ) from exc
+    return [period_of(regime, flux, day) for flux in flux10.FLUXES]
+
+
+# -- gathering -----------------------------------------------------------------------------
+
+
+def _split(total: int, weights: dict[str, int]) -> dict[str, int]:
+    """``total`` shared in proportion to ``weights``; rounding cents go to the largest."""
+    if len(weights) == 1:  # the usual case: one category at this rate in this sale
+        return dict.fromkeys(weights, total)
+    whole = sum(weights.values())
+    if not whole:
+        first = next(iter(weights))
+        return {key: (total if key == first else 0) for key in weights}
+    shares = {key: total * weight // whole for key, weight in weights.items()}
+    rest = total - sum(shares.values())
+    for key in sorted(weights, key=lambda k: -abs(weights[k]))[: abs(rest)]:
+        shares[key] += 1 if rest > 0 else -1
+    return shares
+
+
+class _Sales:
+    """Sums per (day, category, rate) and per (day, rate) of received services."""
+
+    def __init__(self) -> None:
+        self.amounts: dict[tuple[date, str, int], list[int]] = defaultdict(lambda: [0, 0])
+        self.counts: dict[tuple[date, str], int] = defaultdict(int)
+        self.services_paid: dict[tuple[date, int], int] = defaultdict(int)
+
+    def add(self, day: date, vat: list[dict[str, int]], parts: dict[int, dict[str, int]],
+            *, services_paid: bool) -> None:  # fmt: skip
+        """One sale: its VAT per rate, and per rate the weight of each category in it."""
+        categories = set()
+        amounts = self.amounts
+        for row in vat:
+            rate = row["rate"]
+            weights = parts.get(rate) or {CATEGORY_CODES[default_nature(rate)]: 1}
+            bases, vats = _split(row["base"], weights), _split(row["vat"], weights)
+            for category in weights:
+                cell = amounts[(day, category, rate)]
+                cell[0] += bases[category]
+                cell[1] += vats[category]
+            categories.update(weights)
+            if services_paid and "TPS1" in weights:
+                self.services_paid[(day, rate)] += bases["TPS1"] + vats["TPS1"]
+        for category in categories:
+            self.counts[(day, category)] += 1
+
+    def days(self) -> tuple[flux10.DayCategory, ...]:
+        blocks: dict[tuple[date, str], list[flux10.RateAmounts]] = defaultdict(list)
+        for (day, category, rate), (base, vat) in sorted(
+            self.amounts.items(), key=lambda kv: (kv[0][0], kv[0][1], -kv[0][2])
+        ):
+            blocks[(day, category)].append(flux10.RateAmounts(rate, base, vat))
+        return tuple(
+            flux10.DayCategory(day, category, self.counts[(day, category)], tuple(rates))
+            for (day, category), rates in blocks.items()
+        )
+
+    def payments(self) -> tuple[flux10.DayPayments, ...]:
+        per_day: dict[date, list[tuple[int, int]]] = defaultdict(list)
+        for (day, rate), cents in sorted(
+            self.services_paid.items(), key=lambda kv: (kv[0][0], -kv[0][1])
+        ):
+            if cents > 0:  # amounts received are positive (G1.16); refunds net out per day
+                per_day[day].append((rate, cents))
+        return tuple(flux10.DayPayments(day, tuple(amounts)) for day, amounts in per_day.items())
+
+
+def _records(session: Session, types: tuple[RecordType, ...], period: Period) -> list[Any]:
+    return list(
+        session.execute(
+            select(
+                JournalRecord.seq,
+                JournalRecord.record_type,
+                JournalRecord.business_date,
+                JournalRecord.canonical,
+            )
+            .where(
+                JournalRecord.record_type.in_(types),
+                JournalRecord.business_date.between(
+                    period.start.isoformat(), period.end.isoformat()
+                ),
+            )
+            .order_by(JournalRecord.seq)
+        )
     )
-    return dict(rows.all())
 
 
-def _amount(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
+def _invoiced_tickets(session: Session) -> set[int]:
+    """Tickets turned into an invoice to a company in France: e-invoiced, not reported."""
+    found = set()
+    rows = session.scalars(
+        select(JournalRecord.canonical).where(JournalRecord.record_type == RecordType.INVOICE)
+    )
+    for raw in rows:
+        body = canonical.decode(raw)["body"]
+        if body.get("from_ticket") and _is_domestic_b2b(body["buyer"]):
+            found.add(body["from_ticket"]["seq"])
+    return found
 
 
-def build_report(session: Session, start: date, end: date) -> Report:
-    """The period's report from its day closures; every day with sales must be closed."""
-    if end < start:
-        raise InvalidInput("La fin de la période précède son début.")
+def _is_domestic_b2b(buyer: dict[str, Any]) -> bool:
+    return buyer.get("kind") == "company" and (buyer.get("country") or "FR") == "FR"
+
+
+def _gather(session: Session, period: Period, shop: Any) -> tuple[_Sales, list[dict[str, Any]]]:
+    natures = dict(session.execute(select(Product.id, Product.nature)).all())
+    invoiced = _invoiced_tickets(session)
+    sales, abroad = _Sales(), []
+    due_on_payment = not shop.vat_on_debits
+    types = (RecordType.TICKET, RecordType.INVOICE, RecordType.CREDIT_NOTE)
+    categories: dict[tuple[int | None, int], str] = {}  # (product, rate) -> category
+    days: dict[str, date] = {}
+    for seq, record_type, business_date, raw in _records(session, types, period):
+        body = canonical.decode(raw)["body"]
+        day = days.get(business_date) or days.setdefault(
+            business_date, date.fromisoformat(business_date)
+        )
+        if record_type == RecordType.TICKET:
+            if seq in invoiced:
+                continue
+            parts: dict[int, dict[str, int]] = {}
+            for line in body["lines"]:
+                key = (line.get("product_id"), line["rate"])
+                category = categories.get(key)
+                if category is None:
+                    category = CATEGORY_CODES[nature_of(natures.get(key[0]), key[1])]
+                    categories[key] = category
+                weights = parts.setdefault(key[1], {})
+                weights[category] = weights.get(category, 0) + line["total"]
+            sales.add(day, body["vat"], parts, services_paid=due_on_payment)
+        elif _is_domestic_b2b(body["buyer"]) or body.get("from_ticket"):
+            continue  # e-invoiced, or already reported with its ticket
+        elif body["buyer"].get("kind") == "company":
+            abroad.append(body)
+        else:
+            sign = -1 if record_type == RecordType.CREDIT_NOTE else 1
+            parts = {}
+            for line in body["lines"]:
+                category = CATEGORY_CODES[line.get("nature") or default_nature(line["rate"])]
+                weights = parts.setdefault(line["rate"], {})
+                weights[category] = weights.get(category, 0) + line["net"]
+            vat = [{**row, "base": sign * row["base"], "vat": sign * row["vat"]}
+                   for row in body["vat"]]  # fmt: skip
+            paid_now = not body.get("vat_on_debits") and body.get("paid", 0) > 0
+            sales.add(day, vat, parts, services_paid=paid_now)
+    return sales, abroad
+
+
+def _unitary(body: dict[str, Any]) -> flux10.UnitaryInvoice:
+    buyer = body["buyer"]
+    country = buyer.get("country") or "FR"
+    preceding = body.get("preceding")
+    return flux10.UnitaryInvoice(
+        number=body["number"],
+        issue_date=date.fromisoformat(body["issue_date"]),
+        type_code=body.get("type_code") or ("381" if body.get("doc") == "credit_note" else "380"),
+        business_process=body.get("business_process") or "B1",
+        buyer_scheme="0223" if country in _EU else "0227",
+        buyer_id=(buyer.get("vat_number") or buyer.get("siren") or "")[:18],
+        buyer_vat=buyer.get("vat_number") or "",
+        buyer_country=country,
+        preceding=(preceding["number"], date.fromisoformat(preceding["date"]))
+        if preceding else None,
+        rates=tuple(
+            (row["category"], flux10.RateAmounts(row["rate"], row["base"], row["vat"]),
+             row.get("exemption_code"), row.get("exemption_reason"))
+            for row in body["vat_breakdown"]
+        ),
+    )  # fmt: skip
+
+
+# -- building and sending --------------------------------------------------------------------
+
+
+def platform_matricule(session: Session) -> str:
+    """The matricule (4 characters) of the shop's plateforme agréée, sender of its reports."""
+    value = os.environ.get(ENV_MATRICULE) or get_preference(session, PREF_MATRICULE)
+    if not value:
+        raise InvalidInput(
+            "Renseignez le matricule de votre plateforme agréée (4 caractères, donné par la "
+            "plateforme) : il figure dans chaque e-reporting."
+        )
+    return value
+
+
+def set_platform_matricule(session: Session, value: str) -> None:
+    value = value.strip()
+    if len(value) != 4 or not value.isalnum():
+        raise InvalidInput("Le matricule d'une plateforme agréée compte 4 caractères.")
+    set_preference(session, PREF_MATRICULE, value)
+
+
+def build_report(
+    session: Session, period: Period, *, type_code: str = "IN", issued_at: datetime | None = None
+) -> Report:
+    """The period's report, checked with the official rules; every day with sales must be
+    closed. ``MessageRefused`` (naming the rule) if the file breaks a fatal one."""
     shop = fiscal_settings(session)
     if not shop.siren:
         raise InvalidInput("Renseignez le SIREN de la boutique (Réglages) avant l'e-reporting.")
-    days = []
-    for closure in list_closures(session, RecordType.DAY_CLOSURE):
-        if not start.isoformat() <= closure.period <= end.isoformat():
-            continue
-        counts = _counts(session, closure)
-        lines = tuple(
-            RateLine(v["rate"], v["base"], v["vat"], counts.get(v["rate"], 0))
-            for v in closure.body["vat"]
-        )
-        days.append(DayReport(closure.period, lines))
-    last_sale = session.scalar(
+    _require_closed(session, period)
+    sales, abroad = _gather(session, period, shop)
+    matricule = platform_matricule(session)
+    number = 1 + sum(1 for sent in sent_reports(session) if sent.period == period)
+    suffix = "IN" if type_code == "IN" else f"RE{number - 1}"
+    report_id = f"{shop.siren}-{period.flux.replace('.', '')}-{period.start:%Y%m%d}-{suffix}"
+    header = flux10.Header(
+        report_id=report_id,
+        type_code=type_code,
+        issued_at=(issued_at or datetime.now(UTC)).astimezone(UTC),
+        sender=flux10.Party("0238", matricule, f"Plateforme agréée {matricule}", "WK"),
+        issuer=flux10.Party("0002", shop.siren, shop.name, "SE"),
+        seller_vat=shop.vat_number,
+        seller_country=shop.country or "FR",
+    )
+    days = sales.days() if period.flux == flux10.TRANSACTIONS else ()
+    payments = sales.payments() if period.flux == flux10.PAYMENTS else ()
+    invoices = tuple(_unitary(b) for b in abroad) if period.flux == flux10.TRANSACTIONS else ()
+    content = flux10.write(header, period.flux, period.start, period.end, days=days,
+                           payments=payments, invoices=invoices)  # fmt: skip
+    validation = require_valid(validate_ereporting(content), "flux10")
+    return Report(period, type_code, report_id, days, payments, invoices, content, validation)
+
+
+def _require_closed(session: Session, period: Period) -> None:
+    closed = {
+        c.period
+        for c in list_closures(session, RecordType.DAY_CLOSURE)
+        if period.start.isoformat() <= c.period <= period.end.isoformat()
+    }
+    sold = session.scalars(
         select(JournalRecord.business_date)
         .where(
             JournalRecord.is_sale.is_(True),
-            JournalRecord.record_type == RecordType.TICKET,
-            JournalRecord.business_date.between(start.isoformat(), end.isoformat()),
+            JournalRecord.business_date.between(period.start.isoformat(), period.end.isoformat()),
         )
-        .order_by(JournalRecord.seq.desc())
-        .limit(1)
+        .distinct()
     )
-    if last_sale is not None and last_sale not in {d.day for d in days}:
+    for day in sorted(set(sold) - closed):
         raise InvalidInput(
-            f"La journée du {date.fromisoformat(last_sale):%d/%m/%Y} n'est pas clôturée : "
+            f"La journée du {date.fromisoformat(day):%d/%m/%Y} n'est pas clôturée : "
             "clôturez-la avant de transmettre l'e-reporting."
         )
-    root = ET.Element(f"{{{NAMESPACE}}}TransactionsReport")
-    header = ET.SubElement(root, f"{{{NAMESPACE}}}Header")
-    ET.SubElement(header, f"{{{NAMESPACE}}}Declarant", siren=shop.siren, name=shop.name)
-    ET.SubElement(header, f"{{{NAMESPACE}}}Period", start=start.isoformat(), end=end.isoformat())
-    ET.SubElement(header, f"{{{NAMESPACE}}}Category").text = "B2C"
-    for day in days:
-        block = ET.SubElement(root, f"{{{NAMESPACE}}}Day", date=day.day)
-        for line in day.lines:
-            ET.SubElement(
-                block,
-                f"{{{NAMESPACE}}}VatRate",
-                rate=f"{line.rate_bp / 100:.2f}",
-                taxableAmount=_amount(line.base_cents),
-                taxAmount=_amount(line.vat_cents),
-                transactions=str(line.transactions),
-                currency="EUR",
-            )
-    content = ET.tostring(root, encoding="utf-8", xml_declaration=True)
-    return Report(start, end, shop.siren, tuple(days), content)
+
+
+def has_sales(session: Session, period: Period) -> bool:
+    """Whether the ledger holds a sale in the period: a period without any is not
+    reported; one with sales is, even when it has nothing for this flux (a nil report)."""
+    found = session.scalar(
+        select(JournalRecord.seq)
+        .where(
+            JournalRecord.is_sale.is_(True),
+            JournalRecord.business_date.between(period.start.isoformat(), period.end.isoformat()),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def sent_reports(session: Session) -> list[SentReport]:
+    """Every report the platform took, oldest first (the EREPORTING events)."""
+    found = []
+    rows = session.execute(
+        select(JournalRecord.canonical, JournalRecord.ts)
+        .where(JournalRecord.record_type == RecordType.EVENT)
+        .order_by(JournalRecord.seq)
+    )
+    for raw, ts in rows:
+        if b'"EREPORTING"' not in raw:
+            continue
+        detail = canonical.decode(raw)["body"]["detail"]
+        if "flux" not in detail:  # written before Flux 10: no period to replace
+            continue
+        period = Period(detail["flux"], date.fromisoformat(detail["start"]),
+                        date.fromisoformat(detail["end"]))  # fmt: skip
+        found.append(SentReport(period, detail["type_code"], detail["report_id"],
+                                detail["flow_id"], ts, detail["total"]))  # fmt: skip
+    return found
+
+
+def due_periods(session: Session) -> list[Period]:
+    """Ended periods with sales and no report sent yet."""
+    first = session.scalar(
+        select(JournalRecord.business_date)
+        .where(JournalRecord.is_sale.is_(True))
+        .order_by(JournalRecord.seq)
+        .limit(1)
+    )
+    if first is None:
+        return []
+    regime = fiscal_settings(session).vat_regime
+    sent = {s.period for s in sent_reports(session)}
+    last = today(session) - timedelta(days=1)
+    return [p for p in periods_between(regime, date.fromisoformat(first), last)
+            if p.end <= last and p not in sent and has_sales(session, p)]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PeriodState:
+    """One period as the e-reporting screen lists it."""
+
+    period: Period
+    state: str  # French: "En cours", "À transmettre", "Transmis", "Rectifié"
+    sent: tuple[SentReport, ...]
+
+    @property
+    def due(self) -> bool:
+        return self.state == "À transmettre"
+
+
+def period_states(session: Session, *, months: int = 12) -> list[PeriodState]:
+    """The periods with sales of the last ``months`` months, newest first, with what was
+    sent for each."""
+    regime = fiscal_settings(session).vat_regime
+    now = today(session)
+    since = (now.replace(day=1) - timedelta(days=31 * (months - 1))).replace(day=1)
+    sent: dict[Period, list[SentReport]] = defaultdict(list)
+    for report in sent_reports(session):
+        sent[report.period].append(report)
+    rows = []
+    for period in periods_between(regime, since, now):
+        reports = tuple(sent.get(period, ()))
+        if not reports and not has_sales(session, period):
+            continue
+        if reports:
+            state = "Rectifié" if reports[-1].type_code == "RE" else "Transmis"
+        else:
+            state = "À transmettre" if period.end < now else "En cours"
+        rows.append(PeriodState(period, state, reports))
+    return rows[::-1]
 
 
 def send_report(
-    ledger: Ledger, client: FlowPlatform, start: date, end: date, *, operator: str
+    ledger: Ledger, client: FlowPlatform, period: Period, *, operator: str, replace: bool = False
 ) -> tuple[Report, FlowRef]:
-    """Build, send (outside any transaction) and journal the period's report."""
+    """Build, check, send (outside any transaction) and journal one period's report."""
     if ledger.kind != "real":
         raise InvalidInput("Un journal de formation ou de démonstration ne transmet rien.")
     with ledger.reader() as session:
-        report = build_report(session, start, end)
+        already = [s for s in sent_reports(session) if s.period == period]
+        if already and not replace:
+            raise InvalidInput(
+                f"L'e-reporting des {period.label()} a déjà été transmis : envoyez un "
+                "rectificatif pour le remplacer."
+            )
+        if replace and not already:
+            raise InvalidInput(
+                f"Aucun e-reporting des {period.label()} n'a été transmis : rien à remplacer."
+            )
+        report = build_report(session, period, type_code="RE" if replace else "IN")
     digest = sha256_of(report.content)
     ref = client.send_report(report.content, tracking_id=str(uuid.uuid4()), sha256=digest)
     with ledger.transaction() as session:
@@ -143,11 +500,28 @@ def send_report(
             session,
             EventCode.EREPORTING,
             operator=operator,
-            start=start.isoformat(),
-            end=end.isoformat(),
-            days=len(report.days),
+            flux=period.flux,
+            start=period.start.isoformat(),
+            end=period.end.isoformat(),
+            type_code=report.type_code,
+            report_id=report.report_id,
             total=report.total_cents,
             sha256=digest,
             flow_id=ref.flow_id,
         )
     return report, ref
+
+
+def send_due(
+    ledger: Ledger, client: FlowPlatform, *, operator: str, periods: list[Period] | None = None,
+    replace: bool = False,
+) -> list[tuple[Report, FlowRef]]:  # fmt: skip
+    """Send the periods asked for (those without any sale left out), or every due one."""
+    with ledger.reader() as session:
+        if periods is None:
+            periods = due_periods(session)
+        periods = [p for p in periods if has_sales(session, p)]
+    return [
+        send_report(ledger, client, period, operator=operator, replace=replace)
+        for period in periods
+    ]

@@ -16,7 +16,13 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.einvoice.pdp.cdar import STATUS_LABELS, build_cdar, parse_cdar
+from app.einvoice.pdp.cdar import (
+    REASONS_FOR,
+    STATUS_LABELS,
+    build_cdar,
+    parse_cdar,
+    reason_label,
+)
 from app.einvoice.pdp.client import (
     FlowInfo,
     FlowPlatform,
@@ -29,9 +35,13 @@ from app.einvoice.pdp.models import (
     DEPOSITED,
     DISPUTED,
     INVOICE_ITEM,
+    PART_APPROVED,
+    PAYMENT_SENT,
     QUEUED,
     RECEIVED,
     REFUSED,
+    SUSPENDED,
+    TAKEN,
     IncomingInvoice,
     InvoiceLifecycle,
     OutboxItem,
@@ -58,7 +68,11 @@ INCOMING_CURSOR = "incoming"
 # Searches start a little before the cursor: a flow stamped just before the previous
 # search was answered is not skipped. Flows already stored are not fetched again.
 CURSOR_OVERLAP = timedelta(minutes=1)
-ANSWERS = {"205": APPROVED, "207": DISPUTED, "210": REFUSED}
+# The statuses a buyer gives a supplier invoice, and the state each leaves it in.
+ANSWERS = {
+    "204": TAKEN, "205": APPROVED, "206": PART_APPROVED, "207": DISPUTED,
+    "208": SUSPENDED, "210": REFUSED, "211": PAYMENT_SENT,
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -162,7 +176,7 @@ def _lifecycle_row(session: Session, flow: FlowInfo, content: bytes) -> InvoiceL
         code=status.code,
         label=status.label,
         issued_at=status.issued_at,
-        reason=status.reason or "",
+        reason=status.reason or reason_label(status.reason_code),
         flow_id=flow.flow_id,
     )
 
@@ -264,14 +278,18 @@ def answer_incoming(
     reason_code: str | None = None,
     now: datetime | None = None,
 ) -> FlowRef:
-    """Answer a supplier invoice: 205 Approuvée, 207 En litige or 210 Refusée (these two
-    with a reason). The status is recorded once the platform has taken the message."""
+    """Answer a supplier invoice as its buyer (204 to 211, ``ANSWERS``); 206, 207, 208 and
+    210 need a reason code of the official list (``cdar.REASONS_FOR``). The status is
+    recorded once the platform has taken the message."""
     refuse_unless_sandbox(ledger_of(session), client)
     if code not in ANSWERS:
-        raise InvalidInput(f"Réponse inconnue : « {code} » (205, 207 ou 210).")
+        raise InvalidInput(f"Réponse inconnue : « {code} » ({', '.join(ANSWERS)}).")
     reason = " ".join(check_xml_text(reason, "Le motif").split())
-    if code != "205" and not reason:
-        raise InvalidInput(f"Indiquez le motif : « {STATUS_LABELS[code]} » en demande un.")
+    if code in REASONS_FOR and not reason_code:
+        raise InvalidInput(
+            f"Choisissez le code motif : « {STATUS_LABELS[code]} » en demande un, de la liste "
+            f"officielle ({', '.join(REASONS_FOR[code])})."
+        )
     incoming = session.get(IncomingInvoice, incoming_id)
     if incoming is None:
         raise InvalidInput("Cette facture fournisseur n'existe pas.")
@@ -297,7 +315,8 @@ def answer_incoming(
         flow_syntax="CDAR",
         flow_profile=None,
     )
-    incoming.status, incoming.reason = ANSWERS[code], reason
+    incoming.status = ANSWERS[code]
+    incoming.reason = reason or (reason_label(reason_code) if reason_code else "")
     session.flush()
     return ref
 

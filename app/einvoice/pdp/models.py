@@ -31,7 +31,13 @@ RECEIVED = "received"
 APPROVED = "approved"
 DISPUTED = "disputed"
 REFUSED = "refused"
-INCOMING_STATES = (RECEIVED, APPROVED, DISPUTED, REFUSED)
+TAKEN = "taken"  # 204 Prise en charge
+PART_APPROVED = "part_approved"  # 206 Approuvée partiellement
+SUSPENDED = "suspended"  # 208 Suspendue
+PAYMENT_SENT = "payment_sent"  # 211 Paiement transmis
+INCOMING_STATES = (
+    RECEIVED, APPROVED, DISPUTED, REFUSED, TAKEN, PART_APPROVED, SUSPENDED, PAYMENT_SENT
+)  # fmt: skip
 
 
 class OutboxItem(Base):

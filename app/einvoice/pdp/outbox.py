@@ -238,6 +238,7 @@ def queue_cashed(session: Session, doc_number: str, *, now: datetime | None = No
         raise InvalidInput(f"La facture {doc_number} n'est pas entièrement réglée.")
     body = document.body
     moment = _now(now)
+    received = status_of(session, document).paid
     cdar = build_cdar(
         body["number"],
         body["issue_date"],
@@ -245,6 +246,7 @@ def queue_cashed(session: Session, doc_number: str, *, now: datetime | None = No
         sender_siren=body["seller"]["siren"],
         receiver_siren=body["buyer"]["siren"],
         issued_at=moment,
+        amounts=received_per_rate(body["vat"], received),
     )
     stamp = utc_stamp(moment)
     item = OutboxItem(
@@ -267,10 +269,30 @@ def queue_cashed(session: Session, doc_number: str, *, now: datetime | None = No
     return item
 
 
+def received_per_rate(vat: list[dict[str, int]], received: int) -> dict[int, int]:
+    """What was received (cents, VAT included) split over the invoice's VAT rates in
+    proportion to their totals; the cents lost to rounding go to the largest rates."""
+    total = sum(row["total"] for row in vat)
+    if total <= 0 or received <= 0:
+        return {}
+    shares = {row["rate"]: row["total"] * received // total for row in vat}
+    for row in sorted(vat, key=lambda row: -row["total"])[: received - sum(shares.values())]:
+        shares[row["rate"]] += 1
+    return {rate: cents for rate, cents in shares.items() if cents > 0}
+
+
+def status_code_of(kind: str) -> str:
+    """The lifecycle code a status item carries: "cashed" is the 212 of a paid invoice,
+    other status items are named "<code>-<n>" (``statuses.queue_status``)."""
+    return "212" if kind == CASHED_ITEM else kind.split("-", 1)[0]
+
+
 def record_cashed_delivery(
     session: Session, item: OutboxItem, flow_id: str, *, now: datetime | None = None
 ) -> None:
-    """The platform has the 212: it becomes the invoice's latest status, as if reported."""
+    """The platform has the status (212 or another the shop gave as seller): it becomes
+    the invoice's latest status, as if reported."""
+    code = status_code_of(item.kind)
     item.state, item.last_error, item.flow_id, item.payload = DEPOSITED, None, flow_id, None
     item.updated_at = utc_stamp(_now(now))
     known = session.scalar(select(InvoiceLifecycle.id).where(InvoiceLifecycle.flow_id == flow_id))
@@ -279,8 +301,8 @@ def record_cashed_delivery(
             InvoiceLifecycle(
                 invoice_seq=item.invoice_seq,
                 doc_number=item.doc_number,
-                code="212",
-                label=STATUS_LABELS["212"],
+                code=code,
+                label=STATUS_LABELS[code],
                 issued_at=item.updated_at,
                 reason="",
                 flow_id=flow_id,
@@ -398,7 +420,7 @@ def _deliver(ledger: Ledger, client: Depositor, claim: _Claim, now: datetime | N
     # A status message is a CDAR flow (always to the PA, whose client takes these
     # options); an invoice goes with the client's defaults.
     options: dict[str, Any] = (
-        {"flow_syntax": "CDAR", "flow_profile": None} if claim.kind == CASHED_ITEM else {}
+        {"flow_syntax": "CDAR", "flow_profile": None} if claim.kind != INVOICE_ITEM else {}
     )
     try:
         ref = client.submit(
@@ -471,7 +493,7 @@ def _record(
         item = session.get(OutboxItem, claim.id, populate_existing=True)
         if item is None or item.state == DEPOSITED:
             return
-        if state == DEPOSITED and flow_id is not None and item.kind == CASHED_ITEM:
+        if state == DEPOSITED and flow_id is not None and item.kind != INVOICE_ITEM:
             record_cashed_delivery(session, item, flow_id, now=now)
             return
         item.state, item.last_error = state, error
@@ -580,6 +602,8 @@ def outbox_problems(
         f"Facture {doc} non transmise : {error}"
         if kind == INVOICE_ITEM
         else f"Encaissement de la facture {doc} non transmis : {error}"
+        if kind == CASHED_ITEM
+        else f"Statut {status_code_of(kind)} de la facture {doc} non transmis : {error}"
         for doc, error, kind in session.execute(
             select(OutboxItem.doc_number, OutboxItem.last_error, OutboxItem.kind)
             .where(OutboxItem.state == FAILED)

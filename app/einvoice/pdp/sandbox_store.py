@@ -19,8 +19,16 @@ from typing import Any
 import facturx
 from lxml import etree
 
-from app.einvoice.pdp.cdar import STATUS_LABELS, LifecycleStatus, build_cdar, parse_cdar
-from app.einvoice.validate import validate_invoice
+from app.einvoice.official import validate_cdar, validate_ereporting
+from app.einvoice.pdp.cdar import (
+    REASONS_FOR,
+    STATUS_LABELS,
+    LifecycleStatus,
+    build_cdar,
+    check_reason,
+    parse_cdar,
+)
+from app.einvoice.validate import ValidationReport, validate_invoice
 from app.errors import InvalidInput
 
 SYNTAXES = ("CII", "UBL", "Factur-X", "CDAR", "FRR")
@@ -236,6 +244,8 @@ class SandboxStore:
         ("213": rejected instead of "203"; None: no answer; ``key`` None: the default)."""
         if code is not None and code not in STATUS_LABELS:
             raise InvalidInput(f"Statut de cycle de vie inconnu : « {code} ».")
+        if code is not None and reason_code is not None:
+            check_reason(code, reason_code)
         with self.lock:
             if key is None:
                 self._default = Outcome(code, reason, reason_code)
@@ -282,9 +292,10 @@ class SandboxStore:
 
     def _emit(self, invoice: StoredFlow, outcome: Outcome) -> None:
         code, facts, at = outcome.code or "200", invoice.invoice, self._stamp()
+        reason_code = outcome.reason_code or (REASONS_FOR[code][0] if code in REASONS_FOR else None)
         xml = build_cdar(
             facts.get("number") or "?", facts.get("date") or None, code,
-            reason_code=outcome.reason_code, reason=outcome.reason,
+            reason_code=reason_code, reason=outcome.reason,
             sender_siren="" if code in ("200", "203", "213") else facts.get("buyer", ""),
             receiver_siren=facts.get("seller", ""), issued_at=at,
             invoice_type=facts.get("type") or "380",
@@ -328,14 +339,10 @@ def _check(syntax: str, content: bytes, name: str) -> tuple[dict[str, str], Life
             raise ApiError(422, "InvalidSchema", exc.message) from exc
         if status.code not in STATUS_LABELS:
             raise ApiError(422, "InvoiceLCStatusError", f"Statut inconnu : « {status.code} ».")
+        _refuse_broken(validate_cdar(content), "Statut de cycle de vie rejeté")
         return {"number": status.invoice_number, "date": status.invoice_date or ""}, status
     if syntax == "FRR":
-        try:
-            etree.fromstring(content, _XML)
-        except etree.XMLSyntaxError as exc:
-            details = [_detail("XML", str(exc))]
-            message = "Le fichier de e-reporting n'est pas un XML lisible."
-            raise ApiError(422, "InvalidSchema", message, details=details) from exc
+        _refuse_broken(validate_ereporting(content), "E-reporting rejeté")
         return {}, None
     if (syntax == "Factur-X") != (b"%PDF-" in content[:1024]):
         expected = "un PDF Factur-X" if syntax == "Factur-X" else f"un fichier XML {syntax}"
@@ -347,6 +354,14 @@ def _check(syntax: str, content: bytes, name: str) -> tuple[dict[str, str], Life
     if (syntax == "UBL") != (report.flavor or "").startswith("ubl"):
         raise ApiError(422, "FlowTypeError", f"flowSyntax {syntax} ne correspond pas au fichier.")
     return _invoice_facts(content), None
+
+
+def _refuse_broken(report: ValidationReport, what: str) -> None:
+    """Like a real platform: the official rules, and Error with the ids of those broken."""
+    if not report.ok:
+        details = [_detail(f.rule, f.message, f.location) for f in report.fatal]
+        rules = ", ".join(dict.fromkeys(f.rule for f in report.fatal))
+        raise ApiError(422, "InvalidSchema", f"{what} : règles {rules}.", details=details)
 
 
 def _detail(rule: str, message: str, location: str | None = None) -> dict[str, str]:

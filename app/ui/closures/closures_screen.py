@@ -251,10 +251,10 @@ class ClosuresScreen(Screen):
         self.x_report_button.setToolTip("Les totaux en cours, sans clôture")
         self.x_report_button.setObjectName("xReportButton")
         self.x_report_button.clicked.connect(self.x_report_requested.emit)
-        self.ereport_button = QPushButton("E-reporting du mois…")
+        self.ereport_button = QPushButton("E-reporting…")
         self.ereport_button.setObjectName("ereportButton")
         self.ereport_button.setToolTip(
-            "Transmettre à la plateforme les ventes B2C d'un mois (par jour et par taux)"
+            "Périodes à déclarer (ventes aux particuliers et à l'étranger), transmises, rectifiées"
         )
         self.ereport_button.clicked.connect(self.ereport_requested.emit)
         buttons = QHBoxLayout()

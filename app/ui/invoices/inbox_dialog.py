@@ -1,5 +1,7 @@
 """Factures fournisseurs: invoices received through the platform, and the shop's answer
-(approve, dispute with a reason, refuse). Answers travel off the GUI thread."""
+(taken over, approved, partly approved, disputed, suspended, refused, payment sent; a
+reason from the official list where the rules ask one). Answers travel off the GUI
+thread."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.einvoice.pdp.cdar import REASON_LABELS, REASONS_FOR
 from app.einvoice.pdp.inbox import IncomingSummary, answer_incoming, list_incoming
 from app.einvoice.pdp.worker import configured_client
 from app.errors import ComptoirError
@@ -32,7 +35,20 @@ STATUS_LABELS = {
     "approved": "Approuvée",
     "disputed": "En litige",
     "refused": "Refusée",
+    "taken": "Prise en charge",
+    "part_approved": "Approuvée partiellement",
+    "suspended": "Suspendue",
+    "payment_sent": "Paiement transmis",
 }
+ANSWER_BUTTONS = (
+    ("204", "Prendre en charge"),
+    ("205", "Approuver"),
+    ("206", "Approuver en partie…"),
+    ("207", "Contester…"),
+    ("208", "Suspendre…"),
+    ("210", "Refuser…"),
+    ("211", "Paiement transmis"),
+)
 
 
 class IncomingModel(ListModel):
@@ -74,7 +90,7 @@ class InboxDialog(QDialog):
         self.message.setWordWrap(True)
         bar = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}
-        for code, label in (("205", "Approuver"), ("207", "Contester…"), ("210", "Refuser…")):
+        for code, label in ANSWER_BUTTONS:
             button = QPushButton(label)
             button.setObjectName(f"answer{code}")
             button.clicked.connect(lambda _=False, c=code: self.answer(c))
@@ -95,13 +111,21 @@ class InboxDialog(QDialog):
         rows = self.table.selectionModel().selectedRows()
         return self.model.row_value(rows[0].row()) if rows else None
 
-    def answer(self, code: str, reason: str | None = None) -> None:
+    def answer(self, code: str, reason: str | None = None, reason_code: str | None = None) -> None:
         incoming = self.selected()
         if incoming is None:
             self.message.setText("Choisissez une facture.")
             return
-        if code != "205" and reason is None:
-            reason, ok = QInputDialog.getText(self, "Motif", "Motif de votre réponse :")
+        if code in REASONS_FOR and reason_code is None:
+            choices = [f"{REASON_LABELS[c]} ({c})" for c in REASONS_FOR[code]]
+            choice, ok = QInputDialog.getItem(
+                self, "Motif", "Motif (liste officielle) :", choices, 0, False
+            )
+            if not ok:
+                return
+            reason_code = REASONS_FOR[code][choices.index(choice)]
+        if code in REASONS_FOR and reason is None:
+            reason, ok = QInputDialog.getText(self, "Précision", "Précisez le motif (facultatif) :")
             if not ok:
                 return
         ledger, reason = self.ctx.ledger, reason or ""
@@ -117,7 +141,9 @@ class InboxDialog(QDialog):
                 )
             try:
                 with ledger.transaction() as session:
-                    answer_incoming(session, client, incoming.id, code, reason)
+                    answer_incoming(
+                        session, client, incoming.id, code, reason, reason_code=reason_code
+                    )
             finally:
                 client.close()
 

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.catalog.nature import NATURES
 from app.catalog.service import (
     ProductInfo,
     all_products,
@@ -117,6 +118,12 @@ class CatalogScreen(Screen):
         self.vat_combo.setObjectName("vatCombo")
         for rate in VAT_RATES_BP:
             self.vat_combo.addItem(format_rate(rate), rate)
+        self.nature_combo = QComboBox()
+        self.nature_combo.setObjectName("natureCombo")
+        self.nature_combo.addItem("Selon le taux de TVA", None)
+        for nature, label in NATURES.items():
+            self.nature_combo.addItem(label, nature)
+        self.nature_combo.setToolTip("Catégorie de l'article dans l'e-reporting des ventes")
         self.weighed_check = QCheckBox("Vendu au poids (prix au kg)")
         self.weighed_check.setObjectName("weighedCheck")
         self.open_price_check = QCheckBox("Prix libre (saisi à la caisse)")
@@ -143,6 +150,7 @@ class CatalogScreen(Screen):
         form.addRow("Rayon", self.category_combo)
         form.addRow("Prix TTC (€)", self.price_edit)
         form.addRow("TVA", self.vat_combo)
+        form.addRow("Nature", self.nature_combo)
         form.addRow("", self.weighed_check)
         form.addRow("", self.open_price_check)
         form.addRow("", self.active_check)
@@ -207,6 +215,7 @@ class CatalogScreen(Screen):
             edit.clear()
         self.category_combo.setCurrentText("")
         self.vat_combo.setCurrentIndex(self.vat_combo.findData(DEFAULT_RATE_BP))
+        self.nature_combo.setCurrentIndex(0)
         self.weighed_check.setChecked(False)
         self.open_price_check.setChecked(False)
         self.active_check.setChecked(True)
@@ -222,6 +231,7 @@ class CatalogScreen(Screen):
         self.category_combo.setCurrentText(product.category or "")
         self.price_edit.setText(format_cents(product.price_cents).removesuffix(" €"))
         self.vat_combo.setCurrentIndex(max(0, self.vat_combo.findData(product.vat_rate_bp)))
+        self.nature_combo.setCurrentIndex(max(0, self.nature_combo.findData(product.nature)))
         self.weighed_check.setChecked(product.weighed)
         self.open_price_check.setChecked(product.open_price)
         self.active_check.setChecked(product.active)
@@ -244,6 +254,7 @@ class CatalogScreen(Screen):
             "weighed": self.weighed_check.isChecked(),
             "open_price": self.open_price_check.isChecked(),
             "active": self.active_check.isChecked(),
+            "nature": self.nature_combo.currentData(),
             "product_id": self._editing,
         }
         done = write_form(

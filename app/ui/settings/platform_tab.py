@@ -31,8 +31,10 @@ from app.einvoice.pdp.config import (
     save_chorus_settings,
     save_settings,
 )
+from app.einvoice.pdp.ereporting import PREF_MATRICULE, set_platform_matricule
 from app.errors import ComptoirError
 from app.ledger.operators import Permission
+from app.ledger.preferences import get_preference
 from app.ui.background import Background
 from app.ui.context import AppContext
 from app.ui.forms import error_label, show_form_error
@@ -134,11 +136,14 @@ class PlatformTab(QWidget, _PlatformForm[PlatformSettings]):
         self.background = Background(self)
         self.base_url, self.token_url = _named("pdpUrl"), _named("pdpTokenUrl")
         self.client_id, self.secret = _named("pdpClientId"), _password("pdpSecret")
+        self.matricule = _named("pdpMatricule")
+        self.matricule.setPlaceholderText("4 caractères, donné par la plateforme")
         form = QFormLayout()
         form.addRow("Adresse de l'API (Flow Service)", self.base_url)
         form.addRow("Adresse du jeton OAuth2", self.token_url)
         form.addRow("Identifiant client", self.client_id)
         form.addRow("Secret client", self.secret)
+        form.addRow("Matricule (e-reporting)", self.matricule)
         self.error = error_label("platformError")
         self.status = QLabel()
         self.status.setObjectName("platformStatus")
@@ -177,8 +182,12 @@ class PlatformTab(QWidget, _PlatformForm[PlatformSettings]):
 
     def refresh(self) -> None:
         editable = self.ctx.can(Permission.EDIT_SETTINGS)
-        for widget in (self.base_url, self.token_url, self.client_id, self.secret, self.buttons[0]):
+        fields = (self.base_url, self.token_url, self.client_id, self.secret, self.matricule)
+        for widget in (*fields, self.buttons[0]):
             widget.setEnabled(editable)
+        self.matricule.setText(
+            self.ctx.read(lambda session: get_preference(session, PREF_MATRICULE))
+        )
         self.chorus.refresh(editable)
         try:
             current = self.ctx.read(load_settings)
@@ -204,6 +213,8 @@ class PlatformTab(QWidget, _PlatformForm[PlatformSettings]):
 
     def _store(self, session: Session, settings: PlatformSettings) -> None:
         save_settings(session, settings, operator=self.ctx.operator_name)
+        if self.matricule.text().strip():
+            set_platform_matricule(session, self.matricule.text())
 
     def _probe(self, settings: PlatformSettings) -> bool:
         client = HttpFlowClient(settings)

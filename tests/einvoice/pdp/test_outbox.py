@@ -276,7 +276,10 @@ def test_a_supplier_invoice_is_stored_and_disputed(ledger, buyer, sandbox) -> No
     assert incoming.total_cents == body["total"] and incoming.valid
     assert incoming.status == "received" and "valide" in incoming.validation
     with ledger.transaction() as session:
-        answer_incoming(session, client, incoming.id, "207", "Quantités livrées différentes")
+        answer_incoming(
+            session, client, incoming.id, "207", "Quantités livrées différentes",
+            reason_code="QTE_ERR",
+        )  # fmt: skip
     [status] = sandbox.received_statuses
     assert (status.code, status.label, status.invoice_number) == (
         "207",

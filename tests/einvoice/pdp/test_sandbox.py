@@ -12,6 +12,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import requests
 from lxml import etree
 
 from app.einvoice.facturx import build_invoice_pdf, data_dict, invoice_xml
+from app.einvoice.pdp import flux10
 from app.einvoice.pdp.cdar import build_cdar, parse_cdar
 from app.einvoice.pdp.sandbox import SandboxPlatform
 from app.errors import InvalidInput
@@ -27,7 +29,16 @@ from tests.einvoice import sample_bodies as samples
 
 TIMEOUT = 5.0
 RAM = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"
-FRR = b"<?xml version='1.0'?><Report><Day>2026-03-02</Day><Rate>20.00</Rate></Report>"
+FRR = flux10.write(
+    flux10.Header(
+        "842159378-103-20260301-IN", "IN", datetime(2026, 3, 11, 9, 0, tzinfo=UTC),
+        flux10.Party("0238", "0042", "Plateforme agréée 0042", "WK"),
+        flux10.Party("0002", "842159378", "Épicerie", "SE"), "FR23842159378", "FR",
+    ),
+    flux10.TRANSACTIONS, date(2026, 3, 1), date(2026, 3, 10),
+    days=(flux10.DayCategory(date(2026, 3, 2), "TLB1", 3,
+                             (flux10.RateAmounts(2000, 1000, 200),)),),
+)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -331,7 +342,7 @@ def test_lifecycle_runs_by_itself_over_time(pdfs: dict[str, bytes]) -> None:
 
 def test_outcomes_told_in_advance(platform: SandboxPlatform, shop: Shop,
                                   pdfs: dict[str, bytes]) -> None:  # fmt: skip
-    platform.set_outcome("t-refused", "210", "Prix non conforme", reason_code="PRIX")
+    platform.set_outcome("t-refused", "210", "Prix non conforme", reason_code="CALCUL_ERR")
     platform.set_outcome("F2026-000124", "213", "Destinataire inconnu")
     platform.set_default_outcome(None)
     shop.submit(pdfs["F2026-000123"], "t-refused")
@@ -347,8 +358,8 @@ def test_outcomes_told_in_advance(platform: SandboxPlatform, shop: Shop,
     refusal = [parse_cdar(shop.fetch(f["flowId"]).content) for f in
                shop.results(flowType=["CustomerInvoiceLC"])]  # fmt: skip
     refused = next(s for s in refusal if s.code == "210")
-    assert (refused.reason_code, refused.reason, refused.sender) == ("PRIX", "Prix non conforme",
-                                                                    "901873646")  # fmt: skip
+    assert (refused.reason_code, refused.reason, refused.sender) == (
+        "CALCUL_ERR", "Prix non conforme", "901873646")  # fmt: skip
     assert last["flowSyntax"] == "CDAR" and last["flowDirection"] == "In"
     with pytest.raises(InvalidInput):
         platform.set_outcome("t", "999")
@@ -368,6 +379,7 @@ def test_supplier_invoice_is_listed_fetched_and_answered(
     assert shop.fetch(flow_id).content == pdfs["F2026-000124"]
 
     answer = build_cdar("F2026-000124", "2026-11-22", "207", reason="Quantité erronée",
+                        reason_code="QTE_ERR",
                         sender_siren="901873646", receiver_siren="842159378")  # fmt: skip
     response = shop.submit(answer, "t-answer", syntax="CDAR", name="litige.xml")
     assert response.status_code == 202
@@ -380,10 +392,26 @@ def test_supplier_invoice_is_listed_fetched_and_answered(
 def test_shop_reports_its_own_invoice_paid(platform: SandboxPlatform, shop: Shop,
                                            pdfs: dict[str, bytes]) -> None:  # fmt: skip
     shop.submit(pdfs["F2026-000123"], "t-paid")
-    paid = build_cdar("F2026-000123", None, "212", sender_siren="842159378")
+    paid = build_cdar(
+        "F2026-000123",
+        "2026-11-22",
+        "212",
+        sender_siren="842159378",
+        receiver_siren="901873646",
+        amounts={2000: 12000},
+    )
     response = shop.submit(paid, "t-paid-212", syntax="CDAR")
     assert response.status_code == 202 and response.json()["flowType"] == "CustomerInvoiceLC"
     assert platform.statuses("t-paid") == ["200", "212"]
+
+
+def test_a_broken_e_report_is_answered_with_the_rule_ids(platform: SandboxPlatform,
+                                                         shop: Shop) -> None:  # fmt: skip
+    old = b"<?xml version='1.0'?><Report><Day>2026-03-02</Day><Rate>20.00</Rate></Report>"
+    response = shop.submit(old, "t-old", syntax="FRR", processingRule="B2C")
+    assert response.status_code == 422
+    rules = {detail["reasonCode"] for detail in response.json()["details"]}
+    assert "XSD" in rules and platform.reports == []  # refused at the root element
 
 
 def test_e_reporting_is_kept(platform: SandboxPlatform, shop: Shop) -> None:
