@@ -54,6 +54,7 @@ from app.ledger.files import (
     write_private_bytes,
 )
 from app.ledger.models import JournalRecord, SigningKey
+from app.ledger.operators import Permission, require
 from app.ledger.service import record_verification
 from app.ledger.settings import FiscalSettings, fiscal_settings
 from app.ledger.store import Ledger, utc_now
@@ -170,6 +171,7 @@ def build_audit_pack(
             "le poste de la caisse."
         )
     with ledger.reader() as session:
+        require(session, operator, Permission.READ_ALL)
         if not _records_in_year(session, number):
             raise InvalidInput(
                 f"Le journal ne contient aucun enregistrement de l'exercice {number}."

@@ -26,7 +26,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         type=arguments.folder,
         help="où écrire le dossier (défaut : à côté du journal)",
     )
-    pack.add_argument("--operator", default=None, help="opérateur (défaut : l'utilisateur)")
+    pack.add_argument("--operator", default=None, help=common.OPERATOR_HELP)
     pack.set_defaults(run=run_pack)
 
 
@@ -48,6 +48,7 @@ def run_pack(args: argparse.Namespace) -> int:
 
     out = Path(args.out) if args.out else None
     with Ledger.open(path, kind=kind, create=False, operator=operator) as ledger:
+        operator = common.authenticated(ledger, args)
         pack = build_audit_pack(ledger, args.year, out, operator=operator, progress=progress)
     print(pack.summary())
     return 0 if pack.verified else 1

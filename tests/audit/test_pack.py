@@ -207,3 +207,25 @@ def test_a_pack_killed_half_way_leaves_nothing_after_the_next_start(demo: Path) 
     with Ledger.open(demo, kind="demo", create=False, operator="Contrôle"):
         pass
     assert not leftover.exists()
+
+
+def test_a_cashier_may_not_hand_over_the_journal(demo: Path, tmp_path: Path, monkeypatch, capsys):
+    from app.cli import main
+    from app.ledger.operators import Role
+    from app.staff.service import add_operator
+
+    with (
+        Ledger.open(demo, kind="demo", create=False, operator="Gérant") as ledger,
+        ledger.transaction() as session,
+    ):
+        add_operator(session, "Gérant", Role.MANAGER, "1234", operator="Gérant")
+        add_operator(session, "Yanis", Role.CASHIER, "5678", operator="Gérant")
+        add_operator(session, "Sophie", Role.ACCOUNTANT, "4321", operator="Gérant")
+    out = tmp_path / "dossiers"
+    base = ["--db", str(demo), "audit", "pack", "--year", "2026", "--out", str(out)]
+    monkeypatch.setenv("COMPTOIR_PIN", "5678")
+    assert main([*base, "--operator", "Yanis"]) == 2
+    assert "Yanis (caissier) n'a pas le droit de consulter le journal" in capsys.readouterr().err
+    assert not out.exists() or not list(out.iterdir())
+    monkeypatch.setenv("COMPTOIR_PIN", "4321")
+    assert main([*base, "--operator", "Sophie"]) == 0
