@@ -30,6 +30,7 @@ from app.ledger import canonical
 from app.ledger.closures import today
 from app.ledger.journal import Recorded, append, next_number
 from app.ledger.models import JournalRecord, RecordType
+from app.ledger.operators import Permission, require
 from app.ledger.settings import FiscalSettings, fiscal_settings
 from app.sales.payments import PaymentMethod
 from app.sales.service import get_ticket
@@ -211,6 +212,7 @@ class Prepared:
 
 def issue_invoice(session: Session, draft: InvoiceDraft, *, operator: str) -> Recorded:
     """Number, record and freeze an invoice; nothing is written if anything is wrong."""
+    require(session, operator, Permission.SELL)
     return prepare_invoice(session, draft).append(session, operator=operator)
 
 
@@ -402,6 +404,7 @@ def issue_credit_note(
     lines: list[tuple[int, Decimal | int | str]] | None = None,
 ) -> Recorded:
     """A full (``lines=None``) or partial credit note: chosen quantities of chosen lines."""
+    require(session, operator, Permission.CORRECT)
     return prepare_credit_note(session, invoice, reason=reason, lines=lines).append(
         session, operator=operator
     )
@@ -507,6 +510,7 @@ def record_payment(
 ) -> Recorded:
     """A payment received against an invoice (partial payments allowed, never more than
     what is outstanding)."""
+    require(session, operator, Permission.SELL)
     document = get_document(session, invoice)
     if document.is_credit_note:
         raise InvalidInput("Un avoir ne reçoit pas de règlement.")

@@ -65,3 +65,40 @@ def test_settings_and_catalog_are_changed_by_whom_the_role_allows(staffed) -> No
     with staffed.transaction() as session:
         save_till_id(session, "CAISSE-9", operator="Camille")
     assert staffed.till_id == "CAISSE-9"
+
+
+def test_invoices_exports_and_restores_are_checked_too(staffed, clock, tmp_path) -> None:
+    from decimal import Decimal
+
+    from app.customers.service import CustomerInfo, save_customer
+    from app.demo import DEMO_CUSTOMERS
+    from app.einvoice.invoices import InvoiceDraft, InvoiceLineInput
+    from app.einvoice.issuing import issue_credit_note, issue_invoice, record_payment
+    from app.ledger.backup.copies import backup_now
+    from app.ledger.backup.restore import restore_backup
+    from app.ledger.export.browse import RecordFilter
+    from app.ledger.export.views import export_view
+
+    with staffed.transaction() as session:
+        record_fiscal_settings(session, DEMO_SHOP, operator="Camille")
+        buyer = save_customer(session, CustomerInfo(**DEMO_CUSTOMERS[0])).id
+    draft = InvoiceDraft(buyer, (InvoiceLineInput("Panier", Decimal(1), 4000, 550),))
+    with staffed.transaction() as session, pytest.raises(PermissionDenied, match="encaisser"):
+        issue_invoice(session, draft, operator="Inès")
+    with staffed.transaction() as session:
+        invoice = issue_invoice(session, draft, operator="Yanis")
+    number = invoice.body["number"]
+    with staffed.transaction() as session, pytest.raises(PermissionDenied, match="rembourser"):
+        issue_credit_note(session, number, operator="Yanis", reason="Erreur")
+    with staffed.transaction() as session, pytest.raises(PermissionDenied, match="encaisser"):
+        record_payment(session, number, 1000, operator="Inès")
+
+    out = tmp_path / "vue.csv"
+    with pytest.raises(PermissionDenied, match="consulter le journal"):
+        export_view(staffed.path, RecordFilter(), "csv", out, ledger=staffed, operator="Yanis")
+    assert not out.exists()
+    export_view(staffed.path, RecordFilter(), "csv", out, ledger=staffed, operator="Inès")
+
+    copy = backup_now(staffed, operator="Camille")
+    with pytest.raises(PermissionDenied, match="modifier les réglages"):
+        restore_backup(copy.path, staffed.path, operator="Yanis", kind=staffed.kind)

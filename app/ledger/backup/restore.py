@@ -27,6 +27,7 @@ from app.errors import ComptoirError
 from app.ledger import canonical
 from app.ledger.anchor import Anchor, read_anchor, write_anchor
 from app.ledger.events import EventCode, log_event
+from app.ledger.operators import Permission, require
 from app.ledger.store import KINDS, Clock, Ledger, utc_now
 from app.ledger.verify.engine import verify_ledger
 
@@ -239,6 +240,14 @@ def _move(source: Path, target: Path) -> None:
             os.replace(item, Path(f"{target}{suffix}"))
 
 
+def _check_role(copy_path: Path, kind: str, operator: str) -> None:
+    """Only an operator whose role may change the settings puts a copy back, when the shop
+    has operators. The roles are read from the verified copy itself: the ledger in place
+    may be the broken file one restores to replace."""
+    with Ledger.open(copy_path, kind=kind, readonly=True) as copy, copy.reader() as session:
+        require(session, operator, Permission.EDIT_SETTINGS)
+
+
 def restore_backup(
     backup_path: Path | str,
     ledger_path: Path | str,
@@ -264,6 +273,7 @@ def restore_backup(
         if then is None or then.last_hash is None:
             raise RestoreRefused(f"{backup.name} n'est pas un journal Comptoir.")
         _check_verified(staging, backup.name)
+        _check_role(staging, then.kind, operator)
         now = read_identity(target)
         _check_same_ledger(now, then, kind)
         lost: int | None = None
