@@ -3,8 +3,9 @@
 The screen reads the ledger file through its own read-only connection (``browse``), so
 browsing never takes the write lock the till needs. Filters become an index of sequence
 numbers, built on a worker thread when the ledger is large; the table asks only for the
-rows it paints. Verification, exports, the FEC and archive creation (``actions``) run
-off the GUI thread, one at a time, with a progress bar and a cancel button.
+rows it paints. Verification, exports, the FEC, the tax-audit pack, archive creation
+and the purge are small ``operations`` run by one ``OpRunner``: off the GUI thread, one
+at a time, with a progress bar and a cancel button; their questions are ``dialogs``.
 """
 
 from __future__ import annotations
@@ -12,15 +13,16 @@ from __future__ import annotations
 import logging
 import sqlite3
 import tempfile
+from datetime import datetime
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
@@ -30,13 +32,13 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTableView,
-    QTableWidget,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from app.errors import ComptoirError
+from app.ledger.closures import month_label
 from app.ledger.export.browse import (
     LedgerBrowser,
     RecordDetail,
@@ -47,17 +49,25 @@ from app.ledger.export.browse import (
     find_seqs,
 )
 from app.ledger.models import RecordType
-from app.ui.archive_viewer.actions import ViewerActions
+from app.ledger.operators import Permission
+from app.ui.archive_viewer import operations
 from app.ui.archive_viewer.central_source import ask_central
+from app.ui.archive_viewer.dialogs import ViewerDialogs
 from app.ui.archive_viewer.filters import FilterBar, PeriodTree, QuickTypes
 from app.ui.archive_viewer.jobs import Job, Verdict
 from app.ui.archive_viewer.model import RecordTableModel
+from app.ui.archive_viewer.operations import Outcome
 from app.ui.archive_viewer.printed import printed_text
+from app.ui.archive_viewer.runner import OpRunner
 from app.ui.archive_viewer.source import Source
+from app.ui.archive_viewer.verification_pane import VerificationPane
 from app.ui.background import Background
 from app.ui.context import AppContext
 from app.ui.errors import show_error
 from app.ui.forms import TOUCH_STYLE, Screen
+
+if TYPE_CHECKING:
+    from app.ledger.archive.purge import PurgePlan
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +99,7 @@ def _mono() -> QFont:
     return font
 
 
-class ArchiveViewer(ViewerActions, Screen):
+class ArchiveViewer(Screen):
     SYNC_LIMIT = 50_000
     """Records up to which a filter runs at once on the GUI thread (a few milliseconds)."""
 
@@ -106,11 +116,9 @@ class ArchiveViewer(ViewerActions, Screen):
         self.searching = False
         self._generation = 0
         self._search_job: Job | None = None
-        self._task: Job | None = None
         self.searches = Background(self)
         self.lookups = Background(self)
-        self.tasks = Background(self)
-        self._poll = QTimer(self, interval=100, timeout=self._show_progress)
+        self.dialogs = ViewerDialogs(self)
 
         layout = QVBoxLayout(self)
         layout.addLayout(self._source_row())
@@ -131,6 +139,14 @@ class ArchiveViewer(ViewerActions, Screen):
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.message)
+        self.ops = OpRunner(
+            self,
+            label=self.task_label,
+            progress=self.progress,
+            cancel_button=self.cancel_button,
+            say=self._say,
+            changed=self._update_actions,
+        )
         QShortcut(QKeySequence.StandardKey.Find, self, activated=self.filters.text.setFocus)
         application = QApplication.instance()
         if application is not None:  # a verification of millions of records must not hold the exit
@@ -244,32 +260,13 @@ class ArchiveViewer(ViewerActions, Screen):
         return split
 
     def _verification_pane(self) -> QWidget:
-        self.verify_result = QLabel("Aucune vérification lancée depuis cet écran.")
-        self.verify_result.setObjectName("verifyResult")
-        self.verify_result.setWordWrap(True)
-        self.verify_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.findings = QTableWidget(0, 3)
-        self.findings.setObjectName("findingsTable")
-        self.findings.setHorizontalHeaderLabels(["N°", "Fichier", "Constat"])
-        self.findings.verticalHeader().setVisible(False)
-        self.findings.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.findings.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.findings.horizontalHeader().setStretchLastSection(True)
-        self.findings.setColumnWidth(0, 90)
-        self.findings.setColumnWidth(1, 180)
-        self.findings.cellDoubleClicked.connect(self._finding_clicked)
-        self.report_button = QPushButton("Rapport PDF…")
-        self.report_button.setObjectName("reportButton")
-        self.report_button.setEnabled(False)
-        self.report_button.clicked.connect(self.ask_report)
-        pane = QWidget()
-        box = QVBoxLayout(pane)
-        top = QHBoxLayout()
-        top.addWidget(self.verify_result, 1)
-        top.addWidget(self.report_button)
-        box.addLayout(top)
-        box.addWidget(self.findings, 1)
-        return pane
+        self.verification = VerificationPane()
+        self.verification.seq_chosen.connect(self._show_record)
+        self.verification.report_button.clicked.connect(self.ask_report)
+        self.verify_result = self.verification.result
+        self.findings = self.verification.findings
+        self.report_button = self.verification.report_button
+        return self.verification
 
     def _action_row(self) -> QHBoxLayout:
         self.actions: dict[str, QPushButton] = {}
@@ -297,11 +294,249 @@ class ArchiveViewer(ViewerActions, Screen):
         self.progress.setFixedWidth(220)
         self.cancel_button = QPushButton("Annuler")
         self.cancel_button.setObjectName("cancelButton")
-        self.cancel_button.clicked.connect(self.cancel_task)
         for widget in (self.task_label, self.progress, self.cancel_button):
             widget.setVisible(False)
             row.addWidget(widget)
         return row
+
+    # -- long jobs: each a small operation handed to the runner -----------------------------
+    def _update_actions(self) -> None:
+        busy = self.ops.busy
+        live = self.source is not None and self.source.live
+        ready = self.browser is not None
+        manager = self.ctx.can(Permission.CLOSE_PERIOD)
+        for name in ("verifyButton", "exportCsv", "exportXlsx"):
+            self.actions[name].setEnabled(ready and not busy)
+        self.actions["fecButton"].setEnabled(live and not busy)
+        self.actions["auditButton"].setEnabled(
+            live and not busy and self.ctx.can(Permission.READ_ALL)
+        )
+        self.actions["auditButton"].setToolTip(
+            "Dossier pour un contrôle fiscal : attestation, vérification, clôtures, "
+            "événements, archives et FEC d'un exercice, signés, en un dossier et un ZIP."
+            if live
+            else "Disponible sur le journal en cours."
+        )
+        for name in ("archiveButton", "purgeButton"):
+            self.actions[name].setVisible(manager)
+            self.actions[name].setEnabled(live and manager and not busy)
+        self.open_button.setEnabled(not busy)
+        self.live_button.setEnabled(not busy and not live)
+        for name in ("fecButton", "archiveButton", "purgeButton"):
+            tip = "" if live else "Disponible sur le journal en cours."
+            self.actions[name].setToolTip(tip)
+
+    def _say(self, text: str) -> None:
+        self.message.setText(text)
+
+    def cancel_all(self) -> None:
+        for job in (self.ops.job, self._search_job):
+            if job is not None:
+                job.cancel()
+
+    def _done(self, outcome: Outcome) -> None:
+        """An operation's outcome: the browsed ledger reloaded if it lost records, the
+        file written remembered, the message shown, the journal's readers told."""
+        if outcome.reload:
+            self.show_live()
+        if outcome.path is not None:
+            self.last_output = outcome.path
+        self._say(outcome.message)
+        if outcome.journaled:
+            self.ctx.ledger_changed.emit()
+
+    def _manager(self, refusal: str) -> bool:
+        if self.ctx.can(Permission.CLOSE_PERIOD):
+            return True
+        show_error(self, ComptoirError(refusal))
+        return False
+
+    def start_verify(self) -> None:
+        if self.source is None:
+            return
+        verify = partial(operations.verify_ledger, self.source, operator=self.ctx.operator_name)
+        interrupted = partial(self.verification.show_text, ok=False)
+        title = "Vérification de l'intégrité"
+        if self.ops.run(title, verify, self._verified, interrupted=interrupted):
+            self.tabs.setCurrentIndex(1)
+            self.verification.show_running()
+
+    def _verified(self, verdict: Verdict) -> None:
+        self.verdict = verdict
+        self.verification.show_verdict(verdict)
+        if self.source is not None and self.source.live:
+            self.ctx.ledger_changed.emit()  # the check is journaled on the shop's computer
+
+    def _show_record(self, seq: int) -> None:
+        if self.select_seq(seq):
+            self.tabs.setCurrentIndex(0)
+
+    def ask_report(self) -> None:
+        if self.verdict is None:
+            return
+        stamp = datetime.now().strftime("%Y%m%d-%H%M")
+        self.dialogs.ask_save_path(
+            "Rapport de vérification",
+            f"verification-{stamp}.pdf",
+            "PDF (*.pdf)",
+            self.write_report,
+        )
+
+    def write_report(self, path: Path) -> None:
+        """The verification's printable report, written off the GUI thread."""
+        if self.verdict is None or self.browser is None:
+            return
+        summary = self.verdict.printable(
+            operator=self.ctx.operator_name,
+            shop_name=str(self.browser.shop().get("name", "")),
+            timezone=self.browser.timezone,
+        )
+        write = partial(operations.write_report, summary, path)
+        self.ops.run("Rapport PDF", write, self._done, cancellable=False)
+
+    def ask_export(self, fmt: str) -> None:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M")
+        self.dialogs.ask_save_path(
+            f"Exporter en {fmt.upper()}",
+            f"journal-{stamp}.{fmt}",
+            f"{fmt.upper()} (*.{fmt})",
+            lambda path: self.export_to(fmt, path),
+        )
+
+    def export_to(self, fmt: str, path: Path) -> None:
+        """Export what the table shows (the current filter) to ``path``, journaled."""
+        if self.source is None or self.index is None:
+            return
+        ledger = None if self.ctx.ledger.readonly else self.ctx.ledger
+        export = partial(
+            operations.export_view,
+            self.source,
+            self.index.filter,
+            fmt,  # type: ignore[arg-type]
+            path,
+            ledger=ledger,
+            operator=self.ctx.operator_name,
+        )
+        self.ops.run(f"Export {fmt.upper()}", export, self._done)
+
+    def _ask_year(self, name: str, title: str, label: str, chosen: Any) -> None:
+        """Which fiscal year of the journal: a window-modal list, newest first."""
+        if self.browser is None:
+            return
+        years = [str(p.year) for p in reversed(self.browser.periods())]
+        if not years:
+            self._say("Le journal ne contient aucun exercice.")
+            return
+        self.dialogs.ask_choice(name, title, label, years, chosen)
+
+    def ask_fec(self) -> None:
+        def folder(year: str) -> None:
+            self.dialogs.ask_folder(
+                "fecDirDialog",
+                f"Dossier du FEC {year}",
+                lambda out_dir: self.export_fec(int(year), out_dir),
+            )
+
+        self._ask_year("fecYearDialog", "Fichier des écritures comptables", "Exercice :", folder)
+
+    def export_fec(self, year: int, out_dir: Path) -> None:
+        fec = partial(
+            operations.export_fec, self.ctx.ledger, year, out_dir, operator=self.ctx.operator_name
+        )
+        self.ops.run(f"FEC {year}", fec, self._done, cancellable=False)
+
+    def ask_audit_pack(self) -> None:
+        """Choose the fiscal year, then the folder; the pack is written off the GUI thread."""
+
+        def folder(year: str) -> None:
+            self.dialogs.ask_folder(
+                "auditDirDialog",
+                f"Dossier de contrôle {year} : où l'écrire",
+                lambda out_dir: self.build_audit_pack(int(year), out_dir),
+            )
+
+        title = "Dossier pour un contrôle fiscal"
+        self._ask_year("auditYearDialog", title, "Exercice contrôlé :", folder)
+
+    def build_audit_pack(self, year: int, out_dir: Path) -> None:
+        pack = partial(
+            operations.build_audit_pack,
+            self.ctx.ledger,
+            year,
+            out_dir,
+            operator=self.ctx.operator_name,
+        )
+        self.ops.run(f"Dossier de contrôle {year}", pack, self._done, cancellable=False)
+
+    def archivable_periods(self) -> list[tuple[str, str]]:
+        """Closed months and fiscal years: (period, label), newest first."""
+        if self.browser is None:
+            return []
+        out = []
+        for entry in reversed(self.browser.closures()):
+            if entry.record_type is RecordType.YEAR_CLOSURE:
+                out.append((entry.period, f"Exercice {entry.period}"))
+            elif entry.record_type is RecordType.MONTH_CLOSURE:
+                out.append((entry.period, f"Mois de {month_label(entry.period)}"))
+        return out
+
+    def ask_create_archive(self) -> None:
+        periods = self.archivable_periods()
+        if not periods:
+            self._say("Aucun mois ni exercice clôturé à archiver.")
+            return
+        labels = [label for _, label in periods]
+        self.dialogs.ask_choice(
+            "archivePeriodDialog",
+            "Créer une archive",
+            "Période clôturée à archiver :",
+            labels,
+            lambda label: self.create_archive(periods[labels.index(label)][0]),
+        )
+
+    def create_archive(self, period: str, out_dir: Path | None = None) -> None:
+        if not self._manager("Seul un gérant peut créer une archive."):
+            return
+        archive = partial(
+            operations.create_archive,
+            self.ctx.ledger,
+            period,
+            operator=self.ctx.operator_name,
+            out_dir=out_dir,
+        )
+        self.ops.run(f"Archive {period}", archive, self._done, cancellable=False)
+
+    def ask_purge(self) -> None:
+        """Choose the archive of the year to purge; the checks run off the GUI thread, then a
+        confirmation names the year and the number of records."""
+        if not self._manager("Seul un gérant peut purger un exercice archivé."):
+            return
+        self.dialogs.ask_archive(
+            "purgeArchiveDialog",
+            "Archive de l'exercice à purger",
+            self._archive_dir(),
+            self.prepare_purge,
+        )
+
+    def prepare_purge(self, archive: Path) -> None:
+        plan = partial(operations.plan_purge, self.ctx.ledger, archive)
+        self.ops.run("Vérification avant la purge", plan, self.confirm_purge)
+
+    def confirm_purge(self, plan: PurgePlan) -> None:
+        """Window-modal and explicit: nothing is deleted unless the purge button is pressed."""
+        self.dialogs.confirm_purge(
+            plan,
+            lambda: self.purge(plan.year, plan.archive_path),
+            lambda: self._say("Purge abandonnée : rien n'a été supprimé."),
+        )
+
+    def purge(self, year: str, archive: Path) -> None:
+        if not self._manager("Seul un gérant peut purger un exercice archivé."):
+            return
+        purge = partial(
+            operations.purge_year, self.ctx.ledger, year, archive, operator=self.ctx.operator_name
+        )
+        self.ops.run(f"Purge de l'exercice {year}", purge, self._done)
 
     # -- sources ----------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -317,11 +552,9 @@ class ArchiveViewer(ViewerActions, Screen):
         self._use_source(Source(path, f"Journal en cours — {path.name} (lecture seule)"))
 
     def ask_archive_file(self) -> None:
-        dialog = QFileDialog(self, "Ouvrir une archive", str(self._archive_dir()))
-        dialog.setObjectName("archiveFileDialog")
-        dialog.setNameFilter("Archives Comptoir (*.zip)")
-        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
-        self._open_dialog(dialog, lambda chosen: self.open_archive(Path(chosen)))
+        self.dialogs.ask_archive(
+            "archiveFileDialog", "Ouvrir une archive", self._archive_dir(), self.open_archive
+        )
 
     def _archive_dir(self) -> Path:
         try:
@@ -335,17 +568,13 @@ class ArchiveViewer(ViewerActions, Screen):
     def open_archive(self, path: Path) -> None:
         """Load the archive into a temporary ledger file, then browse it like the journal."""
         workdir = tempfile.TemporaryDirectory(prefix="comptoir-archive-")
-
-        def work(job: Job) -> Path:
-            from app.ledger.archive.write import load_archive_as_ledger
-
-            return load_archive_as_ledger(path, Path(workdir.name) / "archive.sqlite")
+        load = partial(operations.open_archive, path, Path(workdir.name) / "archive.sqlite")
 
         def done(db_path: Path) -> None:
             self._use_source(Source(db_path, f"Archive {path.name}", path, workdir))
             self._say(f"Archive ouverte : {path}")
 
-        self._run_task(f"Ouverture de {path.name}", work, done, cancellable=False)
+        self.ops.run(f"Ouverture de {path.name}", load, done, cancellable=False)
 
     def _use_source(self, source: Source) -> None:
         try:
