@@ -19,15 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
-    QFormLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -45,19 +43,18 @@ from app.ledger.export.browse import (
     RecordFilter,
     RecordIndex,
     SearchCancelled,
-    SignatureStatus,
     find_seqs,
 )
 from app.ledger.models import RecordType
 from app.ledger.operators import Permission
 from app.ui.archive_viewer import operations
 from app.ui.archive_viewer.central_source import ask_central
+from app.ui.archive_viewer.detail_pane import DetailPane
 from app.ui.archive_viewer.dialogs import ViewerDialogs
 from app.ui.archive_viewer.filters import FilterBar, PeriodTree, QuickTypes
 from app.ui.archive_viewer.jobs import Job, Verdict
 from app.ui.archive_viewer.model import RecordTableModel
 from app.ui.archive_viewer.operations import Outcome
-from app.ui.archive_viewer.printed import printed_text
 from app.ui.archive_viewer.runner import OpRunner
 from app.ui.archive_viewer.source import Source
 from app.ui.archive_viewer.verification_pane import VerificationPane
@@ -90,13 +87,6 @@ OPERATOR_SCAN_LIMIT = 200_000  # records: beyond, listing operators would read t
 def _operators_of(path: Path) -> list[str]:
     with LedgerBrowser(path) as browser:
         return browser.operators()
-
-
-def _mono() -> QFont:
-    font = QFont("DejaVu Sans Mono")
-    font.setStyleHint(QFont.StyleHint.Monospace)
-    font.setPointSize(10)
-    return font
 
 
 class ArchiveViewer(Screen):
@@ -223,41 +213,9 @@ class ArchiveViewer(Screen):
         return self.tabs
 
     def _detail_pane(self) -> QWidget:
-        self.printed = QPlainTextEdit()
-        self.printed.setObjectName("detailText")
-        self.printed.setReadOnly(True)
-        self.printed.setFont(_mono())
-        self.printed.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.printed.setPlaceholderText(
-            "Sélectionnez un enregistrement pour le voir tel qu'imprimé."
-        )
-        self.facts: dict[str, QLabel] = {}
-        form = QFormLayout()
-        for name, label in (
-            ("detailRecord", "Enregistrement"),
-            ("detailWhen", "Fait le"),
-            ("detailHash", "Empreinte"),
-            ("detailPrevHash", "Empreinte précédente"),
-            ("hashCheck", "Empreinte recalculée"),
-            ("detailSignature", "Signature"),
-            ("signatureStatus", "Statut"),
-        ):
-            value = QLabel()
-            value.setObjectName(name)
-            value.setWordWrap(True)
-            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            if name in ("detailHash", "detailPrevHash"):
-                value.setFont(_mono())
-            form.addRow(label, value)
-            self.facts[name] = value
-        facts = QWidget()
-        facts.setObjectName("detailFacts")
-        facts.setLayout(form)
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(self.printed)
-        split.addWidget(facts)
-        split.setSizes([430, 600])
-        return split
+        self.detail_pane = DetailPane()
+        self.printed = self.detail_pane.printed
+        return self.detail_pane
 
     def _verification_pane(self) -> QWidget:
         self.verification = VerificationPane()
@@ -698,36 +656,8 @@ class ArchiveViewer(Screen):
     def show_detail(self, detail: RecordDetail) -> None:
         self.detail = detail
         training = self.browser is not None and self.browser.kind == "training"
-        self.printed.setPlainText(printed_text(detail, training=training))
-        number = detail.doc_number
-        if detail.record_type in (RecordType.INVOICE, RecordType.CREDIT_NOTE):
-            number = detail.body.get("number", number)
-        ref = f" — corrige ou copie le n°{detail.ref_seq}" if detail.ref_seq else ""
-        values = {
-            "detailRecord": f"n°{detail.seq} — {detail.record_type.label} {number}{ref}",
-            "detailWhen": f"{detail.when}, caisse {detail.till}, par {detail.operator}",
-            "detailHash": _split_hash(detail.hash),
-            "detailPrevHash": _split_hash(detail.prev_hash),
-            "hashCheck": "conforme" if detail.hash_ok else "NON CONFORME : contenu modifié",
-            "detailSignature": f"{detail.signature_excerpt} (clé {detail.key_id})",
-            "signatureStatus": detail.signature_status.label,
-        }
-        for name, text in values.items():
-            self.facts[name].setText(text)
-        status = self.facts["signatureStatus"]
-        state = detail.signature_status.value
-        if not detail.hash_ok and detail.signature_status is SignatureStatus.VALID:
-            state = SignatureStatus.INVALID.value
-        status.setProperty("state", state)
-        status.style().unpolish(status)
-        status.style().polish(status)
+        self.detail_pane.show_record(detail, training=training)
 
     def _clear_detail(self) -> None:
         self.detail = None
-        self.printed.clear()
-        for label in getattr(self, "facts", {}).values():
-            label.clear()
-
-
-def _split_hash(value: str) -> str:
-    return f"{value[:32]}\n{value[32:]}" if len(value) > 32 else value
+        self.detail_pane.clear()
