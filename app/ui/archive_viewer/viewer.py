@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QProgressBar,
     QPushButton,
     QSplitter,
     QTableView,
@@ -48,6 +47,7 @@ from app.ledger.export.browse import (
 from app.ledger.models import RecordType
 from app.ledger.operators import Permission
 from app.ui.archive_viewer import operations
+from app.ui.archive_viewer.action_bar import ActionBar
 from app.ui.archive_viewer.central_source import ask_central
 from app.ui.archive_viewer.detail_pane import DetailPane
 from app.ui.archive_viewer.dialogs import ViewerDialogs
@@ -123,7 +123,7 @@ class ArchiveViewer(Screen):
         self.main_split.setStretchFactor(1, 2)
         self.main_split.setSizes([440, 260])
         layout.addWidget(self.main_split, 1)
-        layout.addLayout(self._action_row())
+        layout.addWidget(self._action_row())
         self.message = QLabel()
         self.message.setObjectName("viewerMessage")
         self.message.setWordWrap(True)
@@ -131,9 +131,9 @@ class ArchiveViewer(Screen):
         layout.addWidget(self.message)
         self.ops = OpRunner(
             self,
-            label=self.task_label,
-            progress=self.progress,
-            cancel_button=self.cancel_button,
+            label=self.action_bar.task_label,
+            progress=self.action_bar.progress,
+            cancel_button=self.action_bar.cancel_button,
             say=self._say,
             changed=self._update_actions,
         )
@@ -226,63 +226,35 @@ class ArchiveViewer(Screen):
         self.report_button = self.verification.report_button
         return self.verification
 
-    def _action_row(self) -> QHBoxLayout:
-        self.actions: dict[str, QPushButton] = {}
-        row = QHBoxLayout()
-        for name, label, slot in (
-            ("verifyButton", "Vérifier l'intégrité", self.start_verify),
-            ("exportCsv", "Exporter CSV", lambda: self.ask_export("csv")),
-            ("exportXlsx", "Exporter XLSX", lambda: self.ask_export("xlsx")),
-            ("fecButton", "FEC…", self.ask_fec),
-            ("archiveButton", "Créer une archive…", self.ask_create_archive),
-            ("purgeButton", "Purger…", self.ask_purge),
-            ("auditButton", "Contrôle fiscal…", self.ask_audit_pack),
+    def _action_row(self) -> ActionBar:
+        self.action_bar = ActionBar()
+        self.actions = self.action_bar.actions
+        for name, slot in (
+            ("verifyButton", self.start_verify),
+            ("exportCsv", lambda: self.ask_export("csv")),
+            ("exportXlsx", lambda: self.ask_export("xlsx")),
+            ("fecButton", self.ask_fec),
+            ("archiveButton", self.ask_create_archive),
+            ("purgeButton", self.ask_purge),
+            ("auditButton", self.ask_audit_pack),
         ):
-            button = QPushButton(label)
-            button.setObjectName(name)
-            button.clicked.connect(slot)
-            row.addWidget(button)
-            self.actions[name] = button
+            self.actions[name].clicked.connect(slot)
         self.verify_button = self.actions["verifyButton"]
-        row.addStretch(1)
-        self.task_label = QLabel()
-        self.task_label.setObjectName("taskLabel")
-        self.progress = QProgressBar()
-        self.progress.setObjectName("taskProgress")
-        self.progress.setFixedWidth(220)
-        self.cancel_button = QPushButton("Annuler")
-        self.cancel_button.setObjectName("cancelButton")
-        for widget in (self.task_label, self.progress, self.cancel_button):
-            widget.setVisible(False)
-            row.addWidget(widget)
-        return row
+        return self.action_bar
 
     # -- long jobs: each a small operation handed to the runner -----------------------------
     def _update_actions(self) -> None:
         busy = self.ops.busy
         live = self.source is not None and self.source.live
-        ready = self.browser is not None
-        manager = self.ctx.can(Permission.CLOSE_PERIOD)
-        for name in ("verifyButton", "exportCsv", "exportXlsx"):
-            self.actions[name].setEnabled(ready and not busy)
-        self.actions["fecButton"].setEnabled(live and not busy)
-        self.actions["auditButton"].setEnabled(
-            live and not busy and self.ctx.can(Permission.READ_ALL)
+        self.action_bar.enable(
+            busy=busy,
+            live=live,
+            ready=self.browser is not None,
+            manager=self.ctx.can(Permission.CLOSE_PERIOD),
+            auditor=self.ctx.can(Permission.READ_ALL),
         )
-        self.actions["auditButton"].setToolTip(
-            "Dossier pour un contrôle fiscal : attestation, vérification, clôtures, "
-            "événements, archives et FEC d'un exercice, signés, en un dossier et un ZIP."
-            if live
-            else "Disponible sur le journal en cours."
-        )
-        for name in ("archiveButton", "purgeButton"):
-            self.actions[name].setVisible(manager)
-            self.actions[name].setEnabled(live and manager and not busy)
         self.open_button.setEnabled(not busy)
         self.live_button.setEnabled(not busy and not live)
-        for name in ("fecButton", "archiveButton", "purgeButton"):
-            tip = "" if live else "Disponible sur le journal en cours."
-            self.actions[name].setToolTip(tip)
 
     def _say(self, text: str) -> None:
         self.message.setText(text)
