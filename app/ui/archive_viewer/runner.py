@@ -76,12 +76,12 @@ class OpRunner(QObject):
             widget.setVisible(True)
         self._cancel_button.setVisible(cancellable)
         self._cancel_button.setEnabled(True)
-        self._changed()
         self.tasks.run(
             lambda: operation(job=job),
             lambda result: self._ended(success, result),
             lambda error: self._failed(job, error, interrupted),
         )
+        self._changed()  # now busy: the screen's other jobs are disabled until the end
         self._poll.start()
         return True
 
