@@ -201,7 +201,7 @@ def test_period_tree_and_amounts_filter(qtbot, viewer: ArchiveViewer, demo: Ledg
 
 
 def test_a_large_ledger_is_filtered_off_the_gui_thread(qtbot, viewer: ArchiveViewer) -> None:
-    viewer.SYNC_LIMIT = 0  # as if the ledger held millions of records
+    viewer.records.SYNC_LIMIT = 0  # as if the ledger held millions of records
     viewer.filters.operator.setCurrentText("Léa")
     viewer.filters.flush()
     assert viewer.searching

@@ -11,7 +11,6 @@ at a time, with a progress bar and a cancel button; their questions are ``dialog
 from __future__ import annotations
 
 import logging
-import sqlite3
 import tempfile
 from datetime import datetime
 from functools import partial
@@ -21,14 +20,11 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QApplication,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QSplitter,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -41,8 +37,6 @@ from app.ledger.export.browse import (
     RecordDetail,
     RecordFilter,
     RecordIndex,
-    SearchCancelled,
-    find_seqs,
 )
 from app.ledger.models import RecordType
 from app.ledger.operators import Permission
@@ -51,10 +45,10 @@ from app.ui.archive_viewer.action_bar import ActionBar
 from app.ui.archive_viewer.central_source import ask_central
 from app.ui.archive_viewer.detail_pane import DetailPane
 from app.ui.archive_viewer.dialogs import ViewerDialogs
-from app.ui.archive_viewer.filters import FilterBar, PeriodTree, QuickTypes
-from app.ui.archive_viewer.jobs import Job, Verdict
-from app.ui.archive_viewer.model import RecordTableModel
+from app.ui.archive_viewer.filters import FilterBar
+from app.ui.archive_viewer.jobs import Verdict
 from app.ui.archive_viewer.operations import Outcome
+from app.ui.archive_viewer.records_pane import RecordsPane
 from app.ui.archive_viewer.runner import OpRunner
 from app.ui.archive_viewer.source import Source
 from app.ui.archive_viewer.verification_pane import VerificationPane
@@ -68,8 +62,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-COLUMN_WIDTHS = (84, 150, 100, 132, 80, 90, 94, 120, 104)
-ROW_HEIGHT = 26
 VIEWER_STYLE = """
 QLabel#countLabel { color: #455a64; }
 QLabel#signatureStatus[state="valid"] { color: #2e7d32; font-weight: bold; }
@@ -90,23 +82,15 @@ def _operators_of(path: Path) -> list[str]:
 
 
 class ArchiveViewer(Screen):
-    SYNC_LIMIT = 50_000
-    """Records up to which a filter runs at once on the GUI thread (a few milliseconds)."""
-
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self.setObjectName("archiveViewer")
         self.setStyleSheet(TOUCH_STYLE + VIEWER_STYLE)
         self.source: Source | None = None
         self.browser: LedgerBrowser | None = None
-        self.index: RecordIndex | None = None
         self.detail: RecordDetail | None = None
         self.verdict: Verdict | None = None
         self.last_output: Path | None = None
-        self.searching = False
-        self._generation = 0
-        self._search_job: Job | None = None
-        self.searches = Background(self)
         self.lookups = Background(self)
         self.dialogs = ViewerDialogs(self)
 
@@ -166,44 +150,25 @@ class ArchiveViewer(Screen):
         row.addWidget(self.central_button)
         return row
 
-    def _browse_area(self) -> QSplitter:
-        self.periods = PeriodTree()
-        self.periods.period_chosen.connect(self.filters.set_period)
-        self.quick = QuickTypes()
-        self.quick.group_chosen.connect(self.filters.set_type_group)
-        left = QSplitter(Qt.Orientation.Vertical)
-        left.addWidget(self.periods)
-        left.addWidget(self.quick)
-        self.model = RecordTableModel(self)
-        self.table = QTableView()
-        self.table.setObjectName("recordTable")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setWordWrap(False)
-        self.table.setAlternatingRowColors(True)
-        rows = self.table.verticalHeader()
-        rows.setVisible(False)
-        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        rows.setDefaultSectionSize(ROW_HEIGHT)
-        header = self.table.horizontalHeader()
-        header.setStretchLastSection(True)
-        for column, width in enumerate(COLUMN_WIDTHS):
-            self.table.setColumnWidth(column, width)
-        self.table.selectionModel().currentRowChanged.connect(self._current_changed)
-        self.count_label = QLabel()
-        self.count_label.setObjectName("countLabel")
-        centre = QWidget()
-        box = QVBoxLayout(centre)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.addWidget(self.table, 1)
-        box.addWidget(self.count_label)
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(left)
-        split.addWidget(centre)
-        split.setStretchFactor(1, 1)
-        split.setSizes([185, 905])
-        return split
+    def _browse_area(self) -> RecordsPane:
+        self.records = RecordsPane(self.filters)
+        self.records.current_changed.connect(self._current_changed)
+        self.records.unreadable.connect(self._say)
+        self.periods, self.model, self.table = (
+            self.records.periods,
+            self.records.model,
+            self.records.table,
+        )
+        return self.records
+
+    @property
+    def index(self) -> RecordIndex | None:
+        """The records the table shows: the current filter's index."""
+        return self.records.index
+
+    @property
+    def searching(self) -> bool:
+        return self.records.searching
 
     def _bottom_tabs(self) -> QTabWidget:
         self.tabs = QTabWidget()
@@ -260,7 +225,7 @@ class ArchiveViewer(Screen):
         self.message.setText(text)
 
     def cancel_all(self) -> None:
-        for job in (self.ops.job, self._search_job):
+        for job in (self.ops.job, self.records.search_job):
             if job is not None:
                 job.cancel()
 
@@ -518,7 +483,7 @@ class ArchiveViewer(Screen):
         self.source_label.setText(source.label)
         self.verdict = None
         self._clear_detail()
-        self.periods.set_periods(browser.periods())
+        self.records.show_ledger(browser, source.db_path)
         self._load_operators()
         self._update_actions()
         self.apply_filter(keep=None)
@@ -546,74 +511,17 @@ class ArchiveViewer(Screen):
         flt = flt or self.filters.current()
         if flt is None:
             return
-        keep = self.current_seq() if keep == -1 else keep
-        self._generation += 1
-        generation = self._generation
-        if self._search_job is not None:
-            self._search_job.cancel()
-        lo, hi = self.browser.bounds
-        if hi - lo + 1 <= self.SYNC_LIMIT or not (flt.needs_scan or flt.types):
-            try:
-                index = self.browser.index(flt)
-            except sqlite3.Error as exc:
-                self._say(f"Lecture impossible : {exc}")
-                return
-            self._show_index(index, keep)
-            return
-        job = self._search_job = Job("Recherche")
-        path = self.source.db_path
-        self.searching = True
-        self.count_label.setText("Recherche en cours…")
-        self.searches.run(
-            lambda: find_seqs(path, flt, job.cancelled),
-            lambda seqs: self._searched(generation, seqs, flt, keep),
-            lambda error: self._search_failed(generation, error),
-        )
-
-    def _searched(self, generation: int, seqs: Any, flt: RecordFilter, keep: int | None) -> None:
-        if generation != self._generation or self.browser is None:
-            return
-        self.searching = False
-        self._show_index(self.browser.index_of(seqs, flt), keep)
-
-    def _search_failed(self, generation: int, error: BaseException) -> None:
-        if generation != self._generation:
-            return
-        self.searching = False
-        if not isinstance(error, SearchCancelled):
-            self.count_label.setText(f"La recherche n'a pas pu aboutir : {error}")
-
-    def _show_index(self, index: RecordIndex, keep: int | None) -> None:
-        self.index = index
-        self.model.set_index(index)
-        count = f"{len(index):,}".replace(",", "\u202f")
-        plural = "s" if len(index) > 1 else ""
-        self.count_label.setText(f"{count} enregistrement{plural} — {index.filter.summary()}")
-        position = index.position_of(keep) if keep is not None else None
-        if position is None:
-            self._clear_detail()
-            return
-        self.table.selectRow(position)
-        self.table.scrollTo(self.model.index(position, 0))
+        self.records.apply(flt, self.current_seq() if keep == -1 else keep)
 
     def current_seq(self) -> int | None:
-        current = self.table.currentIndex()
-        return self.model.seq_at(current.row()) if current.isValid() else None
+        return self.records.current_seq()
 
     def select_seq(self, seq: int) -> bool:
         """Select a record if the current filter shows it (the findings link to it)."""
-        if self.index is None:
-            return False
-        position = self.index.position_of(seq)
-        if position is None:
-            return False
-        self.table.selectRow(position)
-        self.table.scrollTo(self.model.index(position, 0))
-        return True
+        return self.records.select_seq(seq)
 
     # -- detail -------------------------------------------------------------------------------
-    def _current_changed(self, current: Any, _previous: Any) -> None:
-        seq = self.model.seq_at(current.row()) if current.isValid() else None
+    def _current_changed(self, seq: int | None) -> None:
         if seq is None or self.browser is None:
             self._clear_detail()
             return
