@@ -98,11 +98,11 @@ def bypass_dialog(viewer: ArchiveViewer, path: Path) -> None:
     def chosen(title: str, name: str, pattern: str, then: Callable[[Path], None]) -> None:
         then(path)
 
-    viewer._save_dialog = chosen  # type: ignore[method-assign]
+    viewer.dialogs.ask_save_path = chosen  # type: ignore[method-assign]
 
 
 def wait_task(qtbot, viewer: ArchiveViewer) -> None:
-    qtbot.waitUntil(lambda: not viewer.tasks.busy, timeout=60_000)
+    qtbot.waitUntil(lambda: not viewer.ops.busy, timeout=60_000)
 
 
 def test_opens_the_live_ledger_read_only(
@@ -201,7 +201,7 @@ def test_period_tree_and_amounts_filter(qtbot, viewer: ArchiveViewer, demo: Ledg
 
 
 def test_a_large_ledger_is_filtered_off_the_gui_thread(qtbot, viewer: ArchiveViewer) -> None:
-    viewer.SYNC_LIMIT = 0  # as if the ledger held millions of records
+    viewer.records.SYNC_LIMIT = 0  # as if the ledger held millions of records
     viewer.filters.operator.setCurrentText("Léa")
     viewer.filters.flush()
     assert viewer.searching
@@ -349,7 +349,7 @@ def test_other_records_are_shown_in_french(tmp_path: Path) -> None:
 def test_fec_of_a_fiscal_year(qtbot, viewer: ArchiveViewer, demo: Ledger, tmp_path: Path) -> None:
     from PySide6.QtWidgets import QInputDialog
 
-    viewer._open_dialog = lambda dialog, chosen: chosen(str(tmp_path))  # type: ignore[method-assign]
+    viewer.dialogs.open_file_dialog = lambda dialog, chosen: chosen(str(tmp_path))  # type: ignore[method-assign]
     click(qtbot, viewer, "fecButton")
     dialog = viewer.findChild(QInputDialog, "fecYearDialog")
     assert dialog.comboBoxItems() == ["2026"]

@@ -18,7 +18,7 @@ def test_pack_of_a_year_from_the_archives_screen(qtbot, demo: Ledger, tmp_path: 
     viewer = make_viewer(qtbot, demo, Role.ACCOUNTANT)
     out = tmp_path / "controle"
     out.mkdir()
-    viewer._open_dialog = lambda dialog, chosen: chosen(str(out))  # type: ignore[method-assign]
+    viewer.dialogs.open_file_dialog = lambda dialog, chosen: chosen(str(out))  # type: ignore[method-assign]
     click(qtbot, viewer, "auditButton")
     dialog = viewer.findChild(QInputDialog, "auditYearDialog")
     assert dialog.comboBoxItems() == ["2026"]

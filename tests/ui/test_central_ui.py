@@ -142,7 +142,7 @@ def test_archive_viewer_browses_and_verifies_a_till_on_the_central(
     combo.setCurrentIndex(1)
     chains.accept()
     qtbot.waitUntil(lambda: viewer.source is not None and viewer.source.central is not None)
-    qtbot.waitUntil(lambda: not viewer.tasks.busy and not viewer.searching, timeout=30000)
+    qtbot.waitUntil(lambda: not viewer.ops.busy and not viewer.searching, timeout=30000)
 
     source = viewer.findChild(QLabel, "sourceLabel").text()
     assert source.startswith(f"Serveur central {central_path} — caisse CAISSE-1 (instantané du ")

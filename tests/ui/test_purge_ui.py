@@ -52,7 +52,7 @@ def _answer_file_dialog(viewer: ArchiveViewer, path: Path) -> None:
         dialog.deleteLater()
         then(str(path))
 
-    viewer._open_dialog = chosen  # type: ignore[method-assign]
+    viewer.dialogs.open_file_dialog = chosen  # type: ignore[method-assign]
 
 
 def _records(path: Path) -> int:

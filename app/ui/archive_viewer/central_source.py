@@ -67,14 +67,14 @@ def list_tills(viewer: ArchiveViewer, address: str) -> None:
 
     target = central_target(address)
 
-    def work(_job: Job) -> list[str]:
+    def work(job: Job) -> list[str]:
         with open_central(target, readonly=True) as central, central.reader() as session:
             return [till.till_id for till in registered_tills(session)]
 
     def done(tills: list[str]) -> None:
         choose_chain(viewer, target, display_target(target), tills)
 
-    viewer._run_task("Lecture du serveur central", work, done, cancellable=False)
+    viewer.ops.run("Lecture du serveur central", work, done, cancellable=False)
 
 
 def choose_chain(
@@ -103,7 +103,7 @@ def open_central_source(viewer: ArchiveViewer, central: CentralSource) -> None:
     workdir = tempfile.TemporaryDirectory(prefix="comptoir-central-")
     taken = datetime.now(ZoneInfo(viewer.ctx.ledger.timezone))
 
-    def work(_job: Job) -> Path:
+    def work(job: Job) -> Path:
         return central_snapshot(central.target, Path(workdir.name) / "central.sqlite", central.till)
 
     def done(db_path: Path) -> None:
@@ -117,7 +117,7 @@ def open_central_source(viewer: ArchiveViewer, central: CentralSource) -> None:
             f"{label} : copie prise à l'ouverture ; les envois reçus depuis n'y figurent pas."
         )
 
-    viewer._run_task("Copie du serveur central", work, done, cancellable=False)
+    viewer.ops.run("Copie du serveur central", work, done, cancellable=False)
 
 
 def verify_central_source(

@@ -3,66 +3,65 @@
 The screen reads the ledger file through its own read-only connection (``browse``), so
 browsing never takes the write lock the till needs. Filters become an index of sequence
 numbers, built on a worker thread when the ledger is large; the table asks only for the
-rows it paints. Verification, exports, the FEC and archive creation (``actions``) run
-off the GUI thread, one at a time, with a progress bar and a cancel button.
+rows it paints. Verification, exports, the FEC, the tax-audit pack, archive creation
+and the purge are small ``operations`` run by one ``OpRunner``: off the GUI thread, one
+at a time, with a progress bar and a cancel button; their questions are ``dialogs``.
 """
 
 from __future__ import annotations
 
 import logging
-import sqlite3
 import tempfile
+from datetime import datetime
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QFont, QKeySequence, QShortcut
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QApplication,
-    QFileDialog,
-    QFormLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
-    QPlainTextEdit,
-    QProgressBar,
     QPushButton,
     QSplitter,
-    QTableView,
-    QTableWidget,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from app.errors import ComptoirError
+from app.ledger.closures import month_label
 from app.ledger.export.browse import (
     LedgerBrowser,
     RecordDetail,
     RecordFilter,
     RecordIndex,
-    SearchCancelled,
-    SignatureStatus,
-    find_seqs,
 )
 from app.ledger.models import RecordType
-from app.ui.archive_viewer.actions import ViewerActions
+from app.ledger.operators import Permission
+from app.ui.archive_viewer import operations
+from app.ui.archive_viewer.action_bar import ActionBar
 from app.ui.archive_viewer.central_source import ask_central
-from app.ui.archive_viewer.filters import FilterBar, PeriodTree, QuickTypes
-from app.ui.archive_viewer.jobs import Job, Verdict
-from app.ui.archive_viewer.model import RecordTableModel
-from app.ui.archive_viewer.printed import printed_text
+from app.ui.archive_viewer.detail_pane import DetailPane
+from app.ui.archive_viewer.dialogs import ViewerDialogs
+from app.ui.archive_viewer.filters import FilterBar
+from app.ui.archive_viewer.jobs import Verdict
+from app.ui.archive_viewer.operations import Outcome
+from app.ui.archive_viewer.records_pane import RecordsPane
+from app.ui.archive_viewer.runner import OpRunner
 from app.ui.archive_viewer.source import Source
+from app.ui.archive_viewer.verification_pane import VerificationPane
 from app.ui.background import Background
 from app.ui.context import AppContext
 from app.ui.errors import show_error
 from app.ui.forms import TOUCH_STYLE, Screen
 
+if TYPE_CHECKING:
+    from app.ledger.archive.purge import PurgePlan
+
 log = logging.getLogger(__name__)
 
-COLUMN_WIDTHS = (84, 150, 100, 132, 80, 90, 94, 120, 104)
-ROW_HEIGHT = 26
 VIEWER_STYLE = """
 QLabel#countLabel { color: #455a64; }
 QLabel#signatureStatus[state="valid"] { color: #2e7d32; font-weight: bold; }
@@ -82,35 +81,18 @@ def _operators_of(path: Path) -> list[str]:
         return browser.operators()
 
 
-def _mono() -> QFont:
-    font = QFont("DejaVu Sans Mono")
-    font.setStyleHint(QFont.StyleHint.Monospace)
-    font.setPointSize(10)
-    return font
-
-
-class ArchiveViewer(ViewerActions, Screen):
-    SYNC_LIMIT = 50_000
-    """Records up to which a filter runs at once on the GUI thread (a few milliseconds)."""
-
+class ArchiveViewer(Screen):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self.setObjectName("archiveViewer")
         self.setStyleSheet(TOUCH_STYLE + VIEWER_STYLE)
         self.source: Source | None = None
         self.browser: LedgerBrowser | None = None
-        self.index: RecordIndex | None = None
         self.detail: RecordDetail | None = None
         self.verdict: Verdict | None = None
         self.last_output: Path | None = None
-        self.searching = False
-        self._generation = 0
-        self._search_job: Job | None = None
-        self._task: Job | None = None
-        self.searches = Background(self)
         self.lookups = Background(self)
-        self.tasks = Background(self)
-        self._poll = QTimer(self, interval=100, timeout=self._show_progress)
+        self.dialogs = ViewerDialogs(self)
 
         layout = QVBoxLayout(self)
         layout.addLayout(self._source_row())
@@ -125,12 +107,20 @@ class ArchiveViewer(ViewerActions, Screen):
         self.main_split.setStretchFactor(1, 2)
         self.main_split.setSizes([440, 260])
         layout.addWidget(self.main_split, 1)
-        layout.addLayout(self._action_row())
+        layout.addWidget(self._action_row())
         self.message = QLabel()
         self.message.setObjectName("viewerMessage")
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.message)
+        self.ops = OpRunner(
+            self,
+            label=self.action_bar.task_label,
+            progress=self.action_bar.progress,
+            cancel_button=self.action_bar.cancel_button,
+            say=self._say,
+            changed=self._update_actions,
+        )
         QShortcut(QKeySequence.StandardKey.Find, self, activated=self.filters.text.setFocus)
         application = QApplication.instance()
         if application is not None:  # a verification of millions of records must not hold the exit
@@ -160,44 +150,25 @@ class ArchiveViewer(ViewerActions, Screen):
         row.addWidget(self.central_button)
         return row
 
-    def _browse_area(self) -> QSplitter:
-        self.periods = PeriodTree()
-        self.periods.period_chosen.connect(self.filters.set_period)
-        self.quick = QuickTypes()
-        self.quick.group_chosen.connect(self.filters.set_type_group)
-        left = QSplitter(Qt.Orientation.Vertical)
-        left.addWidget(self.periods)
-        left.addWidget(self.quick)
-        self.model = RecordTableModel(self)
-        self.table = QTableView()
-        self.table.setObjectName("recordTable")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setWordWrap(False)
-        self.table.setAlternatingRowColors(True)
-        rows = self.table.verticalHeader()
-        rows.setVisible(False)
-        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        rows.setDefaultSectionSize(ROW_HEIGHT)
-        header = self.table.horizontalHeader()
-        header.setStretchLastSection(True)
-        for column, width in enumerate(COLUMN_WIDTHS):
-            self.table.setColumnWidth(column, width)
-        self.table.selectionModel().currentRowChanged.connect(self._current_changed)
-        self.count_label = QLabel()
-        self.count_label.setObjectName("countLabel")
-        centre = QWidget()
-        box = QVBoxLayout(centre)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.addWidget(self.table, 1)
-        box.addWidget(self.count_label)
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(left)
-        split.addWidget(centre)
-        split.setStretchFactor(1, 1)
-        split.setSizes([185, 905])
-        return split
+    def _browse_area(self) -> RecordsPane:
+        self.records = RecordsPane(self.filters)
+        self.records.current_changed.connect(self._current_changed)
+        self.records.unreadable.connect(self._say)
+        self.periods, self.model, self.table = (
+            self.records.periods,
+            self.records.model,
+            self.records.table,
+        )
+        return self.records
+
+    @property
+    def index(self) -> RecordIndex | None:
+        """The records the table shows: the current filter's index."""
+        return self.records.index
+
+    @property
+    def searching(self) -> bool:
+        return self.records.searching
 
     def _bottom_tabs(self) -> QTabWidget:
         self.tabs = QTabWidget()
@@ -207,101 +178,260 @@ class ArchiveViewer(ViewerActions, Screen):
         return self.tabs
 
     def _detail_pane(self) -> QWidget:
-        self.printed = QPlainTextEdit()
-        self.printed.setObjectName("detailText")
-        self.printed.setReadOnly(True)
-        self.printed.setFont(_mono())
-        self.printed.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.printed.setPlaceholderText(
-            "Sélectionnez un enregistrement pour le voir tel qu'imprimé."
-        )
-        self.facts: dict[str, QLabel] = {}
-        form = QFormLayout()
-        for name, label in (
-            ("detailRecord", "Enregistrement"),
-            ("detailWhen", "Fait le"),
-            ("detailHash", "Empreinte"),
-            ("detailPrevHash", "Empreinte précédente"),
-            ("hashCheck", "Empreinte recalculée"),
-            ("detailSignature", "Signature"),
-            ("signatureStatus", "Statut"),
-        ):
-            value = QLabel()
-            value.setObjectName(name)
-            value.setWordWrap(True)
-            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            if name in ("detailHash", "detailPrevHash"):
-                value.setFont(_mono())
-            form.addRow(label, value)
-            self.facts[name] = value
-        facts = QWidget()
-        facts.setObjectName("detailFacts")
-        facts.setLayout(form)
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(self.printed)
-        split.addWidget(facts)
-        split.setSizes([430, 600])
-        return split
+        self.detail_pane = DetailPane()
+        self.printed = self.detail_pane.printed
+        return self.detail_pane
 
     def _verification_pane(self) -> QWidget:
-        self.verify_result = QLabel("Aucune vérification lancée depuis cet écran.")
-        self.verify_result.setObjectName("verifyResult")
-        self.verify_result.setWordWrap(True)
-        self.verify_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.findings = QTableWidget(0, 3)
-        self.findings.setObjectName("findingsTable")
-        self.findings.setHorizontalHeaderLabels(["N°", "Fichier", "Constat"])
-        self.findings.verticalHeader().setVisible(False)
-        self.findings.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.findings.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.findings.horizontalHeader().setStretchLastSection(True)
-        self.findings.setColumnWidth(0, 90)
-        self.findings.setColumnWidth(1, 180)
-        self.findings.cellDoubleClicked.connect(self._finding_clicked)
-        self.report_button = QPushButton("Rapport PDF…")
-        self.report_button.setObjectName("reportButton")
-        self.report_button.setEnabled(False)
-        self.report_button.clicked.connect(self.ask_report)
-        pane = QWidget()
-        box = QVBoxLayout(pane)
-        top = QHBoxLayout()
-        top.addWidget(self.verify_result, 1)
-        top.addWidget(self.report_button)
-        box.addLayout(top)
-        box.addWidget(self.findings, 1)
-        return pane
+        self.verification = VerificationPane()
+        self.verification.seq_chosen.connect(self._show_record)
+        self.verification.report_button.clicked.connect(self.ask_report)
+        self.verify_result = self.verification.result
+        self.findings = self.verification.findings
+        self.report_button = self.verification.report_button
+        return self.verification
 
-    def _action_row(self) -> QHBoxLayout:
-        self.actions: dict[str, QPushButton] = {}
-        row = QHBoxLayout()
-        for name, label, slot in (
-            ("verifyButton", "Vérifier l'intégrité", self.start_verify),
-            ("exportCsv", "Exporter CSV", lambda: self.ask_export("csv")),
-            ("exportXlsx", "Exporter XLSX", lambda: self.ask_export("xlsx")),
-            ("fecButton", "FEC…", self.ask_fec),
-            ("archiveButton", "Créer une archive…", self.ask_create_archive),
-            ("purgeButton", "Purger…", self.ask_purge),
-            ("auditButton", "Contrôle fiscal…", self.ask_audit_pack),
+    def _action_row(self) -> ActionBar:
+        self.action_bar = ActionBar()
+        self.actions = self.action_bar.actions
+        for name, slot in (
+            ("verifyButton", self.start_verify),
+            ("exportCsv", lambda: self.ask_export("csv")),
+            ("exportXlsx", lambda: self.ask_export("xlsx")),
+            ("fecButton", self.ask_fec),
+            ("archiveButton", self.ask_create_archive),
+            ("purgeButton", self.ask_purge),
+            ("auditButton", self.ask_audit_pack),
         ):
-            button = QPushButton(label)
-            button.setObjectName(name)
-            button.clicked.connect(slot)
-            row.addWidget(button)
-            self.actions[name] = button
+            self.actions[name].clicked.connect(slot)
         self.verify_button = self.actions["verifyButton"]
-        row.addStretch(1)
-        self.task_label = QLabel()
-        self.task_label.setObjectName("taskLabel")
-        self.progress = QProgressBar()
-        self.progress.setObjectName("taskProgress")
-        self.progress.setFixedWidth(220)
-        self.cancel_button = QPushButton("Annuler")
-        self.cancel_button.setObjectName("cancelButton")
-        self.cancel_button.clicked.connect(self.cancel_task)
-        for widget in (self.task_label, self.progress, self.cancel_button):
-            widget.setVisible(False)
-            row.addWidget(widget)
-        return row
+        return self.action_bar
+
+    # -- long jobs: each a small operation handed to the runner -----------------------------
+    def _update_actions(self) -> None:
+        busy = self.ops.busy
+        live = self.source is not None and self.source.live
+        self.action_bar.enable(
+            busy=busy,
+            live=live,
+            ready=self.browser is not None,
+            manager=self.ctx.can(Permission.CLOSE_PERIOD),
+            auditor=self.ctx.can(Permission.READ_ALL),
+        )
+        self.open_button.setEnabled(not busy)
+        self.live_button.setEnabled(not busy and not live)
+
+    def _say(self, text: str) -> None:
+        self.message.setText(text)
+
+    def cancel_all(self) -> None:
+        for job in (self.ops.job, self.records.search_job):
+            if job is not None:
+                job.cancel()
+
+    def _done(self, outcome: Outcome) -> None:
+        """An operation's outcome: the browsed ledger reloaded if it lost records, the
+        file written remembered, the message shown, the journal's readers told."""
+        if outcome.reload:
+            self.show_live()
+        if outcome.path is not None:
+            self.last_output = outcome.path
+        self._say(outcome.message)
+        if outcome.journaled:
+            self.ctx.ledger_changed.emit()
+
+    def _manager(self, refusal: str) -> bool:
+        if self.ctx.can(Permission.CLOSE_PERIOD):
+            return True
+        show_error(self, ComptoirError(refusal))
+        return False
+
+    def start_verify(self) -> None:
+        if self.source is None:
+            return
+        verify = partial(operations.verify_ledger, self.source, operator=self.ctx.operator_name)
+        interrupted = partial(self.verification.show_text, ok=False)
+        title = "Vérification de l'intégrité"
+        if self.ops.run(title, verify, self._verified, interrupted=interrupted):
+            self.tabs.setCurrentIndex(1)
+            self.verification.show_running()
+
+    def _verified(self, verdict: Verdict) -> None:
+        self.verdict = verdict
+        self.verification.show_verdict(verdict)
+        if self.source is not None and self.source.live:
+            self.ctx.ledger_changed.emit()  # the check is journaled on the shop's computer
+
+    def _show_record(self, seq: int) -> None:
+        if self.select_seq(seq):
+            self.tabs.setCurrentIndex(0)
+
+    def ask_report(self) -> None:
+        if self.verdict is None:
+            return
+        stamp = datetime.now().strftime("%Y%m%d-%H%M")
+        self.dialogs.ask_save_path(
+            "Rapport de vérification",
+            f"verification-{stamp}.pdf",
+            "PDF (*.pdf)",
+            self.write_report,
+        )
+
+    def write_report(self, path: Path) -> None:
+        """The verification's printable report, written off the GUI thread."""
+        if self.verdict is None or self.browser is None:
+            return
+        summary = self.verdict.printable(
+            operator=self.ctx.operator_name,
+            shop_name=str(self.browser.shop().get("name", "")),
+            timezone=self.browser.timezone,
+        )
+        write = partial(operations.write_report, summary, path)
+        self.ops.run("Rapport PDF", write, self._done, cancellable=False)
+
+    def ask_export(self, fmt: str) -> None:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M")
+        self.dialogs.ask_save_path(
+            f"Exporter en {fmt.upper()}",
+            f"journal-{stamp}.{fmt}",
+            f"{fmt.upper()} (*.{fmt})",
+            lambda path: self.export_to(fmt, path),
+        )
+
+    def export_to(self, fmt: str, path: Path) -> None:
+        """Export what the table shows (the current filter) to ``path``, journaled."""
+        if self.source is None or self.index is None:
+            return
+        ledger = None if self.ctx.ledger.readonly else self.ctx.ledger
+        export = partial(
+            operations.export_view,
+            self.source,
+            self.index.filter,
+            fmt,  # type: ignore[arg-type]
+            path,
+            ledger=ledger,
+            operator=self.ctx.operator_name,
+        )
+        self.ops.run(f"Export {fmt.upper()}", export, self._done)
+
+    def _ask_year(self, name: str, title: str, label: str, chosen: Any) -> None:
+        """Which fiscal year of the journal: a window-modal list, newest first."""
+        if self.browser is None:
+            return
+        years = [str(p.year) for p in reversed(self.browser.periods())]
+        if not years:
+            self._say("Le journal ne contient aucun exercice.")
+            return
+        self.dialogs.ask_choice(name, title, label, years, chosen)
+
+    def ask_fec(self) -> None:
+        def folder(year: str) -> None:
+            self.dialogs.ask_folder(
+                "fecDirDialog",
+                f"Dossier du FEC {year}",
+                lambda out_dir: self.export_fec(int(year), out_dir),
+            )
+
+        self._ask_year("fecYearDialog", "Fichier des écritures comptables", "Exercice :", folder)
+
+    def export_fec(self, year: int, out_dir: Path) -> None:
+        fec = partial(
+            operations.export_fec, self.ctx.ledger, year, out_dir, operator=self.ctx.operator_name
+        )
+        self.ops.run(f"FEC {year}", fec, self._done, cancellable=False)
+
+    def ask_audit_pack(self) -> None:
+        """Choose the fiscal year, then the folder; the pack is written off the GUI thread."""
+
+        def folder(year: str) -> None:
+            self.dialogs.ask_folder(
+                "auditDirDialog",
+                f"Dossier de contrôle {year} : où l'écrire",
+                lambda out_dir: self.build_audit_pack(int(year), out_dir),
+            )
+
+        title = "Dossier pour un contrôle fiscal"
+        self._ask_year("auditYearDialog", title, "Exercice contrôlé :", folder)
+
+    def build_audit_pack(self, year: int, out_dir: Path) -> None:
+        pack = partial(
+            operations.build_audit_pack,
+            self.ctx.ledger,
+            year,
+            out_dir,
+            operator=self.ctx.operator_name,
+        )
+        self.ops.run(f"Dossier de contrôle {year}", pack, self._done, cancellable=False)
+
+    def archivable_periods(self) -> list[tuple[str, str]]:
+        """Closed months and fiscal years: (period, label), newest first."""
+        if self.browser is None:
+            return []
+        out = []
+        for entry in reversed(self.browser.closures()):
+            if entry.record_type is RecordType.YEAR_CLOSURE:
+                out.append((entry.period, f"Exercice {entry.period}"))
+            elif entry.record_type is RecordType.MONTH_CLOSURE:
+                out.append((entry.period, f"Mois de {month_label(entry.period)}"))
+        return out
+
+    def ask_create_archive(self) -> None:
+        periods = self.archivable_periods()
+        if not periods:
+            self._say("Aucun mois ni exercice clôturé à archiver.")
+            return
+        labels = [label for _, label in periods]
+        self.dialogs.ask_choice(
+            "archivePeriodDialog",
+            "Créer une archive",
+            "Période clôturée à archiver :",
+            labels,
+            lambda label: self.create_archive(periods[labels.index(label)][0]),
+        )
+
+    def create_archive(self, period: str, out_dir: Path | None = None) -> None:
+        if not self._manager("Seul un gérant peut créer une archive."):
+            return
+        archive = partial(
+            operations.create_archive,
+            self.ctx.ledger,
+            period,
+            operator=self.ctx.operator_name,
+            out_dir=out_dir,
+        )
+        self.ops.run(f"Archive {period}", archive, self._done, cancellable=False)
+
+    def ask_purge(self) -> None:
+        """Choose the archive of the year to purge; the checks run off the GUI thread, then a
+        confirmation names the year and the number of records."""
+        if not self._manager("Seul un gérant peut purger un exercice archivé."):
+            return
+        self.dialogs.ask_archive(
+            "purgeArchiveDialog",
+            "Archive de l'exercice à purger",
+            self._archive_dir(),
+            self.prepare_purge,
+        )
+
+    def prepare_purge(self, archive: Path) -> None:
+        plan = partial(operations.plan_purge, self.ctx.ledger, archive)
+        self.ops.run("Vérification avant la purge", plan, self.confirm_purge)
+
+    def confirm_purge(self, plan: PurgePlan) -> None:
+        """Window-modal and explicit: nothing is deleted unless the purge button is pressed."""
+        self.dialogs.confirm_purge(
+            plan,
+            lambda: self.purge(plan.year, plan.archive_path),
+            lambda: self._say("Purge abandonnée : rien n'a été supprimé."),
+        )
+
+    def purge(self, year: str, archive: Path) -> None:
+        if not self._manager("Seul un gérant peut purger un exercice archivé."):
+            return
+        purge = partial(
+            operations.purge_year, self.ctx.ledger, year, archive, operator=self.ctx.operator_name
+        )
+        self.ops.run(f"Purge de l'exercice {year}", purge, self._done)
 
     # -- sources ----------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -317,11 +447,9 @@ class ArchiveViewer(ViewerActions, Screen):
         self._use_source(Source(path, f"Journal en cours — {path.name} (lecture seule)"))
 
     def ask_archive_file(self) -> None:
-        dialog = QFileDialog(self, "Ouvrir une archive", str(self._archive_dir()))
-        dialog.setObjectName("archiveFileDialog")
-        dialog.setNameFilter("Archives Comptoir (*.zip)")
-        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
-        self._open_dialog(dialog, lambda chosen: self.open_archive(Path(chosen)))
+        self.dialogs.ask_archive(
+            "archiveFileDialog", "Ouvrir une archive", self._archive_dir(), self.open_archive
+        )
 
     def _archive_dir(self) -> Path:
         try:
@@ -335,17 +463,13 @@ class ArchiveViewer(ViewerActions, Screen):
     def open_archive(self, path: Path) -> None:
         """Load the archive into a temporary ledger file, then browse it like the journal."""
         workdir = tempfile.TemporaryDirectory(prefix="comptoir-archive-")
-
-        def work(job: Job) -> Path:
-            from app.ledger.archive.write import load_archive_as_ledger
-
-            return load_archive_as_ledger(path, Path(workdir.name) / "archive.sqlite")
+        load = partial(operations.open_archive, path, Path(workdir.name) / "archive.sqlite")
 
         def done(db_path: Path) -> None:
             self._use_source(Source(db_path, f"Archive {path.name}", path, workdir))
             self._say(f"Archive ouverte : {path}")
 
-        self._run_task(f"Ouverture de {path.name}", work, done, cancellable=False)
+        self.ops.run(f"Ouverture de {path.name}", load, done, cancellable=False)
 
     def _use_source(self, source: Source) -> None:
         try:
@@ -359,7 +483,7 @@ class ArchiveViewer(ViewerActions, Screen):
         self.source_label.setText(source.label)
         self.verdict = None
         self._clear_detail()
-        self.periods.set_periods(browser.periods())
+        self.records.show_ledger(browser, source.db_path)
         self._load_operators()
         self._update_actions()
         self.apply_filter(keep=None)
@@ -387,74 +511,17 @@ class ArchiveViewer(ViewerActions, Screen):
         flt = flt or self.filters.current()
         if flt is None:
             return
-        keep = self.current_seq() if keep == -1 else keep
-        self._generation += 1
-        generation = self._generation
-        if self._search_job is not None:
-            self._search_job.cancel()
-        lo, hi = self.browser.bounds
-        if hi - lo + 1 <= self.SYNC_LIMIT or not (flt.needs_scan or flt.types):
-            try:
-                index = self.browser.index(flt)
-            except sqlite3.Error as exc:
-                self._say(f"Lecture impossible : {exc}")
-                return
-            self._show_index(index, keep)
-            return
-        job = self._search_job = Job("Recherche")
-        path = self.source.db_path
-        self.searching = True
-        self.count_label.setText("Recherche en cours…")
-        self.searches.run(
-            lambda: find_seqs(path, flt, job.cancelled),
-            lambda seqs: self._searched(generation, seqs, flt, keep),
-            lambda error: self._search_failed(generation, error),
-        )
-
-    def _searched(self, generation: int, seqs: Any, flt: RecordFilter, keep: int | None) -> None:
-        if generation != self._generation or self.browser is None:
-            return
-        self.searching = False
-        self._show_index(self.browser.index_of(seqs, flt), keep)
-
-    def _search_failed(self, generation: int, error: BaseException) -> None:
-        if generation != self._generation:
-            return
-        self.searching = False
-        if not isinstance(error, SearchCancelled):
-            self.count_label.setText(f"La recherche n'a pas pu aboutir : {error}")
-
-    def _show_index(self, index: RecordIndex, keep: int | None) -> None:
-        self.index = index
-        self.model.set_index(index)
-        count = f"{len(index):,}".replace(",", "\u202f")
-        plural = "s" if len(index) > 1 else ""
-        self.count_label.setText(f"{count} enregistrement{plural} — {index.filter.summary()}")
-        position = index.position_of(keep) if keep is not None else None
-        if position is None:
-            self._clear_detail()
-            return
-        self.table.selectRow(position)
-        self.table.scrollTo(self.model.index(position, 0))
+        self.records.apply(flt, self.current_seq() if keep == -1 else keep)
 
     def current_seq(self) -> int | None:
-        current = self.table.currentIndex()
-        return self.model.seq_at(current.row()) if current.isValid() else None
+        return self.records.current_seq()
 
     def select_seq(self, seq: int) -> bool:
         """Select a record if the current filter shows it (the findings link to it)."""
-        if self.index is None:
-            return False
-        position = self.index.position_of(seq)
-        if position is None:
-            return False
-        self.table.selectRow(position)
-        self.table.scrollTo(self.model.index(position, 0))
-        return True
+        return self.records.select_seq(seq)
 
     # -- detail -------------------------------------------------------------------------------
-    def _current_changed(self, current: Any, _previous: Any) -> None:
-        seq = self.model.seq_at(current.row()) if current.isValid() else None
+    def _current_changed(self, seq: int | None) -> None:
         if seq is None or self.browser is None:
             self._clear_detail()
             return
@@ -469,36 +536,8 @@ class ArchiveViewer(ViewerActions, Screen):
     def show_detail(self, detail: RecordDetail) -> None:
         self.detail = detail
         training = self.browser is not None and self.browser.kind == "training"
-        self.printed.setPlainText(printed_text(detail, training=training))
-        number = detail.doc_number
-        if detail.record_type in (RecordType.INVOICE, RecordType.CREDIT_NOTE):
-            number = detail.body.get("number", number)
-        ref = f" — corrige ou copie le n°{detail.ref_seq}" if detail.ref_seq else ""
-        values = {
-            "detailRecord": f"n°{detail.seq} — {detail.record_type.label} {number}{ref}",
-            "detailWhen": f"{detail.when}, caisse {detail.till}, par {detail.operator}",
-            "detailHash": _split_hash(detail.hash),
-            "detailPrevHash": _split_hash(detail.prev_hash),
-            "hashCheck": "conforme" if detail.hash_ok else "NON CONFORME : contenu modifié",
-            "detailSignature": f"{detail.signature_excerpt} (clé {detail.key_id})",
-            "signatureStatus": detail.signature_status.label,
-        }
-        for name, text in values.items():
-            self.facts[name].setText(text)
-        status = self.facts["signatureStatus"]
-        state = detail.signature_status.value
-        if not detail.hash_ok and detail.signature_status is SignatureStatus.VALID:
-            state = SignatureStatus.INVALID.value
-        status.setProperty("state", state)
-        status.style().unpolish(status)
-        status.style().polish(status)
+        self.detail_pane.show_record(detail, training=training)
 
     def _clear_detail(self) -> None:
         self.detail = None
-        self.printed.clear()
-        for label in getattr(self, "facts", {}).values():
-            label.clear()
-
-
-def _split_hash(value: str) -> str:
-    return f"{value[:32]}\n{value[32:]}" if len(value) > 32 else value
+        self.detail_pane.clear()
