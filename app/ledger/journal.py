@@ -304,6 +304,9 @@ def append(
 
 
 CLOCK_JUMP_EVENT = "CLOCK_JUMP"
+SHUT_LIMIT = timedelta(days=31)
+"""How long a shop shut properly (its day closed, or Comptoir stopped) may stay shut before
+the next start asks a manager to confirm the date: a weekend or a holiday is no jump."""
 
 
 def _check_clock_jump(session: Session, ledger: Writer, last: Head, now: datetime) -> Head:
@@ -313,7 +316,10 @@ def _check_clock_jump(session: Session, ledger: Writer, last: Head, now: datetim
     otherwise date a record in 2030 and, the clock put right, every later record would be
     refused as going back in time."""
     last_time = canonical.parse_ts(last.ts)
-    if now - last_time <= ledger.clock_jump_limit:
+    gap = now - last_time
+    if gap <= ledger.clock_jump_limit or (
+        gap <= max(ledger.clock_jump_limit, SHUT_LIMIT) and _shut_properly(session, last)
+    ):
         ledger.clock_checked = True
         return last
     observed = canonical.format_ts(now)
@@ -347,6 +353,25 @@ def _check_clock_jump(session: Session, ledger: Writer, last: Head, now: datetim
         operator=ledger.clock_confirmed_by,
     )
     return head(session) or last
+
+
+def _shut_properly(session: Session, last: Head) -> bool:
+    """Whether the shop was no longer in use after its last record: Comptoir was stopped,
+    or the day of that record is closed (a Z, perhaps followed by its printing)."""
+    record_type, business_date, data = session.execute(
+        select(
+            JournalRecord.record_type, JournalRecord.business_date, JournalRecord.canonical
+        ).where(JournalRecord.seq == last.seq)
+    ).one()
+    if record_type == RecordType.EVENT and canonical.decode(data)["body"].get("code") == "STOP":
+        return True
+    closed = session.scalar(
+        select(JournalRecord.seq).where(
+            JournalRecord.record_type == RecordType.DAY_CLOSURE,
+            JournalRecord.period == business_date,
+        )
+    )
+    return closed is not None
 
 
 def confirm_clock_jump(session: Session) -> bool:

@@ -102,3 +102,39 @@ def test_the_limit_is_a_shop_preference(ledger_target, clock) -> None:
     clock.advance(days=4)
     with Ledger.open(ledger_target, clock=clock) as ledger, pytest.raises(ClockJump):
         _login(ledger)
+
+
+def test_a_shop_shut_properly_reopens_after_a_weekend_without_a_confirmation(
+    ledger_target, clock
+) -> None:
+    from datetime import time
+
+    from app.ledger.closures import close_day
+
+    saturday = clock.today
+    with Ledger.open(ledger_target, clock=clock) as ledger:
+        ring(ledger)
+        clock.set_local(saturday, time(19, 0))
+        with ledger.transaction() as session:
+            close_day(session, saturday, operator="Gérant")
+        _login(ledger)  # the Z printed or anything else after it, the same day
+    monday = saturday + timedelta(days=2)
+    clock.set_local(monday, time(9, 0))
+    with Ledger.open(ledger_target, clock=clock) as ledger:
+        ring(ledger)
+        clock.set_local(monday, time(19, 0))
+        with ledger.transaction() as session:
+            close_day(session, monday, operator="Gérant")
+    clock.advance(days=40)  # a shop shut longer than a month: the date is confirmed
+    with Ledger.open(ledger_target, clock=clock) as ledger, pytest.raises(ClockJump):
+        _login(ledger)
+
+
+def test_comptoir_stopped_then_started_days_later_is_no_jump(ledger_target, clock) -> None:
+    with Ledger.open(ledger_target, clock=clock) as ledger:
+        ring(ledger)
+        with ledger.transaction() as session:
+            log_event(session, EventCode.STOP, operator="Gérant")
+    clock.advance(days=3)
+    with Ledger.open(ledger_target, clock=clock) as ledger:
+        _login(ledger)
