@@ -293,6 +293,30 @@ def _link(previous: Closure | None) -> dict[str, Any] | None:
 
 
 # -- closing --------------------------------------------------------------------------
+def check_day_closable(session: Session, day: date, *, shop: bool = False) -> str | None:
+    """What every day closure must pass, a till's or (``shop``) a central's: the day has
+    begun, is not closed yet, comes after the last closed day, and its month and year are
+    still open. Returns the last closed day (None before the first)."""
+    whose = " pour la boutique" if shop else ""
+    iso = day.isoformat()
+    if day > today(session):
+        raise InvalidInput(f"La journée du {day_label(day)} n'est pas encore commencée.")
+    if get_closure(session, RecordType.DAY_CLOSURE, iso):
+        raise PeriodClosed(f"La journée du {day_label(day)} est déjà clôturée{whose}.")
+    closed_day = last_closed_period(session, RecordType.DAY_CLOSURE)
+    if closed_day is not None and iso < closed_day:
+        last = " de la boutique" if shop else ""
+        raise InvalidInput(
+            f"La journée du {day_label(day)} est antérieure à la dernière clôture{last} "
+            f"({day_label(date.fromisoformat(closed_day))})."
+        )
+    for kind, key in ((RecordType.MONTH_CLOSURE, iso[:7]), (RecordType.YEAR_CLOSURE, iso[:4])):
+        closed = last_closed_period(session, kind)
+        if closed is not None and key <= closed:
+            raise PeriodClosed(f"La période {key} est déjà clôturée{whose}.")
+    return closed_day
+
+
 def close_day(
     session: Session,
     day: date,
@@ -306,22 +330,8 @@ def close_day(
     expected amounts and the differences are recorded with it.
     """
     require(session, operator, Permission.CLOSE_DAY)
-    now = today(session)
     iso = day.isoformat()
-    if day > now:
-        raise InvalidInput(f"La journée du {day_label(day)} n'est pas encore commencée.")
-    if get_closure(session, RecordType.DAY_CLOSURE, iso):
-        raise PeriodClosed(f"La journée du {day_label(day)} est déjà clôturée.")
-    closed_day = last_closed_period(session, RecordType.DAY_CLOSURE)
-    if closed_day and iso < closed_day:
-        raise InvalidInput(
-            f"La journée du {day_label(day)} est antérieure à la dernière clôture "
-            f"({day_label(date.fromisoformat(closed_day))})."
-        )
-    for kind, key in ((RecordType.MONTH_CLOSURE, iso[:7]), (RecordType.YEAR_CLOSURE, iso[:4])):
-        closed = last_closed_period(session, kind)
-        if closed is not None and key <= closed:
-            raise PeriodClosed(f"La période {key} est déjà clôturée.")
+    closed_day = check_day_closable(session, day)
     sale = last_sale_date(session)
     if sale is not None and (closed_day is None or sale.isoformat() > closed_day):
         if sale < day:

@@ -110,11 +110,16 @@ class Pending:
 
     @property
     def label(self) -> str:
-        if self.kind is RecordType.DAY_CLOSURE:
-            return f"la journée du {day_label(date.fromisoformat(self.period))}"
-        if self.kind is RecordType.MONTH_CLOSURE:
-            return f"le mois de {month_label(self.period)}"
-        return f"l'exercice {self.period}"
+        return period_label(self.kind, self.period)
+
+
+def period_label(kind: RecordType, period: str) -> str:
+    """« la journée du 21/11/2026 », « le mois de novembre 2026 », « l'exercice 2026 »."""
+    if kind is RecordType.DAY_CLOSURE:
+        return f"la journée du {day_label(date.fromisoformat(period))}"
+    if kind is RecordType.MONTH_CLOSURE:
+        return f"le mois de {month_label(period)}"
+    return f"l'exercice {period}"
 
 
 def closure_required(pending: Pending) -> ClosureRequired:

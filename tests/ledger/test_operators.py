@@ -91,6 +91,8 @@ def test_invoices_and_restores_are_checked_too(staffed, clock, tmp_path) -> None
     with staffed.transaction() as session, pytest.raises(PermissionDenied, match="encaisser"):
         record_payment(session, number, 1000, operator="Inès")
 
+    if staffed.is_server:  # a PostgreSQL ledger is copied with pg_dump, not by Comptoir
+        return
     copy = backup_now(staffed, operator="Camille")
     with pytest.raises(PermissionDenied, match="modifier les réglages"):
         restore_backup(copy.path, staffed.path, operator="Yanis", kind=staffed.kind)

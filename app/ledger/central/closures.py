@@ -28,11 +28,11 @@ from app.ledger.closures import (
     CLOSURE_RANK,
     PeriodTotals,
     chain_span,
+    check_day_closable,
     day_label,
     get_closure,
     last_closure,
     list_closures,
-    month_label,
     parse_month,
     parse_year,
     perpetual_totals,
@@ -40,6 +40,7 @@ from app.ledger.closures import (
 )
 from app.ledger.journal import Recorded, append
 from app.ledger.models import RecordType
+from app.ledger.periods import last_closed_period, period_label
 from app.ledger.store import Ledger
 from app.ledger.verify.engine import RunningTotals
 
@@ -86,11 +87,7 @@ class PendingShopClosure:
 
     @property
     def label(self) -> str:
-        if self.kind is RecordType.DAY_CLOSURE:
-            return f"la journée du {day_label(date.fromisoformat(self.period))}"
-        if self.kind is RecordType.MONTH_CLOSURE:
-            return f"le mois de {month_label(self.period)}"
-        return f"l'exercice {self.period}"
+        return period_label(self.kind, self.period)
 
 
 def _tills_text(names: tuple[str, ...] | list[str]) -> str:
@@ -191,11 +188,6 @@ def _closure_ref(row: TillRecord | None) -> dict[str, Any] | None:
     return None if row is None else {"seq": row.seq, "number": row.number, "hash": row.hash}
 
 
-def _last_period(session: Session, kind: RecordType) -> str | None:
-    closure = last_closure(session, kind)
-    return closure.period if closure else None
-
-
 def _period_end(period: str) -> date:
     """The last day of a day (itself), month or year period."""
     if len(period) == 10:
@@ -236,20 +228,7 @@ def close_shop_day(central: Ledger, day: date, *, operator: str) -> Recorded:
 
 def _close_day(session: Session, day: date, operator: str) -> Recorded:
     iso = day.isoformat()
-    if day > today(session):
-        raise InvalidInput(f"La journée du {day_label(day)} n'est pas encore commencée.")
-    if get_closure(session, RecordType.DAY_CLOSURE, iso):
-        raise PeriodClosed(f"La journée du {day_label(day)} est déjà clôturée pour la boutique.")
-    closed_day = _last_period(session, RecordType.DAY_CLOSURE)
-    if closed_day is not None and iso < closed_day:
-        raise InvalidInput(
-            f"La journée du {day_label(day)} est antérieure à la dernière clôture de la "
-            f"boutique ({day_label(date.fromisoformat(closed_day))})."
-        )
-    for kind, key in ((RecordType.MONTH_CLOSURE, iso[:7]), (RecordType.YEAR_CLOSURE, iso[:4])):
-        closed = _last_period(session, kind)
-        if closed is not None and key <= closed:
-            raise PeriodClosed(f"La période {key} est déjà clôturée pour la boutique.")
+    closed_day = check_day_closable(session, day, shop=True)
     earlier = _ticket_days(session, closed_day, (day - timedelta(days=1)).isoformat())
     if earlier:
         raise _required(RecordType.DAY_CLOSURE, earlier[0])
@@ -320,11 +299,13 @@ def _close_aggregate(session: Session, kind: RecordType, period: str, operator: 
         raise PeriodClosed(f"Clôture impossible : {what} est déjà clôturé(e) pour la boutique.")
     if _period_end(period) >= today(session):
         raise InvalidInput(f"Clôture impossible : {what} n'est pas terminé(e).")
-    closed = _last_period(session, kind)
+    closed = last_closed_period(session, kind)
     if closed is not None and period < closed:
         raise InvalidInput(f"Clôture impossible : une période postérieure à {what} est close.")
     days = _ticket_days(
-        session, _last_period(session, RecordType.DAY_CLOSURE), _period_end(period).isoformat()
+        session,
+        last_closed_period(session, RecordType.DAY_CLOSURE),
+        _period_end(period).isoformat(),
     )
     if days:
         raise _required(RecordType.DAY_CLOSURE, days[0])
@@ -380,13 +361,13 @@ def pending_shop_closures(session: Session) -> list[PendingShopClosure]:
     now = today(session).isoformat()
     pending = [
         PendingShopClosure(RecordType.DAY_CLOSURE, iso, missing_tills(session, iso))
-        for iso in _ticket_days(session, _last_period(session, RecordType.DAY_CLOSURE), now)
+        for iso in _ticket_days(session, last_closed_period(session, RecordType.DAY_CLOSURE), now)
     ]
     for kind, width, inner in (
         (RecordType.MONTH_CLOSURE, 7, RecordType.DAY_CLOSURE),
         (RecordType.YEAR_CLOSURE, 4, RecordType.MONTH_CLOSURE),
     ):
-        closed = _last_period(session, kind)
+        closed = last_closed_period(session, kind)
         periods = {c.period[:width] for c in list_closures(session, inner)}
         periods |= {p.period[:width] for p in pending}
         for period in sorted(periods):
@@ -448,5 +429,5 @@ def shop_status(central: Ledger) -> ShopStatus:
         return ShopStatus(
             tuple(tills),
             tuple(pending_shop_closures(session)),
-            _last_period(session, RecordType.DAY_CLOSURE),
+            last_closed_period(session, RecordType.DAY_CLOSURE),
         )
