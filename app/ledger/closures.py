@@ -27,6 +27,7 @@ from app.ledger.models import JournalPayment, JournalRecord, JournalVat, RecordT
 from app.ledger.operators import Permission, require
 from app.ledger.periods import (
     Pending,
+    agreed,
     closure_required,
     day_label,
     last_closed_period,
@@ -317,6 +318,23 @@ def check_day_closable(session: Session, day: date, *, shop: bool = False) -> st
     return closed_day
 
 
+def check_period_closable(
+    session: Session, kind: RecordType, period: str, what: str, *, shop: bool = False
+) -> None:
+    """What every month or year closure must pass, a till's or (``shop``) a central's: not
+    closed yet, over, and no later period of its kind closed. ``what`` names it."""
+    whose = " pour la boutique" if shop else ""
+    if get_closure(session, kind, period):
+        raise PeriodClosed(
+            f"Clôture impossible : {what} est déjà {agreed('clôturé', kind)}{whose}."
+        )
+    if _period_end(period) >= today(session):
+        raise InvalidInput(f"Clôture impossible : {what} n'est pas {agreed('terminé', kind)}.")
+    closed = last_closed_period(session, kind)
+    if closed is not None and period < closed:
+        raise InvalidInput(f"Clôture impossible : une période postérieure à {what} est close.")
+
+
 def close_day(
     session: Session,
     day: date,
@@ -440,13 +458,7 @@ def _close_aggregate(
     *,
     what: str,
 ) -> Recorded:
-    if get_closure(session, kind, period):
-        raise PeriodClosed(f"Clôture impossible : {what} est déjà clôturé(e).")
-    if _period_end(period) >= today(session):
-        raise InvalidInput(f"Clôture impossible : {what} n'est pas terminé(e).")
-    closed = last_closed_period(session, kind)
-    if closed is not None and period < closed:
-        raise InvalidInput(f"Clôture impossible : une période postérieure à {what} est close.")
+    check_period_closable(session, kind, period, what)
     # Every inner or earlier period with sales must be closed first.
     rank = CLOSURE_RANK[kind]
     for pending in pending_closures(session, _period_end(period) + timedelta(days=1)):

@@ -113,6 +113,12 @@ class Pending:
         return period_label(self.kind, self.period)
 
 
+def agreed(word: str, kind: RecordType) -> str:
+    """``word`` agreed with the period: « clôturée » for a day, « clôturé » for a month or
+    a fiscal year."""
+    return word + "e" if kind is RecordType.DAY_CLOSURE else word
+
+
 def period_label(kind: RecordType, period: str) -> str:
     """« la journée du 21/11/2026 », « le mois de novembre 2026 », « l'exercice 2026 »."""
     if kind is RecordType.DAY_CLOSURE:
@@ -124,7 +130,7 @@ def period_label(kind: RecordType, period: str) -> str:
 
 def closure_required(pending: Pending) -> ClosureRequired:
     return ClosureRequired(
-        f"Clôture nécessaire : {pending.label} n'est pas clôturé(e). "
+        f"Clôture nécessaire : {pending.label} n'est pas {agreed('clôturé', pending.kind)}. "
         "Faites la clôture avant d'enregistrer de nouvelles ventes.",
         period=pending.period,
         period_kind=pending.kind.value,
@@ -169,7 +175,8 @@ def ensure_open_for_sale(session: Session, on: date) -> None:
         closed = state.closed(kind)
         if closed is not None and key <= closed:
             raise PeriodClosed(
-                f"{what} est clôturé(e) : aucune vente ne peut plus y être enregistrée."
+                f"{what} est {agreed('clôturé', kind)} : aucune vente ne peut plus y être "
+                "enregistrée."
             )
     pending = _pending(state, on)
     if pending:

@@ -41,6 +41,7 @@ from app.ledger.events import EventCode, log_event
 from app.ledger.journal import Recorded
 from app.ledger.models import RecordType
 from app.ledger.operators import OperatorInfo, Permission, has_operators
+from app.ledger.periods import agreed
 from app.ledger.settings import fiscal_settings
 from app.ledger.store import Ledger
 from app.ui.archive_viewer import ArchiveViewer
@@ -455,7 +456,7 @@ def offer_pending_closures(window: MainWindow) -> None:
     QMessageBox.information(
         window,
         "Clôture nécessaire",
-        f"{first.label.capitalize()} n'est pas clôturé(e) ({when}). "
+        f"{first.label.capitalize()} n'est pas {agreed('clôturé', first.kind)} ({when}). "
         "Faites la clôture avant d'enregistrer de nouvelles ventes.",
     )
     window.nav.setCurrentRow(PAGES.index("Clôtures"))

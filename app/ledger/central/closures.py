@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.errors import ClosureRequired, InvalidInput, LedgerError, PeriodClosed
+from app.errors import ClosureRequired, InvalidInput, LedgerError
 from app.ledger import canonical
 from app.ledger.central.models import TillChain, TillRecord, TillUpload
 from app.ledger.closures import (
@@ -29,6 +29,7 @@ from app.ledger.closures import (
     PeriodTotals,
     chain_span,
     check_day_closable,
+    check_period_closable,
     day_label,
     get_closure,
     last_closure,
@@ -40,7 +41,7 @@ from app.ledger.closures import (
 )
 from app.ledger.journal import Recorded, append
 from app.ledger.models import RecordType
-from app.ledger.periods import last_closed_period, period_label
+from app.ledger.periods import agreed, last_closed_period, period_label
 from app.ledger.store import Ledger
 from app.ledger.verify.engine import RunningTotals
 
@@ -201,7 +202,7 @@ def _period_end(period: str) -> date:
 def _required(kind: RecordType, period: str) -> ClosureRequired:
     label = PendingShopClosure(kind, period).label
     return ClosureRequired(
-        f"Clôture de la boutique : {label} doit d'abord être clôturé(e).",
+        f"Clôture de la boutique : {label} doit d'abord être {agreed('clôturé', kind)}.",
         period=period,
         period_kind=kind.value,
     )
@@ -295,13 +296,7 @@ def _close_aggregate(session: Session, kind: RecordType, period: str, operator: 
     part_kind = (
         RecordType.DAY_CLOSURE if kind is RecordType.MONTH_CLOSURE else (RecordType.MONTH_CLOSURE)
     )
-    if get_closure(session, kind, period):
-        raise PeriodClosed(f"Clôture impossible : {what} est déjà clôturé(e) pour la boutique.")
-    if _period_end(period) >= today(session):
-        raise InvalidInput(f"Clôture impossible : {what} n'est pas terminé(e).")
-    closed = last_closed_period(session, kind)
-    if closed is not None and period < closed:
-        raise InvalidInput(f"Clôture impossible : une période postérieure à {what} est close.")
+    check_period_closable(session, kind, period, what, shop=True)
     days = _ticket_days(
         session,
         last_closed_period(session, RecordType.DAY_CLOSURE),
