@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from functools import lru_cache
 
 from app.errors import InvalidInput
 
@@ -58,6 +59,7 @@ def format_cents(cents: int) -> str:
     return _french_decimal(cents, grouped=True) + EURO_SUFFIX
 
 
+@lru_cache(maxsize=1 << 16, typed=True)  # exports format millions of repeated amounts
 def plain_cents(cents: int) -> str:
     """An amount as a bare French decimal, "-1234,50": no thousands separator and no
     currency sign, so that a spreadsheet reads it as a number (CSV files, archives, FEC)."""

@@ -49,6 +49,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -166,10 +167,14 @@ def fec_file_name(siren: str, closing: date) -> str:
     return f"{siren}FEC{closing:%Y%m%d}.txt"
 
 
+# A year's FEC has hundreds of thousands of lines but few distinct dates and amounts: the
+# helpers called for every field keep their recent answers.
+@lru_cache(maxsize=4096)
 def _fec_date(day: date) -> str:
     return f"{day:%Y%m%d}"
 
 
+@lru_cache(maxsize=1 << 16)
 def _parse_amount(text: str) -> int:
     euros, _, rest = text.partition(",")
     if not (euros.isdigit() and len(rest) == 2 and rest.isdigit()):
