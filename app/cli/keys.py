@@ -130,7 +130,8 @@ def run_clock_confirm(args: argparse.Namespace) -> int:
 def run_clock_limit(args: argparse.Namespace) -> int:
     """Show, or with --hours set, the shop's limit (a preference kept beside the ledger)."""
     from app.documents.preferences import set_preference
-    from app.ledger.store import CLOCK_JUMP_PREFERENCE, MAX_CLOCK_JUMP_HOURS, Ledger
+    from app.ledger.opening import CLOCK_JUMP_PREFERENCE, MAX_CLOCK_JUMP_HOURS
+    from app.ledger.store import Ledger
 
     if args.hours is not None and not 1 <= args.hours <= MAX_CLOCK_JUMP_HOURS:
         raise InvalidInput(f"--hours : de 1 à {MAX_CLOCK_JUMP_HOURS} heures.")

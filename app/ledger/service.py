@@ -16,7 +16,8 @@ from app.ledger import chain, keys
 from app.ledger.db import display_target, make_engine, resolve_target
 from app.ledger.events import EventCode, log_event
 from app.ledger.models import LedgerMeta
-from app.ledger.store import SYSTEM_OPERATOR, Clock, Ledger, active_key_id, utc_now
+from app.ledger.opening import active_key_id
+from app.ledger.store import SYSTEM_OPERATOR, Clock, Ledger, utc_now
 from app.ledger.verify.engine import Progress, Report, verify_ledger
 
 log = logging.getLogger(__name__)
