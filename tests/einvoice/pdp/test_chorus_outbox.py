@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from facturx import get_xml_from_pdf as _get_xml
 from sqlalchemy import select
 
 from app.customers.service import CustomerInfo, save_customer
@@ -26,11 +27,19 @@ from app.einvoice.pdp.outbox import current_status, drain_once, outbox_problems
 from app.einvoice.pdp.sandbox import SandboxPlatform
 from app.einvoice.pdp.worker import OutboxWorker, configured_chorus_client
 from app.einvoice.service import credit_and_store, issue_and_store
+from app.einvoice.validate import validate_xml_bytes
+from app.errors import InvalidInput
 from app.ledger.settings import record_fiscal_settings
 from app.ledger.store import Ledger
 from tests.einvoice.pdp.chorus_fake import FakeChorusPro
 
 HOUR = timedelta(hours=1)
+
+
+def get_xml(pdf: bytes) -> tuple[str, bytes]:
+    return _get_xml(pdf, check_xsd=False)
+
+
 NOW = timedelta(0)
 PUBLIC_SIRET = "26690001800018"
 MAIRIE = CustomerInfo(
@@ -321,3 +330,31 @@ def test_training_invoices_for_a_public_customer_wait_for_the_sandbox(tmp_path, 
             record_fiscal_settings(session, DEMO_SHOP, operator="Gérant")
             public = save_customer(session, MAIRIE).id
         assert item_of(training, issue(training, public)).channel == PDP
+
+
+# -- what a public buyer needs on the invoice ------------------------------------------------
+def test_service_code_and_engagement_number_reach_chorus(ledger, customers, chorus) -> None:
+    draft = InvoiceDraft(
+        customers["public"], (InvoiceLineInput("Fournitures", Decimal(3), 2150, 2000),),
+        purchase_order="EJ-2026-004512", service_code="SERV-ACHATS-01",
+    )  # fmt: skip
+    with ledger.transaction() as session:
+        seq = issue_and_store(session, draft, operator="Camille").record.seq
+    with chorus_client(chorus) as cpro:
+        assert drain_once(ledger, {CHORUS: cpro}).sent == 1
+    [deposit] = chorus.deposits
+    xml = get_xml(deposit.content)[1]
+    assert b"<ram:BuyerReference>SERV-ACHATS-01</ram:BuyerReference>" in xml
+    assert b"<ram:IssuerAssignedID>EJ-2026-004512</ram:IssuerAssignedID>" in xml
+    assert validate_xml_bytes(xml).ok
+    assert item_of(ledger, seq).state == DEPOSITED
+
+
+def test_an_overlong_service_code_is_refused_in_french(ledger, customers) -> None:
+    draft = InvoiceDraft(
+        customers["public"], (InvoiceLineInput("Fournitures", Decimal(1), 100, 2000),),
+        service_code="S" * 101,
+    )  # fmt: skip
+    refused = pytest.raises(InvalidInput, match="Le code service dépasse 100 caractères")
+    with refused, ledger.transaction() as session:
+        issue_and_store(session, draft, operator="Camille")
