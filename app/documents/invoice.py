@@ -171,6 +171,8 @@ def _header(data: dict[str, Any]) -> Table:
         right.append(_p(f"Date d'échéance : {_date(data['BT-9'])}", RIGHT))
     if data.get("BT-13"):
         right.append(_p(f"Votre commande : {data['BT-13']}", RIGHT))
+    if data.get("BT-10"):
+        right.append(_p(f"Code service : {data['BT-10']}", RIGHT))
     table = Table([[left, right]], colWidths=[WIDTH * 0.56, WIDTH * 0.44])
     table.setStyle(TableStyle(_FLUSH))
     return table

@@ -274,6 +274,8 @@ def data_dict(
         data["BT-20"] = body["payment_terms"]
     if body.get("purchase_order"):
         data["BT-13"] = body["purchase_order"]
+    if body.get("service_code"):
+        data["BT-10"] = body["service_code"]
     if body.get("preceding"):
         data["BG-3"] = [{"BT-25": body["preceding"]["number"], "BT-26": body["preceding"]["date"]}]
     if delivery := _delivery(body):

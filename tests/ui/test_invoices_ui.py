@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QInputDialog, QPushButton
+from PySide6.QtWidgets import QInputDialog, QLineEdit, QPushButton
 
 from app.einvoice.validate import validate_invoice
 from app.ui.invoices.customer_dialog import CustomerDialog
@@ -145,3 +145,23 @@ def test_a_catalog_price_without_vat_follows_the_invoicing_rule(qtbot, window, s
     editor.product.setCurrentIndex(editor.product.findText("Coffret", Qt.MatchFlag.MatchStartsWith))
     editor.add_product()
     assert editor.model.lines[-1]["price"] == 1003
+
+
+def test_a_public_buyers_service_code_and_engagement_typed_in_the_editor(
+    qtbot, window, shop
+) -> None:
+    from app.customers.service import CustomerInfo, save_customer
+    from app.demo import DEMO_CUSTOMERS
+
+    with shop["ledger"].transaction() as session:
+        save_customer(session, CustomerInfo(**DEMO_CUSTOMERS[0]))
+    editor = window.screens["Factures"].new_invoice()
+    qtbot.addWidget(editor)
+    qtbot.mouseClick(editor.findChild(QPushButton, "addFree"), Qt.MouseButton.LeftButton)
+    editor.model.setData(editor.model.index(0, 3), "100,00")
+    qtbot.keyClicks(editor.findChild(QLineEdit, "purchaseOrder"), "EJ-2026-004512")
+    qtbot.keyClicks(editor.findChild(QLineEdit, "serviceCode"), "SERV-ACHATS-01")
+    qtbot.mouseClick(editor.findChild(QPushButton, "issueInvoice"), Qt.MouseButton.LeftButton)
+    assert editor.result_value is not None, editor.error.text()
+    body = editor.result_value.record.body
+    assert (body["purchase_order"], body["service_code"]) == ("EJ-2026-004512", "SERV-ACHATS-01")

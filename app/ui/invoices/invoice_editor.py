@@ -105,6 +105,11 @@ class InvoiceEditor(QDialog):
         self.due_days.setRange(0, 120)
         self.due_days.setSuffix(" jours")
         self.purchase_order = QLineEdit()
+        self.purchase_order.setObjectName("purchaseOrder")
+        self.purchase_order.setPlaceholderText("n° de commande, ou d'engagement (acheteur public)")
+        self.service_code = QLineEdit()
+        self.service_code.setObjectName("serviceCode")
+        self.service_code.setPlaceholderText("code service de l'acheteur public (Chorus Pro)")
         self.terms = QLineEdit()
         self.terms.setObjectName("paymentTerms")
         self.terms.setPlaceholderText("ex. Paiement à 30 jours fin de mois, par virement")
@@ -117,7 +122,8 @@ class InvoiceEditor(QDialog):
         form.addRow("Frais de port HT (TVA 20 %)", self.shipping)
         form.addRow("Échéance", self.due_days)
         form.addRow("Conditions de paiement", self.terms)
-        form.addRow("Bon de commande", self.purchase_order)
+        form.addRow("Bon de commande / engagement", self.purchase_order)
+        form.addRow("Code service", self.service_code)
         form.addRow("Note", self.note)
 
         self.totals = QLabel()
@@ -237,6 +243,7 @@ class InvoiceEditor(QDialog):
             charges=charges,
             due_days=self.due_days.value(),
             purchase_order=self.purchase_order.text(),
+            service_code=self.service_code.text(),
             payment_terms=self.terms.text().strip(),
             note=self.note.toPlainText(),
         )
