@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -58,6 +58,7 @@ from app.ui.settings.key_copy import import_at_start
 from app.ui.settings.settings_screen import SettingsScreen
 from app.ui.start_check import check_at_start
 from app.ui.till.correction_dialog import CorrectionDialog
+from app.ui.till.left_at_quit import offer_left_cart, park_left_cart
 from app.ui.till.till_screen import TillScreen
 from app.ui.training import (
     SwitchRequest,
@@ -172,6 +173,12 @@ class MainWindow(QMainWindow):
             )
 
     # -- operators ------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Quitting (or switching ledgers) parks the ticket in progress: nothing is lost."""
+        if park_left_cart(self.till):
+            log.info("the ticket in progress was parked at quit")
+        super().closeEvent(event)
+
     def switch_operator(self) -> LoginDialog:
         """Another operator takes over without quitting; the ticket in progress stays."""
         dialog = LoginDialog(self.ctx.ledger, self, current=self.ctx.operator_name)
@@ -549,5 +556,7 @@ def _open_window(
     window.fit_screen()
     window.show()
     QTimer.singleShot(0, lambda: offer_pending_closures(window))
+    if ctx.can(Permission.SELL):
+        QTimer.singleShot(0, lambda: offer_left_cart(window.till))
     check_at_start(window)
     return window, worker, requests
