@@ -61,6 +61,13 @@ NOTICE_STYLE = (
 )
 
 
+TOTAL_STYLE = "font-size: 32px; font-weight: bold;"
+CHANGE_STYLE = (
+    "font-size: 40px; font-weight: bold; color: white; background: #0a5c2e; "
+    "padding: 4px 12px; border-radius: 6px;"
+)
+
+
 class TillScreen(QWidget):
     sale_recorded = Signal(object)  # Recorded
     correction_requested = Signal()
@@ -119,7 +126,7 @@ class TillScreen(QWidget):
 
         self.total_label = QLabel()
         self.total_label.setObjectName("total")
-        self.total_label.setStyleSheet("font-size: 32px; font-weight: bold;")
+        self.total_label.setStyleSheet(TOTAL_STYLE)
         self.vat_label = QLabel()
         self.vat_label.setObjectName("vatBreakdown")
         self.vat_label.setWordWrap(True)
@@ -289,6 +296,7 @@ class TillScreen(QWidget):
             self.barcode.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _show_totals(self, totals) -> None:  # type: ignore[no-untyped-def]
+        self.total_label.setStyleSheet(TOTAL_STYLE)
         self.total_label.setText(f"Total : {format_cents(totals.total_cents)}")
         self.vat_label.setText(
             "   ".join(
@@ -607,6 +615,9 @@ class TillScreen(QWidget):
             self.last_number = record.number
             suffix = f" — rendu monnaie : {format_cents(change)}" if change else ""
             self._say(f"Ticket {record.doc_number} enregistré{suffix}.")
+            if change:  # large, where the total was, until the next sale starts
+                self.total_label.setStyleSheet(CHANGE_STYLE)
+                self.total_label.setText(f"À rendre : {format_cents(change)}")
             self.sale_recorded.emit(record)
             cash = any(p["method"] == "cash" for p in record.body["tendered"])
             self.print_receipt(record.number, open_drawer=cash, said=self.message.text())
