@@ -69,6 +69,7 @@ from app.ui.training import (
     switch_or_stay,
     training_banner,
 )
+from app.ui.widgets.pdf_preview import show_pdf
 
 if TYPE_CHECKING:
     from app.documents import printing
@@ -285,7 +286,7 @@ class MainWindow(QMainWindow):
         if out is not None:
             what = f"Duplicata n°{out.copy} du rapport Z" if out.copy else "Rapport Z"
             where = "imprimé et enregistré" if out.printed else "enregistré"
-            self._tell("Rapport Z", f"{what} {where} : {out.pdf}{note}")
+            show_pdf(out.pdf, "Rapport Z", said=f"{what} {where} : {out.pdf}{note}", parent=self)
         return out
 
     def output_x_report(self) -> printing.Output | None:
@@ -293,7 +294,8 @@ class MainWindow(QMainWindow):
             self, lambda s: documents().output_x_report(s, operator=self.ctx.operator_name)
         )
         if out is not None:
-            self._tell("Rapport X", f"Rapport X enregistré : {out.pdf}")
+            where = "imprimé et enregistré" if out.printed else "enregistré"
+            show_pdf(out.pdf, "Rapport X", said=f"Rapport X {where} : {out.pdf}", parent=self)
         return out
 
     def ask_ereport(self) -> EReportingDialog:

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QInputDialog, QLineEdit, QPushButton
 from app.einvoice.validate import validate_invoice
 from app.ui.invoices.customer_dialog import CustomerDialog
 from app.ui.main_window import PAGES
+from app.ui.widgets.pdf_preview import PdfPreviewDialog
 from tests.ui.dialogs import answer_confirmation
 
 
@@ -62,6 +63,9 @@ def test_customer_invoice_pdf_and_credit_note(qtbot, window, shop, monkeypatch) 
     opened = []
     monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
     qtbot.mouseClick(screen.buttons["openPdf"], Qt.MouseButton.LeftButton)
+    preview = screen.findChild(PdfPreviewDialog, "documentPreview")
+    assert len(preview.page_labels) == 1 and preview.print_button.isEnabled()
+    qtbot.mouseClick(preview.findChild(QPushButton, "openDocument"), Qt.MouseButton.LeftButton)
     assert opened and opened[0].toLocalFile().endswith("F2026-000001.pdf")
 
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Erreur de prix", True))

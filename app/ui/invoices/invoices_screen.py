@@ -7,8 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QDate, Qt, QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -40,6 +39,7 @@ from app.ui.invoices.customer_dialog import CustomerDialog
 from app.ui.invoices.drafts_dialog import DraftsDialog
 from app.ui.invoices.invoice_editor import InvoiceEditor
 from app.ui.models import ListModel
+from app.ui.widgets.pdf_preview import PdfPreviewDialog, show_pdf
 from app.values.money import format_cents, parse_cents
 
 STATUSES = ("À payer", "Partiellement payée", "En retard", "Payée", "Annulée par avoir", "Avoir")
@@ -369,8 +369,10 @@ class InvoicesScreen(Screen):
         number = state.document.doc_number
         return self.ctx.read(lambda s: export_pdf(s, number))
 
-    def open_pdf(self) -> None:
+    def open_pdf(self) -> PdfPreviewDialog | None:
+        """The invoice on screen, to print or open in the PDF reader."""
         path = self.pdf_path()
-        if path is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
-            self._say(f"PDF : {path}")
+        if path is None:
+            return None
+        self._say(f"PDF : {path}")
+        return show_pdf(path, f"Facture — {path.stem}", said=f"PDF : {path}", parent=self)

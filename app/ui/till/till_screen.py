@@ -44,6 +44,7 @@ from app.ui.till.entry import ScanCatcher, ends_with_times, parse_entry
 from app.ui.till.payment_dialog import PaymentDialog
 from app.ui.widgets.confirm import ask_confirmation
 from app.ui.widgets.keypad import Keypad, till_rows
+from app.ui.widgets.pdf_preview import show_pdf
 from app.values.money import format_cents, parse_cents, to_decimal
 from app.values.vat import format_rate
 
@@ -641,6 +642,8 @@ class TillScreen(QWidget):
             where = "imprimé" if out.printed else f"PDF : {out.pdf}"
             what = f"Duplicata n°{out.copy}" if out.copy else "Ticket"
             self._say(f"{said} {what} {where}".strip())
+            if duplicate:  # asked for at the counter: seen on screen, printable anywhere
+                show_pdf(out.pdf, f"Ticket n°{number}", said=f"{what} {where}", parent=self)
         return out
 
     def duplicate(self) -> None:
