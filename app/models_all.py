@@ -2,6 +2,7 @@
 
 from app.catalog import models as catalog_models
 from app.customers import models as customer_models
+from app.einvoice import models as invoice_models
 from app.einvoice.pdp import models as pdp_models
 from app.ledger import models as ledger_models
 from app.ledger import operators as operator_models
@@ -14,6 +15,7 @@ __all__ = [
     "catalog_models",
     "central_models",
     "customer_models",
+    "invoice_models",
     "ledger_models",
     "metadata",
     "operator_models",

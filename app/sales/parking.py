@@ -17,6 +17,8 @@ from app.sales.cart import Cart, CartLine, Discount
 from app.staff.models import ParkedTicket
 from app.values.money import format_cents
 
+LEFT_AT_QUIT = "Laissé à la fermeture"  # the label's start of a cart parked by quitting
+
 
 @dataclass(frozen=True)
 class Parked:
@@ -24,6 +26,10 @@ class Parked:
     created_at: str
     operator: str
     label: str
+
+    @property
+    def left_at_quit(self) -> bool:
+        return self.label.startswith(LEFT_AT_QUIT)
 
 
 def _discount(d: Discount | None) -> dict[str, Any] | None:
@@ -40,7 +46,8 @@ def _undiscount(data: dict[str, Any] | None) -> Discount | None:
     return Discount.amount(data["amount"])
 
 
-def park(session: Session, cart: Cart, *, operator: str) -> Parked:
+def park(session: Session, cart: Cart, *, operator: str, at_quit: bool = False) -> Parked:
+    """Put ``cart`` aside; ``at_quit``: the application is closing with it on screen."""
     if cart.is_empty:
         raise InvalidInput("Le ticket est vide : rien à mettre en attente.")
     payload = {
@@ -60,7 +67,10 @@ def park(session: Session, cart: Cart, *, operator: str) -> Parked:
         "ticket_discount": _discount(cart.ticket_discount),
     }
     now = canonical.format_ts(ledger_of(session).clock())
-    label = f"{len(cart.lines)} article(s), {format_cents(cart.totals().total_cents)}"
+    count = len(cart.lines)
+    label = f"{count} article{'s' if count > 1 else ''}, {format_cents(cart.totals().total_cents)}"
+    if at_quit:
+        label = f"{LEFT_AT_QUIT} : {label}"
     row = ParkedTicket(created_at=now, operator=operator, label=label, payload=json.dumps(payload))
     session.add(row)
     session.flush()

@@ -44,6 +44,7 @@ from app.ui.till.entry import ScanCatcher, ends_with_times, parse_entry
 from app.ui.till.payment_dialog import PaymentDialog
 from app.ui.widgets.confirm import ask_confirmation
 from app.ui.widgets.keypad import Keypad, till_rows
+from app.ui.widgets.pdf_preview import show_pdf
 from app.values.money import format_cents, parse_cents, to_decimal
 from app.values.vat import format_rate
 
@@ -58,6 +59,13 @@ TOUCH = 48  # px: the smallest target a finger hits reliably
 NOTICE_STYLE = (
     "background: #fdecea; color: #8e1b1b; border: 2px solid #e57373; border-radius: 6px;"
     "padding: 8px; font-size: 16px; font-weight: bold;"
+)
+
+
+TOTAL_STYLE = "font-size: 32px; font-weight: bold;"
+CHANGE_STYLE = (
+    "font-size: 40px; font-weight: bold; color: white; background: #0a5c2e; "
+    "padding: 4px 12px; border-radius: 6px;"
 )
 
 
@@ -119,7 +127,7 @@ class TillScreen(QWidget):
 
         self.total_label = QLabel()
         self.total_label.setObjectName("total")
-        self.total_label.setStyleSheet("font-size: 32px; font-weight: bold;")
+        self.total_label.setStyleSheet(TOTAL_STYLE)
         self.vat_label = QLabel()
         self.vat_label.setObjectName("vatBreakdown")
         self.vat_label.setWordWrap(True)
@@ -289,6 +297,7 @@ class TillScreen(QWidget):
             self.barcode.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _show_totals(self, totals) -> None:  # type: ignore[no-untyped-def]
+        self.total_label.setStyleSheet(TOTAL_STYLE)
         self.total_label.setText(f"Total : {format_cents(totals.total_cents)}")
         self.vat_label.setText(
             "   ".join(
@@ -607,6 +616,9 @@ class TillScreen(QWidget):
             self.last_number = record.number
             suffix = f" — rendu monnaie : {format_cents(change)}" if change else ""
             self._say(f"Ticket {record.doc_number} enregistré{suffix}.")
+            if change:  # large, where the total was, until the next sale starts
+                self.total_label.setStyleSheet(CHANGE_STYLE)
+                self.total_label.setText(f"À rendre : {format_cents(change)}")
             self.sale_recorded.emit(record)
             cash = any(p["method"] == "cash" for p in record.body["tendered"])
             self.print_receipt(record.number, open_drawer=cash, said=self.message.text())
@@ -630,6 +642,8 @@ class TillScreen(QWidget):
             where = "imprimé" if out.printed else f"PDF : {out.pdf}"
             what = f"Duplicata n°{out.copy}" if out.copy else "Ticket"
             self._say(f"{said} {what} {where}".strip())
+            if duplicate:  # asked for at the counter: seen on screen, printable anywhere
+                show_pdf(out.pdf, f"Ticket n°{number}", said=f"{what} {where}", parent=self)
         return out
 
     def duplicate(self) -> None:
