@@ -53,7 +53,12 @@ class Ticket:
 
 
 def _payments_body(payments: Sequence[Payment]) -> list[dict[str, Any]]:
-    return [{"method": p.method.value, "amount": p.amount_cents} for p in payments]
+    # A reference is written only when there is one: tickets without stay as they were.
+    return [
+        {"method": p.method.value, "amount": p.amount_cents}
+        | ({"reference": p.reference} if p.reference else {})
+        for p in payments
+    ]
 
 
 def _ticket_body(
