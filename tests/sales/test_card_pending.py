@@ -53,9 +53,11 @@ def test_no_new_card_transaction_while_one_of_the_sale_is_unknown(ledger) -> Non
     with ledger.transaction() as session:
         first = pending.begin(session, sale_key="k1", amount_cents=500, operator="test")
         pending.mark_unknown(session, first.id, "connexion coupée")
-    with pytest.raises(pending.UnsettledCard, match="n'a pas eu de réponse") as raised:
-        with ledger.transaction() as session:
-            pending.begin(session, sale_key="k1", amount_cents=500, operator="test")
+    with (
+        pytest.raises(pending.UnsettledCard, match="n'a pas eu de réponse") as raised,
+        ledger.transaction() as session,
+    ):
+        pending.begin(session, sale_key="k1", amount_cents=500, operator="test")
     assert raised.value.attempt.id == first.id
     with ledger.transaction() as session:  # another sale is not held up
         pending.begin(session, sale_key="k2", amount_cents=300, operator="test")

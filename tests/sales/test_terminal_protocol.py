@@ -93,7 +93,7 @@ def test_modes_chosen_when_starting_apply_to_any_amount() -> None:
 
 
 def test_a_dropped_connection_is_an_unknown_outcome(sandbox) -> None:
-    with pytest.raises(TerminalLost, match="connexion coupée.*n'est pas enregistré"):
+    with pytest.raises(TerminalLost, match=r"connexion coupée.*n'est pas enregistré"):
         Exchange(_config(sandbox)).pay(1293)
 
 
