@@ -190,6 +190,17 @@ def mark_unknown(session: Session, attempt_id: int, reason: str) -> CardAttempt:
     return _attempt(row)
 
 
+def mark_not_sent(session: Session, attempt_id: int, reason: str) -> CardAttempt:
+    """The terminal could not be reached: nothing was charged."""
+    row = _row(session, attempt_id)
+    if row.state == SENT:
+        row.state = REFUSED
+        row.reason = reason[:300]
+        row.updated_at = _now(session)
+        session.flush()
+    return _attempt(row)
+
+
 def approved_for_sale(session: Session, sale_key: str) -> list[CardAttempt]:
     """Card payments the terminal accepted for this sale and no ticket records yet."""
     return [_attempt(row) for row in _of_sale(session, sale_key, APPROVED)]
