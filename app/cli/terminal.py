@@ -124,7 +124,7 @@ def _state(attempt) -> str:  # type: ignore[no-untyped-def]
 def _settle(ledger, args: argparse.Namespace, operator: str) -> int:  # type: ignore[no-untyped-def]
     from app.errors import InvalidInput
     from app.sales.terminal import pending
-    from app.sales.terminal.protocol import Exchange
+    from app.sales.terminal.protocol import Exchange, TerminalError
     from app.sales.terminal.settings import terminal_config
 
     if args.transaction is None or not (args.record or args.refund or args.not_charged):
@@ -148,12 +148,35 @@ def _settle(ledger, args: argparse.Namespace, operator: str) -> int:  # type: ig
             recorded = pending.record_leftover(session, number, operator=operator)
             print(f"Ticket {recorded.doc_number} enregistré avec le paiement par carte.")
             return 0
+        if pending.refunded_already(session, number, operator=operator):
+            print(f"Transaction n°{number} : déjà remboursée sur le terminal.")
+            return 0
+        if pending.refunded_already(session, number, operator=operator):
+            print(f"Transaction n°{number} : déjà remboursée sur le terminal.")
+            return 0
         config = terminal_config(session)
     if config is None:
         raise InvalidInput("Aucun terminal de paiement n'est réglé pour rembourser.")
-    answer = Exchange(config).pay(attempt.amount_cents, credit=True)
     with ledger.transaction() as session:
-        pending.mark_refunded(session, number, answer, operator=operator)
+        credit = pending.begin(
+            session,
+            sale_key=pending.refund_key(number),
+            amount_cents=attempt.amount_cents,
+            operator=operator,
+            credit=True,
+        )
+    try:
+        answer = Exchange(config).pay(attempt.amount_cents, credit=True)
+    except TerminalError as error:
+        with ledger.transaction() as session:
+            pending.mark_unknown(session, credit.id, error.message)
+        raise
+    with ledger.transaction() as session:
+        pending.record_answer(session, credit.id, answer)
+        if answer.approved:
+            pending.mark_refunded(session, number, answer.authorisation, operator=operator)
+    if not answer.approved:
+        raise InvalidInput(f"Remboursement refusé par le terminal : {answer.reason}.")
     print(
         f"Transaction n°{number} remboursée sur le terminal (autorisation {answer.authorisation})."
     )

@@ -57,6 +57,7 @@ from app.ui.settings.catalog_screen import CatalogScreen
 from app.ui.settings.key_copy import import_at_start
 from app.ui.settings.settings_screen import SettingsScreen
 from app.ui.start_check import check_at_start
+from app.ui.till.card_settlement import offer_card_settlement
 from app.ui.till.correction_dialog import CorrectionDialog
 from app.ui.till.till_screen import TillScreen
 from app.ui.training import (
@@ -549,5 +550,6 @@ def _open_window(
     window.fit_screen()
     window.show()
     QTimer.singleShot(0, lambda: offer_pending_closures(window))
+    QTimer.singleShot(0, lambda: offer_card_settlement(window, window.ctx))
     check_at_start(window)
     return window, worker, requests

@@ -113,7 +113,7 @@ def test_a_leftover_payment_can_be_refunded_on_the_terminal(ledger_path: Path) -
                 left.amount_cents, credit=True
             )
             with ledger.transaction() as session:
-                pending.mark_refunded(session, left.id, refund, operator="test")
+                pending.mark_refunded(session, left.id, refund.authorisation, operator="test")
             with ledger.reader() as session:
                 assert pending.unsettled(session) == []
             assert _tickets(ledger) == []

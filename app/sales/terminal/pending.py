@@ -241,7 +241,8 @@ def unsettled(session: Session) -> list[CardAttempt]:
         .where(CardTransaction.state.in_(UNSETTLED))
         .order_by(CardTransaction.id)
     )
-    return [_attempt(row) for row in rows]
+    # An accepted credit waits for the payment it gives back (``refunded_already``).
+    return [_attempt(row) for row in rows if not (row.kind == "credit" and row.state == APPROVED)]
 
 
 def _journal(session: Session, row: CardTransaction, outcome: str, operator: str) -> None:
@@ -304,20 +305,36 @@ def record_leftover(session: Session, attempt_id: int, *, operator: str) -> Reco
     return recorded
 
 
+def refund_key(attempt_id: int) -> str:
+    """The sale key of the credit transaction that pays back a leftover payment."""
+    return f"refund-{attempt_id}"
+
+
+def refunded_already(session: Session, attempt_id: int, *, operator: str) -> bool:
+    """True (and the payment marked refunded) when a credit for it was already accepted,
+    e.g. confirmed by the cashier after an unanswered refund: never pay back twice."""
+    done = _of_sale(session, refund_key(attempt_id), APPROVED)
+    if not done:
+        return False
+    mark_refunded(session, attempt_id, done[0].authorisation, operator=operator)
+    return True
+
+
 def mark_refunded(
-    session: Session, attempt_id: int, refund: Answer | None, *, operator: str
+    session: Session, attempt_id: int, authorisation: str | None, *, operator: str
 ) -> CardAttempt:
-    """The accepted payment was given back: by a credit on the terminal (its answer), or
-    by the cashier some other way (None)."""
+    """The accepted payment was given back: by a credit on the terminal (its authorisation
+    number, the credit journaled under ``refund_key``), or some other way (None)."""
     row = _row(session, attempt_id)
     if row.state != APPROVED:
         raise InvalidInput("Seul un paiement par carte accepté peut être remboursé.")
-    if refund is not None and not refund.approved:
-        raise InvalidInput(f"Remboursement refusé par le terminal : {refund.reason}.")
+    for credit in _of_sale(session, refund_key(attempt_id), APPROVED):
+        credit.state = RECORDED
+        credit.updated_at = _now(session)
     row.state = REFUNDED
     row.reason = (
-        f"remboursé sur le terminal, autorisation {refund.authorisation}"
-        if refund is not None
+        f"remboursé sur le terminal, autorisation {authorisation}"
+        if authorisation is not None
         else "remboursé hors terminal"
     )[:300]
     row.updated_at = _now(session)
