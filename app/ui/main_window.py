@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -58,6 +58,7 @@ from app.ui.settings.key_copy import import_at_start
 from app.ui.settings.settings_screen import SettingsScreen
 from app.ui.start_check import check_at_start
 from app.ui.till.card_settlement import offer_card_settlement
+from app.ui.till.customer_display import CustomerDisplays
 from app.ui.till.correction_dialog import CorrectionDialog
 from app.ui.till.till_screen import TillScreen
 from app.ui.training import (
@@ -110,6 +111,9 @@ class MainWindow(QMainWindow):
         self.nav.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.stack = QStackedWidget()
         self.till = TillScreen(ctx)
+        self.customer_display = CustomerDisplays(ctx, self)
+        self.customer_display.follow(self.till)
+        self.customer_display.configure()
         self.screens: dict[str, QWidget] = {
             "Caisse": self.till,
             "Factures": InvoicesScreen(ctx),
@@ -158,6 +162,10 @@ class MainWindow(QMainWindow):
         self.setMinimumSize(*MIN_WINDOW)
         if sync is not None:  # its state changes in its own thread: look at it now and then
             QTimer(self, interval=5000, timeout=self._sync_changed).start()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.customer_display.shutdown()  # the customer's window goes with the till's
+        super().closeEvent(event)
 
     def fit_screen(self) -> None:
         """Never larger than the screen the window is on (a long text must wrap or scroll,

@@ -61,24 +61,23 @@ def shop(tmp_path: Path, monkeypatch):
     db = tmp_path / "shop.sqlite"
     monkeypatch.setenv("COMPTOIR_DB", str(db))
     sandbox = TerminalSandbox(0).start()
-    with Ledger.open(db, operator="test") as ledger:
-        with ledger.transaction() as session:
-            save_terminal_config(
-                session, host="127.0.0.1", port=sandbox.port, terminal_id="1",
-                till_number="01", operator="test",
+    with Ledger.open(db, operator="test") as ledger, ledger.transaction() as session:
+        save_terminal_config(
+            session, host="127.0.0.1", port=sandbox.port, terminal_id="1",
+            till_number="01", operator="test",
+        )  # fmt: skip
+        for key, cents in (("a", 1000), ("b", 700)):
+            attempt = pending.begin(
+                session, sale_key=key, amount_cents=cents, operator="test",
+                cart=cart_of(("Vin", cents, 1, 2000)),
             )  # fmt: skip
-            for key, cents in (("a", 1000), ("b", 700)):
-                attempt = pending.begin(
-                    session, sale_key=key, amount_cents=cents, operator="test",
-                    cart=cart_of(("Vin", cents, 1, 2000)),
-                )  # fmt: skip
-                pending.mark_unknown(session, attempt.id, "connexion coupée")
+            pending.mark_unknown(session, attempt.id, "connexion coupée")
     yield db, sandbox
     sandbox.stop()
 
 
 def test_test_pending_and_settle(shop, capsys) -> None:
-    db, sandbox = shop
+    _db, sandbox = shop
     assert main(["terminal", "test"]) == 0
     assert "joignable" in capsys.readouterr().out
     assert main(["terminal", "pending"]) == 1
