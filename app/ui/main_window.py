@@ -58,8 +58,8 @@ from app.ui.settings.key_copy import import_at_start
 from app.ui.settings.settings_screen import SettingsScreen
 from app.ui.start_check import check_at_start
 from app.ui.till.card_settlement import offer_card_settlement
-from app.ui.till.customer_display import CustomerDisplays
 from app.ui.till.correction_dialog import CorrectionDialog
+from app.ui.till.customer_display import CustomerDisplays
 from app.ui.till.till_screen import TillScreen
 from app.ui.training import (
     SwitchRequest,
