@@ -16,7 +16,17 @@ from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout,
 from app.documents.display_settings import display_config
 from app.ledger.settings import fiscal_settings
 from app.ledger.training import TRAINING, TRAINING_NOTICE
-from app.sales.display import IDLE, PAID, CustomerView, idle_view, paid_view, pole_lines, sale_view
+from app.sales.display import (
+    IDLE,
+    PAID,
+    SALE,
+    CustomerView,
+    ShownLine,
+    idle_view,
+    paid_view,
+    pole_lines,
+    sale_view,
+)
 from app.ui.context import AppContext
 from app.values.money import format_cents
 
@@ -96,6 +106,14 @@ class CustomerDisplayWindow(QWidget):
         self.total.setText(f"Total : {format_cents(view.total_cents)}")
         self.change.setVisible(view.state == PAID and view.change_cents > 0)
         self.change.setText(f"Rendu monnaie : {format_cents(view.change_cents)}")
+
+    def show_test(self, top: str, bottom: str) -> None:
+        """What the test button of Réglages shows: the shop's name, two lines of text."""
+        self.show_view(
+            CustomerView(SALE, self.view.shop_name if self.view else "", (
+                ShownLine(top, "1", 0), ShownLine(bottom, "1", 0)
+            ))
+        )  # fmt: skip
 
     def place(self) -> None:
         """Full screen on the second screen when there is one, a window otherwise."""
