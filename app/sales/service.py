@@ -218,6 +218,20 @@ def cancel_ticket(session: Session, number: int, *, operator: str, reason: str) 
     return append(session, RecordType.TICKET, body, operator=operator, ref_seq=original.seq)
 
 
+def check_cancellation(session: Session, number: int, *, operator: str, reason: str) -> Ticket:
+    """What ``cancel_ticket`` would refuse, said before anything leaves the shop (a card
+    paid back on the terminal first)."""
+    require(session, operator, Permission.CORRECT)
+    _reason(reason)
+    original = _original_sale(session, number)
+    if corrections_of(session, original):
+        raise InvalidInput(
+            f"Le ticket n°{number} a déjà été annulé ou partiellement remboursé : "
+            "utilisez le remboursement pour le reste."
+        )
+    return original
+
+
 def refundable(session: Session, original: Ticket) -> list[tuple[Decimal, int]]:
     """Per original line: (quantity, amount in cents) still refundable."""
     left = [(Decimal(line["qty"]), line["total"]) for line in original.body["lines"]]

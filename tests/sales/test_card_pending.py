@@ -93,3 +93,26 @@ def test_a_leftover_without_a_cart_can_only_be_refunded(ledger) -> None:
 def test_bad_amounts_are_refused(ledger, amount) -> None:
     with pytest.raises(InvalidInput), ledger.transaction() as session:
         pending.begin(session, sale_key="k1", amount_cents=amount, operator="test")
+
+
+def test_an_interrupted_cancellation_is_recorded_from_its_credit(ledger) -> None:
+    from app.sales.service import record_sale
+
+    with ledger.transaction() as session:
+        sale = record_sale(
+            session, cart_of(("Vin", 1150, 1, 2000)), [Payment(PaymentMethod.CARD, 1150)], "test"
+        )
+        credit = pending.begin(
+            session, sale_key="cancel-1", amount_cents=1150, operator="test", credit=True,
+            cancels=(sale.number, "Erreur de caisse"),
+        )  # fmt: skip
+        pending.record_answer(session, credit.id, _approved("100009"))
+    with ledger.reader() as session:
+        (left,) = pending.unsettled(session)
+    assert left.kind == "credit" and left.payment.amount_cents == -1150
+    with ledger.transaction() as session:
+        cancellation = pending.record_leftover(session, left.id, operator="test")
+    assert cancellation.body["kind"] == "cancellation"
+    assert cancellation.body["original"]["number"] == sale.number
+    with ledger.reader() as session:
+        assert pending.unsettled(session) == []

@@ -141,3 +141,62 @@ def test_without_a_terminal_the_card_is_typed_on_it_by_hand(qtbot, window, shop)
     assert [(p.method.value, p.amount_cents, p.reference) for p in dialog.payments] == [
         ("card", 1150, "")
     ]
+
+
+def _cancel_first_ticket(qtbot, window, pin: str = "1234"):
+    dialog = window.open_correction()
+    qtbot.keyClicks(dialog.reason, "Erreur de caisse")
+    qtbot.keyClicks(dialog.pin, pin)
+    qtbot.mouseClick(dialog.findChild(QPushButton, "cancelTicket"), Qt.MouseButton.LeftButton)
+    return dialog
+
+
+def test_cancelling_a_card_ticket_credits_the_card_first(
+    qtbot, window, till, shop, sandbox
+) -> None:
+    dialog = _open(qtbot, till, WINE)
+    _card(qtbot, dialog)
+    qtbot.waitUntil(lambda: dialog.ok_button.isEnabled(), timeout=5000)
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+
+    wrong = _cancel_first_ticket(qtbot, window, pin="0000")
+    assert "PIN de gérant incorrect" in wrong.error.text()
+    assert len(sandbox.transactions) == 1  # nothing credited on a refusal
+    wrong.close()
+
+    _cancel_first_ticket(qtbot, window)
+    _sale, cancellation = _tickets(shop["ledger"])
+    assert cancellation["kind"] == "cancellation" and cancellation["total"] == -1150
+    assert [(t.kind, t.amount_cents) for t in sandbox.transactions] == [
+        ("debit", 1150),
+        ("credit", 1150),
+    ]
+    assert _unsettled(shop) == []
+
+
+def test_a_refused_credit_leaves_the_ticket_as_it_was(qtbot, window, till, shop, sandbox) -> None:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    dialog = _open(qtbot, till, WINE)
+    _card(qtbot, dialog)
+    qtbot.waitUntil(lambda: dialog.ok_button.isEnabled(), timeout=5000)
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+    sandbox.mode = "refuse"
+    said = []
+
+    def close_refund() -> None:
+        refund = QApplication.activeModalWidget()
+        if refund is None or refund.objectName() != "cardRefund":
+            QTimer.singleShot(50, close_refund)
+            return
+        if refund.terminal.busy:
+            QTimer.singleShot(50, close_refund)
+            return
+        said.append(refund.error.text())
+        refund.reject()
+
+    QTimer.singleShot(50, close_refund)
+    _cancel_first_ticket(qtbot, window)
+    assert "refusé" in said[0]
+    assert len(_tickets(shop["ledger"])) == 1  # no cancellation without the credit

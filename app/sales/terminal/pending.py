@@ -34,7 +34,7 @@ from app.ledger.store import ledger_of
 from app.sales.cart import Cart
 from app.sales.parking import cart_from_payload, cart_payload
 from app.sales.payments import Payment, PaymentMethod
-from app.sales.service import record_sale
+from app.sales.service import cancel_ticket, record_sale
 from app.sales.terminal.models import CardTransaction
 from app.sales.terminal.protocol import Answer
 from app.values.money import format_cents
@@ -42,6 +42,7 @@ from app.values.money import format_cents
 SENT, APPROVED, REFUSED, UNKNOWN = "sent", "approved", "refused", "unknown"
 RECORDED, REFUNDED = "recorded", "refunded"
 UNSETTLED = (SENT, UNKNOWN, APPROVED)
+REFUND_PREFIX = "refund-"
 
 
 class UnsettledCard(InvalidInput):
@@ -127,8 +128,12 @@ def begin(
     cart: Cart | None = None,
     payments: Sequence[Payment] = (),
     credit: bool = False,
+    cancels: tuple[int, str] | None = None,
 ) -> CardAttempt:
-    """Journal a transaction about to be sent; the caller commits before sending it."""
+    """Journal a transaction about to be sent; the caller commits before sending it.
+
+    ``cancels`` (ticket number, reason): a credit that pays back a ticket being cancelled,
+    so that the cancellation can be recorded after an interruption."""
     if not sale_key or len(sale_key) > 36:
         raise InvalidInput("Transaction par carte sans identifiant de vente.")
     if not isinstance(amount_cents, int) or amount_cents <= 0:
@@ -147,6 +152,8 @@ def begin(
             for p in payments
         ],
     }
+    if cancels is not None:
+        payload["cancels"] = {"number": cancels[0], "reason": cancels[1]}
     now = _now(session)
     row = CardTransaction(
         sale_key=sale_key,
@@ -241,8 +248,13 @@ def unsettled(session: Session) -> list[CardAttempt]:
         .where(CardTransaction.state.in_(UNSETTLED))
         .order_by(CardTransaction.id)
     )
-    # An accepted credit waits for the payment it gives back (``refunded_already``).
-    return [_attempt(row) for row in rows if not (row.kind == "credit" and row.state == APPROVED)]
+    # An accepted credit of a settlement waits for the payment it gives back
+    # (``refunded_already``).
+    return [
+        _attempt(row)
+        for row in rows
+        if not (row.state == APPROVED and row.sale_key.startswith(REFUND_PREFIX))
+    ]
 
 
 def _journal(session: Session, row: CardTransaction, outcome: str, operator: str) -> None:
@@ -288,15 +300,28 @@ def leftover_payments(attempt: CardAttempt) -> list[Payment]:
 
 
 def record_leftover(session: Session, attempt_id: int, *, operator: str) -> Recorded:
-    """Record the interrupted sale with its accepted card payment."""
+    """Record the interrupted sale with its accepted card payment, or the cancellation an
+    accepted credit paid back."""
     row = _row(session, attempt_id)
+    attempt = _attempt(row)
+    if row.state == APPROVED and attempt.payload.get("cancels"):
+        cancels = attempt.payload["cancels"]
+        recorded = cancel_ticket(
+            session, cancels["number"], operator=operator, reason=cancels["reason"]
+        )
+        return _recorded(session, row, recorded, operator)
     if row.state != APPROVED or row.kind != "debit":
         raise InvalidInput("Seul un paiement par carte accepté peut être enregistré sur un ticket.")
-    attempt = _attempt(row)
     if not attempt.payload.get("cart"):
         raise InvalidInput("Le contenu du ticket n'a pas été gardé : remboursez le client.")
     cart = cart_from_payload(attempt.payload["cart"])
     recorded = record_sale(session, cart, leftover_payments(attempt), operator)
+    return _recorded(session, row, recorded, operator)
+
+
+def _recorded(
+    session: Session, row: CardTransaction, recorded: Recorded, operator: str
+) -> Recorded:
     row.state = RECORDED
     row.ticket_number = recorded.number
     row.updated_at = _now(session)
@@ -307,7 +332,7 @@ def record_leftover(session: Session, attempt_id: int, *, operator: str) -> Reco
 
 def refund_key(attempt_id: int) -> str:
     """The sale key of the credit transaction that pays back a leftover payment."""
-    return f"refund-{attempt_id}"
+    return f"{REFUND_PREFIX}{attempt_id}"
 
 
 def refunded_already(session: Session, attempt_id: int, *, operator: str) -> bool:

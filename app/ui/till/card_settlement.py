@@ -28,7 +28,9 @@ def describe(attempt: pending.CardAttempt) -> str:
         state = f"acceptée par le terminal (autorisation {attempt.authorisation}), sans ticket"
     else:
         state = "restée sans réponse du terminal"
-    return f"n°{attempt.id} — {attempt.summary}, {when} ({attempt.operator}) : {state}"
+    cancels = attempt.payload.get("cancels")
+    what = f" (annulation du ticket n°{cancels['number']})" if cancels else ""
+    return f"n°{attempt.id} — {attempt.summary}{what}, {when} ({attempt.operator}) : {state}"
 
 
 class CardSettlementDialog(QDialog):
@@ -96,7 +98,8 @@ class CardSettlementDialog(QDialog):
         self.buttons["accepted"].setEnabled(attempt is not None and not answered and not busy)
         self.buttons["notCharged"].setEnabled(attempt is not None and not answered and not busy)
         debit = attempt is not None and attempt.kind == "debit"
-        self.buttons["record"].setEnabled(answered and debit and not busy)
+        cancels = attempt is not None and bool(attempt.payload.get("cancels"))
+        self.buttons["record"].setEnabled(answered and (debit or cancels) and not busy)
         self.buttons["refund"].setEnabled(answered and debit and not busy)
 
     def _do(self, action, said: str) -> bool:  # type: ignore[no-untyped-def]

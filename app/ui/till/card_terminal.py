@@ -79,7 +79,12 @@ class CardTerminal(QObject):
         ]
 
     def start(
-        self, amount_cents: int, given: Sequence[Payment] = (), *, credit: bool = False
+        self,
+        amount_cents: int,
+        given: Sequence[Payment] = (),
+        *,
+        credit: bool = False,
+        cancels: tuple[int, str] | None = None,
     ) -> bool:
         """Send the amount; False when nothing was sent (the reason is emitted)."""
         if self.busy:
@@ -95,6 +100,7 @@ class CardTerminal(QObject):
                     cart=self.cart,
                     payments=given,
                     credit=credit,
+                    cancels=cancels,
                 )
         except pending.UnsettledCard as unsettled:
             self._settle_earlier(unsettled.attempt)
