@@ -79,7 +79,7 @@ def test_the_second_window_follows_the_sale(qtbot, shop) -> None:
     till = window.till
     _scan(qtbot, till, BAGUETTE)
     _scan(qtbot, till, WINE)
-    assert [shown.lines.item(i).text() for i in range(shown.lines.count())] == [
+    assert shown.shown_lines() == [
         "Baguette tradition\t1,30 €",
         "Vin rouge AOP 75 cl\t11,50 €",
     ]

@@ -59,7 +59,7 @@ def test_the_customer_window_opens_when_saved_and_shows_the_test(qtbot, tab, win
     assert shown is not None
     qtbot.addWidget(shown)
     _click(qtbot, tab.test_display_button)
-    assert shown.lines.item(0).text().startswith(TEST_LINES[0])
+    assert shown.shown_lines()[0] == f"{TEST_LINES[0]}\t"
     assert "essai est affiché" in tab.display_status.text()
     tab.window_check.setChecked(False)
     _click(qtbot, tab.save_display_button)

@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.documents.display_settings import display_config
 from app.ledger.settings import fiscal_settings
@@ -68,9 +76,18 @@ class CustomerDisplayWindow(QWidget):
         self.thanks.setObjectName("displayThanks")
         self.thanks.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.thanks.setStyleSheet("font-size: 96px; font-weight: bold; color: #0a7d32;")
-        self.lines = QListWidget()
+        self.lines = QTableWidget(0, 2)
         self.lines.setObjectName("displayLines")
         self.lines.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.lines.setShowGrid(False)
+        self.lines.horizontalHeader().hide()
+        self.lines.verticalHeader().hide()
+        self.lines.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.lines.horizontalHeader().setSectionResizeMode(
+            1, QHeaderView.ResizeMode.ResizeToContents
+        )
+        self.lines.verticalHeader().setDefaultSectionSize(44)
+        self.lines.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.lines.setStyleSheet("font-size: 26px; border: none; background: transparent;")
         self.total = QLabel()
         self.total.setObjectName("displayTotal")
@@ -95,17 +112,26 @@ class CustomerDisplayWindow(QWidget):
         idle = view.state == IDLE
         self.thanks.setVisible(idle or view.state == PAID)
         self.lines.setVisible(not idle and view.state != PAID)
-        self.lines.clear()
-        for line in view.lines:
+        self.lines.setRowCount(len(view.lines))
+        for row, line in enumerate(view.lines):
             quantity = "" if line.quantity == "1" else f"{line.quantity} × "
-            item = QListWidgetItem(f"{quantity}{line.label}\t{format_cents(line.amount_cents)}")
-            self.lines.addItem(item)
+            amount = QTableWidgetItem(format_cents(line.amount_cents) if line.amount_cents else "")
+            amount.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.lines.setItem(row, 0, QTableWidgetItem(f"{quantity}{line.label}"))
+            self.lines.setItem(row, 1, amount)
         if view.lines:
             self.lines.scrollToBottom()
         self.total.setVisible(not idle)
         self.total.setText(f"Total : {format_cents(view.total_cents)}")
         self.change.setVisible(view.state == PAID and view.change_cents > 0)
         self.change.setText(f"Rendu monnaie : {format_cents(view.change_cents)}")
+
+    def shown_lines(self) -> list[str]:
+        """The lines as shown, "label<TAB>amount" (for the tests and the log)."""
+        return [
+            f"{self.lines.item(row, 0).text()}\t{self.lines.item(row, 1).text()}"
+            for row in range(self.lines.rowCount())
+        ]
 
     def show_test(self, top: str, bottom: str) -> None:
         """What the test button of Réglages shows: the shop's name, two lines of text."""

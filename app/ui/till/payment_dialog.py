@@ -83,12 +83,14 @@ class PaymentDialog(QDialog):
             self.method_buttons[method] = button
 
         pad = QGridLayout()
+        self.pad_buttons: list[QPushButton] = []
         for i, cents in enumerate(NOTES_AND_COINS):
             button = QPushButton(format_cents(cents).replace(",00", ""))
             button.setObjectName(f"cash_{cents}")
             button.setMinimumSize(90, 52)
             button.clicked.connect(lambda _=False, c=cents: self.add_cash(c))
             pad.addWidget(button, i // 4, i % 4)
+            self.pad_buttons.append(button)
         exact = QPushButton("Espèces : compte juste")
         exact.setObjectName("cash_exact")
         exact.clicked.connect(lambda: self.add_cash(self.remaining))
@@ -97,6 +99,7 @@ class PaymentDialog(QDialog):
         undo.setObjectName("undoPayment")
         undo.clicked.connect(self.remove_last)
         pad.addWidget(undo, 2, 2, 1, 2)
+        self.pad_buttons += [exact, undo]
 
         self.ok_button = QPushButton("Valider le ticket (Entrée)")
         self.ok_button.setObjectName("validatePayment")
@@ -151,7 +154,7 @@ class PaymentDialog(QDialog):
         return max(self.total - self.paid, 0)
 
     def add_cash(self, cents: int) -> None:
-        if cents > 0:
+        if cents > 0 and not self.waiting_for_card:
             self._add(Payment(PaymentMethod.CASH, cents))
 
     def add_payment(self, method: PaymentMethod) -> None:
@@ -199,7 +202,10 @@ class PaymentDialog(QDialog):
 
     def _waiting(self, waiting: bool) -> None:
         self.card_panel.setVisible(waiting)
-        for widget in (*self.method_buttons.values(), self.ok_button, self.back_button):
+        for widget in (
+            *self.method_buttons.values(), *self.pad_buttons, self.amount, self.ok_button,
+            self.back_button,
+        ):  # fmt: skip
             widget.setEnabled(not waiting)
         if not waiting:
             self._update()
