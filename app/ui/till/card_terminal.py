@@ -6,9 +6,11 @@ authorisation number) or "failed" (why, in French)."""
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.errors import ComptoirError
@@ -22,9 +24,10 @@ from app.sales.terminal.protocol import (
     TerminalError,
     TerminalLost,
 )
-from app.ui.background import Background
 from app.ui.context import AppContext
 from app.values.money import format_cents
+
+log = logging.getLogger(__name__)
 
 
 def ask_outcome(parent: QWidget | None, attempt: pending.CardAttempt) -> bool | None:
@@ -49,6 +52,9 @@ def ask_outcome(parent: QWidget | None, attempt: pending.CardAttempt) -> bool | 
 class CardTerminal(QObject):
     approved = Signal(object)  # Payment
     failed = Signal(str)
+    # From the exchange's thread to the GUI thread (a queued connection): the answer is
+    # taken the moment it arrives, with the customer waiting at the counter.
+    _finished = Signal(object, object)  # Answer | None, BaseException | None
 
     def __init__(
         self,
@@ -64,7 +70,7 @@ class CardTerminal(QObject):
         self.sale_key = sale_key
         self.cart = cart
         self.ask: Callable[[QWidget | None, pending.CardAttempt], bool | None] = ask_outcome
-        self._background = Background(self)
+        self._finished.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         self._exchange: Exchange | None = None
         self._attempt: pending.CardAttempt | None = None
 
@@ -110,10 +116,31 @@ class CardTerminal(QObject):
             return False
         self._attempt = attempt
         exchange = self._exchange = Exchange(self.config)
-        self._background.run(
-            lambda: exchange.pay(amount_cents, credit=credit), self._answered, self._lost
-        )
+        threading.Thread(
+            target=self._run, args=(exchange, amount_cents, credit), name="card-terminal",
+            daemon=True,
+        ).start()  # fmt: skip
         return True
+
+    def _run(self, exchange: Exchange, amount_cents: int, credit: bool) -> None:
+        try:
+            outcome: tuple[Answer | None, BaseException | None] = (
+                exchange.pay(amount_cents, credit=credit),
+                None,
+            )
+        except BaseException as error:
+            outcome = (None, error)
+        try:
+            self._finished.emit(*outcome)
+        except RuntimeError:  # the window went away; the journal keeps the transaction
+            log.warning("card terminal answer after its window closed: %r", outcome)
+
+    def _deliver(self, answer: Answer | None, error: BaseException | None) -> None:
+        if answer is not None:
+            self._answered(answer)
+        else:
+            assert error is not None
+            self._lost(error)
 
     def cancel(self) -> None:
         if self._exchange is not None:
@@ -169,4 +196,3 @@ class CardTerminal(QObject):
 
     def shutdown(self) -> None:
         self.cancel()
-        self._background.shutdown()
