@@ -2,65 +2,14 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from escpos.printer import Dummy
 
-from app.documents.display_settings import display_config, save_display_config
-from app.documents.pole_display import CLEAR, SECOND_LINE, PoleDisplay, pole_bytes
-from app.errors import InvalidInput
-from app.sales.cart import Cart, CartLine
-from app.sales.display import idle_view, paid_view, pole_lines, sale_view
+from app.documents.display_settings import save_display_config
+from app.documents.pole_display import PoleDisplay, pole_bytes
+from app.sales.display import idle_view, pole_lines
 from app.ui.context import AppContext
 from app.ui.main_window import MainWindow
 from tests.ui.test_till import BAGUETTE, WINE, _pay, _scan
-
-
-def test_pole_lines_are_twenty_characters() -> None:
-    cart = Cart()
-    cart.add(CartLine("Baguette tradition aux graines", 130, Decimal(2), 550))
-    view = sale_view(cart, "Épicerie Martin")
-    top, bottom = pole_lines(view)
-    assert len(top) == len(bottom) == 20
-    assert top.startswith("Baguette tra") and top.endswith("2,60 €")
-    assert bottom == "TOTAL         2,60 €"
-    assert pole_lines(idle_view("Épicerie Martin")) == (
-        "      Merci !       ",
-        "  Épicerie Martin   ",
-    )
-    assert pole_lines(idle_view("X", training=True))[0].strip() == "FORMATION"
-    assert pole_lines(paid_view(1280, 220, "X")) == ("Rendu         2,20 €", "      Merci !       ")
-
-
-def test_the_pole_display_receives_its_commands_through_python_escpos() -> None:
-    device = Dummy()
-    PoleDisplay(device).show("Vin rouge    11,50 €", "TOTAL        12,80 €")
-    sent = device.output
-    assert sent == pole_bytes("Vin rouge    11,50 €", "TOTAL        12,80 €")
-    assert sent.startswith(b"\x1b@\x1bt\x13" + CLEAR)
-    first, second = sent[len(b"\x1b@\x1bt\x13" + CLEAR) :].split(SECOND_LINE)
-    assert len(first) == len(second) == 20
-    assert first.endswith(b"11,50 \xd5")  # the euro sign of code page 858
-
-
-def test_display_settings_are_checked(ledger) -> None:
-    with ledger.transaction() as session:
-        assert display_config(session) == {"window": False, "pole": {"kind": "none"}}
-        saved = save_display_config(
-            session,
-            {
-                "window": True,
-                "pole": {"kind": "serial", "device": "/dev/ttyUSB0", "baudrate": 9600},
-            },
-            operator="test",
-        )
-        assert display_config(session) == saved
-        for bad in ({"pole": {"kind": "network", "host": "x"}}, {"window": "oui"}):
-            try:
-                save_display_config(session, bad, operator="test")
-            except InvalidInput:
-                continue
-            raise AssertionError(bad)
 
 
 def test_the_second_window_follows_the_sale(qtbot, shop) -> None:
