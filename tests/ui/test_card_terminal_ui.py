@@ -200,3 +200,18 @@ def test_a_refused_credit_leaves_the_ticket_as_it_was(qtbot, window, till, shop,
     _cancel_first_ticket(qtbot, window)
     assert "refusé" in said[0]
     assert len(_tickets(shop["ledger"])) == 1  # no cancellation without the credit
+
+
+def test_nothing_else_is_taken_while_the_terminal_waits(qtbot, till, shop, sandbox) -> None:
+    from PySide6.QtTest import QTest
+
+    dialog = _open(qtbot, till, WINE)
+    _card(qtbot, dialog, "10,94")  # no answer until cancelled
+    qtbot.waitUntil(lambda: len(sandbox.transactions) == 1, timeout=5000)
+    QTest.keyClick(dialog, Qt.Key.Key_F1)  # cash
+    QTest.keyClick(dialog, Qt.Key.Key_F2)  # card again
+    dialog.add_cash(2000)
+    assert dialog.payments == []
+    assert len(sandbox.transactions) == 1
+    qtbot.mouseClick(dialog.card_cancel, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.card_panel.isVisible(), timeout=5000)

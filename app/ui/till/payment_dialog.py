@@ -158,6 +158,8 @@ class PaymentDialog(QDialog):
             self._add(Payment(PaymentMethod.CASH, cents))
 
     def add_payment(self, method: PaymentMethod) -> None:
+        if self.waiting_for_card:  # F1…F4 while the terminal has the customer's card
+            return
         text = self.amount.text().strip()
         try:
             cents = parse_cents(text, "Montant") if text else self.remaining
