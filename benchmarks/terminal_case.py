@@ -75,6 +75,7 @@ def bench_card_payment(ctx) -> list[Result]:  # type: ignore[no-untyped-def]
             service.append(time.perf_counter() - started - in_terminal[-1])
         terminal_s = list(in_terminal)
         in_terminal.clear()
+        commits = _commit_times(ledger, rounds)
         gui = _through_the_dialog(ledger, manager, rounds // 2, in_terminal)
     finally:
         Exchange.pay = real_pay  # type: ignore[method-assign]
@@ -96,7 +97,22 @@ def bench_card_payment(ctx) -> list[Result]:  # type: ignore[no-untyped-def]
                ("<=", 50.0)),
         Result("card.terminal_exchange_p50", median(terminal_s) * 1000, "ms",
                note="simulator on 127.0.0.1 answering at once (informative)"),
+        Result("card.one_commit_p50", median(commits) * 1000, "ms",
+               note="one small transaction with its fsync on this disk: a card payment "
+               "makes three (informative)"),
     ]  # fmt: skip
+
+
+def _commit_times(ledger, rounds: int) -> list[float]:  # type: ignore[no-untyped-def]
+    from app.ledger.preferences import set_preference
+
+    times = []
+    for n in range(rounds):
+        started = time.perf_counter()
+        with ledger.transaction() as session:
+            set_preference(session, "bench_commit", str(n))
+        times.append(time.perf_counter() - started)
+    return times
 
 
 def _through_the_dialog(ledger, manager, rounds: int, in_terminal: list[float]) -> list[float]:  # type: ignore[no-untyped-def]
