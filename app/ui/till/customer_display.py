@@ -110,6 +110,12 @@ class CustomerDisplayWindow(QWidget):
         self.view = view
         self.shop.setText(view.shop_name)
         idle = view.state == IDLE
+        # Between sales the shop's name is what the customer reads from across the counter.
+        self.shop.setStyleSheet(
+            "font-size: 44px; font-weight: bold; color: #333;"
+            if idle
+            else "font-size: 24px; color: #555;"
+        )
         self.thanks.setVisible(idle or view.state == PAID)
         self.lines.setVisible(not idle and view.state != PAID)
         self.lines.setRowCount(len(view.lines))
