@@ -139,6 +139,8 @@ def _payments(body: dict[str, Any]) -> list[Row]:
         rows.append(
             Row((f"  {method_label(payment['method'])}", format_cents(payment["amount"])), "pair")
         )
+        if payment.get("reference"):
+            rows.append(Row((f"    Autorisation n° {payment['reference']}",)))
     if body["change"]:
         given = sum(p["amount"] for p in body["tendered"] if p["method"] == PaymentMethod.CASH)
         rows.append(Row(("  Espèces remises", format_cents(given)), "pair"))

@@ -46,11 +46,9 @@ def _undiscount(data: dict[str, Any] | None) -> Discount | None:
     return Discount.amount(data["amount"])
 
 
-def park(session: Session, cart: Cart, *, operator: str, at_quit: bool = False) -> Parked:
-    """Put ``cart`` aside; ``at_quit``: the application is closing with it on screen."""
-    if cart.is_empty:
-        raise InvalidInput("Le ticket est vide : rien à mettre en attente.")
-    payload = {
+def cart_payload(cart: Cart) -> dict[str, Any]:
+    """A cart as plain JSON values, to be rebuilt by ``cart_from_payload``."""
+    return {
         "lines": [
             {
                 "label": line.label,
@@ -66,6 +64,32 @@ def park(session: Session, cart: Cart, *, operator: str, at_quit: bool = False) 
         ],
         "ticket_discount": _discount(cart.ticket_discount),
     }
+
+
+def cart_from_payload(data: dict[str, Any]) -> Cart:
+    cart = Cart()
+    for line in data["lines"]:
+        cart.add(
+            CartLine(
+                line["label"],
+                line["unit_price"],
+                Decimal(line["qty"]),
+                line["rate"],
+                discount=_undiscount(line["discount"]),
+                ean=line["ean"],
+                product_id=line["product_id"],
+                weighed=line["weighed"],
+            )
+        )
+    cart.ticket_discount = _undiscount(data["ticket_discount"])
+    return cart
+
+
+def park(session: Session, cart: Cart, *, operator: str, at_quit: bool = False) -> Parked:
+    """Put ``cart`` aside; ``at_quit``: the application is closing with it on screen."""
+    if cart.is_empty:
+        raise InvalidInput("Le ticket est vide : rien à mettre en attente.")
+    payload = cart_payload(cart)
     now = canonical.format_ts(ledger_of(session).clock())
     count = len(cart.lines)
     label = f"{count} article{'s' if count > 1 else ''}, {format_cents(cart.totals().total_cents)}"
@@ -89,21 +113,6 @@ def resume(session: Session, parked_id: int) -> Cart:
     row = session.get(ParkedTicket, parked_id)
     if row is None:
         raise InvalidInput("Ce ticket en attente n'existe plus.")
-    data = json.loads(row.payload)
-    cart = Cart()
-    for line in data["lines"]:
-        cart.add(
-            CartLine(
-                line["label"],
-                line["unit_price"],
-                Decimal(line["qty"]),
-                line["rate"],
-                discount=_undiscount(line["discount"]),
-                ean=line["ean"],
-                product_id=line["product_id"],
-                weighed=line["weighed"],
-            )
-        )
-    cart.ticket_discount = _undiscount(data["ticket_discount"])
+    cart = cart_from_payload(json.loads(row.payload))
     session.delete(row)
     return cart

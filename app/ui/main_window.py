@@ -57,7 +57,9 @@ from app.ui.settings.catalog_screen import CatalogScreen
 from app.ui.settings.key_copy import import_at_start
 from app.ui.settings.settings_screen import SettingsScreen
 from app.ui.start_check import check_at_start
+from app.ui.till.card_settlement import offer_card_settlement
 from app.ui.till.correction_dialog import CorrectionDialog
+from app.ui.till.customer_display import CustomerDisplays
 from app.ui.till.left_at_quit import offer_left_cart, park_left_cart
 from app.ui.till.till_screen import TillScreen
 from app.ui.training import (
@@ -111,6 +113,9 @@ class MainWindow(QMainWindow):
         self.nav.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.stack = QStackedWidget()
         self.till = TillScreen(ctx)
+        self.customer_display = CustomerDisplays(ctx, self)
+        self.customer_display.follow(self.till)
+        self.customer_display.configure()
         self.screens: dict[str, QWidget] = {
             "Caisse": self.till,
             "Factures": InvoicesScreen(ctx),
@@ -160,6 +165,13 @@ class MainWindow(QMainWindow):
         if sync is not None:  # its state changes in its own thread: look at it now and then
             QTimer(self, interval=5000, timeout=self._sync_changed).start()
 
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Quitting (or switching ledgers) parks the ticket in progress: nothing is lost."""
+        if park_left_cart(self.till):
+            log.info("the ticket in progress was parked at quit")
+        self.customer_display.shutdown()  # the customer's window goes with the till's
+        super().closeEvent(event)
+
     def fit_screen(self) -> None:
         """Never larger than the screen the window is on (a long text must wrap or scroll,
         not push the window off the screen)."""
@@ -174,12 +186,6 @@ class MainWindow(QMainWindow):
             )
 
     # -- operators ------------------------------------------------------------------------
-    def closeEvent(self, event: QCloseEvent) -> None:
-        """Quitting (or switching ledgers) parks the ticket in progress: nothing is lost."""
-        if park_left_cart(self.till):
-            log.info("the ticket in progress was parked at quit")
-        super().closeEvent(event)
-
     def switch_operator(self) -> LoginDialog:
         """Another operator takes over without quitting; the ticket in progress stays."""
         dialog = LoginDialog(self.ctx.ledger, self, current=self.ctx.operator_name)
@@ -560,5 +566,6 @@ def _open_window(
     QTimer.singleShot(0, lambda: offer_pending_closures(window))
     if ctx.can(Permission.SELL):
         QTimer.singleShot(0, lambda: offer_left_cart(window.till))
+    QTimer.singleShot(0, lambda: offer_card_settlement(window, window.ctx))
     check_at_start(window)
     return window, worker, requests

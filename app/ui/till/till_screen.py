@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import textwrap
+import uuid
 from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -36,9 +37,12 @@ from app.ledger.operators import Permission
 from app.sales.cart import CartLine, Discount
 from app.sales.limits import unusual_line
 from app.sales.parking import park, parked_tickets, resume
-from app.sales.service import record_sale, sale_refusal
+from app.sales.service import sale_refusal
+from app.sales.terminal.pending import record_sale_with_cards
+from app.sales.terminal.settings import terminal_config
 from app.ui.context import AppContext, documents
 from app.ui.errors import show_error
+from app.ui.till.card_terminal import CardTerminal
 from app.ui.till.cart_model import CartModel
 from app.ui.till.entry import ScanCatcher, ends_with_times, parse_entry
 from app.ui.till.payment_dialog import PaymentDialog
@@ -77,6 +81,7 @@ class TillScreen(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.model = CartModel()
+        self._sale_key: str | None = None
         self.category_id: int | None = None
         self.last_number: int | None = None
         self.pending_quantity: Decimal | None = None
@@ -585,8 +590,23 @@ class TillScreen(QWidget):
             self._say("Ticket repris.")
 
     # -- payment -------------------------------------------------------------------------
+    @property
+    def sale_key(self) -> str:
+        """The card terminal's key for the ticket being rung up: a card payment accepted
+        for it is never asked again, and is recorded with it."""
+        if self._sale_key is None:
+            self._sale_key = uuid.uuid4().hex
+        return self._sale_key
+
     def make_payment_dialog(self) -> PaymentDialog:
-        return PaymentDialog(self.model.totals.total_cents, self)
+        config = self.ctx.read(terminal_config)
+        terminal = None
+        if config is not None:
+            terminal = CardTerminal(self.ctx, config, self.sale_key, self.model.cart)
+        dialog = PaymentDialog(self.model.totals.total_cents, self, terminal)
+        if terminal is not None:
+            terminal.setParent(dialog)
+        return dialog
 
     def pay(self) -> None:
         if self.model.cart.is_empty:
@@ -607,10 +627,15 @@ class TillScreen(QWidget):
 
     def record(self, payments) -> Recorded | None:  # type: ignore[no-untyped-def]
         cart = self.model.cart
+        key = self.sale_key
         record = self.ctx.write(
-            self, lambda s: record_sale(s, cart, payments, self.ctx.operator_name)
+            self,
+            lambda s: record_sale_with_cards(
+                s, cart, payments, self.ctx.operator_name, sale_key=key
+            ),
         )
         if record is not None:
+            self._sale_key = None
             change = record.body["change"]
             self.model.clear()
             self.last_number = record.number
