@@ -178,9 +178,9 @@ def _differences(conn: Reader, code: ReceiptCode, row: tuple[Any, ...]) -> list[
     return problems
 
 
-def check_receipt_in(conn: Reader, code: ReceiptCode) -> ReceiptCheck:
-    """The code checked against the records a reading connection sees (a live ledger, or
-    an archive loaded as one)."""
+def check_receipt_in(conn: Reader, code: ReceiptCode, *, archive: bool = False) -> ReceiptCheck:
+    """The code checked against the records a reading connection sees: a live ledger, or
+    an ``archive`` loaded as one (a number outside its period proves nothing then)."""
     ledger_id = ledger_id_of(conn)
     if ledger_id is None or ledger_part(ledger_id) != code.ledger:
         return ReceiptCheck(
@@ -196,6 +196,14 @@ def check_receipt_in(conn: Reader, code: ReceiptCode) -> ReceiptCheck:
     ).fetchone()
     if row is None:
         low, high = conn.execute("SELECT MIN(seq), MAX(seq) FROM journal").fetchone()
+        if archive:
+            covers = f"qui couvre les n°{low} à {high}" if low is not None else "vide"
+            return ReceiptCheck(
+                code,
+                Verdict.OUTSIDE,
+                f"L'enregistrement n°{code.seq} n'est pas dans cette archive, {covers} : "
+                "vérifiez le document dans le journal ou dans l'archive de sa période.",
+            )
         if low is not None and code.seq < low:
             return ReceiptCheck(
                 code,
@@ -232,13 +240,14 @@ def check_receipt_in(conn: Reader, code: ReceiptCode) -> ReceiptCheck:
     )
 
 
-def check_receipt(target: str, text: str) -> ReceiptCheck:
+def check_receipt(target: str, text: str, *, archive: bool = False) -> ReceiptCheck:
     """The code ``text`` (typed or scanned) checked against the ledger at ``target`` (a
-    SQLite file or a PostgreSQL URL); raises InvalidInput on an unreadable code."""
+    SQLite file or a PostgreSQL URL), or an ``archive`` loaded as a ledger file; raises
+    InvalidInput on an unreadable code."""
     code = parse_check_code(text)
     conn = connect(target)
     try:
-        return check_receipt_in(conn, code)
+        return check_receipt_in(conn, code, archive=archive)
     except read_errors(conn) as exc:
         raise InvalidInput(
             "Ce fichier ne peut pas être lu comme un journal Comptoir.", detail=repr(exc)
