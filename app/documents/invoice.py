@@ -338,11 +338,13 @@ def _check(code: str | None) -> list[Flowable]:
     if not code:
         return []
     side = 24 * mm
-    words = _p(
-        "Code de vérification au journal fiscal du vendeur "
-        f"(« comptoir verify --receipt ») :<br/><b>{code}</b>",
-        SMALL,
-    )
+    words = [
+        _p(
+            "Code de vérification au journal fiscal du vendeur (« comptoir verify --receipt ») :",
+            SMALL,
+        ),
+        _p(code, SMALL, bold=True),
+    ]
     table = Table([[qr_drawing(code, side), words]], colWidths=[side + 3 * mm, None])
     table.setStyle(TableStyle([*_FLUSH, ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
     return [Spacer(0, 4 * mm), KeepTogether([table])]
