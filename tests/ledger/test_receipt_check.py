@@ -63,6 +63,7 @@ def test_a_code_typed_by_hand_is_read_leniently() -> None:
         ("C1-AAAAAAAA-AAAAAAAAAAAAAAAA-AAAAAAAA", "commence par « C1- »"),
         ("C1-AAAAAAAA-0-AAAAAAAAAAAAAAAA-AAAAAAAA", "numéro d'enregistrement"),
         ("C1-AAAAAAAA-3X-AAAAAAAAAAAAAAAA-AAAAAAAA", "numéro d'enregistrement"),
+        (f"C1-AAAAAAAA-{2**63}-AAAAAAAAAAAAAAAA-AAAAAAAA", "numéro d'enregistrement"),
         ("C1-AAAAAAAA-3-AAAAAAAAAAAAAAA9-AAAAAAAA", "caractères inattendus"),
     ],
 )

@@ -97,10 +97,10 @@ def parse_check_code(text: str) -> ReceiptCode:
     ledger = plain[len(VERSION) : head].translate(_LENIENT)
     digest = plain[-tail:-SIGNATURE_CHARS].translate(_LENIENT)
     signature = plain[-SIGNATURE_CHARS:].translate(_LENIENT)
-    if not seq_text.isdigit() or int(seq_text) < 1:
+    if not seq_text.isdigit() or not 1 <= int(seq_text) < 2**63:
         raise InvalidInput(
             f"Code de vérification illisible : le numéro d'enregistrement « {seq_text} » "
-            "n'est pas un nombre."
+            "n'est pas un numéro possible."
         )
     if not all(_BASE32.fullmatch(part) for part in (ledger, digest, signature)):
         raise InvalidInput(
