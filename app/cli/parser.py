@@ -17,7 +17,19 @@ from functools import partial
 from typing import Any
 
 from app import __version__
-from app.cli import archive, audit, backup, central, demo, export, invoice, keys, ledger, pdp
+from app.cli import (
+    archive,
+    audit,
+    backup,
+    central,
+    demo,
+    export,
+    invoice,
+    keys,
+    ledger,
+    pdp,
+    tsa,
+)
 from app.cli.arguments import ledger_target
 from app.cli.french import FrenchParser, in_french
 
@@ -83,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_parsers(commands)
     central.add_parsers(commands)
     keys.add_parsers(commands)
+    tsa.add_parsers(commands)
     return parser
 
 

@@ -149,8 +149,12 @@ def check_tsa_url(url: str) -> str:
     url = url.strip()
     if not url:
         return ""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url) if url.isascii() and url.isprintable() and " " not in url else None
+        hostname = parts.hostname if parts is not None and parts.port != 0 else None
+    except ValueError:  # a port that is not a number
+        parts, hostname = None, None
+    if parts is None or parts.scheme not in ("http", "https") or not hostname:
         raise InvalidInput(
             "Adresse de l'autorité d'horodatage invalide : elle commence par http:// ou "
             "https://, suivi du nom du serveur (par exemple https://freetsa.org/tsr)."
