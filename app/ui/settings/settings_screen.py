@@ -48,6 +48,7 @@ from app.ui.models import OperatorTableModel
 from app.ui.settings.backup_tab import BackupTab
 from app.ui.settings.central_tab import CentralTab
 from app.ui.settings.platform_tab import PlatformTab
+from app.ui.settings.tsa_tab import TsaTab
 
 T = TypeVar("T")
 
@@ -101,6 +102,7 @@ class SettingsScreen(Screen):
         self.tabs.addTab(self.platform_tab, "Facturation électronique")
         self.tabs.addTab(BackupTab(ctx), "Sauvegarde")
         self.tabs.addTab(CentralTab(ctx), "Serveur central")
+        self.tabs.addTab(TsaTab(ctx), "Horodatage")
         layout.addWidget(title)
         layout.addWidget(self.notice)
         layout.addWidget(self.tabs, 1)
