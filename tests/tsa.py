@@ -12,7 +12,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from asn1crypto import tsp
+from asn1crypto import cms, tsp
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -174,3 +174,21 @@ class LocalTsa:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def resign(answer: bytes, folder: Path, *, eku: bool, certs: bool = True) -> bytes:
+    """The token of ``answer`` signed again by a new authority made in ``folder`` (with or
+    without the timeStamping purpose; ``certs=False``: carrying no certificate), through
+    ``openssl cms -sign``, which, unlike ``openssl ts``, signs with any certificate."""
+    folder.mkdir(parents=True, exist_ok=True)
+    make_authority(folder, eku=eku)
+    info = tsp.TimeStampResp.load(answer)["time_stamp_token"]["content"]["encap_content_info"]
+    (folder / "tst.der").write_bytes(info["content"].contents)
+    command = ["openssl", "cms", "-sign", "-binary", "-nodetach", "-outform", "DER", "-cades"]
+    command += ["-econtent_type", "1.2.840.113549.1.9.16.1.4", "-md", "sha256"]
+    command += ["-signer", str(folder / "tsa.pem"), "-inkey", str(folder / "tsa.key")]
+    command += ["-certfile", str(folder / "ca.pem")] if certs else ["-nocerts"]
+    command += ["-in", str(folder / "tst.der"), "-out", str(folder / "token.der")]
+    subprocess.run(command, check=True, capture_output=True)
+    token = cms.ContentInfo.load((folder / "token.der").read_bytes())
+    return tsp.TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": token}).dump()

@@ -37,6 +37,16 @@ _HASHES = {"sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SH
 _GRANTED = {"granted", "granted_with_mods"}
 
 
+class _TimeStampResp(core.Sequence):
+    """TimeStampResp as RFC 3161 § 2.4.2 has it: the token is absent from a refusal
+    (asn1crypto's ``tsp.TimeStampResp`` requires it)."""
+
+    _fields = [  # noqa: RUF012 (asn1crypto's declaration)
+        ("status", tsp.PKIStatusInfo),
+        ("time_stamp_token", cms.ContentInfo, {"optional": True}),
+    ]
+
+
 class TokenInvalid(LedgerError):
     """A time-stamp token that does not prove what it should; ``message`` says why."""
 
@@ -79,7 +89,7 @@ def make_request(digest_hex: str) -> Request:
 def check_response(data: bytes, digest_hex: str, *, nonce: int | None = None) -> Stamp:
     """Check a TSA's answer offline for ``digest_hex``; raises TokenInvalid (in French)."""
     try:
-        resp = tsp.TimeStampResp.load(data, strict=False)
+        resp = _TimeStampResp.load(data, strict=False)
         status = resp["status"]["status"].native
     except (ValueError, TypeError, KeyError) as exc:
         raise TokenInvalid("le jeton d'horodatage est illisible.", detail=repr(exc)) from exc
@@ -87,6 +97,8 @@ def check_response(data: bytes, digest_hex: str, *, nonce: int | None = None) ->
         text = resp["status"]["status_string"].native or []
         said = f" ({' '.join(text)})" if text else ""
         raise TokenInvalid(f"l'autorité d'horodatage a refusé la demande{said}.")
+    if isinstance(resp["time_stamp_token"], core.Void):
+        raise TokenInvalid("la réponse de l'autorité d'horodatage ne contient pas de jeton.")
     try:
         return _check_token(resp["time_stamp_token"], digest_hex, nonce)
     except TokenInvalid:
@@ -251,7 +263,7 @@ def _check_chain(cert: x509.Certificate, certs: list[x509.Certificate], when: da
 
 def token_certificates(data: bytes) -> list[x509.Certificate]:
     """The certificates a stored answer carries (for display)."""
-    resp = tsp.TimeStampResp.load(data, strict=False)
+    resp = _TimeStampResp.load(data, strict=False)
     signed = resp["time_stamp_token"]["content"]
     return [
         x509.load_der_x509_certificate(choice.chosen.dump())
