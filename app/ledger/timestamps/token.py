@@ -111,6 +111,15 @@ def _check_token(token: cms.ContentInfo, digest_hex: str, nonce: int | None) -> 
     if token["content_type"].native != "signed_data":
         raise TokenInvalid("le jeton d'horodatage n'est pas une donnée signée.")
     signed = token["content"]
+    signers = signed["signer_infos"]
+    if len(signers) != 1:
+        raise TokenInvalid("le jeton d'horodatage doit porter une seule signature.")
+    signer = signers[0]
+    # The bytes that were signed, taken as received before anything is read from them
+    # (asn1crypto fills in default algorithm parameters as they are read, and would then
+    # encode them again, slowly and perhaps differently).
+    attrs = signer["signed_attrs"]
+    signed_bytes = b"\x31" + attrs.dump()[1:] if attrs else b""  # a SET OF, stored [0] IMPLICIT
     encap = signed["encap_content_info"]
     if encap["content_type"].native != "tst_info":
         raise TokenInvalid("le jeton d'horodatage ne contient pas d'horodatage.")
@@ -127,13 +136,9 @@ def _check_token(token: cms.ContentInfo, digest_hex: str, nonce: int | None) -> 
         for choice in signed["certificates"] or []
         if choice.name == "certificate"
     ]
-    signers = signed["signer_infos"]
-    if len(signers) != 1:
-        raise TokenInvalid("le jeton d'horodatage doit porter une seule signature.")
-    signer = signers[0]
     cert = _signer_certificate(signer, certs)
     gen_time = info["gen_time"].native
-    _check_signature(signer, cert, content.contents)
+    _check_signature(signer, signed_bytes, cert, content.contents)
     _check_purpose(cert)
     _check_chain(cert, certs, gen_time)
     return Stamp(
@@ -168,7 +173,9 @@ def _signer_certificate(signer: cms.SignerInfo, certs: list[x509.Certificate]) -
     )
 
 
-def _check_signature(signer: cms.SignerInfo, cert: x509.Certificate, content: bytes) -> None:
+def _check_signature(
+    signer: cms.SignerInfo, signed_bytes: bytes, cert: x509.Certificate, content: bytes
+) -> None:
     digest_name = signer["digest_algorithm"]["algorithm"].native
     if digest_name not in _HASHES:
         raise TokenInvalid(f"algorithme d'empreinte inconnu dans le jeton ({digest_name}).")
@@ -182,7 +189,6 @@ def _check_signature(signer: cms.SignerInfo, cert: x509.Certificate, content: by
     if message_digest.native != hashlib.new(digest_name, content).digest():
         raise TokenInvalid("le contenu du jeton d'horodatage a été modifié après sa signature.")
     _check_signing_certificate(found, cert)
-    signed_bytes = b"\x31" + attrs.dump()[1:]  # signed as a SET OF, stored [0] IMPLICIT
     signature = signer["signature"].native
     algo = signer["signature_algorithm"].signature_algo
     chosen = _HASHES[digest_name]()
