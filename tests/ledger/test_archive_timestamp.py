@@ -4,6 +4,7 @@ timestamp.tsr, and checked with the archive alone (no ledger, no network)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import zipfile
 from collections.abc import Iterator
 from datetime import date, time
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from app.ledger.archive.check import verify_archive
-from app.ledger.archive.timestamp import TOKEN_NAME
+from app.ledger.archive.timestamp import TOKEN_NAME, TOKENS_DIR
 from app.ledger.archive.write import create_archive
 from app.ledger.closures import close_day, close_pending
 from app.ledger.store import Ledger
@@ -102,9 +103,44 @@ def test_an_archive_written_while_the_authority_is_down_gets_its_token_later(
     with zipfile.ZipFile(path) as archive:
         assert TOKEN_NAME not in archive.namelist()
     assert verify_archive(path).ok  # an archive without a token is still whole
-    assert {f.rule for f in verify_ledger(year_2025.target).findings} == {"tsa_missing"}
+    report = verify_ledger(year_2025.target)
+    assert report.ok and any("En attente d'horodatage" in n for n in report.notices)
     local_tsa.mode = "ok"
     assert stamp_pending(year_2025).pending == 0
     with zipfile.ZipFile(path) as archive:
         assert TOKEN_NAME in archive.namelist()
     assert verify_archive(path).ok
+
+
+def test_the_closures_tokens_travel_in_the_archive(year_2025, local_tsa, tmp_path) -> None:
+    stamp_pending(year_2025)  # the closures of 2025, before the archive is written
+    path = _archive(year_2025)
+    with zipfile.ZipFile(path) as archive:
+        tokens = sorted(n for n in archive.namelist() if n.startswith(TOKENS_DIR))
+        manifest = json.loads(archive.read("manifest.json"))
+    assert len(tokens) == 3  # the day, the month and the year of 2025
+    assert set(tokens) <= set(manifest["files"])
+    local_tsa.stop()
+    report = verify_archive(path)
+    assert report.ok, report.findings
+    assert "3 horodatages de clôture vérifiés hors ligne" in report.summary()
+
+    changed = _rewrite(path, tmp_path / "changed.zip", tokens[0], lambda data: data[:-1])
+    report = verify_archive(changed)
+    assert [f.file for f in report.findings] == [tokens[0]]
+    assert "modifié" in report.findings[0].message
+
+    dropped = _rewrite(path, tmp_path / "dropped.zip", tokens[1], None)
+    assert any(
+        f.file == tokens[1] and "manque" in f.message for f in verify_archive(dropped).findings
+    )
+
+
+def _rewrite(path: Path, target: Path, name: str, change) -> Path:
+    with zipfile.ZipFile(path) as old, zipfile.ZipFile(target, "w") as new:
+        for member in old.namelist():
+            if member != name:
+                new.writestr(member, old.read(member))
+            elif change is not None:
+                new.writestr(member, change(old.read(member)))
+    return target

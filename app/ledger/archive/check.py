@@ -413,11 +413,9 @@ class _Verifier:
         self._files(manifest)
         self._keys(manifest)
         self._signature(manifest, data)
-        problems, self.report.time_stamp = check_archive_token(
-            self.archive, data, manifest.get("created_at")
-        )
-        for problem in problems:
-            self.fail(TOKEN_NAME, None, problem)
+        problems, self.report.time_stamp = check_archive_token(self.archive, data, manifest)
+        for name, seq, problem in problems:
+            self.fail(name, seq, problem)
         for name in SIGNED_FILES:
             if name != CHAIN:
                 content = self._read(name)
