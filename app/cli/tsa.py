@@ -38,9 +38,15 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
 
 
 def _choose(args: argparse.Namespace, url: str) -> str:
+    from app.errors import InvalidInput
     from app.ledger.store import Ledger
     from app.ledger.timestamps.queue import set_tsa_url
 
+    if args.training:
+        raise InvalidInput(
+            "Le journal de formation n'est pas horodaté : choisissez l'autorité "
+            "d'horodatage sans --training, pour le journal réel."
+        )
     path = common.ledger_path(args)
     with Ledger.open(
         path, kind=common.kind(args), create=False, operator=common.operator(args)

@@ -89,3 +89,5 @@ def test_bad_addresses_and_switching_off(db, capsys) -> None:
     assert "les clôtures ne sont plus horodatées" in capsys.readouterr().out
     assert main(["tsa", "test"]) == 2
     assert main(["tsa"]) == 2
+    assert main(["--training", "tsa", "set", "https://horloge.example/tsr"]) == 2
+    assert "Le journal de formation n'est pas horodaté" in capsys.readouterr().err

@@ -68,7 +68,10 @@ def test_an_authority_down_queues_the_stamp_and_a_later_round_gets_it(
     assert closed.follow_up.warning is None
     assert "Horodatage en attente" in closed.follow_up.stamp_notice
     assert closed.follow_up.stamps.pending == 1
-    assert rules(ledger) == ["tsa_missing"]
+    # Waiting for an authority that does not answer is a remark, not a finding.
+    report = verify_ledger(ledger.target)
+    assert report.ok
+    assert any(notice.startswith("En attente d'horodatage (1)") for notice in report.notices)
     clock.advance(days=1)
     second = close(ledger, clock)
     with ledger.reader() as session:
@@ -153,12 +156,35 @@ def test_verify_names_a_token_dated_before_the_records_it_covers(ledger, clock, 
 def test_tokens_are_due_from_the_choice_of_an_authority(ledger, clock, local_tsa) -> None:
     close(ledger, clock)  # no authority: nothing due
     assert rules(ledger) == []
-    choose(ledger, local_tsa.url)  # chosen since: that closure is due too
+    clock.advance(days=8)
+    choose(ledger, local_tsa.url)  # chosen since: that closure is due too, and overdue
     assert rules(ledger) == ["tsa_missing"]
     stamp_pending(ledger)
     choose(ledger, "")
     close(ledger, clock)  # no authority any more: not due
     assert rules(ledger) == []
+
+
+def test_a_token_missing_before_a_stamped_one_was_removed(ledger, clock, local_tsa) -> None:
+    choose(ledger, local_tsa.url)
+    first, second = close(ledger, clock), close(ledger, clock)
+    # The queue is stamped oldest first: only a removal leaves the first without its token.
+    with ledger.reader() as session:
+        target = next(t for t in queue.pending(session) if t.seq == second)
+    answer = reply(local_tsa.config, make_request(target.digest).der)
+    with ledger.transaction() as session:
+        queue.store_token(session, target, answer, local_tsa.url)
+    findings = verify_ledger(ledger.target).findings
+    assert [(f.seq, f.rule) for f in findings] == [(first, "tsa_missing")]
+    assert "il a été supprimé" in findings[0].message
+
+
+def test_a_stamp_waiting_too_long_is_a_finding(ledger, clock, closed_port) -> None:
+    choose(ledger, closed_port)
+    close(ledger, clock)
+    clock.advance(days=8)
+    ring(ledger)  # the shop trades on, the authority still away
+    assert rules(ledger) == ["tsa_missing"]
 
 
 def test_the_token_table_is_append_only(ledger, clock, local_tsa) -> None:

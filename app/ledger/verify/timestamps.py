@@ -6,6 +6,11 @@ checked offline (``app.ledger.timestamps.token``): its imprint is the record's h
 archive's: its manifest digest), its signature verifies against the certificate it
 carries, which has the timeStamping purpose, and the TSA's time is not before the record
 it stamps (the last of the records a closure covers), give or take a clock margin.
+
+A missing token is only *waiting* — a remark, not a finding — while the shop may simply
+have been offline: the record is among the newest (no later record has a token: the queue
+is stamped oldest first, so a gap before a stamped record is a token removed) and less
+than ``WAITING_GRACE`` older than the ledger's last record. Past that it is a finding.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from app.ledger.verify.sources import PostgresReader, Reader, connect, read_erro
 
 # Clocks differ: a token is "before" what it stamps only past this margin.
 CLOCK_MARGIN = timedelta(minutes=2)
+# How long a stamp may wait in the queue (the shop offline) before its absence is a finding.
+WAITING_GRACE = timedelta(days=7)
 _MARKER = b'"code":"TSA_SET"'
 
 
@@ -49,7 +56,12 @@ def _check(conn: Reader) -> tuple[list[Finding], list[str]]:
         f"WHERE record_type IN ({marks}) ORDER BY seq",
         STAMPED_TYPES,
     )
+    rows = list(rows)
+    head = conn.execute("SELECT ts FROM journal ORDER BY seq DESC LIMIT 1").fetchone()
+    newest = _moment(head[0]) if head else None
+    last_stamped = max((row[0] for row in rows if row[0] in tokens), default=0)
     findings: list[Finding] = []
+    waiting: list[str] = []
     sound = 0
     authorities: set[str] = set()
     for seq, rtype, number, ts, record_hash, data in rows:
@@ -57,7 +69,11 @@ def _check(conn: Reader) -> tuple[list[Finding], list[str]]:
         response = tokens.get(seq)
         if response is None:
             since = _due_since(configured, seq)
-            if since is not None:
+            if since is None:
+                continue
+            if seq > last_stamped and newest is not None and newest - _moment(ts) <= WAITING_GRACE:
+                waiting.append(name)
+            else:
                 findings.append(Finding(seq, "tsa_missing", _missing(name, since)))
             continue
         digest = record_hash
@@ -68,7 +84,7 @@ def _check(conn: Reader) -> tuple[list[Finding], list[str]]:
         except TokenInvalid as exc:
             findings.append(Finding(seq, "tsa_invalid", f"l'horodatage de {name} : {exc.message}"))
             continue
-        recorded = datetime.fromisoformat(ts.replace("Z", "+00:00"))
+        recorded = _moment(ts)
         if stamp.gen_time < recorded - CLOCK_MARGIN:
             findings.append(
                 Finding(
@@ -83,6 +99,13 @@ def _check(conn: Reader) -> tuple[list[Finding], list[str]]:
         sound += 1
         authorities.add(stamp.tsa)
     notices = []
+    if waiting:
+        notices.append(
+            f"En attente d'horodatage ({count(len(waiting))}) : {waiting[0]}"
+            f"{' et les suivants' if len(waiting) > 1 else ''} ; l'autorité n'a pas encore "
+            "répondu (« comptoir tsa stamp » le redemande). Passé "
+            f"{WAITING_GRACE.days} jours, c'est une anomalie."
+        )
     if sound:
         by = ", ".join(sorted(authorities))
         notices.append(
@@ -90,6 +113,10 @@ def _check(conn: Reader) -> tuple[list[Finding], list[str]]:
             f"{'s' if sound > 1 else ''} hors ligne (autorité : {by})."
         )
     return findings, notices
+
+
+def _moment(ts: str) -> datetime:
+    return datetime.fromisoformat(ts.replace("Z", "+00:00"))
 
 
 def _configurations(conn: Reader) -> list[tuple[int, bool]]:
@@ -130,6 +157,6 @@ def _due_since(configured: list[tuple[int, bool]], seq: int) -> int | None:
 def _missing(name: str, since: int) -> str:
     return (
         f"{name} n'a pas d'horodatage alors qu'une autorité d'horodatage est choisie "
-        f"(enregistrement n°{since}) : il est encore en attente (« comptoir tsa stamp » le "
-        "demande) ou il a été supprimé."
+        f"(enregistrement n°{since}) : il a été supprimé, ou il attend depuis plus de "
+        f"{WAITING_GRACE.days} jours (« comptoir tsa stamp » le demande)."
     )
