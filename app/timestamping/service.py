@@ -10,6 +10,7 @@ is where the ledger wrote it.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 
@@ -70,8 +71,8 @@ def _into_archive(ledger: Ledger, target: queue.Target, answer: bytes) -> str | 
     if path is None or not path.exists():
         return (
             f"L'horodatage de l'{target.label} est gardé dans le journal ; le fichier "
-            f"{target.archive_file} n'est pas dans le dossier des archives : il n'a pas pu y "
-            "être ajouté (« comptoir tsa stamp --archive FICHIER »)."
+            f"{target.archive_file} n'est pas dans le dossier des archives, le jeton n'y a "
+            "pas été ajouté."
         )
     try:
         add_token_to_archive(Path(path), answer)
@@ -86,6 +87,6 @@ def try_authority(url: str, *, timeout: float = TIMEOUT_S, post: Post = post_que
     url = queue.check_tsa_url(url)
     if not url:
         raise TsaUnreachable("aucune adresse d'autorité d'horodatage n'est donnée")
-    digest = "00" * 31 + "01"
+    digest = secrets.token_hex(32)
     request = make_request(digest)
     return check_response(post(url, request.der, timeout=timeout), digest, nonce=request.nonce)

@@ -144,3 +144,14 @@ def _rewrite(path: Path, target: Path, name: str, change) -> Path:
             elif change is not None:
                 new.writestr(member, change(old.read(member)))
     return target
+
+
+def test_an_archive_written_elsewhere_keeps_its_token_in_the_ledger(year_2025, tmp_path) -> None:
+    elsewhere = create_archive(year_2025, "2025", operator=OPERATOR, out_dir=tmp_path / "usb")
+    outcome = stamp_pending(year_2025)
+    assert outcome.error is None and outcome.pending == 0
+    assert len(outcome.archive_warnings) == 1
+    assert "n'est pas dans le dossier des archives" in outcome.archive_warnings[0]
+    with zipfile.ZipFile(elsewhere.path) as archive:
+        assert TOKEN_NAME not in archive.namelist()
+    assert verify_ledger(year_2025.target).ok
