@@ -15,6 +15,7 @@ cryptography.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -132,7 +133,7 @@ def _check_token(token: cms.ContentInfo, digest_hex: str, nonce: int | None) -> 
     if nonce is not None and info["nonce"].native != nonce:
         raise TokenInvalid("le jeton d'horodatage répond à une autre demande (nonce).")
     certs = [
-        x509.load_der_x509_certificate(choice.chosen.dump())
+        _certificate(choice.chosen.dump())
         for choice in signed["certificates"] or []
         if choice.name == "certificate"
     ]
@@ -257,14 +258,26 @@ def _check_chain(cert: x509.Certificate, certs: list[x509.Certificate], when: da
         )
         if issuer is None or issuer.fingerprint(hashes.SHA256()) in seen:
             return
-        try:
-            current.verify_directly_issued_by(issuer)
-        except (ValueError, TypeError, InvalidSignature) as exc:
-            raise TokenInvalid(
-                "la chaîne de certificats du jeton d'horodatage est rompue."
-            ) from exc
+        if not _issued_by(current, issuer):
+            raise TokenInvalid("la chaîne de certificats du jeton d'horodatage est rompue.")
         seen.add(issuer.fingerprint(hashes.SHA256()))
         current = issuer
+
+
+# A verification reads hundreds of tokens from the same authority: its certificates are
+# decoded, and each link of its chain checked, once.
+@functools.lru_cache(maxsize=64)
+def _certificate(der: bytes) -> x509.Certificate:
+    return x509.load_der_x509_certificate(der)
+
+
+@functools.lru_cache(maxsize=64)
+def _issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        child.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
 
 
 def token_certificates(data: bytes) -> list[x509.Certificate]:
