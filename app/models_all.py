@@ -8,6 +8,7 @@ from app.ledger import models as ledger_models
 from app.ledger import operators as operator_models
 from app.ledger import preferences as preference_models
 from app.ledger.central import models as central_models
+from app.ledger.timestamps import queue as timestamp_models
 from app.sales.terminal import models as card_models
 from app.staff import models as staff_models
 
@@ -24,4 +25,5 @@ __all__ = [
     "pdp_models",
     "preference_models",
     "staff_models",
+    "timestamp_models",
 ]

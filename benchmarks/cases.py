@@ -26,6 +26,7 @@ from benchmarks import (
     central_case,
     ereporting_case,
     terminal_case,
+    timestamp_case,
     viewer_case,
 )
 from benchmarks.common import (
@@ -519,4 +520,5 @@ BENCHMARKS: dict[str, Callable[[Context], list[Result]]] = {
     "bundle": bundle_cases.bench_bundle,
     "central": central_case.bench_central,
     "card": terminal_case.bench_card_payment,
+    "timestamp": timestamp_case.bench_timestamp,
 }

@@ -32,6 +32,7 @@ NAMES = (
     "bundle",
     "central",
     "card",
+    "timestamp",
 )
 RESULTS_JSON = Path(__file__).resolve().parent / "results.json"
 

@@ -17,6 +17,7 @@ import pytest
 
 from app.ledger.store import Ledger
 from tests.pg import TEMPLATE, PgCluster, ServerUnavailable, start_cluster
+from tests.tsa import LocalTsa
 
 PARIS = ZoneInfo("Europe/Paris")
 BACKENDS = ("sqlite", "postgresql")
@@ -149,3 +150,22 @@ def ledger_target(
 def ledger(ledger_target: Path | str, clock: FakeClock) -> Iterator[Ledger]:
     with Ledger.open(ledger_target, clock=clock, operator="test") as opened:
         yield opened
+
+
+@pytest.fixture
+def local_tsa(tmp_path: Path) -> Iterator[LocalTsa]:
+    """A time-stamping authority on 127.0.0.1 (``openssl ts -reply``): see tests/tsa.py."""
+    tsa = LocalTsa(tmp_path / "tsa")
+    yield tsa
+    tsa.stop()
+
+
+@pytest.fixture
+def closed_port() -> str:
+    """The address of an authority that is down: a port nothing listens on."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/tsr"

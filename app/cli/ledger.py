@@ -98,6 +98,7 @@ def run_close(args: argparse.Namespace) -> int:
     from app.ledger.models import RecordType
     from app.ledger.settings import fiscal_settings
     from app.ledger.store import Ledger
+    from app.timestamping.service import stamp_pending
 
     path = common.ledger_path(args)
     counted = None
@@ -117,7 +118,9 @@ def run_close(args: argparse.Namespace) -> int:
         supervisor=common.supervisor(args),
     ) as ledger:
         operator = common.authenticated(ledger, args)
-        closed = close_and_follow_up(ledger, kind, period, operator=operator, counted=counted)
+        closed = close_and_follow_up(
+            ledger, kind, period, operator=operator, counted=counted, stamp=stamp_pending
+        )
         done = closed.follow_up
         if done.backup is not None:
             print(f"Sauvegarde écrite : {done.backup.path}", file=sys.stderr)
@@ -130,6 +133,8 @@ def run_close(args: argparse.Namespace) -> int:
             )
         if done.archive is not None:
             print_archive(done.archive, stream=sys.stderr)
+    if done.stamp_notice:
+        print(done.stamp_notice, file=sys.stderr)
     if done.warning:
         print(f"Attention : {done.warning}", file=sys.stderr)
         return 1

@@ -29,6 +29,7 @@ from app.cli import (
     ledger,
     pdp,
     terminal,
+    tsa,
 )
 from app.cli.arguments import ledger_target
 from app.cli.french import FrenchParser, in_french
@@ -96,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     central.add_parsers(commands)
     keys.add_parsers(commands)
     terminal.add_parsers(commands)
+    tsa.add_parsers(commands)
     return parser
 
 

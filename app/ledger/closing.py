@@ -1,16 +1,20 @@
 """Close a period and follow it up: one policy for the GUI and the command line.
 
 A day closure is followed by a backup of the ledger, so that its Z report names the copy;
-a fiscal year closure by the archive of that year. The closure is committed before the
-follow-up starts and stands whatever happens to it: a failed follow-up is reported as a
-warning (``FollowUp.error``), never raised, and never undoes the closure.
+a fiscal year closure by the archive of that year; then, when the caller gives a
+``stamp`` (the time-stamping service, which speaks HTTP and so lives outside the ledger),
+every closure and archive still without a time-stamp asks for one. The closure is
+committed before the follow-up starts and stands whatever happens to it: a failed
+follow-up is reported as a warning (``FollowUp.error``), never raised, and never undoes
+the closure. A time-stamp that could not be had waits in its queue: a remark
+(``FollowUp.stamp_notice``), not a failure.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy.orm import Session
@@ -22,6 +26,7 @@ from app.ledger.closures import close_day, close_month, close_year
 from app.ledger.journal import Recorded
 from app.ledger.models import RecordType
 from app.ledger.store import Ledger
+from app.ledger.timestamps.queue import StampOutcome
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +39,7 @@ class FollowUp:
     backup: BackupResult | None = None
     archive: ArchiveResult | None = None
     error: ComptoirError | None = None
+    stamps: StampOutcome | None = None
 
     @property
     def warning(self) -> str | None:
@@ -41,6 +47,18 @@ class FollowUp:
         if isinstance(self.error, BackupFailed):
             return f"sauvegarde impossible : {self.error.reason}"
         return self.error.message if self.error is not None else None
+
+    @property
+    def stamp_notice(self) -> str | None:
+        """What became of the time-stamps, as a French sentence; None when none was asked."""
+        if self.stamps is None or (not self.stamps.stamped and not self.stamps.pending):
+            return None
+        if self.stamps.error:
+            return (
+                f"Horodatage en attente : {self.stamps.error} ; il sera redemandé à la "
+                "prochaine clôture, au démarrage ou par « comptoir tsa stamp »."
+            )
+        return f"Horodatage : {self.stamps.summary()}"
 
 
 @dataclass(frozen=True)
@@ -70,9 +88,32 @@ def close_period(
     raise ValueError(f"not a closure: {kind}")
 
 
-def follow_up_closure(ledger: Ledger, kind: RecordType, period: str, *, operator: str) -> FollowUp:
+Stamper = Callable[[Ledger], StampOutcome]
+
+
+def follow_up_closure(
+    ledger: Ledger,
+    kind: RecordType,
+    period: str,
+    *,
+    operator: str,
+    stamp: Stamper | None = None,
+) -> FollowUp:
     """What follows a committed closure (see the module docstring). Slow (a copy of the
-    ledger, an archive): the GUI runs it off its thread."""
+    ledger, an archive, a round trip to the time-stamping authority): the GUI runs it off
+    its thread."""
+    done = _follow_up(ledger, kind, period, operator=operator)
+    if stamp is None:
+        return done
+    try:
+        stamps = stamp(ledger)
+    except Exception as exc:  # the stamper reports its failures: this is a bug
+        log.exception("time-stamping after the closure %s %s failed", kind, period)
+        stamps = StampOutcome(error=f"erreur inattendue ({exc!r})")
+    return replace(done, stamps=stamps)
+
+
+def _follow_up(ledger: Ledger, kind: RecordType, period: str, *, operator: str) -> FollowUp:
     kind = RecordType(kind)
     try:
         if kind is RecordType.DAY_CLOSURE:
@@ -104,11 +145,12 @@ def close_and_follow_up(
     *,
     operator: str,
     counted: Mapping[str, int] | None = None,
+    stamp: Stamper | None = None,
 ) -> ClosedPeriod:
     """Close (one transaction, committed), then follow up; see the module docstring."""
     with ledger.transaction() as session:
         recorded = close_period(session, kind, period, operator=operator, counted=counted)
     follow_up = follow_up_closure(
-        ledger, recorded.record_type, recorded.body["period"], operator=operator
+        ledger, recorded.record_type, recorded.body["period"], operator=operator, stamp=stamp
     )
     return ClosedPeriod(recorded, follow_up)

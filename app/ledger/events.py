@@ -36,6 +36,7 @@ class EventCode(StrEnum):
     PURGE = "PURGE"
     AUDIT_PACK = "AUDIT_PACK"
     CARD_SETTLEMENT = "CARD_SETTLEMENT"
+    TSA_SET = "TSA_SET"
 
     @property
     def label(self) -> str:
@@ -67,6 +68,7 @@ EVENT_LABELS = {
     EventCode.PURGE: "Purge d'une période archivée",
     EventCode.AUDIT_PACK: "Dossier pour un contrôle fiscal",
     EventCode.CARD_SETTLEMENT: "Régularisation d'un paiement par carte interrompu",
+    EventCode.TSA_SET: "Choix de l'autorité d'horodatage",
 }
 
 

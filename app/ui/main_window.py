@@ -44,6 +44,8 @@ from app.ledger.operators import OperatorInfo, Permission, has_operators
 from app.ledger.periods import agreed
 from app.ledger.settings import fiscal_settings
 from app.ledger.store import Ledger
+from app.ledger.timestamps.queue import StampOutcome
+from app.timestamping.service import stamp_pending
 from app.ui.archive_viewer import ArchiveViewer
 from app.ui.background import Background
 from app.ui.clock_dialog import journal_start
@@ -255,16 +257,21 @@ class MainWindow(QMainWindow):
         ledger, operator = self.ctx.ledger, self.ctx.operator_name
         if closure.record_type not in (RecordType.DAY_CLOSURE, RecordType.YEAR_CLOSURE):
             self.output_closure(closure, duplicate=False)
+            self.stamp_waiting()
             return
 
         def work() -> FollowUp:
-            return follow_up_closure(ledger, closure.record_type, closure.period, operator=operator)
+            return follow_up_closure(
+                ledger, closure.record_type, closure.period, operator=operator, stamp=stamp_pending
+            )
 
         def then(outcome: object) -> None:
             note = ""
             if isinstance(outcome, FollowUp):
                 if outcome.archive is not None:
                     note = f"\nArchive de l'exercice écrite : {outcome.archive.path}"
+                if outcome.stamp_notice:
+                    note += f"\n{outcome.stamp_notice}"
                 if outcome.error is not None and closure.record_type is not (
                     RecordType.DAY_CLOSURE
                 ):
@@ -275,6 +282,21 @@ class MainWindow(QMainWindow):
             self.output_closure(closure, duplicate=False, note=note)
 
         self.background.run(work, then, then)
+
+    def stamp_waiting(self) -> None:
+        """Ask, off the GUI thread, for the time-stamps still waiting (at start, after a
+        closure); what cannot be had waits for the next time, silently."""
+        ledger = self.ctx.ledger
+        if ledger.readonly:
+            return
+
+        def done(outcome: object) -> None:
+            if isinstance(outcome, BaseException):
+                log.warning("time-stamping failed: %r", outcome)
+            elif isinstance(outcome, StampOutcome) and outcome.error:
+                log.info("time-stamps waiting: %s", outcome.error)
+
+        self.background.run(lambda: stamp_pending(ledger), done, done)
 
     def output_closure(
         self, closure: Closure, *, duplicate: bool, note: str = ""
@@ -568,4 +590,5 @@ def _open_window(
         QTimer.singleShot(0, lambda: offer_left_cart(window.till))
     QTimer.singleShot(0, lambda: offer_card_settlement(window, window.ctx))
     check_at_start(window)
+    window.stamp_waiting()
     return window, worker, requests

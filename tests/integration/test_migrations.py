@@ -11,6 +11,7 @@ from app.ledger import migrate
 from app.ledger.central.models import CENTRAL_APPEND_ONLY
 from app.ledger.db import make_engine
 from app.ledger.models import FISCAL_TABLES
+from app.ledger.timestamps.queue import TIMESTAMP_APPEND_ONLY
 from app.models_all import metadata
 
 
@@ -29,7 +30,12 @@ def test_empty_database_upgrades_to_head_with_triggers(tmp_path) -> None:
     }
     conn.close()
     # purge_authorisation: written only with its PURGE record (0011).
-    assert triggers == set(FISCAL_TABLES) | set(CENTRAL_APPEND_ONLY) | {"purge_authorisation"}
+    assert triggers == (
+        set(FISCAL_TABLES)
+        | set(CENTRAL_APPEND_ONLY)
+        | set(TIMESTAMP_APPEND_ONLY)
+        | {"purge_authorisation"}
+    )
 
 
 def test_models_match_the_migrations(tmp_path) -> None:

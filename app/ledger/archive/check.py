@@ -40,6 +40,7 @@ from app.ledger.archive.format import (
     pem_blocks,
     readable_files,
 )
+from app.ledger.archive.timestamp import TOKEN_NAME, check_archive_token
 from app.ledger.closures import month_label
 from app.ledger.models import CLOSURE_TYPES, RECORD_LABELS, RecordType
 from app.ledger.verify import checks
@@ -88,6 +89,7 @@ class ArchiveReport:
     closures_checked: int = 0
     closures_partial: int = 0
     records_key_id: str | None = None  # the key in force at the end of the archived range
+    time_stamp: str | None = None  # what a sound RFC 3161 token says (archive/timestamp.py)
 
     @property
     def ok(self) -> bool:
@@ -119,6 +121,8 @@ class ArchiveReport:
             tail = f" ({_n(more)} autre(s) anomalie(s))" if more else ""
             about = f" ({what})" if what else ""
             verdict = f"Archive NON intègre{about} : {first[:1].lower()}{first[1:]}{tail}."
+        if self.ok and self.time_stamp:
+            verdict = f"{verdict} {self.time_stamp}"
         if not self.key_fingerprint:
             return verdict
         signer = manifest.get("key_id")
@@ -409,6 +413,9 @@ class _Verifier:
         self._files(manifest)
         self._keys(manifest)
         self._signature(manifest, data)
+        problems, self.report.time_stamp = check_archive_token(self.archive, data, manifest)
+        for name, seq, problem in problems:
+            self.fail(name, seq, problem)
         for name in SIGNED_FILES:
             if name != CHAIN:
                 content = self._read(name)
@@ -426,7 +433,7 @@ class _Verifier:
         required = {*files, *SIGNED_FILES, *READABLE_NAMES}
         for name in sorted(required - self.names):
             self.fail(name, None, f"Le fichier {name} manque dans l'archive.")
-        for name in sorted(self.names - set(files) - {MANIFEST, SIGNATURE}):
+        for name in sorted(self.names - set(files) - {MANIFEST, SIGNATURE, TOKEN_NAME}):
             self.fail(
                 name,
                 None,

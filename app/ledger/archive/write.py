@@ -62,6 +62,7 @@ from app.ledger.archive.format import (
     readable_files,
     readme,
 )
+from app.ledger.archive.timestamp import closure_tokens
 from app.ledger.closures import Closure, get_closure
 from app.ledger.files import create_private, private_dir, staging_prefix, temporary_name
 from app.ledger.journal import Recorded, append, derived_rows
@@ -235,8 +236,10 @@ def _write_archive(session: Session, ledger: Ledger, plan: _Plan, target_dir: Pa
         staging = Path(tempfile.mkdtemp(prefix=staging_prefix(), dir=target_dir))
         try:
             digests, counts = _stage(session, plan, staging, ledger.timezone)
+            tokens = closure_tokens(session, plan.first_seq, plan.closure.seq)
+            digests.update({name: _sha(data) for name, data in tokens.items()})
             info = _manifest_info(ledger, plan, created_at, counts)
-            extra = _signed_files(ledger, plan, info, digests)
+            extra = {**_signed_files(ledger, plan, info, digests), **tokens}
             _write_zip(target, staging, digests, extra, local.timetuple()[:6])
         finally:
             shutil.rmtree(staging, ignore_errors=True)

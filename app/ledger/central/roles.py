@@ -21,10 +21,11 @@ from app.errors import InvalidInput, LedgerError
 from app.ledger.central.models import CENTRAL_APPEND_ONLY
 from app.ledger.db import display_target, is_postgres
 from app.ledger.models import FISCAL_TABLES
+from app.ledger.timestamps.queue import TIMESTAMP_APPEND_ONLY
 
 # Append-only tables: read and append. purge_authorisation and purged_number are read by
 # the guards and the numbering; only the owner's purge may write them.
-APPEND_ONLY = (*FISCAL_TABLES, *CENTRAL_APPEND_ONLY)
+APPEND_ONLY = (*FISCAL_TABLES, *CENTRAL_APPEND_ONLY, *TIMESTAMP_APPEND_ONLY)
 READ_ONLY = ("purge_authorisation", "purged_number", "alembic_version")
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 MIN_PASSWORD_CHARS = 12

@@ -33,6 +33,7 @@ from app.ledger.verify.report import (
 )
 from app.ledger.verify.scan import Keys, scan_chunk
 from app.ledger.verify.sources import connect, keys_of, ledger_id_of, purges_of, read_errors
+from app.ledger.verify.timestamps import time_stamp_findings
 from app.ledger.verify.totals import (
     RunningTotals,
     compare_totals,
@@ -110,6 +111,9 @@ def verify_ledger(
         )
     if not report.cancelled:
         _check_anchor(path, ledger_id, report)
+        stamp_findings, stamp_notices = time_stamp_findings(path)
+        report.findings.extend(stamp_findings)
+        report.notices.extend(stamp_notices)
         report.notices.extend(_purge_notices(purged, stitcher.closures.by_archive))
         if report.ok:
             report.checkpoint = stitcher.state(checkpoint.key_at(keys, stitcher.prev_seq))

@@ -49,6 +49,7 @@ from app.ui.settings.backup_tab import BackupTab
 from app.ui.settings.central_tab import CentralTab
 from app.ui.settings.devices_tab import DevicesTab
 from app.ui.settings.platform_tab import PlatformTab
+from app.ui.settings.tsa_tab import TsaTab
 
 T = TypeVar("T")
 
@@ -104,6 +105,7 @@ class SettingsScreen(Screen):
         self.tabs.addTab(CentralTab(ctx), "Serveur central")
         self.devices_tab = DevicesTab(ctx)
         self.tabs.addTab(self.devices_tab, "Périphériques")
+        self.tabs.addTab(TsaTab(ctx), "Horodatage")
         layout.addWidget(title)
         layout.addWidget(self.notice)
         layout.addWidget(self.tabs, 1)
