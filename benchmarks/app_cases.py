@@ -141,6 +141,7 @@ def bench_till(ctx) -> list[Result]:  # type: ignore[no-untyped-def]
             note="+1 on a line of a 200-line cart, totals and view updated",
         )
     )
+    results.append(_validate_to_receipt(app, till, products, 40 if ctx.quick else 200))
     del till
     dispose(window)
     ledger.close()
@@ -148,6 +149,35 @@ def bench_till(ctx) -> list[Result]:  # type: ignore[no-untyped-def]
     # destruction can crash the process after the results are written.
     app.shutdown()
     return results
+
+
+def _validate_to_receipt(app, till, products: int, sales: int) -> Result:  # type: ignore[no-untyped-def]
+    """« Valider » in the payment dialog to the ticket recorded (signed, chained) and its
+    receipt written and handed to the printer output (a PDF here, no printer set up)."""
+    from app.sales.payments import Payment, PaymentMethod
+
+    times = []
+    for n in range(sales):
+        till.model.clear()
+        for k in range(3):
+            till.barcode.setText(_ean((n * 31 + k * 7) % products))
+            till.scan()
+        app.processEvents()
+        due = till.model.totals.total_cents
+        started = time.perf_counter()
+        recorded = till.record([Payment(PaymentMethod.CASH, due + 500)])
+        app.processEvents()
+        times.append(time.perf_counter() - started)
+        if recorded is None:
+            raise RuntimeError(f"sale {n} refused: {till.message.text()}")
+    log(f"valider→reçu : p50 {median(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms")
+    return Result(
+        "till.validate_to_receipt_p99",
+        percentile(times, 99) * 1000,
+        "ms",
+        ("<=", 250.0),
+        note=f"{sales} cash sales of 3 lines: recorded, receipt PDF written and handed on",
+    )
 
 
 def _cold_start(path: Path, ctx) -> Result:  # type: ignore[no-untyped-def]
