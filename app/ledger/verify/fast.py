@@ -14,6 +14,7 @@ from operator import attrgetter
 
 import msgspec
 
+from app.ledger.verify.checks import ENVELOPE_COPIES
 from app.ledger.verify.totals import Figures
 
 
@@ -60,10 +61,7 @@ _decode = msgspec.json.Decoder(_Envelope).decode
 _line_total = attrgetter("total")
 _vat_row = attrgetter("rate", "base", "vat", "total")
 _payment_row = attrgetter("method", "amount")
-# The copied keys, in the order of ``checks.ENVELOPE_COPIES``.
-copies_of = attrgetter(
-    "seq", "type", "number", "ts", "date", "till", "operator", "ref", "period", "key", "v"
-)
+copies_of = attrgetter(*ENVELOPE_COPIES)  # the keys copied into columns, in their order
 _Errors = (msgspec.DecodeError, msgspec.ValidationError)
 
 
