@@ -385,6 +385,7 @@ def bench_verify(ctx: Context) -> list[Result]:
             "verify.cpu_over_signatures",
             cpu_s / (records * verify_cpu_us / 1e6),
             "x",
+            ("<=", VERIFY_OVER_FLOOR),
             note=(
                 f"{cpu_s:.0f} s CPU for the whole verification (all processes) / CPU of its "
                 f"signatures alone ({verify_cpu_us:.1f} µs CPU each): the wall ratio on an "

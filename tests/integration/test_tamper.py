@@ -28,6 +28,7 @@ from app.ledger.closures import close_day
 from app.ledger.journal import derived_rows
 from app.ledger.models import FISCAL_TABLES
 from app.ledger.store import Ledger
+from app.ledger.verify import scan
 from app.ledger.verify.engine import Report, verify_ledger
 from app.sales.payments import PaymentMethod
 from tests.conftest import FakeClock
@@ -301,6 +302,20 @@ def test_copy_columns_changed(built: Built, statement: str) -> None:
     with tampering(built.path) as conn:
         assert conn.execute(statement, (seq,)).rowcount == 1
     assert_detected(verify(built.path), seq, "copy")
+
+
+@pytest.mark.parametrize("run", [1, 2, 3])
+def test_copies_checked_run_by_run(built: Built, monkeypatch: pytest.MonkeyPatch, run: int) -> None:
+    """Copies are read a run of records at a time: a copy moved to the next record, or
+    changed in any run, is found and named."""
+    monkeypatch.setattr(scan, "_RUN", run)
+    first, second = built.day2_tickets[1], built.day2_tickets[2]
+    with tampering(built.path) as conn:
+        conn.execute("DELETE FROM journal_payment WHERE seq = ?", (second,))
+        conn.execute("UPDATE journal_payment SET seq = ? WHERE seq = ?", (second, first))
+    report = verify(built.path)
+    assert_detected(report, first, "copy")
+    assert ("copy", second) in {(f.rule, f.seq) for f in report.findings}
 
 
 def delete_record(path: Path | str, seq: int) -> None:
