@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import __version__, config
 from app.errors import ClockError, LedgerError, LedgerMismatch
+from app.ledger import anchor as anchors
 from app.ledger import canonical, chain, keys, migrate
-from app.ledger.anchor import write_anchor
 from app.ledger.db import (
     Target,
     display_target,
@@ -130,6 +130,8 @@ class Ledger:
         self.clock_jump_limit = DEFAULT_CLOCK_JUMP_LIMIT
         self.clock_confirmed_by: str | None = None
         self.clock_checked = False
+        self._anchored = False  # the ledger's note that an anchor log exists (see anchor)
+        self._place = target.resolve() if isinstance(target, Path) else None
 
     # -- opening ---------------------------------------------------------------------
     @classmethod
@@ -279,6 +281,10 @@ class Ledger:
                 kind=kind,
                 software_version=__version__,
             )
+            head = session.info.pop("anchor")
+            anchors.note_anchored(session, head)
+        place = target.resolve() if isinstance(target, Path) else None
+        anchors.keep_head(meta.ledger_id, stored.private_key, head, place)
         return meta
 
     def _check_kind(self, expected: str) -> None:
@@ -417,12 +423,16 @@ class Ledger:
                     if self.is_server:
                         lock_chain(session)
                     yield session
+                    head = session.info.get("anchor")
+                    if head is not None and not self._anchored:
+                        anchors.note_anchored(session, head)
+                        self._anchored = True
             except ClockError:
                 self._journal_clock_anomaly()
                 raise
-            anchor = session.info.pop("anchor", None)
-            if anchor is not None:
-                write_anchor(self.ledger_id, anchor)
+            head = session.info.pop("anchor", None)
+            if head is not None and self.signer is not None:
+                anchors.keep_head(self.ledger_id, self.signer, head, self._place)
             renamed = session.info.pop("till_id", None)  # see preferences.save_till_id
             if renamed is not None:
                 self.till_id = renamed

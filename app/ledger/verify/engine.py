@@ -18,10 +18,10 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from app.ledger.anchor import read_anchor
 from app.ledger.db import resolve_target
 from app.ledger.purged import NOTHING_PURGED, Purged
 from app.ledger.verify import checkpoint
+from app.ledger.verify.anchors import check_anchors
 from app.ledger.verify.parallel import Stitcher, chunks, run_chunks
 from app.ledger.verify.report import (
     Finding,
@@ -109,7 +109,7 @@ def verify_ledger(
             "la vérification complète : « comptoir verify »."
         )
     if not report.cancelled:
-        _check_anchor(path, ledger_id, report)
+        _check_anchors(path, ledger_id, keys, report)
         report.notices.extend(_purge_notices(purged, stitcher.closures.by_archive))
         if report.ok:
             report.checkpoint = stitcher.state(checkpoint.key_at(keys, stitcher.prev_seq))
@@ -164,35 +164,10 @@ def _purge_notices(purged: Purged, by_archive: int) -> list[str]:
     return notices
 
 
-def _check_anchor(path: str, ledger_id: str, report: Report) -> None:
-    anchor = read_anchor(ledger_id)
-    if anchor is None:
-        return
+def _check_anchors(path: str, ledger_id: str, keys: Keys, report: Report) -> None:
+    """The ledger against the anchors kept outside it (``app.ledger.verify.anchors``)."""
     conn = connect(path)
     try:
-        row = conn.execute("SELECT hash FROM journal WHERE seq = ?", (anchor.seq,)).fetchone()
+        check_anchors(conn, path, ledger_id, keys, report)
     finally:
         conn.close()
-    if row is None:
-        report.findings.append(
-            Finding(
-                anchor.seq,
-                "anchor",
-                (
-                    f"le journal s'arrête au n°{report.last_seq} alors que la clôture "
-                    f"n°{anchor.seq} du {anchor.ts[:10]} y figurait : "
-                    "des enregistrements ont été supprimés."
-                ),
-            )
-        )
-    elif row[0] != anchor.hash:
-        report.findings.append(
-            Finding(
-                anchor.seq,
-                "anchor",
-                (
-                    f"l'enregistrement n°{anchor.seq} n'est plus la clôture connue de ce poste : "
-                    "le journal a été remplacé ou réécrit."
-                ),
-            )
-        )
