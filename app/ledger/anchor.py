@@ -32,7 +32,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,7 @@ ANCHORED_SINCE = "anchored_since"  # shop preference: first record anchored (a s
 BESIDE_SUFFIX = ".anchor"
 _KEYRING_ENTRY = "ledger-anchor:{}"
 _TAIL_BYTES = 4096
+HashAt = Callable[[int], "str | None"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class Head:
     seq: int
     hash: str
     ts: str
+    prev_hash: str
 
 
 @dataclass(frozen=True)
@@ -197,11 +199,17 @@ def _append(fd: int, anchor: Anchor) -> None:
 
 
 def keep_head(
-    ledger_id: str, key: ec.EllipticCurvePrivateKey, head: Head, place: Path | None = None
+    ledger_id: str,
+    key: ec.EllipticCurvePrivateKey,
+    head: Head,
+    hash_at: HashAt,
+    place: Path | None = None,
 ) -> Anchor | None:
     """Anchor ``head`` after its transaction committed: appended to the log unless the
-    log already holds this record or a later one, then mirrored in the keyring.
-    ``place``: the SQLite file written, remembered once (see ``places``).
+    log already holds this record or a later one, or the ledger no longer holds the log's
+    last record (rolled back, rewritten: the log keeps what it saw and is not moved onto
+    another version of the chain). Then mirrored in the keyring. ``hash_at(seq)`` reads
+    the ledger's hash of a record; ``place``: the SQLite file written (see ``places``).
 
     An anchor is a safeguard: a full disk must not stop a sale (logged, not raised)."""
     anchor = Anchor(ledger_id, head.seq, head.hash, head.ts, chain.key_id_of(key.public_key()))
@@ -212,6 +220,13 @@ def keep_head(
         with _locked_log(path) as fd:
             last = _tail(fd)
             if last is not None and last.seq >= head.seq:
+                return None
+            if last is not None and not _descends(head, last, hash_at):
+                log.warning(
+                    "ledger %s no longer holds its anchored record %s: anchor not moved",
+                    ledger_id,
+                    last.seq,
+                )
                 return None
             anchor = anchor.signed(key)
             _append(fd, anchor)
@@ -255,6 +270,14 @@ def places(ledger_id: str) -> set[str] | None:
     except (OSError, UnicodeDecodeError):
         return None
     return {line for line in text.split("\n") if line}
+
+
+def _descends(head: Head, last: Anchor, hash_at: HashAt) -> bool:
+    """Whether ``head`` continues the chain the log last anchored (the usual case, one
+    record after it, is told without reading the ledger)."""
+    if last.seq == head.seq - 1:
+        return last.hash == head.prev_hash
+    return hash_at(last.seq) == last.hash
 
 
 def record_restore(

@@ -274,7 +274,7 @@ def append(
                 for i, (m, a) in enumerate(payment_rows)
             ],
         )
-    session.info["anchor"] = anchor.Head(seq, link, ts)  # kept outside the file once committed
+    session.info["anchor"] = anchor.Head(seq, link, ts, prev_hash)  # kept outside once committed
     if record_type is RecordType.KEY:
         conn.execute(
             _INSERT_KEY,

@@ -284,7 +284,7 @@ class Ledger:
             head = session.info.pop("anchor")
             anchors.note_anchored(session, head)
         place = target.resolve() if isinstance(target, Path) else None
-        anchors.keep_head(meta.ledger_id, stored.private_key, head, place)
+        anchors.keep_head(meta.ledger_id, stored.private_key, head, lambda _seq: None, place)
         return meta
 
     def _check_kind(self, expected: str) -> None:
@@ -432,10 +432,14 @@ class Ledger:
                 raise
             head = session.info.pop("anchor", None)
             if head is not None and self.signer is not None:
-                anchors.keep_head(self.ledger_id, self.signer, head, self._place)
+                anchors.keep_head(self.ledger_id, self.signer, head, self._hash_at, self._place)
             renamed = session.info.pop("till_id", None)  # see preferences.save_till_id
             if renamed is not None:
                 self.till_id = renamed
+
+    def _hash_at(self, seq: int) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.scalar(select(JournalRecord.hash).where(JournalRecord.seq == seq))
 
     def note_clock_anomaly(self, observed: str, last: str) -> None:
         self._anomaly = ClockAnomaly(observed, last)

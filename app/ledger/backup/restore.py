@@ -391,7 +391,7 @@ def _journal(target: Path, kind: str, operator: str, clock: Clock, facts: _Facts
         )
         signer = ledger.signer
     if signer is not None:
-        head = Head(recorded.seq, recorded.hash, recorded.ts)
+        head = Head(recorded.seq, recorded.hash, recorded.ts, facts.then.last_hash)
         record_restore(facts.then.ledger_id, signer, head, facts.then.last_seq)
     return recorded.seq
 
