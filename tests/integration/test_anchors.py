@@ -23,6 +23,9 @@ from app.ledger import anchor as anchors
 from app.ledger import chain
 from app.ledger.anchor import Anchor
 from app.ledger.backup.copies import backup_now, restore_backup
+from app.ledger.central.anchors import central_anchors
+from app.ledger.central.service import open_central, upload_to
+from app.ledger.central.sync import CENTRAL_ENV
 from app.ledger.closures import close_day
 from app.ledger.service import verify_and_record
 from app.ledger.store import Ledger
@@ -282,3 +285,30 @@ def test_a_backup_copy_verified_on_the_shops_computer_is_only_said_older(
     report = verify_ledger(copy.path)
     assert report.ok, report.findings
     assert any("n'est pas le journal en place" in notice for notice in report.notices)
+
+
+def test_the_central_server_is_one_more_anchor(ledger_path, clock, tmp_path, monkeypatch) -> None:
+    central_path = tmp_path / "central.sqlite"
+    open_central(central_path, clock=clock, create=True).close()
+    monkeypatch.setenv(CENTRAL_ENV, str(central_path))
+    with Ledger.open(ledger_path, clock=clock, till_id="CAISSE-1") as ledger:
+        _day(ledger, clock, 2)
+    earlier = _snapshot(ledger_path, tmp_path / "earlier.sqlite")
+    with Ledger.open(ledger_path, clock=clock) as ledger:
+        _day(ledger, clock, 2)
+        uploaded = upload_to(ledger, central_path)
+        ledger_id = ledger.ledger_id
+    assert uploaded.records > 0
+    elsewhere, notes = central_anchors(ledger_path)
+    assert notes == [] and [e.label for e in elsewhere] == ["le serveur central"]
+    assert verify_ledger(ledger_path, elsewhere=elsewhere).ok
+
+    _put_back(earlier, ledger_path)
+    anchors.log_path(ledger_id).unlink()  # this computer's anchors gone too
+    elsewhere, _notes = central_anchors(ledger_path)
+    report = verify_ledger(ledger_path, elsewhere=elsewhere)
+
+    messages = _anchor_findings(report)
+    assert any(
+        "arrière" in m and "le serveur central a reçu l'enregistrement" in m for m in messages
+    )

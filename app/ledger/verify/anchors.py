@@ -21,7 +21,7 @@ nothing the chain does not already say.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +46,17 @@ class _Restore:
 
 
 @dataclass(frozen=True)
+class Elsewhere:
+    """The head of this ledger as another system holds it (the central server, which
+    checked the till's signature when it received it)."""
+
+    label: str  # French: « le serveur central »
+    seq: int
+    hash: str
+    ts: str
+
+
+@dataclass(frozen=True)
 class _Source:
     label: str  # French, for the findings: « le trousseau du système »
     anchors: list[Anchor]
@@ -53,9 +64,15 @@ class _Source:
 
 
 def check_anchors(
-    conn: Reader, target: str, ledger_id: str, chain_keys: Keys, report: Report
+    conn: Reader,
+    target: str,
+    ledger_id: str,
+    chain_keys: Keys,
+    report: Report,
+    elsewhere: Sequence[Elsewhere] = (),
 ) -> None:
-    """Add the findings about the anchors of ``ledger_id`` to ``report``."""
+    """Add the findings about the anchors of ``ledger_id`` to ``report``; ``elsewhere``:
+    heads other systems hold, compared too."""
     head = conn.execute("SELECT MAX(seq) FROM journal").fetchone()
     last = int(head[0]) if head and head[0] is not None else 0
     restores = _restores(conn)
@@ -88,11 +105,14 @@ def check_anchors(
                 report.findings.append(Finding(None, "anchor", f"{_capital(label)} est illisible."))
                 continue
             sources.append(_Source(label, [found], True))
-    if not sources:
+    if not sources and not elsewhere:
         return
-    hashes = _hashes(conn, {a.seq for s in sources for a in s.anchors if a.seq <= last})
+    seqs = {a.seq for s in sources for a in s.anchors} | {e.seq for e in elsewhere}
+    hashes = _hashes(conn, {seq for seq in seqs if seq <= last})
     for source in sources:
         _compare(source, ledger_id, last, hashes, restores, public, report, in_place)
+    for other in elsewhere:
+        _compare_elsewhere(other, last, hashes, restores, report)
     if restores and lines is not None:
         report.notices.append(_restore_notice(restores))
 
@@ -187,6 +207,36 @@ def _compare(
                 f"{_capital(label)} contient une ancre (enregistrement n°{anchor.seq}) qui "
                 "n'est pas signée par une clé de ce journal"
                 + (f", comme {count(len(foreign) - 1)} autre(s)." if len(foreign) > 1 else "."),
+            )
+        )
+
+
+def _compare_elsewhere(
+    other: Elsewhere, last: int, hashes: dict[int, str], restores: list[_Restore], report: Report
+) -> None:
+    probe = Anchor("", other.seq, other.hash, other.ts, "")
+    if other.seq <= last and other.seq not in hashes:
+        return
+    if _superseded(probe, restores):
+        return
+    if other.seq > last:
+        report.findings.append(
+            Finding(
+                other.seq,
+                "anchor",
+                f"journal ramené en arrière : il s'arrête à l'enregistrement n°{last}, alors "
+                f"que {other.label} a reçu l'enregistrement n°{other.seq} le "
+                f"{_day(other.ts)}.",
+            )
+        )
+    elif hashes[other.seq] != other.hash:
+        report.findings.append(
+            Finding(
+                other.seq,
+                "anchor",
+                f"journal réécrit : l'enregistrement n°{other.seq} n'est pas celui que "
+                f"{other.label} a reçu le {_day(other.ts)}. Deux versions du journal portent "
+                "les mêmes numéros : celle-ci n'est pas celle qui a été enregistrée à l'origine.",
             )
         )
 

@@ -15,13 +15,13 @@ chunks agree.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from app.ledger.db import resolve_target
 from app.ledger.purged import NOTHING_PURGED, Purged
 from app.ledger.verify import checkpoint
-from app.ledger.verify.anchors import check_anchors
+from app.ledger.verify.anchors import Elsewhere, check_anchors
 from app.ledger.verify.parallel import Stitcher, chunks, run_chunks
 from app.ledger.verify.report import (
     Finding,
@@ -68,10 +68,12 @@ def verify_ledger(
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
     incremental: bool = False,
+    elsewhere: Sequence[Elsewhere] = (),
 ) -> Report:
     """Verify the ledger at ``target`` (a SQLite file's path or a PostgreSQL URL, as
     ``Ledger.target``); never writes to it. ``incremental``: from the latest checkpoint
-    when there is one to trust, else from the first record."""
+    when there is one to trust, else from the first record. ``elsewhere``: the heads other
+    systems hold (a central), compared with the ledger as its own anchors are."""
     resolved = resolve_target(target)
     path = str(resolved.resolve()) if isinstance(resolved, Path) else resolved
     report = Report()
@@ -109,7 +111,7 @@ def verify_ledger(
             "la vérification complète : « comptoir verify »."
         )
     if not report.cancelled:
-        _check_anchors(path, ledger_id, keys, report)
+        _check_anchors(path, ledger_id, keys, report, elsewhere)
         report.notices.extend(_purge_notices(purged, stitcher.closures.by_archive))
         if report.ok:
             report.checkpoint = stitcher.state(checkpoint.key_at(keys, stitcher.prev_seq))
@@ -164,10 +166,12 @@ def _purge_notices(purged: Purged, by_archive: int) -> list[str]:
     return notices
 
 
-def _check_anchors(path: str, ledger_id: str, keys: Keys, report: Report) -> None:
+def _check_anchors(
+    path: str, ledger_id: str, keys: Keys, report: Report, elsewhere: Sequence[Elsewhere]
+) -> None:
     """The ledger against the anchors kept outside it (``app.ledger.verify.anchors``)."""
     conn = connect(path)
     try:
-        check_anchors(conn, path, ledger_id, keys, report)
+        check_anchors(conn, path, ledger_id, keys, report, elsewhere)
     finally:
         conn.close()
