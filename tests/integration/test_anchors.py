@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+from collections.abc import Iterator
 from contextlib import closing
 from datetime import time, timedelta
 from pathlib import Path
 
+import keyring
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -33,6 +35,7 @@ from app.ledger.verify.engine import Report, verify_ledger
 from tests.conftest import FakeClock
 from tests.helpers import ring
 from tests.integration.test_tamper import tampering
+from tests.ledger.test_key_safety import MemoryKeyring
 
 
 def _snapshot(ledger_path: Path, to: Path) -> Path:
@@ -312,3 +315,33 @@ def test_the_central_server_is_one_more_anchor(ledger_path, clock, tmp_path, mon
     assert any(
         "arrière" in m and "le serveur central a reçu l'enregistrement" in m for m in messages
     )
+
+
+@pytest.fixture
+def os_keyring() -> Iterator[MemoryKeyring]:
+    previous = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())
+    yield keyring.get_keyring()
+    keyring.set_keyring(previous)
+
+
+@pytest.mark.usefixtures("os_keyring")
+def test_the_keyring_keeps_the_head_and_never_moves_it_back(ledger_path, clock, tmp_path) -> None:
+    with Ledger.open(ledger_path, clock=clock) as ledger:
+        _day(ledger, clock, 2)
+        ledger_id = ledger.ledger_id
+    earlier = _snapshot(ledger_path, tmp_path / "earlier.sqlite")
+    with Ledger.open(ledger_path, clock=clock) as ledger:
+        _day(ledger, clock, 2)
+    kept = anchors.read_keyring(ledger_id)
+    assert kept is not None and kept == anchors.read_anchor(ledger_id)
+
+    _put_back(earlier, ledger_path)
+    anchors.log_path(ledger_id).unlink()  # the log gone, the keyring still knows
+    with Ledger.open(ledger_path, clock=clock) as ledger:
+        _day(ledger, clock, 1, price=60)  # a new log starts; the keyring stays ahead
+    assert anchors.read_keyring(ledger_id) == kept
+    report = verify_ledger(ledger_path)
+
+    messages = _anchor_findings(report)
+    assert any("le trousseau de clés du système" in m for m in messages), messages
