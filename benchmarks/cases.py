@@ -18,6 +18,7 @@ from app.ledger.store import Ledger
 from app.ledger.verify.engine import Report, verify_ledger
 from app.sales.service import record_sale
 from benchmarks import (
+    anchor_case,
     app_cases,
     archive_case,
     audit_case,
@@ -517,4 +518,5 @@ BENCHMARKS: dict[str, Callable[[Context], list[Result]]] = {
     "viewer": viewer_case.bench_viewer,
     "bundle": bundle_cases.bench_bundle,
     "central": central_case.bench_central,
+    "anchor": anchor_case.bench_anchor,
 }
