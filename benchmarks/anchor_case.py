@@ -89,7 +89,8 @@ def bench_anchor(ctx: Context) -> list[Result]:
     finally:
         anchors.keep_head = original  # type: ignore[assignment]
         ledger.close()
-    lines = len(anchors.read_log(ledger.ledger_id) or [])
+    log_lines = anchors.read_log(ledger.ledger_id)
+    lines = len(log_lines[0]) if log_lines else 0
     check_spent: list[float] = []
     check = engine.check_anchors
     engine.check_anchors = _timing(check_spent, check)  # type: ignore[assignment]

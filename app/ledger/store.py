@@ -493,7 +493,7 @@ def _tidy_files(engine: Engine, path: Path) -> None:
     data = config.data_dir()
     secure_ledger_files(path, [*folders, data / "anchors", data / "keys"])
     for folder in chosen:  # a folder of the shop's choosing keeps its mode, not our files
-        for pattern in (f"{path.stem}-*.sqlite", "archive*.zip"):
+        for pattern in (f"{path.stem}-*.sqlite", f"{path.stem}-*.sqlite.anchor", "archive*.zip"):
             for copy in folder.glob(pattern):
                 if copy.is_file():
                     private_file(copy)

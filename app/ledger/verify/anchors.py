@@ -27,7 +27,7 @@ from pathlib import Path
 
 from app.ledger import anchor as anchors
 from app.ledger import keys
-from app.ledger.anchor import Anchor
+from app.ledger.anchor import Anchor, LogLine
 from app.ledger.chain import load_public_der
 from app.ledger.verify.report import Finding, Report, count
 from app.ledger.verify.scan import Keys
@@ -59,8 +59,12 @@ class Elsewhere:
 @dataclass(frozen=True)
 class _Source:
     label: str  # French, for the findings: « le trousseau du système »
-    anchors: list[Anchor]
+    lines: list[LogLine]
     check_all: bool  # check every signature (few anchors), or only where it matters
+
+
+def _lines_of(anchor: Anchor) -> list[LogLine]:
+    return [LogLine(1, anchor.seq, anchor.hash, anchor.ts, anchor.line())]
 
 
 def check_anchors(
@@ -72,19 +76,21 @@ def check_anchors(
     elsewhere: Sequence[Elsewhere] = (),
 ) -> None:
     """Add the findings about the anchors of ``ledger_id`` to ``report``; ``elsewhere``:
-    heads other systems hold, compared too."""
+    heads other systems hold, compared too. An incremental verification
+    (``report.since_seq``) compares the log's lines from its checkpoint on, and its last."""
     head = conn.execute("SELECT MAX(seq) FROM journal").fetchone()
     last = int(head[0]) if head and head[0] is not None else 0
     restores = _restores(conn)
     public = {key_id: load_public_der(der) for _seq, key_id, der in chain_keys}
-    lines = anchors.read_log(ledger_id)
+    log = anchors.read_log(ledger_id)
     sources: list[_Source] = []
     known = None if isinstance(conn, PostgresReader) else anchors.places(ledger_id)
     in_place = known is None or target in known
-    if lines is None and in_place:
-        _missing_log(conn, target, ledger_id, last, report)
+    if log is None:
+        if in_place:
+            _missing_log(conn, target, ledger_id, last, report)
     else:
-        unreadable = [i + 1 for i, line in enumerate(lines) if line is None]
+        lines, unreadable = log
         if unreadable:
             report.findings.append(
                 Finding(
@@ -94,26 +100,29 @@ def check_anchors(
                     f"illisible(s) (ligne n°{unreadable[0]}…) : il a été modifié à la main.",
                 )
             )
-        sources.append(_Source(LOG_LABEL, [a for a in lines if a is not None], False))
+        since = report.since_seq
+        if since is not None and lines:
+            lines = [line for line in lines[:-1] if line.seq > since] + lines[-1:]
+        sources.append(_Source(LOG_LABEL, lines, False))
     kept = anchors.read_keyring(ledger_id)
     if kept is not None:
-        sources.append(_Source("le trousseau de clés du système", [kept], True))
+        sources.append(_Source("le trousseau de clés du système", _lines_of(kept), True))
     for folder in _backup_folders(conn, target):
         for path, found in anchors.read_beside(folder, ledger_id):
             label = f"l'ancre de la sauvegarde {path.name.removesuffix(anchors.BESIDE_SUFFIX)}"
             if found is None:
                 report.findings.append(Finding(None, "anchor", f"{_capital(label)} est illisible."))
                 continue
-            sources.append(_Source(label, [found], True))
+            sources.append(_Source(label, _lines_of(found), True))
     if not sources and not elsewhere:
         return
-    seqs = {a.seq for s in sources for a in s.anchors} | {e.seq for e in elsewhere}
+    seqs = {line.seq for s in sources for line in s.lines} | {e.seq for e in elsewhere}
     hashes = _hashes(conn, {seq for seq in seqs if seq <= last})
     for source in sources:
         _compare(source, ledger_id, last, hashes, restores, public, report, in_place)
     for other in elsewhere:
         _compare_elsewhere(other, last, hashes, restores, report)
-    if restores and lines is not None:
+    if restores and log is not None:
         report.notices.append(_restore_notice(restores))
 
 
@@ -131,26 +140,27 @@ def _compare(
     other (a backup copy) is behind the anchors by nature, which is then only said."""
     behind: Anchor | None = None
     beside: list[Anchor] = []
-    forged: list[Anchor] = []
+    forged: list[LogLine] = []
     foreign: list[Anchor] = []
-    final = source.anchors[-1] if source.anchors else None
-    for anchor in source.anchors:
-        if anchor.ledger_id != ledger_id:
-            foreign.append(anchor)
-            continue
-        if anchor.seq <= last and anchor.seq not in hashes:
+    final = source.lines[-1] if source.lines else None
+    for line in source.lines:
+        if line.seq <= last and line.seq not in hashes:
             continue  # a record missing inside the chain (a gap, a purge) is the chain's
-        contradicts = anchor.seq > last or hashes[anchor.seq] != anchor.hash
-        if contradicts and _superseded(anchor, restores):
+        contradicts = line.seq > last or hashes[line.seq] != line.hash
+        if contradicts and _superseded(line.seq, line.ts, restores):
             continue
-        if not (contradicts or source.check_all or anchor is final):
+        if not (contradicts or source.check_all or line is final):
+            continue
+        anchor = Anchor.parse(line.text)
+        if anchor is None or (anchor.seq, anchor.hash) != (line.seq, line.hash):
+            forged.append(line)
             continue
         key = public.get(anchor.key_id)
-        if key is None:
+        if anchor.ledger_id != ledger_id or key is None:
             foreign.append(anchor)
             continue
         if not anchor.signature_ok(key):  # type: ignore[arg-type]
-            forged.append(anchor)
+            forged.append(line)
             continue
         if anchor.seq > last:
             if behind is None or anchor.seq > behind.seq:
@@ -189,12 +199,12 @@ def _compare(
                 "enregistrée à l'origine.",
             )
         )
-    for anchor in forged[:1]:
+    for bad in forged[:1]:
         report.findings.append(
             Finding(
-                anchor.seq,
+                bad.seq,
                 "anchor",
-                f"{_capital(label)} contient une ancre (enregistrement n°{anchor.seq}) dont la "
+                f"{_capital(label)} contient une ancre (enregistrement n°{bad.seq}) dont la "
                 "signature est fausse : elle a été modifiée ou fabriquée"
                 + (f", comme {count(len(forged) - 1)} autre(s)." if len(forged) > 1 else "."),
             )
@@ -214,10 +224,9 @@ def _compare(
 def _compare_elsewhere(
     other: Elsewhere, last: int, hashes: dict[int, str], restores: list[_Restore], report: Report
 ) -> None:
-    probe = Anchor("", other.seq, other.hash, other.ts, "")
     if other.seq <= last and other.seq not in hashes:
         return
-    if _superseded(probe, restores):
+    if _superseded(other.seq, other.ts, restores):
         return
     if other.seq > last:
         report.findings.append(
@@ -241,9 +250,9 @@ def _compare_elsewhere(
         )
 
 
-def _superseded(anchor: Anchor, restores: list[_Restore]) -> bool:
+def _superseded(seq: int, ts: str, restores: list[_Restore]) -> bool:
     """Whether a journaled restore, later than the anchor, put the ledger back before it."""
-    return any(r.restored_seq < anchor.seq and anchor.ts <= r.ts for r in restores)
+    return any(r.restored_seq < seq and ts <= r.ts for r in restores)
 
 
 def _restores(conn: Reader) -> list[_Restore]:
