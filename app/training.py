@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from app import config
 from app.catalog.models import Category, Product
 from app.errors import LedgerError, LedgerMismatch
+from app.ledger.anchor import ANCHORED_SINCE
 from app.ledger.events import EventCode, log_event
 from app.ledger.operators import Operator, OperatorInfo, Permission, Role, require
 from app.ledger.preferences import TILL_ID, ShopPreference, save_till_id
@@ -85,7 +86,8 @@ def _read_shop(source: Session, till_id: str) -> dict[str, Any]:
         "preferences": [
             row
             for row in _rows(source, ShopPreference)
-            if not row["key"].startswith(PLATFORM_PREFERENCES) and row["key"] != TILL_ID
+            if not row["key"].startswith(PLATFORM_PREFERENCES)
+            and row["key"] not in (TILL_ID, ANCHORED_SINCE)  # each ledger's own
         ],
     }
 

@@ -347,6 +347,7 @@ class Ledger:
         # a key kept here until now is set aside, never deleted.
         log.warning("replacing the signing key %s of ledger %s", active, self.ledger_id)
         new = keys.new_private_key()
+        self.signer = new  # the anchor of the KEY record is signed by the new key
         with self.transaction() as session:
             _append_key(session, new, operator, reason=new_key_reason)
             stored = keys.install_key(self.ledger_id, new)
