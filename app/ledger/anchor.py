@@ -175,23 +175,32 @@ def _tail(fd: int) -> Anchor | None:
     if size == 0:
         return None
     start = max(0, size - _TAIL_BYTES)
-    data = os.pread(fd, size - start, start)
+    data = _read_at(fd, size - start, start)
     for line in reversed(data.split(b"\n")):
         if line.strip():
             found = Anchor.parse(line.decode("utf-8", "replace"))
             if found is not None:
                 return found
     if start > 0:  # a line longer than the tail read: read the whole file once
-        return read_anchor_at(fd)
+        found = None
+        for line in _read_at(fd, size, 0).split(b"\n"):
+            found = Anchor.parse(line.decode("utf-8", "replace")) or found
+        return found
     return None
 
 
-def read_anchor_at(fd: int) -> Anchor | None:
-    size = os.fstat(fd).st_size
-    found = None
-    for line in os.pread(fd, size, 0).split(b"\n"):
-        found = Anchor.parse(line.decode("utf-8", "replace")) or found
-    return found
+def _read_at(fd: int, size: int, offset: int) -> bytes:
+    """``size`` bytes from ``offset`` (os.pread is not on every platform); appends still go
+    to the end of the file, which is open with O_APPEND."""
+    os.lseek(fd, offset, os.SEEK_SET)
+    chunks = []
+    while size > 0:
+        chunk = os.read(fd, size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
 
 
 def _append(fd: int, anchor: Anchor) -> None:
