@@ -187,6 +187,18 @@ def test_anchor_log_deleted_then_ledger_cut_short(ledger_path, clock) -> None:
     assert "supprimé ou déplacé" in message
 
 
+def test_a_log_begun_again_is_remarked(ledger_path, clock) -> None:
+    with Ledger.open(ledger_path, clock=clock) as ledger:
+        _day(ledger, clock, 2)
+        ledger_id = ledger.ledger_id
+    anchors.log_path(ledger_id).unlink()
+    with Ledger.open(ledger_path, clock=clock) as ledger:
+        _day(ledger, clock, 1)
+    report = verify_ledger(ledger_path)
+    assert report.ok, report.findings
+    assert any("il a été recommencé" in notice for notice in report.notices)
+
+
 def _rewrite_line(ledger_id: str, index: int, **changes: object) -> None:
     path = anchors.log_path(ledger_id)
     lines = path.read_text().splitlines()

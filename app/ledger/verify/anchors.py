@@ -34,6 +34,7 @@ from app.ledger.verify.scan import Keys
 from app.ledger.verify.sources import PostgresReader, Reader
 
 RESTORE_MARKER = b'"body":{"code":"RESTORE"'
+KEY_IMPORT_MARKER = b'"body":{"code":"KEY_IMPORT"'
 BACKUP_FOLDER = "backup_folder"  # the backup room's preference (app.ledger.backup)
 LOG_LABEL = "le registre des ancres de ce poste"
 
@@ -100,6 +101,8 @@ def check_anchors(
                     f"illisible(s) (ligne n°{unreadable[0]}…) : il a été modifié à la main.",
                 )
             )
+        if lines and in_place:
+            _late_start(conn, lines[0].seq, report)
         since = report.since_seq
         if since is not None and lines:
             lines = [line for line in lines[:-1] if line.seq > since] + lines[-1:]
@@ -315,6 +318,33 @@ def _missing_log(conn: Reader, target: str, ledger_id: str, last: int, report: R
             "ou une réécriture du journal ne peut plus être écarté sur ce poste ; comparez "
             "avec les tickets Z imprimés et les sauvegardes.",
         )
+    )
+
+
+def _late_start(conn: Reader, first: int, report: Report) -> None:
+    """A log that begins after the record the ledger says anchoring began with was begun
+    again: on a new computer (a key imported or replaced, said by the ledger itself), or
+    after it was deleted. Said as a remark: a crash right after the first anchored record
+    also delays the first line."""
+    if isinstance(conn, PostgresReader):
+        return
+    row = conn.execute(
+        "SELECT value FROM shop_preference WHERE key = ?", (anchors.ANCHORED_SINCE,)
+    ).fetchone()
+    if row is None or not str(row[0]).isdigit() or int(row[0]) >= first:
+        return
+    moved = conn.execute(
+        "SELECT COUNT(*) FROM journal WHERE seq > ? AND seq <= ? AND (record_type = 'KEY' "
+        "OR (record_type = 'EVENT' AND instr(canonical, ?) > 0))",
+        (int(row[0]), first, KEY_IMPORT_MARKER),
+    ).fetchone()
+    if moved and moved[0]:
+        return
+    report.notices.append(
+        f"Le registre des ancres de ce poste ne commence qu'à l'enregistrement n°{first}, "
+        f"alors que le journal est ancré depuis le n°{row[0]} : il a été recommencé "
+        "(supprimé puis récrit). Les enregistrements d'avant ne sont comparés qu'aux "
+        "sauvegardes, au trousseau et au serveur central."
     )
 
 
