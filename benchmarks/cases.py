@@ -18,6 +18,7 @@ from app.ledger.store import Ledger
 from app.ledger.verify.engine import Report, verify_ledger
 from app.sales.service import record_sale
 from benchmarks import (
+    anchor_case,
     app_cases,
     archive_case,
     audit_case,
@@ -522,4 +523,5 @@ BENCHMARKS: dict[str, Callable[[Context], list[Result]]] = {
     "central": central_case.bench_central,
     "card": terminal_case.bench_card_payment,
     "timestamp": timestamp_case.bench_timestamp,
+    "anchor": anchor_case.bench_anchor,
 }

@@ -57,13 +57,17 @@ def run_verify(args: argparse.Namespace) -> int:
         from app.cli.central import verify_central_ledger
 
         return verify_central_ledger(path, args.till, common.operator_name())
+    from app.ledger.central.anchors import central_anchors
     from app.training import ledger_kind
 
-    report = verify_and_record(path, workers=args.workers, incremental=args.incremental)
+    elsewhere, notes = central_anchors(path)
+    report = verify_and_record(
+        path, workers=args.workers, incremental=args.incremental, elsewhere=elsewhere
+    )
     if isinstance(path, Path) and ledger_kind(path) == "training":
         print(f"Journal de FORMATION vérifié ({path.name}) — ", end="")
     print(report.summary())
-    for notice in report.notices:
+    for notice in [*report.notices, *notes]:
         print(f"Remarque : {notice}")
     return 0 if report.ok else 1
 
