@@ -66,6 +66,7 @@ def run_close(args: argparse.Namespace) -> int:
     running the closure hears about it."""
     from app.cli.archive import print_archive
     from app.documents.text import closure_text
+    from app.einvoice.pdp.autoreport import send_due_after_closure
     from app.ledger.backup.copies import backup_line
     from app.ledger.closing import close_and_follow_up
     from app.ledger.closures import get_closure
@@ -91,7 +92,10 @@ def run_close(args: argparse.Namespace) -> int:
         supervisor=common.supervisor(args),
     ) as ledger:
         operator = common.authenticated(ledger, args)
-        closed = close_and_follow_up(ledger, kind, period, operator=operator, counted=counted)
+        closed = close_and_follow_up(
+            ledger, kind, period, operator=operator, counted=counted,
+            then=(send_due_after_closure,),
+        )  # fmt: skip
         done = closed.follow_up
         if done.backup is not None:
             print(f"Sauvegarde écrite : {done.backup.path}", file=sys.stderr)
@@ -104,6 +108,8 @@ def run_close(args: argparse.Namespace) -> int:
             )
         if done.archive is not None:
             print_archive(done.archive, stream=sys.stderr)
+        for note in done.notes:
+            print(note, file=sys.stderr)
     if done.warning:
         print(f"Attention : {done.warning}", file=sys.stderr)
         return 1

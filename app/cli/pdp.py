@@ -148,7 +148,12 @@ def _chorus_client(ledger):  # type: ignore[no-untyped-def]
 
 
 def _ereport(ledger, client, args, operator: str) -> int:  # type: ignore[no-untyped-def]
-    from app.einvoice.pdp.ereporting import parse_period, send_due, set_platform_matricule
+    from app.einvoice.pdp.ereporting import (
+        parse_period,
+        period_states,
+        send_due,
+        set_platform_matricule,
+    )
     from app.ledger.settings import fiscal_settings
 
     asked = args.period or args.month
@@ -170,7 +175,11 @@ def _ereport(ledger, client, args, operator: str) -> int:  # type: ignore[no-unt
         print(sent[-1][0].validation.rules_line())
     else:
         print("Aucun e-reporting à transmettre.")
-    return 0
+    with ledger.reader() as session:
+        rejected = [row for row in period_states(session) if row.rejected]
+    for row in rejected:
+        print(f"Attention : l'e-reporting des {row.period.label()} a été rejeté {row.reason}")
+    return 1 if rejected else 0
 
 
 def _lifecycle_status(ledger, client, args) -> int:  # type: ignore[no-untyped-def]

@@ -9,8 +9,8 @@ warning (``FollowUp.error``), never raised, and never undoes the closure.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy.orm import Session
@@ -34,6 +34,7 @@ class FollowUp:
     backup: BackupResult | None = None
     archive: ArchiveResult | None = None
     error: ComptoirError | None = None
+    notes: tuple[str, ...] = ()  # what the followers given by the caller did, in French
 
     @property
     def warning(self) -> str | None:
@@ -70,10 +71,46 @@ def close_period(
     raise ValueError(f"not a closure: {kind}")
 
 
-def follow_up_closure(ledger: Ledger, kind: RecordType, period: str, *, operator: str) -> FollowUp:
-    """What follows a committed closure (see the module docstring). Slow (a copy of the
-    ledger, an archive): the GUI runs it off its thread."""
+# Work of a layer above the ledger that follows a closure (the e-reporting of the periods
+# it completes): (ledger, kind, period, operator) -> a line for the shop, or None. The
+# caller names its followers, so the ledger never imports the layers built on it.
+ClosureFollower = Callable[[Ledger, RecordType, str, str], "str | None"]
+
+
+def follow_up_closure(
+    ledger: Ledger,
+    kind: RecordType,
+    period: str,
+    *,
+    operator: str,
+    then: Sequence[ClosureFollower] = (),
+) -> FollowUp:
+    """What follows a committed closure (see the module docstring), then each of ``then``.
+    Slow (a copy of the ledger, an archive): the GUI runs it off its thread."""
     kind = RecordType(kind)
+    done = _backup_or_archive(ledger, kind, period, operator)
+    notes: list[str] = []
+    error = done.error
+    for follower in then:
+        try:
+            note = follower(ledger, kind, period, operator)
+        except ComptoirError as exc:
+            error = error or exc
+            continue
+        except Exception as exc:
+            log.exception("follow-up %r of the closure %s failed", follower, period)
+            error = error or ComptoirError(
+                f"La clôture {period} est enregistrée, mais ce qui devait la suivre a échoué "
+                "sur une erreur inattendue.",
+                detail=repr(exc),
+            )
+            continue
+        if note:
+            notes.append(note)
+    return replace(done, notes=tuple(notes), error=error) if then else done
+
+
+def _backup_or_archive(ledger: Ledger, kind: RecordType, period: str, operator: str) -> FollowUp:
     try:
         if kind is RecordType.DAY_CLOSURE:
             if ledger.is_server:  # the server's own backups (pg_dump) keep a PostgreSQL ledger
@@ -104,11 +141,12 @@ def close_and_follow_up(
     *,
     operator: str,
     counted: Mapping[str, int] | None = None,
+    then: Sequence[ClosureFollower] = (),
 ) -> ClosedPeriod:
     """Close (one transaction, committed), then follow up; see the module docstring."""
     with ledger.transaction() as session:
         recorded = close_period(session, kind, period, operator=operator, counted=counted)
     follow_up = follow_up_closure(
-        ledger, recorded.record_type, recorded.body["period"], operator=operator
+        ledger, recorded.record_type, recorded.body["period"], operator=operator, then=then
     )
     return ClosedPeriod(recorded, follow_up)

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
+from app.einvoice.pdp.autoreport import send_due_after_closure
 from app.einvoice.pdp.outbox import outbox_problems
 from app.einvoice.pdp.training import training_client
 from app.einvoice.pdp.worker import OutboxWorker, configured_client
@@ -244,13 +245,17 @@ class MainWindow(QMainWindow):
             return
 
         def work() -> FollowUp:
-            return follow_up_closure(ledger, closure.record_type, closure.period, operator=operator)
+            return follow_up_closure(
+                ledger, closure.record_type, closure.period, operator=operator,
+                then=(send_due_after_closure,),
+            )  # fmt: skip
 
         def then(outcome: object) -> None:
             note = ""
             if isinstance(outcome, FollowUp):
                 if outcome.archive is not None:
                     note = f"\nArchive de l'exercice écrite : {outcome.archive.path}"
+                note += "".join(f"\n{line}" for line in outcome.notes)
                 if outcome.error is not None and closure.record_type is not (
                     RecordType.DAY_CLOSURE
                 ):

@@ -32,6 +32,12 @@ from app.catalog.nature import CATEGORY_CODES, default_nature, nature_of
 from app.einvoice.official import require_valid, validate_ereporting
 from app.einvoice.pdp import flux10
 from app.einvoice.pdp.client import FlowPlatform, FlowRef, sha256_of
+from app.einvoice.pdp.models import (
+    ACK_ERROR,
+    ACK_PENDING,
+    InvoiceLifecycle,
+    ReportAcknowledgement,
+)
 from app.einvoice.validate import ValidationReport
 from app.errors import InvalidInput
 from app.ledger import canonical
@@ -95,6 +101,45 @@ class SentReport:
     flow_id: str
     sent_at: str
     total_cents: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the platform (acknowledgement) and then the PPF (300 Déposé, 301 Rejeté)
+    said of one report sent, in French."""
+
+    state: str  # "Transmis", "Accepté par la plateforme", "Déposé", "Rejeté"
+    reason: str = ""
+
+    @property
+    def rejected(self) -> bool:
+        return self.state == "Rejeté"
+
+
+def answers(session: Session) -> dict[str, Answer]:
+    """Per flow id of a report sent: what the platform and the PPF said of it."""
+    found: dict[str, Answer] = {}
+    ppf = {
+        doc: (code, reason)
+        for doc, code, reason in session.execute(
+            select(InvoiceLifecycle.doc_number, InvoiceLifecycle.code, InvoiceLifecycle.reason)
+            .where(InvoiceLifecycle.code.in_(("300", "301")))
+            .order_by(InvoiceLifecycle.issued_at, InvoiceLifecycle.id)
+        )
+    }
+    for row in session.scalars(select(ReportAcknowledgement)):
+        code, reason = ppf.get(row.report_id, ("", ""))
+        if row.ack_status == ACK_ERROR:
+            found[row.flow_id] = Answer("Rejeté", f"par la plateforme : {row.reason}")
+        elif code == "301":
+            found[row.flow_id] = Answer("Rejeté", f"par le PPF (301) : {reason or 'sans motif'}")
+        elif code == "300":
+            found[row.flow_id] = Answer("Déposé")
+        elif row.ack_status == ACK_PENDING:
+            found[row.flow_id] = Answer("Transmis")
+        else:
+            found[row.flow_id] = Answer("Accepté par la plateforme")
+    return found
 
 
 # -- periods -------------------------------------------------------------------------------
@@ -424,7 +469,8 @@ def sent_reports(session: Session) -> list[SentReport]:
 
 
 def due_periods(session: Session) -> list[Period]:
-    """Ended periods with sales and no report sent yet."""
+    """Complete periods with sales and no report sent yet: ended before today, or whose
+    last day is closed (the closure that completes a period makes it due at once)."""
     first = session.scalar(
         select(JournalRecord.business_date)
         .where(JournalRecord.is_sale.is_(True))
@@ -436,6 +482,9 @@ def due_periods(session: Session) -> list[Period]:
     regime = fiscal_settings(session).vat_regime
     sent = {s.period for s in sent_reports(session)}
     last = today(session) - timedelta(days=1)
+    closed = [c.period for c in list_closures(session, RecordType.DAY_CLOSURE)]
+    if closed:
+        last = max(last, date.fromisoformat(max(closed)[:10]))
     return [p for p in periods_between(regime, date.fromisoformat(first), last)
             if p.end <= last and p not in sent and has_sales(session, p)]  # fmt: skip
 
@@ -445,33 +494,45 @@ class PeriodState:
     """One period as the e-reporting screen lists it."""
 
     period: Period
-    state: str  # French: "En cours", "À transmettre", "Transmis", "Rectifié"
+    state: str  # French: "En cours", "À transmettre", "Transmis", "Rectifié", "Déposé"...
     sent: tuple[SentReport, ...]
+    reason: str = ""  # why the last report was rejected
 
     @property
     def due(self) -> bool:
         return self.state == "À transmettre"
 
+    @property
+    def rejected(self) -> bool:
+        return self.state == "Rejeté"
+
 
 def period_states(session: Session, *, months: int = 12) -> list[PeriodState]:
     """The periods with sales of the last ``months`` months, newest first, with what was
-    sent for each."""
+    sent for each and what the platform and the PPF answered to the last report."""
     regime = fiscal_settings(session).vat_regime
     now = today(session)
     since = (now.replace(day=1) - timedelta(days=31 * (months - 1))).replace(day=1)
     sent: dict[Period, list[SentReport]] = defaultdict(list)
     for report in sent_reports(session):
         sent[report.period].append(report)
+    said = answers(session)
+    due = set(due_periods(session))
     rows = []
     for period in periods_between(regime, since, now):
         reports = tuple(sent.get(period, ()))
         if not reports and not has_sales(session, period):
             continue
+        reason = ""
         if reports:
-            state = "Rectifié" if reports[-1].type_code == "RE" else "Transmis"
+            answer = said.get(reports[-1].flow_id) or Answer("Transmis")
+            state, reason = answer.state, answer.reason
+            if state in ("Transmis", "Accepté par la plateforme", "Déposé"):
+                replaced = reports[-1].type_code == "RE"
+                state = "Rectifié" if replaced and state != "Déposé" else state
         else:
-            state = "À transmettre" if period.end < now else "En cours"
-        rows.append(PeriodState(period, state, reports))
+            state = "À transmettre" if period in due else "En cours"
+        rows.append(PeriodState(period, state, reports, reason))
     return rows[::-1]
 
 
@@ -482,7 +543,11 @@ def send_report(
     if ledger.kind != "real":
         raise InvalidInput("Un journal de formation ou de démonstration ne transmet rien.")
     with ledger.reader() as session:
-        already = [s for s in sent_reports(session) if s.period == period]
+        said = answers(session)
+        already = [
+            s for s in sent_reports(session)
+            if s.period == period and not (said.get(s.flow_id) or Answer("")).rejected
+        ]  # fmt: skip
         if already and not replace:
             raise InvalidInput(
                 f"L'e-reporting des {period.label()} a déjà été transmis : envoyez un "
@@ -508,6 +573,16 @@ def send_report(
             total=report.total_cents,
             sha256=digest,
             flow_id=ref.flow_id,
+        )
+        session.add(
+            ReportAcknowledgement(
+                flow_id=ref.flow_id,
+                report_id=report.report_id,
+                ack_status=ACK_PENDING,
+                ppf_code="",
+                reason="",
+                updated_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            )
         )
     return report, ref
 
