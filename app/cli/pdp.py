@@ -178,7 +178,7 @@ def _ereport(ledger, client, args, operator: str) -> int:  # type: ignore[no-unt
     with ledger.reader() as session:
         rejected = [row for row in period_states(session) if row.rejected]
     for row in rejected:
-        print(f"Attention : l'e-reporting des {row.period.label()} a été rejeté {row.reason}")
+        print(f"Attention : l'e-reporting des {row.period.label()} a été rejeté ({row.reason}).")
     return 1 if rejected else 0
 
 

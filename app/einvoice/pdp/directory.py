@@ -29,6 +29,7 @@ from app.einvoice.pdp.client import (
     busy_or_down,
     network_failure,
 )
+from app.einvoice.pdp.config import PlatformNotConfigured, load_settings
 from app.einvoice.pdp.models import QUEUED, UNLISTED, OutboxItem
 from app.errors import InvalidInput
 from app.ledger.store import Ledger
@@ -254,3 +255,34 @@ def unlisted_message(siren: str) -> str:
         f"Destinataire non référencé : le SIREN {siren} ne figure pas encore dans l'annuaire ; "
         "la facture partira dès qu'il y sera (vérification à chaque synchronisation)."
     )
+
+
+def directory_line(session: Session, customer_id: int | None) -> str:
+    """What the directory last said of a customer, in French, for the customer form."""
+    customer = session.get(Customer, customer_id) if customer_id is not None else None
+    if customer is None or customer.kind != "company" or (customer.country or "FR") != "FR":
+        return "Non concerné (entreprise établie en France seulement)."
+    if not customer.directory_status:
+        return "Pas encore vérifié dans l'annuaire."
+    day = customer.directory_checked_at
+    when = f" (vérifié le {day[8:10]}/{day[5:7]}/{day[:4]})" if len(day) >= 10 else ""
+    if customer.directory_status == NOT_LISTED:
+        return f"Non référencé dans l'annuaire{when} : ses factures attendront qu'il le soit."
+    routing = f", code de routage {customer.routing_code}" if customer.routing_code else ""
+    return f"Joignable : adresse {customer.electronic_address}{routing}{when}."
+
+
+def look_up_customer(ledger: Ledger, customer_id: int) -> Lookup:
+    """Look a customer up through the platform configured for this ledger (the customer
+    form's « Vérifier dans l'annuaire », and after it is saved)."""
+    settings = None
+    if ledger.kind == "real":
+        with ledger.reader() as session:
+            settings = load_settings(session)
+    if settings is None:
+        raise PlatformNotConfigured(
+            "Aucune plateforme de facturation électronique n'est configurée : l'annuaire ne "
+            "peut pas être consulté (Réglages)."
+        )
+    with HttpFlowClient(settings) as client:
+        return check_customer(ledger, HttpDirectory(client), customer_id)

@@ -130,9 +130,9 @@ def answers(session: Session) -> dict[str, Answer]:
     for row in session.scalars(select(ReportAcknowledgement)):
         code, reason = ppf.get(row.report_id, ("", ""))
         if row.ack_status == ACK_ERROR:
-            found[row.flow_id] = Answer("Rejeté", f"par la plateforme : {row.reason}")
+            found[row.flow_id] = Answer("Rejeté", f"Plateforme — {row.reason}")
         elif code == "301":
-            found[row.flow_id] = Answer("Rejeté", f"par le PPF (301) : {reason or 'sans motif'}")
+            found[row.flow_id] = Answer("Rejeté", f"PPF (301) — {reason or 'sans motif donné'}")
         elif code == "300":
             found[row.flow_id] = Answer("Déposé")
         elif row.ack_status == ACK_PENDING:

@@ -680,24 +680,9 @@ def outbox_problems(
             .order_by(OutboxItem.id)
         )
     ]  # fmt: skip
-    unlisted = list(
-        session.scalars(
-            select(OutboxItem.doc_number)
-            .where(OutboxItem.state == UNLISTED)
-            .order_by(OutboxItem.id)
-        )
-    )
-    if unlisted:
-        what = (
-            f"La facture {unlisted[0]} attend"
-            if len(unlisted) == 1
-            else f"{len(unlisted)} factures ({', '.join(unlisted[:3])}"
-            f"{'…' if len(unlisted) > 3 else ''}) attendent"
-        )
-        problems.append(
-            f"{what} : destinataire non référencé dans l'annuaire. Envoi dès que "
-            "l'annuaire le connaîtra (vérifié à chaque synchronisation)."
-        )
+    notice = unlisted_notice(session)
+    if notice:
+        problems.append(notice)
     pending = list(
         session.scalars(
             select(OutboxItem)
@@ -710,6 +695,30 @@ def outbox_problems(
         if waiting:
             problems.extend(_waiting_problems(session, channel, waiting, now, late_after))
     return problems
+
+
+def unlisted_notice(session: Session) -> str | None:
+    """The sentence of the banner about invoices waiting for the directory to know their
+    buyer (« destinataire non référencé »), or None."""
+    unlisted = list(
+        session.scalars(
+            select(OutboxItem.doc_number)
+            .where(OutboxItem.state == UNLISTED)
+            .order_by(OutboxItem.id)
+        )
+    )
+    if not unlisted:
+        return None
+    what = (
+        f"La facture {unlisted[0]} attend"
+        if len(unlisted) == 1
+        else f"{len(unlisted)} factures ({', '.join(unlisted[:3])}"
+        f"{'…' if len(unlisted) > 3 else ''}) attendent"
+    )
+    return (
+        f"{what} : destinataire non référencé dans l'annuaire. Envoi dès que "
+        "l'annuaire le connaîtra (vérifié à chaque synchronisation)."
+    )
 
 
 def _waiting_problems(
@@ -762,4 +771,5 @@ __all__ = [
     "record_cashed_delivery",
     "retry_failed",
     "transmits",
+    "unlisted_notice",
 ]

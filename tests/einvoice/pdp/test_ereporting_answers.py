@@ -75,7 +75,7 @@ def test_the_ppf_s_301_rejects_the_period_with_its_reason(shop, clock) -> None:
         _sync(ledger, platform)
     row = _state(ledger)
     assert row.rejected and row.state == "Rejeté"
-    assert row.reason == "par le PPF (301) : Période déjà déclarée par un autre émetteur"
+    assert row.reason == "PPF (301) — Période déjà déclarée par un autre émetteur"
 
 
 def test_an_acknowledgement_in_error_rejects_the_period_then_a_new_initial_goes(
@@ -88,7 +88,7 @@ def test_an_acknowledgement_in_error_rejects_the_period_then_a_new_initial_goes(
         _sync(ledger, platform)
         row = _state(ledger)
         assert row.rejected
-        assert row.reason == "par la plateforme : Règle G6.22 : Matricule de plateforme inconnu"
+        assert row.reason == "Plateforme — Règle G6.22 : Matricule de plateforme inconnu"
         assert platform.reports == []  # the platform did not take it
         # The rejected report does not count: the period is sent again as an initial one.
         with _client(platform) as client:
