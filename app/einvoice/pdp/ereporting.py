@@ -6,7 +6,9 @@ period of the shop's VAT regime, held to the official rules, sent and journaled.
   ticket counts once per category whatever its number of rates;
 - 10.1: invoices to buyers outside France, one by one, in the same transactions report;
 - 10.4: what was received for B2C services whose VAT is due on payment (no option for
-  VAT on debits), per day and rate.
+  VAT on debits), per day and rate;
+- 10.2: what was received, invoice by invoice, for the invoices of 10.1 whose VAT is due
+  on payment, in the same payments report.
 
 Periods (``periods_between``): réel normal, transactions per ten days and payments per
 month; réel simplifié, monthly; franchise en base, every two months. The first report of
@@ -29,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from app.catalog.models import Product
 from app.catalog.nature import CATEGORY_CODES, default_nature, nature_of
+from app.einvoice.issuing import get_document
 from app.einvoice.official import require_valid, validate_ereporting
 from app.einvoice.pdp import flux10
 from app.einvoice.pdp.client import FlowPlatform, FlowRef, sha256_of
@@ -38,6 +41,7 @@ from app.einvoice.pdp.models import (
     InvoiceLifecycle,
     ReportAcknowledgement,
 )
+from app.einvoice.pdp.outbox import received_per_rate
 from app.einvoice.validate import ValidationReport
 from app.errors import InvalidInput
 from app.ledger import canonical
@@ -79,11 +83,13 @@ class Report:
     invoices: tuple[flux10.UnitaryInvoice, ...]
     content: bytes
     validation: ValidationReport
+    invoice_payments: tuple[flux10.InvoicePayment, ...] = ()
 
     @property
     def total_cents(self) -> int:
         sales = sum(r.base_cents + r.vat_cents for d in self.days for r in d.rates)
         paid = sum(cents for p in self.payments for _, cents in p.amounts)
+        paid += sum(cents for p in self.invoice_payments for _, cents in p.amounts)
         return (
             sales
             + paid
@@ -336,6 +342,42 @@ def _gather(session: Session, period: Period, shop: Any) -> tuple[_Sales, list[d
     return sales, abroad
 
 
+def _due_on_payment(body: dict[str, Any]) -> bool:
+    return not body.get("vat_on_debits") and body.get("operation") in ("services", "mixed")
+
+
+def _invoice_payments(session: Session, period: Period) -> tuple[flux10.InvoicePayment, ...]:
+    """10.2: payments received in the period for invoices to buyers outside France whose
+    VAT is due on payment (what was paid at issue, and each payment recorded later), split
+    over the invoice's VAT rates in proportion to their totals."""
+    found = []
+    bodies: dict[str, dict[str, Any]] = {}
+    types = (RecordType.INVOICE, RecordType.PAYMENT)
+    for _, record_type, business_date, raw in _records(session, types, period):
+        body = canonical.decode(raw)["body"]
+        if record_type == RecordType.INVOICE:
+            invoice, received = body, body.get("paid", 0)
+        else:
+            number = body["invoice"]
+            if number not in bodies:
+                bodies[number] = get_document(session, number).body
+            invoice, received = bodies[number], body["total"]
+        buyer = invoice.get("buyer") or {}
+        abroad = buyer.get("kind") == "company" and not _is_domestic_b2b(buyer)
+        if not abroad or not _due_on_payment(invoice) or received <= 0:
+            continue
+        if invoice.get("doc") == "credit_note":
+            continue
+        shares = received_per_rate(invoice["vat"], received)
+        amounts = tuple(sorted(shares.items(), key=lambda kv: -kv[0]))
+        if amounts:
+            found.append(flux10.InvoicePayment(
+                invoice["number"], date.fromisoformat(invoice["issue_date"]),
+                date.fromisoformat(business_date), amounts,
+            ))  # fmt: skip
+    return tuple(found)
+
+
 def _unitary(body: dict[str, Any]) -> flux10.UnitaryInvoice:
     buyer = body["buyer"]
     country = buyer.get("country") or "FR"
@@ -391,8 +433,12 @@ def build_report(
     _require_closed(session, period)
     sales, abroad = _gather(session, period, shop)
     matricule = platform_matricule(session)
-    number = 1 + sum(1 for sent in sent_reports(session) if sent.period == period)
-    suffix = "IN" if type_code == "IN" else f"RE{number - 1}"
+    earlier = [sent for sent in sent_reports(session) if sent.period == period]
+    said = answers(session)
+    refused = sum(1 for sent in earlier if (said.get(sent.flow_id) or Answer("")).rejected)
+    taken = len(earlier) - refused
+    # Every report has its own id: an initial one sent again after a rejection is IN2...
+    suffix = (f"IN{refused + 1}" if refused else "IN") if type_code == "IN" else f"RE{taken}"
     report_id = f"{shop.siren}-{period.flux.replace('.', '')}-{period.start:%Y%m%d}-{suffix}"
     header = flux10.Header(
         report_id=report_id,
@@ -406,10 +452,13 @@ def build_report(
     days = sales.days() if period.flux == flux10.TRANSACTIONS else ()
     payments = sales.payments() if period.flux == flux10.PAYMENTS else ()
     invoices = tuple(_unitary(b) for b in abroad) if period.flux == flux10.TRANSACTIONS else ()
+    received = _invoice_payments(session, period) if period.flux == flux10.PAYMENTS else ()
     content = flux10.write(header, period.flux, period.start, period.end, days=days,
-                           payments=payments, invoices=invoices)  # fmt: skip
+                           payments=payments, invoices=invoices,
+                           invoice_payments=received)  # fmt: skip
     validation = require_valid(validate_ereporting(content), "flux10")
-    return Report(period, type_code, report_id, days, payments, invoices, content, validation)
+    return Report(period, type_code, report_id, days, payments, invoices, content, validation,
+                  received)  # fmt: skip
 
 
 def _require_closed(session: Session, period: Period) -> None:
