@@ -113,6 +113,12 @@ class HttpDirectory:
         if siret:
             filters["siret"] = {"op": "contains", "value": siret}
         response = self._post("/v1/directory-line/search", {"filters": filters, "limit": 50})
+        if response.status_code == 404 and "json" not in response.headers.get("Content-Type", ""):
+            # No directory at this address (a page, not an answer): not the buyer's fault.
+            raise PlatformError(
+                f"Aucun annuaire ne répond à l'adresse {self._base} : vérifiez les réglages.",
+                status=404,
+            )
         if response.status_code in (204, 404):
             return Lookup(siren, siret, None)
         try:
