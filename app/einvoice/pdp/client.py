@@ -221,7 +221,12 @@ class FlowPlatform(Protocol):
     def flow_info(self, flow_id: str) -> FlowInfo: ...
 
     def send_report(
-        self, file: bytes, *, tracking_id: str, sha256: str | None = None
+        self,
+        file: bytes,
+        *,
+        tracking_id: str,
+        sha256: str | None = None,
+        processing_rule: str = "B2C",
     ) -> FlowRef: ...
 
     def health(self) -> bool: ...
@@ -569,13 +574,21 @@ class HttpFlowClient(TokenCache):
         )
         return response.content
 
-    def send_report(self, file: bytes, *, tracking_id: str, sha256: str | None = None) -> FlowRef:
-        """An e-reporting file (FRR), e.g. the B2C totals of a day."""
+    def send_report(
+        self,
+        file: bytes,
+        *,
+        tracking_id: str,
+        sha256: str | None = None,
+        processing_rule: str = "B2C",
+    ) -> FlowRef:
+        """An e-reporting file (FRR): B2C sales (``B2C``), or only invoices to buyers
+        outside France and their payments (``B2BInt``)."""
         return self.submit(
             file,
             filename=f"e-reporting-{tracking_id}.xml",
             tracking_id=tracking_id,
-            processing_rule="B2C",
+            processing_rule=processing_rule,
             flow_syntax="FRR",
             flow_profile=None,
             sha256=sha256,

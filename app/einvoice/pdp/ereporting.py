@@ -86,6 +86,12 @@ class Report:
     invoice_payments: tuple[flux10.InvoicePayment, ...] = ()
 
     @property
+    def processing_rule(self) -> str:
+        """The Flow API's processing rule: international B2B alone is ``B2BInt``."""
+        unitary = bool(self.invoices or self.invoice_payments)
+        return "B2BInt" if unitary and not (self.days or self.payments) else "B2C"
+
+    @property
     def total_cents(self) -> int:
         sales = sum(r.base_cents + r.vat_cents for d in self.days for r in d.rates)
         paid = sum(cents for p in self.payments for _, cents in p.amounts)
@@ -608,7 +614,10 @@ def send_report(
             )
         report = build_report(session, period, type_code="RE" if replace else "IN")
     digest = sha256_of(report.content)
-    ref = client.send_report(report.content, tracking_id=str(uuid.uuid4()), sha256=digest)
+    ref = client.send_report(
+        report.content, tracking_id=str(uuid.uuid4()), sha256=digest,
+        processing_rule=report.processing_rule,
+    )  # fmt: skip
     with ledger.transaction() as session:
         log_event(
             session,

@@ -6,9 +6,14 @@ is held to the official Flux 10 rules before it leaves (``build_report``)."""
 from __future__ import annotations
 
 from datetime import date, time
+from decimal import Decimal
 
 import pytest
 
+from app.customers.service import CustomerInfo, save_customer
+from app.demo import DEMO_CUSTOMERS
+from app.einvoice.invoices import InvoiceDraft, InvoiceLineInput
+from app.einvoice.issuing import issue_invoice
 from app.einvoice.pdp.autoreport import send_due_after_closure
 from app.einvoice.pdp.ereporting import period_states, send_due, sent_reports
 from app.einvoice.pdp.sandbox import SandboxPlatform
@@ -152,3 +157,19 @@ def test_nothing_is_sent_after_a_closure_without_a_platform(shop, clock) -> None
 def test_the_ppf_answers_only_300_or_301(code: str) -> None:
     with SandboxPlatform() as platform, pytest.raises(Exception, match="300"):
         platform.set_report_outcome(code)
+
+
+def test_a_report_of_invoices_abroad_alone_is_b2bint(shop, clock) -> None:
+    ledger = shop["ledger"]
+    clock.set_local(date(2026, 3, 2), time(10))
+    with ledger.transaction() as session:
+        belgian = save_customer(session, CustomerInfo(**DEMO_CUSTOMERS[1])).id
+        line = InvoiceLineInput("Farine", Decimal(1), 5000, 550, nature="goods")
+        issue_invoice(session, InvoiceDraft(belgian, (line,)), operator="Camille")
+    _close(ledger, clock, date(2026, 3, 2))
+    clock.set_local(date(2026, 4, 2), time(9))
+    with SandboxPlatform() as platform, _client(platform) as client:
+        [(report, _)] = send_due(ledger, client, operator="Gérant", periods=[FIRST_DECADE])
+        [flow] = platform.reports
+    assert report.processing_rule == flow.processing_rule == "B2BInt"
+    assert flow.flow_type == "UnitaryCustomerTransactionReport"
