@@ -263,6 +263,7 @@ def serve(port: int, host: str = "127.0.0.1", **options: Any) -> None:
         print(f"  Adresse du jeton OAuth2 : {platform.token_url}")
         print(f"  Identifiant client : {platform.client_id}")
         print(f"  Secret client : {platform.client_secret}")
+        print(f"  Annuaire (Directory Service) : {platform.url}/directory-service")
         print(f"  Pilotage des pannes : POST {platform.url}/sandbox/control")
         print("Appuyez sur Ctrl-C pour arrêter.", flush=True)
         try:
