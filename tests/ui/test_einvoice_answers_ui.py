@@ -103,6 +103,7 @@ def test_a_rejected_e_reporting_period_is_shown_with_its_reason(
     assert dialog.send_button.isEnabled()  # sent again as initial reports
     qtbot.wait(100)
     dialog.grab().save(str(_shots(tmp_path) / "ereporting-rejected.png"))
+    dialog.close()  # a modal dialog left open would take the keys of later tests
 
 
 def test_the_invoices_screen_says_which_invoices_wait_for_the_directory(
