@@ -96,6 +96,7 @@ def run_close(args: argparse.Namespace) -> int:
     running the closure hears about it."""
     from app.cli.archive import print_archive
     from app.documents.text import closure_text
+    from app.einvoice.pdp.autoreport import send_due_after_closure
     from app.ledger.backup.copies import backup_line
     from app.ledger.closing import close_and_follow_up
     from app.ledger.closures import get_closure
@@ -123,8 +124,9 @@ def run_close(args: argparse.Namespace) -> int:
     ) as ledger:
         operator = common.authenticated(ledger, args)
         closed = close_and_follow_up(
-            ledger, kind, period, operator=operator, counted=counted, stamp=stamp_pending
-        )
+            ledger, kind, period, operator=operator, counted=counted,
+            stamp=stamp_pending, then=(send_due_after_closure,),
+        )  # fmt: skip
         done = closed.follow_up
         if done.backup is not None:
             print(f"Sauvegarde écrite : {done.backup.path}", file=sys.stderr)
@@ -139,6 +141,8 @@ def run_close(args: argparse.Namespace) -> int:
             print_archive(done.archive, stream=sys.stderr)
     if done.stamp_notice:
         print(done.stamp_notice, file=sys.stderr)
+    for note in done.notes:
+        print(note, file=sys.stderr)
     if done.warning:
         print(f"Attention : {done.warning}", file=sys.stderr)
         return 1
