@@ -246,7 +246,7 @@ def test_the_ticket_discount_is_a_line_and_errors_clear(qtbot, till_window) -> N
 
 
 # -- the day's Z ------------------------------------------------------------------------
-def test_the_z_is_confirmed_and_the_till_then_says_the_day_is_closed(
+def test_the_z_is_confirmed_and_trading_goes_on_into_the_next_z(
     qtbot, till_window, clock, shop
 ) -> None:
     till = till_window.till
@@ -277,13 +277,37 @@ def test_the_z_is_confirmed_and_the_till_then_says_the_day_is_closed(
     answer_confirmation(qtbot, yes=True)
     qtbot.waitUntil(lambda: "ZJ000001" in closures.findChild(QWidget, "dayStatus").text())
 
+    # Trading goes on after the Z (it no longer shuts the day): the till says so before
+    # anything is scanned, and the next sale is recorded into the next closure.
     till_window.nav.setCurrentRow(PAGES.index("Caisse"))
-    assert till.notice.isVisible()  # said before anything is scanned
-    assert "La journée du 02/03/2026 est clôturée" in till.notice.text()
+    assert till.notice.isVisible()
+    assert till.notice.text() == (
+        "Journée clôturée à 19:00 (Z n° 1) — les ventes suivantes iront sur la prochaine clôture."
+    )
+    clock.advance(minutes=7)
     _scan(qtbot, till.barcode, BAGUETTE)
     qtbot.keyClick(till.barcode, Qt.Key.Key_F12)
-    assert not [w for w in QApplication.topLevelWidgets() if w.isVisible() and w.isModal()]
-    assert "est clôturée" in till.message.text()  # refused before any payment is taken
+    qtbot.waitUntil(lambda: _payment_dialog() is not None)
+    payment = _payment_dialog()
+    qtbot.mouseClick(payment.findChild(QPushButton, "pay_card"), Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(payment.ok_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Ticket T" in till.message.text())
+    assert not till.notice.isVisible()  # the new period has its first sale
+
+    till_window.nav.setCurrentRow(PAGES.index("Clôtures"))
+    _click(qtbot, closures.findChild(QPushButton, "closeDayButton"))
+    asked = answer_confirmation(qtbot, yes=True)
+    assert "Nouvelle clôture : les ventes faites depuis le Z n° 1." in asked
+    assert "1 ticket — total TTC 1,30 €" in asked
+    qtbot.waitUntil(lambda: "ZJ000002" in closures.findChild(QWidget, "dayStatus").text())
+    assert not closures.findChild(QPushButton, "closeDayButton").isEnabled()  # nothing since
+
+
+def _payment_dialog():
+    from app.ui.till.payment_dialog import PaymentDialog
+
+    shown = [w for w in QApplication.topLevelWidgets() if isinstance(w, PaymentDialog)]
+    return next((w for w in shown if w.isVisible()), None)
 
 
 # -- operators ----------------------------------------------------------------------------
