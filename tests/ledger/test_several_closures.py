@@ -155,7 +155,7 @@ def test_payment_refusal_says_everything_record_sale_would(ledger, clock) -> Non
 
 
 # -- verification ---------------------------------------------------------------------------
-def _forged_day(ledger: Ledger, **changes) -> None:
+def _forged_day(ledger: Ledger, day: date = MONDAY, **changes) -> None:
     """A day closure whose range is moved by ``changes``, signed like any record: only
     verification can tell."""
     with ledger.transaction() as session:
@@ -163,7 +163,7 @@ def _forged_day(ledger: Ledger, **changes) -> None:
         span = chain_span(session, previous)
         body = {
             "kind": "day",
-            "period": MONDAY.isoformat(),
+            "period": day.isoformat(),
             **span,
             "tickets": 0,
             "refunds": 0,
@@ -224,3 +224,11 @@ def test_verify_finds_a_month_that_sums_one_z_of_a_day_only(ledger, clock, liste
     report = verify_ledger(ledger.target)
     expected = "clôtures regroupées" if listed == 1 else "retrouvés dans le journal"
     assert any(expected in f.message for f in report.findings), report.summary()
+
+
+def test_verify_finds_a_z_of_a_day_before_the_last_closed_one(ledger, clock) -> None:
+    ring(ledger)
+    _close(ledger)
+    _forged_day(ledger, MONDAY - timedelta(days=1))
+    report = verify_ledger(ledger.target)
+    assert any("journée antérieure" in f.message for f in report.findings), report.summary()
