@@ -1,6 +1,7 @@
 """Write the screenshots of docs/screenshots/: the till (1024×768, the smallest screen it
 serves, and 1920×1080), the login with its PIN pad, the payment dialog, the closures
-screen and its Z confirmation, the till after the Z, a receipt and a Z report (PDF pages rendered with pdftoppm).
+screen and its Z confirmation, the till after the Z, a receipt and a Z report (PDF pages
+rendered with pdftoppm).
 
 Run through `make screenshots`; it uses a throw-away demo shop in a temporary folder.
 """

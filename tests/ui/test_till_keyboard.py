@@ -347,6 +347,7 @@ def test_a_sale_paid_as_midnight_passes_is_recorded(qtbot, till_window, clock, s
     clock.set_local(monday + timedelta(days=1), time(0, 1))
     _click(qtbot, payment.ok_button)
     qtbot.waitUntil(lambda: "Ticket T" in till.message.text())
+    assert "Clôture automatique : la journée du " in till.message.text()
     with shop["ledger"].reader() as session:
         rows = session.execute(
             select(JournalRecord.record_type, JournalRecord.business_date)

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from app.catalog.service import ProductInfo, Scan, categories, lookup_barcode, products_in
 from app.catalog.service import search_products as find_products
 from app.errors import ComptoirError, InvalidInput
+from app.ledger.closures import pending_closures
 from app.ledger.closures import today as ledger_today
 from app.ledger.journal import Recorded
 from app.ledger.operators import Permission
@@ -641,6 +642,8 @@ class TillScreen(QWidget):
         """``opened_on``: the day the payment dialog opened (see ``record_sale``)."""
         cart = self.model.cart
         key = self.sale_key
+        # The day changed while the customer paid: say which closures record_sale made.
+        due = self.ctx.read(pending_closures) if opened_on is not None else []
         record = self.ctx.write(
             self,
             lambda s: record_sale_with_cards(
@@ -653,7 +656,8 @@ class TillScreen(QWidget):
             self.model.clear()
             self.last_number = record.number
             suffix = f" — rendu monnaie : {format_cents(change)}" if change else ""
-            self._say(f"Ticket {record.doc_number} enregistré{suffix}.")
+            made = "".join(f" Clôture automatique : {p.label}." for p in due)
+            self._say(f"Ticket {record.doc_number} enregistré{suffix}.{made}")
             if change:  # large, where the total was, until the next sale starts
                 self.total_label.setStyleSheet(CHANGE_STYLE)
                 self.total_label.setText(f"À rendre : {format_cents(change)}")
