@@ -193,6 +193,16 @@ def list_closures(
     return [_closure_from_row(row) for row in rows]
 
 
+def closure_numbered(session: Session, kind: RecordType, number: int) -> Closure | None:
+    """The closure of ``kind`` numbered ``number`` (a day closed twice has two Zs)."""
+    row = session.scalar(
+        select(JournalRecord).where(
+            JournalRecord.record_type == kind, JournalRecord.number == number
+        )
+    )
+    return _closure_from_row(row) if row else None
+
+
 def get_closure(session: Session, kind: RecordType, period: str) -> Closure | None:
     row = session.scalar(
         select(JournalRecord).where(

@@ -309,6 +309,7 @@ class MainWindow(QMainWindow):
                 closure.period,
                 operator=self.ctx.operator_name,
                 duplicate=duplicate,
+                number=closure.number,
             ),
         )
         if out is not None:

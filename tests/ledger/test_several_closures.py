@@ -232,3 +232,18 @@ def test_verify_finds_a_z_of_a_day_before_the_last_closed_one(ledger, clock) -> 
     _forged_day(ledger, MONDAY - timedelta(days=1))
     report = verify_ledger(ledger.target)
     assert any("journée antérieure" in f.message for f in report.findings), report.summary()
+
+
+@pytest.mark.sqlite_only("the report is a file beside the ledger file")
+def test_the_z_report_of_a_second_z_is_its_own(ledger, clock) -> None:
+    from app.documents.printing import output_closure
+
+    ring(ledger)
+    _close(ledger)
+    ring(ledger, ("Vin", 1150, 1, 2000))
+    second = _close(ledger)
+    with ledger.transaction() as session:
+        out = output_closure(
+            session, RecordType.DAY_CLOSURE, "2026-03-02", operator="Gérant", number=2
+        )
+    assert out.pdf.name.startswith("ZJ000002") and second.number == 2
