@@ -99,7 +99,7 @@ def run_close(args: argparse.Namespace) -> int:
     from app.einvoice.pdp.autoreport import send_due_after_closure
     from app.ledger.backup.copies import backup_line
     from app.ledger.closing import close_and_follow_up
-    from app.ledger.closures import get_closure
+    from app.ledger.closures import last_closure
     from app.ledger.models import RecordType
     from app.ledger.settings import fiscal_settings
     from app.ledger.store import Ledger
@@ -131,7 +131,7 @@ def run_close(args: argparse.Namespace) -> int:
         if done.backup is not None:
             print(f"Sauvegarde écrite : {done.backup.path}", file=sys.stderr)
         with ledger.reader() as session:
-            closure = get_closure(session, kind, closed.recorded.body["period"])
+            closure = last_closure(session, kind)  # this one: a day may have several
             assert closure is not None
             shop, backup = fiscal_settings(session), backup_line(session)
             print(

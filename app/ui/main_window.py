@@ -312,6 +312,7 @@ class MainWindow(QMainWindow):
                 closure.period,
                 operator=self.ctx.operator_name,
                 duplicate=duplicate,
+                number=closure.number,
             ),
         )
         if out is not None:

@@ -48,6 +48,7 @@ from app.ledger import canonical
 from app.ledger.closures import list_closures, today
 from app.ledger.events import EventCode, log_event
 from app.ledger.models import JournalRecord, RecordType
+from app.ledger.periods import unclosed_sale_date
 from app.ledger.preferences import get_preference, set_preference
 from app.ledger.settings import fiscal_settings
 from app.ledger.store import Ledger
@@ -481,6 +482,10 @@ def _require_closed(session: Session, period: Period) -> None:
         )
         .distinct()
     )
+    # Sales after the last Z of a day that was closed are still to be closed.
+    late = unclosed_sale_date(session)
+    if late is not None and period.start <= late <= period.end:
+        closed.discard(late.isoformat())
     for day in sorted(set(sold) - closed):
         raise InvalidInput(
             f"La journée du {date.fromisoformat(day):%d/%m/%Y} n'est pas clôturée : "
