@@ -17,7 +17,20 @@ from functools import partial
 from typing import Any
 
 from app import __version__
-from app.cli import archive, audit, backup, central, demo, export, invoice, keys, ledger, pdp
+from app.cli import (
+    archive,
+    audit,
+    backup,
+    central,
+    customer,
+    demo,
+    export,
+    invoice,
+    keys,
+    ledger,
+    pdp,
+    ticket,
+)
 from app.cli.arguments import ledger_target
 from app.cli.french import FrenchParser, in_french
 
@@ -75,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     # The order of the commands in --help.
     ledger.add_parsers(commands)
     invoice.add_parsers(commands)
+    customer.add_parsers(commands)
+    ticket.add_parsers(commands)
     pdp.add_parsers(commands)
     demo.add_parsers(commands)
     export.add_parsers(commands)

@@ -324,8 +324,12 @@ def _payment(data: dict[str, Any]) -> list[Flowable]:
     if data.get("BT-82"):
         iban = data.get("BT-84", "")
         grouped = " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
+        bic = f" — BIC {data['BT-86']}" if data.get("BT-86") else ""
         story.append(
-            _p(f"Moyen de paiement : {data['BT-82']}" + (f" — IBAN {grouped}" if grouped else ""))
+            _p(
+                f"Moyen de paiement : {data['BT-82']}"
+                + (f" — IBAN {grouped}{bic}" if grouped else "")
+            )
         )
     notes = {note.get("BT-21"): note["BT-22"] for note in data.get("BG-1") or []}
     story += [_p(notes[code], SMALL) for code in LEGAL_NOTES if notes.get(code)]

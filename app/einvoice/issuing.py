@@ -34,7 +34,7 @@ from app.ledger.operators import Permission, require
 from app.ledger.settings import FiscalSettings, fiscal_settings
 from app.sales.payments import PaymentMethod
 from app.sales.service import get_ticket
-from app.values.money import check_cents, format_cents, to_decimal
+from app.values.money import check_cents, format_cents, shown, to_decimal
 from app.values.text import check_xml_text, validate_label
 
 PREFIXES = {RecordType.INVOICE: "F", RecordType.CREDIT_NOTE: "AV"}
@@ -78,6 +78,7 @@ def _seller(shop: FiscalSettings) -> dict[str, Any]:
     return {
         "name": shop.name,
         "legal_form": shop.legal_form,
+        "legal_info": shop.legal_mentions,
         "siren": shop.siren,
         "siret": shop.siret,
         "vat_number": shop.vat_number,
@@ -90,11 +91,22 @@ def _seller(shop: FiscalSettings) -> dict[str, Any]:
     }
 
 
+def _payment_means(draft: InvoiceDraft, shop: FiscalSettings) -> dict[str, str]:
+    """The means of payment (BG-16): the account to pay to is the draft's, else the shop's
+    (Réglages); the shop's BIC goes with the shop's own IBAN only."""
+    iban = draft.iban or shop.iban
+    means = {"code": draft.payment_means, "iban": iban}
+    if shop.bic and iban == shop.iban:
+        means["bic"] = shop.bic
+    return means
+
+
 def _buyer(customer: CustomerInfo) -> dict[str, Any]:
     if not (customer.address and customer.city):
         raise InvalidInput(f"Adresse de facturation de « {customer.name} » incomplète.")
     electronic = customer.electronic_address or (customer.siren if customer.is_company else "")
     return {
+        "customer_id": customer.id,  # the customer file it came from (its history)
         "kind": customer.kind,
         "name": customer.name,
         "siren": customer.siren,
@@ -174,7 +186,7 @@ def build_invoice_body(session: Session, draft: InvoiceDraft, number: str) -> di
         "due": amounts.totals["total"] - paid,
         "payments": [],
         "payment_terms": validate_label(terms),
-        "payment_means": {"code": draft.payment_means, "iban": draft.iban or shop.iban},
+        "payment_means": _payment_means(draft, shop),
         "notes": {
             **DEFAULT_NOTES,
             "BAR": _bar(customer),
@@ -372,10 +384,7 @@ def list_documents(
     for row in rows:
         document = _document(row)
         body = document.body
-        if customer and (body["buyer"]["name"], body["buyer"]["siren"]) != (
-            customer.name,
-            customer.siren,
-        ):
+        if customer and not _bought_by(body["buyer"], customer):
             continue
         if start and body["issue_date"] < start.isoformat():
             continue
@@ -392,6 +401,19 @@ def list_documents(
             continue
         found.append(state)
     return found
+
+
+def _bought_by(buyer: dict[str, Any], customer: CustomerInfo) -> bool:
+    """Whether a recorded buyer is this customer: by the customer file it came from, or,
+    for documents recorded before that was kept, by name and SIREN as they were."""
+    if buyer.get("customer_id") is not None:
+        return bool(buyer["customer_id"] == customer.id)
+    return (buyer["name"], buyer["siren"]) == (customer.name, customer.siren)
+
+
+def customer_history(session: Session, customer_id: int) -> list[InvoiceStatus]:
+    """A customer's invoices and credit notes, newest first, each with its status."""
+    return list_documents(session, customer_id=customer_id)
 
 
 # -- credit notes and payments ----------------------------------------------------------
@@ -430,13 +452,20 @@ def prepare_credit_note(
     else:
         if not lines:
             raise InvalidInput("Choisissez au moins une ligne à créditer.")
-        credited = []
+        left = _left_per_line(session, original)
+        credited, seen = [], set()
         for index, raw in lines:
-            if not isinstance(index, int) or not 0 <= index < len(body["lines"]):
+            if (
+                isinstance(index, bool)
+                or not isinstance(index, int)
+                or not 0 <= index < len(body["lines"])
+                or index in seen
+            ):
                 raise InvalidInput(
-                    f"Ligne {index!r} inconnue sur la facture {original.doc_number}."
+                    f"Ligne {shown(index)} inconnue sur la facture {original.doc_number}."
                 )
-            credited.append(_line_back(body["lines"][index], raw))
+            seen.add(index)
+            credited.append(_line_back(body["lines"][index], raw, left[index], index))
         amounts = summarize(credited)
     if amounts.totals["total"] > body["total"] - state.credited:
         raise InvalidInput(
@@ -469,12 +498,74 @@ def prepare_credit_note(
     return Prepared(RecordType.CREDIT_NOTE, number, credit, original.seq)
 
 
-def _line_back(line: dict[str, Any], raw: Decimal | int | str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class CreditableLine:
+    """An invoice line as a credit note sees it: sold, still creditable, its net."""
+
+    index: int
+    label: str
+    sold: Decimal
+    left: Decimal
+    net: int  # the whole line's net amount excl. VAT, in cents
+
+    def net_for(self, qty: Decimal) -> int:
+        return int((Decimal(self.net) * qty / self.sold).quantize(1)) if self.sold else 0
+
+
+def _left_per_line(session: Session, original: IssuedDocument) -> list[Decimal]:
+    """Per invoice line, the quantity no credit note has taken yet. A credit note line
+    names its invoice line (``original_line``); one recorded before it did is matched
+    to the first line of the same label, price and rate that still has some left."""
+    lines = original.body["lines"]
+    left = [Decimal(line["qty"]) for line in lines]
+    for other in related(session, original):
+        if other.record_type is not RecordType.CREDIT_NOTE:
+            continue
+        for credit in other.body["lines"]:
+            qty = Decimal(credit["qty"])
+            index = credit.get("original_line")
+            if index is None:
+                index = next(
+                    (
+                        i
+                        for i, line in enumerate(lines)
+                        if left[i] > 0
+                        and (line["label"], line["net_price"], line["rate"])
+                        == (credit["label"], credit["net_price"], credit["rate"])
+                    ),
+                    None,
+                )
+            if index is not None and 0 <= index < len(left):
+                left[index] = max(Decimal(0), left[index] - qty)
+    return left
+
+
+def creditable_lines(session: Session, invoice: str) -> list[CreditableLine]:
+    """What a credit note on ``invoice`` may still take, line by line."""
+    original = get_document(session, invoice)
+    if original.is_credit_note:
+        raise InvalidInput("Un avoir ne se corrige pas par un autre avoir.")
+    left = _left_per_line(session, original)
+    return [
+        CreditableLine(i, line["label"], Decimal(line["qty"]), left[i], line["net"])
+        for i, line in enumerate(original.body["lines"])
+    ]
+
+
+def _line_back(
+    line: dict[str, Any], raw: Decimal | int | str, left: Decimal, index: int
+) -> dict[str, Any]:
     """The part of an invoice line to credit: ``qty`` units, amounts in proportion."""
     qty = to_decimal(raw, "Quantité")
     sold = Decimal(line["qty"])
-    if not 0 < qty <= sold:
-        raise InvalidInput(f"« {line['label']} » : au plus {line['qty']} à créditer.")
+    if qty <= 0:
+        raise InvalidInput(f"« {line['label']} » : quantité à créditer strictement positive.")
+    if qty > left:
+        shown_left = format(left.normalize(), "f").replace(".", ",")
+        raise InvalidInput(
+            f"« {line['label']} » : au plus {shown_left} à créditer"
+            + (" (déjà crédité par un avoir précédent)." if left < sold else ".")
+        )
 
     def part(cents: int) -> int:
         return cents if qty == sold else int((Decimal(cents) * qty / sold).quantize(1))
@@ -486,6 +577,7 @@ def _line_back(line: dict[str, Any], raw: Decimal | int | str) -> dict[str, Any]
         "gross": gross,
         "discount": gross - net,
         "net": net,
+        "original_line": index,
     }
 
 
