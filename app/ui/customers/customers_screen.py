@@ -217,12 +217,12 @@ class CustomersScreen(Screen):
     def _open(self, dialog: CustomerDialog) -> CustomerDialog:
         def saved() -> None:
             if dialog.saved is not None:
-                self.message.setText(f"Client « {dialog.saved.name} » enregistré.")
                 self.refresh()
                 for row in range(self.model.rowCount()):
                     if self.model.row_value(row).id == dialog.saved.id:
                         self.table.selectRow(row)
                         break
+                self.message.setText(f"Client « {dialog.saved.name} » enregistré.")
 
         dialog.accepted.connect(saved)
         dialog.open()
