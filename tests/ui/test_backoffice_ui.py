@@ -176,3 +176,36 @@ def test_bank_account_refused_then_recorded(qtbot, small, shop) -> None:
     assert (saved.iban, saved.bic) == ("FR7630004000031234567890143", "BNPAFRPPXXX")
     assert saved.registration == "RCS Lyon" and saved.share_capital == 750_000
     assert iban.text() == "FR7630004000031234567890143"  # shown as recorded
+
+
+def test_vat_category_and_nature_chosen_in_plain_french(qtbot, small, invoiced) -> None:
+    from PySide6.QtWidgets import QComboBox
+
+    editor = small.screens["Factures"].new_invoice()
+    qtbot.addWidget(editor)
+    qtbot.mouseClick(editor.findChild(QPushButton, "addFree"), LEFT)
+    model, table = editor.model, editor.table
+    model.setData(model.index(0, 3), "100,00")
+    category = model.index(0, 5)
+    assert category.data() == "Taux normal ou réduit"
+    table.setCurrentIndex(category)
+    table.edit(category)
+    combo = table.findChild(QComboBox, "categoryChoice")
+    assert combo is not None and "Autoliquidation" in [
+        combo.itemText(i) for i in range(combo.count())
+    ]
+    combo.setCurrentIndex(combo.findText("Autoliquidation"))
+    table.commitData(combo)
+    assert model.lines[0]["category"] == "AE" and model.lines[0]["rate"] == 0
+    assert category.data() == "Autoliquidation" and model.index(0, 4).data() == "0 %"
+    nature = model.index(0, 7)
+    table.setCurrentIndex(nature)
+    table.edit(nature)
+    combo = table.findChild(QComboBox, "natureChoice")
+    combo.setCurrentIndex(combo.findText("Prestation de services"))
+    table.commitData(combo)
+    assert model.lines[0]["nature"] == "services"
+    assert not model.setData(category, "XX")
+    assert "Catégorie de TVA : Taux normal ou réduit" in editor.error.text()
+    assert model.setData(category, "exonéré") and model.lines[0]["category"] == "E"
+    assert model.setData(category, "S") and model.lines[0]["rate"] == 2000

@@ -33,7 +33,7 @@ from app.sales.cart import Discount
 from app.ui.context import AppContext
 from app.ui.forms import TOUCH_STYLE, error_label, show_form_error
 from app.ui.invoices.customer_dialog import CustomerDialog
-from app.ui.invoices.lines_model import DraftLinesModel, new_line
+from app.ui.invoices.lines_model import ChoiceDelegate, DraftLinesModel, new_line
 from app.values.money import format_cents, parse_cents, to_decimal
 
 
@@ -66,6 +66,7 @@ class InvoiceEditor(QDialog):
         self.table = QTableView()
         self.table.setObjectName("lines")
         self.table.setModel(self.model)
+        self.table.setItemDelegate(ChoiceDelegate(self.table))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
