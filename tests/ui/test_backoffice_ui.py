@@ -209,3 +209,11 @@ def test_vat_category_and_nature_chosen_in_plain_french(qtbot, small, invoiced) 
     assert "Catégorie de TVA : Taux normal ou réduit" in editor.error.text()
     assert model.setData(category, "exonéré") and model.lines[0]["category"] == "E"
     assert model.setData(category, "S") and model.lines[0]["rate"] == 2000
+
+
+def test_customer_models_pass_the_model_tester(qtmodeltester, small, invoiced) -> None:
+    small.nav.setCurrentRow(PAGES.index("Clients"))
+    screen = small.screens["Clients"]
+    screen.table.selectRow(0)
+    qtmodeltester.check(screen.model)
+    qtmodeltester.check(screen.history_model)

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -67,6 +67,8 @@ class InvoiceEditor(QDialog):
         self.table.setObjectName("lines")
         self.table.setModel(self.model)
         self.table.setItemDelegate(ChoiceDelegate(self.table))
+        self.table.verticalHeader().setDefaultSectionSize(44)
+        self.table.setMinimumHeight(180)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
@@ -111,15 +113,27 @@ class InvoiceEditor(QDialog):
         self.terms.setPlaceholderText("ex. Paiement à 30 jours fin de mois, par virement")
         self.note = QPlainTextEdit()
         self.note.setObjectName("note")
-        self.note.setMaximumHeight(60)
-        form = QFormLayout()
-        form.addRow("", self.incl_vat)
-        form.addRow("Remise sur la facture", self.discount)
-        form.addRow("Frais de port HT (TVA 20 %)", self.shipping)
-        form.addRow("Échéance", self.due_days)
-        form.addRow("Conditions de paiement", self.terms)
-        form.addRow("Bon de commande", self.purchase_order)
-        form.addRow("Note", self.note)
+        self.note.setMaximumHeight(52)
+        # Two columns of fields: the lines keep most of a 768-pixel screen.
+        form = QGridLayout()
+        form.addWidget(self.incl_vat, 0, 1)
+        for i, (label, widget) in enumerate(
+            (
+                ("Remise sur la facture", self.discount),
+                ("Frais de port HT (TVA 20 %)", self.shipping),
+                ("Échéance", self.due_days),
+                ("Conditions de paiement", self.terms),
+                ("Bon de commande", self.purchase_order),
+                ("Note", self.note),
+            )
+        ):
+            row, column = 1 + i // 2, (i % 2) * 2
+            text = QLabel(label)
+            text.setWordWrap(True)
+            form.addWidget(text, row, column)
+            form.addWidget(widget, row, column + 1)
+        form.setColumnStretch(1, 1)
+        form.setColumnStretch(3, 1)
 
         self.totals = QLabel()
         self.totals.setObjectName("totals")

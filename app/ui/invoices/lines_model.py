@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSize,
+    Qt,
+    Signal,
+)
 from PySide6.QtWidgets import QComboBox, QStyledItemDelegate, QWidget
 
 from app.einvoice.invoices import CATEGORIES, UNITS, InvoiceLineInput
@@ -89,6 +96,12 @@ class ChoiceDelegate(QStyledItemDelegate):
         for code, name in CHOICES[column].items():
             combo.addItem(name, code)
         return combo
+
+    def sizeHint(self, option: Any, index: Index) -> QSize:
+        size = super().sizeHint(option, index)
+        if COLUMNS[index.column()] in CHOICES:  # room for the list's arrow when editing
+            size.setWidth(size.width() + 36)
+        return size
 
     def setEditorData(self, editor: QWidget, index: Index) -> None:
         if isinstance(editor, QComboBox):

@@ -48,7 +48,7 @@ from app.ui.models import OperatorTableModel
 from app.ui.settings.backup_tab import BackupTab
 from app.ui.settings.central_tab import CentralTab
 from app.ui.settings.platform_tab import PlatformTab
-from app.values.money import format_cents, parse_cents
+from app.values.money import EURO_SUFFIX, format_cents, group_thousands, parse_cents
 
 T = TypeVar("T")
 
@@ -334,9 +334,7 @@ class SettingsScreen(Screen):
     def _show_fiscal(self, shop: FiscalSettings) -> None:
         for name, edit in self.fiscal_edits.items():
             edit.setText(getattr(shop, name))
-        self.capital_edit.setText(
-            format_cents(shop.share_capital).replace(" €", "") if shop.share_capital else ""
-        )
+        self.capital_edit.setText(_euros(shop.share_capital))
         self.regime_combo.setCurrentIndex(max(0, self.regime_combo.findData(shop.vat_regime)))
         self.debits_check.setChecked(shop.vat_on_debits)
         self._loaded_fiscal = self._fiscal_from_form()
@@ -480,6 +478,15 @@ class SettingsScreen(Screen):
         path, _ = QFileDialog.getSaveFileName(self, "Fichier de sortie des tickets")
         if path:
             self.printer_path.setText(path)
+
+
+def _euros(cents: int) -> str:
+    """A share capital as typed: « 10 000 », or « 7 500,50 » with its cents; blank: none."""
+    if not cents:
+        return ""
+    if cents % 100:
+        return format_cents(cents).removesuffix(EURO_SUFFIX)
+    return group_thousands(cents // 100)
 
 
 def _status_label(name: str) -> QLabel:
