@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QPushButton
 
 from app.customers.service import CustomerInfo, save_customer
@@ -51,7 +52,9 @@ def invoiced(shop):
     return {**shop, "martin": martin, "invoice": issued.doc_number}
 
 
-def test_customers_listed_searched_edited_with_their_documents(qtbot, small, invoiced) -> None:
+def test_customers_listed_searched_edited_with_their_documents(
+    qtbot, small, invoiced, monkeypatch
+) -> None:
     small.nav.setCurrentRow(PAGES.index("Clients"))
     screen = small.screens["Clients"]
     assert screen.isVisible()
@@ -78,6 +81,12 @@ def test_customers_listed_searched_edited_with_their_documents(qtbot, small, inv
     assert screen.history_model.rowCount() == 1
     assert screen.history_model.index(0, 0).data() == invoiced["invoice"]
     assert "1 facture, 0 avoir" in screen.history_title.text()
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+    cell = screen.history.visualRect(screen.history_model.index(0, 0)).center()
+    qtbot.mouseClick(screen.history.viewport(), LEFT, pos=cell)  # a double click starts
+    qtbot.mouseDClick(screen.history.viewport(), LEFT, pos=cell)  # with a press
+    assert opened and opened[0].toLocalFile().endswith(f"{invoiced['invoice']}.pdf")
 
     qtbot.mouseClick(screen.edit_button, LEFT)
     dialog = small.findChild(CustomerDialog, "customerDialog")

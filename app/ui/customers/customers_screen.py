@@ -4,9 +4,11 @@ customer's invoices and credit notes."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -141,6 +143,8 @@ class CustomersScreen(Screen):
         self.history_title.setWordWrap(True)
         self.history_model = HistoryModel(self)
         self.history = _table("customerHistory", self.history_model)
+        self.history.doubleClicked.connect(lambda index: self.open_document(index.row()))
+        self.history.setToolTip("Double-cliquez sur un document pour ouvrir son PDF.")
         history_header = self.history.horizontalHeader()
         history_header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         history_header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
@@ -205,6 +209,19 @@ class CustomersScreen(Screen):
         )
 
     # -- actions ---------------------------------------------------------------------------
+    def open_document(self, row: int) -> Path | None:
+        """The chosen invoice or credit note's Factur-X PDF, opened by the system."""
+        from app.einvoice.service import export_pdf
+
+        state = self.history_model.row_value(row)
+        if state is None:
+            return None
+        number = state.document.doc_number
+        path = self.ctx.read(lambda s: export_pdf(s, number))
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+        self.message.setText(f"PDF : {path}")
+        return path
+
     def new_customer(self) -> CustomerDialog:
         return self._open(CustomerDialog(self.ctx, parent=self))
 
