@@ -32,9 +32,10 @@ from app.ledger.journal import Recorded, append, next_number
 from app.ledger.models import JournalRecord, RecordType
 from app.ledger.operators import Permission, require
 from app.ledger.settings import FiscalSettings, fiscal_settings
+from app.sales.cart import Discount
 from app.sales.payments import PaymentMethod
 from app.sales.service import get_ticket
-from app.values.money import check_cents, format_cents, shown, to_decimal
+from app.values.money import check_cents, format_cents, round_half_up_div, shown, to_decimal
 from app.values.text import check_xml_text, validate_label
 
 PREFIXES = {RecordType.INVOICE: "F", RecordType.CREDIT_NOTE: "AV"}
@@ -454,19 +455,22 @@ def prepare_credit_note(
             raise InvalidInput("Choisissez au moins une ligne à créditer.")
         left = _left_per_line(session, original)
         credited, seen = [], set()
-        for index, raw in lines:
+        for index, raw in lines:  # index: 0 for the first line, shown as line 1
             if (
                 isinstance(index, bool)
                 or not isinstance(index, int)
                 or not 0 <= index < len(body["lines"])
-                or index in seen
             ):
+                what = index + 1 if isinstance(index, int) else shown(index)
                 raise InvalidInput(
-                    f"Ligne {shown(index)} inconnue sur la facture {original.doc_number}."
+                    f"Ligne {what} inconnue sur la facture {original.doc_number} "
+                    f"(elle en a {len(body['lines'])})."
                 )
+            if index in seen:
+                raise InvalidInput(f"La ligne {index + 1} est demandée deux fois.")
             seen.add(index)
             credited.append(_line_back(body["lines"][index], raw, left[index], index))
-        amounts = summarize(credited)
+        amounts = summarize(credited, _discount_share(body, credited))
     if amounts.totals["total"] > body["total"] - state.credited:
         raise InvalidInput(
             f"L'avoir ({format_cents(amounts.totals['total'])}) dépasse ce qui reste de la "
@@ -579,6 +583,22 @@ def _line_back(
         "net": net,
         "original_line": index,
     }
+
+
+def _discount_share(body: dict[str, Any], credited: list[dict[str, Any]]) -> Discount | None:
+    """The invoice's own discount on the total, for the lines credited: a partial credit
+    note gives back what the customer paid for them, not their price before it (the
+    same percentage, or the amount in proportion). Charges such as shipping stay."""
+    allowances = body.get("allowances") or []
+    if not allowances:
+        return None
+    percents = {row.get("percent") for row in allowances}
+    if len(percents) == 1 and None not in percents:
+        return Discount.percent_of(Decimal(percents.pop()))
+    share = round_half_up_div(
+        body["total_allowances"] * sum(line["net"] for line in credited), body["total_lines"]
+    )
+    return Discount.amount(share) if share > 0 else None
 
 
 def _full_mirror(body: dict[str, Any]) -> Amounts:
