@@ -31,6 +31,7 @@ from app.ledger.preferences import TILL_ID, ShopPreference, save_till_id
 from app.ledger.settings import FiscalSettings, fiscal_settings, record_fiscal_settings
 from app.ledger.store import KINDS, SYSTEM_OPERATOR, Clock, Ledger, utc_now
 from app.ledger.training import TRAINING
+from app.sales.terminal.settings import CARD_TERMINAL
 
 PLATFORM_PREFERENCES = "pdp_"  # a training ledger only ever talks to a sandbox
 _OPERATOR_FIELDS = ("role", "pin_salt", "pin_hash", "active")
@@ -85,7 +86,9 @@ def _read_shop(source: Session, till_id: str) -> dict[str, Any]:
         "preferences": [
             row
             for row in _rows(source, ShopPreference)
-            if not row["key"].startswith(PLATFORM_PREFERENCES) and row["key"] != TILL_ID
+            # never the real card terminal: training charges no card (terminal settings)
+            if not row["key"].startswith(PLATFORM_PREFERENCES)
+            and row["key"] not in (TILL_ID, CARD_TERMINAL)
         ],
     }
 

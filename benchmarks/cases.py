@@ -25,6 +25,7 @@ from benchmarks import (
     cache,
     central_case,
     ereporting_case,
+    terminal_case,
     viewer_case,
 )
 from benchmarks.common import (
@@ -517,4 +518,5 @@ BENCHMARKS: dict[str, Callable[[Context], list[Result]]] = {
     "viewer": viewer_case.bench_viewer,
     "bundle": bundle_cases.bench_bundle,
     "central": central_case.bench_central,
+    "card": terminal_case.bench_card_payment,
 }

@@ -31,6 +31,7 @@ NAMES = (
     "viewer",
     "bundle",
     "central",
+    "card",
 )
 RESULTS_JSON = Path(__file__).resolve().parent / "results.json"
 

@@ -16,6 +16,8 @@ from datetime import UTC, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from screenshots_devices import device_shots
+
 
 def _pdf_to_png(pdf: Path, png: Path) -> None:
     if shutil.which("pdftoppm") is None:
@@ -152,6 +154,7 @@ def main(out: Path) -> int:
     ledger.close()
     dispose(window)
     training_shots(work / "formation", out)
+    device_shots(work / "devices", out)  # card terminal, customer display
     shutil.rmtree(work, ignore_errors=True)
     print(f"screenshots written to {out}")
     return 0

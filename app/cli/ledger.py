@@ -20,6 +20,13 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="depuis le dernier point de contrôle signé (sinon : tout le journal)",
     )
+    verify.add_argument(
+        "--receipt",
+        metavar="CODE",
+        help="vérifier un ticket ou une facture par son code de vérification (texte ou "
+        "QR code) : 0 si le journal contient exactement cet enregistrement, 1 s'il est "
+        "modifié, absent ou d'un autre journal, 2 si le code est illisible",
+    )
     verify.set_defaults(run=run_verify)
 
     close = commands.add_parser("close", help="clôturer une journée, un mois ou un exercice")
@@ -44,6 +51,8 @@ def run_verify(args: argparse.Namespace) -> int:
     if isinstance(path, Path) and not path.exists():
         print(f"Erreur : aucun journal à l'emplacement {path}.", file=sys.stderr)
         return 2
+    if args.receipt is not None:
+        return run_verify_receipt(path, args.receipt)
     if args.till or common.file_kind(path) == "central":  # a central verifies the whole shop
         from app.cli.central import verify_central_ledger
 
@@ -57,6 +66,23 @@ def run_verify(args: argparse.Namespace) -> int:
     for notice in report.notices:
         print(f"Remarque : {notice}")
     return 0 if report.ok else 1
+
+
+def run_verify_receipt(path: Path | str, code: str) -> int:
+    """Exit codes: 0 the ledger holds exactly the record the code names, 1 it holds another
+    content at that number, none, or the code is another ledger's, 2 the code is
+    unreadable (the message says why)."""
+    from app.errors import InvalidInput
+    from app.ledger.verify.receipt import check_receipt
+
+    try:
+        result = check_receipt(str(path), code)
+    except InvalidInput as exc:
+        print(f"Erreur : {exc.message}", file=sys.stderr)
+        return 2
+    print(f"Code {result.code}")
+    print(result.message)
+    return 0 if result.ok else 1
 
 
 def run_close(args: argparse.Namespace) -> int:

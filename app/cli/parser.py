@@ -29,6 +29,7 @@ from app.cli import (
     keys,
     ledger,
     pdp,
+    terminal,
     ticket,
 )
 from app.cli.arguments import ledger_target
@@ -98,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_parsers(commands)
     central.add_parsers(commands)
     keys.add_parsers(commands)
+    terminal.add_parsers(commands)
     return parser
 
 

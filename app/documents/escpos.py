@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from escpos import exceptions as escpos_errors
+from escpos.constants import QR_ECLEVEL_M
 from escpos.escpos import Escpos
 from escpos.printer import Dummy, File, Network, Serial, Usb
 
@@ -26,6 +27,7 @@ CODE_PAGES = {"CP1252": "cp1252", "CP858": "cp858"}
 """python-escpos code page name -> Python codec used to check what can be printed."""
 DEFAULT_CODE_PAGE = "CP1252"
 DRAWER_PIN = 2
+QR_DOTS = 6  # printer dots a QR module: 0.75 mm at 203 dpi, read by any phone
 PRINTER_KINDS = ("network", "usb", "serial", "file", "dummy")
 
 _SPACES = {"\u202f", "\u00a0", "\u2009", "\u2007"}
@@ -158,6 +160,12 @@ def kick_drawer(printer: Escpos, pin: int = DRAWER_PIN) -> None:
     _send(printer, lambda: printer.cashdraw(pin))
 
 
+def _lines(printer: Escpos, text: str, code_page: str) -> None:
+    printer.text(printable(text, code_page))
+    if not text.endswith("\n"):
+        printer.text("\n")
+
+
 def print_receipt(
     printer: Escpos,
     text: str,
@@ -165,18 +173,30 @@ def print_receipt(
     cut: bool = True,
     open_drawer: bool = False,
     code_page: str = DEFAULT_CODE_PAGE,
+    qr: str | None = None,
+    after: str = "",
 ) -> None:
     """Print text (from `receipt_text`) with the chosen code page; the caller closes the
-    printer when it no longer needs the connection."""
+    printer when it no longer needs the connection.
+
+    ``qr``: a verification code printed as a QR code under ``text``, then ``after`` (both
+    from `receipt_print`). The code is drawn here and sent as an image, which every
+    printer able to print a logo takes, unlike the printers' own QR commands."""
 
     def job() -> None:
         _begin(printer, code_page)
         if open_drawer:
             # Opened before the paper comes out, so change can be given while it prints.
             printer.cashdraw(DRAWER_PIN)
-        printer.text(printable(text, code_page))
-        if not text.endswith("\n"):
-            printer.text("\n")
+        _lines(printer, text, code_page)
+        if qr:
+            # Centred by the printer (ESC a): python-escpos centres an image only when the
+            # profile knows the paper's width in dots.
+            printer.set(align="center")
+            printer.qr(qr, ec=QR_ECLEVEL_M, size=QR_DOTS)
+            printer.set(align="left")
+        if after:
+            _lines(printer, after, code_page)
         if cut:
             printer.cut()
 

@@ -38,6 +38,7 @@ from app.documents.fonts import (
     markup,
     register_fonts,
 )
+from app.documents.qr import qr_drawing
 from app.documents.watermark import TRAINING_WATERMARK, draw_watermark
 from app.values.money import THOUSANDS_SEPARATOR, format_cents
 from app.values.vat import format_rate
@@ -176,6 +177,8 @@ def _header(data: dict[str, Any]) -> Table:
         right.append(_p(f"Date d'échéance : {_date(data['BT-9'])}", RIGHT))
     if data.get("BT-13"):
         right.append(_p(f"Votre commande : {data['BT-13']}", RIGHT))
+    if data.get("BT-10"):
+        right.append(_p(f"Code service : {data['BT-10']}", RIGHT))
     table = Table([[left, right]], colWidths=[WIDTH * 0.56, WIDTH * 0.44])
     table.setStyle(TableStyle(_FLUSH))
     return table
@@ -341,6 +344,23 @@ def _payment(data: dict[str, Any]) -> list[Flowable]:
     return story
 
 
+def _check(code: str | None) -> list[Flowable]:
+    """The record's verification code (``app.ledger.verify.receipt``), text and QR code."""
+    if not code:
+        return []
+    side = 24 * mm
+    words = [
+        _p(
+            "Code de vérification au journal fiscal du vendeur (« comptoir verify --receipt ») :",
+            SMALL,
+        ),
+        _p(code, SMALL, bold=True),
+    ]
+    table = Table([[qr_drawing(code, side), words]], colWidths=[side + 3 * mm, None])
+    table.setStyle(TableStyle([*_FLUSH, ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+    return [Spacer(0, 4 * mm), KeepTogether([table])]
+
+
 # -- document ---------------------------------------------------------------------------
 def _canvas_class(footer: str) -> type[Canvas]:
     class NumberedCanvas(Canvas):
@@ -365,8 +385,11 @@ def _canvas_class(footer: str) -> type[Canvas]:
     return NumberedCanvas
 
 
-def render_invoice_pdf(data: dict[str, Any], *, training: bool = False) -> bytes:
-    """The visual invoice or credit note (A4, embedded fonts only)."""
+def render_invoice_pdf(
+    data: dict[str, Any], *, training: bool = False, check: str | None = None
+) -> bytes:
+    """The visual invoice or credit note (A4, embedded fonts only); ``check`` is the
+    verification code of its ledger record, printed under the payment terms."""
     register_fonts()
     kind = "Avoir" if data["BT-3"] == "381" else "Facture"
     title = f"{kind} n° {data['BT-1']}"
@@ -393,6 +416,7 @@ def render_invoice_pdf(data: dict[str, Any], *, training: bool = False) -> bytes
         Spacer(0, 4 * mm),
         KeepTogether([_summary(data), Spacer(0, 2 * mm), *_exemptions(data)]),
         KeepTogether(_payment(data)),
+        *_check(check),
     ]
     doc.build(story, canvasmaker=_canvas_class(footer))
     return buffer.getvalue()

@@ -18,7 +18,7 @@ from app.documents.escpos import (
     print_test_page,
 )
 from app.documents.preferences import printer_config, receipt_texts
-from app.documents.receipt import receipt_text, render_receipt_pdf
+from app.documents.receipt import PrintedReceipt, receipt_print, render_receipt_pdf
 from app.documents.reports import render_closure_pdf, render_x_report_pdf
 from app.documents.text import closure_text, x_report_text
 from app.errors import InvalidInput
@@ -32,6 +32,7 @@ from app.ledger.reprints import record_duplicate
 from app.ledger.settings import fiscal_settings
 from app.ledger.store import Ledger, ledger_of
 from app.ledger.training import is_training
+from app.ledger.verify.receipt import check_code
 from app.sales.service import get_ticket
 
 
@@ -50,13 +51,16 @@ def documents_dir(ledger: Ledger, kind: str) -> Path:
     return private_dir(folder / kind)
 
 
-def _send_to_printer(session: Session, text: str, *, open_drawer: bool = False) -> tuple[bool, str]:
+def _send_to_printer(
+    session: Session, text: str | PrintedReceipt, *, open_drawer: bool = False
+) -> tuple[bool, str]:
     config = printer_config(session)
     if config["kind"] == "none":
         return False, "none"
     printer = make_printer(config)
+    paper = text if isinstance(text, PrintedReceipt) else PrintedReceipt(text, None, "")
     try:
-        print_receipt(printer, text, open_drawer=open_drawer)
+        print_receipt(printer, paper.text, qr=paper.qr, after=paper.after, open_drawer=open_drawer)
     finally:
         _close(printer)
     return True, config["kind"]
@@ -92,12 +96,13 @@ def output_receipt(
     options = dict(
         header=header, footer=footer, duplicate=copy, training=training, timezone=ledger.timezone
     )
-    pdf = render_receipt_pdf(ticket, shop, **options)
+    check = check_code(ledger.ledger_id, ticket.seq, ticket.hash, ticket.signature)
+    pdf = render_receipt_pdf(ticket, shop, check=check, **options)
     suffix = f"-duplicata-{copy}" if copy else ""
     path = documents_dir(ledger, "tickets") / f"{ticket.doc_number}{suffix}.pdf"
     write_private_bytes(path, pdf)
     printed, kind = _send_to_printer(
-        session, receipt_text(ticket, shop, **options), open_drawer=open_drawer
+        session, receipt_print(ticket, shop, check=check, **options), open_drawer=open_drawer
     )
     log_event(
         session,

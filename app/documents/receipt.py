@@ -24,6 +24,7 @@ from app.documents.fonts import (
     new_canvas,
     text_width,
 )
+from app.documents.qr import draw_qr
 from app.documents.text import method_label
 from app.documents.watermark import TRAINING_WATERMARK, draw_watermark
 from app.errors import InvalidInput
@@ -36,7 +37,7 @@ from app.sales.service import CANCELLATION, REFUND, Ticket
 from app.values.money import format_cents
 from app.values.vat import format_rate
 
-Layout = Literal["text", "pair", "item", "vat", "rule"]
+Layout = Literal["text", "pair", "item", "vat", "rule", "qr"]
 Style = Literal["normal", "bold", "small", "heading", "title", "big"]
 DEFAULT_TIMEZONE = "Europe/Paris"
 
@@ -139,6 +140,8 @@ def _payments(body: dict[str, Any]) -> list[Row]:
         rows.append(
             Row((f"  {method_label(payment['method'])}", format_cents(payment["amount"])), "pair")
         )
+        if payment.get("reference"):
+            rows.append(Row((f"    Autorisation n° {payment['reference']}",)))
     if body["change"]:
         given = sum(p["amount"] for p in body["tendered"] if p["method"] == PaymentMethod.CASH)
         rows.append(Row(("  Espèces remises", format_cents(given)), "pair"))
@@ -155,8 +158,10 @@ def receipt_rows(
     duplicate: int | None = None,
     training: bool = False,
     timezone: str = DEFAULT_TIMEZONE,
+    check: str | None = None,
 ) -> list[Row]:
-    """Every mention of a receipt, in print order."""
+    """Every mention of a receipt, in print order; ``check`` is the record's verification
+    code (``app.ledger.verify.receipt.check_code``), printed as text and as a QR code."""
     body = ticket.body
     banner = [Row((TRAINING_WATERMARK,), style="bold", center=True)] if training else []
     copy = []
@@ -179,9 +184,24 @@ def receipt_rows(
         *_payments(body),
         RULE,
         Row((f"Signature {signature_excerpt(ticket.signature)}",), style="small", center=True),
+        *_check_rows(check),
         *_centered(footer),
         *banner,
     ]
+
+
+def _check_rows(check: str | None) -> list[Row]:
+    if not check:
+        return []
+    return [
+        Row(("Code de vérification",), style="small", center=True),
+        Row((check,), "qr", "small", center=True),
+    ]
+
+
+def check_of(rows: list[Row]) -> str | None:
+    """The verification code among a receipt's rows (the printer draws its QR code)."""
+    return next((row.cells[0] for row in rows if row.layout == "qr"), None)
 
 
 # -- placing cells (shared by text and PDF) ------------------------------------------
@@ -218,7 +238,8 @@ def _text_row(row: Row, width: int) -> list[str]:
     if row.layout == "rule":
         return ["-" * width]
     cells = row.cells
-    if row.layout == "text":
+    if row.layout in ("text", "qr"):
+        # The code's hyphens are where it may wrap; its QR code is the printer's to draw.
         lines = _wrap(cells[0], width)
         return [line.center(width).rstrip() for line in lines] if row.center else lines
     if row.layout == "vat":
@@ -250,10 +271,41 @@ def receipt_text(
     **options: Any,
 ) -> str:
     """The receipt as lines of at most `width_chars` (48 on 80 mm paper, 32 on 58 mm)."""
+    return "".join(receipt_print(ticket, shop, width_chars, **options).parts)
+
+
+@dataclass(frozen=True)
+class PrintedReceipt:
+    """A receipt for a thermal printer: the text down to the verification code, the code
+    the printer draws as a QR code under it (None: no code), then the rest of the text."""
+
+    text: str
+    qr: str | None
+    after: str
+
+    @property
+    def parts(self) -> tuple[str, str]:
+        return self.text, self.after
+
+
+def _text_of(rows: list[Row], width: int) -> str:
+    return "".join(line + "\n" for row in rows for line in _text_row(row, width))
+
+
+def receipt_print(
+    ticket: Ticket,
+    shop: FiscalSettings,
+    width_chars: int = 48,
+    **options: Any,
+) -> PrintedReceipt:
+    """The receipt as text of at most `width_chars` columns, cut where its QR code goes."""
     if width_chars < 24:
         raise InvalidInput("Un ticket texte fait au moins 24 caractères de large.")
     rows = receipt_rows(ticket, shop, **options)
-    return "\n".join(line for row in rows for line in _text_row(row, width_chars)) + "\n"
+    cut = next((i + 1 for i, row in enumerate(rows) if row.layout == "qr"), len(rows))
+    return PrintedReceipt(
+        _text_of(rows[:cut], width_chars), check_of(rows), _text_of(rows[cut:], width_chars)
+    )
 
 
 # -- PDF -----------------------------------------------------------------------------
@@ -266,6 +318,13 @@ STYLES: dict[str, tuple[str, float]] = {
     "big": (BOLD, 1.75),
 }
 Op = tuple[str, float, float, str, str, float]  # (align, x, baseline from top, text, font, size)
+# A QR op: ("qr", left, bottom from top, code, font, side).
+
+
+def qr_side(width: float) -> float:
+    """The QR code's side on a roll whose printable width is ``width`` points: big enough
+    for a phone at arm's length (0.6 mm a module or more), never wider than half the roll."""
+    return max(20 * mm, min(width * 0.45, 28 * mm))
 
 
 def _pdf_wrap(
@@ -297,6 +356,14 @@ def _layout(rows: list[Row], width: float, size: float) -> tuple[list[Op], float
             for cell, right in zip(cells[1:], (0.48, 0.73, 1.0), strict=True):
                 ops.append(("right", width * right, y + fs, cell, font, fs))
             y += leading
+            continue
+        if row.layout == "qr":
+            for line in simpleSplit(cells[0], font, fs, width) or [""]:
+                ops.append(("center", width / 2, y + fs, line, font, fs))
+                y += leading
+            side = qr_side(width)
+            ops.append(("qr", (width - side) / 2, y + side, cells[0], font, side))
+            y += side + leading * 0.3
             continue
         if row.layout == "text":
             align = "center" if row.center else "left"
@@ -331,6 +398,7 @@ def render_receipt_pdf(
     duplicate: int | None = None,
     training: bool = False,
     timezone: str = DEFAULT_TIMEZONE,
+    check: str | None = None,
 ) -> bytes:
     """A receipt as a one-page PDF as wide as the roll and as tall as its content."""
     if not 40 <= width_mm <= 120:
@@ -343,6 +411,7 @@ def render_receipt_pdf(
         duplicate=duplicate,
         training=training,
         timezone=timezone,
+        check=check,
     )
     narrow = width_mm < 70
     size = 7.0 if narrow else 8.5
@@ -358,6 +427,9 @@ def render_receipt_pdf(
     canvas.setLineWidth(0.5)
     for align, x, from_top, text, font, fs in ops:
         y = page_h - top - from_top
+        if align == "qr":
+            draw_qr(canvas, text, side + x, y, fs)
+            continue
         if align == "rule":
             canvas.setDash(1.5, 1.5)
             canvas.line(side, y, page_w - side, y)

@@ -275,6 +275,8 @@ def data_dict(
         data["BT-20"] = body["payment_terms"]
     if body.get("purchase_order"):
         data["BT-13"] = body["purchase_order"]
+    if body.get("service_code"):
+        data["BT-10"] = body["service_code"]
     if body.get("preceding"):
         data["BG-3"] = [{"BT-25": body["preceding"]["number"], "BT-26": body["preceding"]["date"]}]
     if delivery := _delivery(body):
@@ -384,8 +386,13 @@ def facturx_pdf(data: dict[str, Any], visual_pdf: bytes, *, xml: bytes | None = 
 
 
 def build_invoice_pdf(
-    envelope: dict[str, Any], body: dict[str, Any], *, training: bool = False
+    envelope: dict[str, Any],
+    body: dict[str, Any],
+    *,
+    training: bool = False,
+    check: str | None = None,
 ) -> bytes:
-    """Ledger record -> data dict -> visual PDF and XML from it -> Factur-X PDF/A-3."""
+    """Ledger record -> data dict -> visual PDF and XML from it -> Factur-X PDF/A-3;
+    ``check``: the record's verification code, printed on the visual PDF."""
     data = data_dict(envelope, body, training=training)
-    return facturx_pdf(data, render_invoice_pdf(data, training=training))
+    return facturx_pdf(data, render_invoice_pdf(data, training=training, check=check))

@@ -140,7 +140,8 @@ class InvoiceDraft:
     due_days: int | None = None  # None: the customer's payment terms
     payment_terms: str = ""
     note: str = ""
-    purchase_order: str = ""
+    purchase_order: str = ""  # BT-13: the buyer's order, or a public buyer's engagement number
+    service_code: str = ""  # BT-10: the public buyer's service (Chorus Pro's code service)
     from_ticket: int | None = None  # ticket number this invoice documents
     payment_means: str = "30"  # UNTDID 4461: 30 credit transfer
     iban: str = ""

@@ -193,7 +193,8 @@ def build_invoice_body(session: Session, draft: InvoiceDraft, number: str) -> di
             "BAR": _bar(customer),
             "free": check_xml_text(draft.note, "La note").strip(),
         },
-        "purchase_order": check_xml_text(draft.purchase_order, "Le bon de commande").strip(),
+        "purchase_order": _reference(draft.purchase_order, "Le bon de commande"),
+        "service_code": _reference(draft.service_code, "Le code service"),
         "preceding": None,
         "from_ticket": None,
         "reason": None,
@@ -287,6 +288,16 @@ def draft_from_ticket(session: Session, ticket_number: int, customer_id: int) ->
         due_days=0,
         payment_means="10",
     )
+
+
+REFERENCE_MAX = 100  # BT-10 and BT-13 hold short identifiers (Chorus Pro: 50 to 100 signs)
+
+
+def _reference(text: str, what: str) -> str:
+    value = check_xml_text(text, what).strip()
+    if len(value) > REFERENCE_MAX:
+        raise InvalidInput(f"{what} dépasse {REFERENCE_MAX} caractères.")
+    return value
 
 
 # -- reading --------------------------------------------------------------------------

@@ -26,7 +26,9 @@ from app.errors import InvalidInput
 from app.ledger import canonical
 from app.ledger.files import private_dir, write_private_bytes
 from app.ledger.journal import Recorded
+from app.ledger.models import JournalRecord
 from app.ledger.store import Ledger, ledger_of
+from app.ledger.verify.receipt import check_code
 
 
 class InvoiceRejected(InvalidInput):
@@ -78,7 +80,9 @@ def _issue(session: Session, prepared: Prepared, operator: str) -> IssuedInvoice
     if not report.ok:
         raise InvoiceRejected(report)
     record = prepared.append(session, operator=operator)
-    pdf = facturx.facturx_pdf(data, render_invoice_pdf(data, training=training), xml=xml)
+    check = check_code(ledger.ledger_id, record.seq, record.hash, record.signature)
+    visual = render_invoice_pdf(data, training=training, check=check)
+    pdf = facturx.facturx_pdf(data, visual, xml=xml)
     path = invoices_dir(ledger) / f"{prepared.body['number']}.pdf"
     write_private_bytes(path, pdf)
     if transmits(session, prepared.body):  # queued in the same transaction as the issue
@@ -107,8 +111,13 @@ def export_pdf(session: Session, doc_number: str, out: Path | None = None) -> Pa
     """Rebuild an issued document's Factur-X PDF from its ledger record."""
     ledger = ledger_of(session)
     document: IssuedDocument = get_document(session, doc_number)
+    row = session.get(JournalRecord, document.seq)
+    assert row is not None  # get_document read it
     pdf = facturx.build_invoice_pdf(
-        document.envelope, document.body, training=ledger.kind == "training"
+        document.envelope,
+        document.body,
+        training=ledger.kind == "training",
+        check=check_code(ledger.ledger_id, row.seq, row.hash, row.signature),
     )
     path = out or invoices_dir(ledger) / f"{document.doc_number}.pdf"
     if path.is_dir():

@@ -35,6 +35,7 @@ class EventCode(StrEnum):
     EREPORTING = "EREPORTING"
     PURGE = "PURGE"
     AUDIT_PACK = "AUDIT_PACK"
+    CARD_SETTLEMENT = "CARD_SETTLEMENT"
 
     @property
     def label(self) -> str:
@@ -65,6 +66,7 @@ EVENT_LABELS = {
     EventCode.EREPORTING: "Transmission de l'e-reporting",
     EventCode.PURGE: "Purge d'une période archivée",
     EventCode.AUDIT_PACK: "Dossier pour un contrôle fiscal",
+    EventCode.CARD_SETTLEMENT: "Régularisation d'un paiement par carte interrompu",
 }
 
 

@@ -28,7 +28,12 @@ PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
 POSIX = os.name == "posix"
 LEDGER_SIDECARS = ("-wal", "-shm", "-journal")
-_LEFTOVER = re.compile(r"^\.(?:archive-(?P<staging>\d+)-.+|.+\.(?P<temporary>\d+)\.tmp)$")
+# Temporaries first: an archive's (".archive-2026-….zip.<pid>.tmp") starts like a staging
+# folder whose pid would be the year. A backup copy killed while SQLite wrote it also
+# leaves its rollback journal. Staging folders are ".archive-<pid>-" + mkdtemp's suffix.
+_LEFTOVER = re.compile(
+    r"^\.(?:.+\.(?P<temporary>\d+)\.tmp(?:-journal|-wal|-shm)?|archive-(?P<staging>\d+)-[^.]+)$"
+)
 
 
 def private_dir(path: Path) -> Path:

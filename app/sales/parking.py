@@ -17,6 +17,8 @@ from app.sales.cart import Cart, CartLine, Discount
 from app.staff.models import ParkedTicket
 from app.values.money import format_cents
 
+LEFT_AT_QUIT = "Laissé à la fermeture"  # the label's start of a cart parked by quitting
+
 
 @dataclass(frozen=True)
 class Parked:
@@ -24,6 +26,10 @@ class Parked:
     created_at: str
     operator: str
     label: str
+
+    @property
+    def left_at_quit(self) -> bool:
+        return self.label.startswith(LEFT_AT_QUIT)
 
 
 def _discount(d: Discount | None) -> dict[str, Any] | None:
@@ -40,10 +46,9 @@ def _undiscount(data: dict[str, Any] | None) -> Discount | None:
     return Discount.amount(data["amount"])
 
 
-def park(session: Session, cart: Cart, *, operator: str) -> Parked:
-    if cart.is_empty:
-        raise InvalidInput("Le ticket est vide : rien à mettre en attente.")
-    payload = {
+def cart_payload(cart: Cart) -> dict[str, Any]:
+    """A cart as plain JSON values, to be rebuilt by ``cart_from_payload``."""
+    return {
         "lines": [
             {
                 "label": line.label,
@@ -59,8 +64,37 @@ def park(session: Session, cart: Cart, *, operator: str) -> Parked:
         ],
         "ticket_discount": _discount(cart.ticket_discount),
     }
+
+
+def cart_from_payload(data: dict[str, Any]) -> Cart:
+    cart = Cart()
+    for line in data["lines"]:
+        cart.add(
+            CartLine(
+                line["label"],
+                line["unit_price"],
+                Decimal(line["qty"]),
+                line["rate"],
+                discount=_undiscount(line["discount"]),
+                ean=line["ean"],
+                product_id=line["product_id"],
+                weighed=line["weighed"],
+            )
+        )
+    cart.ticket_discount = _undiscount(data["ticket_discount"])
+    return cart
+
+
+def park(session: Session, cart: Cart, *, operator: str, at_quit: bool = False) -> Parked:
+    """Put ``cart`` aside; ``at_quit``: the application is closing with it on screen."""
+    if cart.is_empty:
+        raise InvalidInput("Le ticket est vide : rien à mettre en attente.")
+    payload = cart_payload(cart)
     now = canonical.format_ts(ledger_of(session).clock())
-    label = f"{len(cart.lines)} article(s), {format_cents(cart.totals().total_cents)}"
+    count = len(cart.lines)
+    label = f"{count} article{'s' if count > 1 else ''}, {format_cents(cart.totals().total_cents)}"
+    if at_quit:
+        label = f"{LEFT_AT_QUIT} : {label}"
     row = ParkedTicket(created_at=now, operator=operator, label=label, payload=json.dumps(payload))
     session.add(row)
     session.flush()
@@ -79,21 +113,6 @@ def resume(session: Session, parked_id: int) -> Cart:
     row = session.get(ParkedTicket, parked_id)
     if row is None:
         raise InvalidInput("Ce ticket en attente n'existe plus.")
-    data = json.loads(row.payload)
-    cart = Cart()
-    for line in data["lines"]:
-        cart.add(
-            CartLine(
-                line["label"],
-                line["unit_price"],
-                Decimal(line["qty"]),
-                line["rate"],
-                discount=_undiscount(line["discount"]),
-                ean=line["ean"],
-                product_id=line["product_id"],
-                weighed=line["weighed"],
-            )
-        )
-    cart.ticket_discount = _undiscount(data["ticket_discount"])
+    cart = cart_from_payload(json.loads(row.payload))
     session.delete(row)
     return cart

@@ -11,6 +11,8 @@ from app.values.money import check_cents, format_cents, shown
 
 __all__ = ["Payment", "PaymentMethod", "Settlement", "format_cents", "settle"]
 
+MAX_REFERENCE_CHARS = 40
+
 
 class PaymentMethod(StrEnum):
     CASH = "cash"
@@ -33,10 +35,12 @@ _LABELS = {
 
 @dataclass(frozen=True)
 class Payment:
-    """An amount given (> 0) or paid back (< 0) with one method."""
+    """An amount given (> 0) or paid back (< 0) with one method; ``reference`` is what
+    the card terminal gave for it (its authorisation number), printed on the receipt."""
 
     method: PaymentMethod
     amount_cents: int
+    reference: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.method, PaymentMethod):
@@ -47,6 +51,8 @@ class Payment:
             object.__setattr__(self, "method", method)
         if check_cents(self.amount_cents, "Paiement") == 0:
             raise InvalidInput("Un paiement ne peut pas être nul.")
+        if not isinstance(self.reference, str) or len(self.reference) > MAX_REFERENCE_CHARS:
+            raise InvalidInput("Référence de paiement invalide.")
 
 
 @dataclass(frozen=True)

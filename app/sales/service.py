@@ -53,7 +53,12 @@ class Ticket:
 
 
 def _payments_body(payments: Sequence[Payment]) -> list[dict[str, Any]]:
-    return [{"method": p.method.value, "amount": p.amount_cents} for p in payments]
+    # A reference is written only when there is one: tickets without stay as they were.
+    return [
+        {"method": p.method.value, "amount": p.amount_cents}
+        | ({"reference": p.reference} if p.reference else {})
+        for p in payments
+    ]
 
 
 def _ticket_body(
@@ -211,6 +216,20 @@ def cancel_ticket(session: Session, number: int, *, operator: str, reason: str) 
         reason=reason,
     )
     return append(session, RecordType.TICKET, body, operator=operator, ref_seq=original.seq)
+
+
+def check_cancellation(session: Session, number: int, *, operator: str, reason: str) -> Ticket:
+    """What ``cancel_ticket`` would refuse, said before anything leaves the shop (a card
+    paid back on the terminal first)."""
+    require(session, operator, Permission.CORRECT)
+    _reason(reason)
+    original = _original_sale(session, number)
+    if corrections_of(session, original):
+        raise InvalidInput(
+            f"Le ticket n°{number} a déjà été annulé ou partiellement remboursé : "
+            "utilisez le remboursement pour le reste."
+        )
+    return original
 
 
 def refundable(session: Session, original: Ticket) -> list[tuple[Decimal, int]]:

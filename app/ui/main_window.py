@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -58,7 +58,10 @@ from app.ui.settings.catalog_screen import CatalogScreen
 from app.ui.settings.key_copy import import_at_start
 from app.ui.settings.settings_screen import SettingsScreen
 from app.ui.start_check import check_at_start
+from app.ui.till.card_settlement import offer_card_settlement
 from app.ui.till.correction_dialog import CorrectionDialog
+from app.ui.till.customer_display import CustomerDisplays
+from app.ui.till.left_at_quit import offer_left_cart, park_left_cart
 from app.ui.till.till_screen import TillScreen
 from app.ui.training import (
     SwitchRequest,
@@ -69,6 +72,7 @@ from app.ui.training import (
     switch_or_stay,
     training_banner,
 )
+from app.ui.widgets.pdf_preview import show_pdf
 
 if TYPE_CHECKING:
     from app.documents import printing
@@ -110,6 +114,9 @@ class MainWindow(QMainWindow):
         self.nav.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.stack = QStackedWidget()
         self.till = TillScreen(ctx)
+        self.customer_display = CustomerDisplays(ctx, self)
+        self.customer_display.follow(self.till)
+        self.customer_display.configure()
         self.screens: dict[str, QWidget] = {
             "Caisse": self.till,
             "Factures": InvoicesScreen(ctx),
@@ -159,6 +166,13 @@ class MainWindow(QMainWindow):
         self.setMinimumSize(*MIN_WINDOW)
         if sync is not None:  # its state changes in its own thread: look at it now and then
             QTimer(self, interval=5000, timeout=self._sync_changed).start()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Quitting (or switching ledgers) parks the ticket in progress: nothing is lost."""
+        if park_left_cart(self.till):
+            log.info("the ticket in progress was parked at quit")
+        self.customer_display.shutdown()  # the customer's window goes with the till's
+        super().closeEvent(event)
 
     def fit_screen(self) -> None:
         """Never larger than the screen the window is on (a long text must wrap or scroll,
@@ -280,7 +294,7 @@ class MainWindow(QMainWindow):
         if out is not None:
             what = f"Duplicata n°{out.copy} du rapport Z" if out.copy else "Rapport Z"
             where = "imprimé et enregistré" if out.printed else "enregistré"
-            self._tell("Rapport Z", f"{what} {where} : {out.pdf}{note}")
+            show_pdf(out.pdf, "Rapport Z", said=f"{what} {where} : {out.pdf}{note}", parent=self)
         return out
 
     def output_x_report(self) -> printing.Output | None:
@@ -288,7 +302,8 @@ class MainWindow(QMainWindow):
             self, lambda s: documents().output_x_report(s, operator=self.ctx.operator_name)
         )
         if out is not None:
-            self._tell("Rapport X", f"Rapport X enregistré : {out.pdf}")
+            where = "imprimé et enregistré" if out.printed else "enregistré"
+            show_pdf(out.pdf, "Rapport X", said=f"Rapport X {where} : {out.pdf}", parent=self)
         return out
 
     def ask_ereport(self) -> EReportingDialog:
@@ -551,5 +566,8 @@ def _open_window(
     window.fit_screen()
     window.show()
     QTimer.singleShot(0, lambda: offer_pending_closures(window))
+    if ctx.can(Permission.SELL):
+        QTimer.singleShot(0, lambda: offer_left_cart(window.till))
+    QTimer.singleShot(0, lambda: offer_card_settlement(window, window.ctx))
     check_at_start(window)
     return window, worker, requests

@@ -356,10 +356,24 @@ def from_ticket() -> Scenario:
     return _scenario(body)
 
 
+def public_buyer() -> Scenario:
+    """A public-sector buyer on Chorus Pro: its service code (BT-10) and the engagement
+    number of the order (BT-13)."""
+    body = build_body(
+        [line("Fournitures de bureau", "10", 450, 2000)],
+        number="F2026-000130",
+        buyer=COMPANY,
+    )
+    body["service_code"] = "SERV-ACHATS-01"
+    body["purchase_order"] = "EJ-2026-004512"
+    return _scenario(body)
+
+
 SCENARIOS: dict[str, Callable[[], Scenario]] = {
     scenario.__name__: scenario
     for scenario in (
         multi_rate_goods, services_vat_on_debits, mixed, discounts_and_charges,
         exempt_training_course, intra_eu, credit_full, credit_partial, from_ticket,
+        public_buyer,
     )
 }  # fmt: skip

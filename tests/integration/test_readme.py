@@ -25,8 +25,10 @@ import os
 import re
 import shlex
 import signal
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from datetime import date, time
 from pathlib import Path
 
@@ -37,6 +39,7 @@ from app.cli import main
 from app.demo import run_demo
 from app.einvoice.pdp.sandbox import SandboxPlatform
 from app.ledger.store import Ledger
+from app.ledger.verify.receipt import check_code
 from tests.conftest import FakeClock
 from tests.helpers import ring
 
@@ -99,7 +102,21 @@ def _placeholders(command: str, work: Path, shown: str) -> str:
         assert found, shown
         day, month, year = found.groups()
         command = command.replace("AAAA-MM-JJ", f"{year}-{month}-{day}")
+    if "--receipt CODE" in command:
+        command = command.replace("CODE", _last_ticket_code())
     return command.replace("URL", str(work / "central.sqlite"))
+
+
+def _last_ticket_code() -> str:
+    """The verification code printed on the ledger's last receipt."""
+    path = config.data_dir() / config.LEDGER_FILENAME
+    with closing(sqlite3.connect(path)) as conn:
+        (ledger_id,) = conn.execute("SELECT ledger_id FROM ledger_meta").fetchone()
+        seq, link, signature = conn.execute(
+            "SELECT seq, hash, signature FROM journal WHERE record_type = 'TICKET' "
+            "ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+    return check_code(ledger_id, seq, link, signature)
 
 
 def _sandbox_on_its_port(argv: list[str]) -> None:

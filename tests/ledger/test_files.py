@@ -17,7 +17,7 @@ from app.ledger.anchor import anchor_path
 from app.ledger.archive import write as archive_write
 from app.ledger.archive.write import create_archive, default_archive_dir
 from app.ledger.backup.copies import backup_now, default_folder
-from app.ledger.files import write_private_bytes
+from app.ledger.files import clean_leftovers, write_private_bytes
 from app.ledger.store import Ledger
 from tests.helpers import ring
 from tests.ledger.test_archive import OPERATOR, shop  # noqa: F401 (a fixture)
@@ -119,3 +119,18 @@ def test_the_next_opening_removes_what_a_killed_backup_or_archive_left(shop) -> 
         pass
     assert not staging.exists() and not zip_tmp.exists() and not copy_tmp.exists()
     assert alive.exists() and kept.exists()
+
+
+def test_a_temporary_is_told_by_the_process_that_wrote_it(tmp_path: Path) -> None:
+    """An archive's temporary starts like a staging folder, the year where the pid goes: the
+    pid that counts is the one before ``.tmp``; a half-made backup copy's journal goes too."""
+    gone, alive = dead_pid(), os.getppid()
+    folder = tmp_path / "archives"
+    folder.mkdir()
+    zip_tmp = folder / f".archive-{alive}-12-20270104-080500.zip.{gone}.tmp"
+    copy_journal = folder / f".shop-20270104-080500.sqlite.{gone}.tmp-journal"
+    running = folder / f".archive-{alive}-12-20270104-080500.zip.{alive}.tmp"
+    for path in (zip_tmp, copy_journal, running):
+        path.write_bytes(b"partial")
+    assert sorted(clean_leftovers([folder])) == sorted([zip_tmp, copy_journal])
+    assert running.exists()

@@ -23,3 +23,11 @@ def answer_confirmation(qtbot, *, yes: bool = True) -> str:
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not open_confirmations())
     return text
+
+
+def shown_document(parent) -> str | None:
+    """What the document preview shown over ``parent`` says (recorded, printed…), or None."""
+    from app.ui.widgets.pdf_preview import PdfPreviewDialog
+
+    preview = parent.findChild(PdfPreviewDialog, "documentPreview")
+    return preview.said.text() if preview is not None else None

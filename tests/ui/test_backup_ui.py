@@ -6,14 +6,14 @@ from datetime import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QLineEdit, QMessageBox, QPushButton, QTabWidget
+from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QTabWidget
 
 from app.documents.preferences import save_printer_config
 from app.ledger.backup.copies import last_backup, save_backup_settings
 from app.sales.payments import PaymentMethod
 from app.ui.main_window import PAGES
 from tests.helpers import ring
-from tests.ui.dialogs import answer_confirmation
+from tests.ui.dialogs import answer_confirmation, shown_document
 
 
 def _backup_tab(window):
@@ -35,9 +35,7 @@ def _close_the_day(qtbot, window, clock) -> None:
     qtbot.mouseClick(closures.findChild(QPushButton, "closeDayButton"), Qt.MouseButton.LeftButton)
     answer_confirmation(qtbot)
     # The Z is produced once the backup (off the GUI thread) is over.
-    qtbot.waitUntil(
-        lambda: window.findChild(QMessageBox, "documentDialog") is not None, timeout=30000
-    )
+    qtbot.waitUntil(lambda: shown_document(window) is not None, timeout=30000)
 
 
 def test_backup_now_shows_the_last_backup(qtbot, window, shop) -> None:
@@ -102,4 +100,4 @@ def test_failed_backup_after_the_closure_shows_in_the_banner(qtbot, window, shop
     assert "#fde2e1" in window.banner.styleSheet()
     with ledger.reader() as session:
         assert not last_backup(session).ok
-    assert "Rapport Z enregistré" in window.findChild(QMessageBox, "documentDialog").text()
+    assert "Rapport Z enregistré" in (shown_document(window) or "")

@@ -15,13 +15,13 @@ from PySide6.QtWidgets import QCheckBox, QGroupBox, QPushButton
 from app.customers.service import CustomerInfo, save_customer
 from app.einvoice.invoices import InvoiceDraft, InvoiceLineInput
 from app.einvoice.pdp import chorus as cpro
-from app.einvoice.pdp.chorus_fake import FakeChorusPro
 from app.einvoice.pdp.chorus_sync import poll_chorus
 from app.einvoice.pdp.worker import OutboxWorker, configured_chorus_client
 from app.einvoice.service import issue_and_store
 from app.ui.context import AppContext
 from app.ui.invoices.customer_dialog import CustomerDialog
 from app.ui.main_window import PAGES, MainWindow
+from tests.einvoice.pdp.chorus_fake import FakeChorusPro
 from tests.einvoice.pdp.test_client import MemoryKeyring
 
 SIRET = "26690001800018"
@@ -117,7 +117,7 @@ def test_chorus_settings_group_keeps_the_logins_out_of_the_database(
         assert group.secret.text() == group.password.text() == ""
         _click(qtbot, group.test_button)  # the stored secrets fill the blank fields
         _wait(qtbot, lambda: "Chorus Pro répond" in group.status.text())
-        assert fake.calls[-1] == "ping"
+        assert fake.calls[-1] == "health"
         tab.refresh()
         assert group.login.text() == fake.account_login
         stored = memory.entries[("Comptoir", "chorus-account-password")]

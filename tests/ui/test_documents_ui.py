@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox, QPushButton
+from PySide6.QtWidgets import QPushButton
 from sqlalchemy import select
 
 from app.documents.preferences import save_printer_config
 from app.ledger.models import JournalRecord
 from app.ui.main_window import PAGES
+from tests.ui.dialogs import shown_document
 from tests.ui.test_till import WINE, _pay, _scan
 
 
@@ -56,6 +57,7 @@ def test_receipt_without_printer_is_a_pdf(qtbot, window, shop) -> None:
     assert "PDF :" in window.till.message.text()
     window.till.print_receipt(1, duplicate=True)
     assert "Duplicata n°1" in window.till.message.text()
+    assert "Duplicata n°1" in (shown_document(window.till) or "")
     assert "REPRINT" in _types(shop["ledger"])
 
 
@@ -63,7 +65,6 @@ def test_x_report_from_the_closures_screen(qtbot, window, shop) -> None:
     window.nav.setCurrentRow(PAGES.index("Clôtures"))
     closures = window.screens["Clôtures"]
     qtbot.mouseClick(closures.x_report_button, Qt.MouseButton.LeftButton)
-    box = window.findChild(QMessageBox, "documentDialog")
-    assert box is not None and "Rapport X enregistré" in box.text()
+    assert "Rapport X enregistré" in (shown_document(window) or "")
     x_dir = shop["ledger"].path.with_name("ledger-documents") / "rapports-x"
     assert len(list(x_dir.glob("X-*.pdf"))) == 1

@@ -111,17 +111,42 @@ def test_dispute_a_supplier_invoice_from_the_inbox(qtbot, shop, platform) -> Non
     window.nav.setCurrentRow(PAGES.index("Factures"))
     dialog = window.screens["Factures"].open_inbox()
     assert dialog.model.rowCount() == 1
-    assert dialog.model.index(0, 6).data() == "Reçue"
+    assert dialog.model.index(0, 7).data() == "Reçue"
+    assert dialog.model.index(0, 2).data() == "Facture"
     dialog.table.selectRow(0)
     assert [b.text() for b in dialog.buttons.values()][:2] == ["Prendre en charge", "Approuver"]
     dialog.answer("207", reason="Quantités livrées différentes", reason_code="QTE_ERR")
-    _wait(qtbot, lambda: dialog.model.index(0, 6).data() == "En litige")
+    _wait(qtbot, lambda: dialog.model.index(0, 7).data() == "En litige")
     [status] = platform.received_statuses
     assert (status.code, status.reason, status.reason_code) == (
         "207",
         "Quantités livrées différentes",
         "QTE_ERR",
     )
+
+
+def test_a_self_billed_invoice_from_a_customer_is_shown_as_such(qtbot, shop, platform) -> None:
+    from app.einvoice.facturx import data_dict, invoice_xml
+    from app.einvoice.pdp.inbox import list_incoming, sync_once
+    from tests.einvoice import sample_bodies as samples
+
+    ledger = shop["ledger"]
+    envelope, body = samples.multi_rate_goods()
+    data = data_dict(envelope, body)
+    data["BT-3"] = "389"  # drawn up by the buyer, in the seller's name
+    platform.add_incoming(invoice_xml(data), "autofacture.xml", syntax="CII")
+    client = configured_client(ledger)
+    sync_once(ledger, client)
+    client.close()
+    with ledger.reader() as session:
+        [received] = list_incoming(session)
+    assert received.self_billed and received.kind == "Autofacture"
+    window = MainWindow(AppContext(ledger, shop["manager"]))
+    qtbot.addWidget(window)
+    window.nav.setCurrentRow(PAGES.index("Factures"))
+    dialog = window.screens["Factures"].open_inbox()
+    assert dialog.model.index(0, 1).data() == body["buyer"]["name"]
+    assert dialog.model.index(0, 2).data() == "Autofacture (établie par votre client)"
 
 
 def test_ereporting_from_the_closures_screen(qtbot, shop, platform, clock, monkeypatch) -> None:

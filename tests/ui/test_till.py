@@ -61,6 +61,10 @@ def test_scan_pay_with_card_and_cash_and_see_change(qtbot, window, shop) -> None
     _pay(qtbot, till, [card_10, cash_5])
     assert "rendu monnaie : 0,90 €" in till.message.text()
     assert till.model.rowCount() == 0
+    # The change due stays large where the total was, until the next sale starts.
+    assert till.total_label.text() == "À rendre : 0,90 €"
+    _scan(qtbot, till, BAGUETTE)
+    assert till.total_label.text() == "Total : 1,30 €"
     [body] = _tickets(shop["ledger"])
     assert body["total"] == 1410 and body["change"] == 90
     assert body["payments"] == [

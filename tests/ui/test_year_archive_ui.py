@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import date
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox, QPushButton
+from PySide6.QtWidgets import QPushButton
 
 from app.ledger.archive.write import default_archive_dir, list_archives, verify_archive
 from app.ledger.closures import close_pending
 from app.sales.payments import PaymentMethod
 from app.ui.main_window import PAGES
 from tests.helpers import ring
+from tests.ui.dialogs import shown_document
 
 
 def test_year_closure_in_the_gui_writes_a_verified_archive(qtbot, window, shop, clock) -> None:
@@ -31,11 +32,9 @@ def test_year_closure_in_the_gui_writes_a_verified_archive(qtbot, window, shop, 
     assert button.isEnabled()
 
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(
-        lambda: window.findChild(QMessageBox, "documentDialog") is not None, timeout=30000
-    )
+    qtbot.waitUntil(lambda: shown_document(window) is not None, timeout=30000)
 
-    told = window.findChild(QMessageBox, "documentDialog").text()
+    told = shown_document(window) or ""
     folder = default_archive_dir(ledger.path)
     [archive] = list(folder.glob("*.zip"))
     assert f"Archive de l'exercice écrite : {archive}" in told

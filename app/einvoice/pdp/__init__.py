@@ -10,5 +10,5 @@ regime. Every message is checked with the official rules first (``app.einvoice.o
 
 Invoices to public-sector customers go to Chorus Pro instead, through the same outbox:
 ``chorus`` deposits them (PISTE OAuth2 and the ``cpro-account`` header), ``chorus_sync``
-polls their statuses, ``chorus_fake`` stands in for Chorus Pro on 127.0.0.1 in tests.
+polls their statuses (the tests stand a fake of it up on 127.0.0.1).
 """

@@ -9,28 +9,27 @@ a file (``etatCourantDepotFlux``: ``IN_…``); once integrated it holds an *invo
 business status (``DEPOSEE``, ``MISE_A_DISPOSITION``, ``SUSPENDUE``…) the public buyer
 moves on. ``ChorusProClient.status`` reads both and answers in the app's French words.
 
-Chorus Pro has no idempotency key. The tracking id is therefore kept locally, and a
-deposit whose answer was lost is looked for by file name before the file is sent again
-(``find_deposit``: the outbox asks it after an attempt with an unknown outcome, the way it
-searches the Flow API by ``trackingId``).
+Chorus Pro has no idempotency key and no search of flows by file name. A deposit whose
+answer was lost is therefore looked for as an *invoice*: the supplier's invoices of that
+number deposited since the day before it was queued (``factures/v1/rechercher/fournisseur``
+by ``numeroFacture``). A flow Chorus Pro has not integrated yet holds no invoice, and a
+rejected flow never will: while the last uncertain attempt is recent (``settle``, an hour by
+default) an empty search means « not yet », and the file is not sent again; once that time
+has passed with no invoice, the earlier flow was rejected or never arrived, and depositing
+again is right.
 
 Everything taken from outside (addresses, paths, field names, status codes) is gathered
-just below, so that it can be corrected in one place. None of it has been tried against
-the real Chorus Pro (qualification or production); the tests run against ``chorus_fake``,
-which was written from the same understanding:
-
-- read in integrations published by others, not checked against the AIFE specification:
-  the PISTE addresses and ``scope=openid``, ``/factures/v1/deposer/flux`` and its fields
-  (``fichierFlux``, ``nomFichier``, ``syntaxeFlux``, ``avecSignature``,
-  ``numeroFluxDepot``), ``/transverses/v1/consulterCRDetaille`` (``etatCourantDepotFlux``,
-  ``listeErreurDP``, ``listeErreurTechnique``), ``/factures/v1/rechercher/fournisseur``
-  asked by ``numeroFluxDepot`` (``listeFactures``, ``statut``),
-  ``/transverses/v1/recuperer/formatflux``, the ``IN_…`` and invoice status codes;
-- not found anywhere, assumed: the whole search of earlier deposits by file name
-  (``Endpoints.deposits_by_name``: its path, ``periodeDateDepotDu``/``Au``, ``listeFlux``,
-  ``etatCourantFlux``), on which exactly-once deposits rest. Should that path not exist,
-  Chorus Pro answers 404: ``WrongAddress`` then holds back the invoice whose answer was
-  lost (it is never deposited a second time blindly) until the path is corrected.
+just below, so that it can be corrected in one place. It follows the facts gathered in the
+specifications folder (``chorus-pro.md``): the PISTE addresses and ``scope=openid``;
+``factures/v1/deposer/flux`` (``fichierFlux``, ``nomFichier``, ``syntaxeFlux``,
+``avecSignature`` → ``numeroFluxDepot``, ``dateDepot``; 30 MB at most);
+``transverses/v1/consulterCRDetaille`` (``etatCourantDepotFlux``, ``listeErreurDP``,
+``listeErreurTechnique``; ``IN_…`` and ``QP_…`` states); ``factures/v1/rechercher/fournisseur``
+(``numeroFacture``, ``numeroFluxDepot``, ``periodeDateDepotDu``/``Au`` → ``listeFactures``);
+``factures/v1/consulter/historique`` (``idFacture`` → ``statutCourantCode``,
+``historiquesDesStatuts.histoStatut``); ``GET transverses/v1/health-check``. The tests run
+against a fake written from the same facts; none of it has been tried against the real
+Chorus Pro (qualification or production).
 """
 
 from __future__ import annotations
@@ -39,8 +38,10 @@ import base64
 import json
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import PurePath
 from typing import Any, NamedTuple
 
 import requests
@@ -77,15 +78,16 @@ class Endpoints:
     deposit: str = "/factures/v1/deposer/flux"  # deposerFluxFacture
     flow_report: str = "/transverses/v1/consulterCRDetaille"  # state of a deposited flow
     invoices: str = "/factures/v1/rechercher/fournisseur"  # rechercherFactureParFournisseur
-    # Not found in the public material: the search of earlier deposits by file name.
-    deposits_by_name: str = "/transverses/v1/rechercher/flux"
-    ping: str = "/transverses/v1/recuperer/formatflux"  # harmless read, for health()
+    history: str = "/factures/v1/consulter/historique"  # one invoice's status history
+    health: str = "/transverses/v1/health-check"  # the only GET
 
 
 ENDPOINTS = Endpoints()
 SYNTAXES = {"Factur-X": "IN_DP_E2_CII_FACTURX"}  # our flow syntax -> syntaxeFlux
 OK = 0  # codeRetour of a request Chorus Pro carried out
 SEARCH_DAYS = 31  # how far back a lost deposit is looked for when nothing says when it was
+SETTLE = timedelta(hours=1)  # how long an unintegrated deposit may stay out of the search
+MAX_FILE_BYTES = 30 * 1024 * 1024  # Chorus Pro's limit for one deposited file
 _JOURNAL_SIZE = 1000
 
 PENDING_LABEL = "Déposée, en cours de traitement par Chorus Pro"
@@ -108,6 +110,10 @@ STATUSES: dict[str, _Known] = {
     "IN_INTEGRE_PARTIEL": _Known("Déposée", "200"),
     "IN_REJETE": _Known("Rejetée par Chorus Pro (fichier non conforme)", "213", final=True),
     "IN_INCIDENTE": _Known("Incident de traitement chez Chorus Pro : à redéposer", None, True),
+    # The receivability check of the file, before integration.
+    "QP_RECEVABLE": _Known(PENDING_LABEL, "200"),
+    "QP_RECEVABLE_AVEC_ERREUR": _Known(PENDING_LABEL + " (recevable avec erreurs)", "200"),
+    "QP_IRRECEVABLE": _Known("Rejetée par Chorus Pro (fichier irrecevable)", "213", final=True),
     "DEPOSEE": _Known("Déposée", "200"),
     "EN_COURS_ACHEMINEMENT": _Known("En cours d'acheminement", None),
     "MISE_A_DISPOSITION": _Known("Mise à disposition", "203"),
@@ -125,7 +131,7 @@ STATUSES: dict[str, _Known] = {
 }
 INTEGRATED = frozenset({"IN_INTEGRE", "IN_INTEGRE_PARTIEL"})
 # A flow in these states holds no invoice: depositing the same file again is right.
-REDEPOSITABLE = frozenset({"IN_REJETE", "IN_INCIDENTE"})
+REDEPOSITABLE = frozenset({"IN_REJETE", "IN_INCIDENTE", "QP_IRRECEVABLE"})
 # consulterCRDetaille's libelle when all went well: a message code, not worth showing.
 _QUIET_LIBELLES = frozenset({"TRA_MSG_00.000"})
 
@@ -152,9 +158,13 @@ def describe(code: str, reason: str = "") -> ChorusStatus:
     known = STATUSES.get(code)
     if known is not None:
         return ChorusStatus(code, known.label, reason)
-    if code.startswith("IN_"):
+    if code.startswith(("IN_", "QP_")):
         return ChorusStatus(code, f"{PENDING_LABEL} (état « {code} »)", reason)
     return ChorusStatus(code, f"Statut Chorus Pro « {code} »", reason)
+
+
+class PasswordExpired(AuthenticationFailed):
+    """The technical account's password has expired: it is reset on the portal."""
 
 
 class WrongAddress(AuthenticationFailed):
@@ -163,12 +173,13 @@ class WrongAddress(AuthenticationFailed):
 
 @dataclass(frozen=True)
 class ChorusDeposit:
-    """An earlier deposit, as the search by file name lists it."""
+    """An invoice of the shop on Chorus Pro, as the supplier's search lists it."""
 
     flow_id: str
-    filename: str
+    number: str
     deposited_at: str
     state: str
+    invoice_id: str = ""
 
 
 @dataclass
@@ -176,6 +187,17 @@ class _Attempt:
     since: date
     unsure: bool = False  # sent, and no answer said whether Chorus Pro kept it
     ref: FlowRef | None = None
+    unsure_at: float = 0.0  # time.monotonic() of the uncertain attempt
+
+
+def invoice_number_of(filename: str) -> str:
+    """The invoice number in an outbox file name (``F2026-000012_1a2b3c4d.pdf``, or
+    ``F2026-000012.pdf``): Chorus Pro knows deposits by the number inside the invoice."""
+    stem = PurePath(filename).stem
+    number, sep, suffix = stem.rpartition("_")
+    if sep and len(suffix) == 8 and all(c in "0123456789abcdef" for c in suffix):
+        return number
+    return stem
 
 
 def _today() -> date:
@@ -200,10 +222,12 @@ class ChorusProClient(TokenCache):
         *,
         endpoints: Endpoints = ENDPOINTS,
         search_days: int = SEARCH_DAYS,
+        settle: timedelta = SETTLE,
     ) -> None:
         self.settings = settings
         self.endpoints = endpoints
         self.search_days = search_days
+        self.settle = settle
         self._base = settings.base_url.rstrip("/")
         self._http = requests.Session()
         pair = f"{settings.account_login}:{settings.account_password}"
@@ -238,7 +262,7 @@ class ChorusProClient(TokenCache):
         exist for the ``FlowPlatform`` signature only: Chorus Pro takes none of them.
 
         ``maybe_deposited``: an earlier attempt, perhaps by another instance or before a
-        restart, may have reached Chorus Pro; it is looked for by file name first.
+        restart, may have reached Chorus Pro; it is looked for first.
         """
         syntax = SYNTAXES.get(flow_syntax)
         if syntax is None:
@@ -247,6 +271,12 @@ class ChorusProClient(TokenCache):
             )
         if not file:
             raise PermanentRejection(f"Le fichier « {filename} » est vide.")
+        if len(file) > MAX_FILE_BYTES:
+            raise PermanentRejection(
+                f"Le fichier « {filename} » pèse {_megabytes(len(file))} : Chorus Pro n'accepte "
+                f"pas plus de {_megabytes(MAX_FILE_BYTES)} par dépôt. Allégez les pièces "
+                "jointes de la facture, puis émettez-la de nouveau."
+            )
         with self._journal_lock:
             attempt = self._journal.get(tracking_id)
             if attempt is None:
@@ -258,7 +288,13 @@ class ChorusProClient(TokenCache):
             look_first = attempt.unsure or maybe_deposited
         if look_first:
             since = None if maybe_deposited else attempt.since
-            found = self._earlier_deposit(filename, since=since)
+            # After a restart nothing says when the uncertain attempt was: wait as if now.
+            unsure_for = (
+                timedelta(seconds=time.monotonic() - attempt.unsure_at)
+                if attempt.unsure
+                else timedelta(0)
+            )
+            found = self._earlier_deposit(filename, since=since, unsure_for=unsure_for)
             if found is not None:
                 log.info("chorus: %s already deposited as %s", filename, found.flow_id)
                 attempt.ref = FlowRef(found.flow_id, tracking_id, found.deposited_at)
@@ -272,7 +308,7 @@ class ChorusProClient(TokenCache):
         }
         if self.settings.user_id is not None:
             payload["idUtilisateurCourant"] = self.settings.user_id
-        attempt.unsure = True
+        attempt.unsure, attempt.unsure_at = True, time.monotonic()
         try:
             body = self._post(self.endpoints.deposit, payload, sends_file=True)
         except TransientFailure as exc:
@@ -302,22 +338,28 @@ class ChorusProClient(TokenCache):
         log.info("chorus: %s deposited as %s", filename, flow_id)
         return attempt.ref
 
-    def find_deposits(self, filename: str, *, since: date | None = None) -> list[ChorusDeposit]:
-        """The deposits of a file of that name since ``since`` (default: ``search_days``
-        ago), oldest first."""
+    def find_invoices(
+        self, *, number: str | None = None, flow_id: str | None = None, since: date | None = None
+    ) -> list[ChorusDeposit]:
+        """The shop's invoices on Chorus Pro by invoice number or flow, deposited since
+        ``since`` (default: ``search_days`` ago), oldest first."""
         today = _today()
         start = since or today - timedelta(days=self.search_days)
-        query = {
-            "nomFichier": filename,
+        query: dict[str, Any] = {
             "periodeDateDepotDu": start.isoformat(),
             "periodeDateDepotAu": today.isoformat(),
         }
-        body = self._post(self.endpoints.deposits_by_name, query, sends_file=False)
+        if number is not None:
+            query["numeroFacture"] = number
+        if flow_id is not None:
+            query["numeroFluxDepot"] = flow_id
+        what = f"la facture « {number} »" if number else f"le flux « {flow_id} »"
+        body = self._post(self.endpoints.invoices, query, sends_file=False)
         if not _is_ok(body):
             message = self._hide(str(body.get("libelle") or ""))
             # Reading this as "nothing there" could deposit the invoice twice.
             raise TransientFailure(
-                f"Chorus Pro n'a pas pu rechercher les dépôts de « {filename} »"
+                f"Chorus Pro n'a pas pu rechercher {what}"
                 f"{_said(message, str(body.get('codeRetour')))}.",
                 status=200,
                 code=str(body.get("codeRetour")),
@@ -327,33 +369,46 @@ class ChorusProClient(TokenCache):
         try:
             found = [
                 ChorusDeposit(
-                    str(row["numeroFluxDepot"]),
-                    str(row.get("nomFichier") or ""),
+                    str(row.get("numeroFluxDepot") or ""),
+                    str(row.get("numeroFacture") or ""),
                     str(row.get("dateDepot") or ""),
-                    str(row.get("etatCourantFlux") or row.get("etatCourantDepotFlux") or ""),
+                    str(row.get("statut") or row.get("statutFacture") or "DEPOSEE"),
+                    str(row.get("identifiantFactureCPP") or ""),
                 )
-                for row in body.get("listeFlux") or []
+                for row in body.get("listeFactures") or []
             ]
-        except (KeyError, TypeError, AttributeError):
+        except (TypeError, AttributeError):
             raise TransientFailure(
-                "Chorus Pro a renvoyé une liste de dépôts illisible.",
+                "Chorus Pro a renvoyé une liste de factures illisible.",
                 status=200,
                 maybe_delivered=True,
             ) from None
         return sorted(
-            (d for d in found if d.filename == filename),
+            (
+                d
+                for d in found
+                if (number is None or d.number == number)
+                and (flow_id is None or d.flow_id in ("", flow_id))
+            ),
             key=lambda d: (d.deposited_at, d.flow_id),
         )
 
     def find_deposit(
-        self, *, tracking_id: str, filename: str, since: date | None = None
+        self,
+        *,
+        tracking_id: str,
+        filename: str,
+        since: date | None = None,
+        unsure_for: timedelta | None = None,
     ) -> str | None:
-        """The flow id of a live earlier deposit of ``filename`` made on or after ``since``
-        (default: ``search_days`` ago), or None: nothing there, depositing is safe.
+        """The flow id of an earlier deposit of ``filename``'s invoice made on or after
+        ``since`` (default: ``search_days`` ago), or None: nothing there, depositing is safe.
+        ``unsure_for``: how long ago the uncertain attempt was (None: unknown, as long ago
+        as can be); a recent one not found yet raises ``TransientFailure``.
 
         The answer is remembered for ``tracking_id``, so that a ``submit`` right after it
         does not search a second time."""
-        found = self._earlier_deposit(filename, since=since)
+        found = self._earlier_deposit(filename, since=since, unsure_for=unsure_for)
         with self._journal_lock:
             attempt = self._journal.get(tracking_id)
             if attempt is None:
@@ -364,10 +419,21 @@ class ChorusProClient(TokenCache):
                 attempt.ref = FlowRef(found.flow_id, tracking_id, found.deposited_at)
         return found.flow_id if found is not None else None
 
-    def _earlier_deposit(self, filename: str, *, since: date | None) -> ChorusDeposit | None:
-        live = [d for d in self.find_deposits(filename, since=since)
-                if d.state not in REDEPOSITABLE]  # fmt: skip
-        return live[-1] if live else None
+    def _earlier_deposit(
+        self, filename: str, *, since: date | None, unsure_for: timedelta | None
+    ) -> ChorusDeposit | None:
+        number = invoice_number_of(filename)
+        live = [d for d in self.find_invoices(number=number, since=since) if d.flow_id]
+        if live:
+            return live[-1]
+        if unsure_for is not None and unsure_for < self.settle:
+            # A flow not integrated yet holds no invoice: sending again now could double it.
+            raise TransientFailure(
+                f"Chorus Pro n'a pas encore intégré le dépôt de la facture « {number} » dont "
+                "la réponse s'est perdue : nouvelle recherche plus tard, sans renvoi d'ici là.",
+                maybe_delivered=True,
+            )
+        return None
 
     def _remember(self, tracking_id: str, attempt: _Attempt) -> None:
         if len(self._journal) >= _JOURNAL_SIZE:
@@ -388,21 +454,37 @@ class ChorusProClient(TokenCache):
         errors = self._flow_errors(report)
         if state not in INTEGRATED:
             return describe(state, errors)
-        found = self._post(self.endpoints.invoices, {"numeroFluxDepot": flow_id},
-                           sends_file=False)  # fmt: skip
-        rows = found.get("listeFactures") if _is_ok(found) else None
-        invoices = [
-            row for row in rows or []
-            if isinstance(row, dict) and str(row.get("numeroFluxDepot") or flow_id) == flow_id
-        ]  # fmt: skip
+        try:
+            invoices = self.find_invoices(flow_id=flow_id, since=date(2000, 1, 1))
+        except TransientFailure:
+            invoices = []
         if not invoices:
             # Integrated "partly" with no invoice of ours: ours was the part left out.
             if state == "IN_INTEGRE_PARTIEL":
                 return describe("IN_REJETE", errors)
             return describe(state)
         invoice = invoices[0]
-        code = str(invoice.get("statut") or invoice.get("statutFacture") or "DEPOSEE")
-        return describe(code, self._hide(str(invoice.get("commentaireEtatCourant") or "")))
+        if invoice.invoice_id:
+            history = self._history(invoice.invoice_id)
+            if history is not None:
+                return history
+        return describe(invoice.state)
+
+    def _history(self, invoice_id: str) -> ChorusStatus | None:
+        """The invoice's current status from its history, with the last comment given."""
+        body = self._post(self.endpoints.history, {"idFacture": _id_value(invoice_id)},
+                          sends_file=False)  # fmt: skip
+        if not _is_ok(body):
+            return None
+        code = str(body.get("statutCourantCode") or "")
+        if not code:
+            return None
+        steps = (body.get("historiquesDesStatuts") or {}).get("histoStatut") or []
+        reason = ""
+        for step in steps if isinstance(steps, list) else []:
+            if isinstance(step, dict) and str(step.get("statutCode") or "") == code:
+                reason = str(step.get("statutCommentaire") or step.get("commentaire") or "")
+        return describe(code, self._hide(reason.strip()))
 
     def _flow_errors(self, report: dict[str, Any]) -> str:
         messages: list[str] = []
@@ -418,9 +500,9 @@ class ChorusProClient(TokenCache):
         return self._hide(" ; ".join(messages))
 
     def health(self) -> bool:
-        """True when PISTE gives a token and Chorus Pro accepts the technical account."""
+        """True when PISTE gives a token and Chorus Pro answers its health check."""
         try:
-            self._post(self.endpoints.ping, {}, sends_file=False)
+            self._request("GET", self.endpoints.health, None, sends_file=False)
         except PlatformError:
             return False
         return True
@@ -453,7 +535,12 @@ class ChorusProClient(TokenCache):
 
     # -- requests ------------------------------------------------------------------------
     def _post(self, path: str, payload: dict[str, Any], *, sends_file: bool) -> dict[str, Any]:
-        data = json.dumps(payload)
+        return self._request("POST", path, payload, sends_file=sends_file)
+
+    def _request(
+        self, method: str, path: str, payload: dict[str, Any] | None, *, sends_file: bool
+    ) -> dict[str, Any]:
+        data = json.dumps(payload) if payload is not None else None
         renewed = False
         while True:
             headers = {
@@ -463,9 +550,10 @@ class ChorusProClient(TokenCache):
                 "Accept": "application/json",
             }
             try:
-                response = self._http.post(
-                    self._base + path, data=data, headers=headers, timeout=self.settings.timeout
-                )
+                response = self._http.request(
+                    method, self._base + path, data=data, headers=headers,
+                    timeout=self.settings.timeout,
+                )  # fmt: skip
             except requests.RequestException as exc:
                 raise network_failure(exc, CHORUS_NAMES, sent_file=sends_file) from None
             if response.status_code == 401 and not renewed:
@@ -497,10 +585,19 @@ class ChorusProClient(TokenCache):
                     f"et son secret client dans les réglages Chorus Pro{said}.",
                     **fields,
                 )
+            if "expir" in message.lower():
+                return PasswordExpired(
+                    "Le mot de passe du compte technique Chorus Pro a expiré. Sur le portail "
+                    "Chorus Pro, ouvrez Raccordements › Compte technique › « Réinitialisation "
+                    "du mot de passe », puis saisissez le nouveau mot de passe dans Réglages › "
+                    f"Facturation électronique › Chorus Pro{said}.",
+                    **fields,
+                )
             return AuthenticationFailed(
                 "Chorus Pro refuse le compte technique : vérifiez son identifiant et son mot "
                 "de passe dans les réglages (le mot de passe d'un compte technique expire et "
-                f"se renouvelle sur le portail Chorus Pro){said}.",
+                "se renouvelle sur le portail Chorus Pro, Raccordements › Compte technique › "
+                f"« Réinitialisation du mot de passe »){said}.",
                 **fields,
             )
         if status == 403:
@@ -541,6 +638,14 @@ class ChorusProClient(TokenCache):
             if secret:
                 text = text.replace(secret, "•••")
         return text
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} Mo".replace(".", ",")
+
+
+def _id_value(invoice_id: str) -> int | str:
+    return int(invoice_id) if invoice_id.isdigit() else invoice_id
 
 
 def _said(message: str, code: str) -> str:

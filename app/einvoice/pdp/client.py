@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, NamedTuple, Protocol
 
@@ -459,10 +459,16 @@ class HttpFlowClient(TokenCache):
         return sorted(found.values(), key=lambda f: (f.updated_at or "", f.flow_id))
 
     def find_deposit(
-        self, *, tracking_id: str, filename: str, since: date | None = None
+        self,
+        *,
+        tracking_id: str,
+        filename: str,
+        since: date | None = None,
+        unsure_for: timedelta | None = None,
     ) -> str | None:
         """The flow id of an earlier deposit of ours with this ``trackingId``, or None.
-        ``filename`` and ``since`` are for platforms without a tracking id (Chorus Pro)."""
+        ``filename``, ``since`` and ``unsure_for`` are for platforms without a tracking id
+        (Chorus Pro)."""
         for flow in self.search(tracking_id=tracking_id):
             if flow.tracking_id == tracking_id and flow.direction in (None, "Out"):
                 return flow.flow_id

@@ -200,12 +200,15 @@ def _invoice_facts(content: bytes) -> dict[str, Any]:
         log.info("incoming invoice unreadable: %r", exc)
         return {}
     seller = data.get("BG-4") or {}
+    buyer = data.get("BG-7") or {}
     total = data.get("BT-112")
     issued = data.get("BT-2")
     return {
         "supplier_name": str(seller.get("name") or "")[:200],
         "supplier_siren": str(seller.get("legal_identifier") or "")[:20],
         "number": str(data.get("BT-1") or "")[:35],
+        "type_code": str(data.get("BT-3") or "380")[:3],
+        "buyer_name": str(buyer.get("name") or "")[:200],
         "issue_date": issued.isoformat() if hasattr(issued, "isoformat") else str(issued or ""),
         "total_cents": int((Decimal(str(total)) * 100).quantize(Decimal(1))) if total else None,
     }
@@ -240,6 +243,25 @@ def _sync_incoming(ledger: Ledger, client: FlowPlatform) -> int:
     return _pull(ledger, client, INCOMING_CURSOR, "SupplierInvoice", IncomingInvoice, _incoming_row)
 
 
+# UNTDID 1001 codes of the French invoicing rules (BR-FR-04), as a shop reads them.
+DOCUMENT_KINDS = {
+    "380": "Facture",
+    "381": "Avoir",
+    "384": "Facture rectificative",
+    "386": "Facture d'acompte",
+    "389": "Autofacture",
+    "261": "Avoir autofacturé",
+    "500": "Autofacture d'acompte",
+    "501": "Autofacture rectificative",
+    "471": "Facture (affacturage)",
+    "472": "Autofacture (affacturage)",
+    "473": "Avoir (affacturage)",
+    "502": "Autofacture rectificative (affacturage)",
+    "503": "Avoir autofacturé (affacturage)",
+}
+SELF_BILLED = frozenset({"389", "261", "500", "501", "472", "502", "503"})
+
+
 @dataclass(frozen=True)
 class IncomingSummary:
     id: int
@@ -253,6 +275,17 @@ class IncomingSummary:
     validation: str
     status: str
     reason: str
+    type_code: str = "380"
+    buyer_name: str = ""
+
+    @property
+    def self_billed(self) -> bool:
+        return self.type_code in SELF_BILLED
+
+    @property
+    def kind(self) -> str:
+        """What the document is, in French (« Autofacture » for a self-billed invoice)."""
+        return DOCUMENT_KINDS.get(self.type_code, f"Document de type {self.type_code}")
 
 
 def list_incoming(session: Session) -> list[IncomingSummary]:
@@ -262,7 +295,8 @@ def list_incoming(session: Session) -> list[IncomingSummary]:
             IncomingInvoice.id, IncomingInvoice.received_at, IncomingInvoice.supplier_name,
             IncomingInvoice.supplier_siren, IncomingInvoice.number, IncomingInvoice.issue_date,
             IncomingInvoice.total_cents, IncomingInvoice.valid, IncomingInvoice.validation,
-            IncomingInvoice.status, IncomingInvoice.reason,
+            IncomingInvoice.status, IncomingInvoice.reason, IncomingInvoice.type_code,
+            IncomingInvoice.buyer_name,
         ).order_by(IncomingInvoice.received_at.desc(), IncomingInvoice.id.desc())
     )  # fmt: skip
     return [IncomingSummary(*row) for row in rows]

@@ -119,6 +119,10 @@ class IncomingInvoice(Base):
     supplier_name: Mapped[str] = mapped_column(String(200), default="")
     supplier_siren: Mapped[str] = mapped_column(String(20), default="")
     number: Mapped[str] = mapped_column(String(35), default="")
+    # BT-3 (380 invoice, 381 credit note, 389 self-billed…) and the buyer: a self-billed
+    # invoice is drawn up by the shop's customer, in the shop's name.
+    type_code: Mapped[str] = mapped_column(String(3), default="380", server_default="380")
+    buyer_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
     issue_date: Mapped[str] = mapped_column(String(10), default="")
     total_cents: Mapped[int | None] = mapped_column(Integer)
     validation: Mapped[str] = mapped_column(String, default="")

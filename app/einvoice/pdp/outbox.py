@@ -88,9 +88,15 @@ class Depositor(Protocol):
     ) -> FlowRef: ...
 
     def find_deposit(
-        self, *, tracking_id: str, filename: str, since: date | None = None
+        self,
+        *,
+        tracking_id: str,
+        filename: str,
+        since: date | None = None,
+        unsure_for: timedelta | None = None,
     ) -> str | None:
-        """The platform's id of an earlier deposit of this item, or None."""
+        """The platform's id of an earlier deposit of this item, or None. ``unsure_for``:
+        how long ago the attempt of unknown outcome was (None: unknown)."""
         ...
 
 
@@ -118,6 +124,7 @@ class _Claim:
     previous_next: str
     queued_on: date  # an earlier deposit cannot be older than the day before it was queued
     kind: str = INVOICE_ITEM
+    unsure_for: timedelta | None = None  # since the attempt whose outcome is unknown
 
 
 def utc_stamp(moment: datetime) -> str:
@@ -393,6 +400,7 @@ def _claim(ledger: Ledger, item_id: int, now: datetime | None) -> _Claim | None:
             item.next_attempt_at,
             _day_before(item.created_at),
             item.kind,
+            _since(item.updated_at, moment) if item.state == SENDING else None,
         )
         item.state, item.attempts = SENDING, item.attempts + 1
         item.next_attempt_at = utc_stamp(moment + LEASE)
@@ -403,6 +411,10 @@ def _claim(ledger: Ledger, item_id: int, now: datetime | None) -> _Claim | None:
 def _invoice_not_there_yet(session: Session, seq: int) -> bool:
     invoice = _item_of(session, seq, INVOICE_ITEM)
     return invoice is not None and invoice.state != DEPOSITED
+
+
+def _since(stamp: str, moment: datetime) -> timedelta:
+    return moment - datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
 def _day_before(stamp: str) -> date:
@@ -448,8 +460,9 @@ def _look_for_earlier_attempt(
     None: not there, send it."""
     try:
         flow_id = client.find_deposit(
-            tracking_id=claim.tracking_id, filename=claim.filename, since=claim.queued_on
-        )
+            tracking_id=claim.tracking_id, filename=claim.filename, since=claim.queued_on,
+            unsure_for=claim.unsure_for,
+        )  # fmt: skip
     except (TransientFailure, PermanentRejection) as exc:
         _retry(ledger, claim, exc, now, unknown=True)
         return "retried", _stops(exc)

@@ -239,6 +239,7 @@ class RecordDetail:
     signature_status: SignatureStatus
     shop: dict[str, Any] = field(repr=False)  # fiscal identity in force at that record
     timezone: str
+    ledger_id: str = ""  # of the ledger or archive shown: a receipt's verification code
 
     @property
     def signature_excerpt(self) -> str:
@@ -594,6 +595,7 @@ class LedgerBrowser:
             signature_status=self._signature_status(key_id, link, bytes(sig)),
             shop=self._shop_at(seq),
             timezone=self.timezone,
+            ledger_id=self.ledger_id,
         )
 
     def _signature_status(self, key_id: str, link: str, signature: bytes) -> SignatureStatus:

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from app.ledger.export.browse import RecordDetail
 from app.ledger.models import CLOSURE_TYPES, RecordType
 from app.ledger.settings import FiscalSettings
+from app.ledger.verify.receipt import check_code
 from app.values.money import format_cents
 from app.values.vat import format_rate
 
@@ -115,8 +116,11 @@ def _ticket(detail: RecordDetail, training: bool) -> str:
     from app.sales.service import Ticket
 
     ticket = _as_record(Ticket, detail)
+    check = None
+    if detail.ledger_id:
+        check = check_code(detail.ledger_id, ticket.seq, ticket.hash, ticket.signature)
     return receipt_text(
-        ticket, shop_of(detail), WIDTH, training=training, timezone=detail.timezone
+        ticket, shop_of(detail), WIDTH, training=training, timezone=detail.timezone, check=check
     ).rstrip()
 
 

@@ -3,6 +3,8 @@ shows the record), the button for the printable report."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -16,13 +18,18 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui.archive_viewer.jobs import Verdict
+from app.ui.archive_viewer.receipt_check import ReceiptCheckBox
+from app.ui.archive_viewer.source import Source
 
 
 class VerificationPane(QWidget):
     seq_chosen = Signal(int)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, source: Callable[[], Source | None] = lambda: None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
+        self.receipt_check = ReceiptCheckBox(source)
         self.result = QLabel("Aucune vérification lancée depuis cet écran.")
         self.result.setObjectName("verifyResult")
         self.result.setWordWrap(True)
@@ -46,6 +53,7 @@ class VerificationPane(QWidget):
         top.addWidget(self.report_button)
         box.addLayout(top)
         box.addWidget(self.findings, 1)
+        box.addWidget(self.receipt_check)
 
     def show_running(self) -> None:
         self.result.setText("Vérification en cours…")

@@ -183,7 +183,8 @@ class ArchiveViewer(Screen):
         return self.detail_pane
 
     def _verification_pane(self) -> QWidget:
-        self.verification = VerificationPane()
+        self.verification = VerificationPane(lambda: self.source)
+        self.verification.receipt_check.seq_chosen.connect(self.select_seq)
         self.verification.seq_chosen.connect(self._show_record)
         self.verification.report_button.clicked.connect(self.ask_report)
         self.verify_result = self.verification.result

@@ -52,14 +52,19 @@ ANSWER_BUTTONS = (
 
 
 class IncomingModel(ListModel):
-    HEADERS = ("Reçue le", "Fournisseur", "N°", "Date", "Total TTC", "Contrôle", "Statut")
-    RIGHT_ALIGNED = frozenset({4})
+    HEADERS = ("Reçue le", "Émise par", "Type", "N°", "Date", "Total TTC", "Contrôle", "Statut")
+    RIGHT_ALIGNED = frozenset({5})
 
     def display(self, value: IncomingSummary, column: int) -> str:
         total = "" if value.total_cents is None else format_cents(value.total_cents)
+        # A self-billed invoice is drawn up by the buyer (the shop's customer) in the
+        # shop's name: the one who sent it is the buyer, not the seller.
+        issuer = value.buyer_name if value.self_billed else value.supplier_name
+        kind = f"{value.kind} (établie par votre client)" if value.self_billed else value.kind
         return (
             value.received_at[:10],
-            value.supplier_name,
+            issuer,
+            kind,
             value.number,
             value.issue_date,
             total,

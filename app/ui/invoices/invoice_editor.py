@@ -1,10 +1,14 @@
 """Write an invoice: customer, lines, discount, charges, terms; then issue it.
 
-Issuing validates the Factur-X it would produce (XSD, EN 16931, BR-FR); an invoice with
-a blocking finding is not issued and the findings are listed in French.
+Issuing asks first (an issued invoice is final: it is corrected only by a credit note) and
+validates the Factur-X it would produce (XSD, EN 16931, BR-FR); an invoice with a blocking
+finding is not issued and the findings are listed in French. Closing the editor with
+something written in it keeps a draft, resumed from Factures › Brouillons.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -27,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from app.catalog.service import search_products
 from app.customers.service import search_customers
+from app.einvoice.drafts import delete_draft, save_draft
 from app.einvoice.invoices import Charge, InvoiceDraft, compute, excl_vat
 from app.errors import ComptoirError, InvalidInput
 from app.sales.cart import Discount
@@ -34,16 +39,21 @@ from app.ui.context import AppContext
 from app.ui.forms import TOUCH_STYLE, error_label, show_form_error
 from app.ui.invoices.customer_dialog import CustomerDialog
 from app.ui.invoices.lines_model import ChoiceDelegate, DraftLinesModel, new_line
+from app.ui.widgets.confirm import ask_confirmation
 from app.values.money import format_cents, parse_cents, to_decimal
 
 
 class InvoiceEditor(QDialog):
     issued = Signal(object)  # the IssuedInvoice returned by the service
+    draft_saved = Signal(str)  # what was kept, in French
 
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, ctx: AppContext, parent: QWidget | None = None, *, draft_id: int | None = None
+    ) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.result_value = None
+        self.draft_id = draft_id
         self.setWindowTitle("Nouvelle facture")
         self.setObjectName("invoiceEditor")
         self.setStyleSheet(TOUCH_STYLE)
@@ -108,6 +118,11 @@ class InvoiceEditor(QDialog):
         self.due_days.setRange(0, 120)
         self.due_days.setSuffix(" jours")
         self.purchase_order = QLineEdit()
+        self.purchase_order.setObjectName("purchaseOrder")
+        self.purchase_order.setPlaceholderText("n° de commande, ou d'engagement (acheteur public)")
+        self.service_code = QLineEdit()
+        self.service_code.setObjectName("serviceCode")
+        self.service_code.setPlaceholderText("code service de l'acheteur public (Chorus Pro)")
         self.terms = QLineEdit()
         self.terms.setObjectName("paymentTerms")
         self.terms.setPlaceholderText("ex. Paiement à 30 jours fin de mois, par virement")
@@ -123,7 +138,8 @@ class InvoiceEditor(QDialog):
                 ("Frais de port HT (TVA 20 %)", self.shipping),
                 ("Échéance", self.due_days),
                 ("Conditions de paiement", self.terms),
-                ("Bon de commande", self.purchase_order),
+                ("Bon de commande / engagement", self.purchase_order),
+                ("Code service", self.service_code),
                 ("Note", self.note),
             )
         ):
@@ -148,7 +164,10 @@ class InvoiceEditor(QDialog):
         issue.setObjectName("issueInvoice")
         issue.setStyleSheet("font-weight: bold;")
         issue.clicked.connect(self.issue)
-        cancel = QPushButton("Fermer sans émettre")
+        cancel = QPushButton("Fermer (garder le brouillon)")
+        cancel.setObjectName("closeEditor")
+        cancel.setToolTip("La facture n'est pas émise ; ce qui est saisi se reprend depuis "
+                          "Factures › Brouillons.")  # fmt: skip
         cancel.clicked.connect(self.reject)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
@@ -252,6 +271,7 @@ class InvoiceEditor(QDialog):
             charges=charges,
             due_days=self.due_days.value(),
             purchase_order=self.purchase_order.text(),
+            service_code=self.service_code.text(),
             payment_terms=self.terms.text().strip(),
             note=self.note.toPlainText(),
         )
@@ -273,15 +293,103 @@ class InvoiceEditor(QDialog):
             f"    Total TTC : {format_cents(t['total'])}"
         )
 
-    def issue(self) -> None:
-        from app.einvoice.service import issue_and_store
+    # -- drafts ----------------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        """What is typed, as typed: a draft resumes exactly where the editor was left."""
+        return {
+            "customer_id": self.customer.currentData(),
+            "lines": [dict(line) for line in self.model.lines],
+            "incl_vat": self.incl_vat.isChecked(),
+            "discount": self.discount.text(),
+            "shipping": self.shipping.text(),
+            "due_days": self.due_days.value(),
+            "terms": self.terms.text(),
+            "purchase_order": self.purchase_order.text(),
+            "service_code": self.service_code.text(),
+            "note": self.note.toPlainText(),
+        }
 
+    def load_state(self, state: dict[str, Any]) -> None:
+        index = self.customer.findData(state.get("customer_id"))
+        if index >= 0:
+            self.customer.setCurrentIndex(index)
+        for line in state.get("lines") or []:
+            if isinstance(line, dict):
+                self.model.add(new_line(**{k: v for k, v in line.items() if k in new_line()}))
+        self.incl_vat.setChecked(bool(state.get("incl_vat")))
+        self.discount.setText(str(state.get("discount") or ""))
+        self.shipping.setText(str(state.get("shipping") or ""))
+        if isinstance(state.get("due_days"), int):
+            self.due_days.setValue(state["due_days"])
+        self.terms.setText(str(state.get("terms") or ""))
+        self.purchase_order.setText(str(state.get("purchase_order") or ""))
+        self.service_code.setText(str(state.get("service_code") or ""))
+        self.note.setPlainText(str(state.get("note") or ""))
+        self.update_totals()
+
+    def has_content(self) -> bool:
+        texts = (self.discount, self.shipping, self.terms, self.purchase_order, self.service_code)
+        return bool(
+            self.model.lines
+            or any(w.text().strip() for w in texts)
+            or self.note.toPlainText().strip()
+        )
+
+    def _draft_label(self) -> str:
+        name = self.customer.currentText().split(" — ")[0] or "Sans client"
+        count = len(self.model.lines)
+        label = f"{name} — {count} ligne{'s' if count > 1 else ''}"
+        try:
+            return f"{label}, {format_cents(compute(self.draft()).totals['total'])} TTC"
+        except (ComptoirError, ArithmeticError, ValueError):
+            return label
+
+    def reject(self) -> None:
+        """Closing (button, Échap, window) never loses what was typed: it is kept as a draft."""
+        if self.result_value is None and self.has_content():
+            state, label, operator, draft_id = (
+                self.state(), self._draft_label(), self.ctx.operator_name, self.draft_id
+            )  # fmt: skip
+            saved = self.ctx.write(
+                self,
+                lambda s: save_draft(s, state, operator=operator, label=label, draft_id=draft_id),
+            )
+            if saved is None:
+                return  # not kept (the reason was shown): the editor stays open
+            self.draft_id = saved
+            self.draft_saved.emit(f"Brouillon enregistré : {label}.")
+        super().reject()
+
+    # -- issuing ---------------------------------------------------------------------------
+    def issue(self) -> None:
+        """Ask first: an issued invoice is final."""
         show_form_error(self.error, "")
         self.findings.setVisible(False)
+        try:
+            amounts = compute(self.draft())
+        except ComptoirError as exc:
+            show_form_error(self.error, exc.message)
+            return
+        name = self.customer.currentText().split(" — ")[0]
+        ask_confirmation(
+            self,
+            "Émettre la facture",
+            f"Client : {name}\nTotal TTC : {format_cents(amounts.totals['total'])}\n\n"
+            "Une facture émise est définitive : elle ne se modifie ni ne se supprime, elle "
+            "se corrige par un avoir.",
+            yes="Émettre",
+            then=self.issue_now,
+        )
+
+    def issue_now(self) -> None:
+        from app.einvoice.service import issue_and_store
+
         try:
             draft = self.draft()
             with self.ctx.ledger.transaction() as session:
                 self.result_value = issue_and_store(session, draft, operator=self.ctx.operator_name)
+                if self.draft_id is not None:
+                    delete_draft(session, self.draft_id)
         except ComptoirError as exc:
             show_form_error(self.error, exc.message)
             findings = getattr(exc, "findings", ())

@@ -7,8 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QDate, Qt, QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -28,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.customers.service import search_customers
+from app.einvoice.drafts import load_draft
 from app.einvoice.issuing import InvoiceStatus, list_documents, record_payment
 from app.einvoice.pdp.outbox import current_status
 from app.errors import ComptoirError
@@ -37,8 +37,10 @@ from app.ui.errors import show_error
 from app.ui.forms import TOUCH_STYLE, Screen
 from app.ui.invoices.credit_note_dialog import CreditNoteDialog
 from app.ui.invoices.customer_dialog import CustomerDialog
+from app.ui.invoices.drafts_dialog import DraftsDialog
 from app.ui.invoices.invoice_editor import InvoiceEditor
 from app.ui.models import ListModel
+from app.ui.widgets.pdf_preview import PdfPreviewDialog, show_pdf
 from app.values.money import format_cents, parse_cents
 
 STATUSES = ("À payer", "Partiellement payée", "En retard", "Payée", "Annulée par avoir", "Avoir")
@@ -159,6 +161,7 @@ class InvoicesScreen(Screen):
                 ("openPdf", "Ouvrir le PDF", self.open_pdf),
                 ("cashed", "Déclarer l'encaissement", self.report_cashed),
                 ("inbox", "Factures fournisseurs…", self.open_inbox),
+                ("drafts", "Brouillons…", self.open_drafts),
             )
         ):
             button = QPushButton(label)
@@ -226,13 +229,28 @@ class InvoicesScreen(Screen):
         self.message.setText(text)
 
     # -- actions ---------------------------------------------------------------------------
-    def new_invoice(self) -> InvoiceEditor:
-        editor = InvoiceEditor(self.ctx, self)
+    def new_invoice(self, draft_id: int | None = None) -> InvoiceEditor:
+        editor = InvoiceEditor(self.ctx, self, draft_id=draft_id)
         editor.issued.connect(
             lambda issued: self._say(f"Facture {issued.doc_number} émise : {issued.pdf}")
         )
+        editor.draft_saved.connect(
+            lambda text: self._say(f"{text} Il se reprend depuis « Brouillons… ».")
+        )
+        if draft_id is not None:
+            try:
+                editor.load_state(self.ctx.read(lambda s: load_draft(s, draft_id)))
+            except ComptoirError as exc:
+                show_error(self, exc)
+                return editor
         editor.open()
         return editor
+
+    def open_drafts(self) -> DraftsDialog:
+        dialog = DraftsDialog(self.ctx, self)
+        dialog.resume.connect(self.new_invoice)
+        dialog.open()
+        return dialog
 
     def new_customer(self) -> None:
         CustomerDialog(self.ctx, parent=self).open()
@@ -352,8 +370,10 @@ class InvoicesScreen(Screen):
         number = state.document.doc_number
         return self.ctx.read(lambda s: export_pdf(s, number))
 
-    def open_pdf(self) -> None:
+    def open_pdf(self) -> PdfPreviewDialog | None:
+        """The invoice on screen, to print or open in the PDF reader."""
         path = self.pdf_path()
-        if path is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
-            self._say(f"PDF : {path}")
+        if path is None:
+            return None
+        self._say(f"PDF : {path}")
+        return show_pdf(path, f"Facture — {path.stem}", said=f"PDF : {path}", parent=self)

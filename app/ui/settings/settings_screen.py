@@ -47,6 +47,7 @@ from app.ui.forms import TOUCH_STYLE, Screen, error_label, show_form_error, writ
 from app.ui.models import OperatorTableModel
 from app.ui.settings.backup_tab import BackupTab
 from app.ui.settings.central_tab import CentralTab
+from app.ui.settings.devices_tab import DevicesTab
 from app.ui.settings.platform_tab import PlatformTab
 from app.values.money import EURO_SUFFIX, format_cents, group_thousands, parse_cents
 
@@ -111,6 +112,8 @@ class SettingsScreen(Screen):
         self.tabs.addTab(self.platform_tab, "Facturation électronique")
         self.tabs.addTab(BackupTab(ctx), "Sauvegarde")
         self.tabs.addTab(CentralTab(ctx), "Serveur central")
+        self.devices_tab = DevicesTab(ctx)
+        self.tabs.addTab(self.devices_tab, "Périphériques")
         layout.addWidget(title)
         layout.addWidget(self.notice)
         layout.addWidget(self.tabs, 1)

@@ -24,8 +24,10 @@ from app.errors import ComptoirError, InvalidInput
 from app.ledger.journal import Recorded
 from app.sales.payments import PaymentMethod
 from app.sales.service import cancel_ticket, get_ticket, refund_lines, refundable
+from app.sales.terminal.pending import attach_to_ticket
 from app.staff.service import check_manager_pin
 from app.ui.context import AppContext
+from app.ui.till.card_refund import refund_on_terminal
 from app.values.money import format_cents
 
 
@@ -112,15 +114,27 @@ class CorrectionDialog(QDialog):
             if self.lines.item(i).checkState() == Qt.CheckState.Checked
         ]
 
+        credit: str | None = None  # the card credit this cancellation is recorded with
+
         def action(session: Session) -> Recorded:
             manager = check_manager_pin(session, pin)
             if whole:
-                return cancel_ticket(session, number, operator=manager.name, reason=reason)
+                recorded = cancel_ticket(session, number, operator=manager.name, reason=reason)
+                if credit is not None:
+                    attach_to_ticket(session, credit, recorded)
+                return recorded
             return refund_lines(
                 session, number, items, method=method, operator=manager.name, reason=reason
             )
 
         try:
+            if whole:
+                manager = self.ctx.read(lambda s: check_manager_pin(s, pin)).name
+                credited, credit = refund_on_terminal(
+                    self.ctx, self, number, manager=manager, reason=reason
+                )
+                if not credited:
+                    return
             with self.ctx.ledger.transaction() as session:
                 self.recorded = action(session)
         except ComptoirError as exc:

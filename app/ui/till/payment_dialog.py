@@ -1,6 +1,9 @@
 """Taking payment: several methods on one ticket, a notes-and-coins pad, change on cash.
 
 The ticket is recorded by the caller only once the dialog is accepted, i.e. fully paid.
+With a card terminal set in Réglages, « Carte » sends the amount to it and waits
+(« Présentez la carte… »); only an approved answer adds the payment, and a card payment
+the terminal accepted stays on the ticket.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from app.errors import InvalidInput
 from app.sales.payments import Payment, PaymentMethod, Settlement, settle
+from app.ui.till.card_terminal import CardTerminal
 from app.values.money import format_cents, parse_cents
 
 NOTES_AND_COINS = (10000, 5000, 2000, 1000, 500, 200, 100, 50)
@@ -33,8 +37,14 @@ METHOD_KEYS = {
 
 
 class PaymentDialog(QDialog):
-    def __init__(self, total_cents: int, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        total_cents: int,
+        parent: QWidget | None = None,
+        terminal: CardTerminal | None = None,
+    ) -> None:
         super().__init__(parent)
+        self.terminal = terminal
         self.setWindowTitle("Encaissement")
         self.setObjectName("paymentDialog")
         self.total = total_cents
@@ -53,6 +63,7 @@ class PaymentDialog(QDialog):
         self.error_label = QLabel()
         self.error_label.setObjectName("paymentError")
         self.error_label.setStyleSheet("color: #b00020;")
+        self.error_label.setWordWrap(True)
         self.amount = QLineEdit()
         self.amount.setObjectName("amount")
         self.amount.setPlaceholderText("Montant (vide = le reste)")
@@ -72,12 +83,14 @@ class PaymentDialog(QDialog):
             self.method_buttons[method] = button
 
         pad = QGridLayout()
+        self.pad_buttons: list[QPushButton] = []
         for i, cents in enumerate(NOTES_AND_COINS):
             button = QPushButton(format_cents(cents).replace(",00", ""))
             button.setObjectName(f"cash_{cents}")
             button.setMinimumSize(90, 52)
             button.clicked.connect(lambda _=False, c=cents: self.add_cash(c))
             pad.addWidget(button, i // 4, i % 4)
+            self.pad_buttons.append(button)
         exact = QPushButton("Espèces : compte juste")
         exact.setObjectName("cash_exact")
         exact.clicked.connect(lambda: self.add_cash(self.remaining))
@@ -86,6 +99,7 @@ class PaymentDialog(QDialog):
         undo.setObjectName("undoPayment")
         undo.clicked.connect(self.remove_last)
         pad.addWidget(undo, 2, 2, 1, 2)
+        self.pad_buttons += [exact, undo]
 
         self.ok_button = QPushButton("Valider le ticket (Entrée)")
         self.ok_button.setObjectName("validatePayment")
@@ -94,12 +108,28 @@ class PaymentDialog(QDialog):
         self.ok_button.setDefault(True)
         cancel = QPushButton("Revenir au ticket (Échap)")
         cancel.clicked.connect(self.reject)
+        self.back_button = cancel
+        self.card_panel = QWidget()
+        self.card_panel.setObjectName("cardPanel")
+        self.card_panel.setStyleSheet("#cardPanel { background: #fff4d6; border-radius: 6px; }")
+        self.card_label = QLabel()
+        self.card_label.setObjectName("cardWaiting")
+        self.card_label.setStyleSheet("font-size: 22px; font-weight: bold; padding: 8px;")
+        self.card_cancel = QPushButton("Annuler")
+        self.card_cancel.setObjectName("cardCancel")
+        self.card_cancel.setMinimumSize(130, 52)
+        self.card_cancel.clicked.connect(self.cancel_card)
+        panel = QHBoxLayout(self.card_panel)
+        panel.addWidget(self.card_label, 1)
+        panel.addWidget(self.card_cancel)
+        self.card_panel.hide()
         buttons = QHBoxLayout()
         buttons.addWidget(cancel)
         buttons.addWidget(self.ok_button)
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.total_label)
+        layout.addWidget(self.card_panel)
         layout.addWidget(self.remaining_label)
         layout.addWidget(self.amount)
         layout.addLayout(methods)
@@ -108,6 +138,11 @@ class PaymentDialog(QDialog):
         layout.addWidget(self.change_label)
         layout.addWidget(self.error_label)
         layout.addLayout(buttons)
+        if terminal is not None:
+            terminal.approved.connect(self._card_approved)
+            terminal.failed.connect(self._card_failed)
+            for payment in terminal.approved_payments():  # accepted before, not yet on a ticket
+                self._add(payment)
         self._update()
 
     @property
@@ -119,10 +154,12 @@ class PaymentDialog(QDialog):
         return max(self.total - self.paid, 0)
 
     def add_cash(self, cents: int) -> None:
-        if cents > 0:
+        if cents > 0 and not self.waiting_for_card:
             self._add(Payment(PaymentMethod.CASH, cents))
 
     def add_payment(self, method: PaymentMethod) -> None:
+        if self.waiting_for_card:  # F1…F4 while the terminal has the customer's card
+            return
         text = self.amount.text().strip()
         try:
             cents = parse_cents(text, "Montant") if text else self.remaining
@@ -133,6 +170,9 @@ class PaymentDialog(QDialog):
                     f"{method.label} : pas plus que le reste dû ({format_cents(self.remaining)});"
                     " seules les espèces rendent la monnaie."
                 )
+            if method is PaymentMethod.CARD and self.terminal is not None:
+                self._send_to_terminal(cents)
+                return
             self._add(Payment(method, cents))
         except InvalidInput as exc:
             self.error_label.setText(exc.message)
@@ -145,7 +185,57 @@ class PaymentDialog(QDialog):
         self.error_label.clear()
         self._update()
 
+    # -- the card terminal -----------------------------------------------------------------
+    def _send_to_terminal(self, cents: int) -> None:
+        assert self.terminal is not None
+        if self.terminal.busy:
+            return
+        self.error_label.clear()
+        self.card_label.setText(f"Présentez la carte… ({format_cents(cents)})")
+        self._waiting(True)
+        if not self.terminal.start(cents, self.payments):
+            self._waiting(False)
+        self.amount.clear()
+
+    def cancel_card(self) -> None:
+        if self.terminal is not None:
+            self.card_label.setText("Annulation…")
+            self.terminal.cancel()
+
+    def _waiting(self, waiting: bool) -> None:
+        self.card_panel.setVisible(waiting)
+        for widget in (
+            *self.method_buttons.values(), *self.pad_buttons, self.amount, self.ok_button,
+            self.back_button,
+        ):  # fmt: skip
+            widget.setEnabled(not waiting)
+        if not waiting:
+            self._update()
+
+    def _card_approved(self, payment: Payment) -> None:
+        self._waiting(False)
+        self._add(payment)
+
+    def _card_failed(self, message: str) -> None:
+        self._waiting(False)
+        self.error_label.setText(message)
+
+    @property
+    def waiting_for_card(self) -> bool:
+        return self.terminal is not None and self.terminal.busy
+
+    def reject(self) -> None:
+        if self.waiting_for_card:
+            self.error_label.setText("Attendez la réponse du terminal, ou annulez-la.")
+            return
+        super().reject()
+
     def remove_last(self) -> None:
+        if self.payments and self.payments[-1].reference:
+            self.error_label.setText(
+                "Ce paiement par carte a été accepté par le terminal : il reste sur le ticket."
+            )
+            return
         if self.payments:
             self.payments.pop()
             self.list.takeItem(self.list.count() - 1)
@@ -164,6 +254,8 @@ class PaymentDialog(QDialog):
         self.amount.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def accept(self) -> None:
+        if self.waiting_for_card:
+            return
         if self.settlement is None:
             self.error_label.setText("Le ticket n'est pas entièrement payé.")
             return

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import textwrap
+import uuid
 from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -36,14 +37,18 @@ from app.ledger.operators import Permission
 from app.sales.cart import CartLine, Discount
 from app.sales.limits import unusual_line
 from app.sales.parking import park, parked_tickets, resume
-from app.sales.service import record_sale, sale_refusal
+from app.sales.service import sale_refusal
+from app.sales.terminal.pending import record_sale_with_cards
+from app.sales.terminal.settings import terminal_config
 from app.ui.context import AppContext, documents
 from app.ui.errors import show_error
+from app.ui.till.card_terminal import CardTerminal
 from app.ui.till.cart_model import CartModel
 from app.ui.till.entry import ScanCatcher, ends_with_times, parse_entry
 from app.ui.till.payment_dialog import PaymentDialog
 from app.ui.widgets.confirm import ask_confirmation
 from app.ui.widgets.keypad import Keypad, till_rows
+from app.ui.widgets.pdf_preview import show_pdf
 from app.values.money import format_cents, parse_cents, to_decimal
 from app.values.vat import format_rate
 
@@ -61,6 +66,13 @@ NOTICE_STYLE = (
 )
 
 
+TOTAL_STYLE = "font-size: 32px; font-weight: bold;"
+CHANGE_STYLE = (
+    "font-size: 40px; font-weight: bold; color: white; background: #0a5c2e; "
+    "padding: 4px 12px; border-radius: 6px;"
+)
+
+
 class TillScreen(QWidget):
     sale_recorded = Signal(object)  # Recorded
     correction_requested = Signal()
@@ -69,6 +81,7 @@ class TillScreen(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.model = CartModel()
+        self._sale_key: str | None = None
         self.category_id: int | None = None
         self.last_number: int | None = None
         self.pending_quantity: Decimal | None = None
@@ -119,7 +132,7 @@ class TillScreen(QWidget):
 
         self.total_label = QLabel()
         self.total_label.setObjectName("total")
-        self.total_label.setStyleSheet("font-size: 32px; font-weight: bold;")
+        self.total_label.setStyleSheet(TOTAL_STYLE)
         self.vat_label = QLabel()
         self.vat_label.setObjectName("vatBreakdown")
         self.vat_label.setWordWrap(True)
@@ -289,6 +302,7 @@ class TillScreen(QWidget):
             self.barcode.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _show_totals(self, totals) -> None:  # type: ignore[no-untyped-def]
+        self.total_label.setStyleSheet(TOTAL_STYLE)
         self.total_label.setText(f"Total : {format_cents(totals.total_cents)}")
         self.vat_label.setText(
             "   ".join(
@@ -576,8 +590,23 @@ class TillScreen(QWidget):
             self._say("Ticket repris.")
 
     # -- payment -------------------------------------------------------------------------
+    @property
+    def sale_key(self) -> str:
+        """The card terminal's key for the ticket being rung up: a card payment accepted
+        for it is never asked again, and is recorded with it."""
+        if self._sale_key is None:
+            self._sale_key = uuid.uuid4().hex
+        return self._sale_key
+
     def make_payment_dialog(self) -> PaymentDialog:
-        return PaymentDialog(self.model.totals.total_cents, self)
+        config = self.ctx.read(terminal_config)
+        terminal = None
+        if config is not None:
+            terminal = CardTerminal(self.ctx, config, self.sale_key, self.model.cart)
+        dialog = PaymentDialog(self.model.totals.total_cents, self, terminal)
+        if terminal is not None:
+            terminal.setParent(dialog)
+        return dialog
 
     def pay(self) -> None:
         if self.model.cart.is_empty:
@@ -598,15 +627,23 @@ class TillScreen(QWidget):
 
     def record(self, payments) -> Recorded | None:  # type: ignore[no-untyped-def]
         cart = self.model.cart
+        key = self.sale_key
         record = self.ctx.write(
-            self, lambda s: record_sale(s, cart, payments, self.ctx.operator_name)
+            self,
+            lambda s: record_sale_with_cards(
+                s, cart, payments, self.ctx.operator_name, sale_key=key
+            ),
         )
         if record is not None:
+            self._sale_key = None
             change = record.body["change"]
             self.model.clear()
             self.last_number = record.number
             suffix = f" — rendu monnaie : {format_cents(change)}" if change else ""
             self._say(f"Ticket {record.doc_number} enregistré{suffix}.")
+            if change:  # large, where the total was, until the next sale starts
+                self.total_label.setStyleSheet(CHANGE_STYLE)
+                self.total_label.setText(f"À rendre : {format_cents(change)}")
             self.sale_recorded.emit(record)
             cash = any(p["method"] == "cash" for p in record.body["tendered"])
             self.print_receipt(record.number, open_drawer=cash, said=self.message.text())
@@ -630,6 +667,8 @@ class TillScreen(QWidget):
             where = "imprimé" if out.printed else f"PDF : {out.pdf}"
             what = f"Duplicata n°{out.copy}" if out.copy else "Ticket"
             self._say(f"{said} {what} {where}".strip())
+            if duplicate:  # asked for at the counter: seen on screen, printable anywhere
+                show_pdf(out.pdf, f"Ticket n°{number}", said=f"{what} {where}", parent=self)
         return out
 
     def duplicate(self) -> None:

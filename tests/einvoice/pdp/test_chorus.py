@@ -7,6 +7,7 @@ import logging
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 import requests
@@ -16,11 +17,12 @@ from app.einvoice.pdp.chorus import (
     PENDING_LABEL,
     ChorusProClient,
     ChorusSettings,
+    PasswordExpired,
     WrongAddress,
 )
-from app.einvoice.pdp.chorus_fake import API_PREFIX, FakeChorusPro
 from app.einvoice.pdp.client import AuthenticationFailed, PermanentRejection, TransientFailure
 from app.errors import InvalidInput
+from tests.einvoice.pdp.chorus_fake import API_PREFIX, FakeChorusPro
 
 CLIENT_SECRET = "piste-s3cr3t-never-shown"
 LOGIN = "TECH_1_comptoir@cpro.fr"
@@ -39,14 +41,16 @@ def fake() -> Iterator[FakeChorusPro]:
         yield platform
 
 
-def client_for(fake: FakeChorusPro, **changes: str) -> ChorusProClient:
+def client_for(
+    fake: FakeChorusPro, settle: timedelta | None = None, **changes: str
+) -> ChorusProClient:
     values = {"client_secret": fake.client_secret, "account_password": fake.account_password}
     values.update(changes)
     settings = ChorusSettings(
         fake.token_url, fake.base_url, "comptoir", values["client_secret"], fake.account_login,
         values["account_password"], timeout=5.0,
     )  # fmt: skip
-    return ChorusProClient(settings)
+    return ChorusProClient(settings) if settle is None else ChorusProClient(settings, settle=settle)
 
 
 @pytest.fixture
@@ -78,7 +82,7 @@ def test_one_token_serves_many_calls(fake, client) -> None:
 
 
 def test_the_fake_wants_a_token_and_the_technical_account(fake) -> None:
-    url = fake.base_url + ENDPOINTS.ping
+    url = fake.base_url + ENDPOINTS.invoices
     form = {"grant_type": "client_credentials", "client_id": "comptoir",
             "client_secret": CLIENT_SECRET, "scope": "openid"}  # fmt: skip
     token = requests.post(fake.token_url, data=form, timeout=5).json()["access_token"]
@@ -94,6 +98,10 @@ def test_the_fake_wants_a_token_and_the_technical_account(fake) -> None:
     assert requests.post(url, json={}, headers=with_wrong, timeout=5).status_code == 401
     good = {**bearer, "cpro-account": ACCOUNT_B64}
     assert requests.post(url, json={}, headers=good, timeout=5).json()["codeRetour"] == 0
+    health = fake.base_url + ENDPOINTS.health
+    assert requests.get(health, headers=good, timeout=5).json() == {"status": "UP"}
+    assert requests.post(health, json={}, headers=good, timeout=5).status_code == 405
+    assert requests.get(url, headers=good, timeout=5).status_code == 405
     fake.subscribed = False
     assert requests.post(url, json={}, headers=good, timeout=5).status_code == 403
 
@@ -111,7 +119,7 @@ def test_a_token_near_its_end_is_replaced_before_use() -> None:
         time.sleep(0.9)  # past the refresh margin (a fifth of the lifetime), not the expiry
         assert client.health()
         assert platform.token_requests == 2
-        assert platform.calls == ["token", "ping", "token", "ping"]
+        assert platform.calls == ["token", "health", "token", "health"]
 
 
 def test_wrong_technical_account_says_so_in_french(fake) -> None:
@@ -239,7 +247,7 @@ def test_server_errors_are_transient(fake, client) -> None:
     fake.fail_next(1, 429, on="flow_report")
     with pytest.raises(TransientFailure, match="patienter"):
         client.status("CPP1")
-    fake.fail_next(1, 500, on="ping")
+    fake.fail_next(1, 500, on="health")
     assert not client.health()
     assert fake.deposits == []
 
@@ -249,34 +257,60 @@ def test_a_lost_answer_is_searched_for_and_not_deposited_twice(fake, client) -> 
     with pytest.raises(TransientFailure, match="coupée") as caught:
         submit(client, 1, "track-1")
     assert caught.value.maybe_delivered
+    fake.advance()  # Chorus Pro integrates the flow: its invoice can be found
     ref = submit(client, 1, "track-1")
     [deposit] = fake.deposits
     assert (ref.flow_id, ref.tracking_id) == (deposit.flow_id, "track-1")
-    assert fake.calls == ["token", "deposit", "deposits_by_name"]
+    assert fake.calls == ["token", "deposit", "invoices"]
+
+
+def test_a_lost_deposit_not_integrated_yet_is_waited_for(fake, client) -> None:
+    fake.drop_next(1, on="deposit")
+    with pytest.raises(TransientFailure):
+        submit(client, 1, "track-1")
+    # Not integrated: no invoice to find yet, and sending again could double it.
+    with pytest.raises(TransientFailure, match="pas encore intégré") as caught:
+        submit(client, 1, "track-1")
+    assert caught.value.maybe_delivered
+    assert len(fake.deposits) == 1 and fake.calls[-1] == "invoices"
 
 
 def test_after_a_restart_the_caller_says_an_attempt_may_have_landed(fake) -> None:
     fake.drop_next(1, on="deposit")
     with client_for(fake) as first, pytest.raises(TransientFailure):
         submit(first, 1, "track-1")
+    fake.advance()
     with client_for(fake) as second:
         ref = submit(second, 1, "track-1", maybe_deposited=True)
     assert [d.flow_id for d in fake.deposits] == [ref.flow_id]
 
 
-def test_an_unknown_outcome_with_nothing_there_is_sent_again_once(fake, client) -> None:
+def test_an_unknown_outcome_with_nothing_there_is_sent_again_once(fake) -> None:
     fake.fail_next(1, 500, on="deposit")
-    with pytest.raises(TransientFailure):
-        submit(client, 1, "track-1")
-    ref = submit(client, 1, "track-1")
+    with client_for(fake, settle=timedelta(0)) as client:
+        with pytest.raises(TransientFailure):
+            submit(client, 1, "track-1")
+        ref = submit(client, 1, "track-1")
     assert [d.flow_id for d in fake.deposits] == [ref.flow_id]
-    assert fake.calls[-2:] == ["deposits_by_name", "deposit"]
+    assert fake.calls[-2:] == ["invoices", "deposit"]
 
 
-def test_a_flow_chorus_rejected_does_not_hide_a_new_deposit(fake, client) -> None:
-    client.submit(b"illisible", filename="F2026-000001.pdf", tracking_id="first")
-    fake.advance(to="IN_REJETE", reason="Fichier illisible")
-    ref = submit(client, 1, "second", maybe_deposited=True)
+def test_the_search_looks_for_the_invoice_number_in_the_file_name(fake, client) -> None:
+    client.submit(pdf(7), filename="F2026-000007_1a2b3c4d.pdf", tracking_id="1a2b3c4d-x")
+    fake.advance()
+    [found] = client.find_invoices(number="F2026-000007")
+    assert found.flow_id == fake.deposits[0].flow_id and found.invoice_id
+    assert client.find_invoices(number="F2026-000008") == []
+    assert client.find_deposit(tracking_id="other", filename="F2026-000007_9f9f9f9f.pdf") == (
+        found.flow_id
+    )
+
+
+def test_a_flow_chorus_rejected_does_not_hide_a_new_deposit(fake) -> None:
+    with client_for(fake, settle=timedelta(0)) as client:
+        client.submit(b"illisible", filename="F2026-000001.pdf", tracking_id="first")
+        fake.advance(to="IN_REJETE", reason="Fichier illisible")
+        ref = submit(client, 1, "second", maybe_deposited=True)
     assert [d.flow_id for d in fake.deposits][-1] == ref.flow_id
     assert len(fake.deposits) == 2
 
@@ -285,11 +319,35 @@ def test_a_failed_search_never_leads_to_a_second_deposit(fake, client) -> None:
     fake.drop_next(1, on="deposit")
     with pytest.raises(TransientFailure):
         submit(client, 1, "track-1")
-    fake.fail_next(1, 200, on="deposits_by_name", message="Recherche indisponible")
+    fake.fail_next(1, 200, on="invoices", message="Recherche indisponible")
     with pytest.raises(TransientFailure, match="rechercher") as caught:
         submit(client, 1, "track-1")
     assert caught.value.maybe_delivered
     assert len(fake.deposits) == 1
+
+
+def test_a_file_over_30_mb_is_refused_before_sending(fake, client) -> None:
+    big = b"%PDF-1.7\n" + b"0" * (30 * 1024 * 1024)
+    with pytest.raises(PermanentRejection, match="30,0 Mo"):
+        client.submit(big, filename="F2026-000001.pdf", tracking_id="big")
+    assert fake.calls == [] and fake.deposits == []
+
+
+def test_an_expired_technical_password_says_how_to_reset_it(fake, client) -> None:
+    fake.expire_password()
+    with pytest.raises(PasswordExpired, match="Réinitialisation du mot de passe") as caught:
+        submit(client, 1)
+    assert "Réglages" in str(caught.value) and fake.deposits == []
+
+
+def test_receivability_states_are_named(fake, client) -> None:
+    ref = submit(client, 1)
+    fake.advance(to="QP_RECEVABLE_AVEC_ERREUR")
+    status = client.status(ref)
+    assert status.lifecycle_code == "200" and "recevable avec erreurs" in status.label
+    fake.advance(to="QP_IRRECEVABLE", reason="Format non conforme")
+    status = client.status(ref)
+    assert status.final and status.lifecycle_code == "213" and "irrecevable" in status.label
 
 
 def test_chorus_out_of_reach(fake) -> None:

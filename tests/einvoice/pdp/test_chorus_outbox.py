@@ -12,13 +12,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from facturx import get_xml_from_pdf as _get_xml
 from sqlalchemy import select
 
 from app.customers.service import CustomerInfo, save_customer
 from app.demo import DEMO_CUSTOMERS, DEMO_SHOP
 from app.einvoice.invoices import InvoiceDraft, InvoiceLineInput
 from app.einvoice.pdp.chorus import ChorusProClient, Endpoints
-from app.einvoice.pdp.chorus_fake import FakeChorusPro
 from app.einvoice.pdp.chorus_sync import poll_chorus
 from app.einvoice.pdp.client import AuthenticationFailed, HttpFlowClient
 from app.einvoice.pdp.config import ChorusSettings, PlatformSettings
@@ -27,10 +27,19 @@ from app.einvoice.pdp.outbox import current_status, drain_once, outbox_problems
 from app.einvoice.pdp.sandbox import SandboxPlatform
 from app.einvoice.pdp.worker import OutboxWorker, configured_chorus_client
 from app.einvoice.service import credit_and_store, issue_and_store
+from app.einvoice.validate import validate_xml_bytes
+from app.errors import InvalidInput
 from app.ledger.settings import record_fiscal_settings
 from app.ledger.store import Ledger
+from tests.einvoice.pdp.chorus_fake import FakeChorusPro
 
 HOUR = timedelta(hours=1)
+
+
+def get_xml(pdf: bytes) -> tuple[str, bytes]:
+    return _get_xml(pdf, check_xsd=False)
+
+
 NOW = timedelta(0)
 PUBLIC_SIRET = "26690001800018"
 MAIRIE = CustomerInfo(
@@ -157,6 +166,7 @@ def test_a_dropped_answer_is_found_again_after_a_restart(ledger, customers, chor
         assert drain_once(ledger, {CHORUS: first}).retried == 1
     assert item_of(ledger, seq).state == SENDING  # the outcome is unknown
     assert len(chorus.deposits) == 1  # Chorus Pro kept it; the answer was lost
+    chorus.advance()  # and integrated it: its invoice is in the supplier's search
     with chorus_client(chorus) as second:  # a new process: nothing remembered in memory
         stats = drain_once(ledger, {CHORUS: second}, now=later())
         assert drain_once(ledger, {CHORUS: second}, now=later(2)).sent == 0
@@ -164,7 +174,22 @@ def test_a_dropped_answer_is_found_again_after_a_restart(ledger, customers, chor
     [deposit] = chorus.deposits
     item = item_of(ledger, seq)
     assert (item.state, item.flow_id, item.payload) == (DEPOSITED, deposit.flow_id, None)
-    assert chorus.calls.count("deposit") == 1 and "deposits_by_name" in chorus.calls
+    assert chorus.calls.count("deposit") == 1 and "invoices" in chorus.calls
+
+
+def test_a_lost_deposit_still_in_processing_is_not_sent_again(ledger, customers, chorus) -> None:
+    seq = issue(ledger, customers["public"])
+    chorus.drop_next(1, on="deposit")
+    with chorus_client(chorus, settle=3 * HOUR) as cpro:
+        drain_once(ledger, {CHORUS: cpro})
+        for hours in (1, 2):  # not integrated yet, and the attempt is recent: wait
+            assert drain_once(ledger, {CHORUS: cpro}, now=later(hours)).sent == 0
+        assert item_of(ledger, seq).state == SENDING
+        assert "pas encore intégré" in (item_of(ledger, seq).last_error or "")
+        chorus.advance()
+        assert drain_once(ledger, {CHORUS: cpro}, now=later(4)).deposited_after_search == 1
+    assert len(chorus.deposits) == 1
+    assert item_of(ledger, seq).state == DEPOSITED
 
 
 def test_a_lost_answer_in_the_same_process_searches_once(ledger, customers, chorus) -> None:
@@ -172,9 +197,10 @@ def test_a_lost_answer_in_the_same_process_searches_once(ledger, customers, chor
     chorus.drop_next(1, on="deposit")
     with chorus_client(chorus) as cpro:
         drain_once(ledger, {CHORUS: cpro})
+        chorus.advance()
         assert drain_once(ledger, {CHORUS: cpro}, now=later()).deposited_after_search == 1
     assert len(chorus.deposits) == 1
-    assert chorus.calls.count("deposits_by_name") == 1
+    assert chorus.calls.count("invoices") == 1
 
 
 def test_nothing_found_after_an_unknown_outcome_is_sent_once(ledger, customers, chorus) -> None:
@@ -183,15 +209,16 @@ def test_nothing_found_after_an_unknown_outcome_is_sent_once(ledger, customers, 
     with chorus_client(chorus) as cpro:
         assert drain_once(ledger, {CHORUS: cpro}).retried == 1
         assert item_of(ledger, seq).state == SENDING
-        assert drain_once(ledger, {CHORUS: cpro}, now=later()).sent == 1
+        # Past the settling time with no invoice: the earlier attempt never landed.
+        assert drain_once(ledger, {CHORUS: cpro}, now=later(2)).sent == 1
     assert len(chorus.deposits) == 1
-    assert chorus.calls[-2:] == ["deposits_by_name", "deposit"]
+    assert chorus.calls[-2:] == ["invoices", "deposit"]
 
 
 def test_without_the_search_service_nothing_is_deposited_twice(ledger, customers, chorus) -> None:
     seq = issue(ledger, customers["public"])
     chorus.drop_next(1, on="deposit")
-    missing = Endpoints(deposits_by_name="/transverses/v1/introuvable")
+    missing = Endpoints(invoices="/factures/v1/introuvable")
     with chorus_client(chorus, endpoints=missing) as cpro:
         drain_once(ledger, {CHORUS: cpro})
         for hours in (1, 2, 3):
@@ -303,3 +330,31 @@ def test_training_invoices_for_a_public_customer_wait_for_the_sandbox(tmp_path, 
             record_fiscal_settings(session, DEMO_SHOP, operator="Gérant")
             public = save_customer(session, MAIRIE).id
         assert item_of(training, issue(training, public)).channel == PDP
+
+
+# -- what a public buyer needs on the invoice ------------------------------------------------
+def test_service_code_and_engagement_number_reach_chorus(ledger, customers, chorus) -> None:
+    draft = InvoiceDraft(
+        customers["public"], (InvoiceLineInput("Fournitures", Decimal(3), 2150, 2000),),
+        purchase_order="EJ-2026-004512", service_code="SERV-ACHATS-01",
+    )  # fmt: skip
+    with ledger.transaction() as session:
+        seq = issue_and_store(session, draft, operator="Camille").record.seq
+    with chorus_client(chorus) as cpro:
+        assert drain_once(ledger, {CHORUS: cpro}).sent == 1
+    [deposit] = chorus.deposits
+    xml = get_xml(deposit.content)[1]
+    assert b"<ram:BuyerReference>SERV-ACHATS-01</ram:BuyerReference>" in xml
+    assert b"<ram:IssuerAssignedID>EJ-2026-004512</ram:IssuerAssignedID>" in xml
+    assert validate_xml_bytes(xml).ok
+    assert item_of(ledger, seq).state == DEPOSITED
+
+
+def test_an_overlong_service_code_is_refused_in_french(ledger, customers) -> None:
+    draft = InvoiceDraft(
+        customers["public"], (InvoiceLineInput("Fournitures", Decimal(1), 100, 2000),),
+        service_code="S" * 101,
+    )  # fmt: skip
+    refused = pytest.raises(InvalidInput, match="Le code service dépasse 100 caractères")
+    with refused, ledger.transaction() as session:
+        issue_and_store(session, draft, operator="Camille")

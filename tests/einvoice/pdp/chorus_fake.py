@@ -3,7 +3,12 @@
 ``FakeChorusPro`` serves on 127.0.0.1 (port 0: any free port) the OAuth2 token endpoint
 and the API paths of ``chorus.ENDPOINTS``, checks the two logins of every call (bearer
 token, ``cpro-account``), keeps the deposits, moves their statuses on when told
-(``advance``) and misbehaves when told (``fail_next``, ``drop_next``). Standard library
+(``advance``) and misbehaves when told (``fail_next``, ``drop_next``, ``expire_password``).
+
+It is built from the facts of the specifications folder (``chorus-pro.md``), like the
+client: every call a JSON ``POST`` but the health check (``GET``); no search of flows by
+file name; a deposit holds an invoice, found by the supplier's search, only once it is
+integrated; an invoice's history is read by its ``identifiantFactureCPP``. Standard library
 only. Its codes and messages imitate Chorus Pro; they are not Chorus Pro's own.
 """
 
@@ -17,14 +22,20 @@ import math
 import secrets
 import threading
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler
-from pathlib import PurePath
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from app.einvoice.pdp.chorus import ACCOUNT_HEADER, ENDPOINTS, INTEGRATED, SYNTAXES
+from app.einvoice.pdp.chorus import (
+    ACCOUNT_HEADER,
+    ENDPOINTS,
+    INTEGRATED,
+    MAX_FILE_BYTES,
+    SYNTAXES,
+    invoice_number_of,
+)
 from app.einvoice.pdp.local_server import TrackingServer
 from app.errors import InvalidInput
 
@@ -33,6 +44,7 @@ log = logging.getLogger(__name__)
 TOKEN_PATH = "/api/oauth/token"
 API_PREFIX = "/cpro"
 ROUTES = {API_PREFIX + getattr(ENDPOINTS, f.name): f.name for f in fields(ENDPOINTS)}
+GET_OPERATIONS = frozenset({"health"})
 OPERATIONS = ("token", *ROUTES.values())
 PENDING = "IN_EN_ATTENTE_TRAITEMENT_CPP"
 # What the buyer's side does next, step by step, when nothing else is said.
@@ -45,7 +57,7 @@ NEXT = {
     "COMPLETEE": "MISE_A_DISPOSITION",
     "A_RECYCLER": "MISE_A_DISPOSITION",
 }
-_MAX_BODY = 20 * 1024 * 1024
+_MAX_BODY = 45 * 1024 * 1024  # 30 MB of file, in base64
 
 
 @dataclass
@@ -61,11 +73,12 @@ class FakeDeposit:
     invoice_id: int | None = None
     invoice_status: str | None = None
     reason: str = ""
+    history: list[tuple[str, str, str]] = field(default_factory=list)  # code, comment, when
 
     @property
     def invoice_number(self) -> str:
         # Chorus Pro reads it from the invoice itself; the app names files after it.
-        return PurePath(self.filename).stem
+        return invoice_number_of(self.filename)
 
     @property
     def state(self) -> str:
@@ -113,6 +126,7 @@ class FakeChorusPro:
         self._tokens: dict[str, float] = {}
         self._faults: list[_Fault] = []
         self._last_invoice_id = 1000
+        self.password_expired = False
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -171,6 +185,12 @@ class FakeChorusPro:
         """Process the next ``n`` requests (a deposit is stored), then hang up unanswered."""
         self._arm(_Fault("drop", n, _ops(on)))
 
+    def expire_password(self) -> None:
+        """The technical account's password has expired: every call is refused until the
+        password is reset (``account_password`` changed)."""
+        with self.lock:
+            self.password_expired = True
+
     def expire_tokens(self) -> None:
         with self.lock:
             self._tokens.clear()
@@ -203,6 +223,7 @@ class FakeChorusPro:
             deposit.flow_state, deposit.invoice_status = to, None
             return
         deposit.flow_state, deposit.invoice_status = "IN_INTEGRE", to
+        deposit.history.append((to, reason, datetime.now(UTC).isoformat()))
         if deposit.invoice_id is None:
             self._last_invoice_id += 1
             deposit.invoice_id = self._last_invoice_id
@@ -277,6 +298,9 @@ class FakeChorusPro:
         good &= secrets.compare_digest(password.encode(), self.account_password.encode())
         if not good:
             raise _Answer(401, {"codeRetour": 1, "libelle": "Compte technique non reconnu."})
+        if self.password_expired:
+            expired = "Le mot de passe du compte technique a expiré."
+            raise _Answer(401, {"codeRetour": 1, "libelle": expired})
 
     def handle(self, op: str, query: dict[str, Any]) -> dict[str, Any]:
         if op == "deposit":
@@ -285,10 +309,9 @@ class FakeChorusPro:
             return self._flow_report(str(query.get("numeroFluxDepot") or ""))
         if op == "invoices":
             return self._invoices(query)
-        if op == "deposits_by_name":
-            return self._deposits_by_name(query)
-        return {"codeRetour": 0, "libelle": "TRA_MSG_00.000",
-                "listeFormatFlux": [{"formatFlux": "IN_DP_E2_MIXTE"}]}  # fmt: skip
+        if op == "history":
+            return self._history(query.get("idFacture"))
+        return {"status": "UP"}
 
     def _deposit(self, query: dict[str, Any]) -> dict[str, Any]:
         name, syntax = query.get("nomFichier"), query.get("syntaxeFlux")
@@ -302,6 +325,8 @@ class FakeChorusPro:
             content = b""
         if not content:
             raise _Answer(400, {"codeRetour": 4, "libelle": "Fichier absent ou mal encodé."})
+        if len(content) > MAX_FILE_BYTES:
+            raise _Answer(400, {"codeRetour": 7, "libelle": "Fichier trop volumineux (30 Mo)."})
         user = query.get("idUtilisateurCourant")
         with self.lock:
             deposit = FakeDeposit(
@@ -334,6 +359,7 @@ class FakeChorusPro:
 
     def _invoices(self, query: dict[str, Any]) -> dict[str, Any]:
         flow_id, number = query.get("numeroFluxDepot"), query.get("numeroFacture")
+        start, end = _period(query)
         with self.lock:
             rows = [
                 {
@@ -343,28 +369,34 @@ class FakeChorusPro:
                 }
                 for d in self._deposits
                 if d.invoice_status is not None and flow_id in (None, d.flow_id)
-                and number in (None, d.invoice_number)
+                and number in (None, d.invoice_number) and start <= d.at.date() <= end
             ]  # fmt: skip
         pages = {"pageCourante": 1, "pages": 1, "nbResultatsParPage": len(rows),
                  "total": len(rows)}  # fmt: skip
         return {"codeRetour": 0, "libelle": "GCU_MSG_01_000", "listeFactures": rows,
                 "parametresRetour": pages}  # fmt: skip
 
-    def _deposits_by_name(self, query: dict[str, Any]) -> dict[str, Any]:
-        try:
-            start = date.fromisoformat(str(query.get("periodeDateDepotDu") or "1970-01-01"))
-            end = date.fromisoformat(str(query.get("periodeDateDepotAu") or "9999-12-31"))
-        except ValueError:
-            raise _Answer(400, {"codeRetour": 6, "libelle": "Période de dépôt invalide."}) from None
-        name = query.get("nomFichier")
+    def _history(self, invoice_id: Any) -> dict[str, Any]:
         with self.lock:
-            rows = [
-                {"numeroFluxDepot": d.flow_id, "nomFichier": d.filename,
-                 "dateDepot": d.at.date().isoformat(), "etatCourantFlux": d.flow_state}
-                for d in self._deposits
-                if name in (None, d.filename) and start <= d.at.date() <= end
-            ]  # fmt: skip
-        return {"codeRetour": 0, "libelle": "GCU_MSG_01_000", "listeFlux": rows}
+            deposit = next((d for d in self._deposits if d.invoice_id == invoice_id), None)
+            if deposit is None or deposit.invoice_status is None:
+                return {"codeRetour": 8, "libelle": "Facture introuvable."}
+            steps = [
+                {"statutCode": code, "statutCommentaire": comment, "statutDatePassage": when}
+                for code, comment, when in deposit.history
+            ]
+            return {"codeRetour": 0, "libelle": "GCU_MSG_01_000", "idFacture": invoice_id,
+                    "statutCourantCode": deposit.invoice_status,
+                    "historiquesDesStatuts": {"histoStatut": steps}}  # fmt: skip
+
+
+def _period(query: dict[str, Any]) -> tuple[date, date]:
+    try:
+        start = date.fromisoformat(str(query.get("periodeDateDepotDu") or "1970-01-01"))
+        end = date.fromisoformat(str(query.get("periodeDateDepotAu") or "9999-12-31"))
+    except ValueError:
+        raise _Answer(400, {"codeRetour": 6, "libelle": "Période de dépôt invalide."}) from None
+    return start, end
 
 
 def _ops(on: str | None) -> frozenset[str]:
@@ -390,16 +422,20 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("chorus fake: " + format, *args)
 
     def do_GET(self) -> None:
-        self._read_body()
-        self._send(405, {"codeRetour": 405, "libelle": "Méthode non prise en charge."})
+        self._answer("GET")
 
     def do_POST(self) -> None:
+        self._answer("POST")
+
+    def _answer(self, method: str) -> None:
         fake = self.server.fake
         path = urlsplit(self.path).path.rstrip("/")
         body = self._read_body()
         op = "token" if path == TOKEN_PATH else ROUTES.get(path)
         if op is None:
             return self._send(404, {"codeRetour": 404, "libelle": f"Service inconnu : {path}"})
+        if (method == "GET") != (op in GET_OPERATIONS):
+            return self._send(405, {"codeRetour": 405, "libelle": "Méthode non prise en charge."})
         fault = fake.take_fault(op)
         if fault is not None and fault.kind == "fail":
             with fake.lock:
