@@ -19,6 +19,7 @@ from app.ledger.settings import fiscal_settings
 from app.ui.invoices.credit_note_dialog import CreditNoteDialog
 from app.ui.invoices.customer_dialog import CustomerDialog
 from app.ui.main_window import PAGES
+from tests.ui.dialogs import answer_confirmation
 from tests.ui.test_till import BAGUETTE, WINE, _pay, _scan, _tickets
 
 LEFT = Qt.MouseButton.LeftButton
@@ -117,6 +118,11 @@ def test_partial_credit_note_by_line_and_quantity(qtbot, small, invoiced) -> Non
     assert "motif" in dialog.error.text()  # no reason given
     qtbot.keyClicks(dialog.reason, "Casse")
     qtbot.mouseClick(dialog.findChild(QPushButton, "issueCreditNote"), LEFT)
+    asked = answer_confirmation(qtbot, yes=False)  # irreversible: asked first
+    assert "avoir sur la facture F2026-000001 (1 ligne)" in asked and "définitif" in asked
+    assert "Avoir" not in screen.message.text()
+    qtbot.mouseClick(dialog.findChild(QPushButton, "issueCreditNote"), LEFT)
+    answer_confirmation(qtbot)
     assert "Avoir AV2026-000001 émis" in screen.message.text(), dialog.error.text()
     with invoiced["ledger"].reader() as session:
         credit = get_document(session, "AV2026-000001")
@@ -129,10 +135,12 @@ def test_partial_credit_note_by_line_and_quantity(qtbot, small, invoiced) -> Non
     qtbot.mouseClick(screen.buttons["creditNote"], LEFT)
     again = [d for d in screen.findChildren(CreditNoteDialog) if d.isVisible()][-1]
     assert again.quantities[1].maximum() == 1  # what is left, not what was sold
-    again.quantities[1].setValue(1)
+    assert again.quantities[1].value() == 1
+    qtbot.mouseClick(again.checks[1], LEFT, pos=_box(again.checks[1]))
     qtbot.mouseClick(again.checks[0], LEFT, pos=_box(again.checks[0]))
     qtbot.keyClicks(again.reason, "Retour")
     qtbot.mouseClick(again.findChild(QPushButton, "issueCreditNote"), LEFT)
+    assert "(2 lignes)" in answer_confirmation(qtbot)
     assert "Avoir AV2026-000002 émis" in screen.message.text(), again.error.text()
 
 

@@ -79,6 +79,7 @@ def test_customer_invoice_pdf_and_credit_note(qtbot, window, shop, monkeypatch) 
     qtbot.mouseClick(credit.whole, Qt.MouseButton.LeftButton, pos=_box(credit.whole))
     _type(credit.reason, "Erreur de prix")
     qtbot.mouseClick(credit.findChild(QPushButton, "issueCreditNote"), Qt.MouseButton.LeftButton)
+    answer_confirmation(qtbot)
     assert "Avoir AV2026-000001 émis" in screen.message.text(), credit.error.text()
     screen.refresh()
     labels = [screen.model.index(r, 6).data() for r in range(screen.model.rowCount())]

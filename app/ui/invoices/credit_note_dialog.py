@@ -28,6 +28,7 @@ from app.einvoice.issuing import creditable_lines
 from app.errors import ComptoirError
 from app.ui.context import AppContext
 from app.ui.forms import TOUCH_STYLE, error_label, show_form_error
+from app.ui.widgets.confirm import ask_confirmation
 from app.values.money import format_cents
 
 HEADERS = ("À créditer", "Désignation", "Facturé", "Reste", "Quantité", "Montant HT")
@@ -140,13 +141,34 @@ class CreditNoteDialog(QDialog):
         )
 
     def issue(self) -> None:
-        from app.einvoice.service import credit_and_store
-
+        """Ask first: a credit note, once issued, cannot be withdrawn."""
         show_form_error(self.error, "")
-        lines, reason = self.chosen(), self.reason.text()
+        lines = self.chosen()
         if lines is not None and not lines:
             show_form_error(self.error, "Choisissez au moins une ligne à créditer.")
             return
+        if not self.reason.text().strip():
+            show_form_error(self.error, "Indiquez le motif de l'avoir.")
+            self.reason.setFocus()
+            return
+        what = (
+            "toute la facture"
+            if lines is None
+            else f"{len(lines)} ligne{'s' if len(lines) > 1 else ''}"
+        )
+        ask_confirmation(
+            self,
+            "Émettre l'avoir",
+            f"Émettre un avoir sur la facture {self.invoice} ({what}) ?\n"
+            "Un avoir émis est définitif : il ne peut être ni modifié ni supprimé.",
+            yes="Émettre l'avoir",
+            then=lambda: self._issue(lines),
+        )
+
+    def _issue(self, lines: list[tuple[int, Decimal]] | None) -> None:
+        from app.einvoice.service import credit_and_store
+
+        reason = self.reason.text()
         invoice, operator = self.invoice, self.ctx.operator_name
         try:
             with self.ctx.ledger.transaction() as session:
