@@ -57,6 +57,7 @@ bench: $(STAMP)
 screenshots: $(STAMP)
 	command -v pdftoppm >/dev/null || (apt-get update -q && apt-get install -y -q poppler-utils)
 	QT_QPA_PLATFORM=offscreen $(PY) tools/screenshots.py docs/screenshots
+	QT_QPA_PLATFORM=offscreen $(PY) tools/backoffice_screenshots.py docs/screenshots
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check app tests benchmarks tools

@@ -30,6 +30,9 @@ DEMO_SHOP = FiscalSettings(
     postcode="69001",
     city="Lyon",
     phone="04 78 00 00 00",
+    registration="RCS Lyon",
+    iban="FR7630006000011234567890189",
+    bic="AGRIFRPP882",
 )
 OPERATORS = ("Camille", "Yanis", "Léa")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 from app.errors import ComptoirError
@@ -176,3 +177,20 @@ def unusable_character(words: Sequence[str]) -> str | None:
                     "retapez-le, ou renommez le fichier qu'il désigne."
                 )
     return None
+
+
+def line_quantity(text: str) -> tuple[int, Decimal]:
+    """« 2:1,5 »: a document's line number (from 1) and a quantity of it."""
+    number, colon, qty = text.partition(":")
+    wrong = argparse.ArgumentTypeError(
+        f"ligne et quantité attendues sous la forme N:QTÉ (ex. 2:1,5), pas {text!r}."
+    )
+    if not colon or not number.strip().isdigit() or not number.strip().isascii():
+        raise wrong
+    try:
+        quantity = Decimal(qty.strip().replace(",", "."))
+    except ArithmeticError:
+        raise wrong from None
+    if not quantity.is_finite() or quantity <= 0 or int(number) < 1:
+        raise wrong
+    return int(number), quantity

@@ -26,6 +26,21 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     check = invoice_commands.add_parser("validate", help="valider un Factur-X, CII ou UBL")
     check.add_argument("file", metavar="FICHIER", type=arguments.existing_file)
     check.set_defaults(run=run_validate)
+    credit = invoice_commands.add_parser(
+        "credit", help="émettre un avoir : toute la facture, ou des lignes et quantités"
+    )
+    credit.add_argument("number", metavar="NUMÉRO", help="la facture à créditer, ex. F2026-000123")
+    credit.add_argument("--reason", metavar="MOTIF", required=True, help="motif de l'avoir")
+    credit.add_argument(
+        "--line",
+        metavar="N:QTÉ",
+        action="append",
+        type=arguments.line_quantity,
+        help="ligne n (1 = la première) et quantité à créditer, ex. 2:1,5 ; répétable ; "
+        "sans --line : toute la facture",
+    )
+    credit.add_argument("--operator", metavar="NOM", help=common.OPERATOR_HELP)
+    credit.set_defaults(run=run_credit)
 
 
 def run_validate(args: argparse.Namespace) -> int:
@@ -54,4 +69,30 @@ def run_export(args: argparse.Namespace) -> int:
     with Ledger.open(path, kind=kind, readonly=True) as ledger, ledger.reader() as session:
         written = export_pdf(session, args.number, out)
     print(f"Factur-X écrit : {written}")
+    return 0
+
+
+def run_credit(args: argparse.Namespace) -> int:
+    from app.einvoice.service import credit_and_store
+    from app.ledger.store import Ledger
+    from app.values.money import format_cents
+
+    lines = [(n - 1, qty) for n, qty in args.line] if args.line else None
+    with Ledger.open(
+        common.ledger_path(args),
+        kind=common.kind(args),
+        create=False,
+        operator=common.operator(args),
+        supervisor=common.supervisor(args),
+    ) as ledger:
+        operator = common.authenticated(ledger, args)
+        with ledger.transaction() as session:
+            issued = credit_and_store(
+                session, args.number, operator=operator, reason=args.reason, lines=lines
+            )
+    body = issued.record.body
+    print(
+        f"Avoir {issued.doc_number} sur la facture {body['preceding']['number']} : "
+        f"{format_cents(body['total'])} TTC. Factur-X écrit : {issued.pdf}"
+    )
     return 0

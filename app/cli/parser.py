@@ -22,6 +22,7 @@ from app.cli import (
     audit,
     backup,
     central,
+    customer,
     demo,
     export,
     invoice,
@@ -29,6 +30,7 @@ from app.cli import (
     ledger,
     pdp,
     terminal,
+    ticket,
     tsa,
 )
 from app.cli.arguments import ledger_target
@@ -88,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     # The order of the commands in --help.
     ledger.add_parsers(commands)
     invoice.add_parsers(commands)
+    customer.add_parsers(commands)
+    ticket.add_parsers(commands)
     pdp.add_parsers(commands)
     demo.add_parsers(commands)
     export.add_parsers(commands)

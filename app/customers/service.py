@@ -187,14 +187,27 @@ def get_customer(session: Session, customer_id: int) -> CustomerInfo:
     return _info(row)
 
 
-def search_customers(session: Session, text: str = "", *, limit: int = 200) -> list[CustomerInfo]:
-    query = select(Customer).where(Customer.active.is_(True))
-    text = text.strip()
+def search_customers(
+    session: Session, text: str = "", *, limit: int = 200, inactive: bool = False
+) -> list[CustomerInfo]:
+    """Customers whose name or city holds ``text``, or whose SIREN/SIRET starts with it
+    (spaces ignored); only active ones unless ``inactive``."""
+    query = select(Customer)
+    if not inactive:
+        query = query.where(Customer.active.is_(True))
+    text = " ".join(text.split())
     if text:
-        like = f"%{text.lower()}%"
+        like = f"%{_escaped(text.lower())}%"
+        digits = text.replace(" ", "")
         query = query.where(
-            func.lower(Customer.name).like(like)
-            | Customer.siren.like(f"{text}%")
-            | Customer.siret.like(f"{text}%")
+            func.lower(Customer.name).like(like, escape="\\")
+            | func.lower(Customer.city).like(like, escape="\\")
+            | Customer.siren.like(f"{_escaped(digits)}%", escape="\\")
+            | Customer.siret.like(f"{_escaped(digits)}%", escape="\\")
         )
     return [_info(r) for r in session.scalars(query.order_by(Customer.name).limit(limit))]
+
+
+def _escaped(text: str) -> str:
+    """``text`` for a LIKE pattern: its own % and _ match only themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from io import BytesIO
 from typing import Any
 
@@ -104,10 +104,15 @@ def _qty(value: str) -> str:
 
 
 def _price(value: str) -> str:
-    """A unit price: two decimals, or up to four when the price has them."""
+    """A unit price, to the cent. Prices are typed to the cent; one with more decimals was
+    derived (1,2796 € HT from 1,54 € TTC) and is shown rounded: the line amounts and the
+    totals are computed from the price as typed, never from this one, so they stay exact
+    (the XML carries the four decimals, BT-146). Only a price below the cent (0,0045 €),
+    which no one would read as 0,00 €, keeps its decimals."""
     price = Decimal(value)
-    if price == price.quantize(Decimal("0.01")):
-        return format_cents(_cents(value))
+    rounded = price.quantize(Decimal("0.01"), ROUND_HALF_UP)
+    if rounded or not price:
+        return format_cents(int(rounded * 100))
     whole, _, decimals = format(price.normalize(), "f").partition(".")
     grouped = f"{int(whole):,}".replace(",", THOUSANDS_SEPARATOR)
     return f"{grouped},{decimals} €"
@@ -327,8 +332,12 @@ def _payment(data: dict[str, Any]) -> list[Flowable]:
     if data.get("BT-82"):
         iban = data.get("BT-84", "")
         grouped = " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
+        bic = f" — BIC {data['BT-86']}" if data.get("BT-86") else ""
         story.append(
-            _p(f"Moyen de paiement : {data['BT-82']}" + (f" — IBAN {grouped}" if grouped else ""))
+            _p(
+                f"Moyen de paiement : {data['BT-82']}"
+                + (f" — IBAN {grouped}{bic}" if grouped else "")
+            )
         )
     notes = {note.get("BT-21"): note["BT-22"] for note in data.get("BG-1") or []}
     story += [_p(notes[code], SMALL) for code in LEGAL_NOTES if notes.get(code)]

@@ -125,8 +125,9 @@ def _party(party: dict[str, Any], *, seller: bool) -> dict[str, Any]:
         result["identifiers"] = {"0009": party["siret"]}
     if party.get("vat_number"):
         result["vat_identifier"] = party["vat_number"]
-    if seller and party.get("legal_form"):
-        result["legal_info"] = party["legal_form"]
+    # BT-33, the seller's additional legal information: form, capital, register.
+    if seller and (party.get("legal_info") or party.get("legal_form")):
+        result["legal_info"] = party.get("legal_info") or party["legal_form"]
     contact = {"phone": party.get("phone") or "", "email": party.get("email") or ""}
     if result.get("einvoicing_addr") == contact["email"]:
         contact["email"] = ""
@@ -291,6 +292,8 @@ def data_dict(
         data["BT-82"] = PAYMENT_LABELS.get(code, "")
         if iban and code in CREDIT_TRANSFERS:
             data["BT-84"] = iban
+            if means.get("bic"):
+                data["BT-86"] = means["bic"]
     return data
 
 

@@ -34,13 +34,14 @@ UNITS = {
     "SET": "lot",
 }
 # VAT categories (UNTDID 5305) and the exemption codes (VATEX) each needs.
+# Each is named in plain French on screen; the code stays in the data.
 CATEGORIES = {
     "S": "Taux normal ou réduit",
     "Z": "Taux zéro",
-    "E": "Exonération",
+    "E": "Exonéré",
     "AE": "Autoliquidation",
-    "K": "Livraison intracommunautaire exonérée",
-    "G": "Exportation hors UE",
+    "K": "Livraison intracommunautaire (exonérée)",
+    "G": "Exportation hors UE (exonérée)",
     "O": "Hors champ de la TVA",
 }
 EXEMPT_CATEGORIES = {"E", "AE", "K", "G", "O"}

@@ -32,9 +32,10 @@ from app.ledger.journal import Recorded, append, next_number
 from app.ledger.models import JournalRecord, RecordType
 from app.ledger.operators import Permission, require
 from app.ledger.settings import FiscalSettings, fiscal_settings
+from app.sales.cart import Discount
 from app.sales.payments import PaymentMethod
 from app.sales.service import get_ticket
-from app.values.money import check_cents, format_cents, to_decimal
+from app.values.money import check_cents, format_cents, round_half_up_div, shown, to_decimal
 from app.values.text import check_xml_text, validate_label
 
 PREFIXES = {RecordType.INVOICE: "F", RecordType.CREDIT_NOTE: "AV"}
@@ -78,6 +79,7 @@ def _seller(shop: FiscalSettings) -> dict[str, Any]:
     return {
         "name": shop.name,
         "legal_form": shop.legal_form,
+        "legal_info": shop.legal_mentions,
         "siren": shop.siren,
         "siret": shop.siret,
         "vat_number": shop.vat_number,
@@ -90,11 +92,22 @@ def _seller(shop: FiscalSettings) -> dict[str, Any]:
     }
 
 
+def _payment_means(draft: InvoiceDraft, shop: FiscalSettings) -> dict[str, str]:
+    """The means of payment (BG-16): the account to pay to is the draft's, else the shop's
+    (Réglages); the shop's BIC goes with the shop's own IBAN only."""
+    iban = draft.iban or shop.iban
+    means = {"code": draft.payment_means, "iban": iban}
+    if shop.bic and iban == shop.iban:
+        means["bic"] = shop.bic
+    return means
+
+
 def _buyer(customer: CustomerInfo) -> dict[str, Any]:
     if not (customer.address and customer.city):
         raise InvalidInput(f"Adresse de facturation de « {customer.name} » incomplète.")
     electronic = customer.electronic_address or (customer.siren if customer.is_company else "")
     return {
+        "customer_id": customer.id,  # the customer file it came from (its history)
         "kind": customer.kind,
         "name": customer.name,
         "siren": customer.siren,
@@ -174,7 +187,7 @@ def build_invoice_body(session: Session, draft: InvoiceDraft, number: str) -> di
         "due": amounts.totals["total"] - paid,
         "payments": [],
         "payment_terms": validate_label(terms),
-        "payment_means": {"code": draft.payment_means, "iban": draft.iban or shop.iban},
+        "payment_means": _payment_means(draft, shop),
         "notes": {
             **DEFAULT_NOTES,
             "BAR": _bar(customer),
@@ -383,10 +396,7 @@ def list_documents(
     for row in rows:
         document = _document(row)
         body = document.body
-        if customer and (body["buyer"]["name"], body["buyer"]["siren"]) != (
-            customer.name,
-            customer.siren,
-        ):
+        if customer and not _bought_by(body["buyer"], customer):
             continue
         if start and body["issue_date"] < start.isoformat():
             continue
@@ -403,6 +413,19 @@ def list_documents(
             continue
         found.append(state)
     return found
+
+
+def _bought_by(buyer: dict[str, Any], customer: CustomerInfo) -> bool:
+    """Whether a recorded buyer is this customer: by the customer file it came from, or,
+    for documents recorded before that was kept, by name and SIREN as they were."""
+    if buyer.get("customer_id") is not None:
+        return bool(buyer["customer_id"] == customer.id)
+    return (buyer["name"], buyer["siren"]) == (customer.name, customer.siren)
+
+
+def customer_history(session: Session, customer_id: int) -> list[InvoiceStatus]:
+    """A customer's invoices and credit notes, newest first, each with its status."""
+    return list_documents(session, customer_id=customer_id)
 
 
 # -- credit notes and payments ----------------------------------------------------------
@@ -441,14 +464,24 @@ def prepare_credit_note(
     else:
         if not lines:
             raise InvalidInput("Choisissez au moins une ligne à créditer.")
-        credited = []
-        for index, raw in lines:
-            if not isinstance(index, int) or not 0 <= index < len(body["lines"]):
+        left = _left_per_line(session, original)
+        credited, seen = [], set()
+        for index, raw in lines:  # index: 0 for the first line, shown as line 1
+            if (
+                isinstance(index, bool)
+                or not isinstance(index, int)
+                or not 0 <= index < len(body["lines"])
+            ):
+                what = index + 1 if isinstance(index, int) else shown(index)
                 raise InvalidInput(
-                    f"Ligne {index!r} inconnue sur la facture {original.doc_number}."
+                    f"Ligne {what} inconnue sur la facture {original.doc_number} "
+                    f"(elle en a {len(body['lines'])})."
                 )
-            credited.append(_line_back(body["lines"][index], raw))
-        amounts = summarize(credited)
+            if index in seen:
+                raise InvalidInput(f"La ligne {index + 1} est demandée deux fois.")
+            seen.add(index)
+            credited.append(_line_back(body["lines"][index], raw, left[index], index))
+        amounts = summarize(credited, _discount_share(body, credited))
     if amounts.totals["total"] > body["total"] - state.credited:
         raise InvalidInput(
             f"L'avoir ({format_cents(amounts.totals['total'])}) dépasse ce qui reste de la "
@@ -480,12 +513,74 @@ def prepare_credit_note(
     return Prepared(RecordType.CREDIT_NOTE, number, credit, original.seq)
 
 
-def _line_back(line: dict[str, Any], raw: Decimal | int | str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class CreditableLine:
+    """An invoice line as a credit note sees it: sold, still creditable, its net."""
+
+    index: int
+    label: str
+    sold: Decimal
+    left: Decimal
+    net: int  # the whole line's net amount excl. VAT, in cents
+
+    def net_for(self, qty: Decimal) -> int:
+        return int((Decimal(self.net) * qty / self.sold).quantize(1)) if self.sold else 0
+
+
+def _left_per_line(session: Session, original: IssuedDocument) -> list[Decimal]:
+    """Per invoice line, the quantity no credit note has taken yet. A credit note line
+    names its invoice line (``original_line``); one recorded before it did is matched
+    to the first line of the same label, price and rate that still has some left."""
+    lines = original.body["lines"]
+    left = [Decimal(line["qty"]) for line in lines]
+    for other in related(session, original):
+        if other.record_type is not RecordType.CREDIT_NOTE:
+            continue
+        for credit in other.body["lines"]:
+            qty = Decimal(credit["qty"])
+            index = credit.get("original_line")
+            if index is None:
+                index = next(
+                    (
+                        i
+                        for i, line in enumerate(lines)
+                        if left[i] > 0
+                        and (line["label"], line["net_price"], line["rate"])
+                        == (credit["label"], credit["net_price"], credit["rate"])
+                    ),
+                    None,
+                )
+            if index is not None and 0 <= index < len(left):
+                left[index] = max(Decimal(0), left[index] - qty)
+    return left
+
+
+def creditable_lines(session: Session, invoice: str) -> list[CreditableLine]:
+    """What a credit note on ``invoice`` may still take, line by line."""
+    original = get_document(session, invoice)
+    if original.is_credit_note:
+        raise InvalidInput("Un avoir ne se corrige pas par un autre avoir.")
+    left = _left_per_line(session, original)
+    return [
+        CreditableLine(i, line["label"], Decimal(line["qty"]), left[i], line["net"])
+        for i, line in enumerate(original.body["lines"])
+    ]
+
+
+def _line_back(
+    line: dict[str, Any], raw: Decimal | int | str, left: Decimal, index: int
+) -> dict[str, Any]:
     """The part of an invoice line to credit: ``qty`` units, amounts in proportion."""
     qty = to_decimal(raw, "Quantité")
     sold = Decimal(line["qty"])
-    if not 0 < qty <= sold:
-        raise InvalidInput(f"« {line['label']} » : au plus {line['qty']} à créditer.")
+    if qty <= 0:
+        raise InvalidInput(f"« {line['label']} » : quantité à créditer strictement positive.")
+    if qty > left:
+        shown_left = format(left.normalize(), "f").replace(".", ",")
+        raise InvalidInput(
+            f"« {line['label']} » : au plus {shown_left} à créditer"
+            + (" (déjà crédité par un avoir précédent)." if left < sold else ".")
+        )
 
     def part(cents: int) -> int:
         return cents if qty == sold else int((Decimal(cents) * qty / sold).quantize(1))
@@ -497,7 +592,24 @@ def _line_back(line: dict[str, Any], raw: Decimal | int | str) -> dict[str, Any]
         "gross": gross,
         "discount": gross - net,
         "net": net,
+        "original_line": index,
     }
+
+
+def _discount_share(body: dict[str, Any], credited: list[dict[str, Any]]) -> Discount | None:
+    """The invoice's own discount on the total, for the lines credited: a partial credit
+    note gives back what the customer paid for them, not their price before it (the
+    same percentage, or the amount in proportion). Charges such as shipping stay."""
+    allowances = body.get("allowances") or []
+    if not allowances:
+        return None
+    percents = {row.get("percent") for row in allowances}
+    if len(percents) == 1 and None not in percents:
+        return Discount.percent_of(Decimal(percents.pop()))
+    share = round_half_up_div(
+        body["total_allowances"] * sum(line["net"] for line in credited), body["total_lines"]
+    )
+    return Discount.amount(share) if share > 0 else None
 
 
 def _full_mirror(body: dict[str, Any]) -> Amounts:

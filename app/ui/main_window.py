@@ -52,6 +52,7 @@ from app.ui.background import Background
 from app.ui.clock_dialog import journal_start
 from app.ui.closures.closures_screen import ClosuresScreen
 from app.ui.context import AppContext, documents
+from app.ui.customers.customers_screen import CustomersScreen
 from app.ui.errors import show_error
 from app.ui.invoices.ereporting_dialog import EReportingDialog
 from app.ui.invoices.invoices_screen import InvoicesScreen
@@ -82,7 +83,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 # resources/ sits beside the app package, in a checkout as in the bundled application.
 APP_ICON = Path(__file__).resolve().parents[2] / "resources" / "icons" / "comptoir.png"
-PAGES = ("Caisse", "Factures", "Clôtures", "Archives", "Catalogue", "Réglages")
+PAGES = ("Caisse", "Factures", "Clients", "Clôtures", "Archives", "Catalogue", "Réglages")
 # The smallest point-of-sale screen the window must fit, with its title bar and a task bar.
 MIN_WINDOW = (1000, 680)
 
@@ -122,6 +123,7 @@ class MainWindow(QMainWindow):
         self.screens: dict[str, QWidget] = {
             "Caisse": self.till,
             "Factures": InvoicesScreen(ctx),
+            "Clients": CustomersScreen(ctx),
             "Clôtures": ClosuresScreen(ctx),
             "Archives": ArchiveViewer(ctx),
             "Catalogue": CatalogScreen(ctx),

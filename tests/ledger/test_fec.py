@@ -328,7 +328,8 @@ def test_invoices_credit_notes_and_payments(ledger, books, tmp_path) -> None:
     }
     credit = _by_account(_piece(rows, books.credit_note.body["number"]))
     assert credit["411000"] == -books.credit_note.body["total"]
-    assert credit["707000"] == 2150 and credit["445713"] == 118
+    # One sack (21,50 € HT) less the invoice's 5 % discount (1,08 €): VAT on 20,42 €.
+    assert credit["707000"] == 2150 and credit["445713"] == 112
     private = _piece(rows, books.private_invoice.body["number"])
     assert {r[COL["CompAuxNum"]] for r in private if r[COL["CompteNum"]] == "411000"} == {
         "CJEANNEDUPRE"

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from app.documents.preferences import save_printer_config
 from app.ledger.models import JournalRecord
+from app.ui.main_window import PAGES
 from tests.ui.dialogs import shown_document
 from tests.ui.test_till import WINE, _pay, _scan
 
@@ -61,7 +62,7 @@ def test_receipt_without_printer_is_a_pdf(qtbot, window, shop) -> None:
 
 
 def test_x_report_from_the_closures_screen(qtbot, window, shop) -> None:
-    window.nav.setCurrentRow(2)
+    window.nav.setCurrentRow(PAGES.index("Clôtures"))
     closures = window.screens["Clôtures"]
     qtbot.mouseClick(closures.x_report_button, Qt.MouseButton.LeftButton)
     assert "Rapport X enregistré" in (shown_document(window) or "")

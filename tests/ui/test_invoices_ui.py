@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QPushButton
 
 from app.einvoice.validate import validate_invoice
+from app.ui.invoices.credit_note_dialog import CreditNoteDialog
 from app.ui.invoices.customer_dialog import CustomerDialog
 from app.ui.main_window import PAGES
 from app.ui.widgets.pdf_preview import PdfPreviewDialog
 from tests.ui.dialogs import answer_confirmation
+
+
+def _box(check) -> QPoint:
+    """Where a check box's square is (a click past its text does not toggle it)."""
+    return QPoint(8, check.height() // 2)
 
 
 def _type(widget, text: str) -> None:
@@ -68,9 +74,13 @@ def test_customer_invoice_pdf_and_credit_note(qtbot, window, shop, monkeypatch) 
     qtbot.mouseClick(preview.findChild(QPushButton, "openDocument"), Qt.MouseButton.LeftButton)
     assert opened and opened[0].toLocalFile().endswith("F2026-000001.pdf")
 
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Erreur de prix", True))
     qtbot.mouseClick(screen.buttons["creditNote"], Qt.MouseButton.LeftButton)
-    assert "Avoir AV2026-000001 émis" in screen.message.text()
+    credit = screen.findChild(CreditNoteDialog, "creditNoteDialog")
+    qtbot.mouseClick(credit.whole, Qt.MouseButton.LeftButton, pos=_box(credit.whole))
+    _type(credit.reason, "Erreur de prix")
+    qtbot.mouseClick(credit.findChild(QPushButton, "issueCreditNote"), Qt.MouseButton.LeftButton)
+    answer_confirmation(qtbot)
+    assert "Avoir AV2026-000001 émis" in screen.message.text(), credit.error.text()
     screen.refresh()
     labels = [screen.model.index(r, 6).data() for r in range(screen.model.rowCount())]
     assert labels == ["Avoir", "Annulée par avoir"]

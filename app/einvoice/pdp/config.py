@@ -146,15 +146,57 @@ def load_settings(session: Session, *, timeout: float | None = None) -> Platform
 
 
 def save_settings(session: Session, settings: PlatformSettings, *, operator: str) -> None:
-    """Addresses into the shop preferences, credentials into the keyring only."""
+    """Addresses into the shop preferences, credentials into the keyring only (nothing to
+    store when the environment gives them)."""
     require(session, operator, Permission.EDIT_SETTINGS)
-    _keyring_write(
-        {KEYRING_CLIENT_ID: settings.client_id, KEYRING_CLIENT_SECRET: settings.client_secret},
-        whose="de la plateforme",
-        env_names=(ENV_CLIENT_ID, ENV_CLIENT_SECRET),
-    )
-    set_preference(session, PREF_URL, settings.base_url)
-    set_preference(session, PREF_TOKEN_URL, settings.token_url)
+    if not credentials_from_environment():
+        store_credentials(settings.client_id, settings.client_secret)
+    save_addresses(session, settings.base_url, settings.token_url, operator=operator)
+
+
+def credentials_from_environment() -> bool:
+    """Whether the client id and secret both come from the environment, which wins."""
+    return bool(_env(ENV_CLIENT_ID) and _env(ENV_CLIENT_SECRET))
+
+
+def save_addresses(session: Session, base_url: str, token_url: str, *, operator: str) -> None:
+    """The platform's two addresses, kept with the shop's preferences: they are not
+    secret, and need no keyring."""
+    require(session, operator, Permission.EDIT_SETTINGS)
+    PlatformSettings(base_url, token_url, "", "")  # checks the addresses
+    set_preference(session, PREF_URL, base_url)
+    set_preference(session, PREF_TOKEN_URL, token_url)
+
+
+WHERE_SECRETS_GO = (
+    "Le secret peut être donné au lancement de Comptoir par les variables d'environnement "
+    f"{ENV_CLIENT_ID} et {ENV_CLIENT_SECRET} (dans le raccourci ou le service qui lance "
+    "Comptoir), ou rangé dans un trousseau de clés du système : Trousseau GNOME ou KWallet "
+    "sous Linux, Gestionnaire d'identification sous Windows, Trousseau d'accès sous macOS. "
+    "Il n'est jamais écrit dans la base."
+)
+
+
+def store_credentials(client_id: str, client_secret: str) -> None:
+    """The client id and secret into the keyring; a blank one is left as it was. Without
+    a keyring, PlatformNotConfigured says where they can go instead."""
+    values = {
+        entry: value
+        for entry, value in ((KEYRING_CLIENT_ID, client_id), (KEYRING_CLIENT_SECRET, client_secret))
+        if value
+    }
+    if not values:
+        return
+    try:
+        for entry, value in values.items():
+            keyring.set_password(KEYRING_SERVICE, entry, value)
+    except Exception as exc:
+        log.info("keyring unavailable: %s", type(exc).__name__)
+        raise PlatformNotConfigured(
+            "Identifiants de la plateforme non enregistrés : ce poste n'a pas de trousseau "
+            f"de clés. {WHERE_SECRETS_GO}",
+            detail=f"keyring backend error: {type(exc).__name__}",
+        ) from None
 
 
 def forget_credentials() -> None:

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -89,6 +90,10 @@ class CustomerDialog(QDialog):
         form.addRow("", self.errors["payment_terms_days"])
         self.directory = DirectoryField(ctx, self.info.id)
         form.addRow("Annuaire", self.directory)
+        self.active = QCheckBox("Client actif (proposé dans les factures)")
+        self.active.setObjectName("active")
+        self.active.setChecked(self.info.active)
+        form.addRow("", self.active)
         self.general = error_label("customerError")
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
@@ -97,10 +102,18 @@ class CustomerDialog(QDialog):
         buttons.button(QDialogButtonBox.StandardButton.Save).setObjectName("saveCustomer")
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
+        # The form scrolls rather than growing past a 768-pixel screen.
+        fields = QWidget()
+        fields.setLayout(form)
+        area = QScrollArea()
+        area.setObjectName("customerFields")
+        area.setWidgetResizable(True)
+        area.setWidget(fields)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
+        layout.addWidget(area, 1)
         layout.addWidget(self.general)
         layout.addWidget(buttons)
+        self.resize(720, 640)
 
     def typed(self) -> CustomerInfo:
         values = {name: edit.text() for name, edit in self.edits.items()}
@@ -109,6 +122,7 @@ class CustomerDialog(QDialog):
             kind=self.kind.currentData(),
             payment_terms_days=self.terms.value(),
             public_sector=self.public.isChecked(),
+            active=self.active.isChecked(),
             **values,
         )
 

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -38,7 +38,7 @@ from app.sales.cart import Discount
 from app.ui.context import AppContext
 from app.ui.forms import TOUCH_STYLE, error_label, show_form_error
 from app.ui.invoices.customer_dialog import CustomerDialog
-from app.ui.invoices.lines_model import DraftLinesModel, new_line
+from app.ui.invoices.lines_model import ChoiceDelegate, DraftLinesModel, new_line
 from app.ui.widgets.confirm import ask_confirmation
 from app.values.money import format_cents, parse_cents, to_decimal
 
@@ -76,6 +76,9 @@ class InvoiceEditor(QDialog):
         self.table = QTableView()
         self.table.setObjectName("lines")
         self.table.setModel(self.model)
+        self.table.setItemDelegate(ChoiceDelegate(self.table))
+        self.table.verticalHeader().setDefaultSectionSize(44)
+        self.table.setMinimumHeight(180)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
@@ -125,16 +128,28 @@ class InvoiceEditor(QDialog):
         self.terms.setPlaceholderText("ex. Paiement à 30 jours fin de mois, par virement")
         self.note = QPlainTextEdit()
         self.note.setObjectName("note")
-        self.note.setMaximumHeight(60)
-        form = QFormLayout()
-        form.addRow("", self.incl_vat)
-        form.addRow("Remise sur la facture", self.discount)
-        form.addRow("Frais de port HT (TVA 20 %)", self.shipping)
-        form.addRow("Échéance", self.due_days)
-        form.addRow("Conditions de paiement", self.terms)
-        form.addRow("Bon de commande / engagement", self.purchase_order)
-        form.addRow("Code service", self.service_code)
-        form.addRow("Note", self.note)
+        self.note.setMaximumHeight(52)
+        # Two columns of fields: the lines keep most of a 768-pixel screen.
+        form = QGridLayout()
+        form.addWidget(self.incl_vat, 0, 1)
+        for i, (label, widget) in enumerate(
+            (
+                ("Remise sur la facture", self.discount),
+                ("Frais de port HT (TVA 20 %)", self.shipping),
+                ("Échéance", self.due_days),
+                ("Conditions de paiement", self.terms),
+                ("Bon de commande / engagement", self.purchase_order),
+                ("Code service", self.service_code),
+                ("Note", self.note),
+            )
+        ):
+            row, column = 1 + i // 2, (i % 2) * 2
+            text = QLabel(label)
+            text.setWordWrap(True)
+            form.addWidget(text, row, column)
+            form.addWidget(widget, row, column + 1)
+        form.setColumnStretch(1, 1)
+        form.setColumnStretch(3, 1)
 
         self.totals = QLabel()
         self.totals.setObjectName("totals")

@@ -35,6 +35,7 @@ from app.sales.payments import PaymentMethod
 from app.ui.context import AppContext
 from app.ui.errors import show_error
 from app.ui.forms import TOUCH_STYLE, Screen
+from app.ui.invoices.credit_note_dialog import CreditNoteDialog
 from app.ui.invoices.customer_dialog import CustomerDialog
 from app.ui.invoices.drafts_dialog import DraftsDialog
 from app.ui.invoices.invoice_editor import InvoiceEditor
@@ -294,22 +295,22 @@ class InvoicesScreen(Screen):
         if issued is not None:
             self._say(f"Facture {issued.doc_number} émise pour le ticket n°{number}.")
 
-    def credit_note(self) -> None:
-        from app.einvoice.service import credit_and_store
-
+    def credit_note(self) -> CreditNoteDialog | None:
+        """Credit the chosen invoice, wholly or line by line (quantities chosen)."""
         state = self.selected()
         if state is None or state.document.is_credit_note:
             self._say("Choisissez la facture à créditer.")
-            return
-        reason, ok = QInputDialog.getText(self, "Avoir", "Motif de l'avoir (avoir total) :")
-        if not ok:
-            return
-        number, operator = state.document.doc_number, self.ctx.operator_name
-        issued = self.ctx.write(
-            self, lambda s: credit_and_store(s, number, operator=operator, reason=reason)
-        )
-        if issued is not None:
-            self._say(f"Avoir {issued.doc_number} émis : {issued.pdf}")
+            return None
+        dialog = CreditNoteDialog(self.ctx, state.document.doc_number, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def done() -> None:
+            if dialog.issued is not None:
+                self._say(f"Avoir {dialog.issued.doc_number} émis : {dialog.issued.pdf}")
+
+        dialog.accepted.connect(done)
+        dialog.open()
+        return dialog
 
     def payment(self) -> None:
         state = self.selected()

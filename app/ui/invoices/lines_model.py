@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSize,
+    Qt,
+    Signal,
+)
+from PySide6.QtWidgets import QComboBox, QStyledItemDelegate, QWidget
 
 from app.einvoice.invoices import CATEGORIES, UNITS, InvoiceLineInput
 from app.errors import InvalidInput
@@ -24,7 +32,13 @@ HEADERS = (
     "Remise %",
     "Nature",
 )
-NATURES = {"goods": "Bien", "services": "Service"}
+NATURES = {"goods": "Marchandise", "services": "Prestation de services"}
+# The columns chosen from a list: what each code is called on screen.
+CHOICES = {
+    "category": CATEGORIES,
+    "nature": NATURES,
+    "unit": {code: name for code, name in UNITS.items() if code != "H87"},  # one « pièce »
+}
 
 
 def new_line(**values: Any) -> dict[str, Any]:
@@ -58,6 +72,48 @@ def to_input(line: dict[str, Any]) -> InvoiceLineInput:
         nature=line["nature"],
         product_id=line["product_id"],
     )
+
+
+def _chosen(choices: dict[str, str], text: str) -> str | None:
+    """The code typed, or named (« Autoliquidation »), in any case."""
+    wanted = text.strip().lower()
+    for code, name in choices.items():
+        if wanted in (code.lower(), name.lower()):
+            return code
+    return None
+
+
+class ChoiceDelegate(QStyledItemDelegate):
+    """Cells of a column with a fixed list (VAT category, nature, unit) are chosen in a
+    list of plain French names; the model keeps the codes."""
+
+    def createEditor(self, parent: QWidget, option: Any, index: Index) -> QWidget:
+        column = COLUMNS[index.column()]
+        if column not in CHOICES:
+            return super().createEditor(parent, option, index)
+        combo = QComboBox(parent)
+        combo.setObjectName(f"{column}Choice")
+        for code, name in CHOICES[column].items():
+            combo.addItem(name, code)
+        return combo
+
+    def sizeHint(self, option: Any, index: Index) -> QSize:
+        size = super().sizeHint(option, index)
+        if COLUMNS[index.column()] in CHOICES:  # room for the list's arrow when editing
+            size.setWidth(size.width() + 36)
+        return size
+
+    def setEditorData(self, editor: QWidget, index: Index) -> None:
+        if isinstance(editor, QComboBox):
+            editor.setCurrentIndex(max(0, editor.findData(index.data(Qt.ItemDataRole.EditRole))))
+        else:
+            super().setEditorData(editor, index)
+
+    def setModelData(self, editor: QWidget, model: Any, index: Index) -> None:
+        if isinstance(editor, QComboBox):
+            model.setData(index, editor.currentData(), Qt.ItemDataRole.EditRole)
+        else:
+            super().setModelData(editor, model, index)
 
 
 class DraftLinesModel(QAbstractTableModel):
@@ -105,7 +161,9 @@ class DraftLinesModel(QAbstractTableModel):
             if column == "unit":
                 return UNITS[value] if role == Qt.ItemDataRole.DisplayRole else value
             if column == "nature":
-                return NATURES[value]
+                return NATURES[value] if role == Qt.ItemDataRole.DisplayRole else value
+            if column == "category":
+                return CATEGORIES[value] if role == Qt.ItemDataRole.DisplayRole else value
             if column == "qty":
                 return str(value).replace(".", ",")
             return str(value)
@@ -122,6 +180,13 @@ class DraftLinesModel(QAbstractTableModel):
         except InvalidInput as exc:
             self.refused.emit(exc.message)
             return False
+        if column == "category":  # the rate follows: exempt lines are at 0 %
+            if line["category"] != "S":
+                line["rate"] = 0
+            elif line["rate"] == 0:
+                line["rate"] = 2000
+            rate = self.index(index.row(), COLUMNS.index("rate"))
+            self.dataChanged.emit(rate, rate)
         self.dataChanged.emit(index, index)
         self.changed.emit()
         return True
@@ -140,14 +205,15 @@ class DraftLinesModel(QAbstractTableModel):
                 raise InvalidInput(f"Unité inconnue : {text} ({', '.join(UNITS.values())}).")
             return found[0]
         if column == "category":
-            if text.upper() not in CATEGORIES:
-                raise InvalidInput(f"Catégorie de TVA : {', '.join(CATEGORIES)}.")
-            return text.upper()
+            found = _chosen(CATEGORIES, text)
+            if found is None:
+                raise InvalidInput(f"Catégorie de TVA : {', '.join(CATEGORIES.values())}.")
+            return found
         if column == "nature":
-            found = [key for key, name in NATURES.items() if text.lower() in (key, name.lower())]
-            if not found:
-                raise InvalidInput("Nature : Bien ou Service.")
-            return found[0]
+            found = _chosen(NATURES, text)
+            if found is None:
+                raise InvalidInput(f"Nature : {' ou '.join(NATURES.values())}.")
+            return found
         if column == "discount":
             return text.replace("%", "").strip()
         return text

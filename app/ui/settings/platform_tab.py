@@ -1,6 +1,7 @@
 """Réglages › Facturation électronique: the plateforme agréée (private customers) and
 Chorus Pro (public-sector customers). Addresses are kept with the shop's preferences;
-client ids, secrets and the Chorus Pro technical account in the OS keyring only."""
+client ids, secrets and the Chorus Pro technical account in the OS keyring, unless the
+environment gives them."""
 
 from __future__ import annotations
 
@@ -24,14 +25,19 @@ from app.einvoice.pdp import chorus
 from app.einvoice.pdp.chorus import ChorusProClient
 from app.einvoice.pdp.client import HttpFlowClient
 from app.einvoice.pdp.config import (
+    ENV_CLIENT_ID,
+    ENV_CLIENT_SECRET,
     ChorusSettings,
     PlatformSettings,
+    credentials_from_environment,
     load_chorus_settings,
     load_settings,
+    save_addresses,
     save_chorus_settings,
-    save_settings,
+    store_credentials,
 )
 from app.einvoice.pdp.ereporting import PREF_MATRICULE, set_platform_matricule
+from app.einvoice.pdp.sync_now import SyncReport, sync_now
 from app.errors import ComptoirError
 from app.ledger.operators import Permission
 from app.ledger.preferences import get_preference
@@ -55,6 +61,12 @@ def _password(name: str) -> QLineEdit:
     edit.setEchoMode(QLineEdit.EchoMode.Password)
     edit.setPlaceholderText("inchangé")
     return edit
+
+
+def _wrapped(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    return label
 
 
 def _named(name: str) -> QLineEdit:
@@ -154,20 +166,34 @@ class PlatformTab(QWidget, _PlatformForm[PlatformSettings]):
         test = QPushButton("Tester la connexion")
         test.setObjectName("testPlatform")
         test.clicked.connect(self.test)
-        self.buttons = (save, test)
+        self.sync_button = QPushButton("Synchroniser maintenant")
+        self.sync_button.setObjectName("syncPlatform")
+        self.sync_button.setToolTip(
+            "Envoie les factures en attente, puis reçoit les statuts et les factures "
+            "fournisseurs, sur chaque plateforme configurée."
+        )
+        self.sync_button.clicked.connect(self.sync_now)
+        self.buttons = (save, test, self.sync_button)
         platform = QGroupBox("Plateforme agréée (clients privés)")
         platform.setObjectName("platformGroup")
         box = QVBoxLayout(platform)
         box.addLayout(form)
-        for widget in (save, test, self.error, self.status):
+        self.environment_note = QLabel()
+        self.environment_note.setObjectName("platformEnvironment")
+        self.environment_note.setWordWrap(True)
+        for widget in (self.environment_note, save, test, self.sync_button):
+            box.addWidget(widget)
+        for widget in (self.error, self.status):
             box.addWidget(widget)
         self.chorus = ChorusGroup(ctx, self.background)
         content = QWidget()
         layout = QVBoxLayout(content)
         layout.addWidget(
-            QLabel(
-                "Les secrets et mots de passe sont conservés dans le trousseau du système, "
-                "jamais dans la base de données."
+            _wrapped(
+                "Les adresses sont enregistrées avec les réglages de la boutique. Les "
+                "identifiants, secrets et mots de passe sont conservés dans le trousseau du "
+                "système ou lus dans les variables d'environnement, jamais dans la base de "
+                "données."
             )
         )
         layout.addWidget(platform)
@@ -198,6 +224,80 @@ class PlatformTab(QWidget, _PlatformForm[PlatformSettings]):
             self.base_url.setText(current.base_url)
             self.token_url.setText(current.token_url)
             self.client_id.setText(current.client_id)
+        from_environment = credentials_from_environment()
+        for edit in (self.client_id, self.secret):
+            edit.setEnabled(editable and not from_environment)
+        self.environment_note.setText(
+            f"L'identifiant et le secret client viennent des variables d'environnement "
+            f"{ENV_CLIENT_ID} et {ENV_CLIENT_SECRET} : aucun trousseau n'est nécessaire."
+            if from_environment
+            else ""
+        )
+        self.environment_note.setVisible(from_environment)
+
+    def save(self) -> None:
+        """The addresses are saved in any case (no keyring needed); the id and secret go
+        to the keyring, unless the environment gives them; without a keyring, the message
+        says where they can go."""
+        show_form_error(self.error, "")
+        self.status.clear()
+        base_url, token_url = self.base_url.text().strip(), self.token_url.text().strip()
+        client_id, secret = self.client_id.text().strip(), self.secret.text()
+        matricule, operator = self.matricule.text().strip(), self.ctx.operator_name
+        try:
+            with self.ctx.ledger.transaction() as session:
+                save_addresses(session, base_url, token_url, operator=operator)
+                if matricule:
+                    set_platform_matricule(session, matricule)
+        except ComptoirError as exc:
+            show_form_error(self.error, exc.message)
+            return
+        self.ctx.ledger_changed.emit()
+        self.secret.clear()
+        if credentials_from_environment():
+            self.status.setText(
+                "Adresses enregistrées ; les identifiants sont lus dans l'environnement."
+            )
+            return
+        try:
+            store_credentials(client_id, secret)
+        except ComptoirError as exc:
+            self.status.setText("Adresses enregistrées.")
+            show_form_error(self.error, exc.message)
+            return
+        self.status.setText(self.saved_message if secret else "Adresses enregistrées.")
+
+    def sync_now(self) -> None:
+        """Send what waits and fetch what is new, off the GUI thread."""
+        from app.einvoice.pdp.training import training_client
+
+        show_form_error(self.error, "")
+        ledger = self.ctx.ledger
+        self.sync_button.setEnabled(False)
+        self.status.setText("Synchronisation en cours…")
+
+        def work() -> SyncReport:
+            if ledger.kind == "training":  # a sandbox at most, never Chorus Pro
+                return sync_now(ledger, training_client, lambda _ledger: None)
+            return sync_now(ledger)
+
+        def done(report: SyncReport) -> None:
+            self.sync_button.setEnabled(True)
+            self.status.setText(report.summary())
+            if report.channels:
+                self.ctx.ledger_changed.emit()
+
+        def failed(error: BaseException) -> None:
+            self.sync_button.setEnabled(True)
+            self.status.setText("")
+            show_form_error(
+                self.error,
+                error.message
+                if isinstance(error, ComptoirError)
+                else f"La synchronisation a échoué : {error}",
+            )
+
+        self.background.run(work, done, failed)
 
     def _typed(self) -> PlatformSettings:
         secret = self.secret.text()
@@ -210,11 +310,6 @@ class PlatformTab(QWidget, _PlatformForm[PlatformSettings]):
             self.client_id.text().strip(),
             secret,
         )
-
-    def _store(self, session: Session, settings: PlatformSettings) -> None:
-        save_settings(session, settings, operator=self.ctx.operator_name)
-        if self.matricule.text().strip():
-            set_platform_matricule(session, self.matricule.text())
 
     def _probe(self, settings: PlatformSettings) -> bool:
         client = HttpFlowClient(settings)

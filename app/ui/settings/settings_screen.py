@@ -50,6 +50,7 @@ from app.ui.settings.central_tab import CentralTab
 from app.ui.settings.devices_tab import DevicesTab
 from app.ui.settings.platform_tab import PlatformTab
 from app.ui.settings.tsa_tab import TsaTab
+from app.values.money import EURO_SUFFIX, format_cents, group_thousands, parse_cents
 
 T = TypeVar("T")
 
@@ -66,7 +67,7 @@ READ_ONLY = "Lecture seule : seul un gérant peut modifier les réglages."
 # -- the screen ------------------------------------------------------------------------
 FISCAL_FIELDS = (
     ("name", "Raison sociale"),
-    ("legal_form", "Forme juridique, capital"),
+    ("legal_form", "Forme juridique"),
     ("siret", "SIRET"),
     ("vat_number", "N° de TVA intracommunautaire"),
     ("address", "Adresse"),
@@ -74,7 +75,16 @@ FISCAL_FIELDS = (
     ("city", "Ville"),
     ("country", "Pays (code)"),
     ("phone", "Téléphone"),
+    ("registration", "Immatriculation (RCS ou RM)"),
+    ("iban", "IBAN (virements)"),
+    ("bic", "BIC"),
 )
+PLACEHOLDERS = {
+    "legal_form": "ex. SARL, SAS, EI",
+    "registration": "ex. RCS Lyon ou RM 69",
+    "iban": "FR76 …",
+    "bic": "ex. AGRIFRPP882",
+}
 
 
 class SettingsScreen(Screen):
@@ -118,8 +128,14 @@ class SettingsScreen(Screen):
         for name, label in FISCAL_FIELDS:
             edit = QLineEdit()
             edit.setObjectName(f"fiscal_{name}")
+            edit.setPlaceholderText(PLACEHOLDERS.get(name, ""))
             self.fiscal_edits[name] = edit
             form.addRow(label, edit)
+            if name == "legal_form":
+                self.capital_edit = QLineEdit()
+                self.capital_edit.setObjectName("fiscal_share_capital")
+                self.capital_edit.setPlaceholderText("ex. 10 000 (vide : pas de capital)")
+                form.addRow("Capital social (€)", self.capital_edit)
         self.regime_combo = QComboBox()
         self.regime_combo.setObjectName("vatRegimeCombo")
         for key, label in VAT_REGIMES.items():
@@ -285,6 +301,7 @@ class SettingsScreen(Screen):
         self.notice.setVisible(not editable)
         for widget in (
             *self.fiscal_edits.values(),
+            self.capital_edit,
             self.regime_combo,
             self.debits_check,
             self.save_fiscal_button,
@@ -312,7 +329,7 @@ class SettingsScreen(Screen):
 
         shop, operators, (header, footer), printer = self.ctx.read(load)
         # Keep what is being typed in the form; reload it only if it was not touched.
-        if self._loaded_fiscal is None or self._fiscal_from_form() == self._loaded_fiscal:
+        if self._loaded_fiscal is None or self._fiscal_untouched():
             self._show_fiscal(shop)
         self.operator_model.set_rows(operators)
         self.header_edit.setPlainText(header)
@@ -322,12 +339,22 @@ class SettingsScreen(Screen):
     def _show_fiscal(self, shop: FiscalSettings) -> None:
         for name, edit in self.fiscal_edits.items():
             edit.setText(getattr(shop, name))
+        self.capital_edit.setText(_euros(shop.share_capital))
         self.regime_combo.setCurrentIndex(max(0, self.regime_combo.findData(shop.vat_regime)))
         self.debits_check.setChecked(shop.vat_on_debits)
         self._loaded_fiscal = self._fiscal_from_form()
 
+    def _fiscal_untouched(self) -> bool:
+        try:
+            return self._fiscal_from_form() == self._loaded_fiscal
+        except InvalidInput:  # being typed
+            return False
+
     def _fiscal_from_form(self) -> FiscalSettings:
+        """The identity typed in the form; raises InvalidInput on a capital not in euros."""
         values: dict[str, Any] = {n: e.text() for n, e in self.fiscal_edits.items()}
+        capital = self.capital_edit.text().strip()
+        values["share_capital"] = parse_cents(capital, "Capital social") if capital else 0
         values["vat_regime"] = self.regime_combo.currentData()
         values["vat_on_debits"] = self.debits_check.isChecked()
         known = {f.name for f in fields(FiscalSettings)}
@@ -346,7 +373,12 @@ class SettingsScreen(Screen):
     # -- actions -----------------------------------------------------------------------
     def save_fiscal(self) -> None:
         self.fiscal_status.clear()
-        settings = self._fiscal_from_form()
+        try:
+            settings = self._fiscal_from_form()
+        except InvalidInput as exc:
+            show_form_error(self.fiscal_error, exc.message)
+            self.capital_edit.setFocus()
+            return
         operator = self.ctx.operator_name
 
         def record(session: Session) -> Recorded | None:
@@ -451,6 +483,15 @@ class SettingsScreen(Screen):
         path, _ = QFileDialog.getSaveFileName(self, "Fichier de sortie des tickets")
         if path:
             self.printer_path.setText(path)
+
+
+def _euros(cents: int) -> str:
+    """A share capital as typed: « 10 000 », or « 7 500,50 » with its cents; blank: none."""
+    if not cents:
+        return ""
+    if cents % 100:
+        return format_cents(cents).removesuffix(EURO_SUFFIX)
+    return group_thousands(cents // 100)
 
 
 def _status_label(name: str) -> QLabel:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QFormLayout,
     QHBoxLayout,
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import ComptoirError, InvalidInput
 from app.ledger.journal import Recorded
+from app.sales.payments import PaymentMethod
 from app.sales.service import cancel_ticket, get_ticket, refund_lines, refundable
 from app.sales.terminal.pending import attach_to_ticket
 from app.staff.service import check_manager_pin
@@ -44,6 +46,15 @@ class CorrectionDialog(QDialog):
         self.lines.setObjectName("ticketLines")
         self.reason = QLineEdit()
         self.reason.setObjectName("reason")
+        self.method = QComboBox()
+        self.method.setObjectName("refundMethod")
+        self.method.setMinimumHeight(44)
+        for method in PaymentMethod:
+            self.method.addItem(method.label, method.value)
+        self.method.setToolTip(
+            "Comment le client est remboursé ; l'annulation d'un ticket entier rembourse "
+            "par les moyens de paiement du ticket."
+        )
         self.pin = QLineEdit()
         self.pin.setObjectName("managerPin")
         self.pin.setEchoMode(QLineEdit.EchoMode.Password)
@@ -62,6 +73,7 @@ class CorrectionDialog(QDialog):
         form = QFormLayout()
         form.addRow("Ticket n°", self.number)
         form.addRow("Motif", self.reason)
+        form.addRow("Remboursé en", self.method)
         form.addRow("PIN du gérant", self.pin)
         buttons = QHBoxLayout()
         for button in (close, refund, cancel_all):
@@ -95,6 +107,7 @@ class CorrectionDialog(QDialog):
 
     def apply(self, *, whole: bool) -> None:
         number, reason, pin = self.number.value(), self.reason.text(), self.pin.text()
+        method = PaymentMethod(self.method.currentData())
         items = [
             (i, self.lines.item(i).data(Qt.ItemDataRole.UserRole))
             for i in range(self.lines.count())
@@ -110,7 +123,9 @@ class CorrectionDialog(QDialog):
                 if credit is not None:
                     attach_to_ticket(session, credit, recorded)
                 return recorded
-            return refund_lines(session, number, items, operator=manager.name, reason=reason)
+            return refund_lines(
+                session, number, items, method=method, operator=manager.name, reason=reason
+            )
 
         try:
             if whole:
