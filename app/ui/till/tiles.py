@@ -52,14 +52,14 @@ def colour_of(button: QPushButton) -> str | None:
 
 
 def category_button(category_id: int | None, name: str, tone: str, chosen: bool) -> QPushButton:
-    """A filter button; the chosen one is filled with its colour."""
+    """A filter button; the chosen one (one at a time: a QButtonGroup) is filled with
+    its colour."""
     button = QPushButton(name)
     button.setObjectName(f"category_{category_id or 'all'}")
     button.setProperty("tone", tone)
     button.setMinimumHeight(TOUCH)
     button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     button.setCheckable(True)
-    button.setAutoExclusive(True)
     button.setChecked(chosen)
     return button
 

@@ -13,6 +13,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QResizeEvent, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QButtonGroup,
     QDialog,
     QFrame,
     QGridLayout,
@@ -78,6 +79,7 @@ class TillScreen(QWidget):
         self._sale_key: str | None = None
         self.category_id: int | None = None
         self.tones: dict[str, str] = {}  # category name: its colour on tiles (tiles.py)
+        self.category_group = QButtonGroup(self)  # the chosen category stands out
         self.last_number: int | None = None
         self.pending_quantity: Decimal | None = None
         self.notice_text: str | None = None
@@ -238,12 +240,15 @@ class TillScreen(QWidget):
         self.notice.setVisible(self.notice_text is not None)
 
     def _fill_categories(self) -> None:
+        for old in self.category_group.buttons():
+            self.category_group.removeButton(old)
         _empty(self.categories_bar)
         known = self.ctx.read(categories)
         self.tones = tiles.category_tones(name for _id, name, _color in known)
         for i, (category_id, name, _color) in enumerate([(None, "Tout", ""), *known]):
             tone = tiles.tone_of(self.tones, category_id and name)
             button = tiles.category_button(category_id, name, tone, category_id == self.category_id)
+            self.category_group.addButton(button)
             button.clicked.connect(lambda _=False, c=category_id: self._choose_category(c))
             self.categories_bar.addWidget(button, i // 3, i % 3)
 
