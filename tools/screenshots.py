@@ -216,7 +216,8 @@ def training_shots(work: Path, out: Path) -> None:
     for code in ("3760123450010", "3760123450263", "3760123450294"):
         window.till.barcode.setText(code)
         window.till.scan()
-    app.processEvents()
+    for _ in range(3):  # the tiles are laid out again once the window has its size
+        app.processEvents()
     window.grab().save(str(out / "till_training.png"))
     dialog = window.till.make_payment_dialog()
     dialog.add_payment(PaymentMethod.CARD)
