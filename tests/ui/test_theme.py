@@ -136,3 +136,19 @@ def test_the_total_and_payer_fit_the_screen(qtbot, window, size) -> None:
     assert total.text().startswith("Total : ") and total.font().pixelSize() >= 32
     shown = total.contentsRect().width()
     assert total.fontMetrics().horizontalAdvance(total.text()) <= shown
+
+
+def test_the_change_due_shows_in_the_accent_until_the_next_sale(qtbot, window) -> None:
+    till = window.till
+    till.barcode.setText("3760123450010")  # Baguette tradition, 1,30 €
+    till.scan()
+    dialog = till.make_payment_dialog()
+    qtbot.addWidget(dialog)
+    dialog.add_cash(500)
+    assert till.record(dialog.payments) is not None
+    total = till.total_label
+    assert total.text() == "À rendre : 3,70 €" and total.property("role") == "change"
+    assert _pixel(total, 5) == ACCENT
+    till.barcode.setText("3760123450010")
+    till.scan()
+    assert total.text().startswith("Total : ") and _pixel(total, 5) == "#ffffff"
