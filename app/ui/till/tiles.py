@@ -20,6 +20,7 @@ from app.ui.theme import CATEGORY_COLOURS, NEUTRAL_TONE, TOUCH
 from app.values.money import format_cents
 
 TILE_SIZE = (100, 72)  # px: the smallest a tile shrinks to
+WIDE_TILE = 160  # px: from this width a line of a tile holds 18 characters, not 12
 
 
 def _slot(name: str) -> int:
@@ -64,9 +65,15 @@ def category_button(category_id: int | None, name: str, tone: str, chosen: bool)
     return button
 
 
-def product_tile(product: ProductInfo, tone: str) -> QPushButton:
+def line_length(width: int) -> int:
+    """How many characters of a product's name go on one line of a tile ``width`` wide
+    (13 px text): the whole name on a large screen, two short lines on a small one."""
+    return 18 if width >= WIDE_TILE else 12
+
+
+def product_tile(product: ProductInfo, tone: str, line: int = 12) -> QPushButton:
     unit = " /kg" if product.weighed else ""
-    name = "\n".join(textwrap.wrap(product.name, 12, max_lines=2, placeholder="…"))
+    name = "\n".join(textwrap.wrap(product.name, line, max_lines=2, placeholder="…"))
     button = QPushButton(f"{name}\n{format_cents(product.price_cents)}{unit}")
     button.setObjectName(f"product_{product.id}")
     button.setProperty("tone", tone)

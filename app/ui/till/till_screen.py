@@ -149,6 +149,7 @@ class TillScreen(QWidget):
         grid_host.setLayout(self.grid)
         scroll = self.product_scroll = QScrollArea()
         self.grid_columns = GRID_COLUMNS
+        self.tile_line = tiles.line_length(0)  # characters of a name per line of a tile
         scroll.setObjectName("productScroll")
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -261,15 +262,18 @@ class TillScreen(QWidget):
         _empty(self.grid)
         columns = self.grid_columns
         for i, product in enumerate(self._shown_products()):
-            button = tiles.product_tile(product, tiles.tone_of(self.tones, product.category))
+            tone = tiles.tone_of(self.tones, product.category)
+            button = tiles.product_tile(product, tone, self.tile_line)
             button.clicked.connect(lambda _=False, p=product: self.add_product(p))
             self.grid.addWidget(button, i // columns, i % columns)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        columns = max(GRID_COLUMNS, self.product_scroll.viewport().width() // TILE_WIDTH)
-        if columns != self.grid_columns:
-            self.grid_columns = columns
+        width = self.product_scroll.viewport().width()
+        columns = max(GRID_COLUMNS, width // TILE_WIDTH)
+        line = tiles.line_length(width // columns)
+        if (columns, line) != (self.grid_columns, self.tile_line):
+            self.grid_columns, self.tile_line = columns, line
             self._fill_grid()
         self.table.setColumnHidden(VAT_COLUMN, self.table.width() < NARROW_CART)
 
