@@ -152,3 +152,16 @@ def test_the_change_due_shows_in_the_accent_until_the_next_sale(qtbot, window) -
     till.barcode.setText("3760123450010")
     till.scan()
     assert total.text().startswith("Total : ") and _pixel(total, 5) == "#ffffff"
+
+
+def test_tiles_show_their_names_uncut(qtbot, window) -> None:
+    till = window.till
+    for size, cut in (((1024, 768), True), ((1920, 1080), False)):
+        window.resize(*size)
+        qtbot.waitUntil(lambda size=size: window.size().toTuple() == size)
+        QApplication.processEvents()
+        tiles = [b for b in till.findChildren(QPushButton) if b.objectName().startswith("product_")]
+        shown = [b for b in tiles if b.isVisible()]
+        assert shown and all(b.width() >= b.minimumSizeHint().width() for b in shown)
+        # A large screen has room for whole names; a small one shortens the longest.
+        assert ("…" in _tile(till, "Pain de campagne 500 g").text()) is cut
