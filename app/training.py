@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from app import config
 from app.catalog.models import Category, Product
 from app.errors import LedgerError, LedgerMismatch
+from app.ledger.anchor import ANCHORED_SINCE
 from app.ledger.events import EventCode, log_event
 from app.ledger.operators import Operator, OperatorInfo, Permission, Role, require
 from app.ledger.preferences import TILL_ID, ShopPreference, save_till_id
@@ -88,7 +89,7 @@ def _read_shop(source: Session, till_id: str) -> dict[str, Any]:
             for row in _rows(source, ShopPreference)
             # never the real card terminal: training charges no card (terminal settings)
             if not row["key"].startswith(PLATFORM_PREFERENCES)
-            and row["key"] not in (TILL_ID, CARD_TERMINAL)
+            and row["key"] not in (TILL_ID, CARD_TERMINAL, ANCHORED_SINCE)  # each ledger's own
         ],
     }
 

@@ -33,6 +33,7 @@ NAMES = (
     "central",
     "card",
     "timestamp",
+    "anchor",
 )
 RESULTS_JSON = Path(__file__).resolve().parent / "results.json"
 

@@ -1,7 +1,7 @@
 """Write the screenshots of docs/screenshots/: the till (1024×768, the smallest screen it
 serves, and 1920×1080), the login with its PIN pad, the payment dialog, the invoice
-editor, the closures screen and its Z confirmation, a receipt and a Z report (PDF pages
-rendered with pdftoppm).
+editor, the closures screen and its Z confirmation, the till after the Z, a receipt and a
+Z report (PDF pages rendered with pdftoppm).
 
 Run through `make screenshots`; it uses a throw-away demo shop in a temporary folder.
 """
@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -118,7 +118,15 @@ def main(out: Path) -> int:
     question = app.activeModalWidget() or window.findChild(QMessageBox, "confirmDialog")
     if question is not None:
         question.grab().save(str(out / "z-confirmation.png"))
-        question.reject()
+        question.findChild(QPushButton, "confirmYes").click()
+        app.processEvents()
+        # After the Z the till says so before anything is scanned; trading goes on.
+        ledger.clock.now += timedelta(minutes=3)
+        window.nav.setCurrentRow(PAGES.index("Caisse"))
+        window.till.refresh()
+        for _ in range(3):  # the rebuilt tiles are laid out over a few turns of the loop
+            app.processEvents()
+        window.grab().save(str(out / "till-after-z.png"))
 
     window.nav.setCurrentRow(PAGES.index("Factures"))
     app.processEvents()

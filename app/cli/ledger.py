@@ -57,13 +57,17 @@ def run_verify(args: argparse.Namespace) -> int:
         from app.cli.central import verify_central_ledger
 
         return verify_central_ledger(path, args.till, common.operator_name())
+    from app.ledger.central.anchors import central_anchors
     from app.training import ledger_kind
 
-    report = verify_and_record(path, workers=args.workers, incremental=args.incremental)
+    elsewhere, notes = central_anchors(path)
+    report = verify_and_record(
+        path, workers=args.workers, incremental=args.incremental, elsewhere=elsewhere
+    )
     if isinstance(path, Path) and ledger_kind(path) == "training":
         print(f"Journal de FORMATION vérifié ({path.name}) — ", end="")
     print(report.summary())
-    for notice in report.notices:
+    for notice in [*report.notices, *notes]:
         print(f"Remarque : {notice}")
     return 0 if report.ok else 1
 
@@ -92,9 +96,10 @@ def run_close(args: argparse.Namespace) -> int:
     running the closure hears about it."""
     from app.cli.archive import print_archive
     from app.documents.text import closure_text
+    from app.einvoice.pdp.autoreport import send_due_after_closure
     from app.ledger.backup.copies import backup_line
     from app.ledger.closing import close_and_follow_up
-    from app.ledger.closures import get_closure
+    from app.ledger.closures import last_closure
     from app.ledger.models import RecordType
     from app.ledger.settings import fiscal_settings
     from app.ledger.store import Ledger
@@ -119,13 +124,14 @@ def run_close(args: argparse.Namespace) -> int:
     ) as ledger:
         operator = common.authenticated(ledger, args)
         closed = close_and_follow_up(
-            ledger, kind, period, operator=operator, counted=counted, stamp=stamp_pending
-        )
+            ledger, kind, period, operator=operator, counted=counted,
+            stamp=stamp_pending, then=(send_due_after_closure,),
+        )  # fmt: skip
         done = closed.follow_up
         if done.backup is not None:
             print(f"Sauvegarde écrite : {done.backup.path}", file=sys.stderr)
         with ledger.reader() as session:
-            closure = get_closure(session, kind, closed.recorded.body["period"])
+            closure = last_closure(session, kind)  # this one: a day may have several
             assert closure is not None
             shop, backup = fiscal_settings(session), backup_line(session)
             print(
@@ -135,6 +141,8 @@ def run_close(args: argparse.Namespace) -> int:
             print_archive(done.archive, stream=sys.stderr)
     if done.stamp_notice:
         print(done.stamp_notice, file=sys.stderr)
+    for note in done.notes:
+        print(note, file=sys.stderr)
     if done.warning:
         print(f"Attention : {done.warning}", file=sys.stderr)
         return 1

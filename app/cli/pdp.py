@@ -14,10 +14,11 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     pdp.add_argument(
         "pdp_command",
         metavar="ACTION",
-        choices=("push", "sync", "report", "status"),
+        choices=("push", "sync", "report", "status", "directory"),
         help="push : envoyer les factures en attente ; sync : statuts et factures "
         "fournisseurs ; report : e-reporting (Flux 10) des périodes dues ; status NUMÉRO "
-        "CODE : donner un statut de cycle de vie à une facture",
+        "CODE : donner un statut de cycle de vie à une facture ; directory SIREN [SIRET] : "
+        "chercher une entreprise dans l'annuaire",
     )
     pdp.add_argument("status_args", nargs="*", metavar="NUMÉRO CODE", help=argparse.SUPPRESS)
     pdp.add_argument(
@@ -103,6 +104,8 @@ def run_pdp(args: argparse.Namespace) -> int:
                 return _ereport(ledger, client, args, common.operator_name())
             if args.pdp_command == "status":
                 return _lifecycle_status(ledger, client, args)
+            if args.pdp_command == "directory":
+                return _directory(ledger, client, args)
             for channel, each in channels.items():
                 prefix = "Chorus Pro — " if channel == CHORUS else ""
                 try:
@@ -148,7 +151,12 @@ def _chorus_client(ledger):  # type: ignore[no-untyped-def]
 
 
 def _ereport(ledger, client, args, operator: str) -> int:  # type: ignore[no-untyped-def]
-    from app.einvoice.pdp.ereporting import parse_period, send_due, set_platform_matricule
+    from app.einvoice.pdp.ereporting import (
+        parse_period,
+        period_states,
+        send_due,
+        set_platform_matricule,
+    )
     from app.ledger.settings import fiscal_settings
 
     asked = args.period or args.month
@@ -170,7 +178,27 @@ def _ereport(ledger, client, args, operator: str) -> int:  # type: ignore[no-unt
         print(sent[-1][0].validation.rules_line())
     else:
         print("Aucun e-reporting à transmettre.")
-    return 0
+    with ledger.reader() as session:
+        rejected = [row for row in period_states(session) if row.rejected]
+    for row in rejected:
+        print(f"Attention : l'e-reporting des {row.period.label()} a été rejeté ({row.reason}).")
+    return 1 if rejected else 0
+
+
+def _directory(ledger, client, args) -> int:  # type: ignore[no-untyped-def]
+    """Look a SIREN (and SIRET) up in the directory; what it says is kept on the customers
+    with that SIREN. Exit 1 when the company is not reachable there."""
+    from app.einvoice.pdp.directory import HttpDirectory, remember
+
+    if client is None or not 1 <= len(args.status_args) <= 2:
+        print("Erreur : indiquez le SIREN (et le SIRET) à chercher.", file=sys.stderr)
+        return 2
+    siren, siret = [*args.status_args, ""][:2]
+    found = HttpDirectory(client).lookup(siren, siret)
+    with ledger.transaction() as session:
+        remember(session, found)
+    print(found.describe())
+    return 0 if found.listed else 1
 
 
 def _lifecycle_status(ledger, client, args) -> int:  # type: ignore[no-untyped-def]

@@ -32,3 +32,8 @@ class Customer(Base):
     # A public-sector buyer (State, local authority, hospital…): its invoices are deposited
     # on Chorus Pro instead of the shop's plateforme agréée.
     public_sector: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # What the e-invoicing directory (annuaire) said of the customer's SIREN/SIRET when
+    # last asked: "listed", "unlisted", or "" (never asked), its routing code, and when.
+    directory_status: Mapped[str] = mapped_column(String(8), default="", server_default="")
+    routing_code: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    directory_checked_at: Mapped[str] = mapped_column(String(27), default="", server_default="")

@@ -23,7 +23,7 @@ from app.documents.reports import render_closure_pdf, render_x_report_pdf
 from app.documents.text import closure_text, x_report_text
 from app.errors import InvalidInput
 from app.ledger.backup.copies import backup_line
-from app.ledger.closures import get_closure, x_report
+from app.ledger.closures import closure_numbered, get_closure, x_report
 from app.ledger.events import EventCode, log_event
 from app.ledger.files import private_dir, write_private_bytes
 from app.ledger.journal import document_number
@@ -124,13 +124,18 @@ def output_closure(
     *,
     operator: str,
     duplicate: bool = False,
+    number: int | None = None,
 ) -> Output:
     """Produce a Z report (A4 PDF, and the text version on the receipt printer).
 
-    The first print says where the last backup of the ledger is; a duplicate reproduces
-    the closure only."""
+    ``number`` names the closure when a day was closed more than once (``period`` alone
+    names its first Z). The first print says where the last backup of the ledger is; a
+    duplicate reproduces the closure only."""
     ledger = ledger_of(session)
-    closure = get_closure(session, kind, period)
+    if number is not None:
+        closure = closure_numbered(session, kind, number)
+    else:
+        closure = get_closure(session, kind, period)
     if closure is None:
         raise InvalidInput(f"Aucune clôture pour la période {period}.")
     copy = None

@@ -3,7 +3,8 @@
 A day closure is followed by a backup of the ledger, so that its Z report names the copy;
 a fiscal year closure by the archive of that year; then, when the caller gives a
 ``stamp`` (the time-stamping service, which speaks HTTP and so lives outside the ledger),
-every closure and archive still without a time-stamp asks for one. The closure is
+every closure and archive still without a time-stamp asks for one; then the followers the
+caller names (``then``: the e-reporting of the periods the closure completes). The closure is
 committed before the follow-up starts and stands whatever happens to it: a failed
 follow-up is reported as a warning (``FollowUp.error``), never raised, and never undoes
 the closure. A time-stamp that could not be had waits in its queue: a remark
@@ -13,7 +14,7 @@ the closure. A time-stamp that could not be had waits in its queue: a remark
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -40,6 +41,7 @@ class FollowUp:
     archive: ArchiveResult | None = None
     error: ComptoirError | None = None
     stamps: StampOutcome | None = None
+    notes: tuple[str, ...] = ()  # what the followers given by the caller did, in French
 
     @property
     def warning(self) -> str | None:
@@ -89,6 +91,10 @@ def close_period(
 
 
 Stamper = Callable[[Ledger], StampOutcome]
+# Work of a layer above the ledger that follows a closure (the e-reporting of the periods
+# it completes): (ledger, kind, period, operator) -> a line for the shop, or None. The
+# caller names its followers, so the ledger never imports the layers built on it.
+ClosureFollower = Callable[[Ledger, RecordType, str, str], "str | None"]
 
 
 def follow_up_closure(
@@ -98,19 +104,41 @@ def follow_up_closure(
     *,
     operator: str,
     stamp: Stamper | None = None,
+    then: Sequence[ClosureFollower] = (),
 ) -> FollowUp:
     """What follows a committed closure (see the module docstring). Slow (a copy of the
     ledger, an archive, a round trip to the time-stamping authority): the GUI runs it off
     its thread."""
+    kind = RecordType(kind)
     done = _follow_up(ledger, kind, period, operator=operator)
-    if stamp is None:
+    if stamp is not None:
+        try:
+            stamps = stamp(ledger)
+        except Exception as exc:  # the stamper reports its failures: this is a bug
+            log.exception("time-stamping after the closure %s %s failed", kind, period)
+            stamps = StampOutcome(error=f"erreur inattendue ({exc!r})")
+        done = replace(done, stamps=stamps)
+    if not then:
         return done
-    try:
-        stamps = stamp(ledger)
-    except Exception as exc:  # the stamper reports its failures: this is a bug
-        log.exception("time-stamping after the closure %s %s failed", kind, period)
-        stamps = StampOutcome(error=f"erreur inattendue ({exc!r})")
-    return replace(done, stamps=stamps)
+    notes: list[str] = []
+    error = done.error
+    for follower in then:
+        try:
+            note = follower(ledger, kind, period, operator)
+        except ComptoirError as exc:
+            error = error or exc
+            continue
+        except Exception as exc:
+            log.exception("follow-up %r of the closure %s failed", follower, period)
+            error = error or ComptoirError(
+                f"La clôture {period} est enregistrée, mais ce qui devait la suivre a échoué "
+                "sur une erreur inattendue.",
+                detail=repr(exc),
+            )
+            continue
+        if note:
+            notes.append(note)
+    return replace(done, notes=tuple(notes), error=error)
 
 
 def _follow_up(ledger: Ledger, kind: RecordType, period: str, *, operator: str) -> FollowUp:
@@ -146,11 +174,13 @@ def close_and_follow_up(
     operator: str,
     counted: Mapping[str, int] | None = None,
     stamp: Stamper | None = None,
+    then: Sequence[ClosureFollower] = (),
 ) -> ClosedPeriod:
     """Close (one transaction, committed), then follow up; see the module docstring."""
     with ledger.transaction() as session:
         recorded = close_period(session, kind, period, operator=operator, counted=counted)
     follow_up = follow_up_closure(
-        ledger, recorded.record_type, recorded.body["period"], operator=operator, stamp=stamp
-    )
+        ledger, recorded.record_type, recorded.body["period"], operator=operator,
+        stamp=stamp, then=then,
+    )  # fmt: skip
     return ClosedPeriod(recorded, follow_up)

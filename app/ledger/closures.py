@@ -1,11 +1,13 @@
 """Daily, monthly and annual closures (Z): making them and reading them back.
 
 A day closure covers every record since the previous day closure; its totals are summed
-from the sale tickets in that range. A month closure sums the day closures of the month,
-a year closure the month closures of the year, so neither rescans the tickets. Each
-closure carries the period grand total and the perpetual grand total, which runs from
-the first record and is never reset. Which periods are closed, and what a sale needs
-before it can be recorded, is read by ``app.ledger.periods``.
+from the sale tickets in that range. A day may be closed more than once: trading goes on
+after a Z, and the next day closure of the same date covers what was sold since. A month
+closure sums the day closures of the month (all of them), a year closure the month
+closures of the year, so neither rescans the tickets. Each closure carries the period
+grand total and the perpetual grand total, which runs from the first record and is never
+reset. Which periods are closed, and what a sale needs before it can be recorded, is read
+by ``app.ledger.periods``.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from app.ledger.periods import (
     last_sale_date,
     month_label,
     pending_on,
+    unclosed_sale_date,
 )
 from app.ledger.store import ledger_of
 
@@ -142,15 +145,17 @@ class Closure:
 
 # -- reading --------------------------------------------------------------------------
 def _closure_from_row(row: JournalRecord) -> Closure:
+    body = canonical.decode(row.canonical)["body"]
     return Closure(
         record_type=RecordType(row.record_type),
-        period=row.period or "",
+        # A day's later Z carries its day in its body only (see ``close_day``).
+        period=row.period or body.get("period") or "",
         seq=row.seq,
         number=row.number,
         ts=row.ts,
         operator=row.operator,
         hash=row.hash,
-        body=canonical.decode(row.canonical)["body"],
+        body=body,
     )
 
 
@@ -186,6 +191,16 @@ def list_closures(
         query = query.where(JournalRecord.seq >= since_seq)
     rows = session.scalars(query.order_by(JournalRecord.number))
     return [_closure_from_row(row) for row in rows]
+
+
+def closure_numbered(session: Session, kind: RecordType, number: int) -> Closure | None:
+    """The closure of ``kind`` numbered ``number`` (a day closed twice has two Zs)."""
+    row = session.scalar(
+        select(JournalRecord).where(
+            JournalRecord.record_type == kind, JournalRecord.number == number
+        )
+    )
+    return _closure_from_row(row) if row else None
 
 
 def get_closure(session: Session, kind: RecordType, period: str) -> Closure | None:
@@ -296,15 +311,18 @@ def _link(previous: Closure | None) -> dict[str, Any] | None:
 # -- closing --------------------------------------------------------------------------
 def check_day_closable(session: Session, day: date, *, shop: bool = False) -> str | None:
     """What every day closure must pass, a till's or (``shop``) a central's: the day has
-    begun, is not closed yet, comes after the last closed day, and its month and year are
-    still open. Returns the last closed day (None before the first)."""
+    begun, comes after the last closed day, and its month and year are still open. A till
+    may close a day again when it sold since its last Z; a shop day is closed once.
+    Returns the last closed day (None before the first)."""
     whose = " pour la boutique" if shop else ""
     iso = day.isoformat()
     if day > today(session):
         raise InvalidInput(f"La journée du {day_label(day)} n'est pas encore commencée.")
-    if get_closure(session, RecordType.DAY_CLOSURE, iso):
-        raise PeriodClosed(f"La journée du {day_label(day)} est déjà clôturée{whose}.")
     closed_day = last_closed_period(session, RecordType.DAY_CLOSURE)
+    if closed_day == iso and (shop or unclosed_sale_date(session) is None):
+        last = last_closure(session, RecordType.DAY_CLOSURE)
+        since = "" if shop or last is None else f" ({_z_name(last)}) et rien n'a été vendu depuis"
+        raise PeriodClosed(f"La journée du {day_label(day)} est déjà clôturée{whose}{since}.")
     if closed_day is not None and iso < closed_day:
         last = " de la boutique" if shop else ""
         raise InvalidInput(
@@ -316,6 +334,10 @@ def check_day_closable(session: Session, day: date, *, shop: bool = False) -> st
         if closed is not None and key <= closed:
             raise PeriodClosed(f"La période {key} est déjà clôturée{whose}.")
     return closed_day
+
+
+def _z_name(closure: Closure) -> str:
+    return f"Z n° {closure.number}"
 
 
 def check_period_closable(
@@ -341,24 +363,28 @@ def close_day(
     *,
     operator: str,
     counted: Mapping[str, int] | None = None,
+    automatic: bool = False,
 ) -> Recorded:
-    """Close ``day`` (Z): totals of the tickets since the last day closure.
+    """Close ``day`` (Z): totals of the tickets since the last day closure, which may be
+    a Z of the same day (trading went on after it).
 
     ``counted`` holds what the operator counted per payment method (cents); the
-    expected amounts and the differences are recorded with it.
+    expected amounts and the differences are recorded with it. ``automatic``: made by
+    the rules, not by a choice of ``operator`` (a sale paid as the day changed), so it
+    needs no permission and says so in its body.
     """
-    require(session, operator, Permission.CLOSE_DAY)
+    if not automatic:
+        require(session, operator, Permission.CLOSE_DAY)
     iso = day.isoformat()
-    closed_day = check_day_closable(session, day)
-    sale = last_sale_date(session)
-    if sale is not None and (closed_day is None or sale.isoformat() > closed_day):
-        if sale < day:
-            raise closure_required(Pending(RecordType.DAY_CLOSURE, sale.isoformat()))
-        if sale > day:
-            raise InvalidInput(
-                f"Des ventes ont été enregistrées le {day_label(sale)} : la journée du "
-                f"{day_label(day)} ne peut plus être clôturée."
-            )
+    check_day_closable(session, day)
+    sale = unclosed_sale_date(session)
+    if sale is not None and sale < day:
+        raise closure_required(Pending(RecordType.DAY_CLOSURE, sale.isoformat()))
+    if sale is not None and sale > day:
+        raise InvalidInput(
+            f"Des ventes ont été enregistrées le {day_label(sale)} : la journée du "
+            f"{day_label(day)} ne peut plus être clôturée."
+        )
     previous = last_closure(session, RecordType.DAY_CLOSURE)
     span = chain_span(session, previous)
     totals = range_totals(session, span["first_seq"], span["last_seq"])
@@ -370,7 +396,15 @@ def close_day(
         **perpetual_totals(previous, totals),
         "counted": _cash_count(totals, counted),
     }
-    return append(session, RecordType.DAY_CLOSURE, body, operator=operator, period=iso)
+    if automatic:
+        body["automatic"] = True
+    # The record's period names the first Z of a day, the one that closed it; a later Z
+    # of the same day carries its day in its body and no period of its own, so that a
+    # period still names one record (the journal's unique (type, period) key).
+    again = previous is not None and previous.period == iso
+    return append(
+        session, RecordType.DAY_CLOSURE, body, operator=operator, period=None if again else iso
+    )
 
 
 def _cash_count(totals: PeriodTotals, counted: Mapping[str, int] | None) -> list[dict[str, Any]]:
@@ -421,9 +455,13 @@ def parse_year(year: int | str) -> str:
         raise InvalidInput(f"Année invalide : {year!r}.") from None
 
 
-def close_month(session: Session, period: str, *, operator: str) -> Recorded:
-    """Close a month once it is over and all its days with sales are closed."""
-    require(session, operator, Permission.CLOSE_PERIOD)
+def close_month(
+    session: Session, period: str, *, operator: str, automatic: bool = False
+) -> Recorded:
+    """Close a month once it is over and all its days with sales are closed; it sums
+    every day closure of the month, several for a day that was closed more than once."""
+    if not automatic:
+        require(session, operator, Permission.CLOSE_PERIOD)
     period = parse_month(period)
     return _close_aggregate(
         session,
@@ -432,12 +470,16 @@ def close_month(session: Session, period: str, *, operator: str) -> Recorded:
         period,
         operator,
         what=f"le mois de {month_label(period)}",
+        automatic=automatic,
     )
 
 
-def close_year(session: Session, year: int | str, *, operator: str) -> Recorded:
+def close_year(
+    session: Session, year: int | str, *, operator: str, automatic: bool = False
+) -> Recorded:
     """Close a (calendar) fiscal year once it is over and all its months are closed."""
-    require(session, operator, Permission.CLOSE_PERIOD)
+    if not automatic:
+        require(session, operator, Permission.CLOSE_PERIOD)
     period = parse_year(year)
     return _close_aggregate(
         session,
@@ -446,6 +488,7 @@ def close_year(session: Session, year: int | str, *, operator: str) -> Recorded:
         period,
         operator,
         what=f"l'exercice {period}",
+        automatic=automatic,
     )
 
 
@@ -457,6 +500,7 @@ def _close_aggregate(
     operator: str,
     *,
     what: str,
+    automatic: bool = False,
 ) -> Recorded:
     check_period_closable(session, kind, period, what)
     # Every inner or earlier period with sales must be closed first.
@@ -484,17 +528,31 @@ def _close_aggregate(
         **totals.as_body(),
         **perpetual_totals(previous, totals),
     }
+    if automatic:
+        body["automatic"] = True
     return append(session, kind, body, operator=operator, period=period)
 
 
-def close_pending(session: Session, *, operator: str, on: date | None = None) -> list[Recorded]:
-    """Make every closure that blocks a sale on ``on`` (default: today), in order."""
+def close_pending(
+    session: Session, *, operator: str, on: date | None = None, automatic: bool = False
+) -> list[Recorded]:
+    """Make every closure that blocks a sale on ``on`` (default: today), in order.
+    ``automatic``: the rules make them, not a choice of ``operator`` (see ``close_day``)."""
     done = []
     for pending in pending_closures(session, on):
         if pending.kind is RecordType.DAY_CLOSURE:
-            done.append(close_day(session, date.fromisoformat(pending.period), operator=operator))
+            day = date.fromisoformat(pending.period)
+            done.append(close_day(session, day, operator=operator, automatic=automatic))
         elif pending.kind is RecordType.MONTH_CLOSURE:
-            done.append(close_month(session, pending.period, operator=operator))
+            done.append(
+                close_month(session, pending.period, operator=operator, automatic=automatic)
+            )
         else:
-            done.append(close_year(session, pending.period, operator=operator))
+            done.append(close_year(session, pending.period, operator=operator, automatic=automatic))
     return done
+
+
+def last_day_closure_of(session: Session, day: date) -> Closure | None:
+    """The latest Z when it closed ``day``, None otherwise."""
+    last = last_closure(session, RecordType.DAY_CLOSURE)
+    return last if last is not None and last.period == day.isoformat() else None

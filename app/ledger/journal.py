@@ -19,11 +19,9 @@ from sqlalchemy import Connection, Insert, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from app.errors import ClockError, ClockJump, InvalidInput
-from app.ledger import canonical, chain
-from app.ledger.anchor import Anchor
+from app.ledger import anchor, canonical, chain
 from app.ledger.db import lock_chain
 from app.ledger.models import (
-    CLOSURE_TYPES,
     JournalPayment,
     JournalRecord,
     JournalVat,
@@ -276,8 +274,7 @@ def append(
                 for i, (m, a) in enumerate(payment_rows)
             ],
         )
-    if record_type in CLOSURE_TYPES:
-        session.info["anchor"] = Anchor(seq, link, ts)
+    session.info["anchor"] = anchor.Head(seq, link, ts, prev_hash)  # kept outside once committed
     if record_type is RecordType.KEY:
         conn.execute(
             _INSERT_KEY,

@@ -1,10 +1,16 @@
 """Closed periods, and what a sale dated on a given day requires.
 
-The ledger says which day, month and fiscal year were closed last, and on which day the
-last sale was recorded. From these alone follow the two rules of closures that
-``journal.append`` enforces on every record carrying turnover: nothing may be recorded in
-a closed period, and a day (month, year) with sales must be closed before the next one's
-first sale. Making closures is ``app.ledger.closures``; this module only reads.
+The ledger says which day, month and fiscal year were closed last, and which sale was
+recorded last. From these alone follow the two rules of closures that ``journal.append``
+enforces on every record carrying turnover: nothing may be recorded in a closed month or
+year (nor in a day before the last closed one), and sales not yet covered by a day
+closure must be closed before the next day's first sale.
+
+A day may be closed several times: trading goes on after a Z, and what is sold then is
+covered by the next day closure, numbered in the same sequence (``ZJ``). Whether a day
+closure is still due is therefore read from sequence numbers (a sale after the last day
+closure), never from dates alone. Making closures is ``app.ledger.closures``; this
+module only reads.
 """
 
 from __future__ import annotations
@@ -49,9 +55,10 @@ def last_closed_period(session: Session, kind: RecordType) -> str | None:
 
 
 def _last_period_query(kind: RecordType):  # type: ignore[no-untyped-def]
+    # A day's later Z has no period of its own: its day is the one of the first.
     return (
         select(JournalRecord.period)
-        .where(JournalRecord.record_type == kind)
+        .where(JournalRecord.record_type == kind, JournalRecord.period.is_not(None))
         .order_by(JournalRecord.number.desc())
         .limit(1)
         .scalar_subquery()
@@ -66,6 +73,13 @@ class _State:
     month: str | None
     year: str | None
     last_sale: date | None
+    day_seq: int = 0  # the last day closure's
+    sale_seq: int = 0  # the last sale's
+
+    @property
+    def unclosed_sale(self) -> date | None:
+        """The day of the sales no day closure covers yet, if any."""
+        return self.last_sale if self.sale_seq > self.day_seq else None
 
     def closed(self, kind: RecordType) -> str | None:
         return {
@@ -75,10 +89,20 @@ class _State:
         }[kind]
 
 
-_LAST_SALE_DATE = (
-    select(JournalRecord.business_date)
-    .where(JournalRecord.is_sale.is_(True))
-    .order_by(JournalRecord.seq.desc())
+def _last_sale(column):  # type: ignore[no-untyped-def]
+    return (
+        select(column)
+        .where(JournalRecord.is_sale.is_(True))
+        .order_by(JournalRecord.seq.desc())
+        .limit(1)
+    )
+
+
+_LAST_SALE_DATE = _last_sale(JournalRecord.business_date)
+_LAST_DAY_SEQ = (
+    select(JournalRecord.seq)
+    .where(JournalRecord.record_type == RecordType.DAY_CLOSURE)
+    .order_by(JournalRecord.number.desc())
     .limit(1)
 )
 # Built once: enforcement runs on every sale.
@@ -87,12 +111,21 @@ _STATE = select(
     _last_period_query(RecordType.MONTH_CLOSURE),
     _last_period_query(RecordType.YEAR_CLOSURE),
     _LAST_SALE_DATE.scalar_subquery(),
+    _LAST_DAY_SEQ.scalar_subquery(),
+    _last_sale(JournalRecord.seq).scalar_subquery(),
 )
 
 
 def _state(session: Session) -> _State:
     row = session.connection().execute(_STATE).one()
-    return _State(row[0], row[1], row[2], date.fromisoformat(row[3]) if row[3] else None)
+    sale = date.fromisoformat(row[3]) if row[3] else None
+    return _State(row[0], row[1], row[2], sale, row[4] or 0, row[5] or 0)
+
+
+def unclosed_sale_date(session: Session) -> date | None:
+    """The day of the sales recorded since the last day closure (None when there are
+    none): the next day closure will cover them."""
+    return _state(session).unclosed_sale
 
 
 def last_sale_date(session: Session) -> date | None:
@@ -147,8 +180,7 @@ def _pending(state: _State, on: date) -> list[Pending]:
     sale = state.last_sale
     if sale is None or sale >= on:
         return pending
-    closed_day = state.day
-    if closed_day is None or sale.isoformat() > closed_day:
+    if state.unclosed_sale is not None:
         pending.append(Pending(RecordType.DAY_CLOSURE, sale.isoformat()))
     sale_month = sale.isoformat()[:7]
     if sale_month < on.isoformat()[:7]:
@@ -164,11 +196,18 @@ def _pending(state: _State, on: date) -> list[Pending]:
 
 
 def ensure_open_for_sale(session: Session, on: date) -> None:
-    """Raise unless a record carrying turnover may be dated ``on``."""
+    """Raise unless a record carrying turnover may be dated ``on``.
+
+    A day already closed stays open for trading: its later sales go to its next day
+    closure. Only a day before the last closed one, or a closed month or year, refuses."""
     iso = on.isoformat()
     state = _state(session)
+    if state.day is not None and iso < state.day:
+        raise PeriodClosed(
+            f"La journée du {day_label(on)} est clôturée : aucune vente ne peut plus y être "
+            "enregistrée."
+        )
     for kind, key, what in (
-        (RecordType.DAY_CLOSURE, iso, f"La journée du {day_label(on)}"),
         (RecordType.MONTH_CLOSURE, iso[:7], f"Le mois de {month_label(iso[:7])}"),
         (RecordType.YEAR_CLOSURE, iso[:4], f"L'exercice {iso[:4]}"),
     ):

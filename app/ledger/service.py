@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from app.ledger.events import EventCode, log_event
 from app.ledger.models import LedgerMeta
 from app.ledger.opening import active_key_id
 from app.ledger.store import SYSTEM_OPERATOR, Clock, Ledger, utc_now
+from app.ledger.verify.anchors import Elsewhere
 from app.ledger.verify.engine import Progress, Report, verify_ledger
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ def verify_and_record(
     cancelled: Callable[[], bool] | None = None,
     incremental: bool = False,
     clock: Clock = utc_now,
+    elsewhere: Sequence[Elsewhere] = (),
 ) -> Report:
     """Verify the ledger (a file's path or a PostgreSQL URL), then journal the result when
     this computer holds its key. ``incremental``: from the latest checkpoint (see
@@ -63,7 +65,12 @@ def verify_and_record(
     journaled either. Nothing else is ever written by a verification.
     """
     report = verify_ledger(
-        path, workers=workers, progress=progress, cancelled=cancelled, incremental=incremental
+        path,
+        workers=workers,
+        progress=progress,
+        cancelled=cancelled,
+        incremental=incremental,
+        elsewhere=elsewhere,
     )
     if report.cancelled:
         return report

@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import __version__, config
 from app.errors import ClockError, LedgerError, LedgerMismatch
+from app.ledger import anchor as anchors
 from app.ledger import canonical, chain, keys, migrate
-from app.ledger.anchor import write_anchor
 from app.ledger.db import (
     Target,
     display_target,
@@ -130,6 +130,8 @@ class Ledger:
         self.clock_jump_limit = DEFAULT_CLOCK_JUMP_LIMIT
         self.clock_confirmed_by: str | None = None
         self.clock_checked = False
+        self._anchored = False  # the ledger's note that an anchor log exists (see anchor)
+        self._place = target.resolve() if isinstance(target, Path) else None
 
     # -- opening ---------------------------------------------------------------------
     @classmethod
@@ -279,6 +281,10 @@ class Ledger:
                 kind=kind,
                 software_version=__version__,
             )
+            head = session.info.pop("anchor")
+            anchors.note_anchored(session, head)
+        place = target.resolve() if isinstance(target, Path) else None
+        anchors.keep_head(meta.ledger_id, stored.private_key, head, lambda _seq: None, place)
         return meta
 
     def _check_kind(self, expected: str) -> None:
@@ -341,6 +347,7 @@ class Ledger:
         # a key kept here until now is set aside, never deleted.
         log.warning("replacing the signing key %s of ledger %s", active, self.ledger_id)
         new = keys.new_private_key()
+        self.signer = new  # the anchor of the KEY record is signed by the new key
         with self.transaction() as session:
             _append_key(session, new, operator, reason=new_key_reason)
             stored = keys.install_key(self.ledger_id, new)
@@ -417,15 +424,23 @@ class Ledger:
                     if self.is_server:
                         lock_chain(session)
                     yield session
+                    head = session.info.get("anchor")
+                    if head is not None and not self._anchored:
+                        anchors.note_anchored(session, head)
+                        self._anchored = True
             except ClockError:
                 self._journal_clock_anomaly()
                 raise
-            anchor = session.info.pop("anchor", None)
-            if anchor is not None:
-                write_anchor(self.ledger_id, anchor)
+            head = session.info.pop("anchor", None)
+            if head is not None and self.signer is not None:
+                anchors.keep_head(self.ledger_id, self.signer, head, self._hash_at, self._place)
             renamed = session.info.pop("till_id", None)  # see preferences.save_till_id
             if renamed is not None:
                 self.till_id = renamed
+
+    def _hash_at(self, seq: int) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.scalar(select(JournalRecord.hash).where(JournalRecord.seq == seq))
 
     def note_clock_anomaly(self, observed: str, last: str) -> None:
         self._anomaly = ClockAnomaly(observed, last)
@@ -479,7 +494,7 @@ def _tidy_files(engine: Engine, path: Path) -> None:
     data = config.data_dir()
     secure_ledger_files(path, [*folders, data / "anchors", data / "keys"])
     for folder in chosen:  # a folder of the shop's choosing keeps its mode, not our files
-        for pattern in (f"{path.stem}-*.sqlite", "archive*.zip"):
+        for pattern in (f"{path.stem}-*.sqlite", f"{path.stem}-*.sqlite.anchor", "archive*.zip"):
             for copy in folder.glob(pattern):
                 if copy.is_file():
                     private_file(copy)

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.errors import ClosureRequired, InvalidInput, PeriodClosed
+from app.errors import ClosureRequired, ComptoirError, InvalidInput, PeriodClosed
 from app.ledger import canonical
-from app.ledger.closures import day_label, get_closure, today
-from app.ledger.journal import Recorded, append, document_number
+from app.ledger.closures import close_pending, last_day_closure_of, today
+from app.ledger.journal import Recorded, append, document_number, head
 from app.ledger.models import JournalRecord, RecordType
 from app.ledger.operators import Permission, require
-from app.ledger.periods import ensure_open_for_sale
+from app.ledger.periods import ensure_open_for_sale, unclosed_sale_date
+from app.ledger.store import ledger_of
 from app.sales.cart import MAX_AMOUNT_CENTS, Cart, TicketTotals
 from app.sales.payments import Payment, PaymentMethod, Settlement, settle
 from app.values.vat import vat_breakdown
@@ -112,20 +115,35 @@ def _by_rate(lines: list[dict[str, Any]]) -> dict[int, int]:
     return totals
 
 
-def record_sale(
-    session: Session,
-    cart: Cart,
-    payments: Sequence[Payment],
-    operator: str,
-) -> Recorded:
-    """Record a fully paid cart as a sale ticket; nothing is written on any error."""
+def _checked_cart(session: Session, cart: Cart, operator: str) -> TicketTotals:
+    """What the cart and the operator must pass to be sold; raises before anything."""
     require(session, operator, Permission.SELL)
     if cart.is_empty:
         raise InvalidInput("Le ticket est vide : ajoutez au moins un article.")
     totals: TicketTotals = cart.totals()
     if totals.total_cents <= 0:
         raise InvalidInput("Le total du ticket doit être positif.")
+    return totals
+
+
+def record_sale(
+    session: Session,
+    cart: Cart,
+    payments: Sequence[Payment],
+    operator: str,
+    *,
+    opened_on: date | None = None,
+) -> Recorded:
+    """Record a fully paid cart as a sale ticket; nothing is written on any error.
+
+    ``opened_on``: the day the till found the sale could go ahead (``payment_refusal``
+    said nothing as the payment dialog opened). When the day changed while the customer
+    paid, the closures that change made due are made automatically first: a paid sale is
+    never refused for a closure."""
+    totals = _checked_cart(session, cart, operator)
     settlement = settle(totals.total_cents, payments)
+    if opened_on is not None and opened_on < today(session):
+        close_pending(session, operator=operator, automatic=True)
     lines = [_line_body(priced) for priced in totals.lines]
     body = _ticket_body(SALE, lines, totals.ticket_discount_cents, _by_rate(lines), settlement)
     return append(session, RecordType.TICKET, body, operator=operator)
@@ -312,18 +330,43 @@ def _prorata(cents: int, qty: Decimal, of_qty: Decimal) -> int:
 
 
 def sale_refusal(session: Session) -> str | None:
-    """Why a sale could not be recorded now (the day's Z is done, an earlier period is
-    still open), said before anything is scanned; None when the till may sell."""
+    """Why a sale could not be recorded now (an earlier period is still open, the clock
+    is behind the journal), said before anything is scanned; None when the till may
+    sell. A day already closed (Z done) does not refuse: trading goes on into the next
+    day closure (see ``closed_day_note``)."""
     day = today(session)
+    top = head(session)
+    if top is not None and canonical.format_ts(ledger_of(session).clock()) < top.ts:
+        return (
+            "L'horloge de cet ordinateur indique une heure antérieure au dernier "
+            "enregistrement du journal : corrigez la date et l'heure avant de vendre."
+        )
     try:
         ensure_open_for_sale(session, day)
-    except PeriodClosed as exc:
-        if get_closure(session, RecordType.DAY_CLOSURE, day.isoformat()) is not None:
-            return (
-                f"La journée du {day_label(day)} est clôturée (Z fait) : "
-                "aucune vente ne peut plus être enregistrée aujourd'hui."
-            )
-        return exc.message
-    except ClosureRequired as exc:
+    except (PeriodClosed, ClosureRequired) as exc:
         return exc.message
     return None
+
+
+def payment_refusal(session: Session, cart: Cart, operator: str) -> str | None:
+    """Every reason ``record_sale`` could refuse this cart, asked before the payment
+    dialog opens so that no sale is refused once the customer has paid."""
+    try:
+        _checked_cart(session, cart, operator)
+    except ComptoirError as exc:
+        return exc.message
+    return sale_refusal(session)
+
+
+def closed_day_note(session: Session) -> str | None:
+    """After a Z of today with nothing sold since: when it was made and that the next
+    sales go to the next day closure; None otherwise."""
+    day = today(session)
+    closure = last_day_closure_of(session, day)
+    if closure is None or unclosed_sale_date(session) is not None:
+        return None
+    at = canonical.parse_ts(closure.ts).astimezone(ZoneInfo(ledger_of(session).timezone))
+    return (
+        f"Journée clôturée à {at:%H:%M} (Z n° {closure.number}) — les ventes suivantes "
+        "iront sur la prochaine clôture."
+    )

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
+from app.einvoice.pdp.autoreport import send_due_after_closure
 from app.einvoice.pdp.outbox import outbox_problems
 from app.einvoice.pdp.training import training_client
 from app.einvoice.pdp.worker import OutboxWorker, configured_client
@@ -260,8 +261,9 @@ class MainWindow(QMainWindow):
 
         def work() -> FollowUp:
             return follow_up_closure(
-                ledger, closure.record_type, closure.period, operator=operator, stamp=stamp_pending
-            )
+                ledger, closure.record_type, closure.period, operator=operator,
+                stamp=stamp_pending, then=(send_due_after_closure,),
+            )  # fmt: skip
 
         def then(outcome: object) -> None:
             note = ""
@@ -270,6 +272,7 @@ class MainWindow(QMainWindow):
                     note = f"\nArchive de l'exercice écrite : {outcome.archive.path}"
                 if outcome.stamp_notice:
                     note += f"\n{outcome.stamp_notice}"
+                note += "".join(f"\n{line}" for line in outcome.notes)
                 if outcome.error is not None and closure.record_type is not (
                     RecordType.DAY_CLOSURE
                 ):
@@ -307,6 +310,7 @@ class MainWindow(QMainWindow):
                 closure.period,
                 operator=self.ctx.operator_name,
                 duplicate=duplicate,
+                number=closure.number,
             ),
         )
         if out is not None:

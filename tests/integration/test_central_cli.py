@@ -1,12 +1,15 @@
 """``comptoir central …`` and ``comptoir verify`` on a central, end to end: two tills sell,
-upload, close their days; the shop day waits for both; verification names a till."""
+upload, close their days; the shop day waits for both; verification names a till.
+
+The tills sell yesterday: a till may trade after its Z, so a shop day is closed once it
+is over."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -15,6 +18,7 @@ import pytest
 from app.cli import main
 from app.ledger.preferences import save_till_id
 from app.ledger.store import Ledger
+from tests.conftest import FakeClock
 from tests.ledger.central_shop import sell
 from tests.pg import tampering
 
@@ -28,9 +32,11 @@ def central_target(ledger_backend: str, request, tmp_path: Path) -> str:
     return str(tmp_path / "central.sqlite")
 
 
-def _till(path: Path, name: str, sales: int) -> None:
-    """A till's ledger with its name in the preferences, as Réglages would set it."""
-    with Ledger.open(path, till_id=name, operator="test") as till:
+def _till(path: Path, name: str, sales: int, clock: FakeClock | None = None) -> None:
+    """A till's ledger with its name in the preferences, as Réglages would set it;
+    ``clock``: when it sells (default: now)."""
+    timing = {"clock": clock} if clock else {}
+    with Ledger.open(path, till_id=name, operator="test", **timing) as till:
         with till.transaction() as session:
             save_till_id(session, name, operator="Camille")
         for _ in range(sales):
@@ -41,11 +47,18 @@ def _today() -> str:
     return datetime.now(ZoneInfo("Europe/Paris")).date().isoformat()
 
 
+def _yesterday() -> FakeClock:
+    clock = FakeClock()
+    clock.set_local(datetime.now(ZoneInfo("Europe/Paris")).date() - timedelta(days=1), time(10))
+    return clock
+
+
 @BACKENDS
 def test_two_tills_upload_close_and_verify(tmp_path: Path, central_target: str, capsys) -> None:
     tills = {"CAISSE-1": tmp_path / "caisse1.sqlite", "CAISSE-2": tmp_path / "caisse2.sqlite"}
+    yesterday = _yesterday()
     for number, (name, path) in enumerate(tills.items(), start=2):
-        _till(path, name, sales=number)
+        _till(path, name, sales=number, clock=yesterday)
     assert main(["--db", central_target, "central", "init"]) == 0
     assert "Serveur central créé" in capsys.readouterr().out
     assert main(["--db", central_target, "central", "init"]) == 0
@@ -56,7 +69,7 @@ def test_two_tills_upload_close_and_verify(tmp_path: Path, central_target: str, 
     sent = capsys.readouterr().out
     assert "Caisse CAISSE-1 :" in sent and "Caisse CAISSE-2 :" in sent and "envoyé(s)" in sent
 
-    today = _today()
+    today = yesterday.today.isoformat()  # the day the tills sold, over now
     assert main(["--db", str(tills["CAISSE-1"]), "close", "--day", today]) == 0
     capsys.readouterr()
     assert main(["--db", str(tills["CAISSE-1"]), "central", "upload", "--to", central_target]) == 0

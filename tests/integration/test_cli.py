@@ -80,6 +80,29 @@ def test_close_day_from_the_command_line(tmp_path: Path, monkeypatch, capsys) ->
     assert main(["close", "--month", "2026-13"]) == 2
 
 
+def test_close_day_twice_a_day_from_the_command_line(tmp_path: Path, monkeypatch, capsys) -> None:
+    """Trading goes on after a Z: the next one covers what was sold since."""
+    from datetime import date
+
+    from tests.helpers import ring
+
+    db = tmp_path / "shop.sqlite"
+    monkeypatch.setenv("COMPTOIR_DB", str(db))
+    with Ledger.open(db) as ledger:
+        ring(ledger)
+    today = date.today().isoformat()
+    assert main(["close", "--day", today, "--operator", "Gérant"]) == 0
+    assert "ZJ000001" in capsys.readouterr().out
+    with Ledger.open(db) as ledger:
+        ring(ledger, ("Vin", 1150, 1, 2000))  # after the Z
+    assert main(["close", "--day", today, "--operator", "Gérant"]) == 0
+    out = capsys.readouterr().out
+    assert "ZJ000002" in out and "11,50" in out
+    assert main(["close", "--day", today, "--operator", "Gérant"]) == 2
+    assert "rien n'a été vendu depuis" in capsys.readouterr().err
+    assert main(["verify"]) == 0
+
+
 def test_close_day_signs_with_the_ledgers_own_till(tmp_path: Path) -> None:
     """The till id is the ledger's, whichever front-end closes: not the default."""
     from datetime import date

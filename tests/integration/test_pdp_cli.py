@@ -171,3 +171,72 @@ def test_invoice_validate_names_the_rules(tmp_path: Path, capsys) -> None:
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("Factur-X EN16931 valide")
     assert out[1].startswith("Règles appliquées : ") and "BR-FR Flux 2 (CII) V1.4.0.03" in out[1]
+
+
+def test_directory_lookup_and_waiting_invoices(tmp_path: Path, platform, capsys) -> None:
+    db = tmp_path / "shop.sqlite"
+    siren = DEMO_CUSTOMERS[0]["siren"]
+    with Ledger.open(db) as ledger, ledger.transaction() as session:
+        record_fiscal_settings(session, DEMO_SHOP, operator="Gérant")
+        buyer = save_customer(session, CustomerInfo(**DEMO_CUSTOMERS[0])).id
+        line = InvoiceLineInput("Farine", Decimal(3), 2150, 550)
+        issue_and_store(session, InvoiceDraft(buyer, (line,)), operator="Gérant")
+    assert main(["--db", str(db), "pdp", "directory", siren]) == 0
+    assert capsys.readouterr().out.strip() == (
+        "Joignable : adresse électronique 123456782_LYON, code de routage LYON."
+    )
+    platform.directory_unlist(siren)
+    assert main(["--db", str(db), "pdp", "directory", siren]) == 1
+    assert "non référencé dans l'annuaire" in capsys.readouterr().out
+    assert main(["--db", str(db), "pdp", "push"]) == 0  # not an error: it waits
+    out = capsys.readouterr().out
+    assert "Envoyées : 0" in out and "destinataire non référencé dans l'annuaire" in out
+    assert platform.deposits == []
+    platform.directory_add(siren, "123456782_SIEGE")
+    assert main(["--db", str(db), "pdp", "sync"]) == 0
+    assert main(["--db", str(db), "pdp", "push"]) == 0
+    assert "Envoyées : 1" in capsys.readouterr().out and len(platform.deposits) == 1
+    assert main(["--db", str(db), "pdp", "directory", "12345"]) == 2
+    assert "SIREN invalide" in capsys.readouterr().err
+
+
+def test_sync_shows_an_invoice_the_platform_rejected(tmp_path: Path, platform, capsys) -> None:
+    db = tmp_path / "shop.sqlite"
+    with Ledger.open(db) as ledger, ledger.transaction() as session:
+        record_fiscal_settings(session, DEMO_SHOP, operator="Gérant")
+        buyer = save_customer(session, CustomerInfo(**DEMO_CUSTOMERS[0])).id
+        line = InvoiceLineInput("Farine", Decimal(3), 2150, 550)
+        issue_and_store(session, InvoiceDraft(buyer, (line,)), operator="Gérant")
+    platform.nack_next(1, rule="BR-FR-12", message="Code de routage absent")
+    assert main(["--db", str(db), "pdp", "push"]) == 0
+    assert main(["--db", str(db), "pdp", "sync"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "Attention : Facture F2026-000001 rejetée par la plateforme : accusé de réception en "
+        "erreur — Règle BR-FR-12 : Code de routage absent." in out
+    )
+
+
+def test_report_names_a_rejected_period_and_its_reason(tmp_path: Path, platform, capsys) -> None:
+    from datetime import date
+
+    from app.ledger.closures import close_day
+    from tests.helpers import ring
+
+    db = tmp_path / "shop.sqlite"
+    with Ledger.open(db) as ledger:
+        with ledger.transaction() as session:
+            record_fiscal_settings(session, DEMO_SHOP, operator="Gérant")
+        ring(ledger, ("Pain", 130, 2, 550))
+        day = date.today()  # the ledger's clock is the machine's
+        with ledger.transaction() as session:
+            close_day(session, day, operator="Gérant")
+    platform.set_report_outcome("301", "Montants incohérents")
+    args = ["--db", str(db), "pdp", "report", "--period", day.isoformat(), "--matricule", "0042"]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(["--db", str(db), "pdp", "sync"]) == 0
+    assert main(["--db", str(db), "pdp", "report"]) == 1
+    out = capsys.readouterr().out
+    assert "Aucun e-reporting à transmettre." in out
+    assert "a été rejeté (PPF (301) — Montants incohérents)." in out

@@ -26,8 +26,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from app.ledger import canonical, chain
 from app.ledger.closures import close_day
 from app.ledger.journal import derived_rows
+from app.ledger.keys import keys_dir
 from app.ledger.models import FISCAL_TABLES
 from app.ledger.store import Ledger
+from app.ledger.verify import scan
 from app.ledger.verify.engine import Report, verify_ledger
 from app.sales.payments import PaymentMethod
 from tests.conftest import FakeClock
@@ -303,6 +305,20 @@ def test_copy_columns_changed(built: Built, statement: str) -> None:
     assert_detected(verify(built.path), seq, "copy")
 
 
+@pytest.mark.parametrize("run", [1, 2, 3])
+def test_copies_checked_run_by_run(built: Built, monkeypatch: pytest.MonkeyPatch, run: int) -> None:
+    """Copies are read a run of records at a time: a copy moved to the next record, or
+    changed in any run, is found and named."""
+    monkeypatch.setattr(scan, "_RUN", run)
+    first, second = built.day2_tickets[1], built.day2_tickets[2]
+    with tampering(built.path) as conn:
+        conn.execute("DELETE FROM journal_payment WHERE seq = ?", (second,))
+        conn.execute("UPDATE journal_payment SET seq = ? WHERE seq = ?", (second, first))
+    report = verify(built.path)
+    assert_detected(report, first, "copy")
+    assert ("copy", second) in {(f.rule, f.seq) for f in report.findings}
+
+
 def delete_record(path: Path | str, seq: int) -> None:
     with tampering(path) as conn:
         for table in ("journal_vat", "journal_payment", "journal"):
@@ -415,17 +431,23 @@ def test_signature_replaced_by_another_records(built: Built) -> None:
 
 
 # -- what verification cannot catch -------------------------------------------------------
-def test_truncation_is_not_detected(built: Built) -> None:
+def test_truncation_is_caught_by_the_anchors_not_by_the_chain(built: Built) -> None:
     """Cutting off the newest records leaves a shorter chain that is itself sound.
 
-    This is a documented limit (app/ledger/README.md): a chain cannot prove its own end.
-    It is caught from outside, by comparing with a printed Z report, an archive or
-    another copy of the last hash; verification reports that hash so it can be compared.
+    A chain cannot prove its own end (app/ledger/README.md): the anchors kept outside the
+    file on the shop's computer do. Elsewhere, without them, the cut is caught only by
+    comparing with a printed Z report, an archive or another copy of the last hash;
+    verification reports that hash so it can be compared.
     """
     with tampering(built.path) as conn:
         before = record(conn, built.last)["hash"]
         for table in ("journal_vat", "journal_payment", "journal"):
             conn.execute(f"DELETE FROM {table} WHERE seq > ?", (built.day2_tickets[1],))
+    here = verify(built.path)
+    assert not here.ok and here.first_problem.rule == "anchor", here.findings
+    assert "ramené en arrière" in here.first_problem.message
+
+    keys_dir().rename(keys_dir().with_name("ailleurs"))  # another computer: no anchors
     report = verify(built.path)
     assert report.ok, report.findings
     assert report.last_seq == built.day2_tickets[1]

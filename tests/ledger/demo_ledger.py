@@ -33,9 +33,15 @@ def _built() -> tuple[Path, Path, str]:
     return work / "demo.sqlite", key, ledger_id
 
 
+def _anchor_log(key: Path, ledger_id: str) -> Path:
+    """The demo's anchor log, beside its key (``app.ledger.anchor``)."""
+    return key.with_name(f"{ledger_id}.anchors")
+
+
 def demo_copy(folder: Path, *, with_key: bool = True) -> Path:
-    """A fresh copy of the demo ledger in ``folder``; its signing key goes into the current
-    data folder (this computer is then the shop's), unless ``with_key`` is false."""
+    """A fresh copy of the demo ledger in ``folder``; its signing key and its anchor log go
+    into the current data folder (this computer is then the shop's), unless ``with_key`` is
+    false."""
     source, key, ledger_id = _built()
     dest = folder / "demo.sqlite"
     shutil.copyfile(source, dest)
@@ -44,4 +50,5 @@ def demo_copy(folder: Path, *, with_key: bool = True) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         shutil.copyfile(key, target)
         target.chmod(0o600)
+        shutil.copyfile(_anchor_log(key, ledger_id), target.with_name(f"{ledger_id}.anchors"))
     return dest

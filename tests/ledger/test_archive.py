@@ -499,3 +499,29 @@ def test_a_failed_automatic_archive_keeps_the_closure(shop, tmp_path: Path) -> N
     with ledger.reader() as session:
         assert get_closure(session, RecordType.YEAR_CLOSURE, "2026") is not None
         assert list_archives(session) == []
+
+
+def test_a_month_with_two_zs_of_a_day_archives_and_verifies(tmp_path: Path) -> None:
+    """Trading after a Z: the archive holds both Zs of the day and checks the month's sum."""
+    clock = FakeClock()
+    day = date(2026, 3, 2)
+    clock.set_local(day, time(9))
+    with Ledger.open(tmp_path / "shop.sqlite", clock=clock, operator="test") as ledger:
+        with ledger.transaction() as session:
+            record_fiscal_settings(session, DEMO_SHOP, operator=OPERATOR)
+        ring(ledger)
+        _close_day(ledger, clock, day)
+        clock.set_local(day, time(20))
+        ring(ledger, ("Vin", 1150, 1, 2000))  # after the Z
+        clock.set_local(day, time(21))
+        with ledger.transaction() as session:
+            close_day(session, day, operator=OPERATOR)
+        clock.set_local(date(2026, 4, 1), time(8))
+        with ledger.transaction() as session:
+            [month] = close_pending(session, operator=OPERATOR, on=date(2026, 4, 1))
+        assert [p["period"] for p in month.body["parts"]] == ["2026-03-02", "2026-03-02"]
+        clock.advance(minutes=5)
+        result = create_archive(ledger, "2026-03", operator=OPERATOR, out_dir=tmp_path)
+        report = verify_archive(result.path)
+        assert report.ok, _messages(report)
+        assert report.closures_checked == 3  # two Zs and the month

@@ -334,6 +334,9 @@ def test_shop_day_waits_for_every_till_then_sums_them(shop: Shop) -> None:
     close_till_day(shop.tills["CAISSE-1"], MONDAY)
     for till in shop.tills.values():
         upload(till, shop.central)
+    with pytest.raises(ShopClosurePending, match="n'est pas terminée"):
+        close_shop_day(shop.central, MONDAY, operator="Gérant")  # a till may sell after its Z
+    shop.clock.set_local(MONDAY + timedelta(days=1), time(8, 0))
     with pytest.raises(ShopClosurePending) as pending:
         close_shop_day(shop.central, MONDAY, operator="Gérant")
     assert pending.value.missing == ("CAISSE-2", "CAISSE-3")
@@ -374,15 +377,37 @@ def test_a_till_without_sales_blocks_the_day_until_it_sends_a_later_record(shop:
         close_till_day(shop.tills[name], MONDAY)
     for till in shop.tills.values():
         upload(till, shop.central)
+    shop.clock.set_local(MONDAY + timedelta(days=1), time(8, 0))
     with pytest.raises(ShopClosurePending, match="la caisse CAISSE-3"):
         close_shop_day(shop.central, MONDAY, operator="Gérant")
-    shop.clock.set_local(MONDAY + timedelta(days=1), time(8, 0))
     with shop.tills["CAISSE-3"].transaction() as session:  # the till is started next morning
         log_event(session, EventCode.START, operator="système")
     upload(shop.tills["CAISSE-3"], shop.central)
     body = close_shop_day(shop.central, MONDAY, operator="Gérant").body
     assert [t["closure"] is None for t in body["tills"]] == [False, False, True]
     assert verify_central(shop.central_target).ok
+
+
+def test_a_till_that_sells_after_its_z_is_summed_with_both_zs(shop: Shop) -> None:
+    totals = _day_with_sales(shop, MONDAY)
+    shop.clock.set_local(MONDAY, time(18, 0))
+    for till in shop.tills.values():
+        close_till_day(till, MONDAY)
+        upload(till, shop.central)
+    shop.clock.set_local(MONDAY, time(18, 30))
+    late = sell(shop.tills["CAISSE-2"], ("Vin", 1150, 1, 2000))  # after its Z
+    upload(shop.tills["CAISSE-2"], shop.central)
+    shop.clock.set_local(MONDAY + timedelta(days=1), time(8, 0))
+    with pytest.raises(ShopClosurePending, match="la caisse CAISSE-2"):
+        close_shop_day(shop.central, MONDAY, operator="Gérant")  # its late sale is not closed
+    second = close_till_day(shop.tills["CAISSE-2"], MONDAY)
+    upload(shop.tills["CAISSE-2"], shop.central)
+    body = close_shop_day(shop.central, MONDAY, operator="Gérant").body
+    assert body["total"] == sum(totals.values()) + late.body["total"]
+    listed = {t["till"]: t for t in body["tills"]}
+    assert listed["CAISSE-2"]["closure"]["hash"] == second.hash  # its last Z of the day
+    report = verify_central(shop.central_target)
+    assert report.ok, report.findings
 
 
 def test_shop_days_close_in_order_and_months_sum_them(shop: Shop) -> None:
@@ -396,6 +421,7 @@ def test_shop_days_close_in_order_and_months_sum_them(shop: Shop) -> None:
     for till in shop.tills.values():
         close_till_day(till, tuesday)
         upload(till, shop.central)
+    shop.clock.set_local(tuesday + timedelta(days=1), time(8, 0))  # the day is over
     with pytest.raises(ClosureRequired, match="02/03/2026"):
         close_shop_day(shop.central, tuesday, operator="Gérant")
     close_shop_day(shop.central, MONDAY, operator="Gérant")
@@ -430,6 +456,7 @@ def test_verify_finds_a_tampered_till_record_and_names_the_till(shop: Shop) -> N
     for till in shop.tills.values():
         close_till_day(till, MONDAY)
         upload(till, shop.central)
+    shop.clock.set_local(MONDAY + timedelta(days=1), time(8, 0))  # the day is over
     close_shop_day(shop.central, MONDAY, operator="Gérant")
     assert verify_central(shop.central_target).ok
     victim = shop.tills["CAISSE-2"]
@@ -548,6 +575,7 @@ def test_snapshots_of_a_till_and_of_the_shop(shop: Shop, tmp_path) -> None:
     for till in shop.tills.values():
         close_till_day(till, MONDAY)
         upload(till, shop.central)
+    shop.clock.set_local(MONDAY + timedelta(days=1), time(8, 0))  # the day is over
     close_shop_day(shop.central, MONDAY, operator="Gérant")
     till = shop.tills["CAISSE-1"]
     copy = central_snapshot(shop.central, tmp_path / "caisse-1.sqlite", till="CAISSE-1")

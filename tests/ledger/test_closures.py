@@ -17,6 +17,7 @@ from app.ledger.closures import (
     x_report,
 )
 from app.ledger.models import RecordType
+from app.ledger.periods import ensure_open_for_sale
 from app.ledger.store import Ledger
 from app.ledger.verify.engine import verify_ledger
 from app.sales.payments import PaymentMethod
@@ -93,14 +94,19 @@ def test_days_without_sales_need_no_closure(ledger, clock) -> None:
     assert ring(ledger).number == 2
 
 
-def test_nothing_is_recorded_into_a_closed_day(ledger, clock) -> None:
+def test_a_closed_day_goes_on_into_its_next_closure(ledger, clock) -> None:
+    """A Z no longer shuts the day: the sale after it is recorded and the next Z of the
+    same day covers it. What stays refused: a Z with nothing sold since the last one, and
+    any record dated before the last closed day."""
     ring(ledger)
     _close(ledger, MONDAY)
     clock.advance(minutes=5)
-    with pytest.raises(PeriodClosed, match="clôturé"):
-        ring(ledger)
-    with pytest.raises(PeriodClosed):
+    with pytest.raises(PeriodClosed, match="déjà clôturée"):
         _close(ledger, MONDAY)
+    assert ring(ledger).number == 2
+    assert _close(ledger, MONDAY).body["tickets"] == 1
+    with pytest.raises(PeriodClosed, match="clôturée"), ledger.reader() as session:
+        ensure_open_for_sale(session, MONDAY - timedelta(days=1))
 
 
 def test_future_day_and_out_of_order_closures_are_refused(ledger, clock) -> None:

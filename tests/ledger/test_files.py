@@ -13,7 +13,7 @@ import pytest
 
 from app import config
 from app.documents.printing import documents_dir
-from app.ledger.anchor import anchor_path
+from app.ledger.anchor import log_path
 from app.ledger.archive import write as archive_write
 from app.ledger.archive.write import create_archive, default_archive_dir
 from app.ledger.backup.copies import backup_now, default_folder
@@ -50,7 +50,7 @@ def test_backups_archives_anchors_documents_and_keys_are_private(shop) -> None: 
     archive = create_archive(ledger, "2026", operator=OPERATOR).path
     pdf = documents_dir(ledger, "tickets") / "essai.pdf"
     write_private_bytes(pdf, b"%PDF-1.7")
-    anchor = anchor_path(ledger.ledger_id)
+    anchor = log_path(ledger.ledger_id)
     key = config.data_dir() / "keys" / f"{ledger.ledger_id}.pem"
     files = {copy, archive, pdf, anchor, key}
     assert {p: mode(p) for p in files} == dict.fromkeys(files, 0o600)
@@ -72,12 +72,12 @@ def test_modes_are_put_back_at_the_next_opening(shop) -> None:  # noqa: F811
     copy = backup_now(ledger, operator=OPERATOR).path
     path = ledger.path
     ledger.close()
-    for opened_up in (path, copy, anchor_path(ledger.ledger_id)):
+    for opened_up in (path, copy, log_path(ledger.ledger_id)):
         opened_up.chmod(0o644)
     copy.parent.chmod(0o755)
     with Ledger.open(path, clock=clock):
         pass
-    assert mode(path) == mode(copy) == mode(anchor_path(ledger.ledger_id)) == 0o600
+    assert mode(path) == mode(copy) == mode(log_path(ledger.ledger_id)) == 0o600
     assert mode(copy.parent) == 0o700
 
 

@@ -306,8 +306,8 @@ def test_open_an_archive_zip(qtbot, viewer: ArchiveViewer, demo: Ledger, tmp_pat
     with demo.transaction() as session:
         close_month(session, "2026-03", operator=viewer.ctx.operator_name)
     viewer.refresh()
-    assert [p for p, _ in viewer.archivable_periods()] == ["2026-03"]
-    viewer.create_archive("2026-03", tmp_path / "archives")
+    assert [p for p, _ in viewer.period_jobs.archivable_periods()] == ["2026-03"]
+    viewer.period_jobs.create_archive("2026-03", tmp_path / "archives")
     wait_task(qtbot, viewer)
     zips = list((tmp_path / "archives").glob("*.zip"))
     assert len(zips) == 1

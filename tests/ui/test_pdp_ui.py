@@ -174,6 +174,7 @@ def test_ereporting_from_the_closures_screen(qtbot, shop, platform, clock, monke
         return box is not None and "transmis" in box.text()
 
     _wait(qtbot, told)
+    window.findChild(QMessageBox, "documentDialog").close()  # no modal left to later tests
     # The first ten days' transactions (10.3) and March's payments (10.4, nil: goods only).
     roots = [etree.fromstring(report.content) for report in platform.reports]
     assert [root[1].tag for root in roots] == ["TransactionsReport", "PaymentsReport"]
@@ -283,6 +284,7 @@ def test_ereporting_periods_screen(qtbot, qtmodeltester, shop, platform, clock, 
     window = MainWindow(AppContext(ledger, shop["manager"]))
     qtbot.addWidget(window)
     dialog = window.ask_ereport()
+    qtbot.addWidget(dialog)  # closed after the test: no modal left to later tests
     qtmodeltester.check(dialog.model)
     states = [dialog.model.index(row, 3).data() for row in range(dialog.model.rowCount())]
     assert states == ["À transmettre", "À transmettre"]

@@ -69,7 +69,7 @@ def test_a_ticket_is_checked_against_the_live_ledger_and_an_archive(
     with demo.transaction() as session:
         close_month(session, "2026-03", operator=viewer.ctx.operator_name)
     viewer.refresh()
-    viewer.create_archive("2026-03", tmp_path / "archives")
+    viewer.period_jobs.create_archive("2026-03", tmp_path / "archives")
     wait_task(qtbot, viewer)
     (archive,) = (tmp_path / "archives").glob("*.zip")
     viewer.open_archive(archive)

@@ -246,7 +246,7 @@ def test_the_ticket_discount_is_a_line_and_errors_clear(qtbot, till_window) -> N
 
 
 # -- the day's Z ------------------------------------------------------------------------
-def test_the_z_is_confirmed_and_the_till_then_says_the_day_is_closed(
+def test_the_z_is_confirmed_and_trading_goes_on_into_the_next_z(
     qtbot, till_window, clock, shop
 ) -> None:
     till = till_window.till
@@ -277,13 +277,96 @@ def test_the_z_is_confirmed_and_the_till_then_says_the_day_is_closed(
     answer_confirmation(qtbot, yes=True)
     qtbot.waitUntil(lambda: "ZJ000001" in closures.findChild(QWidget, "dayStatus").text())
 
+    # Trading goes on after the Z (it no longer shuts the day): the till says so before
+    # anything is scanned, and the next sale is recorded into the next closure.
     till_window.nav.setCurrentRow(PAGES.index("Caisse"))
-    assert till.notice.isVisible()  # said before anything is scanned
-    assert "La journée du 02/03/2026 est clôturée" in till.notice.text()
+    assert till.notice.isVisible()
+    assert till.notice.text() == (
+        "Journée clôturée à 19:00 (Z n° 1) — les ventes suivantes iront sur la prochaine clôture."
+    )
+    clock.advance(minutes=7)
     _scan(qtbot, till.barcode, BAGUETTE)
     qtbot.keyClick(till.barcode, Qt.Key.Key_F12)
-    assert not [w for w in QApplication.topLevelWidgets() if w.isVisible() and w.isModal()]
-    assert "est clôturée" in till.message.text()  # refused before any payment is taken
+    qtbot.waitUntil(lambda: _payment_dialog() is not None)
+    payment = _payment_dialog()
+    qtbot.mouseClick(payment.findChild(QPushButton, "pay_card"), Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(payment.ok_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Ticket T" in till.message.text())
+    assert not till.notice.isVisible()  # the new period has its first sale
+
+    till_window.nav.setCurrentRow(PAGES.index("Clôtures"))
+    _click(qtbot, closures.findChild(QPushButton, "closeDayButton"))
+    asked = answer_confirmation(qtbot, yes=True)
+    assert "Nouvelle clôture : les ventes faites depuis le Z n° 1." in asked
+    assert "1 ticket — total TTC 1,30 €" in asked
+    qtbot.waitUntil(lambda: "ZJ000002" in closures.findChild(QWidget, "dayStatus").text())
+    assert not closures.findChild(QPushButton, "closeDayButton").isEnabled()  # nothing since
+
+
+def test_an_invoice_is_issued_after_the_z(qtbot, till_window, clock, shop) -> None:
+    from app.customers.service import CustomerInfo, save_customer
+    from app.demo import DEMO_CUSTOMERS
+    from app.ledger.closures import close_day
+    from app.ledger.verify.engine import verify_ledger
+
+    ledger = shop["ledger"]
+    with ledger.transaction() as session:
+        save_customer(session, CustomerInfo(**DEMO_CUSTOMERS[0]))
+        close_day(session, clock.today, operator="Camille")
+    till_window.nav.setCurrentRow(PAGES.index("Factures"))
+    editor = till_window.screens["Factures"].new_invoice()
+    qtbot.addWidget(editor)
+    _click(qtbot, editor.findChild(QPushButton, "addFree"))
+    editor.model.setData(editor.model.index(0, 0), "Plateau traiteur")
+    editor.model.setData(editor.model.index(0, 3), "120,00")
+    _click(qtbot, editor.findChild(QPushButton, "issueInvoice"))
+    for box in open_confirmations():  # issuing may ask first
+        _click(qtbot, box.findChild(QPushButton, "confirmYes"))
+    qtbot.waitUntil(lambda: editor.result_value is not None or bool(editor.error.text()))
+    assert editor.result_value is not None, editor.error.text()
+    assert editor.result_value.doc_number == "F2026-000001"
+    assert verify_ledger(ledger.target).ok
+
+
+def test_a_sale_paid_as_midnight_passes_is_recorded(qtbot, till_window, clock, shop) -> None:
+    """The customer pays across midnight with the day unclosed: « Valider » never refuses;
+    the closure the new day makes due is made automatically, before the ticket."""
+    from datetime import timedelta
+
+    from tests.helpers import ring
+
+    till = till_window.till
+    monday = clock.today
+    ring(shop["ledger"], operator="Camille")  # the day has sales, not closed
+    clock.set_local(monday, time(23, 58))
+    _scan(qtbot, till.barcode, WINE)
+    qtbot.keyClick(till.barcode, Qt.Key.Key_F12)
+    qtbot.waitUntil(lambda: _payment_dialog() is not None)
+    payment = _payment_dialog()
+    _click(qtbot, payment.findChild(QPushButton, "pay_card"))
+    clock.set_local(monday + timedelta(days=1), time(0, 1))
+    _click(qtbot, payment.ok_button)
+    qtbot.waitUntil(lambda: "Ticket T" in till.message.text())
+    assert "Clôture automatique : la journée du " in till.message.text()
+    with shop["ledger"].reader() as session:
+        rows = session.execute(
+            select(JournalRecord.record_type, JournalRecord.business_date)
+            .where(JournalRecord.record_type.in_(["TICKET", "DAY_CLOSURE"]))
+            .order_by(JournalRecord.seq)
+        ).all()
+    day_after = (monday + timedelta(days=1)).isoformat()
+    assert [tuple(r) for r in rows] == [
+        ("TICKET", monday.isoformat()),
+        ("DAY_CLOSURE", day_after),  # Monday's Z, made at 00:01
+        ("TICKET", day_after),
+    ]
+
+
+def _payment_dialog():
+    from app.ui.till.payment_dialog import PaymentDialog
+
+    shown = [w for w in QApplication.topLevelWidgets() if isinstance(w, PaymentDialog)]
+    return next((w for w in shown if w.isVisible()), None)
 
 
 # -- operators ----------------------------------------------------------------------------

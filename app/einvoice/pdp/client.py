@@ -54,7 +54,10 @@ class PermanentRejection(PlatformError):
 
 
 class AlreadyExistingFlow(PermanentRejection):
-    """The very same file was already received (a resubmission after a lost answer)."""
+    """The very same file was already received (a resubmission after a lost answer).
+    ``flow_id``: the flow holding it, when the platform names it."""
+
+    flow_id: str | None = None
 
 
 class AuthenticationFailed(PlatformError):
@@ -90,6 +93,47 @@ class FlowRef:
     submitted_at: str
 
 
+# The processing rules of the Flow API (version 1.2.0 adds B2G, public-sector buyers
+# reached through the plateforme agréée); a platform may name others, kept as read.
+PROCESSING_RULES = ("B2B", "B2BInt", "B2C", "B2G", "OutOfScope", "ArchiveOnly", "NotApplicable")
+# The acknowledgement reason codes of the Flow API, in French.
+ACK_REASONS = {
+    "EmptyAttachement": "pièce jointe vide",
+    "AttachmentTypeError": "type de pièce jointe refusé",
+    "EmptyFlow": "fichier vide",
+    "OtherTechnicalError": "autre erreur technique",
+    "InvalidSchema": "structure du fichier non conforme",
+    "FileSizeExceeded": "fichier trop volumineux",
+    "FlowTypeError": "type de flux ou extension non conforme",
+    "AlreadyExistingFlow": "fichier déjà reçu",
+    "VirusFound": "virus détecté",
+    "ChecksumMismatch": "empreinte du fichier différente de celle annoncée",
+    "InvoiceLCInvalidStatus": "statuts incohérents",
+    "InvoiceLCStatusError": "statut incorrect ou non autorisé",
+    "InvoiceLCRuleError": "règle non respectée",
+    "InvoiceLCAccessDenied": "accès refusé",
+    "InvoiceLCAmountError": "montants incohérents avec la TVA",
+}
+
+
+@dataclass(frozen=True)
+class AckDetail:
+    """One line of a flow's acknowledgement: what is wrong (``reason_code``: a code of
+    the Flow API, or the id of the broken rule), where, and the platform's words."""
+
+    level: str
+    item: str
+    reason_code: str
+    message: str
+
+    def french(self) -> str:
+        """The line in French: the reason (or the rule id) and the platform's message."""
+        what = ACK_REASONS.get(self.reason_code)
+        head = what.capitalize() if what else f"Règle {self.reason_code}"
+        said = self.message.strip().rstrip(".")
+        return f"{head} : {said}" if said else head
+
+
 @dataclass(frozen=True)
 class FlowInfo:
     """A flow as listed by a search."""
@@ -106,6 +150,18 @@ class FlowInfo:
     ack_status: str | None
     ack_messages: tuple[str, ...]
     name: str | None
+    ack_details: tuple[AckDetail, ...] = ()
+
+    @property
+    def already_existing(self) -> bool:
+        """An Error that only says the very file was already received: it is there."""
+        errors = [d for d in self.ack_details if d.level != "Warning"]
+        return bool(errors) and all(d.reason_code == "AlreadyExistingFlow" for d in errors)
+
+    def rejection(self) -> str:
+        """Why the platform refused the flow, in French, rule by rule."""
+        lines = [d.french() for d in self.ack_details if d.level != "Warning"]
+        return " ; ".join(lines) or "aucun motif donné par la plateforme"
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FlowInfo:
@@ -124,6 +180,16 @@ class FlowInfo:
             ack_status=ack.get("status"),
             ack_messages=tuple(str(d.get("reasonMessage") or d.get("reasonCode")) for d in details),
             name=data.get("name"),
+            ack_details=tuple(
+                AckDetail(
+                    str(d.get("level") or "Error"),
+                    str(d.get("item") or ""),
+                    str(d.get("reasonCode") or ""),
+                    str(d.get("reasonMessage") or ""),
+                )
+                for d in details
+                if isinstance(d, dict)
+            ),
         )
 
 
@@ -152,8 +218,15 @@ class FlowPlatform(Protocol):
 
     def fetch(self, flow_id: str, doc_type: str = "Original") -> bytes: ...
 
+    def flow_info(self, flow_id: str) -> FlowInfo: ...
+
     def send_report(
-        self, file: bytes, *, tracking_id: str, sha256: str | None = None
+        self,
+        file: bytes,
+        *,
+        tracking_id: str,
+        sha256: str | None = None,
+        processing_rule: str = "B2C",
     ) -> FlowRef: ...
 
     def health(self) -> bool: ...
@@ -191,6 +264,16 @@ def _error_fields(response: requests.Response) -> tuple[str, str]:
         code = code or str(detail.get("reasonCode") or "")
         message = message or str(detail.get("reasonMessage") or "")
     return code, message
+
+
+def _named_flow(response: requests.Response) -> str | None:
+    """The flow an error answer names (``flowId``), if any."""
+    try:
+        data = response.json()
+    except ValueError:
+        return None
+    flow_id = data.get("flowId") if isinstance(data, dict) else None
+    return str(flow_id) if flow_id else None
 
 
 class TokenCache:
@@ -368,7 +451,9 @@ class HttpFlowClient(TokenCache):
         if busy is not None:
             return busy
         if code == "AlreadyExistingFlow" or status == 409:
-            return AlreadyExistingFlow(f"La plateforme a déjà reçu ce fichier{said}.", **fields)
+            already = AlreadyExistingFlow(f"La plateforme a déjà reçu ce fichier{said}.", **fields)
+            already.flow_id = _named_flow(response)
+            return already
         return PermanentRejection(f"La plateforme a refusé le fichier{said}.", **fields)
 
     # -- the Flow API ----------------------------------------------------------------------
@@ -442,6 +527,8 @@ class HttpFlowClient(TokenCache):
                 sends_file=False,
                 json={"limit": page_size, "where": query},
             )
+            if response.status_code == 204:  # allowed since 1.2.0: nothing new
+                break
             try:
                 page = [FlowInfo.from_json(r) for r in response.json().get("results") or []]
             except (ValueError, KeyError, TypeError, AttributeError):
@@ -474,19 +561,40 @@ class HttpFlowClient(TokenCache):
                 return flow.flow_id
         return None
 
+    def flow_info(self, flow_id: str) -> FlowInfo:
+        """A flow's metadata, with its acknowledgement (``GET /v1/flows/{id}``)."""
+        response = self._request(
+            "GET", f"/v1/flows/{flow_id}", sends_file=False, params={"docType": "Metadata"}
+        )
+        try:
+            return FlowInfo.from_json(response.json())
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise TransientFailure(
+                "La plateforme a renvoyé la description d'un flux illisible.",
+                status=response.status_code,
+            ) from None
+
     def fetch(self, flow_id: str, doc_type: str = "Original") -> bytes:
         response = self._request(
             "GET", f"/v1/flows/{flow_id}", sends_file=False, params={"docType": doc_type}
         )
         return response.content
 
-    def send_report(self, file: bytes, *, tracking_id: str, sha256: str | None = None) -> FlowRef:
-        """An e-reporting file (FRR), e.g. the B2C totals of a day."""
+    def send_report(
+        self,
+        file: bytes,
+        *,
+        tracking_id: str,
+        sha256: str | None = None,
+        processing_rule: str = "B2C",
+    ) -> FlowRef:
+        """An e-reporting file (FRR): B2C sales (``B2C``), or only invoices to buyers
+        outside France and their payments (``B2BInt``)."""
         return self.submit(
             file,
             filename=f"e-reporting-{tracking_id}.xml",
             tracking_id=tracking_id,
-            processing_rule="B2C",
+            processing_rule=processing_rule,
             flow_syntax="FRR",
             flow_profile=None,
             sha256=sha256,

@@ -29,7 +29,9 @@ ENV_URL = "COMPTOIR_PDP_URL"
 ENV_TOKEN_URL = "COMPTOIR_PDP_TOKEN_URL"
 ENV_CLIENT_ID = "COMPTOIR_PDP_CLIENT_ID"
 ENV_CLIENT_SECRET = "COMPTOIR_PDP_CLIENT_SECRET"
+ENV_DIRECTORY_URL = "COMPTOIR_PDP_DIRECTORY_URL"
 PREF_URL = "pdp_url"
+PREF_DIRECTORY_URL = "pdp_directory_url"
 PREF_TOKEN_URL = "pdp_token_url"
 KEYRING_CLIENT_ID = "pdp-client-id"
 KEYRING_CLIENT_SECRET = "pdp-client-secret"
@@ -46,9 +48,15 @@ class PlatformSettings:
     client_id: str
     client_secret: str = field(repr=False)
     timeout: float = 10.0
+    # The Directory Service (annuaire); by default beside the Flow API on the platform.
+    directory_url: str = ""
 
     def __post_init__(self) -> None:
-        urls = (("de la plateforme", self.base_url), ("d'authentification", self.token_url))
+        if not self.directory_url:
+            base = self.base_url.rstrip("/")
+            object.__setattr__(self, "directory_url", f"{base}/directory-service")
+        urls = (("de la plateforme", self.base_url), ("d'authentification", self.token_url),
+                ("de l'annuaire", self.directory_url))  # fmt: skip
         for label, url in urls:
             parsed = urlparse(url)
             if parsed.scheme not in ("http", "https") or not parsed.netloc:
@@ -130,9 +138,11 @@ def load_settings(session: Session, *, timeout: float | None = None) -> Platform
             "Les identifiants de la plateforme de facturation électronique ne sont pas "
             "renseignés : saisissez l'identifiant et le secret client dans les réglages."
         )
-    if timeout is None:
-        return PlatformSettings(base_url, token_url, client_id, client_secret)
-    return PlatformSettings(base_url, token_url, client_id, client_secret, timeout)
+    directory = _env(ENV_DIRECTORY_URL) or get_preference(session, PREF_DIRECTORY_URL) or ""
+    return PlatformSettings(
+        base_url, token_url, client_id, client_secret,
+        10.0 if timeout is None else timeout, directory,
+    )  # fmt: skip
 
 
 def save_settings(session: Session, settings: PlatformSettings, *, operator: str) -> None:

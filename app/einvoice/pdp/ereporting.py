@@ -6,7 +6,9 @@ period of the shop's VAT regime, held to the official rules, sent and journaled.
   ticket counts once per category whatever its number of rates;
 - 10.1: invoices to buyers outside France, one by one, in the same transactions report;
 - 10.4: what was received for B2C services whose VAT is due on payment (no option for
-  VAT on debits), per day and rate.
+  VAT on debits), per day and rate;
+- 10.2: what was received, invoice by invoice, for the invoices of 10.1 whose VAT is due
+  on payment, in the same payments report.
 
 Periods (``periods_between``): réel normal, transactions per ten days and payments per
 month; réel simplifié, monthly; franchise en base, every two months. The first report of
@@ -29,15 +31,24 @@ from sqlalchemy.orm import Session
 
 from app.catalog.models import Product
 from app.catalog.nature import CATEGORY_CODES, default_nature, nature_of
+from app.einvoice.issuing import get_document
 from app.einvoice.official import require_valid, validate_ereporting
 from app.einvoice.pdp import flux10
 from app.einvoice.pdp.client import FlowPlatform, FlowRef, sha256_of
+from app.einvoice.pdp.models import (
+    ACK_ERROR,
+    ACK_PENDING,
+    InvoiceLifecycle,
+    ReportAcknowledgement,
+)
+from app.einvoice.pdp.outbox import received_per_rate
 from app.einvoice.validate import ValidationReport
 from app.errors import InvalidInput
 from app.ledger import canonical
 from app.ledger.closures import list_closures, today
 from app.ledger.events import EventCode, log_event
 from app.ledger.models import JournalRecord, RecordType
+from app.ledger.periods import unclosed_sale_date
 from app.ledger.preferences import get_preference, set_preference
 from app.ledger.settings import fiscal_settings
 from app.ledger.store import Ledger
@@ -73,11 +84,19 @@ class Report:
     invoices: tuple[flux10.UnitaryInvoice, ...]
     content: bytes
     validation: ValidationReport
+    invoice_payments: tuple[flux10.InvoicePayment, ...] = ()
+
+    @property
+    def processing_rule(self) -> str:
+        """The Flow API's processing rule: international B2B alone is ``B2BInt``."""
+        unitary = bool(self.invoices or self.invoice_payments)
+        return "B2BInt" if unitary and not (self.days or self.payments) else "B2C"
 
     @property
     def total_cents(self) -> int:
         sales = sum(r.base_cents + r.vat_cents for d in self.days for r in d.rates)
         paid = sum(cents for p in self.payments for _, cents in p.amounts)
+        paid += sum(cents for p in self.invoice_payments for _, cents in p.amounts)
         return (
             sales
             + paid
@@ -95,6 +114,45 @@ class SentReport:
     flow_id: str
     sent_at: str
     total_cents: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the platform (acknowledgement) and then the PPF (300 Déposé, 301 Rejeté)
+    said of one report sent, in French."""
+
+    state: str  # "Transmis", "Accepté par la plateforme", "Déposé", "Rejeté"
+    reason: str = ""
+
+    @property
+    def rejected(self) -> bool:
+        return self.state == "Rejeté"
+
+
+def answers(session: Session) -> dict[str, Answer]:
+    """Per flow id of a report sent: what the platform and the PPF said of it."""
+    found: dict[str, Answer] = {}
+    ppf = {
+        doc: (code, reason)
+        for doc, code, reason in session.execute(
+            select(InvoiceLifecycle.doc_number, InvoiceLifecycle.code, InvoiceLifecycle.reason)
+            .where(InvoiceLifecycle.code.in_(("300", "301")))
+            .order_by(InvoiceLifecycle.issued_at, InvoiceLifecycle.id)
+        )
+    }
+    for row in session.scalars(select(ReportAcknowledgement)):
+        code, reason = ppf.get(row.report_id, ("", ""))
+        if row.ack_status == ACK_ERROR:
+            found[row.flow_id] = Answer("Rejeté", f"Plateforme — {row.reason}")
+        elif code == "301":
+            found[row.flow_id] = Answer("Rejeté", f"PPF (301) — {reason or 'sans motif donné'}")
+        elif code == "300":
+            found[row.flow_id] = Answer("Déposé")
+        elif row.ack_status == ACK_PENDING:
+            found[row.flow_id] = Answer("Transmis")
+        else:
+            found[row.flow_id] = Answer("Accepté par la plateforme")
+    return found
 
 
 # -- periods -------------------------------------------------------------------------------
@@ -291,6 +349,42 @@ def _gather(session: Session, period: Period, shop: Any) -> tuple[_Sales, list[d
     return sales, abroad
 
 
+def _due_on_payment(body: dict[str, Any]) -> bool:
+    return not body.get("vat_on_debits") and body.get("operation") in ("services", "mixed")
+
+
+def _invoice_payments(session: Session, period: Period) -> tuple[flux10.InvoicePayment, ...]:
+    """10.2: payments received in the period for invoices to buyers outside France whose
+    VAT is due on payment (what was paid at issue, and each payment recorded later), split
+    over the invoice's VAT rates in proportion to their totals."""
+    found = []
+    bodies: dict[str, dict[str, Any]] = {}
+    types = (RecordType.INVOICE, RecordType.PAYMENT)
+    for _, record_type, business_date, raw in _records(session, types, period):
+        body = canonical.decode(raw)["body"]
+        if record_type == RecordType.INVOICE:
+            invoice, received = body, body.get("paid", 0)
+        else:
+            number = body["invoice"]
+            if number not in bodies:
+                bodies[number] = get_document(session, number).body
+            invoice, received = bodies[number], body["total"]
+        buyer = invoice.get("buyer") or {}
+        abroad = buyer.get("kind") == "company" and not _is_domestic_b2b(buyer)
+        if not abroad or not _due_on_payment(invoice) or received <= 0:
+            continue
+        if invoice.get("doc") == "credit_note":
+            continue
+        shares = received_per_rate(invoice["vat"], received)
+        amounts = tuple(sorted(shares.items(), key=lambda kv: -kv[0]))
+        if amounts:
+            found.append(flux10.InvoicePayment(
+                invoice["number"], date.fromisoformat(invoice["issue_date"]),
+                date.fromisoformat(business_date), amounts,
+            ))  # fmt: skip
+    return tuple(found)
+
+
 def _unitary(body: dict[str, Any]) -> flux10.UnitaryInvoice:
     buyer = body["buyer"]
     country = buyer.get("country") or "FR"
@@ -346,8 +440,12 @@ def build_report(
     _require_closed(session, period)
     sales, abroad = _gather(session, period, shop)
     matricule = platform_matricule(session)
-    number = 1 + sum(1 for sent in sent_reports(session) if sent.period == period)
-    suffix = "IN" if type_code == "IN" else f"RE{number - 1}"
+    earlier = [sent for sent in sent_reports(session) if sent.period == period]
+    said = answers(session)
+    refused = sum(1 for sent in earlier if (said.get(sent.flow_id) or Answer("")).rejected)
+    taken = len(earlier) - refused
+    # Every report has its own id: an initial one sent again after a rejection is IN2...
+    suffix = (f"IN{refused + 1}" if refused else "IN") if type_code == "IN" else f"RE{taken}"
     report_id = f"{shop.siren}-{period.flux.replace('.', '')}-{period.start:%Y%m%d}-{suffix}"
     header = flux10.Header(
         report_id=report_id,
@@ -361,10 +459,13 @@ def build_report(
     days = sales.days() if period.flux == flux10.TRANSACTIONS else ()
     payments = sales.payments() if period.flux == flux10.PAYMENTS else ()
     invoices = tuple(_unitary(b) for b in abroad) if period.flux == flux10.TRANSACTIONS else ()
+    received = _invoice_payments(session, period) if period.flux == flux10.PAYMENTS else ()
     content = flux10.write(header, period.flux, period.start, period.end, days=days,
-                           payments=payments, invoices=invoices)  # fmt: skip
+                           payments=payments, invoices=invoices,
+                           invoice_payments=received)  # fmt: skip
     validation = require_valid(validate_ereporting(content), "flux10")
-    return Report(period, type_code, report_id, days, payments, invoices, content, validation)
+    return Report(period, type_code, report_id, days, payments, invoices, content, validation,
+                  received)  # fmt: skip
 
 
 def _require_closed(session: Session, period: Period) -> None:
@@ -381,6 +482,10 @@ def _require_closed(session: Session, period: Period) -> None:
         )
         .distinct()
     )
+    # Sales after the last Z of a day that was closed are still to be closed.
+    late = unclosed_sale_date(session)
+    if late is not None and period.start <= late <= period.end:
+        closed.discard(late.isoformat())
     for day in sorted(set(sold) - closed):
         raise InvalidInput(
             f"La journée du {date.fromisoformat(day):%d/%m/%Y} n'est pas clôturée : "
@@ -424,7 +529,8 @@ def sent_reports(session: Session) -> list[SentReport]:
 
 
 def due_periods(session: Session) -> list[Period]:
-    """Ended periods with sales and no report sent yet."""
+    """Complete periods with sales and no report sent yet: ended before today, or whose
+    last day is closed (the closure that completes a period makes it due at once)."""
     first = session.scalar(
         select(JournalRecord.business_date)
         .where(JournalRecord.is_sale.is_(True))
@@ -436,6 +542,9 @@ def due_periods(session: Session) -> list[Period]:
     regime = fiscal_settings(session).vat_regime
     sent = {s.period for s in sent_reports(session)}
     last = today(session) - timedelta(days=1)
+    closed = [c.period for c in list_closures(session, RecordType.DAY_CLOSURE)]
+    if closed:
+        last = max(last, date.fromisoformat(max(closed)[:10]))
     return [p for p in periods_between(regime, date.fromisoformat(first), last)
             if p.end <= last and p not in sent and has_sales(session, p)]  # fmt: skip
 
@@ -445,33 +554,45 @@ class PeriodState:
     """One period as the e-reporting screen lists it."""
 
     period: Period
-    state: str  # French: "En cours", "À transmettre", "Transmis", "Rectifié"
+    state: str  # French: "En cours", "À transmettre", "Transmis", "Rectifié", "Déposé"...
     sent: tuple[SentReport, ...]
+    reason: str = ""  # why the last report was rejected
 
     @property
     def due(self) -> bool:
         return self.state == "À transmettre"
 
+    @property
+    def rejected(self) -> bool:
+        return self.state == "Rejeté"
+
 
 def period_states(session: Session, *, months: int = 12) -> list[PeriodState]:
     """The periods with sales of the last ``months`` months, newest first, with what was
-    sent for each."""
+    sent for each and what the platform and the PPF answered to the last report."""
     regime = fiscal_settings(session).vat_regime
     now = today(session)
     since = (now.replace(day=1) - timedelta(days=31 * (months - 1))).replace(day=1)
     sent: dict[Period, list[SentReport]] = defaultdict(list)
     for report in sent_reports(session):
         sent[report.period].append(report)
+    said = answers(session)
+    due = set(due_periods(session))
     rows = []
     for period in periods_between(regime, since, now):
         reports = tuple(sent.get(period, ()))
         if not reports and not has_sales(session, period):
             continue
+        reason = ""
         if reports:
-            state = "Rectifié" if reports[-1].type_code == "RE" else "Transmis"
+            answer = said.get(reports[-1].flow_id) or Answer("Transmis")
+            state, reason = answer.state, answer.reason
+            if state in ("Transmis", "Accepté par la plateforme", "Déposé"):
+                replaced = reports[-1].type_code == "RE"
+                state = "Rectifié" if replaced and state != "Déposé" else state
         else:
-            state = "À transmettre" if period.end < now else "En cours"
-        rows.append(PeriodState(period, state, reports))
+            state = "À transmettre" if period in due else "En cours"
+        rows.append(PeriodState(period, state, reports, reason))
     return rows[::-1]
 
 
@@ -482,7 +603,11 @@ def send_report(
     if ledger.kind != "real":
         raise InvalidInput("Un journal de formation ou de démonstration ne transmet rien.")
     with ledger.reader() as session:
-        already = [s for s in sent_reports(session) if s.period == period]
+        said = answers(session)
+        already = [
+            s for s in sent_reports(session)
+            if s.period == period and not (said.get(s.flow_id) or Answer("")).rejected
+        ]  # fmt: skip
         if already and not replace:
             raise InvalidInput(
                 f"L'e-reporting des {period.label()} a déjà été transmis : envoyez un "
@@ -494,7 +619,10 @@ def send_report(
             )
         report = build_report(session, period, type_code="RE" if replace else "IN")
     digest = sha256_of(report.content)
-    ref = client.send_report(report.content, tracking_id=str(uuid.uuid4()), sha256=digest)
+    ref = client.send_report(
+        report.content, tracking_id=str(uuid.uuid4()), sha256=digest,
+        processing_rule=report.processing_rule,
+    )  # fmt: skip
     with ledger.transaction() as session:
         log_event(
             session,
@@ -508,6 +636,16 @@ def send_report(
             total=report.total_cents,
             sha256=digest,
             flow_id=ref.flow_id,
+        )
+        session.add(
+            ReportAcknowledgement(
+                flow_id=ref.flow_id,
+                report_id=report.report_id,
+                ack_status=ACK_PENDING,
+                ppf_code="",
+                reason="",
+                updated_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            )
         )
     return report, ref
 

@@ -1,7 +1,8 @@
 """The DGFiP e-reporting file (Flux 10, root ``Report``, no namespace), from plain values.
 
 One file carries one report: transactions (10.1 unitary invoices and 10.3 aggregated B2C
-sales) or payments (10.2 / 10.4), never both (PPF rule G6.29). Dates are AAAAMMJJ,
+sales) or payments (10.2 payments of those unitary invoices, 10.4 aggregated B2C
+payments), never both (PPF rule G6.29). Dates are AAAAMMJJ,
 amounts euros with two decimals, VAT rates percentages. Nothing here reads the ledger:
 ``ereporting`` gathers the figures, this module writes them.
 """
@@ -41,6 +42,17 @@ class DayCategory:
 class DayPayments:
     """10.4: what was received on one day for services whose VAT is due on payment."""
 
+    day: date
+    amounts: tuple[tuple[int, int], ...]  # (rate in basis points, cents received)
+
+
+@dataclass(frozen=True)
+class InvoicePayment:
+    """10.2: what was received on one day for one invoice reported unitarily (10.1),
+    when its VAT is due on payment."""
+
+    number: str
+    issue_date: date
     day: date
     amounts: tuple[tuple[int, int], ...]  # (rate in basis points, cents received)
 
@@ -90,6 +102,7 @@ def write(
     days: tuple[DayCategory, ...] = (),
     payments: tuple[DayPayments, ...] = (),
     invoices: tuple[UnitaryInvoice, ...] = (),
+    invoice_payments: tuple[InvoicePayment, ...] = (),
 ) -> bytes:
     root = etree.Element("Report")
     _header(root, header)
@@ -105,6 +118,8 @@ def write(
         for block in days:
             _transactions(report, block)
     else:
+        for received in invoice_payments:  # the schema puts the invoices first
+            _invoice_payment(report, received)
         for paid in payments:
             _payments(report, paid)
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
@@ -158,6 +173,19 @@ def _payments(report: Any, paid: DayPayments) -> None:
     payment = etree.SubElement(etree.SubElement(report, "Transactions"), "Payment")
     _text(payment, "Date", _day(paid.day))
     for rate_bp, cents in paid.amounts:
+        subtotal = etree.SubElement(payment, "SubTotals")
+        _text(subtotal, "TaxPercent", euros(rate_bp))
+        _text(subtotal, "CurrencyCode", "EUR")
+        _text(subtotal, "Amount", euros(cents))
+
+
+def _invoice_payment(report: Any, received: InvoicePayment) -> None:
+    element = etree.SubElement(report, "Invoice")
+    _text(element, "InvoiceID", received.number)
+    _text(element, "IssueDate", _day(received.issue_date))
+    payment = etree.SubElement(element, "Payment")
+    _text(payment, "Date", _day(received.day))
+    for rate_bp, cents in received.amounts:
         subtotal = etree.SubElement(payment, "SubTotals")
         _text(subtotal, "TaxPercent", euros(rate_bp))
         _text(subtotal, "CurrencyCode", "EUR")

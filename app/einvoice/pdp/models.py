@@ -13,7 +13,15 @@ QUEUED = "queued"
 SENDING = "sending"
 DEPOSITED = "deposited"
 FAILED = "failed"
-OUTBOX_STATES = (QUEUED, SENDING, DEPOSITED, FAILED)
+# The buyer is not in the e-invoicing directory (yet): the invoice waits, asked again at
+# each sync, and leaves once the directory knows its buyer.
+UNLISTED = "unlisted"
+OUTBOX_STATES = (QUEUED, SENDING, DEPOSITED, FAILED, UNLISTED)
+
+# The platform's acknowledgement of a deposited flow (Flow API ``FlowAckStatus``).
+ACK_PENDING = "Pending"
+ACK_OK = "Ok"
+ACK_ERROR = "Error"
 
 # Where an outbox item goes: the shop's plateforme agréée (Flow API), or Chorus Pro for
 # public-sector buyers.
@@ -79,6 +87,23 @@ class OutboxItem(Base):
     # unchanged status is not stored twice and a final one is no longer asked for.
     platform_status: Mapped[str | None] = mapped_column(String(40))
     kind: Mapped[str] = mapped_column(String(8), default=INVOICE_ITEM, server_default=INVOICE_ITEM)
+    # The platform's acknowledgement once deposited: Pending until read as Ok or Error
+    # (an Error turns the item ``failed`` with the platform's details in ``last_error``).
+    ack_status: Mapped[str | None] = mapped_column(String(8))
+
+
+class ReportAcknowledgement(Base):
+    """What the platform, then the PPF, said of an e-reporting flow: the acknowledgement
+    (Pending, Ok, Error) and the PPF's 300 Déposé / 301 Rejeté, with the reason."""
+
+    __tablename__ = "pdp_report_ack"
+
+    flow_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    report_id: Mapped[str] = mapped_column(String(40), index=True)
+    ack_status: Mapped[str] = mapped_column(String(8), default=ACK_PENDING)
+    ppf_code: Mapped[str] = mapped_column(String(3), default="")
+    reason: Mapped[str] = mapped_column(String, default="")
+    updated_at: Mapped[str] = mapped_column(String(27))
 
 
 class InvoiceLifecycle(Base):

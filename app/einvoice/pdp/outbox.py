@@ -38,11 +38,22 @@ from app.einvoice.pdp.client import (
     AuthenticationFailed,
     FlowRef,
     PermanentRejection,
+    PlatformError,
     TransientFailure,
     sha256_of,
 )
 from app.einvoice.pdp.config import chorus_configured
+from app.einvoice.pdp.directory import (
+    Directory,
+    buyer_ids,
+    directory_of,
+    remember,
+    unlisted_message,
+)
 from app.einvoice.pdp.models import (
+    ACK_ERROR,
+    ACK_OK,
+    ACK_PENDING,
     CASHED_ITEM,
     CHANNELS,
     CHORUS,
@@ -52,6 +63,7 @@ from app.einvoice.pdp.models import (
     PDP,
     QUEUED,
     SENDING,
+    UNLISTED,
     InvoiceLifecycle,
     OutboxItem,
 )
@@ -109,6 +121,7 @@ class DrainStats:
     deposited_after_search: int = 0
     retried: int = 0
     failed: int = 0
+    unlisted: int = 0  # waiting for the directory to know their buyer
 
 
 @dataclass(frozen=True)
@@ -125,6 +138,8 @@ class _Claim:
     queued_on: date  # an earlier deposit cannot be older than the day before it was queued
     kind: str = INVOICE_ITEM
     unsure_for: timedelta | None = None  # since the attempt whose outcome is unknown
+    channel: str = PDP
+    doc_number: str = ""
 
 
 def utc_stamp(moment: datetime) -> str:
@@ -354,7 +369,8 @@ def drain_once(
                 .limit(max_items)
             )
         )
-    counts = {"sent": 0, "deposited_after_search": 0, "retried": 0, "failed": 0}
+    counts = {"sent": 0, "deposited_after_search": 0, "retried": 0, "failed": 0, "unlisted": 0}
+    directories = {channel: directory_of(client) for channel, client in by_channel.items()}
     resting: set[str] = set()  # channels left for the next drain
     refused: AuthenticationFailed | None = None
     for item_id, channel in due:
@@ -364,7 +380,9 @@ def drain_once(
         if claim is None:
             continue  # taken meanwhile by another drain (the CLI, another window)
         try:
-            outcome, stop = _deliver(ledger, by_channel[channel], claim, now)
+            outcome, stop = _deliver(
+                ledger, by_channel[channel], claim, now, directories.get(channel)
+            )
         except AuthenticationFailed as exc:
             _release(ledger, claim, exc.message, now)
             resting.add(channel)
@@ -401,6 +419,8 @@ def _claim(ledger: Ledger, item_id: int, now: datetime | None) -> _Claim | None:
             _day_before(item.created_at),
             item.kind,
             _since(item.updated_at, moment) if item.state == SENDING else None,
+            item.channel,
+            item.doc_number,
         )
         item.state, item.attempts = SENDING, item.attempts + 1
         item.next_attempt_at = utc_stamp(moment + LEASE)
@@ -424,11 +444,21 @@ def _day_before(stamp: str) -> date:
 Outcome = tuple[str, bool]  # (the DrainStats counter to increase, stop draining)
 
 
-def _deliver(ledger: Ledger, client: Depositor, claim: _Claim, now: datetime | None) -> Outcome:
+def _deliver(
+    ledger: Ledger,
+    client: Depositor,
+    claim: _Claim,
+    now: datetime | None,
+    directory: Directory | None = None,
+) -> Outcome:
     if claim.outcome_unknown:
         found = _look_for_earlier_attempt(ledger, client, claim, now)
         if found is not None:
             return found
+    elif claim.kind == INVOICE_ITEM and directory is not None:
+        waiting = _check_buyer(ledger, directory, claim, now)
+        if waiting is not None:
+            return waiting
     # A status message is a CDAR flow (always to the PA, whose client takes these
     # options); an invoice goes with the client's defaults.
     options: dict[str, Any] = (
@@ -441,7 +471,7 @@ def _deliver(ledger: Ledger, client: Depositor, claim: _Claim, now: datetime | N
         )  # fmt: skip
     except AlreadyExistingFlow as exc:
         found = _look_for_earlier_attempt(ledger, client, claim, now)
-        return found or _already_there_but_not_found(ledger, claim, exc, now)
+        return found or _already_there(ledger, claim, exc, now)
     except PermanentRejection as exc:
         _record(ledger, claim, state=FAILED, error=exc.message, now=now)
         log.warning("outbox item %s refused: %s", claim.id, exc.detail)
@@ -473,20 +503,51 @@ def _look_for_earlier_attempt(
     return "deposited_after_search", False
 
 
-def _already_there_but_not_found(
+def _already_there(
     ledger: Ledger, claim: _Claim, exc: AlreadyExistingFlow, now: datetime | None
 ) -> Outcome:
-    # The platform has these very bytes, not under our trackingId (or its search lags
-    # behind): look again later, and after a few tries let the shop check.
+    """The platform has these very bytes, not under our trackingId (another till, or a
+    lost answer whose search lags behind): the invoice is deposited, never sent twice.
+    The flow is the one the platform named, when it did; before that, look again."""
+    if exc.flow_id:
+        _record(ledger, claim, state=DEPOSITED, flow_id=exc.flow_id, now=now, ack=ACK_OK)
+        return "deposited_after_search", False
     if claim.attempts < MAX_UNFOUND:
         _retry(ledger, claim, exc, now, unknown=True)
         return "retried", False
-    error = (
-        f"{exc.message} Elle ne la retrouve pourtant pas : vérifiez sur le portail de la "
-        "plateforme, puis relancez l'envoi si besoin."
-    )
-    _record(ledger, claim, state=FAILED, error=error, now=now)
-    return "failed", False
+    log.info("outbox item %s: already on the platform, its flow not named", claim.id)
+    _record(ledger, claim, state=DEPOSITED, now=now, ack=ACK_OK)
+    return "deposited_after_search", False
+
+
+def _check_buyer(
+    ledger: Ledger, directory: Directory, claim: _Claim, now: datetime | None
+) -> Outcome | None:
+    """Ask the directory about the invoice's buyer first; None: listed, send it. A buyer
+    it does not know leaves the invoice ``unlisted``, asked about again at each sync."""
+    with ledger.reader() as session:
+        siren, siret = buyer_ids(session, claim.doc_number)
+    if not siren:
+        return None
+    try:
+        found = directory.lookup(siren, siret)
+    except (TransientFailure, PermanentRejection) as exc:
+        _retry(ledger, claim, exc, now, unknown=False)
+        return "retried", _stops(exc)
+    except PlatformError as exc:  # a directory refusing the search must not block sending
+        log.warning("directory lookup of %s failed: %s", siren, exc.detail)
+        return None
+    with ledger.transaction() as session:
+        remember(session, found, now=now)
+        if found.listed:
+            return None
+        item = session.get(OutboxItem, claim.id, populate_existing=True)
+        if item is None or not _still_ours(item, claim):
+            return "retried", False
+        item.state, item.attempts = UNLISTED, claim.attempts - 1
+        item.last_error = unlisted_message(siren)
+        item.updated_at = utc_stamp(_now(now))
+    return "unlisted", False
 
 
 def _stops(exc: Exception) -> bool:
@@ -501,11 +562,14 @@ def _record(
     now: datetime | None,
     flow_id: str | None = None,
     error: str | None = None,
+    ack: str = ACK_PENDING,
 ) -> None:
     with ledger.transaction() as session:
         item = session.get(OutboxItem, claim.id, populate_existing=True)
         if item is None or item.state == DEPOSITED:
             return
+        if state == DEPOSITED and item.channel == PDP:
+            item.ack_status = ack  # the Flow API acknowledges later: read at each sync
         if state == DEPOSITED and flow_id is not None and item.kind != INVOICE_ITEM:
             record_cashed_delivery(session, item, flow_id, now=now)
             return
@@ -567,6 +631,7 @@ OUTBOX_LABELS = {
     SENDING: "Envoi en cours",
     DEPOSITED: "Transmise à la plateforme",
     FAILED: "Rejetée par la plateforme",
+    UNLISTED: "En attente : destinataire non référencé",
 }
 # Where each channel sends, in the words of the banner ("d'envoi à …").
 DESTINATIONS = {PDP: "la plateforme", CHORUS: "Chorus Pro"}
@@ -612,17 +677,25 @@ def outbox_problems(
 ) -> list[str]:
     """French sentences for the banner: refused invoices, invoices that cannot leave."""
     problems = [
-        f"Facture {doc} non transmise : {error}"
+        f"Facture {doc} rejetée par la plateforme : {error}"
+        if kind == INVOICE_ITEM and ack == ACK_ERROR
+        else f"Facture {doc} non transmise : {error}"
         if kind == INVOICE_ITEM
         else f"Encaissement de la facture {doc} non transmis : {error}"
         if kind == CASHED_ITEM
         else f"Statut {status_code_of(kind)} de la facture {doc} non transmis : {error}"
-        for doc, error, kind in session.execute(
-            select(OutboxItem.doc_number, OutboxItem.last_error, OutboxItem.kind)
+        for doc, error, kind, ack in session.execute(
+            select(
+                OutboxItem.doc_number, OutboxItem.last_error, OutboxItem.kind,
+                OutboxItem.ack_status,
+            )
             .where(OutboxItem.state == FAILED)
             .order_by(OutboxItem.id)
         )
-    ]
+    ]  # fmt: skip
+    notice = unlisted_notice(session)
+    if notice:
+        problems.append(notice)
     pending = list(
         session.scalars(
             select(OutboxItem)
@@ -635,6 +708,30 @@ def outbox_problems(
         if waiting:
             problems.extend(_waiting_problems(session, channel, waiting, now, late_after))
     return problems
+
+
+def unlisted_notice(session: Session) -> str | None:
+    """The sentence of the banner about invoices waiting for the directory to know their
+    buyer (« destinataire non référencé »), or None."""
+    unlisted = list(
+        session.scalars(
+            select(OutboxItem.doc_number)
+            .where(OutboxItem.state == UNLISTED)
+            .order_by(OutboxItem.id)
+        )
+    )
+    if not unlisted:
+        return None
+    what = (
+        f"La facture {unlisted[0]} attend"
+        if len(unlisted) == 1
+        else f"{len(unlisted)} factures ({', '.join(unlisted[:3])}"
+        f"{'…' if len(unlisted) > 3 else ''}) attendent"
+    )
+    return (
+        f"{what} : destinataire non référencé dans l'annuaire. Envoi dès que "
+        "l'annuaire le connaîtra (vérifié à chaque synchronisation)."
+    )
 
 
 def _waiting_problems(
@@ -687,4 +784,5 @@ __all__ = [
     "record_cashed_delivery",
     "retry_failed",
     "transmits",
+    "unlisted_notice",
 ]

@@ -25,12 +25,13 @@ from app.einvoice.pdp.sandbox_http import Server
 from app.einvoice.pdp.sandbox_store import SandboxStore
 from app.errors import InvalidInput
 
-OPERATIONS = ("token", "submit", "search", "get", "health")
+OPERATIONS = ("token", "submit", "search", "get", "health", "directory")
 Ops = Iterable[str] | str | None
 _ACTIONS = {
     "fail_next", "throttle_next", "stall_next", "drop_next", "reject_next", "chaos",
     "clear_faults", "set_down", "set_outcome", "set_default_outcome", "advance", "statuses",
-    "add_incoming",
+    "add_incoming", "set_ack_delay", "nack_next", "set_report_outcome", "directory_add",
+    "directory_unlist", "directory_close",
 }  # fmt: skip
 
 
@@ -207,6 +208,16 @@ class SandboxPlatform(FaultInjector, SandboxStore):
                 self._timer.daemon = True
                 self._timer.start()
 
+    def directory_add(self, siren: str, address: str = "", routing_code: str = "",
+                      siret: str = "") -> None:  # fmt: skip
+        self.directory.add_line(siren, address, routing_code, siret)
+
+    def directory_unlist(self, siren: str) -> None:
+        self.directory.unlist(siren)
+
+    def directory_close(self, closed: bool = True) -> None:
+        self.directory.close(closed)
+
     def control(self, command: dict[str, Any]) -> dict[str, Any]:
         """One ``POST /sandbox/control`` command: {"action": <method name>, <its arguments>}."""
         args = dict(command)
@@ -252,6 +263,7 @@ def serve(port: int, host: str = "127.0.0.1", **options: Any) -> None:
         print(f"  Adresse du jeton OAuth2 : {platform.token_url}")
         print(f"  Identifiant client : {platform.client_id}")
         print(f"  Secret client : {platform.client_secret}")
+        print(f"  Annuaire (Directory Service) : {platform.url}/directory-service")
         print(f"  Pilotage des pannes : POST {platform.url}/sandbox/control")
         print("Appuyez sur Ctrl-C pour arrêter.", flush=True)
         try:

@@ -109,7 +109,17 @@ class _Handler(BaseHTTPRequestHandler):
             stored = platform.submit(info, parts["file"][1], parts["file"][0], reject=reject)
             return 202, _dump(stored.to_json()), _JSON, {}
         if op == "search":
-            return 200, _dump(platform.search(_json(body))), _JSON, {}
+            found = platform.search(_json(body))
+            if not found["results"]:  # Flow API 1.2.0: nothing new is 204 No Content
+                return 204, b"", _JSON, {}
+            return 200, _dump(found), _JSON, {}
+        if op == "directory":
+            try:
+                lines = platform.directory.search(_json(body))
+            except InvalidInput as exc:
+                raise ApiError(400, "INVALID_FIELD", exc.message) from exc
+            answer = {"totalNumberOfResults": len(lines), "results": lines}
+            return 200, _dump(answer), _JSON, {}
         flow_id = path.removeprefix("/v1/flows/")
         flow = platform.get(flow_id)
         if flow is None:
@@ -184,7 +194,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 def _operation(method: str, path: str) -> str:
     routes = {("POST", "/oauth/token"): "token", ("GET", "/v1/healthcheck"): "health",
-              ("POST", "/v1/flows"): "submit", ("POST", "/v1/flows/search"): "search"}  # fmt: skip
+              ("POST", "/v1/flows"): "submit", ("POST", "/v1/flows/search"): "search",
+              ("POST", "/directory-service/v1/directory-line/search"): "directory"}  # fmt: skip
     if (method, path) in routes:
         return routes[(method, path)]
     if method == "GET" and path.startswith("/v1/flows/") and path.count("/") == 3:

@@ -28,12 +28,14 @@ from app.einvoice.pdp.cdar import (
     check_reason,
     parse_cdar,
 )
+from app.einvoice.pdp.sandbox_directory import SandboxDirectory
 from app.einvoice.validate import ValidationReport, validate_invoice
 from app.errors import InvalidInput
 
 SYNTAXES = ("CII", "UBL", "Factur-X", "CDAR", "FRR")
 INVOICE_SYNTAXES = ("CII", "UBL", "Factur-X")
-PROCESSING_RULES = ("B2B", "B2BInt", "B2C", "OutOfScope", "ArchiveOnly", "NotApplicable")
+# Version 1.2.0 of the Flow API adds B2G (public-sector buyers through the PA).
+PROCESSING_RULES = ("B2B", "B2BInt", "B2C", "B2G", "OutOfScope", "ArchiveOnly", "NotApplicable")
 PROFILES = ("Basic", "CIUS", "Extended-CTC-FR")
 _ENUMS = (("flowSyntax", SYNTAXES), ("processingRule", (None, *PROCESSING_RULES)),
           ("flowProfile", (None, *PROFILES)))  # fmt: skip
@@ -88,20 +90,27 @@ class StoredFlow:
     ack_status: str = "Ok"
     invoice: dict[str, str] = field(default_factory=dict)
     history: list[str] = field(default_factory=list)
+    ack_details: list[dict[str, str]] = field(default_factory=list)
     sha256: str = field(init=False)
+    updated: datetime = field(init=False)
 
     def __post_init__(self) -> None:
         self.sha256 = hashlib.sha256(self.content).hexdigest()
+        self.updated = self.at
 
     def to_json(self) -> dict[str, Any]:
         stamp = self.at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        ack: dict[str, Any] = {"status": self.ack_status}
+        if self.ack_details:
+            ack["details"] = list(self.ack_details)
         data = {
-            "flowId": self.flow_id, "submittedAt": stamp, "updatedAt": stamp,
+            "flowId": self.flow_id, "submittedAt": stamp,
+            "updatedAt": self.updated.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             "trackingId": self.tracking_id, "name": self.name, "flowType": self.flow_type,
             "flowDirection": self.direction, "flowSyntax": self.syntax,
             "flowProfile": self.profile, "processingRule": self.processing_rule,
             "processingRuleSource": self.rule_source, "sha256": self.sha256,
-            "acknowledgement": {"status": self.ack_status},
+            "acknowledgement": ack,
         }  # fmt: skip
         return {key: value for key, value in data.items() if value is not None}
 
@@ -121,6 +130,12 @@ class SandboxStore:
         self._outcomes: dict[str, Outcome] = {}
         self._default = Outcome("205")
         self._last = datetime.now(UTC)
+        # Acknowledgements still Pending: (due, flowId, final status, details).
+        self._acks: list[tuple[float, str, str, list[dict[str, str]]]] = []
+        self.ack_delay = 0.0  # seconds before a deposit's acknowledgement is known
+        self._report_outcome = Outcome("300")
+        self.directory = SandboxDirectory()
+        self._nacks: list[dict[str, str]] = []  # acknowledgements to answer in Error
 
     def issue_token(self, client_id: str, client_secret: str) -> str | None:
         good = secrets.compare_digest(client_id.encode(), self.client_id.encode())
@@ -158,30 +173,45 @@ class SandboxStore:
             detail = _detail("SANDBOX", "Rejet simulé à la demande du test.")
             raise ApiError(422, "InvalidInvoice", "Flux rejeté (simulation).", details=[detail])
         name = str(info.get("name") or filename or f"flux.{str(syntax).lower()}")
-        facts, status = _check(str(syntax), content, name)
+        try:  # checked now, told through the acknowledgement, like a real platform
+            facts, status = _check(str(syntax), content, name)
+            refusal: ApiError | None = None
+        except ApiError as exc:
+            facts, status, refusal = {}, None, exc
+        with self.lock:
+            nack = self._nacks.pop(0) if self._nacks and refusal is None else None
+        if nack is not None:
+            refusal = ApiError(422, "InvalidSchema", "Rejet simulé.", details=[nack])
         with self.lock:
             self._refuse_duplicate(digest)
             flow = StoredFlow(
                 str(uuid.uuid4()), "CustomerInvoice", "Out", str(syntax), content, name,
                 self._stamp(), tracking_id, rule or "B2B", "Input" if rule else "Computed",
-                profile, invoice=facts,
+                profile, ack_status="Pending", invoice=facts,
             )  # fmt: skip
-            if syntax == "FRR":
-                flow.flow_type = "AggregatedCustomerTransactionReport"
-                flow.processing_rule = rule or "B2C"
-                self.reports.append(flow)
-            elif status is not None:
-                flow.flow_type = self._record_answer(status)
             self._flows[flow.flow_id] = flow
             deposit = Deposit(tracking_id, digest, flow.flow_id, flow.at, flow.syntax, name)
             self.deposits.append(deposit)
+            due = time.monotonic() + self.ack_delay
+            if syntax == "FRR":
+                flow.flow_type = _report_type(content)
+                flow.processing_rule = rule or "B2C"
+            if refusal is not None:
+                self._acks.append((due, flow.flow_id, "Error", _details_of(refusal)))
+                return _copy(flow)
+            self._acks.append((due, flow.flow_id, "Ok", []))
+            if syntax == "FRR":
+                self.reports.append(flow)
+            elif status is not None:
+                flow.flow_type = self._record_answer(status)
+            answer = _copy(flow)  # as deposited: Pending, whatever happens next
             if syntax in INVOICE_SYNTAXES:
                 self._emit(flow, Outcome("200"))
                 now, step = time.monotonic(), self.lifecycle_step
                 order = len(self._flows)
                 self._pending += [(now + step, order, flow.flow_id, 1),
                                   (now + 2 * step, order, flow.flow_id, 2)]  # fmt: skip
-            return flow
+            return answer
 
     def add_incoming(
         self, file_bytes: bytes, filename: str, syntax: str = "Factur-X", *,
@@ -229,13 +259,14 @@ class SandboxStore:
         with self.lock:
             found = [
                 flow for flow in self._flows.values()
-                if (after is None or flow.at > after) and (before is None or flow.at < before)
+                if (after is None or flow.updated > after)
+                and (before is None or flow.updated < before)
                 and where.get("trackingId") in (None, flow.tracking_id)
                 and where.get("ackStatus") in (None, flow.ack_status)
                 and all(allowed is None or value in allowed for allowed, value in zip(
                     lists, (flow.processing_rule, flow.flow_type, flow.direction), strict=True))
             ]  # fmt: skip
-        found.sort(key=lambda flow: flow.at)
+        found.sort(key=lambda flow: flow.updated)
         return {"limit": limit, "filters": where, "results": [f.to_json() for f in found[:limit]]}
 
     def set_outcome(self, key: str | None, code: str | None, reason: str | None = None,
@@ -265,6 +296,7 @@ class SandboxStore:
         CustomerInvoiceLC): "200" at once, "203" after one step, the outcome after two."""
         with self.lock:
             now = time.monotonic()
+            self._resolve_acks(now, everything)
             due = sorted(item for item in self._pending if everything or item[0] <= now)
             self._pending = [item for item in self._pending if item not in due]
             emitted = 0
@@ -279,6 +311,56 @@ class SandboxStore:
                     self._emit(flow, outcome)
                     emitted += 1
             return emitted
+
+    def _resolve_acks(self, now: float, everything: bool) -> None:
+        """Acknowledgements whose time has come turn Ok or Error; an e-report the
+        platform took then gets the PPF's 300 Déposé (or 301 Rejeté, when told)."""
+        due = [ack for ack in self._acks if everything or ack[0] <= now]
+        self._acks = [ack for ack in self._acks if ack not in due]
+        for _, flow_id, status, details in due:
+            flow = self._flows[flow_id]
+            flow.ack_status, flow.ack_details = status, details
+            flow.updated = self._stamp()
+            if status == "Ok" and flow.syntax == "FRR":
+                self._emit_ppf(flow)
+
+    def _emit_ppf(self, report: StoredFlow) -> None:
+        outcome = self._report_outcome
+        report_id = _report_id(report.content)
+        at = self._stamp()
+        xml = build_cdar(
+            report_id, None, outcome.code or "300", reason=outcome.reason,
+            receiver_siren=report_id.split("-")[0], issued_at=at, check=False,
+        )  # fmt: skip
+        name = f"CDAR_{report_id}_{outcome.code}.xml"
+        lc = StoredFlow(str(uuid.uuid4()), "CustomerInvoiceLC", "In", "CDAR", xml, name, at,
+                        None, report.processing_rule)  # fmt: skip
+        self._flows[lc.flow_id] = lc
+        report.history.append(outcome.code or "300")
+
+    def set_report_outcome(self, code: str = "300", reason: str | None = None) -> None:
+        """What the PPF answers the next e-reports: "300" Déposé or "301" Rejeté."""
+        if code not in ("300", "301"):
+            raise InvalidInput("Le PPF répond 300 (déposé) ou 301 (rejeté) à un e-reporting.")
+        with self.lock:
+            self._report_outcome = Outcome(code, reason)
+
+    def nack_next(self, n: int = 1, rule: str = "SANDBOX",
+                  message: str = "Rejet simulé à la demande du test.") -> None:  # fmt: skip
+        """Take the next ``n`` flows (202) and acknowledge them in Error naming ``rule``."""
+        with self.lock:
+            self._nacks += [_detail(rule, message)] * n
+
+    def set_ack_delay(self, seconds: float) -> None:
+        """How long a deposit's acknowledgement stays Pending."""
+        with self.lock:
+            self.ack_delay = max(0.0, float(seconds))
+
+    def acknowledgement(self, flow_id: str) -> str | None:
+        self.emit_due()
+        with self.lock:
+            flow = self._flows.get(flow_id)
+            return flow.ack_status if flow is not None else None
 
     def statuses(self, key: str) -> list[str]:
         """Codes given so far to the invoice with this trackingId, number or flowId."""
@@ -309,8 +391,10 @@ class SandboxStore:
     def _record_answer(self, status: LifecycleStatus) -> str:
         self.received_statuses.append(status)
         for flow in reversed(self._flows.values()):
-            if flow.flow_type in ("SupplierInvoice", "CustomerInvoice") and (
-                flow.invoice.get("number") == status.invoice_number
+            if (
+                flow.flow_type in ("SupplierInvoice", "CustomerInvoice")
+                and flow.syntax != "CDAR"
+                and (flow.invoice.get("number") == status.invoice_number)
             ):
                 flow.history.append(status.code)
                 return f"{flow.flow_type}LC"
@@ -319,7 +403,7 @@ class SandboxStore:
     def _refuse_duplicate(self, digest: str) -> None:
         with self.lock:
             for flow in self._flows.values():
-                if flow.direction == "Out" and flow.sha256 == digest:
+                if flow.direction == "Out" and flow.sha256 == digest and flow.ack_status != "Error":
                     message = "Ce fichier a déjà été déposé (envoi identique refusé)."
                     raise ApiError(409, "AlreadyExistingFlow", message, flowId=flow.flow_id)
 
@@ -354,6 +438,52 @@ def _check(syntax: str, content: bytes, name: str) -> tuple[dict[str, str], Life
     if (syntax == "UBL") != (report.flavor or "").startswith("ubl"):
         raise ApiError(422, "FlowTypeError", f"flowSyntax {syntax} ne correspond pas au fichier.")
     return _invoice_facts(content), None
+
+
+_INIT_FIELDS = ("flow_id", "flow_type", "direction", "syntax", "content", "name", "at",
+                "tracking_id", "processing_rule", "rule_source", "profile", "ack_status",
+                "invoice")  # fmt: skip
+
+
+def _copy(flow: StoredFlow) -> StoredFlow:
+    return StoredFlow(**{name: getattr(flow, name) for name in _INIT_FIELDS})
+
+
+def _details_of(refusal: ApiError) -> list[dict[str, str]]:
+    """The acknowledgement details of a refused file: the broken rules, else the code."""
+    details = refusal.extra.get("details")
+    if details:
+        return list(details)
+    return [_detail(refusal.code, refusal.message)]
+
+
+def _report_type(content: bytes) -> str:
+    """The Flow API's type of an e-report: transactions (10.1 and/or 10.3) or payments
+    (10.2 and/or 10.4), or several kinds at once."""
+    try:
+        root = etree.fromstring(content, _XML)
+    except etree.XMLSyntaxError:
+        return "AggregatedCustomerTransactionReport"
+    transactions, payments = root.find("TransactionsReport"), root.find("PaymentsReport")
+    block = transactions if transactions is not None else payments
+    if block is None:
+        return "AggregatedCustomerTransactionReport"
+    unitary = block.find("Invoice") is not None
+    aggregated = block.find("Transactions") is not None
+    if unitary and aggregated:
+        return "MultiFlowReport"
+    if transactions is not None:
+        return (
+            "UnitaryCustomerTransactionReport" if unitary else "AggregatedCustomerTransactionReport"
+        )
+    return "UnitaryCustomerPaymentReport" if unitary else "AggregatedCustomerPaymentReport"
+
+
+def _report_id(content: bytes) -> str:
+    try:
+        return etree.fromstring(content, _XML).findtext("ReportDocument/Id") or "?"
+    except etree.XMLSyntaxError:
+        return "?"
 
 
 def _refuse_broken(report: ValidationReport, what: str) -> None:

@@ -19,10 +19,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from app.einvoice.pdp.acks import read_acknowledgements
 from app.einvoice.pdp.chorus import ChorusProClient
 from app.einvoice.pdp.chorus_sync import POLL_EVERY, poll_chorus
 from app.einvoice.pdp.client import AuthenticationFailed, HttpFlowClient, TransientFailure
 from app.einvoice.pdp.config import load_chorus_settings, load_settings
+from app.einvoice.pdp.directory import directory_of, recheck_unlisted
 from app.einvoice.pdp.inbox import SyncStats, sync_once
 from app.einvoice.pdp.models import CHORUS, PDP
 from app.einvoice.pdp.outbox import DrainStats, drain_once
@@ -57,10 +59,17 @@ def configured_chorus_client(ledger: Ledger) -> ChorusProClient | None:
 
 def sync_channel(ledger: Ledger, channel: str, client: Any, *, eager: bool) -> tuple[int, int]:
     """Statuses and supplier invoices fetched on one channel. Chorus Pro is polled deposit
-    by deposit: ``eager`` asks about all of them now, not only those unasked for a while."""
+    by deposit: ``eager`` asks about all of them now, not only those unasked for a while.
+    On the PA, the acknowledgements still pending are read, and the directory is asked
+    again about the buyers of invoices waiting for it."""
     if channel == CHORUS:
         return poll_chorus(ledger, client, every=timedelta(0) if eager else POLL_EVERY), 0
     stats = sync_once(ledger, client)
+    if hasattr(client, "flow_info"):
+        read_acknowledgements(ledger, client)
+    directory = directory_of(client)
+    if directory is not None:
+        recheck_unlisted(ledger, directory)
     return stats.statuses, stats.incoming
 
 

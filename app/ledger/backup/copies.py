@@ -3,7 +3,9 @@
 A copy is taken with SQLite's online backup API from a connection of its own: it is a
 snapshot of one committed state, taken while the till goes on recording sales. It is
 written under a temporary name, checked, then renamed ``<stem>-AAAAMMJJ-HHMMSS.sqlite``,
-and the oldest copies of this ledger beyond the number to keep are removed.
+and the oldest copies of this ledger beyond the number to keep are removed. Beside each
+copy, ``<copy>.anchor`` holds the signed head of the chain once the copy was journaled
+(``app.ledger.anchor``): what verification compares the ledger with.
 
 Where copies go and how many are kept, and how the last attempt went, are shop
 preferences (not fiscal), kept in the ledger's ``shop_preference`` table through
@@ -30,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import ComptoirError, InvalidInput
 from app.ledger import canonical
+from app.ledger.anchor import beside_path, write_beside
 from app.ledger.backup.restore import RestoreRefused as RestoreRefused
 from app.ledger.backup.restore import RestoreResult as RestoreResult
 from app.ledger.backup.restore import restore_backup as restore_backup
@@ -354,6 +357,7 @@ def _rotate(folder: Path, stem: str, ledger_id: str, keep: int) -> tuple[Path, .
         try:
             old.path.unlink()
             removed.append(old.path)
+            beside_path(old.path).unlink(missing_ok=True)
         except OSError as exc:  # an old copy left behind is no reason to fail this one
             log.warning("could not remove the old backup %s: %s", old.path, exc)
     return tuple(removed)
@@ -392,6 +396,9 @@ def backup_now(ledger: Ledger, *, operator: str, folder: Path | str | None = Non
             removed=len(result.removed),
         )
         _record_status(ledger, status, session)
+    # The medium keeps the signed head (this BACKUP event included): a ledger later put
+    # back to this copy, or to an older one, is behind what the medium says.
+    write_beside(result.path, ledger.ledger_id)
     return result
 
 

@@ -5,11 +5,12 @@ and closure), belong to this ledger and be of the expected kind, and it must not
 records the current file holds, unless the restore is forced. The current file is then
 kept aside, never deleted, and the restore is journaled in the restored ledger.
 
-The anchor kept outside the database (``app.ledger.anchor``) would flag a copy older than
-the last closure of this computer as a truncated ledger. A restore is that truncation,
-made on purpose and written down: once the RESTORE event is recorded, the anchor is set
-to that event, so verification is coherent again and anyone removing the event later is
-caught like any other truncation.
+The anchors kept outside the database (``app.ledger.anchor``) would flag a copy older
+than the last record this computer anchored as a ledger rolled back. A restore is that
+rollback, made on purpose and written down: once the RESTORE event is recorded, a signed
+``restore`` line naming it and the copy's last record is appended to the anchor log
+(older lines are never rewritten), so verification is coherent again and anyone removing
+the event later is caught like any other rollback.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from zoneinfo import ZoneInfo
 
 from app.errors import ComptoirError
 from app.ledger import canonical
-from app.ledger.anchor import Anchor, read_anchor, write_anchor
+from app.ledger.anchor import Anchor, Head, beside_path, read_anchor, record_restore
 from app.ledger.events import EventCode, log_event
+from app.ledger.models import CLOSURE_TYPES
 from app.ledger.operators import Permission, require
 from app.ledger.store import KINDS, Clock, Ledger, utc_now
 from app.ledger.verify.engine import verify_ledger
@@ -132,24 +134,53 @@ def _records_lost(current: Path, now: Identity, copy: Path, then: Identity) -> t
     return now.last_seq - shared, shared
 
 
-def _anchor_problem(copy: Path, then: Identity) -> str | None:
-    """What this computer's anchor says the copy lacks, if anything."""
+def _anchor_problem(copy: Path, then: Identity, backup: Path, current: Path) -> str | None:
+    """What this computer's anchor log says the copy lacks, if anything."""
     anchor = read_anchor(then.ledger_id)
     if anchor is None:
         return None
     found = _hash_at(copy, anchor.seq)
     if found == anchor.hash:
         return None
+    if anchor.seq == then.last_seq + 1 and _own_anchor(backup) == (anchor.seq, anchor.hash):
+        return None  # only the copy's own BACKUP event was anchored after it
     if found is None:
         when = canonical.parse_ts(anchor.ts).astimezone(ZoneInfo(then.timezone))
-        return (
-            f"ce poste a enregistré la clôture n°{anchor.seq} du {when:%d/%m/%Y}, "
-            "absente de cette sauvegarde"
-        )
+        if _is_closure(current, anchor.seq, anchor.hash):
+            what, lacking = f"la clôture n°{anchor.seq}", "absente"
+        else:
+            what, lacking = f"l'enregistrement n°{anchor.seq}", "absent"
+        return f"ce poste a enregistré {what} du {when:%d/%m/%Y}, {lacking} de cette sauvegarde"
     return (
-        f"l'enregistrement n°{anchor.seq} de cette sauvegarde n'est pas la clôture "
-        "connue de ce poste"
+        f"l'enregistrement n°{anchor.seq} de cette sauvegarde n'est pas celui "
+        "que ce poste a enregistré"
     )
+
+
+def _own_anchor(backup: Path) -> tuple[int, str] | None:
+    """(seq, hash) of the anchor written beside the copy once its BACKUP event was
+    journaled (``app.ledger.backup.copies``), if there is one."""
+    try:
+        found = Anchor.parse(beside_path(backup).read_text("utf-8").strip())
+    except (OSError, UnicodeDecodeError):
+        return None
+    return (found.seq, found.hash) if found is not None else None
+
+
+def _is_closure(current: Path, seq: int, link: str) -> bool:
+    if not current.is_file():
+        return False
+    try:
+        conn = _connect(current)
+        try:
+            row = conn.execute(
+                "SELECT record_type, hash FROM journal WHERE seq = ?", (seq,)
+            ).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False
+    return row is not None and row[1] == link and row[0] in {t.value for t in CLOSURE_TYPES}
 
 
 def _stage(backup: Path, staging: Path) -> None:
@@ -175,7 +206,7 @@ def _check_verified(staging: Path, name: str) -> None:
     report = verify_ledger(staging)
     # The anchor check compares the copy with this computer's last closure: a copy older
     # than it is not broken, it lacks records. That is weighed apart (see _anchor_problem).
-    findings = [f for f in report.findings if f.rule != "anchor"]
+    findings = [f for f in report.findings if not f.rule.startswith("anchor")]
     if not findings and not report.cancelled:
         return
     first = min(findings, key=lambda f: f.seq or 0) if findings else None
@@ -287,7 +318,7 @@ def restore_backup(
                     f"le journal en place contient {lost} enregistrement(s) absent(s) de cette "
                     f"sauvegarde (après le n°{shared})"
                 )
-        anchor_problem = _anchor_problem(staging, then)
+        anchor_problem = _anchor_problem(staging, then, backup, target)
         if anchor_problem:
             reasons.append(anchor_problem)
         if reasons and not force:
@@ -358,9 +389,10 @@ def _journal(target: Path, kind: str, operator: str, clock: Clock, facts: _Facts
             anchor_reset=facts.anchor_reset,
             previous_anchor_seq=previous_anchor.seq if previous_anchor else None,
         )
-    write_anchor(
-        facts.then.ledger_id, Anchor(recorded.seq, recorded.hash, recorded.ts), replace=True
-    )
+        signer = ledger.signer
+    if signer is not None:
+        head = Head(recorded.seq, recorded.hash, recorded.ts, facts.then.last_hash)
+        record_restore(facts.then.ledger_id, signer, head, facts.then.last_seq)
     return recorded.seq
 
 

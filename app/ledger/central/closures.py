@@ -1,10 +1,12 @@
 """Shop closures: day, month and year closures over every till, in the central's chain.
 
 Each till closes its own days as always (locally, with or without the central). A shop
-day is closed on the central once every registered till is done with that day: it has
-uploaded its own DAY_CLOSURE for it, or it had no sale that day and has uploaded records
-of a later day (a till's dates only move forward, so nothing more can come for that
-day). The shop day closure sums the tills' TICKET records of that day and lists each
+day is closed on the central once every registered till is done with that day: its own
+day closures of that day (a till may close a day several times, trading after its Z)
+cover all its tickets of the day and the day is over (the till has uploaded records of a
+later day, or the central's own clock is past it), or it had no sale that day and has
+uploaded records of a later day (a till's dates only move forward, so nothing more can
+come for that day). The shop day closure sums the tills' TICKET records of that day and lists each
 till's own closure (sequence number and hash); months and years sum the shop's day and
 month closures, as on a till. The bodies have the layout of ``app.ledger.closures``
 (plus ``tills``), with the shop's own grand and perpetual totals.
@@ -135,13 +137,54 @@ def _has_tickets(session: Session, ledger_id: str, iso: str) -> bool:
     return found is not None
 
 
+def _last_till_closure(session: Session, ledger_id: str, iso: str) -> TillRecord | None:
+    """A till's last day closure of day ``iso``: its first names the day as its period,
+    the later ones of the same day follow it with no period of their own."""
+    first = _till_closure(session, ledger_id, RecordType.DAY_CLOSURE, iso)
+    if first is None:
+        return None
+    last = first
+    later = session.scalars(
+        select(TillRecord)
+        .where(
+            TillRecord.ledger_id == ledger_id,
+            TillRecord.record_type == RecordType.DAY_CLOSURE.value,
+            TillRecord.seq > first.seq,
+        )
+        .order_by(TillRecord.seq)
+    )
+    for row in later:
+        if row.period is not None:
+            break
+        last = row
+    return last
+
+
+def _tickets_after(session: Session, ledger_id: str, iso: str, seq: int) -> bool:
+    found = session.scalar(
+        select(TillRecord.seq)
+        .where(
+            TillRecord.record_type == TICKET,
+            TillRecord.business_date == iso,
+            TillRecord.ledger_id == ledger_id,
+            TillRecord.seq > seq,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 def _day_state(session: Session, till: TillChain, iso: str) -> tuple[bool, TillRecord | None]:
-    """Whether ``till`` is done with day ``iso``, and its closure of that day if any."""
-    closure = _till_closure(session, till.ledger_id, RecordType.DAY_CLOSURE, iso)
-    if closure is not None:
-        return True, closure
+    """Whether ``till`` is done with day ``iso``, and its last closure of that day if any."""
     last = _head_date(session, till)
-    return last is not None and last > iso and not _has_tickets(session, till.ledger_id, iso), None
+    moved_on = last is not None and last > iso
+    closure = _last_till_closure(session, till.ledger_id, iso)
+    if closure is not None:
+        # Trading may go on after a Z: the day is done once it is over and the till's
+        # last Z of it covers every ticket of it.
+        over = moved_on or today(session).isoformat() > iso
+        return over and not _tickets_after(session, till.ledger_id, iso, closure.seq), closure
+    return moved_on and not _has_tickets(session, till.ledger_id, iso), None
 
 
 def missing_tills(session: Session, iso: str) -> tuple[str, ...]:
@@ -242,6 +285,13 @@ def _close_day(session: Session, day: date, operator: str) -> Recorded:
         raise InvalidInput("Aucune caisse n'est inscrite au serveur central.")
     states = {t.ledger_id: _day_state(session, t, iso) for t in tills}
     missing = tuple(t.till_id for t in tills if not states[t.ledger_id][0])
+    if missing and today(session) <= day:
+        raise ShopClosurePending(
+            f"Clôture de la boutique impossible : la journée du {day_label(day)} n'est pas "
+            "terminée. Une caisse peut encore vendre après son Z (la vente va sur sa "
+            "clôture suivante) ; la boutique se clôture une fois la journée finie.",
+            missing=missing,
+        )
     if missing:
         raise ShopClosurePending(
             f"Clôture de la boutique impossible : la journée du {day_label(day)} n'a pas "

@@ -450,10 +450,28 @@ def _check_listed_tills(
                 fail(f"la clôture de la caisse {till} n'y est pas citée.")
             continue
         row = session.get(TillRecord, (ledger_id, ref["seq"]))
+        # A till's later Z of a day names its day in its body only (no period of its own).
         if (
             row is None
             or row.hash != ref["hash"]
             or row.record_type != _DAY
-            or row.period != body["period"]
+            or canonical.decode(row.canonical)["body"].get("period") != body["period"]
         ):
             fail(f"la clôture citée pour la caisse {till} n'est pas celle que la caisse a envoyée.")
+        elif _tickets_after(session, ledger_id, body["period"], row.seq):
+            fail(f"des tickets de la caisse {till} sont postérieurs à sa clôture citée.")
+
+
+def _tickets_after(session: Session, ledger_id: str, day: str, seq: int) -> bool:
+    """Whether a till sold on ``day`` after its closure ``seq`` (a later Z was due)."""
+    found = session.scalar(
+        select(TillRecord.seq)
+        .where(
+            TillRecord.ledger_id == ledger_id,
+            TillRecord.record_type == RecordType.TICKET.value,
+            TillRecord.business_date == day,
+            TillRecord.seq > seq,
+        )
+        .limit(1)
+    )
+    return found is not None

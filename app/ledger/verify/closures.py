@@ -1,6 +1,8 @@
-"""Closures judged in chain order: the range each covers, the hash of its last covered
-record, its totals (a day's from its tickets, a month's or a year's from the closures it
-groups) and the perpetual grand totals carried from the previous closure of its kind.
+"""Closures judged in chain order: the range each covers (a day closed several times has
+one range per Z, each following the last: a gap or an overlap shows), the hash of its
+last covered record, its totals (a day's from its tickets, a month's or a year's from the
+closures it groups) and the perpetual grand totals carried from the previous closure of
+its kind.
 
 A ledger and a till's chain on a central are judged by the same ``ClosureChain``; an
 archive, whose first closures began before it, by ``archive.check`` with the same totals.
@@ -54,6 +56,9 @@ class ClosureChain:
                 fail("la plage d'enregistrements couverte est incorrecte.")
             if body["last_hash"] != prev_hash:
                 fail("l'empreinte du dernier enregistrement couvert est incorrecte.")
+            # A day may be closed several times, but never after a later day.
+            if rtype == DAY and previous and body["period"] < previous[1]["period"]:
+                fail("elle clôture une journée antérieure à celle de la clôture précédente.")
             computed = self._computed(rtype, body, fail)
             problem = compare_totals(body, computed) if computed is not None else None
             if problem:

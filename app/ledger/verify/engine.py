@@ -15,13 +15,13 @@ chunks agree.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from app.ledger.anchor import read_anchor
 from app.ledger.db import resolve_target
 from app.ledger.purged import NOTHING_PURGED, Purged
 from app.ledger.verify import checkpoint
+from app.ledger.verify.anchors import Elsewhere, check_anchors
 from app.ledger.verify.parallel import Stitcher, chunks, run_chunks
 from app.ledger.verify.report import (
     Finding,
@@ -69,10 +69,12 @@ def verify_ledger(
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
     incremental: bool = False,
+    elsewhere: Sequence[Elsewhere] = (),
 ) -> Report:
     """Verify the ledger at ``target`` (a SQLite file's path or a PostgreSQL URL, as
     ``Ledger.target``); never writes to it. ``incremental``: from the latest checkpoint
-    when there is one to trust, else from the first record."""
+    when there is one to trust, else from the first record. ``elsewhere``: the heads other
+    systems hold (a central), compared with the ledger as its own anchors are."""
     resolved = resolve_target(target)
     path = str(resolved.resolve()) if isinstance(resolved, Path) else resolved
     report = Report()
@@ -110,7 +112,7 @@ def verify_ledger(
             "la vérification complète : « comptoir verify »."
         )
     if not report.cancelled:
-        _check_anchor(path, ledger_id, report)
+        _check_anchors(path, ledger_id, keys, report, elsewhere)
         stamp_findings, stamp_notices = time_stamp_findings(path)
         report.findings.extend(stamp_findings)
         report.notices.extend(stamp_notices)
@@ -168,35 +170,12 @@ def _purge_notices(purged: Purged, by_archive: int) -> list[str]:
     return notices
 
 
-def _check_anchor(path: str, ledger_id: str, report: Report) -> None:
-    anchor = read_anchor(ledger_id)
-    if anchor is None:
-        return
+def _check_anchors(
+    path: str, ledger_id: str, keys: Keys, report: Report, elsewhere: Sequence[Elsewhere]
+) -> None:
+    """The ledger against the anchors kept outside it (``app.ledger.verify.anchors``)."""
     conn = connect(path)
     try:
-        row = conn.execute("SELECT hash FROM journal WHERE seq = ?", (anchor.seq,)).fetchone()
+        check_anchors(conn, path, ledger_id, keys, report, elsewhere)
     finally:
         conn.close()
-    if row is None:
-        report.findings.append(
-            Finding(
-                anchor.seq,
-                "anchor",
-                (
-                    f"le journal s'arrête au n°{report.last_seq} alors que la clôture "
-                    f"n°{anchor.seq} du {anchor.ts[:10]} y figurait : "
-                    "des enregistrements ont été supprimés."
-                ),
-            )
-        )
-    elif row[0] != anchor.hash:
-        report.findings.append(
-            Finding(
-                anchor.seq,
-                "anchor",
-                (
-                    f"l'enregistrement n°{anchor.seq} n'est plus la clôture connue de ce poste : "
-                    "le journal a été remplacé ou réécrit."
-                ),
-            )
-        )

@@ -10,37 +10,38 @@ findings either way.
 
 from __future__ import annotations
 
-from typing import Any
+from operator import attrgetter
 
 import msgspec
 
+from app.ledger.verify.checks import ENVELOPE_COPIES
 from app.ledger.verify.totals import Figures
 
 
-class _Line(msgspec.Struct):
+class _Line(msgspec.Struct, gc=False):
     total: int
 
 
-class _Vat(msgspec.Struct):
+class _Vat(msgspec.Struct, gc=False):
     rate: int
     base: int
     vat: int
     total: int
 
 
-class _Payment(msgspec.Struct):
+class _Payment(msgspec.Struct, gc=False):
     method: str
     amount: int
 
 
-class _Ticket(msgspec.Struct):
+class _Ticket(msgspec.Struct, gc=False):
     total: int
     lines: list[_Line]
     vat: list[_Vat]
     payments: list[_Payment]
 
 
-class _Envelope(msgspec.Struct):
+class _Envelope(msgspec.Struct, gc=False):
     body: _Ticket
     seq: int
     type: str
@@ -57,6 +58,10 @@ class _Envelope(msgspec.Struct):
 
 
 _decode = msgspec.json.Decoder(_Envelope).decode
+_line_total = attrgetter("total")
+_vat_row = attrgetter("rate", "base", "vat", "total")
+_payment_row = attrgetter("method", "amount")
+copies_of = attrgetter(*ENVELOPE_COPIES)  # the keys copied into columns, in their order
 _Errors = (msgspec.DecodeError, msgspec.ValidationError)
 
 
@@ -70,14 +75,8 @@ def read_ticket(data: bytes) -> tuple[_Envelope, Figures] | None:
     body = envelope.body
     figures = (
         body.total,
-        sum([line.total for line in body.lines]),
-        [(v.rate, v.base, v.vat, v.total) for v in body.vat],
-        [(p.method, p.amount) for p in body.payments],
+        sum(map(_line_total, body.lines)),
+        list(map(_vat_row, body.vat)),
+        list(map(_payment_row, body.payments)),
     )
     return envelope, figures
-
-
-def copies_of(envelope: _Envelope) -> tuple[Any, ...]:
-    """The copied keys, in the order of ``checks.ENVELOPE_COPIES``."""
-    e = envelope
-    return (e.seq, e.type, e.number, e.ts, e.date, e.till, e.operator, e.ref, e.period, e.key, e.v)

@@ -13,6 +13,7 @@ import gc
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from app.ledger.chain import load_public_der
@@ -35,7 +36,8 @@ Keys = list[tuple[int, str, bytes]]  # (seq of the KEY record, key id, DER publi
 _SALE_VALUES = frozenset(t.value for t in SALE_TYPES)
 _CLOSURE_VALUES = frozenset(t.value for t in CLOSURE_TYPES)
 _TICKET = RecordType.TICKET.value
-_SIGNATURES_AT_ONCE = 4096
+_copied = itemgetter(*checks.ENVELOPE_COPIES.values())  # the columns copied from the envelope
+_RUN = 1024  # records whose signatures and copies are checked together
 _DIRECT = "ne correspondent pas au contenu signé (modification directe de la base)."
 _COLUMNS_DIFFER = f"les colonnes de la base {_DIRECT}"
 _AMOUNTS_DIFFER = f"les montants de la base {_DIRECT}"
@@ -67,38 +69,46 @@ def key_ring(keys: Keys, seq: int) -> checks.KeyRing:
 
 
 class _Copies:
-    """The VAT and payment rows of a chunk against the signed bodies. What the bodies say
-    is gathered in the order they say it (VAT rates highest first, as the copies are
-    read), and the two are compared as wholes at the end; only when they differ are they
-    compared record by record, to name the records."""
+    """The VAT and payment rows of a run of records against the signed bodies. What the
+    bodies say is gathered in the order the copies are read (VAT rates lowest first: the
+    bodies list them highest first), and the two are compared as wholes when the run
+    ends; only when they differ are they compared record by record, to name the records.
+    Runs are short, so that what is gathered stays in the processor's caches."""
 
     _VAT = (
         "SELECT seq, rate_bp, base_cents, vat_cents, total_cents FROM journal_vat "
-        "WHERE seq BETWEEN ? AND ? ORDER BY seq, rate_bp DESC"
+        "WHERE seq BETWEEN ? AND ? ORDER BY seq, rate_bp"
     )
     _PAY = (
         "SELECT seq, method, amount_cents FROM journal_payment "
         "WHERE seq BETWEEN ? AND ? ORDER BY seq, idx"
     )
 
-    def __init__(self) -> None:
+    def __init__(self, lo: int) -> None:
+        self.lo = lo  # the first record of the run
         self.vat: list[tuple[Any, ...]] = []
         self.pay: list[tuple[Any, ...]] = []
         self.signed: dict[int, tuple[list[Any], list[Any]]] = {}
+        self.seqs: list[int] = []
 
     def add(self, seq: int, vat: list[Any], pays: list[Any]) -> None:
+        self.seqs.append(seq)
         if vat:
-            self.vat += [(seq, *v) for v in vat]
+            self.vat += [(seq, *v) for v in reversed(vat)]
         if pays:
             self.pay += [(seq, *p) for p in pays]
         if vat or pays:
             self.signed[seq] = (vat, pays)
 
-    def differing(self, conn: Reader, lo: int, hi: int, seqs: list[int]) -> list[int]:
-        """The records (of ``seqs``, those read) whose copies differ from their body."""
+    def differing(self, conn: Reader, hi: int) -> list[int]:
+        """The records of the run, up to ``hi``, whose copies differ from their body; the
+        next run starts after ``hi``."""
+        lo, self.lo = self.lo, hi + 1
+        signed_vat, signed_pay, signed, seqs = self.vat, self.pay, self.signed, self.seqs
+        self.vat, self.pay, self.signed, self.seqs = [], [], {}, []
         vat_rows = conn.execute(self._VAT, (lo, hi)).fetchall()
         pay_rows = conn.execute(self._PAY, (lo, hi)).fetchall()
-        if vat_rows == self.vat and pay_rows == self.pay:
+        if vat_rows == signed_vat and pay_rows == signed_pay:
             return []
         copied: dict[int, tuple[list[Any], list[Any]]] = defaultdict(lambda: ([], []))
         for seq, *row in vat_rows:
@@ -108,9 +118,9 @@ class _Copies:
         nothing: tuple[list[Any], list[Any]] = ([], [])
         out = []
         for seq in seqs:
-            vat, pays = self.signed.get(seq, nothing)
+            vat, pays = signed.get(seq, nothing)
             vat_copy, pay_copy = copied.get(seq, nothing)
-            if pays != pay_copy or (vat != vat_copy and sorted(vat, reverse=True) != vat_copy):
+            if pays != pay_copy or (vat[::-1] != vat_copy and sorted(vat) != vat_copy):
                 out.append(seq)
         return out
 
@@ -144,27 +154,25 @@ def _scan(target: str, lo: int, hi: int, ledger_id: str, keys: Keys, purged: Pur
     walk.pending = []
     conn = connect(target)
     try:
-        copies = _Copies()
+        copies = _Copies(lo)
         amounts_differ: set[int] = set()
-        seqs: list[int] = []
         running = RunningTotals()
+        rows = 0
         for rec in conn.execute(
             f"SELECT {checks.COLUMNS} FROM journal WHERE seq BETWEEN ? AND ? ORDER BY seq",
             (lo, hi),
         ):
             seq, rtype = rec[SEQ], rec[TYPE]
-            if out.first is None:
+            if not rows:
                 out.first = (seq, rec[checks.PREV], rec[HASH], rec[TS])
+            rows += 1
             checks.check_record(walk, rec)
             signed = _read(walk, rec)
             if signed is None:
                 findings.append((seq, "format", say.illegible(checks.name_of(rec))))
                 walk.advance(rec)
-                out.rows += 1
                 continue
             body, vat, pays, total, problem, figures = signed
-            out.rows += 1
-            seqs.append(seq)
             copies.add(seq, vat, pays)
             if bool(rec[IS_SALE]) != (rtype in _SALE_VALUES) or total != rec[TOTAL]:
                 amounts_differ.add(seq)
@@ -180,18 +188,26 @@ def _scan(target: str, lo: int, hi: int, ledger_id: str, keys: Keys, purged: Pur
                 out.closures.append((seq, rtype, body, rec[checks.PREV], rec[HASH], cut))
                 running = RunningTotals()
             walk.advance(rec)
-            if len(walk.pending) >= _SIGNATURES_AT_ONCE:
+            if len(walk.pending) >= _RUN:
                 checks.check_signatures(walk)
+                _check_copies(conn, copies, seq, amounts_differ, findings)
         checks.check_signatures(walk)
-        for seq in copies.differing(conn, lo, hi, seqs):
-            if seq not in amounts_differ:
-                findings.append((seq, "copy", f"{_name(conn, seq)} : {_AMOUNTS_DIFFER}"))
+        _check_copies(conn, copies, hi, amounts_differ, findings)
+        out.rows = rows
         if walk.prev_seq is not None:
             out.last = (walk.prev_seq, walk.prev_hash or "", walk.prev_ts or "")
         out.tail = running.as_plain()
     finally:
         conn.close()
     return out
+
+
+def _check_copies(
+    conn: Reader, copies: _Copies, hi: int, amounts_differ: set[int], findings: list[Any]
+) -> None:
+    for seq in copies.differing(conn, hi):
+        if seq not in amounts_differ:
+            findings.append((seq, "copy", f"{_name(conn, seq)} : {_AMOUNTS_DIFFER}"))
 
 
 def _read(walk: Walk, rec: tuple[Any, ...]) -> tuple[Any, ...] | None:
@@ -203,7 +219,7 @@ def _read(walk: Walk, rec: tuple[Any, ...]) -> tuple[Any, ...] | None:
     if fast is not None:
         envelope, figures = fast
         checks.check_signature(walk, rec, envelope.key, {})
-        if copies_of(envelope) != rec[0:7] + rec[8:10] + rec[11:13]:
+        if copies_of(envelope) != _copied(rec):
             walk.fail(rec[SEQ], "copy", f"{checks.name_of(rec)} : {_COLUMNS_DIFFER}")
         checks.check_ledger(walk, rec, envelope.ledger)
         checks.check_time(walk, rec)

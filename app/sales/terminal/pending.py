@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -226,9 +227,16 @@ def attach_to_ticket(session: Session, sale_key: str, recorded: Recorded) -> int
 
 
 def record_sale_with_cards(
-    session: Session, cart: Cart, payments: Sequence[Payment], operator: str, *, sale_key: str
+    session: Session,
+    cart: Cart,
+    payments: Sequence[Payment],
+    operator: str,
+    *,
+    sale_key: str,
+    opened_on: date | None = None,
 ) -> Recorded:
-    """Record a sale and, in the same transaction, the card transactions it settles."""
+    """Record a sale and, in the same transaction, the card transactions it settles.
+    ``opened_on``: see ``record_sale``."""
     approved = {a.authorisation for a in approved_for_sale(session, sale_key)}
     on_ticket = {p.reference for p in payments if p.method is PaymentMethod.CARD}
     if not approved <= on_ticket:
@@ -236,7 +244,7 @@ def record_sale_with_cards(
             "Un paiement par carte accepté par le terminal manque au ticket : "
             "il ne peut pas être enregistré sans lui."
         )
-    recorded = record_sale(session, cart, payments, operator)
+    recorded = record_sale(session, cart, payments, operator, opened_on=opened_on)
     attach_to_ticket(session, sale_key, recorded)
     return recorded
 

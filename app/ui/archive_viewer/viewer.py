@@ -6,6 +6,7 @@ numbers, built on a worker thread when the ledger is large; the table asks only 
 rows it paints. Verification, exports, the FEC, the tax-audit pack, archive creation
 and the purge are small ``operations`` run by one ``OpRunner``: off the GUI thread, one
 at a time, with a progress bar and a cancel button; their questions are ``dialogs``.
+The jobs of a closed period (FEC, audit pack, archive, purge) are ``period_jobs``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import tempfile
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -31,14 +31,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import ComptoirError
-from app.ledger.closures import month_label
 from app.ledger.export.browse import (
     LedgerBrowser,
     RecordDetail,
     RecordFilter,
     RecordIndex,
 )
-from app.ledger.models import RecordType
 from app.ledger.operators import Permission
 from app.ui.archive_viewer import operations
 from app.ui.archive_viewer.action_bar import ActionBar
@@ -48,6 +46,7 @@ from app.ui.archive_viewer.dialogs import ViewerDialogs
 from app.ui.archive_viewer.filters import FilterBar
 from app.ui.archive_viewer.jobs import Verdict
 from app.ui.archive_viewer.operations import Outcome
+from app.ui.archive_viewer.period_jobs import PeriodJobs
 from app.ui.archive_viewer.records_pane import RecordsPane
 from app.ui.archive_viewer.runner import OpRunner
 from app.ui.archive_viewer.source import Source
@@ -56,9 +55,6 @@ from app.ui.background import Background
 from app.ui.context import AppContext
 from app.ui.errors import show_error
 from app.ui.forms import TOUCH_STYLE, Screen
-
-if TYPE_CHECKING:
-    from app.ledger.archive.purge import PurgePlan
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +89,7 @@ class ArchiveViewer(Screen):
         self.last_output: Path | None = None
         self.lookups = Background(self)
         self.dialogs = ViewerDialogs(self)
+        self.period_jobs = PeriodJobs(self)
 
         layout = QVBoxLayout(self)
         layout.addLayout(self._source_row())
@@ -199,10 +196,10 @@ class ArchiveViewer(Screen):
             ("verifyButton", self.start_verify),
             ("exportCsv", lambda: self.ask_export("csv")),
             ("exportXlsx", lambda: self.ask_export("xlsx")),
-            ("fecButton", self.ask_fec),
-            ("archiveButton", self.ask_create_archive),
-            ("purgeButton", self.ask_purge),
-            ("auditButton", self.ask_audit_pack),
+            ("fecButton", self.period_jobs.ask_fec),
+            ("archiveButton", self.period_jobs.ask_create_archive),
+            ("purgeButton", self.period_jobs.ask_purge),
+            ("auditButton", self.period_jobs.ask_audit_pack),
         ):
             self.actions[name].clicked.connect(slot)
         self.verify_button = self.actions["verifyButton"]
@@ -240,12 +237,6 @@ class ArchiveViewer(Screen):
         self._say(outcome.message)
         if outcome.journaled:
             self.ctx.ledger_changed.emit()
-
-    def _manager(self, refusal: str) -> bool:
-        if self.ctx.can(Permission.CLOSE_PERIOD):
-            return True
-        show_error(self, ComptoirError(refusal))
-        return False
 
     def start_verify(self) -> None:
         if self.source is None:
@@ -315,125 +306,6 @@ class ArchiveViewer(Screen):
         )
         self.ops.run(f"Export {fmt.upper()}", export, self._done)
 
-    def _ask_year(self, name: str, title: str, label: str, chosen: Any) -> None:
-        """Which fiscal year of the journal: a window-modal list, newest first."""
-        if self.browser is None:
-            return
-        years = [str(p.year) for p in reversed(self.browser.periods())]
-        if not years:
-            self._say("Le journal ne contient aucun exercice.")
-            return
-        self.dialogs.ask_choice(name, title, label, years, chosen)
-
-    def ask_fec(self) -> None:
-        def folder(year: str) -> None:
-            self.dialogs.ask_folder(
-                "fecDirDialog",
-                f"Dossier du FEC {year}",
-                lambda out_dir: self.export_fec(int(year), out_dir),
-            )
-
-        self._ask_year("fecYearDialog", "Fichier des écritures comptables", "Exercice :", folder)
-
-    def export_fec(self, year: int, out_dir: Path) -> None:
-        fec = partial(
-            operations.export_fec, self.ctx.ledger, year, out_dir, operator=self.ctx.operator_name
-        )
-        self.ops.run(f"FEC {year}", fec, self._done, cancellable=False)
-
-    def ask_audit_pack(self) -> None:
-        """Choose the fiscal year, then the folder; the pack is written off the GUI thread."""
-
-        def folder(year: str) -> None:
-            self.dialogs.ask_folder(
-                "auditDirDialog",
-                f"Dossier de contrôle {year} : où l'écrire",
-                lambda out_dir: self.build_audit_pack(int(year), out_dir),
-            )
-
-        title = "Dossier pour un contrôle fiscal"
-        self._ask_year("auditYearDialog", title, "Exercice contrôlé :", folder)
-
-    def build_audit_pack(self, year: int, out_dir: Path) -> None:
-        pack = partial(
-            operations.build_audit_pack,
-            self.ctx.ledger,
-            year,
-            out_dir,
-            operator=self.ctx.operator_name,
-        )
-        self.ops.run(f"Dossier de contrôle {year}", pack, self._done, cancellable=False)
-
-    def archivable_periods(self) -> list[tuple[str, str]]:
-        """Closed months and fiscal years: (period, label), newest first."""
-        if self.browser is None:
-            return []
-        out = []
-        for entry in reversed(self.browser.closures()):
-            if entry.record_type is RecordType.YEAR_CLOSURE:
-                out.append((entry.period, f"Exercice {entry.period}"))
-            elif entry.record_type is RecordType.MONTH_CLOSURE:
-                out.append((entry.period, f"Mois de {month_label(entry.period)}"))
-        return out
-
-    def ask_create_archive(self) -> None:
-        periods = self.archivable_periods()
-        if not periods:
-            self._say("Aucun mois ni exercice clôturé à archiver.")
-            return
-        labels = [label for _, label in periods]
-        self.dialogs.ask_choice(
-            "archivePeriodDialog",
-            "Créer une archive",
-            "Période clôturée à archiver :",
-            labels,
-            lambda label: self.create_archive(periods[labels.index(label)][0]),
-        )
-
-    def create_archive(self, period: str, out_dir: Path | None = None) -> None:
-        if not self._manager("Seul un gérant peut créer une archive."):
-            return
-        archive = partial(
-            operations.create_archive,
-            self.ctx.ledger,
-            period,
-            operator=self.ctx.operator_name,
-            out_dir=out_dir,
-        )
-        self.ops.run(f"Archive {period}", archive, self._done, cancellable=False)
-
-    def ask_purge(self) -> None:
-        """Choose the archive of the year to purge; the checks run off the GUI thread, then a
-        confirmation names the year and the number of records."""
-        if not self._manager("Seul un gérant peut purger un exercice archivé."):
-            return
-        self.dialogs.ask_archive(
-            "purgeArchiveDialog",
-            "Archive de l'exercice à purger",
-            self._archive_dir(),
-            self.prepare_purge,
-        )
-
-    def prepare_purge(self, archive: Path) -> None:
-        plan = partial(operations.plan_purge, self.ctx.ledger, archive)
-        self.ops.run("Vérification avant la purge", plan, self.confirm_purge)
-
-    def confirm_purge(self, plan: PurgePlan) -> None:
-        """Window-modal and explicit: nothing is deleted unless the purge button is pressed."""
-        self.dialogs.confirm_purge(
-            plan,
-            lambda: self.purge(plan.year, plan.archive_path),
-            lambda: self._say("Purge abandonnée : rien n'a été supprimé."),
-        )
-
-    def purge(self, year: str, archive: Path) -> None:
-        if not self._manager("Seul un gérant peut purger un exercice archivé."):
-            return
-        purge = partial(
-            operations.purge_year, self.ctx.ledger, year, archive, operator=self.ctx.operator_name
-        )
-        self.ops.run(f"Purge de l'exercice {year}", purge, self._done)
-
     # -- sources ----------------------------------------------------------------------------
     def refresh(self) -> None:
         super().refresh()
@@ -449,17 +321,11 @@ class ArchiveViewer(Screen):
 
     def ask_archive_file(self) -> None:
         self.dialogs.ask_archive(
-            "archiveFileDialog", "Ouvrir une archive", self._archive_dir(), self.open_archive
+            "archiveFileDialog",
+            "Ouvrir une archive",
+            self.period_jobs.archive_dir(),
+            self.open_archive,
         )
-
-    def _archive_dir(self) -> Path:
-        try:
-            from app.ledger.archive.write import default_archive_dir
-
-            folder = default_archive_dir(Path(self.ctx.ledger.path))
-        except (ImportError, AttributeError):
-            folder = Path(self.ctx.ledger.path).parent
-        return folder if folder.is_dir() else Path(self.ctx.ledger.path).parent
 
     def open_archive(self, path: Path) -> None:
         """Load the archive into a temporary ledger file, then browse it like the journal."""

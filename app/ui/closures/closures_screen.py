@@ -95,12 +95,20 @@ def _tickets(report: PeriodTotals) -> str:
 
 
 def z_summary(
-    day: date, report: PeriodTotals, expected: dict[str, int], counted: dict[str, int]
+    day: date,
+    report: PeriodTotals,
+    expected: dict[str, int],
+    counted: dict[str, int],
+    *,
+    since: Closure | None = None,
 ) -> str:
-    """What a Z is about to record, for the cashier to check before confirming."""
+    """What a Z is about to record, for the cashier to check before confirming; ``since``:
+    the day's earlier Z, when trading went on after it."""
     tickets = _tickets(report)
-    lines = [
-        f"Clôturer la journée du {day_label(day)} ?",
+    lines = [f"Clôturer la journée du {day_label(day)} ?"]
+    if since is not None:
+        lines.append(f"Nouvelle clôture : les ventes faites depuis le Z n° {since.number}.")
+    lines += [
         "",
         f"{tickets} — total TTC {format_cents(report.total)}",
     ]
@@ -120,8 +128,20 @@ def z_summary(
     short = sum(counted[m] - expected.get(m, 0) for m in counted)
     if counted:
         lines.append(f"Écart total : {signed_cents(short)}")
-    lines += ["", "La clôture (Z) est définitive : ce qu'elle couvre ne pourra plus être modifié."]
+    lines += [
+        "",
+        "La clôture (Z) est définitive : ce qu'elle couvre ne pourra plus être modifié.",
+        "Les ventes suivantes iront sur la prochaine clôture.",
+    ]
     return "\n".join(lines)
+
+
+def closed_day_status(day: date, closure: Closure, *, again: bool) -> str:
+    """What the day panel says of a day already closed, and whether it closes again."""
+    done = f"La journée du {day_label(day)} est déjà clôturée (Z n° {closure.number})"
+    if again:
+        return f"{done} ; une nouvelle clôture couvrira les ventes faites depuis."
+    return f"{done} ; rien n'a été vendu depuis."
 
 
 def _months_before(day: date, count: int) -> list[str]:
@@ -416,16 +436,22 @@ class ClosuresScreen(Screen):
 
     def _day_chosen(self) -> None:
         day = self.day_edit.date().toPython()
-        done = self._closed(RecordType.DAY_CLOSURE, day.isoformat())
+        done = self._closed(RecordType.DAY_CLOSURE, day.isoformat())  # its latest Z
+        # Trading goes on after a Z: the last closed day closes again over what was sold
+        # since (the report runs from the last Z).
+        again = done is not None and done is self._last_day() and self._report.tickets > 0
         allowed = self.ctx.can(Permission.CLOSE_DAY)
-        self.close_day_button.setEnabled(allowed and done is None)
+        self.close_day_button.setEnabled(allowed and (done is None or again))
         if done is not None:
             self.day_status.setStyleSheet("")
-            self.day_status.setText(f"La journée du {day_label(day)} est déjà clôturée.")
+            self.day_status.setText(closed_day_status(day, done, again=again))
         elif not allowed:
             self.day_status.setText(NO_DAY_CLOSING)
-        elif self.day_status.text().endswith("déjà clôturée."):
+        elif self.day_status.text().startswith("La journée du "):
             self.day_status.clear()
+
+    def _last_day(self) -> Closure | None:
+        return next((c for c in self._closures if c.record_type is RecordType.DAY_CLOSURE), None)
 
     def _update_period_buttons(self) -> None:
         allowed = self.ctx.can(Permission.CLOSE_PERIOD)
@@ -524,7 +550,13 @@ class ClosuresScreen(Screen):
         ask_confirmation(
             self,
             "Clôture de la journée (Z)",
-            z_summary(day, self._report, self._expected, counted),
+            z_summary(
+                day,
+                self._report,
+                self._expected,
+                counted,
+                since=self._closed(RecordType.DAY_CLOSURE, day.isoformat()),
+            ),
             yes="Clôturer (Z)",
             then=lambda: self._close_day_confirmed(day, counted),
         )

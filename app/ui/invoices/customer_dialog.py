@@ -21,6 +21,7 @@ from app.customers.service import COMPANY, PERSON, CustomerInfo, FieldError, sav
 from app.errors import ComptoirError
 from app.ui.context import AppContext
 from app.ui.forms import TOUCH_STYLE, error_label, show_form_error
+from app.ui.invoices.directory_field import DirectoryField, look_up_after_save
 
 TEXT_FIELDS = (
     ("name", "Nom ou raison sociale"),
@@ -86,6 +87,8 @@ class CustomerDialog(QDialog):
         self.errors["payment_terms_days"] = error_label("termsError")
         self.errors["kind"] = error_label("kindError")
         form.addRow("", self.errors["payment_terms_days"])
+        self.directory = DirectoryField(ctx, self.info.id)
+        form.addRow("Annuaire", self.directory)
         self.general = error_label("customerError")
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
@@ -126,4 +129,5 @@ class CustomerDialog(QDialog):
             show_form_error(self.general, exc.message)
             return
         self.ctx.ledger_changed.emit()
+        look_up_after_save(self.ctx, self.saved)
         self.accept()

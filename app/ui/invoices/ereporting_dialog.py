@@ -25,7 +25,7 @@ from app.ui.models import ListModel
 
 
 class PeriodModel(ListModel):
-    HEADERS = ("Déclaration", "Du", "Au", "État", "Transmis le", "Flux")
+    HEADERS = ("Déclaration", "Du", "Au", "État", "Transmis le", "Flux", "Motif du rejet")
 
     def display(self, value: PeriodState, column: int) -> str:
         last = value.sent[-1] if value.sent else None
@@ -37,6 +37,7 @@ class PeriodModel(ListModel):
             value.state,
             f"{last.sent_at[8:10]}/{last.sent_at[5:7]}/{last.sent_at[:4]}" if last else "",
             last.flow_id if last else "",
+            value.reason,
         )[column]
 
 
@@ -54,7 +55,8 @@ class EReportingDialog(QDialog):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(5, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
         self.message = QLabel()
         self.message.setObjectName("ereportingMessage")
         self.message.setWordWrap(True)
@@ -86,12 +88,17 @@ class EReportingDialog(QDialog):
         rows = self.ctx.read(period_states)
         self.model.set_rows(rows)
         due = sum(1 for row in rows if row.due)
-        self.send_button.setEnabled(due > 0)
-        self.message.setText(
-            f"{due} période{'s' if due > 1 else ''} à transmettre."
-            if due
-            else "Rien à transmettre."
-        )
+        rejected = sum(1 for row in rows if row.rejected)
+        self.send_button.setEnabled(due + rejected > 0)
+        parts = [f"{due} période{'s' if due > 1 else ''} à transmettre."] if due else []
+        if rejected:
+            parts.append(
+                f"{rejected} déclaration{'s' if rejected > 1 else ''} "
+                f"rejetée{'s' if rejected > 1 else ''} (voir le motif) : corrigez, puis "
+                "transmettez à nouveau."
+            )
+        text = " ".join(parts) or "Rien à transmettre."
+        self.message.setText(text)
 
     def send(self, *, replace: bool) -> None:
         if replace:
@@ -102,7 +109,8 @@ class EReportingDialog(QDialog):
                 return
             periods = [chosen.period]
         else:
-            periods = [row.period for row in self.ctx.read(period_states) if row.due]
+            rows = self.ctx.read(period_states)  # a rejected report goes again as initial
+            periods = [row.period for row in rows if row.due or row.rejected]
         ledger, operator = self.ctx.ledger, self.ctx.operator_name
         self.send_button.setEnabled(False)
         self.replace_button.setEnabled(False)

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from app.customers.service import search_customers
 from app.einvoice.drafts import load_draft
 from app.einvoice.issuing import InvoiceStatus, list_documents, record_payment
-from app.einvoice.pdp.outbox import current_status
+from app.einvoice.pdp.outbox import current_status, unlisted_notice
 from app.errors import ComptoirError
 from app.sales.payments import PaymentMethod
 from app.ui.context import AppContext
@@ -172,8 +172,15 @@ class InvoicesScreen(Screen):
         self.message.setObjectName("invoiceMessage")
         self.message.setWordWrap(True)
 
+        self.unlisted = QLabel()  # invoices waiting for the directory to know their buyer
+        self.unlisted.setObjectName("unlistedBanner")
+        self.unlisted.setWordWrap(True)
+        self.unlisted.setStyleSheet("background: #fff3cd; color: #6d4c00; padding: 6px;")
+        self.unlisted.hide()
+
         layout = QVBoxLayout(self)
         layout.addWidget(title)
+        layout.addWidget(self.unlisted)
         layout.addLayout(filters)
         layout.addLayout(bar)
         layout.addWidget(self.table, 1)
@@ -205,6 +212,9 @@ class InvoicesScreen(Screen):
             )
             self.model.set_platform(platform)
             self.model.set_rows(rows)
+            notice = self.ctx.read(unlisted_notice)
+            self.unlisted.setText(notice or "")
+            self.unlisted.setVisible(bool(notice))
         finally:
             self._loading = False
 

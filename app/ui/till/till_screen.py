@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -32,12 +33,14 @@ from PySide6.QtWidgets import (
 from app.catalog.service import ProductInfo, Scan, categories, lookup_barcode, products_in
 from app.catalog.service import search_products as find_products
 from app.errors import ComptoirError, InvalidInput
+from app.ledger.closures import pending_closures
+from app.ledger.closures import today as ledger_today
 from app.ledger.journal import Recorded
 from app.ledger.operators import Permission
 from app.sales.cart import CartLine, Discount
 from app.sales.limits import unusual_line
 from app.sales.parking import park, parked_tickets, resume
-from app.sales.service import sale_refusal
+from app.sales.service import closed_day_note, payment_refusal, sale_refusal
 from app.sales.terminal.pending import record_sale_with_cards
 from app.sales.terminal.settings import terminal_config
 from app.ui.context import AppContext, documents
@@ -64,6 +67,10 @@ VAT_COLUMN, NARROW_CART = 4, 560  # below this width the cart leaves out its VAT
 TOUCH = 48  # px: the smallest target a finger hits reliably
 NOTICE_STYLE = (
     "background: #fdecea; color: #8e1b1b; border: 2px solid #e57373; border-radius: 6px;"
+    "padding: 8px; font-size: 16px; font-weight: bold;"
+)
+NOTE_STYLE = (  # the day was closed and trading goes on: news, not a refusal
+    "background: #e3f2fd; color: #0d3c61; border: 2px solid #64b5f6; border-radius: 6px;"
     "padding: 8px; font-size: 16px; font-weight: bold;"
 )
 
@@ -237,8 +244,10 @@ class TillScreen(QWidget):
     def refresh_notice(self) -> None:
         """Say before anything is scanned that no sale can be recorded now."""
         self.notice_text = self.ctx.read(sale_refusal)
-        self.notice.setText(self.notice_text or "")
-        self.notice.setVisible(self.notice_text is not None)
+        note = None if self.notice_text else self.ctx.read(closed_day_note)
+        self.notice.setStyleSheet(NOTE_STYLE if note else NOTICE_STYLE)
+        self.notice.setText(self.notice_text or note or "")
+        self.notice.setVisible(bool(self.notice_text or note))
 
     def _fill_categories(self) -> None:
         for old in self.category_group.buttons():
@@ -607,22 +616,29 @@ class TillScreen(QWidget):
             show_error(self, ComptoirError("Votre rôle ne permet pas d'encaisser."))
             return
         self.refresh_notice()
-        if self.notice_text is not None:  # refused before the customer pays, not after
-            self._say(self.notice_text, error=True)
+        # Every reason record_sale could refuse is asked now, before the customer pays.
+        cart, operator = self.model.cart, self.ctx.operator_name
+        refusal = self.ctx.read(lambda s: payment_refusal(s, cart, operator))
+        if refusal is not None:
+            self._say(refusal, error=True)
             return
+        opened_on = self.ctx.read(ledger_today)
         dialog = self.make_payment_dialog()
         dialog.finished.connect(lambda _result: self.focus_scanner())
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.accepted.connect(lambda: self.record(dialog.payments))
+        dialog.accepted.connect(lambda: self.record(dialog.payments, opened_on=opened_on))
         dialog.open()
 
-    def record(self, payments) -> Recorded | None:  # type: ignore[no-untyped-def]
+    def record(self, payments, *, opened_on: date | None = None) -> Recorded | None:  # type: ignore[no-untyped-def]
+        """``opened_on``: the day the payment dialog opened (see ``record_sale``)."""
         cart = self.model.cart
         key = self.sale_key
+        # The day changed while the customer paid: say which closures record_sale made.
+        due = self.ctx.read(pending_closures) if opened_on is not None else []
         record = self.ctx.write(
             self,
             lambda s: record_sale_with_cards(
-                s, cart, payments, self.ctx.operator_name, sale_key=key
+                s, cart, payments, self.ctx.operator_name, sale_key=key, opened_on=opened_on
             ),
         )
         if record is not None:
@@ -631,7 +647,8 @@ class TillScreen(QWidget):
             self.model.clear()
             self.last_number = record.number
             suffix = f" — rendu monnaie : {format_cents(change)}" if change else ""
-            self._say(f"Ticket {record.doc_number} enregistré{suffix}.")
+            made = "".join(f" Clôture automatique : {p.label}." for p in due)
+            self._say(f"Ticket {record.doc_number} enregistré{suffix}.{made}")
             if change:  # large, where the total was, until the next sale starts
                 set_role(self.total_label, "change")
                 self.total_label.setText(f"À rendre : {format_cents(change)}")

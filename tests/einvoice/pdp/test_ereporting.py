@@ -15,9 +15,10 @@ from app.catalog.service import save_product
 from app.customers.service import CustomerInfo, save_customer
 from app.demo import DEMO_CUSTOMERS, DEMO_SHOP
 from app.einvoice.invoices import InvoiceDraft, InvoiceLineInput
-from app.einvoice.issuing import issue_credit_note, issue_invoice
+from app.einvoice.issuing import get_document, issue_credit_note, issue_invoice, record_payment
 from app.einvoice.official import MessageRefused, validate_ereporting
-from app.einvoice.pdp.client import HttpFlowClient, PlatformError
+from app.einvoice.pdp import flux10
+from app.einvoice.pdp.client import HttpFlowClient
 from app.einvoice.pdp.config import PlatformSettings
 from app.einvoice.pdp.ereporting import (
     Period,
@@ -52,6 +53,11 @@ def matricule(monkeypatch) -> None:
 
 @pytest.fixture
 def shop(ledger):
+    return make_shop(ledger)
+
+
+def make_shop(ledger):
+    """The demo shop selling bread and wine (goods) and repairs (services)."""
     with ledger.transaction() as session:
         record_fiscal_settings(session, DEMO_SHOP, operator="Gérant")
         goods = save_product(
@@ -278,13 +284,13 @@ def test_the_sandbox_answers_a_broken_report_with_the_rule_ids(shop, clock) -> N
     broken = broken.replace(
         b"<CategoryCode>TPS1</CategoryCode>", b"<CategoryCode>TPS9</CategoryCode>"
     )
-    with (
-        SandboxPlatform() as platform,
-        _client(platform) as client,
-        pytest.raises(PlatformError) as caught,
-    ):
-        client.send_report(broken, tracking_id="t-broken")
-    assert "G8.01" in str(caught.value) and "G1.68" in str(caught.value)
+    with SandboxPlatform() as platform, _client(platform) as client:
+        ref = client.send_report(broken, tracking_id="t-broken")
+        info = client.flow_info(ref.flow_id)  # taken, then acknowledged in error
+    assert info.ack_status == "Error" and platform.reports == []
+    rules = {detail.reason_code for detail in info.ack_details}
+    assert {"G8.01", "G1.68"} <= rules
+    assert "Règle G8.01 : " in info.rejection()
 
 
 def test_a_report_breaking_a_rule_is_not_sent(shop, clock, monkeypatch) -> None:
@@ -292,3 +298,38 @@ def test_a_report_breaking_a_rule_is_not_sent(shop, clock, monkeypatch) -> None:
     monkeypatch.setenv("COMPTOIR_PDP_MATRICULE", "00042")  # 5 characters: G6.22
     with pytest.raises(MessageRefused, match=r"G6\.22"), shop["ledger"].reader() as session:
         build_report(session, FIRST_DECADE)
+
+
+def test_10_2_payments_of_invoices_abroad_whose_vat_is_due_on_payment(shop, clock) -> None:
+    ledger = shop["ledger"]
+    clock.set_local(date(2026, 3, 2), time(10))
+    with ledger.transaction() as session:
+        belgian = save_customer(session, CustomerInfo(**DEMO_CUSTOMERS[1])).id
+        services = InvoiceLineInput("Atelier", Decimal(1), 10000, 2000, nature="services")
+        goods = InvoiceLineInput("Farine", Decimal(1), 5000, 550, nature="goods")
+        issue_invoice(session, InvoiceDraft(belgian, (services,)), operator="Camille")
+        issue_invoice(session, InvoiceDraft(belgian, (goods,)), operator="Camille")
+    _close(ledger, clock, date(2026, 3, 2))
+    clock.set_local(date(2026, 3, 16), time(10))
+    with ledger.transaction() as session:
+        total = get_document(session, "F2026-000001").body["total"]
+        record_payment(session, "F2026-000001", total // 2, operator="Camille")
+        record_payment(session, "F2026-000002", 1000, operator="Camille")  # goods: no 10.2
+    _close(ledger, clock, date(2026, 3, 16))
+    with ledger.reader() as session:
+        report = build_report(session, MARCH_PAYMENTS)
+    root = etree.fromstring(report.content)
+    [invoice] = root.findall("PaymentsReport/Invoice")
+    assert invoice.findtext("InvoiceID") == "F2026-000001"
+    assert invoice.findtext("IssueDate") == "20260302"
+    assert invoice.findtext("Payment/Date") == "20260316"
+    amounts = [
+        (sub.findtext("TaxPercent"), sub.findtext("Amount"))
+        for sub in invoice.iterfind("Payment/SubTotals")
+    ]
+    assert amounts == [("20.00", flux10.euros(total // 2))]
+    assert report.invoice_payments[0].amounts == ((2000, total // 2),)
+    # The unitary payments come before any aggregated one, as the schema orders them.
+    assert [child.tag for child in root.find("PaymentsReport")][:2] == ["ReportPeriod", "Invoice"]
+    checked = validate_ereporting(report.content)
+    assert checked.ok and checked.rules == RULES
