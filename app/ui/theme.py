@@ -139,6 +139,13 @@ QLabel[role="notice"] {{
 }}
 QLabel#screenTitle {{ font-size: 24px; font-weight: bold; }}
 
+QLabel#closedNotice {{
+    color: #8e1b1b; background: #fdecea; border: 2px solid #e57373; border-radius: 6px;
+    padding: 8px; font-size: 16px; font-weight: bold;
+}}
+QLabel#closedNotice[role="note"] {{
+    color: #0d3c61; background: #e3f2fd; border-color: #64b5f6;
+}}
 QLineEdit#barcode {{ font-size: 18px; }}
 QLabel#pendingQuantity {{ font-size: 18px; font-weight: bold; color: {SELECTION}; }}
 QTableView#cartTable {{ font-size: 15px; }}

@@ -65,14 +65,6 @@ TILE_WIDTH = 170  # px: a wider screen shows more columns of tiles
 COLUMN_WIDTHS = (0, 86, 78, 70, 54, 84)  # the article takes what is left
 VAT_COLUMN, NARROW_CART = 4, 560  # below this width the cart leaves out its VAT column
 TOUCH = 48  # px: the smallest target a finger hits reliably
-NOTICE_STYLE = (
-    "background: #fdecea; color: #8e1b1b; border: 2px solid #e57373; border-radius: 6px;"
-    "padding: 8px; font-size: 16px; font-weight: bold;"
-)
-NOTE_STYLE = (  # the day was closed and trading goes on: news, not a refusal
-    "background: #e3f2fd; color: #0d3c61; border: 2px solid #64b5f6; border-radius: 6px;"
-    "padding: 8px; font-size: 16px; font-weight: bold;"
-)
 
 
 class TillScreen(QWidget):
@@ -94,7 +86,6 @@ class TillScreen(QWidget):
 
         self.notice = QLabel()
         self.notice.setObjectName("closedNotice")
-        self.notice.setStyleSheet(NOTICE_STYLE)
         self.notice.setWordWrap(True)
         self.notice.hide()
 
@@ -245,7 +236,8 @@ class TillScreen(QWidget):
         """Say before anything is scanned that no sale can be recorded now."""
         self.notice_text = self.ctx.read(sale_refusal)
         note = None if self.notice_text else self.ctx.read(closed_day_note)
-        self.notice.setStyleSheet(NOTE_STYLE if note else NOTICE_STYLE)
+        # A day closed while trading goes on is news (role "note"), not a refusal.
+        set_role(self.notice, "note" if note else "")
         self.notice.setText(self.notice_text or note or "")
         self.notice.setVisible(bool(self.notice_text or note))
 
