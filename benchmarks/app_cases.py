@@ -26,6 +26,8 @@ app = QApplication(sys.argv)
 from app.staff.service import list_operators
 from app.ui.context import AppContext
 from app.ui.main_window import MainWindow, dispose, open_ledger_for_gui
+from app.ui.theme import apply_theme
+apply_theme(app)
 ledger = open_ledger_for_gui(Path(sys.argv[1]), "real")
 with ledger.reader() as session:
     operator = list_operators(session)[0]
@@ -84,6 +86,7 @@ def bench_till(ctx) -> list[Result]:  # type: ignore[no-untyped-def]
 
     from app.ui.context import AppContext
     from app.ui.main_window import MainWindow, dispose
+    from app.ui.theme import apply_theme
 
     products = 2_000 if ctx.quick else CATALOG_SIZE
     clock = BenchClock()
@@ -91,6 +94,7 @@ def bench_till(ctx) -> list[Result]:  # type: ignore[no-untyped-def]
     ledger, manager = _shop(path, clock, products)
     results = [_cold_start(path, ctx)]
     app = QApplication.instance() or QApplication(sys.argv)
+    apply_theme(app)  # the stylesheet is part of what a widget costs to show
     window = MainWindow(AppContext(ledger, manager))
     window.resize(1024, 768)
     window.show()

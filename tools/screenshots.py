@@ -1,7 +1,7 @@
 """Write the screenshots of docs/screenshots/: the till (1024×768, the smallest screen it
-serves, and 1920×1080), the login with its PIN pad, the payment dialog, the closures
-screen and its Z confirmation, the till after the Z, a receipt and a Z report (PDF pages
-rendered with pdftoppm).
+serves, and 1920×1080), the login with its PIN pad, the payment dialog, the invoice
+editor, the closures screen and its Z confirmation, the till after the Z, a receipt and a
+Z report (PDF pages rendered with pdftoppm).
 
 Run through `make screenshots`; it uses a throw-away demo shop in a temporary folder.
 """
@@ -48,10 +48,12 @@ def main(out: Path) -> int:
     from app.ui.context import AppContext
     from app.ui.login import LoginDialog
     from app.ui.main_window import PAGES, MainWindow, dispose
+    from app.ui.theme import apply_theme
     from app.ui.translations import install_french
 
     app = QApplication.instance() or QApplication(sys.argv)
     install_french(app)
+    apply_theme(app)
     out.mkdir(parents=True, exist_ok=True)
     ledger = run_demo(work / "demo.sqlite", days=3, with_invoices=True)
     tz = ZoneInfo(ledger.timezone)
@@ -129,6 +131,7 @@ def main(out: Path) -> int:
     window.nav.setCurrentRow(PAGES.index("Factures"))
     app.processEvents()
     window.grab().save(str(out / "invoices.png"))
+    invoice_editor_shot(window, out)
 
     periods = window.ask_ereport()  # the e-reporting periods of the demo's VAT regime
     periods.resize(900, 420)
@@ -169,6 +172,24 @@ def main(out: Path) -> int:
     return 0
 
 
+def invoice_editor_shot(window, out: Path) -> None:  # type: ignore[no-untyped-def]
+    """A new invoice with three catalog lines, at the size of a 1024×768 screen."""
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui.invoices.invoice_editor import InvoiceEditor
+    from app.ui.main_window import dispose
+
+    editor = InvoiceEditor(window.ctx, window)
+    editor.resize(1024, 740)
+    editor.show()
+    for index in (0, 5, 11):
+        editor.product.setCurrentIndex(index)
+        editor.add_product()
+    QApplication.processEvents()
+    editor.grab().save(str(out / "invoice-editor.png"))
+    dispose(editor)
+
+
 def training_shots(work: Path, out: Path) -> None:
     """The till in mode formation (till_training.png) and one of its receipts
     (receipt_training.png): a real shop, switched to training by its manager."""
@@ -203,7 +224,8 @@ def training_shots(work: Path, out: Path) -> None:
     for code in ("3760123450010", "3760123450263", "3760123450294"):
         window.till.barcode.setText(code)
         window.till.scan()
-    app.processEvents()
+    for _ in range(3):  # the tiles are laid out again once the window has its size
+        app.processEvents()
     window.grab().save(str(out / "till_training.png"))
     dialog = window.till.make_payment_dialog()
     dialog.add_payment(PaymentMethod.CARD)

@@ -37,7 +37,7 @@ class ClockJumpDialog(QDialog):
         self.pin.returnPressed.connect(self.try_accept)
         self.error = QLabel()
         self.error.setObjectName("clockJumpError")
-        self.error.setStyleSheet("color: #b00020;")
+        self.error.setProperty("role", "error")
         confirm = QPushButton("Confirmer la date")
         confirm.setObjectName("clockJumpConfirm")
         confirm.setMinimumHeight(48)

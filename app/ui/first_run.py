@@ -64,7 +64,7 @@ class FirstRunDialog(QDialog):
         self.demo.setChecked(True)
         self.error = QLabel()
         self.error.setObjectName("firstRunError")
-        self.error.setStyleSheet("color: #b00020;")
+        self.error.setProperty("role", "error")
         self.error.setWordWrap(True)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel

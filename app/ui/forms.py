@@ -1,4 +1,4 @@
-"""Helpers the back-office forms share: touch-sized style, errors shown beside a form."""
+"""Helpers the back-office forms share: errors shown beside a form, screens loaded lazily."""
 
 from __future__ import annotations
 
@@ -15,20 +15,9 @@ from app.ui.context import AppContext
 
 T = TypeVar("T")
 
-TOUCH_STYLE = """
-QLineEdit, QComboBox, QSpinBox, QDateEdit, QPushButton { min-height: 40px; font-size: 15px; }
-QPushButton { padding: 0 16px; }
-QCheckBox { font-size: 15px; min-height: 36px; }
-QCheckBox::indicator { width: 26px; height: 26px; }
-QLabel { font-size: 15px; }
-QTableView { font-size: 14px; }
-QTabBar::tab { min-height: 40px; padding: 0 18px; font-size: 15px; }
-QLabel#screenTitle { font-size: 24px; font-weight: bold; }
-QGroupBox { font-size: 16px; font-weight: bold; }
-QLabel[role="error"] { color: #c62828; font-weight: bold; }
-QLabel[role="status"] { color: #2e7d32; }
-QLabel[role="notice"] { color: #6d4c00; background: #fff3cd; padding: 8px; }
-"""
+# Touch sizes, fonts and the error/status/notice looks of every form come from the
+# application's theme (app/ui/theme.py): a screen that sets this style adds nothing to it.
+TOUCH_STYLE = ""
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,7 @@ from app.ui.settings.catalog_screen import CatalogScreen
 from app.ui.settings.key_copy import import_at_start
 from app.ui.settings.settings_screen import SettingsScreen
 from app.ui.start_check import check_at_start
+from app.ui.theme import apply_theme
 from app.ui.till.card_settlement import offer_card_settlement
 from app.ui.till.correction_dialog import CorrectionDialog
 from app.ui.till.customer_display import CustomerDisplays
@@ -110,9 +111,6 @@ class MainWindow(QMainWindow):
         self.nav = QListWidget()
         self.nav.setObjectName("navigation")
         self.nav.setFixedWidth(140)
-        self.nav.setStyleSheet(
-            "QListWidget { font-size: 17px; } QListWidget::item { min-height: 48px; }"
-        )
         self.nav.addItems(PAGES)
         self.nav.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.stack = QStackedWidget()
@@ -515,6 +513,7 @@ def run(path: Path, *, kind: str = "real") -> int:
     app.setDesktopFileName("comptoir")  # Linux: matches installer/comptoir.desktop
     app.setWindowIcon(QIcon(str(APP_ICON)))
     install_french(app)
+    apply_theme(app)
     try:
         try:
             ledger = open_ledger_for_gui(path, kind)

@@ -11,6 +11,15 @@ from app.ledger.settings import record_fiscal_settings
 from app.staff.service import add_operator
 from app.ui.context import AppContext
 from app.ui.main_window import MainWindow
+from app.ui.theme import apply_theme
+
+
+@pytest.fixture(autouse=True)
+def _themed(request):
+    """Widgets under test look as in the application: the theme sets sizes that layouts
+    and geometry checks depend on."""
+    if {"qtbot", "qapp"} & set(request.fixturenames):
+        apply_theme(request.getfixturevalue("qapp"))
 
 
 @pytest.fixture

@@ -284,6 +284,7 @@ def test_the_z_is_confirmed_and_trading_goes_on_into_the_next_z(
     assert till.notice.text() == (
         "Journée clôturée à 19:00 (Z n° 1) — les ventes suivantes iront sur la prochaine clôture."
     )
+    assert till.notice.property("role") == "note"  # news in blue, not a red refusal
     clock.advance(minutes=7)
     _scan(qtbot, till.barcode, BAGUETTE)
     qtbot.keyClick(till.barcode, Qt.Key.Key_F12)

@@ -96,6 +96,7 @@ class InvoiceEditor(QDialog):
         add_free.clicked.connect(lambda: self._add(new_line(label="Prestation")))
         remove = QPushButton("Supprimer la ligne")
         remove.setObjectName("removeLine")
+        remove.setProperty("role", "danger")
         remove.clicked.connect(self.remove_line)
         line_bar = QHBoxLayout()
         for widget in (self.product, add_product, add_free, remove):
@@ -153,7 +154,6 @@ class InvoiceEditor(QDialog):
 
         self.totals = QLabel()
         self.totals.setObjectName("totals")
-        self.totals.setStyleSheet("font-size: 18px; font-weight: bold;")
         self.error = error_label("editorError")
         self.findings = QPlainTextEdit()
         self.findings.setObjectName("findings")
@@ -162,7 +162,7 @@ class InvoiceEditor(QDialog):
         self.findings.setMaximumHeight(140)
         issue = QPushButton("Émettre la facture")
         issue.setObjectName("issueInvoice")
-        issue.setStyleSheet("font-weight: bold;")
+        issue.setProperty("role", "primary")
         issue.clicked.connect(self.issue)
         cancel = QPushButton("Fermer (garder le brouillon)")
         cancel.setObjectName("closeEditor")

@@ -53,16 +53,13 @@ class PaymentDialog(QDialog):
 
         self.total_label = QLabel(f"À payer : {format_cents(total_cents)}")
         self.total_label.setObjectName("paymentTotal")
-        self.total_label.setStyleSheet("font-size: 28px; font-weight: bold;")
         self.remaining_label = QLabel()
         self.remaining_label.setObjectName("remaining")
-        self.remaining_label.setStyleSheet("font-size: 20px;")
         self.change_label = QLabel()
         self.change_label.setObjectName("change")
-        self.change_label.setStyleSheet("font-size: 24px; color: #0a7d32; font-weight: bold;")
         self.error_label = QLabel()
         self.error_label.setObjectName("paymentError")
-        self.error_label.setStyleSheet("color: #b00020;")
+        self.error_label.setProperty("role", "error")
         self.error_label.setWordWrap(True)
         self.amount = QLineEdit()
         self.amount.setObjectName("amount")
@@ -103,6 +100,7 @@ class PaymentDialog(QDialog):
 
         self.ok_button = QPushButton("Valider le ticket (Entrée)")
         self.ok_button.setObjectName("validatePayment")
+        self.ok_button.setProperty("role", "primary")
         self.ok_button.setMinimumHeight(56)
         self.ok_button.clicked.connect(self.accept)
         self.ok_button.setDefault(True)
@@ -111,10 +109,9 @@ class PaymentDialog(QDialog):
         self.back_button = cancel
         self.card_panel = QWidget()
         self.card_panel.setObjectName("cardPanel")
-        self.card_panel.setStyleSheet("#cardPanel { background: #fff4d6; border-radius: 6px; }")
+        self.card_panel.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)  # its colour
         self.card_label = QLabel()
         self.card_label.setObjectName("cardWaiting")
-        self.card_label.setStyleSheet("font-size: 22px; font-weight: bold; padding: 8px;")
         self.card_cancel = QPushButton("Annuler")
         self.card_cancel.setObjectName("cardCancel")
         self.card_cancel.setMinimumSize(130, 52)

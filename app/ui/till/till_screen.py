@@ -4,7 +4,6 @@ code scanned while the focus is in the search field is still rung up."""
 from __future__ import annotations
 
 import dataclasses
-import textwrap
 import uuid
 from collections.abc import Callable
 from datetime import date
@@ -15,6 +14,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QResizeEvent, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QButtonGroup,
     QDialog,
     QFrame,
     QGridLayout,
@@ -45,6 +45,8 @@ from app.sales.terminal.pending import record_sale_with_cards
 from app.sales.terminal.settings import terminal_config
 from app.ui.context import AppContext, documents
 from app.ui.errors import show_error
+from app.ui.theme import set_role
+from app.ui.till import tiles
 from app.ui.till.card_terminal import CardTerminal
 from app.ui.till.cart_model import CartModel
 from app.ui.till.entry import ScanCatcher, ends_with_times, parse_entry
@@ -63,21 +65,6 @@ TILE_WIDTH = 170  # px: a wider screen shows more columns of tiles
 COLUMN_WIDTHS = (0, 86, 78, 70, 54, 84)  # the article takes what is left
 VAT_COLUMN, NARROW_CART = 4, 560  # below this width the cart leaves out its VAT column
 TOUCH = 48  # px: the smallest target a finger hits reliably
-NOTICE_STYLE = (
-    "background: #fdecea; color: #8e1b1b; border: 2px solid #e57373; border-radius: 6px;"
-    "padding: 8px; font-size: 16px; font-weight: bold;"
-)
-NOTE_STYLE = (  # the day was closed and trading goes on: news, not a refusal
-    "background: #e3f2fd; color: #0d3c61; border: 2px solid #64b5f6; border-radius: 6px;"
-    "padding: 8px; font-size: 16px; font-weight: bold;"
-)
-
-
-TOTAL_STYLE = "font-size: 32px; font-weight: bold;"
-CHANGE_STYLE = (
-    "font-size: 40px; font-weight: bold; color: white; background: #0a5c2e; "
-    "padding: 4px 12px; border-radius: 6px;"
-)
 
 
 class TillScreen(QWidget):
@@ -90,6 +77,8 @@ class TillScreen(QWidget):
         self.model = CartModel()
         self._sale_key: str | None = None
         self.category_id: int | None = None
+        self.tones: dict[str, str] = {}  # category name: its colour on tiles (tiles.py)
+        self.category_group = QButtonGroup(self)  # the chosen category stands out
         self.last_number: int | None = None
         self.pending_quantity: Decimal | None = None
         self.notice_text: str | None = None
@@ -97,7 +86,6 @@ class TillScreen(QWidget):
 
         self.notice = QLabel()
         self.notice.setObjectName("closedNotice")
-        self.notice.setStyleSheet(NOTICE_STYLE)
         self.notice.setWordWrap(True)
         self.notice.hide()
 
@@ -105,15 +93,11 @@ class TillScreen(QWidget):
         self.barcode.setObjectName("barcode")
         self.barcode.setPlaceholderText("Code-barres, ou « 24* » puis l'article")
         self.barcode.setMinimumHeight(TOUCH)
-        self.barcode.setStyleSheet("font-size: 18px;")
         self.barcode.returnPressed.connect(self.scan)
         self.barcode.textEdited.connect(self._typed)
         self.barcode.installEventFilter(self)
         self.quantity_label = QLabel()
         self.quantity_label.setObjectName("pendingQuantity")
-        self.quantity_label.setStyleSheet(
-            "font-size: 18px; font-weight: bold; color: #0b3d91; padding: 0 6px;"
-        )
         self.quantity_label.hide()
         self.message = QLabel()
         self.message.setObjectName("tillMessage")
@@ -125,7 +109,7 @@ class TillScreen(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.table.setStyleSheet("font-size: 15px;")
+        self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().setDefaultSectionSize(36)
         header = self.table.horizontalHeader()
         # Fixed widths: sizing columns to their contents re-measures every row on each
@@ -139,7 +123,7 @@ class TillScreen(QWidget):
 
         self.total_label = QLabel()
         self.total_label.setObjectName("total")
-        self.total_label.setStyleSheet(TOTAL_STYLE)
+        self.total_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.vat_label = QLabel()
         self.vat_label.setObjectName("vatBreakdown")
         self.vat_label.setWordWrap(True)
@@ -163,6 +147,7 @@ class TillScreen(QWidget):
         grid_host.setLayout(self.grid)
         scroll = self.product_scroll = QScrollArea()
         self.grid_columns = GRID_COLUMNS
+        self.tile_line = tiles.line_length(0)  # characters of a name per line of a tile
         scroll.setObjectName("productScroll")
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -233,9 +218,8 @@ class TillScreen(QWidget):
             else:
                 grid.addWidget(button, i // 4, i % 4)
             self.buttons[name] = button
-        self.buttons["pay"].setStyleSheet(
-            "font-size: 22px; font-weight: bold; background: #2e7d32; color: white;"
-        )
+        set_role(self.buttons["pay"], "primary")
+        set_role(self.buttons["deleteLine"], "danger")
         return grid
 
     def refresh(self) -> None:
@@ -252,21 +236,23 @@ class TillScreen(QWidget):
         """Say before anything is scanned that no sale can be recorded now."""
         self.notice_text = self.ctx.read(sale_refusal)
         note = None if self.notice_text else self.ctx.read(closed_day_note)
-        self.notice.setStyleSheet(NOTE_STYLE if note else NOTICE_STYLE)
+        # A day closed while trading goes on is news (role "note"), not a refusal.
+        set_role(self.notice, "note" if note else "")
         self.notice.setText(self.notice_text or note or "")
         self.notice.setVisible(bool(self.notice_text or note))
 
     def _fill_categories(self) -> None:
+        for old in self.category_group.buttons():
+            self.category_group.removeButton(old)
         _empty(self.categories_bar)
-        for i, (category_id, name, _color) in enumerate(
-            [(None, "Tout", ""), *self.ctx.read(categories)]
-        ):
-            button = QPushButton(name)
-            button.setObjectName(f"category_{category_id or 'all'}")
-            button.setMinimumHeight(TOUCH)
-            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        known = self.ctx.read(categories)
+        self.tones = tiles.category_tones(name for _id, name, _color in known)
+        for i, (category_id, name, _color) in enumerate([(None, "Tout", ""), *known]):
+            tone = tiles.tone_of(self.tones, category_id and name)
+            button = tiles.category_button(category_id, name, tone, category_id == self.category_id)
+            self.category_group.addButton(button)
             button.clicked.connect(lambda _=False, c=category_id: self._choose_category(c))
-            self.categories_bar.addWidget(button, i // 4, i % 4)
+            self.categories_bar.addWidget(button, i // 3, i % 3)
 
     def _choose_category(self, category_id: int | None) -> None:
         self.category_id = category_id
@@ -277,21 +263,18 @@ class TillScreen(QWidget):
         _empty(self.grid)
         columns = self.grid_columns
         for i, product in enumerate(self._shown_products()):
-            unit = " /kg" if product.weighed else ""
-            name = "\n".join(textwrap.wrap(product.name, 15, max_lines=2, placeholder="…"))
-            button = QPushButton(f"{name}\n{format_cents(product.price_cents)}{unit}")
-            button.setObjectName(f"product_{product.id}")
-            button.setToolTip(product.name)
-            button.setMinimumSize(100, 72)
-            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            tone = tiles.tone_of(self.tones, product.category)
+            button = tiles.product_tile(product, tone, self.tile_line)
             button.clicked.connect(lambda _=False, p=product: self.add_product(p))
             self.grid.addWidget(button, i // columns, i % columns)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        columns = max(GRID_COLUMNS, self.product_scroll.viewport().width() // TILE_WIDTH)
-        if columns != self.grid_columns:
-            self.grid_columns = columns
+        width = self.product_scroll.viewport().width()
+        columns = max(GRID_COLUMNS, width // TILE_WIDTH)
+        line = tiles.line_length(width // columns)
+        if (columns, line) != (self.grid_columns, self.tile_line):
+            self.grid_columns, self.tile_line = columns, line
             self._fill_grid()
         self.table.setColumnHidden(VAT_COLUMN, self.table.width() < NARROW_CART)
 
@@ -311,7 +294,7 @@ class TillScreen(QWidget):
             self.barcode.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _show_totals(self, totals) -> None:  # type: ignore[no-untyped-def]
-        self.total_label.setStyleSheet(TOTAL_STYLE)
+        set_role(self.total_label, "")
         self.total_label.setText(f"Total : {format_cents(totals.total_cents)}")
         self.vat_label.setText(
             "   ".join(
@@ -320,7 +303,7 @@ class TillScreen(QWidget):
         )
 
     def _say(self, text: str, error: bool = False) -> None:
-        self.message.setStyleSheet("color: #b00020;" if error else "color: #0a5c2e;")
+        set_role(self.message, "error" if error else "status")
         self.message.setText(text)
         self._error = error
 
@@ -659,7 +642,7 @@ class TillScreen(QWidget):
             made = "".join(f" Clôture automatique : {p.label}." for p in due)
             self._say(f"Ticket {record.doc_number} enregistré{suffix}.{made}")
             if change:  # large, where the total was, until the next sale starts
-                self.total_label.setStyleSheet(CHANGE_STYLE)
+                set_role(self.total_label, "change")
                 self.total_label.setText(f"À rendre : {format_cents(change)}")
             self.sale_recorded.emit(record)
             cash = any(p["method"] == "cash" for p in record.body["tendered"])

@@ -29,6 +29,7 @@ class Keypad(QWidget):
         super().__init__(parent)
         self.target = target
         self.setObjectName(name)
+        self.setProperty("role", "keypad")  # large bold keys (app/ui/theme.py)
         self.buttons: dict[str, QPushButton] = {}
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
@@ -43,7 +44,6 @@ class Keypad(QWidget):
                 button.setMaximumHeight(size + 16)
                 button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
                 button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-                button.setStyleSheet("font-size: 20px; font-weight: bold;")
                 button.clicked.connect(lambda _=False, k=key: self.press(k))
                 grid.addWidget(button, r, c)
                 self.buttons[key] = button
