@@ -5,7 +5,8 @@ The words are drawn from the real command tree (its commands and options), from 
 each option might get (good and bad dates, periods, amounts, numbers, paths) and from
 hostile strings (U+FFFE, lone surrogates, control characters, the empty string, very long
 ones). Nothing here starts a server or the GUI: the GUI (no command), ``demo`` and
-``pdp-sandbox`` are replaced by stubs, so their parsing is fuzzed but not their run.
+``pdp-sandbox`` and ``terminal-sandbox`` are replaced by stubs, so their parsing is fuzzed
+but not their run (a sandbox serves until it is stopped).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import app.cli
-from app.cli import demo, pdp
+from app.cli import demo, pdp, terminal
 from app.cli.parser import build_parser
 from app.demo import run_demo
 
@@ -141,6 +142,7 @@ def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(app.cli, "_gui", lambda args: 0)
     monkeypatch.setattr(demo, "run_demo", lambda args: 0)
     monkeypatch.setattr(pdp, "run_sandbox", lambda args: 0)
+    monkeypatch.setattr(terminal, "run_sandbox", lambda args: 0)
     data.mkdir()
     path = data / "comptoir.sqlite"
     # A few days of a shop's trading (tickets, invoices, closures) as its real ledger.
