@@ -32,3 +32,5 @@ class Product(Base):
     active: Mapped[bool] = mapped_column(default=True)
     # goods | services | not_subject | margin (app/catalog/nature.py); None: by VAT rate
     nature: Mapped[str | None] = mapped_column(String(16), default=None)
+    # A picture for the till's tile: a file name in the data folder (app/catalog/images.py)
+    image: Mapped[str | None] = mapped_column(String(64), default=None)

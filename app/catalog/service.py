@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from stdnum import ean as stdnum_ean
 
+from app.catalog.images import store_image
 from app.catalog.models import Category, Product
 from app.catalog.nature import check_nature
 from app.errors import InvalidInput
@@ -37,6 +38,7 @@ class ProductInfo:
     open_price: bool
     active: bool
     nature: str | None = None  # None: the default for the VAT rate (nature.default_nature)
+    image: str | None = None  # the tile's picture (images.image_path)
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ def _info(product: Product, category: str | None) -> ProductInfo:
         product.open_price,
         product.active,
         product.nature,
+        product.image,
     )
 
 
@@ -228,6 +231,21 @@ def save_product(
     session.add(product)
     session.flush()
     return _info(product, category)
+
+
+def set_product_image(
+    session: Session, product_id: int, source: Path | None, *, operator: str
+) -> ProductInfo:
+    """Give the product the picture in ``source`` (checked and reduced, see
+    ``images.store_image``), or take its picture away (``None``)."""
+    require(session, operator, Permission.EDIT_CATALOG)
+    product = session.get(Product, product_id)
+    if product is None:
+        raise InvalidInput("Article introuvable.")
+    product.image = store_image(source) if source is not None else None
+    session.flush()
+    category = session.get(Category, product.category_id) if product.category_id else None
+    return _info(product, category.name if category else None)
 
 
 def load_demo_catalog(session: Session, *, operator: str, path: Path = DEMO_CATALOG) -> int:

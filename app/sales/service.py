@@ -261,18 +261,32 @@ def refundable(session: Session, original: Ticket) -> list[tuple[Decimal, int]]:
     return left
 
 
-def refund_lines(
+@dataclass(frozen=True)
+class RefundPlan:
+    """What a partial refund would record: its lines and total (negative), checked."""
+
+    original: Ticket
+    lines: list[dict[str, Any]]
+    total: int
+
+    @property
+    def cents(self) -> int:
+        """The amount paid back to the customer (positive)."""
+        return -self.total
+
+
+def plan_refund(
     session: Session,
     number: int,
     items: Sequence[tuple[int, Decimal | int | str]],
     *,
-    method: PaymentMethod | str = PaymentMethod.CASH,
     operator: str,
     reason: str,
-) -> Recorded:
-    """Refund some quantities of some lines of a sale (a partial counter-entry)."""
+) -> RefundPlan:
+    """Check a refund of some quantities of some lines and compute it, writing nothing
+    (a card credit is asked of the terminal for exactly this amount before recording)."""
     require(session, operator, Permission.CORRECT)
-    reason = _reason(reason)
+    _reason(reason)
     original = _original_sale(session, number)
     if not items:
         raise InvalidInput("Choisissez au moins une ligne à rembourser.")
@@ -312,17 +326,32 @@ def refund_lines(
     total = sum(line["total"] for line in lines)
     if total == 0 or abs(total) >= MAX_AMOUNT_CENTS:
         raise InvalidInput("Le montant à rembourser est nul.")
-    settlement = settle(total, [Payment(PaymentMethod(method), total)])
+    return RefundPlan(original, lines, total)
+
+
+def refund_lines(
+    session: Session,
+    number: int,
+    items: Sequence[tuple[int, Decimal | int | str]],
+    *,
+    method: PaymentMethod | str = PaymentMethod.CASH,
+    operator: str,
+    reason: str,
+) -> Recorded:
+    """Refund some quantities of some lines of a sale (a partial counter-entry)."""
+    plan = plan_refund(session, number, items, operator=operator, reason=reason)
+    reason = _reason(reason)
+    settlement = settle(plan.total, [Payment(PaymentMethod(method), plan.total)])
     body = _ticket_body(
         REFUND,
-        lines,
+        plan.lines,
         0,
-        _by_rate(lines),
+        _by_rate(plan.lines),
         settlement,
-        original={"seq": original.seq, "number": original.number},
+        original={"seq": plan.original.seq, "number": plan.original.number},
         reason=reason,
     )
-    return append(session, RecordType.TICKET, body, operator=operator, ref_seq=original.seq)
+    return append(session, RecordType.TICKET, body, operator=operator, ref_seq=plan.original.seq)
 
 
 def _prorata(cents: int, qty: Decimal, of_qty: Decimal) -> int:

@@ -215,3 +215,54 @@ def test_nothing_else_is_taken_while_the_terminal_waits(qtbot, till, shop, sandb
     assert len(sandbox.transactions) == 1
     qtbot.mouseClick(dialog.card_cancel, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not dialog.card_panel.isVisible(), timeout=5000)
+
+
+def test_a_partial_refund_by_card_credits_the_card_first(
+    qtbot, window, till, shop, sandbox
+) -> None:
+    dialog = _open(qtbot, till, BAGUETTE, WINE)  # 1,30 € + 11,50 €
+    _card(qtbot, dialog)
+    qtbot.waitUntil(lambda: dialog.ok_button.isEnabled(), timeout=5000)
+    qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+
+    correction = window.open_correction()
+    correction.load()
+    wine = next(
+        i for i in range(correction.lines.count()) if "Vin" in correction.lines.item(i).text()
+    )
+    correction.lines.item(wine).setCheckState(Qt.CheckState.Checked)
+    correction.method.setCurrentIndex(correction.method.findData("card"))
+    qtbot.keyClicks(correction.reason, "Bouteille bouchonnee")
+    qtbot.keyClicks(correction.pin, "1234")
+    qtbot.mouseClick(correction.findChild(QPushButton, "refundLines"), Qt.MouseButton.LeftButton)
+    _sale, refund = _tickets(shop["ledger"])
+    assert refund["kind"] == "refund" and refund["total"] == -1150
+    assert [p["method"] for p in refund["payments"]] == ["card"]
+    assert [(t.kind, t.amount_cents) for t in sandbox.transactions] == [
+        ("debit", 1280),
+        ("credit", 1150),  # exactly what the refund records, before it is recorded
+    ]
+    assert _unsettled(shop) == []
+
+
+def test_a_partial_card_refund_interrupted_is_recorded_at_the_next_start(shop) -> None:
+    from app.sales.payments import PaymentMethod
+    from app.sales.terminal.protocol import Answer
+    from tests.helpers import ring
+
+    ledger = shop["ledger"]
+    ring(ledger, ("Vin", 1150, 2, 2000), method=PaymentMethod.CARD, operator="Yanis")
+    with ledger.transaction() as session:
+        attempt = pending.begin(
+            session, sale_key="refund-test", amount_cents=1150, operator="Camille",
+            credit=True, refunds=(1, [(0, "1")], "Casse"),
+        )  # fmt: skip
+    approved = Answer(True, "10", "", "042042", "4970XXXXXXXX1234", ())
+    with ledger.transaction() as session:
+        pending.record_answer(session, attempt.id, approved)
+    # The till stopped here: the next start records the refund the card was credited for.
+    with ledger.transaction() as session:
+        recorded = pending.record_leftover(session, attempt.id, operator="Camille")
+    assert recorded.body["kind"] == "refund" and recorded.body["total"] == -1150
+    assert [p["method"] for p in recorded.body["payments"]] == ["card"]
+    assert _unsettled(shop) == []

@@ -35,7 +35,7 @@ from app.ledger.store import ledger_of
 from app.sales.cart import Cart
 from app.sales.parking import cart_from_payload, cart_payload
 from app.sales.payments import Payment, PaymentMethod
-from app.sales.service import cancel_ticket, record_sale
+from app.sales.service import cancel_ticket, record_sale, refund_lines
 from app.sales.terminal.models import CardTransaction
 from app.sales.terminal.protocol import Answer
 from app.values.money import format_cents
@@ -130,11 +130,13 @@ def begin(
     payments: Sequence[Payment] = (),
     credit: bool = False,
     cancels: tuple[int, str] | None = None,
+    refunds: tuple[int, Sequence[tuple[int, str]], str] | None = None,
 ) -> CardAttempt:
     """Journal a transaction about to be sent; the caller commits before sending it.
 
     ``cancels`` (ticket number, reason): a credit that pays back a ticket being cancelled,
-    so that the cancellation can be recorded after an interruption."""
+    so that the cancellation can be recorded after an interruption; ``refunds`` (ticket
+    number, (line, quantity) pairs, reason): the same for a partial refund."""
     if not sale_key or len(sale_key) > 36:
         raise InvalidInput("Transaction par carte sans identifiant de vente.")
     if not isinstance(amount_cents, int) or amount_cents <= 0:
@@ -155,6 +157,13 @@ def begin(
     }
     if cancels is not None:
         payload["cancels"] = {"number": cancels[0], "reason": cancels[1]}
+    if refunds is not None:
+        number, items, reason = refunds
+        payload["refunds"] = {
+            "number": number,
+            "items": [[index, str(qty)] for index, qty in items],
+            "reason": reason,
+        }
     now = _now(session)
     row = CardTransaction(
         sale_key=sale_key,
@@ -316,6 +325,17 @@ def record_leftover(session: Session, attempt_id: int, *, operator: str) -> Reco
         cancels = attempt.payload["cancels"]
         recorded = cancel_ticket(
             session, cancels["number"], operator=operator, reason=cancels["reason"]
+        )
+        return _recorded(session, row, recorded, operator)
+    if row.state == APPROVED and attempt.payload.get("refunds"):
+        refunds = attempt.payload["refunds"]
+        recorded = refund_lines(
+            session,
+            refunds["number"],
+            [(int(index), qty) for index, qty in refunds["items"]],
+            method=PaymentMethod.CARD,
+            operator=operator,
+            reason=refunds["reason"],
         )
         return _recorded(session, row, recorded, operator)
     if row.state != APPROVED or row.kind != "debit":

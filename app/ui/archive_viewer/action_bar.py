@@ -7,7 +7,7 @@ already runs: ``enable`` says it once for all of them.
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 JOBS = (
     ("verifyButton", "Vérifier l'intégrité"),
@@ -28,14 +28,17 @@ AUDIT_TIP = (
 class ActionBar(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
+        # Two rows of four: the seven jobs in one row were wider than a 1024-px screen.
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
         self.actions: dict[str, QPushButton] = {}
-        for name, label in JOBS:
+        for i, (name, label) in enumerate(JOBS):
             button = QPushButton(label)
             button.setObjectName(name)
-            row.addWidget(button)
+            grid.addWidget(button, i // 4, i % 4)
             self.actions[name] = button
+        row = QHBoxLayout()
+        grid.addLayout(row, 0, 4, 2, 1)
         row.addStretch(1)
         self.task_label = QLabel()
         self.task_label.setObjectName("taskLabel")

@@ -124,7 +124,7 @@ class ArchiveViewer(Screen):
             application.aboutToQuit.connect(self.cancel_all)
 
     # -- building ---------------------------------------------------------------------------
-    def _source_row(self) -> QHBoxLayout:
+    def _source_row(self) -> QVBoxLayout:
         title = QLabel("Archives")
         title.setObjectName("screenTitle")
         self.source_label = QLabel()
@@ -138,14 +138,19 @@ class ArchiveViewer(Screen):
         self.central_button = QPushButton("Serveur central…")
         self.central_button.setObjectName("openCentral")
         self.central_button.clicked.connect(lambda: ask_central(self))
+        # What is shown goes under the title: a long file name beside the three buttons
+        # widened the screen past a 1024-px display.
+        self.source_label.setWordWrap(True)
         row = QHBoxLayout()
         row.addWidget(title)
-        row.addSpacing(16)
-        row.addWidget(self.source_label, 1)
+        row.addStretch(1)
         row.addWidget(self.live_button)
         row.addWidget(self.open_button)
         row.addWidget(self.central_button)
-        return row
+        column = QVBoxLayout()
+        column.addLayout(row)
+        column.addWidget(self.source_label)
+        return column
 
     def _browse_area(self) -> RecordsPane:
         self.records = RecordsPane(self.filters)

@@ -72,12 +72,12 @@ class BackupTab(QWidget):
         self.error = error_label("backupError")
         self.status = status_label("backupStatus")
         layout = QVBoxLayout(self)
-        layout.addWidget(
-            QLabel(
-                "Une copie du journal est faite après chaque clôture journalière. "
-                "Laissez le dossier vide pour sauvegarder à côté du journal."
-            )
+        intro = QLabel(
+            "Une copie du journal est faite après chaque clôture journalière. "
+            "Laissez le dossier vide pour sauvegarder à côté du journal."
         )
+        intro.setWordWrap(True)  # one line of it would widen Réglages past a 1024-px screen
+        layout.addWidget(intro)
         layout.addLayout(form)
         layout.addLayout(buttons)
         layout.addWidget(self.error)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -20,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.catalog.images import image_path
 from app.catalog.nature import NATURES
 from app.catalog.service import (
     ProductInfo,
@@ -27,6 +32,7 @@ from app.catalog.service import (
     categories,
     load_demo_catalog,
     save_product,
+    set_product_image,
 )
 from app.errors import InvalidInput
 from app.ledger.operators import Permission
@@ -140,6 +146,22 @@ class CatalogScreen(Screen):
         buttons = QHBoxLayout()
         buttons.addWidget(self.save_button)
         buttons.addWidget(self.new_button)
+        self.picture = QLabel()
+        self.picture.setObjectName("productPicture")
+        self.picture.setFixedSize(64, 64)
+        self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.choose_picture = QPushButton("Choisir…")
+        self.choose_picture.setObjectName("choosePicture")
+        self.choose_picture.setToolTip("Une photo PNG ou JPEG, montrée sur la touche de l'article")
+        self.choose_picture.clicked.connect(self.ask_picture)
+        self.remove_picture = QPushButton("Retirer")
+        self.remove_picture.setObjectName("removePicture")
+        self.remove_picture.clicked.connect(lambda: self.set_picture(None))
+        picture_row = QHBoxLayout()
+        picture_row.addWidget(self.picture)
+        picture_row.addWidget(self.choose_picture)
+        picture_row.addWidget(self.remove_picture)
+        picture_row.addStretch(1)
         self.form_error = error_label("formError")
         self.form_status = QLabel()
         self.form_status.setObjectName("formStatus")
@@ -154,6 +176,7 @@ class CatalogScreen(Screen):
         form.addRow("", self.weighed_check)
         form.addRow("", self.open_price_check)
         form.addRow("", self.active_check)
+        form.addRow("Image", picture_row)
         form.addRow(buttons)
         form.addRow(self.form_error)
         form.addRow(self.form_status)
@@ -219,6 +242,7 @@ class CatalogScreen(Screen):
         self.weighed_check.setChecked(False)
         self.open_price_check.setChecked(False)
         self.active_check.setChecked(True)
+        self._show_picture(None)
         show_form_error(self.form_error, "")
         self.table.clearSelection()
         self.name_edit.setFocus()
@@ -235,8 +259,50 @@ class CatalogScreen(Screen):
         self.weighed_check.setChecked(product.weighed)
         self.open_price_check.setChecked(product.open_price)
         self.active_check.setChecked(product.active)
+        self._show_picture(product.image)
         show_form_error(self.form_error, "")
         self.form_status.clear()
+
+    # -- picture -----------------------------------------------------------------------
+    def _show_picture(self, name: str | None) -> None:
+        path = image_path(name)
+        self.picture.setPixmap(
+            QPixmap(str(path)).scaled(
+                64, 64, Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+            if path is not None
+            else QPixmap()
+        )  # fmt: skip
+        self.picture.setText("" if path is not None else "—")
+        self.remove_picture.setEnabled(path is not None)
+
+    def ask_picture(self) -> None:
+        if self._editing is None:
+            show_form_error(self.form_error, "Enregistrez d'abord l'article, puis son image.")
+            return
+        chosen, _ = QFileDialog.getOpenFileName(
+            self, "Image de l'article", "", "Images (*.png *.jpg *.jpeg *.webp *.gif *.bmp)"
+        )
+        if chosen:
+            self.set_picture(Path(chosen))
+
+    def set_picture(self, source: Path | None) -> None:
+        if self._editing is None:
+            return
+        product_id, operator = self._editing, self.ctx.operator_name
+        done = write_form(
+            self.ctx,
+            self,
+            lambda s: set_product_image(s, product_id, source, operator=operator),
+            self.form_error,
+        )
+        if done is None:
+            return
+        self._show_picture(done.value.image)
+        self.form_status.setText(
+            f"Image de « {done.value.name} » {'enregistrée' if source else 'retirée'}."
+        )
 
     def save(self) -> None:
         self.form_status.clear()

@@ -6,10 +6,11 @@ the next start by recording the cancellation."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from app.sales.service import Ticket, check_cancellation
+from app.sales.service import Ticket, check_cancellation, plan_refund
 from app.sales.terminal.settings import terminal_config
 from app.ui.context import AppContext
 from app.ui.till.card_terminal import CardTerminal
@@ -23,7 +24,13 @@ def card_part(ticket: Ticket) -> int:
 
 class CardRefundDialog(QDialog):
     def __init__(
-        self, ctx: AppContext, number: int, reason: str, cents: int, parent: QWidget | None
+        self,
+        ctx: AppContext,
+        number: int,
+        reason: str,
+        cents: int,
+        parent: QWidget | None,
+        items: Sequence[tuple[int, str]] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Remboursement par carte")
@@ -56,9 +63,14 @@ class CardRefundDialog(QDialog):
         self.terminal.approved.connect(lambda _payment: self.accept())
         self.terminal.failed.connect(self._failed)
         self.cents, self.cancels = cents, (number, reason)
+        # A partial refund (lines and quantities) rather than the whole ticket's cancellation
+        self.refunds = (number, list(items), reason) if items is not None else None
 
     def start(self) -> None:
-        self.terminal.start(self.cents, credit=True, cancels=self.cancels)
+        if self.refunds is not None:
+            self.terminal.start(self.cents, credit=True, refunds=self.refunds)
+        else:
+            self.terminal.start(self.cents, credit=True, cancels=self.cancels)
 
     def _failed(self, message: str) -> None:
         self.label.setText("Le remboursement par carte n'a pas été fait.")
@@ -85,5 +97,25 @@ def refund_on_terminal(
     if cents <= 0:
         return True, None
     dialog = CardRefundDialog(ctx, number, reason, cents, parent)
+    dialog.start()
+    return dialog.exec() == QDialog.DialogCode.Accepted, dialog.sale_key
+
+
+def refund_lines_on_terminal(
+    ctx: AppContext,
+    parent: QWidget,
+    number: int,
+    items: Sequence[tuple[int, str]],
+    *,
+    manager: str,
+    reason: str,
+) -> tuple[bool, str | None]:
+    """(go on?, the credit's sale key) before ``manager`` refunds lines of ticket ``number``
+    by card: with a terminal set, the card is credited first with exactly what the refund
+    will record; False when the card was not credited."""
+    if ctx.read(terminal_config) is None:
+        return True, None
+    plan = ctx.read(lambda s: plan_refund(s, number, items, operator=manager, reason=reason))
+    dialog = CardRefundDialog(ctx, number, reason, plan.cents, parent, items=items)
     dialog.start()
     return dialog.exec() == QDialog.DialogCode.Accepted, dialog.sale_key

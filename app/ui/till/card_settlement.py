@@ -28,8 +28,10 @@ def describe(attempt: pending.CardAttempt) -> str:
         state = f"acceptée par le terminal (autorisation {attempt.authorisation}), sans ticket"
     else:
         state = "restée sans réponse du terminal"
-    cancels = attempt.payload.get("cancels")
+    cancels, refunds = attempt.payload.get("cancels"), attempt.payload.get("refunds")
     what = f" (annulation du ticket n°{cancels['number']})" if cancels else ""
+    if refunds:
+        what = f" (remboursement partiel du ticket n°{refunds['number']})"
     return f"n°{attempt.id} — {attempt.summary}{what}, {when} ({attempt.operator}) : {state}"
 
 
@@ -98,7 +100,9 @@ class CardSettlementDialog(QDialog):
         self.buttons["accepted"].setEnabled(attempt is not None and not answered and not busy)
         self.buttons["notCharged"].setEnabled(attempt is not None and not answered and not busy)
         debit = attempt is not None and attempt.kind == "debit"
-        cancels = attempt is not None and bool(attempt.payload.get("cancels"))
+        cancels = attempt is not None and bool(
+            attempt.payload.get("cancels") or attempt.payload.get("refunds")
+        )
         self.buttons["record"].setEnabled(answered and (debit or cancels) and not busy)
         self.buttons["refund"].setEnabled(answered and debit and not busy)
 

@@ -91,6 +91,7 @@ class CardTerminal(QObject):
         *,
         credit: bool = False,
         cancels: tuple[int, str] | None = None,
+        refunds: tuple[int, Sequence[tuple[int, str]], str] | None = None,
     ) -> bool:
         """Send the amount; False when nothing was sent (the reason is emitted)."""
         if self.busy:
@@ -107,6 +108,7 @@ class CardTerminal(QObject):
                     payments=given,
                     credit=credit,
                     cancels=cancels,
+                    refunds=refunds,
                 )
         except pending.UnsettledCard as unsettled:
             self._settle_earlier(unsettled.attempt)

@@ -27,7 +27,7 @@ from app.sales.service import cancel_ticket, get_ticket, refund_lines, refundabl
 from app.sales.terminal.pending import attach_to_ticket
 from app.staff.service import check_manager_pin
 from app.ui.context import AppContext
-from app.ui.till.card_refund import refund_on_terminal
+from app.ui.till.card_refund import refund_lines_on_terminal, refund_on_terminal
 from app.values.money import format_cents
 
 
@@ -124,15 +124,25 @@ class CorrectionDialog(QDialog):
                 if credit is not None:
                     attach_to_ticket(session, credit, recorded)
                 return recorded
-            return refund_lines(
+            recorded = refund_lines(
                 session, number, items, method=method, operator=manager.name, reason=reason
             )
+            if credit is not None:
+                attach_to_ticket(session, credit, recorded)
+            return recorded
 
         try:
             if whole:
                 manager = self.ctx.read(lambda s: check_manager_pin(s, pin)).name
                 credited, credit = refund_on_terminal(
                     self.ctx, self, number, manager=manager, reason=reason
+                )
+                if not credited:
+                    return
+            elif method is PaymentMethod.CARD:  # the card is credited first, for that amount
+                manager = self.ctx.read(lambda s: check_manager_pin(s, pin)).name
+                credited, credit = refund_lines_on_terminal(
+                    self.ctx, self, number, items, manager=manager, reason=reason
                 )
                 if not credited:
                     return

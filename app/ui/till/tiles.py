@@ -12,15 +12,19 @@ import textwrap
 import zlib
 from collections.abc import Iterable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QPushButton
 
+from app.catalog.images import image_path
 from app.catalog.service import ProductInfo
 from app.ui.theme import CATEGORY_COLOURS, NEUTRAL_TONE, TOUCH
 from app.values.money import format_cents
 
 TILE_SIZE = (100, 72)  # px: the smallest a tile shrinks to
 WIDE_TILE = 160  # px: from this width a line of a tile holds 18 characters, not 12
+
+PICTURE_SIZE = (44, 44)  # px on a tile: the name stays readable beside it
 
 
 def _slot(name: str) -> int:
@@ -80,4 +84,8 @@ def product_tile(product: ProductInfo, tone: str, line: int = 12) -> QPushButton
     button.setToolTip(product.name)
     button.setMinimumSize(*TILE_SIZE)
     button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    picture = image_path(product.image)
+    if picture is not None:  # the shop's picture beside the name, when it gave one
+        button.setIcon(QIcon(str(picture)))
+        button.setIconSize(QSize(*PICTURE_SIZE))
     return button
