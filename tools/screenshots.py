@@ -50,6 +50,7 @@ def main(out: Path) -> int:
     from app.ui.main_window import PAGES, MainWindow, dispose
     from app.ui.theme import apply_theme
     from app.ui.translations import install_french
+    from app.ui.widgets.pdf_preview import PdfPreviewDialog
 
     app = QApplication.instance() or QApplication(sys.argv)
     install_french(app)
@@ -113,6 +114,11 @@ def main(out: Path) -> int:
     cash.setText("15,50")
     app.processEvents()
     window.grab().save(str(out / "closures.png"))
+    window.resize(1920, 1080)
+    app.processEvents()
+    window.grab().save(str(out / "closures-1920x1080.png"))
+    window.resize(1024, 768)
+    app.processEvents()
     closures.close_day()  # asks first: the day's totals and the cash difference
     app.processEvents()
     question = app.activeModalWidget() or window.findChild(QMessageBox, "confirmDialog")
@@ -163,6 +169,12 @@ def main(out: Path) -> int:
         report = output_closure(session, RecordType.DAY_CLOSURE, day.period, operator="Camille")
     _pdf_to_png(receipt.pdf, out / "receipt-80mm.png")
     _pdf_to_png(report.pdf, out / "z-report.png")
+    preview = PdfPreviewDialog(receipt.pdf, "Ticket n°1", said="Duplicata n°1", parent=window)
+    preview.resize(560, 700)
+    preview.show()
+    app.processEvents()
+    preview.grab().save(str(out / "receipt-preview.png"))
+    preview.close()
     ledger.close()
     dispose(window)
     training_shots(work / "formation", out)
