@@ -118,9 +118,24 @@ def _price(value: str) -> str:
     return f"{grouped},{decimals} €"
 
 
+# The VAT column names an exempt category in words, not by its EN 16931 code; the exact
+# legal wording (BT-120) is printed under the table.
+CATEGORY_WORDS = {
+    "Z": "taux zéro",
+    "E": "exonéré",
+    "AE": "autoliq.",
+    "K": "intracom.",
+    "G": "export",
+    "O": "hors champ",
+}
+
+
 def _rate(category: str, rate: str | None) -> str:
-    text = format_rate(int(Decimal(rate or "0") * 100)) if category != "O" else "—"
-    return text if category == "S" else f"{text} {category}"
+    if category == "O":
+        return CATEGORY_WORDS["O"]
+    text = format_rate(int(Decimal(rate or "0") * 100))
+    words = CATEGORY_WORDS.get(category)
+    return f"{text} {words}" if words else text
 
 
 def _p(text: str, style: ParagraphStyle = BODY, *, bold: bool = False) -> Paragraph:
