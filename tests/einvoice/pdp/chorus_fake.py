@@ -31,11 +31,11 @@ from urllib.parse import parse_qs, urlsplit
 from app.einvoice.pdp.chorus import (
     ACCOUNT_HEADER,
     ENDPOINTS,
-    INTEGRATED,
     MAX_FILE_BYTES,
     SYNTAXES,
     invoice_number_of,
 )
+from app.einvoice.pdp.chorus_statuses import INTEGRATED
 from app.einvoice.pdp.local_server import TrackingServer
 from app.errors import InvalidInput
 

@@ -14,12 +14,12 @@ import requests
 
 from app.einvoice.pdp.chorus import (
     ENDPOINTS,
-    PENDING_LABEL,
     ChorusProClient,
     ChorusSettings,
     PasswordExpired,
     WrongAddress,
 )
+from app.einvoice.pdp.chorus_statuses import PENDING_LABEL
 from app.einvoice.pdp.client import AuthenticationFailed, PermanentRejection, TransientFailure
 from app.errors import InvalidInput
 from tests.einvoice.pdp.chorus_fake import API_PREFIX, FakeChorusPro
