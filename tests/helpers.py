@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from app.ledger.journal import Recorded
 from app.ledger.store import Ledger
@@ -31,3 +33,8 @@ def ring(
     total = cart.totals().total_cents
     with ledger.transaction() as session:
         return record_sale(session, cart, [Payment(method, total)], operator)
+
+
+def shop_today() -> date:
+    """The shop's day now: the ledger dates its records in Paris time, not the machine's."""
+    return datetime.now(ZoneInfo("Europe/Paris")).date()

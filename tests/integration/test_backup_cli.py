@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 from app.cli import main
 from app.ledger.backup.copies import save_backup_settings
 from app.ledger.backup.restore import read_identity
 from app.ledger.store import Ledger
-from tests.helpers import ring
+from tests.helpers import ring, shop_today
 
 
 def _shop(tmp_path: Path, sales: int = 2) -> Path:
@@ -84,7 +83,7 @@ def test_create_into_a_missing_folder_fails(tmp_path: Path, capsys) -> None:
 
 def test_close_day_backs_up_and_the_z_says_where(tmp_path: Path, capsys) -> None:
     db = _shop(tmp_path)
-    today = date.today().isoformat()
+    today = shop_today().isoformat()
     assert main(["--db", str(db), "close", "--day", today, "--operator", "Gérant"]) == 0
     captured = capsys.readouterr()
     [copy] = (tmp_path / "shop-sauvegardes").glob("shop-*.sqlite")
@@ -101,7 +100,7 @@ def test_close_day_backs_up_and_the_z_says_where(tmp_path: Path, capsys) -> None
 def test_close_day_with_a_failed_backup_warns_and_exits_1(tmp_path: Path, capsys) -> None:
     db = _shop(tmp_path)
     usb = _unplugged(db, tmp_path)
-    today = date.today().isoformat()
+    today = shop_today().isoformat()
     assert main(["--db", str(db), "close", "--day", today, "--operator", "Gérant"]) == 1
     captured = capsys.readouterr()
     assert "CLÔTURE JOURNALIÈRE (Z) ZJ000001" in captured.out  # the closure stands

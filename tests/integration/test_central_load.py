@@ -8,7 +8,7 @@ benchmark, which also gives tickets per second)."""
 from __future__ import annotations
 
 import os
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,7 @@ from app.ledger.central.service import close_shop_day, open_central, verify_cent
 from app.ledger.models import JournalRecord
 from app.ledger.store import Ledger
 from benchmarks.central_case import TillPlan, run_shop
+from tests.helpers import shop_today
 
 TICKETS = 300
 CUTS = ((50, 110), (170, 230))  # the second till: no central between these tickets
@@ -47,7 +48,7 @@ def test_four_tills_one_cut_off_twice_everything_arrives_once(
         )
         for n in range(1, 5)
     ]
-    day = date.today() - timedelta(days=1)
+    day = shop_today() - timedelta(days=1)
     run = run_shop(central_target, tmp_path, plans, day, os.environ["COMPTOIR_DATA_DIR"])
 
     cut_off = run.outcomes["CAISSE-2"]

@@ -67,9 +67,9 @@ def test_close_day_from_the_command_line(tmp_path: Path, monkeypatch, capsys) ->
     db = tmp_path / "shop.sqlite"
     monkeypatch.setenv("COMPTOIR_DB", str(db))
     Ledger.open(db).close()
-    from datetime import date
+    from tests.helpers import shop_today
 
-    today = date.today().isoformat()
+    today = shop_today().isoformat()
     assert main(["close", "--day", today, "--cash-counted", "0,00", "--operator", "Gérant"]) == 0
     out = capsys.readouterr().out
     assert "CLÔTURE JOURNALIÈRE (Z) ZJ000001" in out
@@ -82,15 +82,13 @@ def test_close_day_from_the_command_line(tmp_path: Path, monkeypatch, capsys) ->
 
 def test_close_day_twice_a_day_from_the_command_line(tmp_path: Path, monkeypatch, capsys) -> None:
     """Trading goes on after a Z: the next one covers what was sold since."""
-    from datetime import date
-
-    from tests.helpers import ring
+    from tests.helpers import ring, shop_today
 
     db = tmp_path / "shop.sqlite"
     monkeypatch.setenv("COMPTOIR_DB", str(db))
     with Ledger.open(db) as ledger:
         ring(ledger)
-    today = date.today().isoformat()
+    today = shop_today().isoformat()
     assert main(["close", "--day", today, "--operator", "Gérant"]) == 0
     assert "ZJ000001" in capsys.readouterr().out
     with Ledger.open(db) as ledger:
@@ -105,18 +103,17 @@ def test_close_day_twice_a_day_from_the_command_line(tmp_path: Path, monkeypatch
 
 def test_close_day_signs_with_the_ledgers_own_till(tmp_path: Path) -> None:
     """The till id is the ledger's, whichever front-end closes: not the default."""
-    from datetime import date
-
     from sqlalchemy import select
 
     from app.ledger import canonical
     from app.ledger.models import JournalRecord, RecordType
     from app.ledger.preferences import save_till_id
+    from tests.helpers import shop_today
 
     db = tmp_path / "caisse2.sqlite"
     with Ledger.open(db) as ledger, ledger.transaction() as session:
         save_till_id(session, "caisse-2", operator="Camille")
-    today = date.today().isoformat()
+    today = shop_today().isoformat()
     assert main(["--db", str(db), "close", "--day", today, "--operator", "Gérant"]) == 0
     with Ledger.open(db, readonly=True) as ledger, ledger.reader() as session:
         closure = session.scalars(
@@ -203,16 +200,15 @@ def test_pdp_sandbox_serves_until_stopped() -> None:
 def test_the_command_line_asks_the_operators_pin_and_the_services_check_roles(
     tmp_path: Path, monkeypatch, capsys
 ) -> None:
-    from datetime import date
-
     from app.ledger.operators import Role
     from app.staff.service import add_operator
+    from tests.helpers import shop_today
 
     db = tmp_path / "shop.sqlite"
     with Ledger.open(db) as ledger, ledger.transaction() as session:
         add_operator(session, "Camille", Role.MANAGER, "1234", operator="Camille")
         add_operator(session, "Yanis", Role.CASHIER, "5678", operator="Camille")
-    today = date.today()
+    today = shop_today()
     last_month = f"{today.year - (today.month == 1)}-{(today.month - 2) % 12 + 1:02d}"
     on, yanis = ["--db", str(db)], ["--operator", "Yanis"]
 

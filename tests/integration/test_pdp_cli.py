@@ -119,20 +119,18 @@ def test_paid_services_invoice_reports_212(tmp_path: Path, platform) -> None:
 
 
 def test_report_sends_flux_10_then_a_rectificative(tmp_path: Path, platform, capsys) -> None:
-    from datetime import date
-
     from lxml import etree
 
     from app.einvoice.official import validate_ereporting
     from app.ledger.closures import close_day
-    from tests.helpers import ring
+    from tests.helpers import ring, shop_today
 
     db = tmp_path / "shop.sqlite"
     with Ledger.open(db) as ledger:
         with ledger.transaction() as session:
             record_fiscal_settings(session, DEMO_SHOP, operator="Gérant")
         ring(ledger, ("Pain", 130, 2, 550), ("Vin", 1150, 1, 2000))
-        day = date.today()  # the ledger's clock is the machine's
+        day = shop_today()
         with ledger.transaction() as session:
             close_day(session, day, operator="Gérant")
     month = f"{day:%Y-%m}"
@@ -218,17 +216,15 @@ def test_sync_shows_an_invoice_the_platform_rejected(tmp_path: Path, platform, c
 
 
 def test_report_names_a_rejected_period_and_its_reason(tmp_path: Path, platform, capsys) -> None:
-    from datetime import date
-
     from app.ledger.closures import close_day
-    from tests.helpers import ring
+    from tests.helpers import ring, shop_today
 
     db = tmp_path / "shop.sqlite"
     with Ledger.open(db) as ledger:
         with ledger.transaction() as session:
             record_fiscal_settings(session, DEMO_SHOP, operator="Gérant")
         ring(ledger, ("Pain", 130, 2, 550))
-        day = date.today()  # the ledger's clock is the machine's
+        day = shop_today()
         with ledger.transaction() as session:
             close_day(session, day, operator="Gérant")
     platform.set_report_outcome("301", "Montants incohérents")
