@@ -25,6 +25,7 @@ from app.einvoice.invoices import (
     operation_of,
     summarize,
 )
+from app.einvoice.selfbilling.records import self_billed_row
 from app.errors import InvalidInput
 from app.ledger import canonical
 from app.ledger.closures import today
@@ -70,7 +71,12 @@ class IssuedDocument:
 
     @property
     def is_credit_note(self) -> bool:
-        return self.record_type is RecordType.CREDIT_NOTE
+        return self.record_type in (RecordType.CREDIT_NOTE, RecordType.SELF_CREDIT)
+
+    @property
+    def is_self_billed(self) -> bool:
+        """Drawn up by the shop as the buyer, under a supplier's mandate: a purchase."""
+        return self.record_type in (RecordType.SELF_INVOICE, RecordType.SELF_CREDIT)
 
 
 def _seller(shop: FiscalSettings) -> dict[str, Any]:
@@ -311,6 +317,8 @@ def _document(row: JournalRecord) -> IssuedDocument:
 def get_document(session: Session, doc_number: str) -> IssuedDocument:
     """An invoice or credit note by its printed number (``F2026-000123``) or number."""
     text = doc_number.strip().upper()
+    if (own := self_billed_row(session, text)) is not None:
+        return _document(own)
     record_type = RecordType.CREDIT_NOTE if text.startswith("AV") else RecordType.INVOICE
     digits = text.rsplit("-", 1)[-1].lstrip("FAV")
     if not digits.isdigit():
@@ -334,7 +342,9 @@ def related(session: Session, document: IssuedDocument) -> list[IssuedDocument]:
         select(JournalRecord)
         .where(
             JournalRecord.ref_seq == document.seq,
-            JournalRecord.record_type.in_((RecordType.CREDIT_NOTE, RecordType.PAYMENT)),
+            JournalRecord.record_type.in_(
+                (RecordType.CREDIT_NOTE, RecordType.SELF_CREDIT, RecordType.PAYMENT)
+            ),
         )
         .order_by(JournalRecord.seq)
     )
@@ -365,7 +375,7 @@ class InvoiceStatus:
 def status_of(session: Session, document: IssuedDocument) -> InvoiceStatus:
     credited = paid = 0
     for other in related(session, document):
-        if other.record_type is RecordType.CREDIT_NOTE:
+        if other.is_credit_note:
             credited += other.body["total"]
         else:
             paid += other.body["total"]
@@ -450,10 +460,20 @@ def prepare_credit_note(
     *,
     reason: str,
     lines: list[tuple[int, Decimal | int | str]] | None = None,
+    self_billed: bool = False,
 ) -> Prepared:
+    """The credit note's body; ``self_billed``: the base of a self-billed credit note
+    (``app.einvoice.selfbilling``), which numbers and types it itself."""
     original = get_document(session, invoice)
     if original.is_credit_note:
         raise InvalidInput("Un avoir ne se corrige pas par un autre avoir.")
+    if original.is_self_billed != self_billed:
+        raise InvalidInput(
+            f"{original.doc_number} est une autofacture : elle se corrige par un avoir "
+            "d'autofacturation (Factures › Autofacturation)."
+            if original.is_self_billed
+            else f"{original.doc_number} n'est pas une autofacture."
+        )
     reason = validate_label(reason) if isinstance(reason, str) and reason.strip() else ""
     if not reason:
         raise InvalidInput("Indiquez le motif de l'avoir.")
@@ -534,7 +554,7 @@ def _left_per_line(session: Session, original: IssuedDocument) -> list[Decimal]:
     lines = original.body["lines"]
     left = [Decimal(line["qty"]) for line in lines]
     for other in related(session, original):
-        if other.record_type is not RecordType.CREDIT_NOTE:
+        if not other.is_credit_note:
             continue
         for credit in other.body["lines"]:
             qty = Decimal(credit["qty"])
@@ -637,6 +657,11 @@ def record_payment(
     document = get_document(session, invoice)
     if document.is_credit_note:
         raise InvalidInput("Un avoir ne reçoit pas de règlement.")
+    if document.is_self_billed:
+        raise InvalidInput(
+            f"{document.doc_number} est une autofacture : un achat de la boutique, dont le "
+            "règlement au fournisseur ne s'enregistre pas en caisse."
+        )
     if check_cents(amount_cents, "Règlement") <= 0:
         raise InvalidInput("Le règlement doit être strictement positif.")
     state = status_of(session, document)
