@@ -6,6 +6,7 @@ freezes it; an issued invoice is corrected only by a credit note that references
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -25,7 +26,6 @@ from app.einvoice.invoices import (
     operation_of,
     summarize,
 )
-from app.einvoice.selfbilling.records import self_billed_row
 from app.errors import InvalidInput
 from app.ledger import canonical
 from app.ledger.closures import today
@@ -40,6 +40,8 @@ from app.values.money import check_cents, format_cents, round_half_up_div, shown
 from app.values.text import check_xml_text, validate_label
 
 PREFIXES = {RecordType.INVOICE: "F", RecordType.CREDIT_NOTE: "AV"}
+# A self-billing mandate's prefix (never F… or AV… and digits), a dash, its sequence.
+SELF_BILLED_NUMBER = re.compile(r"[A-Z][A-Z0-9]{1,11}-\d{6,}")
 PAYMENT_MEANS = {
     "30": "Virement",
     "58": "Virement SEPA",
@@ -317,7 +319,7 @@ def _document(row: JournalRecord) -> IssuedDocument:
 def get_document(session: Session, doc_number: str) -> IssuedDocument:
     """An invoice or credit note by its printed number (``F2026-000123``) or number."""
     text = doc_number.strip().upper()
-    if (own := self_billed_row(session, text)) is not None:
+    if (own := _self_billed(session, text)) is not None:
         return _document(own)
     record_type = RecordType.CREDIT_NOTE if text.startswith("AV") else RecordType.INVOICE
     digits = text.rsplit("-", 1)[-1].lstrip("FAV")
@@ -334,6 +336,19 @@ def get_document(session: Session, doc_number: str) -> IssuedDocument:
     if text.count("-") and document.doc_number != text:
         raise InvalidInput(f"La facture {doc_number} n'existe pas.")
     return document
+
+
+def _self_billed(session: Session, text: str) -> JournalRecord | None:
+    """A self-billed document by its printed number (``AFDUPONT-000001``: its mandate's
+    own sequence, kept in its body; ``app.einvoice.selfbilling``)."""
+    if not SELF_BILLED_NUMBER.fullmatch(text):
+        return None
+    rows = session.scalars(
+        select(JournalRecord).where(
+            JournalRecord.record_type.in_((RecordType.SELF_INVOICE, RecordType.SELF_CREDIT))
+        )
+    )
+    return next((r for r in rows if canonical.decode(r.canonical)["body"]["number"] == text), None)
 
 
 def related(session: Session, document: IssuedDocument) -> list[IssuedDocument]:

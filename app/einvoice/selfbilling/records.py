@@ -11,7 +11,6 @@ number is one gapless series over all of them, as for every record type.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from sqlalchemy import select
@@ -21,8 +20,6 @@ from app.ledger import canonical
 from app.ledger.models import JournalRecord, RecordType
 
 SELF_BILLED_TYPES = (RecordType.SELF_INVOICE, RecordType.SELF_CREDIT)
-# A mandate's prefix (never F… or AV… followed by digits), a dash, six digits or more.
-NUMBER = re.compile(r"([A-Z][A-Z0-9]{1,11})-(\d{6,})")
 
 
 def self_billed_rows(session: Session) -> list[JournalRecord]:
@@ -39,17 +36,6 @@ def self_billed_rows(session: Session) -> list[JournalRecord]:
 def body_of(row: JournalRecord) -> dict[str, Any]:
     body: dict[str, Any] = canonical.decode(row.canonical)["body"]
     return body
-
-
-def self_billed_row(session: Session, number: str) -> JournalRecord | None:
-    """The self-billed record printed ``number``, if that is one's shape and it exists."""
-    text = number.strip().upper()
-    if not NUMBER.fullmatch(text):
-        return None
-    for row in self_billed_rows(session):
-        if body_of(row)["number"] == text:
-            return row
-    return None
 
 
 def sequence_after(session: Session, prefix: str) -> int:
