@@ -212,7 +212,7 @@ def test_numbering_is_continuous_per_mandate_and_apart_from_sales(shop, clock) -
         listed = [d.doc_number for s in list_documents(session) for d in [s.document]]
         assert listed == ["F2026-000001"]  # the sales invoices list has no purchase
         mine = list_self_billed(session, mandate="MAND-2026-01")
-        assert [s.number for s in mine] == numbers[4:1:-1] + ["AFVERGER-000001"]
+        assert [s.number for s in mine] == [*numbers[4:1:-1], "AFVERGER-000001"]
         assert mine[0].kind == "Avoir d'autofacturation"
     assert verify_ledger(shop["ledger"].path).ok
 
@@ -224,7 +224,7 @@ def test_refused_outside_the_mandate_dates(shop, clock) -> None:
             replace(SUPPLIER, reference="MAND-B", prefix="AFB", start_date=date(2026, 4, 1)),
             operator="Gérant",
         )
-    with pytest.raises(InvalidInput, match="ne prend effet que le 01/04/2026.*02/03/2026"):
+    with pytest.raises(InvalidInput, match=r"ne prend effet que le 01/04/2026.*02/03/2026"):
         self_bill(shop, mandate=later.id)
     issued = self_bill(shop)
     with shop["ledger"].transaction() as session:
@@ -232,7 +232,7 @@ def test_refused_outside_the_mandate_dates(shop, clock) -> None:
             end_mandate(session, "MAND-2026-01", date(2026, 3, 1))
         end_mandate(session, "AFVERGER", date(2026, 3, 2))
     clock.set_local(date(2026, 3, 3))
-    with pytest.raises(InvalidInput, match="a pris fin le 02/03/2026.*le 03/03/2026"):
+    with pytest.raises(InvalidInput, match=r"a pris fin le 02/03/2026.*le 03/03/2026"):
         self_bill(shop)
     with pytest.raises(InvalidInput, match="a pris fin le 02/03/2026"):
         _credit(shop, issued.doc_number)
@@ -257,4 +257,3 @@ def test_it_goes_through_the_outbox_like_any_invoice(shop) -> None:
             (issued.doc_number, issued.record.seq)
         ]
         assert items[0].payload == issued.pdf.read_bytes()
-
