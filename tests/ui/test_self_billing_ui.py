@@ -136,3 +136,30 @@ def test_self_billing_models_pass_the_model_tester(qtmodeltester, window) -> Non
     dialog = SelfBillingDialog(window.ctx, window)
     qtmodeltester.check(dialog.mandates)
     qtmodeltester.check(dialog.documents)
+
+
+def test_an_autofacture_left_unfinished_resumes_as_one(qtbot, window) -> None:
+    from app.einvoice.selfbilling.mandates import add_mandate
+    from app.ui.invoices.drafts_dialog import DraftsDialog
+    from tests.einvoice.selfbilling_fixtures import SUPPLIER
+
+    with window.ctx.ledger.transaction() as session:
+        mandate = add_mandate(session, SUPPLIER, operator="Camille")
+    screen = window.screens["Factures"]
+    dialog = screen.open_self_billing()
+    qtbot.waitUntil(dialog.isVisible)
+    editor = dialog.new_self_billed()
+    qtbot.mouseClick(editor.findChild(QPushButton, "addFree"), LEFT)
+    editor.model.setData(editor.model.index(0, 0), "Poires")
+    editor.reject()  # closing keeps a draft
+    drafts = screen.open_drafts()
+    assert drafts.model.index(0, 1).data().startswith("Autofacture — Vergers du Lyonnais")
+    drafts.table.selectRow(0)
+    _click(qtbot, drafts, "resumeDraft")
+    resumed = [
+        e for e in screen.findChildren(InvoiceEditor) if e.isVisible() and e is not editor
+    ]
+    assert len(resumed) == 1 and resumed[0].self_billing
+    assert resumed[0].customer.currentData() == mandate.id
+    assert resumed[0].model.lines[0]["label"] == "Poires"
+    assert isinstance(drafts, DraftsDialog)
