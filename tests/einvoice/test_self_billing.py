@@ -25,6 +25,7 @@ from app.einvoice.issuing import (
     record_payment,
     status_of,
 )
+from app.einvoice.pdp.directory import buyer_ids
 from app.einvoice.pdp.models import OutboxItem
 from app.einvoice.selfbilling.documents import list_self_billed
 from app.einvoice.selfbilling.mandates import add_mandate, end_mandate, list_mandates
@@ -257,3 +258,5 @@ def test_it_goes_through_the_outbox_like_any_invoice(shop) -> None:
             (issued.doc_number, issued.record.seq)
         ]
         assert items[0].payload == issued.pdf.read_bytes()
+        # The directory is asked about whom it goes to: the supplier, not the shop.
+        assert buyer_ids(session, issued.doc_number) == ("732829320", "73282932000074")
