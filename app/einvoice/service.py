@@ -12,14 +12,9 @@ from sqlalchemy.orm import Session
 
 from app.documents.invoice import render_invoice_pdf
 from app.einvoice import facturx
+from app.einvoice.corrections import prepare_credit_note
 from app.einvoice.invoices import InvoiceDraft
-from app.einvoice.issuing import (
-    IssuedDocument,
-    Prepared,
-    get_document,
-    prepare_credit_note,
-    prepare_invoice,
-)
+from app.einvoice.issuing import IssuedDocument, Prepared, get_document, prepare_invoice
 from app.einvoice.pdp.outbox import enqueue, transmits
 from app.einvoice.selfbilling.documents import prepare_self_billed, prepare_self_credit
 from app.einvoice.validate import Finding, ValidationReport, validate_xml_bytes

@@ -15,16 +15,10 @@ from pypdf import PdfReader
 
 from app.demo import DEMO_SHOP
 from app.einvoice import rules
+from app.einvoice.corrections import issue_credit_note, record_payment
 from app.einvoice.facturx import data_dict, invoice_xml
 from app.einvoice.invoices import InvoiceDraft
-from app.einvoice.issuing import (
-    get_document,
-    issue_credit_note,
-    issue_invoice,
-    list_documents,
-    record_payment,
-    status_of,
-)
+from app.einvoice.issuing import get_document, issue_invoice, list_documents, status_of
 from app.einvoice.pdp.directory import buyer_ids
 from app.einvoice.pdp.models import OutboxItem
 from app.einvoice.selfbilling.documents import list_self_billed

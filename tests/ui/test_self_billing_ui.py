@@ -156,9 +156,7 @@ def test_an_autofacture_left_unfinished_resumes_as_one(qtbot, window) -> None:
     assert drafts.model.index(0, 1).data().startswith("Autofacture — Vergers du Lyonnais")
     drafts.table.selectRow(0)
     _click(qtbot, drafts, "resumeDraft")
-    resumed = [
-        e for e in screen.findChildren(InvoiceEditor) if e.isVisible() and e is not editor
-    ]
+    resumed = [e for e in screen.findChildren(InvoiceEditor) if e.isVisible() and e is not editor]
     assert len(resumed) == 1 and resumed[0].self_billing
     assert resumed[0].customer.currentData() == mandate.id
     assert resumed[0].model.lines[0]["label"] == "Poires"

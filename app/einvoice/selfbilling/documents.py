@@ -14,15 +14,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.einvoice.corrections import prepare_credit_note
 from app.einvoice.invoices import DEFAULT_NOTES, InvoiceDraft, compute, due_date, operation_of
-from app.einvoice.issuing import (
-    PAYMENT_MEANS,
-    InvoiceStatus,
-    Prepared,
-    get_document,
-    prepare_credit_note,
-    status_of,
-)
+from app.einvoice.issuing import PAYMENT_MEANS, InvoiceStatus, Prepared, get_document, status_of
 from app.einvoice.selfbilling.mandates import Mandate, get_mandate
 from app.einvoice.selfbilling.records import self_billed_rows, sequence_after
 from app.errors import InvalidInput

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.einvoice.issuing import creditable_lines
+from app.einvoice.corrections import creditable_lines
 from app.errors import ComptoirError
 from app.ui.context import AppContext
 from app.ui.forms import TOUCH_STYLE, error_label, show_form_error
