@@ -100,6 +100,7 @@ def test_issue_an_autofacture_from_the_invoices_screen(qtbot, window, tmp_path, 
     assert "Autofacture AFVERGER-000001 émise" in dialog.message.text()
     assert dialog.documents.rowCount() == 1
     assert dialog.documents.index(0, 2).data() == "Autofacture"
+    assert dialog.documents.index(0, 7).data() == "En attente d'envoi"  # in the outbox
     screen.refresh()
     assert screen.model.rowCount() == 0  # a purchase: not in the sales invoices
 

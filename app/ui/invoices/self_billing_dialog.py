@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.einvoice.pdp.outbox import current_status
 from app.einvoice.selfbilling.documents import SelfBilled, list_self_billed
 from app.einvoice.selfbilling.mandates import Mandate, end_mandate, list_mandates
 from app.errors import ComptoirError
@@ -69,10 +70,25 @@ class MandatesModel(ListModel):
 
 
 class SelfBilledModel(ListModel):
-    HEADERS = ("N°", "Date", "Document", "Fournisseur", "Mandat", "Total TTC", "Statut")
+    HEADERS = (
+        "N°",
+        "Date",
+        "Document",
+        "Fournisseur",
+        "Mandat",
+        "Total TTC",
+        "Statut",
+        "Plateforme",
+    )
     RIGHT_ALIGNED = frozenset({5})
 
+    def __init__(self, parent=None) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(parent)
+        self.platform: dict[int, tuple[str, str]] = {}  # by record: label, detail
+
     def display(self, value: SelfBilled, column: int) -> str:
+        if column == 7:
+            return self.platform.get(value.status.document.seq, ("—", ""))[0]
         return (
             value.number,
             _day(value.issue_date),
@@ -89,6 +105,17 @@ class SelfBilledModel(ListModel):
         if column == 5:
             return value.total
         return self.display(value, column)
+
+
+def _listed(session: Any) -> tuple[list[Mandate], list[SelfBilled], dict, date]:
+    """Mandates, self-billed documents and where each stands on the platform, and today."""
+    documents = list_self_billed(session)
+    platform = {}
+    for item in documents:
+        seq = item.status.document.seq
+        if (found := current_status(session, seq)) is not None:
+            platform[seq] = found
+    return list_mandates(session), documents, platform, today(session)
 
 
 def _table(name: str, model: ListModel, stretch: int) -> QTableView:
@@ -165,11 +192,10 @@ class SelfBillingDialog(QDialog):
         return bar
 
     def refresh(self) -> None:
-        mandates, documents, day = self.ctx.read(
-            lambda s: (list_mandates(s), list_self_billed(s), today(s))
-        )
+        mandates, documents, platform, day = self.ctx.read(_listed)
         self.mandates.today = day
         self.mandates.set_rows(mandates)
+        self.documents.platform = platform
         self.documents.set_rows(documents)
 
     def _selected(self, table: QTableView, model: ListModel) -> Any:
