@@ -254,3 +254,20 @@ def test_it_goes_through_the_outbox_like_any_invoice(shop) -> None:
         assert items[0].payload == issued.pdf.read_bytes()
         # The directory is asked about whom it goes to: the supplier, not the shop.
         assert buyer_ids(session, issued.doc_number) == ("732829320", "73282932000074")
+
+
+def test_the_local_platform_receives_it_over_http(shop) -> None:
+    from app.einvoice.pdp.client import HttpFlowClient
+    from app.einvoice.pdp.config import PlatformSettings
+    from app.einvoice.pdp.outbox import current_status, drain_once
+    from app.einvoice.pdp.sandbox import SandboxPlatform
+
+    issued = self_bill(shop)
+    with SandboxPlatform(lifecycle_step=3600) as sandbox:
+        settings = PlatformSettings(
+            sandbox.url, sandbox.token_url, sandbox.client_id, sandbox.client_secret, 5.0
+        )
+        stats = drain_once(shop["ledger"], HttpFlowClient(settings))
+    assert (stats.sent, stats.failed) == (1, 0)
+    with shop["ledger"].reader() as session:
+        assert current_status(session, issued.record.seq) == ("Transmise à la plateforme", "")
