@@ -181,9 +181,9 @@ def run_mandate_end(args: argparse.Namespace) -> int:
     from app.ledger.closures import today
 
     with _open(args) as ledger:
-        common.authenticated(ledger, args)
+        operator = common.authenticated(ledger, args)
         with ledger.transaction() as session:
-            ended = end_mandate(session, args.mandate, args.on)
+            ended = end_mandate(session, args.mandate, args.on, operator=operator)
             day = today(session)
     print(f"Mandat modifié : {_mandate_line(ended, day)}")
     return 0

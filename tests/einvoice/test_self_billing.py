@@ -26,6 +26,7 @@ from app.einvoice.selfbilling.mandates import add_mandate, end_mandate, list_man
 from app.einvoice.service import self_bill_and_store, self_credit_and_store
 from app.einvoice.validate import validate_xml_bytes
 from app.errors import InvalidInput
+from app.ledger import canonical
 from app.ledger.models import JournalRecord, RecordType
 from app.ledger.settings import record_fiscal_settings
 from app.ledger.verify.engine import verify_ledger
@@ -224,8 +225,8 @@ def test_refused_outside_the_mandate_dates(shop, clock) -> None:
     issued = self_bill(shop)
     with shop["ledger"].transaction() as session:
         with pytest.raises(InvalidInput, match="ne peut finir avant cette date"):
-            end_mandate(session, "MAND-2026-01", date(2026, 3, 1))
-        end_mandate(session, "AFVERGER", date(2026, 3, 2))
+            end_mandate(session, "MAND-2026-01", date(2026, 3, 1), operator="Gérant")
+        end_mandate(session, "AFVERGER", date(2026, 3, 2), operator="Gérant")
     clock.set_local(date(2026, 3, 3))
     with pytest.raises(InvalidInput, match=r"a pris fin le 02/03/2026.*le 03/03/2026"):
         self_bill(shop)
@@ -233,6 +234,16 @@ def test_refused_outside_the_mandate_dates(shop, clock) -> None:
         _credit(shop, issued.doc_number)
     with shop["ledger"].reader() as session:
         assert session.query(JournalRecord).filter_by(record_type="SELF_INVOICE").count() == 1
+        events = [
+            canonical.decode(row.canonical)["body"]
+            for row in session.query(JournalRecord).filter_by(record_type="EVENT")
+        ]
+    mandates = [e["detail"] for e in events if e["code"] == "SELF_BILLING_MANDATE"]
+    assert [(m["action"], m["reference"], m["end"]) for m in mandates] == [
+        ("recorded", "MAND-2026-01", None),
+        ("recorded", "MAND-B", None),
+        ("ended", "MAND-2026-01", "2026-03-02"),
+    ]  # who gave the shop authority to issue in whose name stays in the JET
 
 
 def test_a_purchase_takes_no_payment_nor_sales_credit_note(shop) -> None:

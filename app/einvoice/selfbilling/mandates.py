@@ -1,6 +1,10 @@
 """Self-billing mandates: a supplier's written agreement that the shop draws up its
 invoices in the supplier's name and on its behalf (CGI art. 289-I-2).
 
+Mandates are kept in a table of their own (their end date is set when the contract
+ends), and each one recorded or ended is a technical event of the journal (JET), so that
+who gave the shop authority to issue in whose name, and when, stays on record.
+
 A mandate names the supplier (checked like a customer company: SIREN/SIRET/VAT with
 python-stdnum), its reference, the dates it covers and the prefix of the numbering the
 supplier and the shop agreed on: self-billed invoices follow their own continuous
@@ -24,6 +28,7 @@ from app.einvoice.models import SelfBillingMandate as Row
 from app.einvoice.selfbilling.records import body_of, self_billed_rows
 from app.errors import InvalidInput
 from app.ledger import canonical
+from app.ledger.events import EventCode, log_event
 from app.ledger.store import ledger_of
 from app.values.text import check_xml_text
 
@@ -170,7 +175,23 @@ def add_mandate(session: Session, mandate: Mandate, *, operator: str) -> Mandate
     row = Row(**values, created_at=now, operator=operator[:64])
     session.add(row)
     session.flush()
+    _journal(session, "recorded", mandate, operator)
     return _mandate(row)
+
+
+def _journal(session: Session, action: str, mandate: Mandate, operator: str) -> None:
+    log_event(
+        session,
+        EventCode.SELF_BILLING_MANDATE,
+        operator=operator,
+        action=action,
+        reference=mandate.reference,
+        prefix=mandate.prefix,
+        supplier=mandate.name,
+        siren=mandate.siren,
+        start=mandate.start_date.isoformat(),
+        end=mandate.end_date.isoformat() if mandate.end_date else None,
+    )
 
 
 def list_mandates(session: Session, *, active_on: date | None = None) -> list[Mandate]:
@@ -195,7 +216,7 @@ def get_mandate(session: Session, key: int | str) -> Mandate:
     return _mandate(row)
 
 
-def end_mandate(session: Session, key: int | str, end: date) -> Mandate:
+def end_mandate(session: Session, key: int | str, end: date, *, operator: str) -> Mandate:
     """Set the last day a mandate covers (not before its start, nor before an autofacture
     already issued under it)."""
     mandate = get_mandate(session, key)
@@ -219,4 +240,6 @@ def end_mandate(session: Session, key: int | str, end: date) -> Mandate:
     assert row is not None  # get_mandate found it
     row.end_date = end.isoformat()
     session.flush()
-    return _mandate(row)
+    ended = _mandate(row)
+    _journal(session, "ended", ended, operator)
+    return ended

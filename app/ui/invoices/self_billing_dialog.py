@@ -310,10 +310,10 @@ class EndMandateDialog(QDialog):
         )
 
     def end(self, day: date) -> None:
-        key = self.mandate.reference
+        key, operator = self.mandate.reference, self.ctx.operator_name
         try:
             with self.ctx.ledger.transaction() as session:
-                ended = end_mandate(session, key, day)
+                ended = end_mandate(session, key, day, operator=operator)
         except ComptoirError as exc:
             show_form_error(self.error, exc.message)
             return
