@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.einvoice.corrections import prepare_credit_note
 from app.einvoice.invoices import DEFAULT_NOTES, InvoiceDraft, compute, due_date, operation_of
-from app.einvoice.issuing import PAYMENT_MEANS, InvoiceStatus, Prepared, get_document, status_of
+from app.einvoice.issuing import PAYMENT_MEANS, InvoiceStatus, IssuedDocument, Prepared, status_of
 from app.einvoice.selfbilling.mandates import Mandate, get_mandate
 from app.einvoice.selfbilling.records import self_billed_rows, sequence_after
 from app.errors import InvalidInput
@@ -229,15 +229,17 @@ def list_self_billed(session: Session, *, mandate: str | None = None) -> list[Se
     """Self-billed invoices and credit notes, newest first; those of one mandate."""
     found = []
     for row in reversed(self_billed_rows(session)):
-        body = canonical.decode(row.canonical)["body"]
+        envelope = canonical.decode(row.canonical)
+        body = envelope["body"]
         frame = body["self_billing"]
         if mandate is not None and mandate not in (frame["mandate"], frame["prefix"]):
             continue
-        document = get_document(session, body["number"])
+        record_type = RecordType(row.record_type)
+        document = IssuedDocument(row.seq, record_type, row.number, row.ts, envelope, body)
         found.append(
             SelfBilled(
                 body["number"],
-                RecordType(row.record_type).label,
+                record_type.label,
                 frame["mandate"],
                 body["seller"]["name"],
                 body["issue_date"],

@@ -40,9 +40,6 @@ def body_of(row: JournalRecord) -> dict[str, Any]:
 
 def sequence_after(session: Session, prefix: str) -> int:
     """The next number of a mandate's sequence: one more than the last one used."""
-    used = [
-        body_of(row)["self_billing"]["sequence"]
-        for row in self_billed_rows(session)
-        if body_of(row)["self_billing"]["prefix"] == prefix
-    ]
+    frames = [body_of(row)["self_billing"] for row in self_billed_rows(session)]
+    used = [frame["sequence"] for frame in frames if frame["prefix"] == prefix]
     return max(used, default=0) + 1
