@@ -69,8 +69,9 @@ def test_mandate_self_bill_credit_and_list(shop_db, capsys) -> None:
     assert lines[1].startswith("AFVERGER-000001") and "Autofacture" in lines[1]
     assert lines[-1] == "2 documents d'autofacturation."
 
-    code, out, _ = _run(shop_db, capsys, "invoice", "export", "AFVERGER-000001", "--out", "x/")
-    assert code == 0 and "AFVERGER-000001.pdf" in out
+    out_dir = f"{shop_db.parent / 'export'}/"
+    code, out, _ = _run(shop_db, capsys, "invoice", "export", "AFVERGER-000001", "--out", out_dir)
+    assert code == 0 and (shop_db.parent / "export" / "AFVERGER-000001.pdf").is_file()
 
     today = datetime.now(ZoneInfo("Europe/Paris")).date()  # the shop's day, as issued
     code, out, err = _run(shop_db, capsys, "invoice", "mandate", "end", "MAND-2026-01",
