@@ -1,4 +1,5 @@
-"""``comptoir invoice export|validate``: an invoice's Factur-X, anyone's invoice checked."""
+"""``comptoir invoice export|validate|credit``: an invoice's Factur-X, anyone's invoice
+checked, a credit note; self-billing (``mandate``, ``self-bill``…) in ``app.cli.selfbilling``."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import argparse
 import os
 from pathlib import Path
 
-from app.cli import arguments, common
+from app.cli import arguments, common, selfbilling
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
@@ -41,6 +42,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     )
     credit.add_argument("--operator", metavar="NOM", help=common.OPERATOR_HELP)
     credit.set_defaults(run=run_credit)
+    selfbilling.add_parsers(invoice_commands)
 
 
 def run_validate(args: argparse.Namespace) -> int:

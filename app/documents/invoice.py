@@ -84,6 +84,10 @@ HEAD = ParagraphStyle(
 )
 RED = colors.Color(0.55, 0.1, 0.1)
 BANNER = ParagraphStyle("inv-banner", parent=HEAD, fontSize=11, leading=14, textColor=RED)
+SELF_BILLED_STYLE = ParagraphStyle(
+    "inv-self-billed", parent=BODY, fontName=BOLD, fontSize=11, leading=14, alignment=2
+)
+SELF_BILLED_CODES = ("389", "261")  # drawn up by the buyer in the seller's name
 
 
 # -- values of the data dict ------------------------------------------------------------
@@ -178,11 +182,12 @@ def _header(data: dict[str, Any]) -> Table:
     lines = [seller.get("legal_info", ""), *_address_lines(seller)]
     left += [_p(line) for line in lines if line]
     left += [_p(line, SMALL) for line in _identifiers(seller)]
-    credit = data["BT-3"] == "381"
     right: list[Flowable] = [
-        _p(f"{'AVOIR' if credit else 'FACTURE'} n° {data['BT-1']}", TITLE),
+        _p(f"{_title(data)} n° {data['BT-1']}", TITLE),
         _p(f"Date d'émission : {_date(data['BT-2'])}", RIGHT),
     ]
+    if data["BT-3"] in SELF_BILLED_CODES:
+        right.insert(1, _p("AUTOFACTURATION", SELF_BILLED_STYLE))
     for preceding in data.get("BG-3") or []:
         text = f"se rapportant à la facture {preceding['BT-25']} du {_date(preceding['BT-26'])}"
         right.append(_p(text, RIGHT))
@@ -199,6 +204,11 @@ def _header(data: dict[str, Any]) -> Table:
     return table
 
 
+def _title(data: dict[str, Any]) -> str:
+    """FACTURE, AVOIR; a self-billed invoice (389) or credit note (261) says so."""
+    return {"381": "AVOIR", "389": "FACTURE", "261": "AVOIR"}.get(data["BT-3"], "FACTURE")
+
+
 def _same_place(a: dict[str, Any], b: dict[str, Any]) -> bool:
     keys = ("addr_l1", "addr_l2", "addr_l3", "postcode", "city", "country_code")
     return all((a.get(k) or "").strip().lower() == (b.get(k) or "").strip().lower() for k in keys)
@@ -206,7 +216,8 @@ def _same_place(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 def _parties(data: dict[str, Any]) -> Table:
     buyer = data["BG-7"]
-    client = [_p("Client", HEAD), _p(buyer["name"], bold=True)]
+    who = "Acheteur, émetteur du document" if data["BT-3"] in SELF_BILLED_CODES else "Client"
+    client = [_p(who, HEAD), _p(buyer["name"], bold=True)]
     client += [_p(line) for line in _address_lines(buyer)]
     client += [_p(line, SMALL) for line in _identifiers(buyer)]
     delivery, place = data.get("BG-13"), []
@@ -298,7 +309,7 @@ def _vat_table(data: dict[str, Any]) -> Table:
 
 
 def _totals_table(data: dict[str, Any]) -> Table:
-    credit = data["BT-3"] == "381"
+    credit = data["BT-3"] in ("381", "261")
     rows: list[list[Any]] = [["Totaux", ""]]
     if _cents(data["BT-107"]) or _cents(data["BT-108"]):
         rows.append(["Total HT des lignes", _money(data["BT-106"])])
@@ -359,14 +370,14 @@ def _payment(data: dict[str, Any]) -> list[Flowable]:
     return story
 
 
-def _check(code: str | None) -> list[Flowable]:
+def _check(code: str | None, whose: str = "du vendeur") -> list[Flowable]:
     """The record's verification code (``app.ledger.verify.receipt``), text and QR code."""
     if not code:
         return []
     side = 24 * mm
     words = [
         _p(
-            "Code de vérification au journal fiscal du vendeur (« comptoir verify --receipt ») :",
+            f"Code de vérification au journal fiscal {whose} (« comptoir verify --receipt ») :",
             SMALL,
         ),
         _p(code, SMALL, bold=True),
@@ -406,8 +417,9 @@ def render_invoice_pdf(
     """The visual invoice or credit note (A4, embedded fonts only); ``check`` is the
     verification code of its ledger record, printed under the payment terms."""
     register_fonts()
-    kind = "Avoir" if data["BT-3"] == "381" else "Facture"
-    title = f"{kind} n° {data['BT-1']}"
+    title = f"{_title(data).capitalize()} n° {data['BT-1']}"
+    if data["BT-3"] in SELF_BILLED_CODES:
+        title += " (autofacturation)"
     seller = data["BG-4"]
     footer = f"{seller['name']} — SIREN {seller.get('legal_identifier', '')} — {title}"
     buffer = BytesIO()
@@ -431,7 +443,7 @@ def render_invoice_pdf(
         Spacer(0, 4 * mm),
         KeepTogether([_summary(data), Spacer(0, 2 * mm), *_exemptions(data)]),
         KeepTogether(_payment(data)),
-        *_check(check),
+        *_check(check, "de l'acheteur" if data["BT-3"] in SELF_BILLED_CODES else "du vendeur"),
     ]
     doc.build(story, canvasmaker=_canvas_class(footer))
     return buffer.getvalue()

@@ -39,7 +39,10 @@ from app.ledger.journal import document_number
 from app.ledger.models import RecordType
 
 LEVEL = "en16931"
-TYPE_CODES = {"INVOICE": "380", "CREDIT_NOTE": "381"}
+TYPE_CODES = {"INVOICE": "380", "CREDIT_NOTE": "381", "SELF_INVOICE": "389", "SELF_CREDIT": "261"}
+CREDIT_CODES = ("381", "261")
+# The printed title of each type code (BT-3); 389 and 261 are self-billed.
+TITLES = {"380": "FACTURE", "381": "AVOIR", "389": "AUTOFACTURE", "261": "AVOIR D'AUTOFACTURATION"}
 PAYMENT_LABELS = {
     "10": "Espèces",
     "20": "Chèque",
@@ -157,7 +160,8 @@ def _notes(body: dict[str, Any], training: bool) -> list[dict[str, str]]:
         for code in ("PMT", "PMD", "AAB", "BAR")
         if notes.get(code)
     ]
-    extra = [notes.get("free") or ""]
+    # Self-billing: the mention « Autofacturation » comes first (CGI, annexe II, art. 242 nonies A).
+    extra = [(body.get("self_billing") or {}).get("mention") or "", notes.get("free") or ""]
     if body.get("reason"):
         extra.append(f"Motif de l'avoir : {body['reason']}")
     if body.get("from_ticket"):
@@ -321,7 +325,7 @@ def srgb_profile() -> bytes:
 
 
 def _pdf_metadata(data: dict[str, Any]) -> dict[str, str]:
-    title = "AVOIR" if data["BT-3"] == "381" else "FACTURE"
+    title = TITLES.get(data["BT-3"], "FACTURE")
     seller, buyer = data["BG-4"]["name"], data["BG-7"]["name"]
     day = "/".join(reversed(data["BT-2"].split("-")))
     return {

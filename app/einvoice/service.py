@@ -12,21 +12,18 @@ from sqlalchemy.orm import Session
 
 from app.documents.invoice import render_invoice_pdf
 from app.einvoice import facturx
+from app.einvoice.corrections import prepare_credit_note
 from app.einvoice.invoices import InvoiceDraft
-from app.einvoice.issuing import (
-    IssuedDocument,
-    Prepared,
-    get_document,
-    prepare_credit_note,
-    prepare_invoice,
-)
+from app.einvoice.issuing import IssuedDocument, Prepared, get_document, prepare_invoice
 from app.einvoice.pdp.outbox import enqueue, transmits
+from app.einvoice.selfbilling.documents import prepare_self_billed, prepare_self_credit
 from app.einvoice.validate import Finding, ValidationReport, validate_xml_bytes
 from app.errors import InvalidInput
 from app.ledger import canonical
 from app.ledger.files import private_dir, write_private_bytes
 from app.ledger.journal import Recorded
 from app.ledger.models import JournalRecord
+from app.ledger.operators import Permission, require
 from app.ledger.store import Ledger, ledger_of
 from app.ledger.verify.receipt import check_code
 
@@ -104,6 +101,31 @@ def credit_and_store(
 ) -> IssuedInvoice:
     return _issue(
         session, prepare_credit_note(session, invoice, reason=reason, lines=lines), operator
+    )
+
+
+def self_bill_and_store(
+    session: Session, mandate: int | str, draft: InvoiceDraft, *, operator: str
+) -> IssuedInvoice:
+    """A self-billed invoice (389) under a supplier's mandate: validated against the
+    official rules, recorded, its Factur-X kept and queued for the platform like any
+    invoice."""
+    require(session, operator, Permission.SELL)
+    return _issue(session, prepare_self_billed(session, mandate, draft), operator)
+
+
+def self_credit_and_store(
+    session: Session,
+    invoice: str,
+    *,
+    operator: str,
+    reason: str,
+    lines: list[tuple[int, Any]] | None = None,
+) -> IssuedInvoice:
+    """A self-billed credit note (261) on a self-billed invoice, whole or some lines."""
+    require(session, operator, Permission.CORRECT)
+    return _issue(
+        session, prepare_self_credit(session, invoice, reason=reason, lines=lines), operator
     )
 
 

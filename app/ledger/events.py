@@ -37,6 +37,7 @@ class EventCode(StrEnum):
     AUDIT_PACK = "AUDIT_PACK"
     CARD_SETTLEMENT = "CARD_SETTLEMENT"
     TSA_SET = "TSA_SET"
+    SELF_BILLING_MANDATE = "SELF_BILLING_MANDATE"
 
     @property
     def label(self) -> str:
@@ -69,6 +70,7 @@ EVENT_LABELS = {
     EventCode.AUDIT_PACK: "Dossier pour un contrôle fiscal",
     EventCode.CARD_SETTLEMENT: "Régularisation d'un paiement par carte interrompu",
     EventCode.TSA_SET: "Choix de l'autorité d'horodatage",
+    EventCode.SELF_BILLING_MANDATE: "Mandat d'autofacturation d'un fournisseur",
 }
 
 

@@ -49,6 +49,10 @@ class RecordType(StrEnum):
     MONTH_CLOSURE = "MONTH_CLOSURE"
     YEAR_CLOSURE = "YEAR_CLOSURE"
     ARCHIVE = "ARCHIVE"
+    # Self-billing (CGI art. 289-I-2): invoices the shop draws up as the BUYER, in a
+    # supplier's name under its mandate. Purchases: never in SALE_TYPES, never turnover.
+    SELF_INVOICE = "SELF_INVOICE"
+    SELF_CREDIT = "SELF_CREDIT"
 
     @property
     def label(self) -> str:
@@ -77,6 +81,8 @@ RECORD_LABELS = {
     RecordType.MONTH_CLOSURE: "Clôture mensuelle",
     RecordType.YEAR_CLOSURE: "Clôture annuelle",
     RecordType.ARCHIVE: "Archive",
+    RecordType.SELF_INVOICE: "Autofacture",
+    RecordType.SELF_CREDIT: "Avoir d'autofacturation",
 }
 RECORD_PREFIXES = {
     RecordType.KEY: "K",
@@ -91,6 +97,8 @@ RECORD_PREFIXES = {
     RecordType.MONTH_CLOSURE: "ZM",
     RecordType.YEAR_CLOSURE: "ZA",
     RecordType.ARCHIVE: "A",
+    RecordType.SELF_INVOICE: "AF",
+    RecordType.SELF_CREDIT: "AAF",
 }
 SALE_TYPES = frozenset(
     {RecordType.TICKET, RecordType.INVOICE, RecordType.CREDIT_NOTE, RecordType.PAYMENT}

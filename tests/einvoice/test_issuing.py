@@ -10,15 +10,14 @@ from hypothesis import strategies as st
 
 from app.customers.service import CustomerInfo, save_customer
 from app.demo import DEMO_CUSTOMERS, DEMO_SHOP
+from app.einvoice.corrections import issue_credit_note, record_payment
 from app.einvoice.invoices import Charge, InvoiceDraft, InvoiceLineInput, compute
 from app.einvoice.issuing import (
     draft_from_ticket,
     get_document,
-    issue_credit_note,
     issue_invoice,
     list_documents,
     overdue,
-    record_payment,
     status_of,
 )
 from app.errors import InvalidInput

@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from app.customers.service import CustomerInfo, save_customer
 from app.demo import DEMO_CUSTOMERS, DEMO_SHOP
+from app.einvoice.corrections import creditable_lines
 from app.einvoice.invoices import Charge, InvoiceDraft, InvoiceLineInput
-from app.einvoice.issuing import creditable_lines, get_document, status_of
+from app.einvoice.issuing import get_document, status_of
 from app.einvoice.service import credit_and_store, issue_and_store
 from app.errors import InvalidInput
 from app.ledger.settings import record_fiscal_settings

@@ -112,7 +112,7 @@ def test_partial_credit_notes_never_exceed_what_is_left(shop_db, capsys) -> None
     )
     assert code == 0, err and "AV2026-000002" in out
     with Ledger.open(shop_db, readonly=True) as ledger, ledger.reader() as session:
-        from app.einvoice.issuing import creditable_lines
+        from app.einvoice.corrections import creditable_lines
 
         left = creditable_lines(session, "F2026-000001")
     assert [line.left for line in left] == [Decimal("7.5"), 0]

@@ -81,7 +81,7 @@ def test_wrong_credentials_lose_nothing(tmp_path: Path, platform, monkeypatch, c
 
 
 def test_paid_services_invoice_reports_212(tmp_path: Path, platform) -> None:
-    from app.einvoice.issuing import record_payment
+    from app.einvoice.corrections import record_payment
     from app.einvoice.pdp.client import HttpFlowClient
     from app.einvoice.pdp.config import PlatformSettings
     from app.einvoice.pdp.inbox import report_cashed, vat_due_on_payment

@@ -17,13 +17,9 @@ from sqlalchemy import select
 
 from app.customers.service import PERSON, CustomerInfo, save_customer
 from app.demo import DEMO_CUSTOMERS, DEMO_SHOP, run_demo
+from app.einvoice.corrections import issue_credit_note, record_payment
 from app.einvoice.invoices import Charge, InvoiceDraft, InvoiceLineInput
-from app.einvoice.issuing import (
-    draft_from_ticket,
-    issue_credit_note,
-    issue_invoice,
-    record_payment,
-)
+from app.einvoice.issuing import draft_from_ticket, issue_invoice
 from app.errors import ComptoirError, InvalidInput
 from app.ledger import canonical
 from app.ledger.closures import close_day, close_pending, get_closure

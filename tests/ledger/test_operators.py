@@ -72,8 +72,9 @@ def test_invoices_and_restores_are_checked_too(staffed, clock, tmp_path) -> None
 
     from app.customers.service import CustomerInfo, save_customer
     from app.demo import DEMO_CUSTOMERS
+    from app.einvoice.corrections import issue_credit_note, record_payment
     from app.einvoice.invoices import InvoiceDraft, InvoiceLineInput
-    from app.einvoice.issuing import issue_credit_note, issue_invoice, record_payment
+    from app.einvoice.issuing import issue_invoice
     from app.ledger.backup.copies import backup_now
     from app.ledger.backup.restore import restore_backup
 

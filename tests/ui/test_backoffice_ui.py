@@ -12,8 +12,9 @@ from PySide6.QtWidgets import QPushButton
 
 from app.customers.service import CustomerInfo, save_customer
 from app.demo import DEMO_CUSTOMERS
+from app.einvoice.corrections import creditable_lines
 from app.einvoice.invoices import InvoiceDraft, InvoiceLineInput
-from app.einvoice.issuing import creditable_lines, get_document
+from app.einvoice.issuing import get_document
 from app.einvoice.service import issue_and_store
 from app.ledger.settings import fiscal_settings
 from app.ui.invoices.credit_note_dialog import CreditNoteDialog

@@ -224,7 +224,7 @@ def test_platform_settings_tab_keeps_the_secret_out_of_the_database(
 def test_declare_a_payment_received(qtbot, shop, platform) -> None:
     from PySide6.QtCore import Qt
 
-    from app.einvoice.issuing import record_payment
+    from app.einvoice.corrections import record_payment
 
     ledger = shop["ledger"]
     with ledger.transaction() as session:

@@ -251,9 +251,11 @@ def recheck_unlisted(ledger: Ledger, directory: Directory, *, now: datetime | No
 
 
 def buyer_ids(session: Session, doc_number: str) -> tuple[str, str]:
-    """The SIREN and SIRET of an issued invoice's buyer, as the invoice recorded them."""
-    buyer = get_document(session, doc_number).body.get("buyer") or {}
-    return str(buyer.get("siren") or ""), str(buyer.get("siret") or "")
+    """The SIREN and SIRET of whom an issued invoice goes to, as the invoice recorded them:
+    its buyer; for a self-billed invoice, which the shop draws up as the buyer, its seller."""
+    document = get_document(session, doc_number)
+    party = document.body.get("seller" if document.is_self_billed else "buyer") or {}
+    return str(party.get("siren") or ""), str(party.get("siret") or "")
 
 
 def unlisted_message(siren: str) -> str:

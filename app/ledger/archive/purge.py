@@ -115,7 +115,15 @@ _KEPT_VALUES = frozenset(t.value for t in KEPT_TYPES)
 INVOICE_RETENTION_YEARS = 10
 """Invoices and credit notes stay readable ten years (Code de commerce, art. L123-22),
 although cash data may go after six once archived: a purge keeps them until then."""
-INVOICE_TYPES = frozenset({RecordType.INVOICE.value, RecordType.CREDIT_NOTE.value})
+INVOICE_TYPES = frozenset(
+    t.value
+    for t in (
+        RecordType.INVOICE,
+        RecordType.CREDIT_NOTE,
+        RecordType.SELF_INVOICE,
+        RecordType.SELF_CREDIT,
+    )
+)
 _UNREADABLE = (OSError, zipfile.BadZipFile, zlib.error, KeyError, ValueError, EOFError)
 
 Progress = Callable[[int, int], None]

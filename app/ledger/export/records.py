@@ -27,6 +27,7 @@ TYPE_GROUPS: dict[str, frozenset[RecordType]] = {
     "Clés, paramètres, duplicatas, archives": frozenset(
         {RecordType.KEY, RecordType.SETTINGS, RecordType.REPRINT, RecordType.ARCHIVE}
     ),
+    "Autofactures (achats)": frozenset({RecordType.SELF_INVOICE, RecordType.SELF_CREDIT}),
 }
 """The quick filters of the viewer, in the words of the shop."""
 

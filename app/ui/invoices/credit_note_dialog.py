@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.einvoice.issuing import creditable_lines
+from app.einvoice.corrections import creditable_lines
 from app.errors import ComptoirError
 from app.ui.context import AppContext
 from app.ui.forms import TOUCH_STYLE, error_label, show_form_error
@@ -39,12 +39,24 @@ def _qty(value: Decimal) -> str:
 
 
 class CreditNoteDialog(QDialog):
-    def __init__(self, ctx: AppContext, invoice: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        ctx: AppContext,
+        invoice: str,
+        parent: QWidget | None = None,
+        *,
+        self_billed: bool = False,  # an autofacture: a self-billed credit note (261)
+    ) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.invoice = invoice
+        self.self_billed = self_billed
         self.issued = None  # what credit_and_store returned
-        self.setWindowTitle(f"Avoir sur la facture {invoice}")
+        self.setWindowTitle(
+            f"Avoir d'autofacturation sur {invoice}"
+            if self_billed
+            else f"Avoir sur la facture {invoice}"
+        )
         self.setObjectName("creditNoteDialog")
         self.setStyleSheet(TOUCH_STYLE)
         self.lines = ctx.read(lambda s: creditable_lines(s, invoice))
@@ -166,15 +178,14 @@ class CreditNoteDialog(QDialog):
         )
 
     def _issue(self, lines: list[tuple[int, Decimal]] | None) -> None:
-        from app.einvoice.service import credit_and_store
+        from app.einvoice.service import credit_and_store, self_credit_and_store
 
         reason = self.reason.text()
         invoice, operator = self.invoice, self.ctx.operator_name
         try:
             with self.ctx.ledger.transaction() as session:
-                self.issued = credit_and_store(
-                    session, invoice, operator=operator, reason=reason, lines=lines
-                )
+                issue = self_credit_and_store if self.self_billed else credit_and_store
+                self.issued = issue(session, invoice, operator=operator, reason=reason, lines=lines)
         except ComptoirError as exc:
             show_form_error(self.error, exc.message)
             return

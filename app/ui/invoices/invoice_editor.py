@@ -1,5 +1,9 @@
 """Write an invoice: customer, lines, discount, charges, terms; then issue it.
 
+In self-billing mode (``self_billing=True``) the same editor writes an autofacture: the
+shop is the buyer and draws the invoice up in the name of a supplier chosen among the
+mandates in force (``app.einvoice.selfbilling``); everything else is the same.
+
 Issuing asks first (an issued invoice is final: it is corrected only by a credit note) and
 validates the Factur-X it would produce (XSD, EN 16931, BR-FR); an invoice with a blocking
 finding is not issued and the findings are listed in French. Closing the editor with
@@ -33,7 +37,9 @@ from app.catalog.service import search_products
 from app.customers.service import search_customers
 from app.einvoice.drafts import delete_draft, save_draft
 from app.einvoice.invoices import Charge, InvoiceDraft, compute, excl_vat
+from app.einvoice.selfbilling.mandates import list_mandates
 from app.errors import ComptoirError, InvalidInput
+from app.ledger.closures import today
 from app.sales.cart import Discount
 from app.ui.context import AppContext
 from app.ui.forms import TOUCH_STYLE, error_label, show_form_error
@@ -48,13 +54,19 @@ class InvoiceEditor(QDialog):
     draft_saved = Signal(str)  # what was kept, in French
 
     def __init__(
-        self, ctx: AppContext, parent: QWidget | None = None, *, draft_id: int | None = None
+        self,
+        ctx: AppContext,
+        parent: QWidget | None = None,
+        *,
+        draft_id: int | None = None,
+        self_billing: bool = False,
     ) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.result_value = None
         self.draft_id = draft_id
-        self.setWindowTitle("Nouvelle facture")
+        self.self_billing = self_billing
+        self.setWindowTitle("Nouvelle autofacture" if self_billing else "Nouvelle facture")
         self.setObjectName("invoiceEditor")
         self.setStyleSheet(TOUCH_STYLE)
         self.resize(1100, 760)
@@ -66,7 +78,16 @@ class InvoiceEditor(QDialog):
         new_customer.setObjectName("newCustomer")
         new_customer.clicked.connect(self.create_customer)
         top = QHBoxLayout()
-        top.addWidget(QLabel("Client"))
+        if self_billing:
+            banner = QLabel(
+                "Autofacturation : la boutique, acheteuse, établit la facture au nom et pour "
+                "le compte du fournisseur qui lui en a donné mandat."
+            )
+            banner.setObjectName("selfBillingBanner")
+            banner.setWordWrap(True)
+            banner.setStyleSheet("background: #e8f0fe; color: #1a3d7c; padding: 6px;")
+            new_customer.hide()
+        top.addWidget(QLabel("Fournisseur (mandat)" if self_billing else "Client"))
         top.addWidget(self.customer, 1)
         top.addWidget(new_customer)
 
@@ -102,6 +123,10 @@ class InvoiceEditor(QDialog):
         for widget in (self.product, add_product, add_free, remove):
             line_bar.addWidget(widget)
         line_bar.addStretch(1)
+        if self_billing:  # the catalog holds the shop's selling prices, not the supplier's
+            self.product.hide()
+            add_product.hide()
+            add_free.setText("Ajouter une ligne")
 
         self.incl_vat = QCheckBox("Prix saisis TTC")
         self.incl_vat.setObjectName("inclVat")
@@ -117,6 +142,8 @@ class InvoiceEditor(QDialog):
         self.due_days = QSpinBox()
         self.due_days.setObjectName("dueDays")
         self.due_days.setRange(0, 120)
+        if self_billing:
+            self.due_days.setValue(30)
         self.due_days.setSuffix(" jours")
         self.purchase_order = QLineEdit()
         self.purchase_order.setObjectName("purchaseOrder")
@@ -133,17 +160,19 @@ class InvoiceEditor(QDialog):
         # Two columns of fields: the lines keep most of a 768-pixel screen.
         form = QGridLayout()
         form.addWidget(self.incl_vat, 0, 1)
-        for i, (label, widget) in enumerate(
-            (
-                ("Remise sur la facture", self.discount),
-                ("Frais de port HT (TVA 20 %)", self.shipping),
-                ("Échéance", self.due_days),
-                ("Conditions de paiement", self.terms),
-                ("Bon de commande / engagement", self.purchase_order),
-                ("Code service", self.service_code),
-                ("Note", self.note),
-            )
-        ):
+        fields = [
+            ("Remise sur la facture", self.discount),
+            ("Frais de port HT (TVA 20 %)", self.shipping),
+            ("Échéance", self.due_days),
+            ("Conditions de paiement", self.terms),
+            ("Bon de commande / engagement", self.purchase_order),
+            ("Code service", self.service_code),
+            ("Note", self.note),
+        ]
+        if self_billing:  # no public buyer here: the buyer is the shop
+            fields.remove(("Code service", self.service_code))
+            self.service_code.hide()
+        for i, (label, widget) in enumerate(fields):
             row, column = 1 + i // 2, (i % 2) * 2
             text = QLabel(label)
             text.setWordWrap(True)
@@ -160,7 +189,7 @@ class InvoiceEditor(QDialog):
         self.findings.setReadOnly(True)
         self.findings.setVisible(False)
         self.findings.setMaximumHeight(140)
-        issue = QPushButton("Émettre la facture")
+        issue = QPushButton("Émettre l'autofacture" if self_billing else "Émettre la facture")
         issue.setObjectName("issueInvoice")
         issue.setProperty("role", "primary")
         issue.clicked.connect(self.issue)
@@ -175,6 +204,8 @@ class InvoiceEditor(QDialog):
         buttons.addWidget(issue)
 
         layout = QVBoxLayout(self)
+        if self_billing:
+            layout.addWidget(banner)
         layout.addLayout(top)
         layout.addLayout(line_bar)
         layout.addWidget(self.table, 1)
@@ -188,14 +219,20 @@ class InvoiceEditor(QDialog):
 
     # -- choices ---------------------------------------------------------------------------
     def _load_choices(self, select_id: int | None = None) -> None:
-        customers, products = self.ctx.read(
-            lambda s: (search_customers(s), search_products(s, "", limit=500))
+        customers, mandates, products = self.ctx.read(
+            lambda s: (
+                [] if self.self_billing else search_customers(s),
+                list_mandates(s, active_on=today(s)) if self.self_billing else [],
+                search_products(s, "", limit=500),
+            )
         )
         self.customer.blockSignals(True)
         self.customer.clear()
         self._customers = {c.id: c for c in customers}
         for c in customers:
             self.customer.addItem(f"{c.name} — {c.city}", c.id)
+        for m in mandates:  # self-billing: the suppliers whose mandate is in force
+            self.customer.addItem(f"{m.name} — mandat {m.reference}", m.id)
         self.customer.blockSignals(False)
         if select_id is not None:
             self.customer.setCurrentIndex(self.customer.findData(select_id))
@@ -250,7 +287,14 @@ class InvoiceEditor(QDialog):
     def draft(self) -> InvoiceDraft:
         customer_id = self.customer.currentData()
         if customer_id is None:
-            raise InvalidInput("Choisissez le client, ou créez-le.")
+            raise InvalidInput(
+                "Choisissez le fournisseur : aucun mandat d'autofacturation n'est en vigueur "
+                "aujourd'hui (Factures › Autofacturation…)."
+                if self.self_billing
+                else "Choisissez le client, ou créez-le."
+            )
+        if self.self_billing:
+            customer_id = 0  # the parties are the mandate's supplier and the shop
         text = self.discount.text().strip()
         discount = None
         if text.endswith("%"):
@@ -296,8 +340,9 @@ class InvoiceEditor(QDialog):
     # -- drafts ----------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
         """What is typed, as typed: a draft resumes exactly where the editor was left."""
+        key = "mandate_id" if self.self_billing else "customer_id"
         return {
-            "customer_id": self.customer.currentData(),
+            key: self.customer.currentData(),
             "lines": [dict(line) for line in self.model.lines],
             "incl_vat": self.incl_vat.isChecked(),
             "discount": self.discount.text(),
@@ -310,7 +355,9 @@ class InvoiceEditor(QDialog):
         }
 
     def load_state(self, state: dict[str, Any]) -> None:
-        index = self.customer.findData(state.get("customer_id"))
+        index = self.customer.findData(
+            state.get("mandate_id" if self.self_billing else "customer_id")
+        )
         if index >= 0:
             self.customer.setCurrentIndex(index)
         for line in state.get("lines") or []:
@@ -337,6 +384,8 @@ class InvoiceEditor(QDialog):
 
     def _draft_label(self) -> str:
         name = self.customer.currentText().split(" — ")[0] or "Sans client"
+        if self.self_billing:
+            name = f"Autofacture — {name}"
         count = len(self.model.lines)
         label = f"{name} — {count} ligne{'s' if count > 1 else ''}"
         try:
@@ -371,6 +420,18 @@ class InvoiceEditor(QDialog):
             show_form_error(self.error, exc.message)
             return
         name = self.customer.currentText().split(" — ")[0]
+        if self.self_billing:
+            ask_confirmation(
+                self,
+                "Émettre l'autofacture",
+                f"Au nom et pour le compte de : {self.customer.currentText()}\n"
+                f"Total TTC : {format_cents(amounts.totals['total'])}\n\n"
+                "L'autofacture est transmise au fournisseur par la plateforme. Elle est "
+                "définitive : elle se corrige par un avoir d'autofacturation.",
+                yes="Émettre",
+                then=self.issue_now,
+            )
+            return
         ask_confirmation(
             self,
             "Émettre la facture",
@@ -382,12 +443,17 @@ class InvoiceEditor(QDialog):
         )
 
     def issue_now(self) -> None:
-        from app.einvoice.service import issue_and_store
+        from app.einvoice.service import issue_and_store, self_bill_and_store
 
         try:
             draft = self.draft()
+            mandate, operator = self.customer.currentData(), self.ctx.operator_name
             with self.ctx.ledger.transaction() as session:
-                self.result_value = issue_and_store(session, draft, operator=self.ctx.operator_name)
+                self.result_value = (
+                    self_bill_and_store(session, mandate, draft, operator=operator)
+                    if self.self_billing
+                    else issue_and_store(session, draft, operator=operator)
+                )
                 if self.draft_id is not None:
                     delete_draft(session, self.draft_id)
         except ComptoirError as exc:

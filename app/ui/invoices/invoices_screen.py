@@ -27,8 +27,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.customers.service import search_customers
+from app.einvoice.corrections import record_payment
 from app.einvoice.drafts import load_draft
-from app.einvoice.issuing import InvoiceStatus, list_documents, record_payment
+from app.einvoice.issuing import InvoiceStatus, list_documents
 from app.einvoice.pdp.outbox import current_status, unlisted_notice
 from app.errors import ComptoirError
 from app.sales.payments import PaymentMethod
@@ -150,7 +151,7 @@ class InvoicesScreen(Screen):
         self.table.doubleClicked.connect(lambda _: self.open_pdf())
 
         self.buttons: dict[str, QPushButton] = {}
-        bar = QGridLayout()  # two rows of four: the screen fits 1024 px
+        bar = QGridLayout()  # rows of four: the screen fits 1024 px
         for i, (name, label, slot) in enumerate(
             (
                 ("newInvoice", "Nouvelle facture", self.new_invoice),
@@ -162,6 +163,7 @@ class InvoicesScreen(Screen):
                 ("cashed", "Déclarer l'encaissement", self.report_cashed),
                 ("inbox", "Factures fournisseurs…", self.open_inbox),
                 ("drafts", "Brouillons…", self.open_drafts),
+                ("selfBilling", "Autofacturation…", self.open_self_billing),
             )
         ):
             button = QPushButton(label)
@@ -239,22 +241,39 @@ class InvoicesScreen(Screen):
         self.message.setText(text)
 
     # -- actions ---------------------------------------------------------------------------
-    def new_invoice(self, draft_id: int | None = None) -> InvoiceEditor:
-        editor = InvoiceEditor(self.ctx, self, draft_id=draft_id)
+    def new_invoice(
+        self, draft_id: int | None = None, *, self_billing: bool = False
+    ) -> InvoiceEditor:
+        state = None
+        if draft_id is not None:
+            try:
+                state = self.ctx.read(lambda s: load_draft(s, draft_id))
+            except ComptoirError as exc:
+                show_error(self, exc)
+            else:
+                self_billing = "mandate_id" in state  # an autofacture's draft
+        editor = InvoiceEditor(self.ctx, self, draft_id=draft_id, self_billing=self_billing)
+        what = "Autofacture" if self_billing else "Facture"
         editor.issued.connect(
-            lambda issued: self._say(f"Facture {issued.doc_number} émise : {issued.pdf}")
+            lambda issued: self._say(f"{what} {issued.doc_number} émise : {issued.pdf}")
         )
         editor.draft_saved.connect(
             lambda text: self._say(f"{text} Il se reprend depuis « Brouillons… ».")
         )
         if draft_id is not None:
-            try:
-                editor.load_state(self.ctx.read(lambda s: load_draft(s, draft_id)))
-            except ComptoirError as exc:
-                show_error(self, exc)
+            if state is None:
                 return editor
+            editor.load_state(state)
         editor.open()
         return editor
+
+    def open_self_billing(self) -> QDialog:
+        """Mandates of suppliers, and the autofactures drawn up under them."""
+        from app.ui.invoices.self_billing_dialog import SelfBillingDialog
+
+        dialog = SelfBillingDialog(self.ctx, self)
+        dialog.open()
+        return dialog
 
     def open_drafts(self) -> DraftsDialog:
         dialog = DraftsDialog(self.ctx, self)

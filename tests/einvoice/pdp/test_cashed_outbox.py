@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from app.customers.service import CustomerInfo, save_customer
 from app.demo import DEMO_CUSTOMERS, DEMO_SHOP
+from app.einvoice.corrections import record_payment
 from app.einvoice.invoices import InvoiceDraft, InvoiceLineInput
-from app.einvoice.issuing import get_document, record_payment
+from app.einvoice.issuing import get_document
 from app.einvoice.pdp.client import HttpFlowClient
 from app.einvoice.pdp.config import PlatformSettings
 from app.einvoice.pdp.models import (

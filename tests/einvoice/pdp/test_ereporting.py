@@ -14,8 +14,9 @@ from sqlalchemy import select
 from app.catalog.service import save_product
 from app.customers.service import CustomerInfo, save_customer
 from app.demo import DEMO_CUSTOMERS, DEMO_SHOP
+from app.einvoice.corrections import issue_credit_note, record_payment
 from app.einvoice.invoices import InvoiceDraft, InvoiceLineInput
-from app.einvoice.issuing import get_document, issue_credit_note, issue_invoice, record_payment
+from app.einvoice.issuing import get_document, issue_invoice
 from app.einvoice.official import MessageRefused, validate_ereporting
 from app.einvoice.pdp import flux10
 from app.einvoice.pdp.client import HttpFlowClient

@@ -13,8 +13,8 @@ from lxml import etree
 from app.cli import main
 from app.customers.service import CustomerInfo, save_customer
 from app.demo import DEMO_CUSTOMERS, DEMO_SHOP
+from app.einvoice.corrections import issue_credit_note
 from app.einvoice.invoices import InvoiceDraft, InvoiceLineInput
-from app.einvoice.issuing import issue_credit_note
 from app.einvoice.official import validate_cdar
 from app.einvoice.pdp.models import DEPOSITED
 from app.einvoice.pdp.outbox import drain_once
