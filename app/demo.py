@@ -11,11 +11,13 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from app.catalog.service import load_demo_catalog
 from app.einvoice.pdp.demo_platform import DemoPlatform, attach, detach
-from app.einvoice.pdp.ereporting import period_of
+from app.einvoice.pdp.ereporting import PREF_MATRICULE, period_of, set_platform_matricule
 from app.einvoice.pdp.flux10 import FLUXES, TRANSACTIONS
 from app.ledger.closures import close_day, close_pending
 from app.ledger.models import RecordType
+from app.ledger.preferences import get_preference
 from app.ledger.settings import FiscalSettings, record_fiscal_settings
 from app.ledger.store import Ledger
 from app.sales.cart import Cart, CartLine, Discount
@@ -40,6 +42,8 @@ DEMO_SHOP = FiscalSettings(
     bic="AGRIFRPP882",
 )
 OPERATORS = ("Camille", "Yanis", "Léa")
+DEMO_MATRICULE = "DEMO"  # the plateforme de démonstration's, in the demo's e-reporting
+LIFECYCLE_STEP = 2.0  # seconds between the statuses the demo platform gives an invoice
 
 
 @dataclass(frozen=True)
@@ -330,13 +334,15 @@ def demo_invoices(ledger: Ledger, out: Path | None, sale_number: int | None) -> 
 class DemoServices:
     """What a demo ledger's window runs on 127.0.0.1 while it is open: the plateforme de
     démonstration (invoices, statuses, supplier invoices, e-reporting) and the card terminal
-    simulator, set as the till's terminal. ``stop`` ends both; nothing is left running."""
+    simulator, set as the till's terminal, over the demo catalog. ``stop`` ends both;
+    nothing is left running."""
 
-    def __init__(self, ledger: Ledger, *, lifecycle_step: float = 2.0) -> None:
+    def __init__(self, ledger: Ledger, *, lifecycle_step: float | None = None) -> None:
         if ledger.kind != "demo":
             raise ValueError("only a demo ledger runs the demo services")
         self.ledger = ledger
-        self.platform = DemoPlatform(lifecycle_step=lifecycle_step)
+        step = LIFECYCLE_STEP if lifecycle_step is None else lifecycle_step
+        self.platform = DemoPlatform(lifecycle_step=step)
         self.terminal = TerminalSandbox(0)
 
     def start(self, operator: str) -> DemoServices:
@@ -345,6 +351,9 @@ class DemoServices:
             self.terminal.start()
             attach(self.ledger, self.platform)
             with self.ledger.transaction() as session:
+                load_demo_catalog(session, operator=operator)  # the till scans its products
+                if not get_preference(session, PREF_MATRICULE):  # the sender of e-reporting
+                    set_platform_matricule(session, DEMO_MATRICULE)
                 save_terminal_config(
                     session, host="127.0.0.1", port=self.terminal.port, terminal_id="1",
                     till_number="01", operator=operator,

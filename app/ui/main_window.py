@@ -594,8 +594,9 @@ def _open_window(
     # GUI's. A training ledger has only a sandbox; a demo ledger the plateforme de
     # démonstration its window starts on 127.0.0.1, with the card terminal simulator.
     demo = DemoServices(ledger).start(operator.name) if ledger.kind == "demo" else None
+    sync_every = DEMO_SYNC if demo else 60.0
     factory = training_client if ledger.kind == "training" else configured_client
-    worker = OutboxWorker(lambda: ledger, factory, sync_interval=DEMO_SYNC if demo else 60.0)
+    worker = OutboxWorker(lambda: ledger, factory, sync_interval=sync_every)
     worker.start()
     ctx = AppContext(ledger, operator)
     ctx.ledger_changed.connect(worker.wake)
