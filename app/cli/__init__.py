@@ -15,7 +15,6 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from app.cli import common
 from app.cli.arguments import unusable_character
@@ -63,7 +62,4 @@ def _gui(args: argparse.Namespace) -> int:
     except ImportError as exc:  # the GUI needs PySide6
         print(f"Interface graphique indisponible : {exc}", file=sys.stderr)
         return 2
-    path, kind = common.ledger_path(args), common.kind(args)
-    if kind == "real" and isinstance(path, Path) and common.file_kind(path) == "demo":
-        kind = "demo"
-    return run(path, kind=kind)
+    return run(common.ledger_path(args), kind=common.kind(args))  # a demo file opens as one

@@ -145,3 +145,15 @@ def test_the_window_opens_a_demo_ledger_as_a_demo(tmp_path: Path, monkeypatch, d
     Ledger.open(real).close()
     assert main(["--db", str(real)]) == 0
     assert opened == ["demo", "real"]
+
+
+def test_the_commands_work_on_a_demo_ledger(demo_file: Path, tmp_path: Path, monkeypatch, capsys):
+    monkeypatch.setenv("COMPTOIR_DATA_DIR", str(demo_file.parent / "data"))
+    copy = tmp_path / "demo.sqlite"
+    copy.write_bytes(demo_file.read_bytes())
+    assert main(["--db", str(copy), "backup", "create"]) == 0
+    assert "Sauvegarde écrite" in capsys.readouterr().out
+    assert main(["--db", str(copy), "terminal", "pending"]) == 0
+    assert main(["--db", str(copy), "verify"]) == 0
+    with Ledger.open(copy, kind=None, readonly=True) as ledger:
+        assert ledger.kind == "demo"
