@@ -133,8 +133,8 @@ def run_demo(
     with_invoices: bool = False,
     kind: str = "demo",
 ) -> Ledger:
-    """Create a demo ledger at ``path`` and fill it with ``days`` days ending yesterday,
-    led by one more day when they complete no e-reporting period (``_with_a_due_period``).
+    """Create a demo ledger at ``path`` and fill it with ``days`` days ending yesterday (a
+    demo ledger's led by one more day when they complete no e-reporting period).
 
     ``kind="training"`` fills a training ledger instead (``comptoir --training demo``):
     the same shop, every document watermarked, the manager answering for every record."""
@@ -144,7 +144,8 @@ def run_demo(
     first_day = today - timedelta(days=days)
     all_days = [first_day + timedelta(days=offset) for offset in range(days)]
     open_days = [d for d in all_days if d.weekday() != 6] or all_days  # closed on Sundays
-    open_days = _with_a_due_period(open_days, today, DEMO_SHOP.vat_regime)
+    if kind == "demo":  # the demo shop's e-reporting screen has a period to send
+        open_days = _with_a_due_period(open_days, today, DEMO_SHOP.vat_regime)
     first_day = open_days[0]
     clock = SimulatedClock(datetime.combine(first_day, time(8, 0), tz).astimezone(UTC))
     supervisor = "Gérant" if kind == "training" else None

@@ -20,6 +20,7 @@ from app.demo import run_demo
 from app.einvoice.pdp.ereporting import period_states
 from app.ledger.store import Ledger
 from app.ui import main_window
+from app.ui.invoices.ereporting_dialog import EReportingDialog
 from app.ui.main_window import DEMO_OPERATOR, PAGES, _open_window, dispose
 from tests.ui.test_till import BAGUETTE, WINE, _scan, _tickets
 
@@ -91,8 +92,11 @@ def test_the_demo_reaches_the_platform_the_terminal_and_the_sandbox_inbox(
     inbox.close()
 
     # An e-reporting period is due; it is sent to the demo platform and accepted.
-    dialog = window.ask_ereport()
-    qtbot.addWidget(dialog)
+    window.nav.setCurrentRow(PAGES.index("Clôtures"))
+    closures = window.screens["Clôtures"]
+    qtbot.mouseClick(closures.ereport_button, Qt.MouseButton.LeftButton)
+    dialog = window.findChild(EReportingDialog)
+    assert dialog is not None and dialog.isVisible()
     due = [row for row in window.ctx.read(period_states) if row.due]
     assert due
     qtbot.mouseClick(dialog.send_button, Qt.MouseButton.LeftButton)
