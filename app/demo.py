@@ -249,6 +249,40 @@ DEMO_CUSTOMERS = (
 )
 
 
+# More customers to try the forms on: a second company the directory knows, a public
+# buyer (invoiced through Chorus Pro by a real shop; the demo's go to its own platform),
+# a private customer.
+DEMO_MORE_CUSTOMERS = (
+    dict(
+        name="Restaurant Le Bouchon SAS",
+        siren="901873646",
+        siret="90187364600011",
+        vat_number="FR47901873646",
+        email="compta@lebouchon.example",
+        address="3 place Bellecour",
+        postcode="69002",
+        city="Lyon",
+    ),
+    dict(
+        name="Mairie de Villeurbanne (démonstration)",
+        siren="216999011",
+        siret="21699901100010",
+        address="Place Lazare-Goujon",
+        postcode="69100",
+        city="Villeurbanne",
+        public_sector=True,
+    ),
+    dict(
+        kind="person",
+        name="Claire Dubois",
+        email="claire.dubois@example.org",
+        address="41 quai Saint-Vincent",
+        postcode="69001",
+        city="Lyon",
+    ),
+)
+
+
 def demo_invoices(ledger: Ledger, out: Path | None, sale_number: int | None) -> list[str]:
     """Issue invoices and credit notes covering the usual cases; returns their numbers."""
     from app.customers.service import CustomerInfo, save_customer
@@ -261,6 +295,8 @@ def demo_invoices(ledger: Ledger, out: Path | None, sale_number: int | None) -> 
 
     with ledger.transaction() as session:
         french, belgian = (save_customer(session, CustomerInfo(**c)).id for c in DEMO_CUSTOMERS)
+        for more in DEMO_MORE_CUSTOMERS:
+            save_customer(session, CustomerInfo(**more))  # type: ignore[arg-type]
     drafts = [
         InvoiceDraft(
             french,
