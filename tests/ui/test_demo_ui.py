@@ -115,6 +115,15 @@ def test_the_demo_reaches_the_platform_the_terminal_and_the_sandbox_inbox(
     dialog.refresh()
     dialog.close()
 
+    # Réglages show the demo platform, read-only, and it answers.
+    window.nav.setCurrentRow(PAGES.index("Réglages"))
+    tab = window.screens["Réglages"].platform_tab
+    tab.refresh()
+    assert tab.base_url.text() == platform.url and not tab.base_url.isEnabled()
+    assert "rien n'est envoyé à une plateforme réelle" in tab.environment_note.text()
+    qtbot.mouseClick(tab.findChild(QPushButton, "testPlatform"), Qt.MouseButton.LeftButton)
+    _wait(qtbot, lambda: tab.status.text() == "La plateforme répond.", what=tab.status.text)
+
     # A card payment through the terminal simulator the window started.
     window.nav.setCurrentRow(PAGES.index("Caisse"))
     till = window.till
