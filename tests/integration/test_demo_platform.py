@@ -157,3 +157,16 @@ def test_the_commands_work_on_a_demo_ledger(demo_file: Path, tmp_path: Path, mon
     assert main(["--db", str(copy), "verify"]) == 0
     with Ledger.open(copy, kind=None, readonly=True) as ledger:
         assert ledger.kind == "demo"
+
+
+def test_a_demo_closure_sends_the_due_e_reporting_to_the_demo_platform(demo):
+    from app.einvoice.pdp.autoreport import send_due_after_closure
+    from app.ledger.models import RecordType
+
+    services = DemoServices(demo).start("Gérant")
+    try:
+        said = send_due_after_closure(demo, RecordType.DAY_CLOSURE, "2026-01-01", "Gérant")
+        assert said is not None and said.startswith("E-reporting transmis après la clôture")
+        assert services.platform.reports
+    finally:
+        services.stop()
