@@ -62,8 +62,12 @@ class TerminalSandbox:
         return f"127.0.0.1:{self.port}"
 
     def start(self) -> TerminalSandbox:
+        # A short poll: stop() returns at once, not after up to half a second.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="terminal-sandbox", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="terminal-sandbox",
+            daemon=True,
         )
         self._thread.start()
         return self
