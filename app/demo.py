@@ -11,13 +11,20 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from app.catalog.service import load_demo_catalog
+from app.einvoice.pdp.demo_platform import DemoPlatform, attach, detach
+from app.einvoice.pdp.ereporting import PREF_MATRICULE, period_of, set_platform_matricule
+from app.einvoice.pdp.flux10 import FLUXES, TRANSACTIONS
 from app.ledger.closures import close_day, close_pending
 from app.ledger.models import RecordType
+from app.ledger.preferences import get_preference
 from app.ledger.settings import FiscalSettings, record_fiscal_settings
 from app.ledger.store import Ledger
 from app.sales.cart import Cart, CartLine, Discount
 from app.sales.payments import Payment, PaymentMethod
 from app.sales.service import cancel_ticket, get_ticket, record_sale, refund_lines
+from app.sales.terminal.sandbox import TerminalSandbox
+from app.sales.terminal.settings import save_terminal_config
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 CATALOG = RESOURCES / "demo" / "catalog.csv"
@@ -35,6 +42,8 @@ DEMO_SHOP = FiscalSettings(
     bic="AGRIFRPP882",
 )
 OPERATORS = ("Camille", "Yanis", "Léa")
+DEMO_MATRICULE = "DEMO"  # the plateforme de démonstration's, in the demo's e-reporting
+LIFECYCLE_STEP = 2.0  # seconds between the statuses the demo platform gives an invoice
 
 
 @dataclass(frozen=True)
@@ -124,7 +133,8 @@ def run_demo(
     with_invoices: bool = False,
     kind: str = "demo",
 ) -> Ledger:
-    """Create a demo ledger at ``path`` and fill it with ``days`` days ending yesterday.
+    """Create a demo ledger at ``path`` and fill it with ``days`` days ending yesterday (a
+    demo ledger's led by one more day when they complete no e-reporting period).
 
     ``kind="training"`` fills a training ledger instead (``comptoir --training demo``):
     the same shop, every document watermarked, the manager answering for every record."""
@@ -132,6 +142,11 @@ def run_demo(
     tz = ZoneInfo("Europe/Paris")
     today = today or datetime.now(tz).date()
     first_day = today - timedelta(days=days)
+    all_days = [first_day + timedelta(days=offset) for offset in range(days)]
+    open_days = [d for d in all_days if d.weekday() != 6] or all_days  # closed on Sundays
+    if kind == "demo":  # the demo shop's e-reporting screen has a period to send
+        open_days = _with_a_due_period(open_days, today, DEMO_SHOP.vat_regime)
+    first_day = open_days[0]
     clock = SimulatedClock(datetime.combine(first_day, time(8, 0), tz).astimezone(UTC))
     supervisor = "Gérant" if kind == "training" else None
     ledger = Ledger.open(
@@ -145,8 +160,6 @@ def run_demo(
     catalog = demo_catalog()
     with ledger.transaction() as session:
         record_fiscal_settings(session, DEMO_SHOP, operator="Gérant")
-    all_days = [first_day + timedelta(days=offset) for offset in range(days)]
-    open_days = [d for d in all_days if d.weekday() != 6] or all_days  # closed on Sundays
     for day in open_days:
         clock.now = datetime.combine(day, time(8, 30), tz).astimezone(UTC)
         _close_pending(ledger, on_closure)
@@ -184,6 +197,16 @@ def run_demo(
     clock.now = datetime.combine(today, time(8, 0), tz).astimezone(UTC)
     _close_pending(ledger, on_closure)
     return ledger
+
+
+def _with_a_due_period(days: list[date], today: date, regime: str) -> list[date]:
+    """The demo's days, led by the last day of the latest e-reporting period ended before
+    them when none of them completes one: the e-reporting screen always has a period to send
+    (to the plateforme de démonstration)."""
+    if any(period_of(regime, flux, day).end < today for day in days for flux in FLUXES):
+        return days
+    end = period_of(regime, TRANSACTIONS, days[0]).start - timedelta(days=1)
+    return [end - timedelta(days=1) if end.weekday() == 6 else end, *days]
 
 
 def _close_pending(
@@ -226,6 +249,40 @@ DEMO_CUSTOMERS = (
 )
 
 
+# More customers to try the forms on: a second company the directory knows, a public
+# buyer (invoiced through Chorus Pro by a real shop; the demo's go to its own platform),
+# a private customer.
+DEMO_MORE_CUSTOMERS = (
+    dict(
+        name="Restaurant Le Bouchon SAS",
+        siren="901873646",
+        siret="90187364600011",
+        vat_number="FR47901873646",
+        email="compta@lebouchon.example",
+        address="3 place Bellecour",
+        postcode="69002",
+        city="Lyon",
+    ),
+    dict(
+        name="Mairie de Villeurbanne (démonstration)",
+        siren="216999011",
+        siret="21699901100010",
+        address="Place Lazare-Goujon",
+        postcode="69100",
+        city="Villeurbanne",
+        public_sector=True,
+    ),
+    dict(
+        kind="person",
+        name="Claire Dubois",
+        email="claire.dubois@example.org",
+        address="41 quai Saint-Vincent",
+        postcode="69001",
+        city="Lyon",
+    ),
+)
+
+
 def demo_invoices(ledger: Ledger, out: Path | None, sale_number: int | None) -> list[str]:
     """Issue invoices and credit notes covering the usual cases; returns their numbers."""
     from app.customers.service import CustomerInfo, save_customer
@@ -238,6 +295,8 @@ def demo_invoices(ledger: Ledger, out: Path | None, sale_number: int | None) -> 
 
     with ledger.transaction() as session:
         french, belgian = (save_customer(session, CustomerInfo(**c)).id for c in DEMO_CUSTOMERS)
+        for more in DEMO_MORE_CUSTOMERS:
+            save_customer(session, CustomerInfo(**more))  # type: ignore[arg-type]
     drafts = [
         InvoiceDraft(
             french,
@@ -307,3 +366,48 @@ def demo_invoices(ledger: Ledger, out: Path | None, sale_number: int | None) -> 
         for document in issued:
             (out / document.pdf.name).write_bytes(document.pdf.read_bytes())
     return [document.doc_number for document in issued]
+
+
+class DemoServices:
+    """What a demo ledger's window runs on 127.0.0.1 while it is open: the plateforme de
+    démonstration (invoices, statuses, supplier invoices, e-reporting) and the card terminal
+    simulator, set as the till's terminal, over the demo catalog. ``stop`` ends both;
+    nothing is left running."""
+
+    def __init__(self, ledger: Ledger, *, lifecycle_step: float | None = None) -> None:
+        if ledger.kind != "demo":
+            raise ValueError("only a demo ledger runs the demo services")
+        self.ledger = ledger
+        step = LIFECYCLE_STEP if lifecycle_step is None else lifecycle_step
+        self.platform = DemoPlatform(lifecycle_step=step)
+        self.terminal = TerminalSandbox(0)
+
+    def start(self, operator: str) -> DemoServices:
+        self.platform.start()
+        try:
+            self.terminal.start()
+            attach(self.ledger, self.platform)
+            with self.ledger.transaction() as session:
+                load_demo_catalog(session, operator=operator)  # the till scans its products
+                if not get_preference(session, PREF_MATRICULE):  # the sender of e-reporting
+                    set_platform_matricule(session, DEMO_MATRICULE)
+                save_terminal_config(
+                    session, host="127.0.0.1", port=self.terminal.port, terminal_id="1",
+                    till_number="01", operator=operator,
+                )  # fmt: skip
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        detach(self.ledger)
+        self.platform.stop()
+        self.terminal.stop()
+
+    @property
+    def description(self) -> str:
+        return (
+            f"Boutique de démonstration : {self.platform.label}, terminal de paiement simulé "
+            f"({self.terminal.address}) ; rien n'est envoyé à une plateforme réelle."
+        )

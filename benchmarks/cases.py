@@ -25,6 +25,7 @@ from benchmarks import (
     bundle_cases,
     cache,
     central_case,
+    demo_case,
     ereporting_case,
     terminal_case,
     timestamp_case,
@@ -524,4 +525,5 @@ BENCHMARKS: dict[str, Callable[[Context], list[Result]]] = {
     "card": terminal_case.bench_card_payment,
     "timestamp": timestamp_case.bench_timestamp,
     "anchor": anchor_case.bench_anchor,
+    "demo": demo_case.bench_demo,
 }

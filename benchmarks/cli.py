@@ -34,6 +34,7 @@ NAMES = (
     "card",
     "timestamp",
     "anchor",
+    "demo",
 )
 RESULTS_JSON = Path(__file__).resolve().parent / "results.json"
 

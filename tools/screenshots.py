@@ -17,6 +17,7 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from screenshots_demo import demo_shots
 from screenshots_devices import device_shots
 
 
@@ -179,6 +180,7 @@ def main(out: Path) -> int:
     dispose(window)
     training_shots(work / "formation", out)
     device_shots(work / "devices", out)  # card terminal, customer display
+    demo_shots(work / "demo", out)  # the demo shop on its plateforme de démonstration
     shutil.rmtree(work, ignore_errors=True)
     print(f"screenshots written to {out}")
     return 0

@@ -62,4 +62,4 @@ def _gui(args: argparse.Namespace) -> int:
     except ImportError as exc:  # the GUI needs PySide6
         print(f"Interface graphique indisponible : {exc}", file=sys.stderr)
         return 2
-    return run(common.ledger_path(args), kind=common.kind(args))
+    return run(common.ledger_path(args), kind=common.kind(args))  # a demo file opens as one

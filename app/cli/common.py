@@ -52,7 +52,15 @@ def supervisor(args: argparse.Namespace) -> str | None:
 
 
 def kind(args: argparse.Namespace) -> str:
-    return "training" if args.training else "real"
+    """The kind of ledger a command expects: training with --training; a demo ledger file
+    as what it is (``comptoir --db demo.sqlite …`` tries every command on the demo shop);
+    any other as the real one."""
+    if args.training:
+        return "training"
+    from app.ledger.db import resolve_target
+
+    path = resolve_target(config.ledger_path(args.db))
+    return "demo" if isinstance(path, Path) and file_kind(path) == "demo" else "real"
 
 
 def operator(args: argparse.Namespace) -> str:

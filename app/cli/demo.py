@@ -10,6 +10,13 @@ from app import config
 from app.cli import arguments
 from app.errors import ComptoirError
 
+WHAT_TO_TRY = (
+    "La fenêtre de la démonstration lance sur ce poste (127.0.0.1) une plateforme de "
+    "démonstration et un terminal de paiement simulé : factures et avoirs envoyés avec leurs "
+    "statuts, factures fournisseurs reçues, e-reporting, paiement par carte. Rien n'est "
+    "jamais envoyé à une plateforme réelle."
+)
+
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
     demo = commands.add_parser("demo", help="créer une boutique de démonstration")
@@ -83,6 +90,8 @@ def run_demo(args: argparse.Namespace) -> int:
     report = verify_ledger(path)
     print(f"Journal de {'FORMATION' if args.training else 'démonstration'} : {path}")
     print(report.summary())
+    if not args.training:
+        print(f"Pour l'essayer dans la fenêtre : comptoir --db {path}\n{WHAT_TO_TRY}")
     return 0 if report.ok else 1
 
 

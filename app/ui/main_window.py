@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
+from app.demo import DemoServices
 from app.einvoice.pdp.autoreport import send_due_after_closure
 from app.einvoice.pdp.outbox import outbox_problems
 from app.einvoice.pdp.training import training_client
@@ -41,7 +42,7 @@ from app.ledger.closures import Closure, day_label, pending_closures
 from app.ledger.events import EventCode, log_event
 from app.ledger.journal import Recorded
 from app.ledger.models import RecordType
-from app.ledger.operators import OperatorInfo, Permission, has_operators
+from app.ledger.operators import OperatorInfo, Permission, Role, has_operators
 from app.ledger.periods import agreed
 from app.ledger.settings import fiscal_settings
 from app.ledger.store import Ledger
@@ -87,17 +88,24 @@ APP_ICON = Path(__file__).resolve().parents[2] / "resources" / "icons" / "compto
 PAGES = ("Caisse", "Factures", "Clients", "Clôtures", "Archives", "Catalogue", "Réglages")
 # The smallest point-of-sale screen the window must fit, with its title bar and a task bar.
 MIN_WINDOW = (1000, 680)
+DEMO_OPERATOR = OperatorInfo(0, "Gérant", Role.MANAGER)
+DEMO_SYNC = 5.0  # seconds: the demo platform's answers show up while one watches
 
 
 class MainWindow(QMainWindow):
     switch_requested = Signal(object)  # SwitchRequest: run() reopens over the other ledger
 
     def __init__(
-        self, ctx: AppContext, worker: OutboxWorker | None = None, sync: SyncWorker | None = None
+        self,
+        ctx: AppContext,
+        worker: OutboxWorker | None = None,
+        sync: SyncWorker | None = None,
+        demo: DemoServices | None = None,
     ) -> None:
         super().__init__()
         self.ctx = ctx
         self.worker = worker
+        self.demo = demo  # a demo ledger's platform and card terminal, on 127.0.0.1
         self.sync = sync  # uploads to the central server; Réglages › Serveur central uses it
         self._sync_seen: object = None
         self.integrity_problem: str | None = None  # what the start-of-day check found
@@ -173,6 +181,10 @@ class MainWindow(QMainWindow):
         if park_left_cart(self.till):
             log.info("the ticket in progress was parked at quit")
         self.customer_display.shutdown()  # the customer's window goes with the till's
+        if self.demo is not None:  # the demo's platform and terminal go with the window
+            if self.worker is not None:
+                self.worker.stop(10)
+            self.demo.stop()
         super().closeEvent(event)
 
     def fit_screen(self) -> None:
@@ -419,6 +431,8 @@ class MainWindow(QMainWindow):
         if ledger.kind == "training":  # the large banner above says FORMATION
             parts.insert(0, f"Formation sous la responsabilité de {ledger.supervisor or '?'}")
             style = "background: #ffb300; font-weight: bold;"
+        elif ledger.kind == "demo":
+            parts.insert(0, self.demo.description if self.demo else "Boutique de démonstration")
         if pending:
             parts.append("À clôturer : " + ", ".join(p.label for p in pending))
             style = "background: #fde2e1; color: #8a1c14; font-weight: bold;"
@@ -526,18 +540,20 @@ def run(path: Path, *, kind: str = "real") -> int:
         return 2
     if ledger is None:
         return 0
-    with ledger.reader() as session:
-        needs_setup = not fiscal_settings(session).is_complete or not has_operators(session)
-    if needs_setup and FirstRunDialog(ledger).exec() != FirstRunDialog.DialogCode.Accepted:
-        ledger.close()
-        return 0
-    login = LoginDialog(ledger)
-    if login.exec() != LoginDialog.DialogCode.Accepted or login.operator is None:
-        ledger.close()
-        return 0
-    operator: OperatorInfo | None = login.operator
+    operator: OperatorInfo | None = DEMO_OPERATOR  # a demo shop has no operators, no PIN
+    if ledger.kind != "demo":
+        with ledger.reader() as session:
+            needs_setup = not fiscal_settings(session).is_complete or not has_operators(session)
+        if needs_setup and FirstRunDialog(ledger).exec() != FirstRunDialog.DialogCode.Accepted:
+            ledger.close()
+            return 0
+        login = LoginDialog(ledger)
+        if login.exec() != LoginDialog.DialogCode.Accepted or login.operator is None:
+            ledger.close()
+            return 0
+        operator = login.operator
     if ledger.kind == "training":
-        ledger.supervisor = ask_supervisor_at_start(ledger, login.operator)
+        ledger.supervisor = ask_supervisor_at_start(ledger, operator)
         if ledger.supervisor is None:
             ledger.close()
             return 0
@@ -575,16 +591,19 @@ def _open_window(
     """A main window over ``ledger``, shown, with its sender; a switch request ends the
     event loop (``run`` then switches ledgers and opens the next window)."""
     # Invoices leave for the e-invoicing platform from a background thread, never the
-    # GUI's. A demo ledger has no platform; a training ledger only a sandbox.
+    # GUI's. A training ledger has only a sandbox; a demo ledger the plateforme de
+    # démonstration its window starts on 127.0.0.1, with the card terminal simulator.
+    demo = DemoServices(ledger).start(operator.name) if ledger.kind == "demo" else None
+    sync_every = DEMO_SYNC if demo else 60.0
     factory = training_client if ledger.kind == "training" else configured_client
-    worker = OutboxWorker(lambda: ledger, factory)
+    worker = OutboxWorker(lambda: ledger, factory, sync_interval=sync_every)
     worker.start()
     ctx = AppContext(ledger, operator)
     ctx.ledger_changed.connect(worker.wake)
     sync = SyncWorker(lambda: ledger)  # to the central server, when one is configured
     sync.start()
     ctx.ledger_changed.connect(sync.wake)
-    window = MainWindow(ctx, worker, sync)
+    window = MainWindow(ctx, worker, sync, demo)
     requests: list[SwitchRequest] = []
     window.switch_requested.connect(lambda request: (requests.append(request), app.quit()))
     window.resize(1280, 800)

@@ -2,8 +2,8 @@
 
 ``send_due_after_closure`` is a closure follower (``app.ledger.closing``): the command
 line and the GUI hand it to ``close_and_follow_up`` / ``follow_up_closure``. Without a
-platform configured, or on a training or demo ledger, it does nothing: the e-reporting
-screen still lists the due periods.
+platform configured, or on a training ledger, it does nothing: the e-reporting screen
+still lists the due periods. A demo ledger's go to its plateforme de démonstration.
 """
 
 from __future__ import annotations
@@ -24,7 +24,10 @@ def send_due_after_closure(
     """After a day (or month) closure, send the periods now complete and not yet sent;
     a line for the shop saying what left, or None. Failures are raised (``ComptoirError``):
     the closure stands and the caller shows them as a warning."""
-    if ledger.kind != "real" or kind not in (RecordType.DAY_CLOSURE, RecordType.MONTH_CLOSURE):
+    if ledger.kind not in ("real", "demo") or kind not in (
+        RecordType.DAY_CLOSURE,
+        RecordType.MONTH_CLOSURE,
+    ):
         return None
     with ledger.reader() as session:
         due = due_periods(session)

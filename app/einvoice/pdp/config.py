@@ -9,6 +9,7 @@ which is how scripts, CI and the sandbox demo point the app at a platform.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 from collections.abc import Iterable
@@ -22,6 +23,7 @@ from app.errors import ComptoirError, InvalidInput
 from app.ledger.keys import KEYRING_SERVICE
 from app.ledger.operators import Permission, require
 from app.ledger.preferences import get_preference, set_preference
+from app.ledger.store import ledger_of
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,12 @@ PREF_DIRECTORY_URL = "pdp_directory_url"
 PREF_TOKEN_URL = "pdp_token_url"
 KEYRING_CLIENT_ID = "pdp-client-id"
 KEYRING_CLIENT_SECRET = "pdp-client-secret"
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+DEMO_LOCAL_ONLY = (
+    "Boutique de démonstration : rien n'est jamais envoyé à une plateforme réelle. Seule la "
+    "plateforme de démonstration de ce poste (adresse 127.0.0.1) reçoit ses factures ; "
+    "l'adresse {where} n'en est pas une."
+)
 
 
 class PlatformNotConfigured(ComptoirError):
@@ -63,6 +71,17 @@ class PlatformSettings:
                 raise InvalidInput(f"Adresse {label} invalide : {url!r} (http(s)://… attendu).")
         if self.timeout <= 0:
             raise InvalidInput("Le délai d'attente de la plateforme doit être positif.")
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether ``url`` points at this computer only."""
+    host = (urlparse(url).hostname or "").lower()
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _env(name: str) -> str:
@@ -149,6 +168,7 @@ def save_settings(session: Session, settings: PlatformSettings, *, operator: str
     """Addresses into the shop preferences, credentials into the keyring only (nothing to
     store when the environment gives them)."""
     require(session, operator, Permission.EDIT_SETTINGS)
+    _local_only_for_demo(session, settings.base_url, settings.token_url)
     if not credentials_from_environment():
         store_credentials(settings.client_id, settings.client_secret)
     save_addresses(session, settings.base_url, settings.token_url, operator=operator)
@@ -164,8 +184,18 @@ def save_addresses(session: Session, base_url: str, token_url: str, *, operator:
     secret, and need no keyring."""
     require(session, operator, Permission.EDIT_SETTINGS)
     PlatformSettings(base_url, token_url, "", "")  # checks the addresses
+    _local_only_for_demo(session, base_url, token_url)
     set_preference(session, PREF_URL, base_url)
     set_preference(session, PREF_TOKEN_URL, token_url)
+
+
+def _local_only_for_demo(session: Session, *urls: str) -> None:
+    """A demo ledger keeps no address of a real platform (see ``demo_platform``)."""
+    if ledger_of(session).kind != "demo":
+        return
+    for url in urls:
+        if not is_loopback_url(url):
+            raise InvalidInput(DEMO_LOCAL_ONLY.format(where=url))
 
 
 WHERE_SECRETS_GO = (

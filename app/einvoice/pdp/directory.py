@@ -30,6 +30,7 @@ from app.einvoice.pdp.client import (
     network_failure,
 )
 from app.einvoice.pdp.config import PlatformNotConfigured, load_settings
+from app.einvoice.pdp.demo_platform import demo_settings
 from app.einvoice.pdp.models import QUEUED, UNLISTED, OutboxItem
 from app.errors import InvalidInput
 from app.ledger.store import Ledger
@@ -287,6 +288,8 @@ def look_up_customer(ledger: Ledger, customer_id: int) -> Lookup:
     if ledger.kind == "real":
         with ledger.reader() as session:
             settings = load_settings(session)
+    elif ledger.kind == "demo":
+        settings = demo_settings(ledger)
     if settings is None:
         raise PlatformNotConfigured(
             "Aucune plateforme de facturation électronique n'est configurée : l'annuaire ne "

@@ -42,6 +42,7 @@ from app.einvoice.pdp.models import (
     ReportAcknowledgement,
 )
 from app.einvoice.pdp.outbox import received_per_rate
+from app.einvoice.pdp.training import refuse_unless_sandbox
 from app.einvoice.validate import ValidationReport
 from app.errors import InvalidInput
 from app.ledger import canonical
@@ -600,8 +601,9 @@ def send_report(
     ledger: Ledger, client: FlowPlatform, period: Period, *, operator: str, replace: bool = False
 ) -> tuple[Report, FlowRef]:
     """Build, check, send (outside any transaction) and journal one period's report."""
-    if ledger.kind != "real":
+    if ledger.kind not in ("real", "demo"):
         raise InvalidInput("Un journal de formation ou de démonstration ne transmet rien.")
+    refuse_unless_sandbox(ledger, client)  # a demo ledger's goes to its own platform only
     with ledger.reader() as session:
         said = answers(session)
         already = [

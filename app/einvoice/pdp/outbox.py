@@ -152,18 +152,18 @@ def _now(now: datetime | None) -> datetime:
 
 
 def transmits(session: Session, body: dict[str, Any]) -> bool:
-    """Whether an issued invoice goes to the platform: French B2B (``BAR`` note), and never
-    from a demo ledger; a training ledger's only ever to a sandbox (``drain_once`` refuses
-    any other platform). International B2B and B2C are e-reported instead."""
-    kind = ledger_of(session).kind  # training invoices are queued for a sandbox only
-    return kind in ("real", "training") and body.get("notes", {}).get("BAR") == "B2B"
+    """Whether an issued invoice goes to the platform: French B2B (``BAR`` note); a training
+    or demo ledger's only ever to a sandbox (``drain_once`` refuses any other platform).
+    International B2B and B2C are e-reported instead."""
+    kind = ledger_of(session).kind  # training and demo invoices are queued for a sandbox only
+    return kind in ("real", "training", "demo") and body.get("notes", {}).get("BAR") == "B2B"
 
 
 def channel_for(session: Session, body: dict[str, Any]) -> str:
     """Chorus Pro for a buyer the shop marked as public-sector (known by its SIRET), and
-    for a credit note correcting an invoice that went there; else the PA. A training
-    ledger has no Chorus Pro: all its invoices wait for the PA channel's sandbox."""
-    if ledger_of(session).kind == "training":
+    for a credit note correcting an invoice that went there; else the PA. A training or
+    demo ledger has no Chorus Pro: all its invoices wait for the PA channel's sandbox."""
+    if ledger_of(session).kind in ("training", "demo"):
         return PDP
     preceding = body.get("preceding") or {}
     if preceding.get("number"):

@@ -17,16 +17,13 @@ too; practise against the local sandbox instead.
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
-from urllib.parse import urlparse
 
 from app.einvoice.pdp.client import HttpFlowClient
-from app.einvoice.pdp.config import load_settings
+from app.einvoice.pdp.config import DEMO_LOCAL_ONLY, is_loopback_url, load_settings
 from app.errors import ComptoirError
 from app.ledger.store import Ledger
 
-LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 REFUSED = (
     "Mode formation : les factures de formation ne sont jamais envoyées à une plateforme "
     "réelle. Seul le bac à sable local (comptoir pdp-sandbox, adresse 127.0.0.1) peut les "
@@ -36,17 +33,6 @@ REFUSED = (
 
 class TrainingNotSent(ComptoirError):
     """A training (or demo) ledger was about to talk to a platform that is not a sandbox."""
-
-
-def is_loopback_url(url: str) -> bool:
-    """Whether ``url`` points at this computer only."""
-    host = (urlparse(url).hostname or "").lower()
-    if host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def is_sandbox(client: Any) -> bool:
@@ -65,7 +51,8 @@ def refuse_unless_sandbox(ledger: Ledger, client: Any) -> None:
         return
     settings = getattr(client, "settings", None)
     where = getattr(settings, "base_url", None) or type(client).__name__
-    raise TrainingNotSent(REFUSED.format(where=where), detail=f"{ledger.kind} ledger -> {where}")
+    refusal = DEMO_LOCAL_ONLY if ledger.kind == "demo" else REFUSED
+    raise TrainingNotSent(refusal.format(where=where), detail=f"{ledger.kind} ledger -> {where}")
 
 
 def training_client(ledger: Ledger) -> HttpFlowClient | None:

@@ -24,6 +24,7 @@ from app.einvoice.pdp.chorus import ChorusProClient
 from app.einvoice.pdp.chorus_sync import POLL_EVERY, poll_chorus
 from app.einvoice.pdp.client import AuthenticationFailed, HttpFlowClient, TransientFailure
 from app.einvoice.pdp.config import load_chorus_settings, load_settings
+from app.einvoice.pdp.demo_platform import demo_client
 from app.einvoice.pdp.directory import directory_of, recheck_unlisted
 from app.einvoice.pdp.inbox import SyncStats, sync_once
 from app.einvoice.pdp.models import CHORUS, PDP
@@ -39,7 +40,10 @@ ClientFactory = Callable[[Ledger], Any]  # the channel's client, or None when no
 
 def configured_client(ledger: Ledger) -> HttpFlowClient | None:
     """The client for the platform configured for this ledger (environment first), or
-    None: no platform set up, or a training or demo ledger, which never sends anything."""
+    None: no platform set up, or a training ledger, which never sends anything. A demo
+    ledger's is the plateforme de démonstration (``demo_client``)."""
+    if ledger.kind == "demo":
+        return demo_client(ledger)
     if ledger.kind != "real":
         return None
     with ledger.reader() as session:

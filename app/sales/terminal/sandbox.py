@@ -62,8 +62,12 @@ class TerminalSandbox:
         return f"127.0.0.1:{self.port}"
 
     def start(self) -> TerminalSandbox:
+        # A short poll: stop() returns at once, not after up to half a second.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="terminal-sandbox", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="terminal-sandbox",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -72,8 +76,12 @@ class TerminalSandbox:
         self._server.serve_forever()
 
     def stop(self) -> None:
-        self._server.shutdown()
+        """Stop answering and close the port; the serving thread has ended on return."""
+        if self._thread is not None:  # shutdown() waits for a serve_forever that never began
+            self._server.shutdown()
         self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(5)
 
     def outcome_for(self, amount_cents: int) -> str:
         return MODE_BY_CENTS.get(amount_cents % 100, self.mode)

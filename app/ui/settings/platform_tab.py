@@ -36,6 +36,7 @@ from app.einvoice.pdp.config import (
     save_chorus_settings,
     store_credentials,
 )
+from app.einvoice.pdp.demo_platform import attached
 from app.einvoice.pdp.ereporting import PREF_MATRICULE, set_platform_matricule
 from app.einvoice.pdp.sync_now import SyncReport, sync_now
 from app.errors import ComptoirError
@@ -214,7 +215,9 @@ class PlatformTab(QWidget, _PlatformForm[PlatformSettings]):
         self.matricule.setText(
             self.ctx.read(lambda session: get_preference(session, PREF_MATRICULE))
         )
-        self.chorus.refresh(editable)
+        self.chorus.refresh(editable and self.ctx.ledger.kind != "demo")
+        if self._show_demo_platform():
+            return
         try:
             current = self.ctx.read(load_settings)
         except ComptoirError as exc:
@@ -234,6 +237,27 @@ class PlatformTab(QWidget, _PlatformForm[PlatformSettings]):
             else ""
         )
         self.environment_note.setVisible(from_environment)
+
+    def _show_demo_platform(self) -> bool:
+        """A demo ledger's window shows the plateforme de démonstration it runs, read-only:
+        nothing typed here could reach a real platform, nor the shop's keyring."""
+        platform = attached(self.ctx.ledger) if self.ctx.ledger.kind == "demo" else None
+        if platform is None:
+            return False
+        self.base_url.setText(platform.url)
+        self.token_url.setText(platform.token_url)
+        self.client_id.setText(platform.client_id)
+        self.secret.setText(platform.client_secret)
+        for widget in (self.base_url, self.token_url, self.client_id, self.secret):
+            widget.setEnabled(False)
+        self.buttons[0].setEnabled(False)
+        self.environment_note.setText(
+            f"Boutique de démonstration : la {platform.label}, lancée par Comptoir sur ce "
+            "poste, reçoit les factures et l'e-reporting ; rien n'est envoyé à une "
+            "plateforme réelle."
+        )
+        self.environment_note.setVisible(True)
+        return True
 
     def save(self) -> None:
         """The addresses are saved in any case (no keyring needed); the id and secret go
