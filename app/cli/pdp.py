@@ -71,8 +71,9 @@ def _period(text: str) -> str:
 
 def run_pdp(args: argparse.Namespace) -> int:
     from app.einvoice.pdp.client import AuthenticationFailed
+    from app.einvoice.pdp.delivery import drain_once
     from app.einvoice.pdp.models import CHORUS, PDP
-    from app.einvoice.pdp.outbox import drain_once, outbox_problems, pending_count
+    from app.einvoice.pdp.outbox_status import outbox_problems, pending_count
     from app.einvoice.pdp.worker import configured_client, sync_channel
     from app.ledger.store import Ledger
 
@@ -203,8 +204,8 @@ def _directory(ledger, client, args) -> int:  # type: ignore[no-untyped-def]
 
 def _lifecycle_status(ledger, client, args) -> int:  # type: ignore[no-untyped-def]
     from app.einvoice.pdp.cdar import BUYER_STATUSES, REASON_LABELS
+    from app.einvoice.pdp.delivery import drain_once
     from app.einvoice.pdp.inbox import answer_incoming
-    from app.einvoice.pdp.outbox import drain_once
     from app.einvoice.pdp.statuses import describe, incoming_by_number, queue_status
 
     if len(args.status_args) != 2:

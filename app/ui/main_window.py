@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from app import __version__
 from app.einvoice.pdp.autoreport import send_due_after_closure
-from app.einvoice.pdp.outbox import outbox_problems
+from app.einvoice.pdp.outbox_status import outbox_problems
 from app.einvoice.pdp.training import training_client
 from app.einvoice.pdp.worker import OutboxWorker, configured_client
 from app.errors import ComptoirError, KeyUnavailable
