@@ -70,10 +70,10 @@ def _period(text: str) -> str:
 
 
 def run_pdp(args: argparse.Namespace) -> int:
-    from app.einvoice.pdp.client import AuthenticationFailed
     from app.einvoice.pdp.delivery import drain_once
     from app.einvoice.pdp.models import CHORUS, PDP
     from app.einvoice.pdp.outbox_status import outbox_problems, pending_count
+    from app.einvoice.pdp.platform_http import AuthenticationFailed
     from app.einvoice.pdp.worker import configured_client, sync_channel
     from app.ledger.store import Ledger
 

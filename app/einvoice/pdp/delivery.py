@@ -22,14 +22,6 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.einvoice.pdp.client import (
-    AlreadyExistingFlow,
-    AuthenticationFailed,
-    FlowRef,
-    PermanentRejection,
-    PlatformError,
-    TransientFailure,
-)
 from app.einvoice.pdp.directory import (
     Directory,
     buyer_ids,
@@ -37,6 +29,7 @@ from app.einvoice.pdp.directory import (
     remember,
     unlisted_message,
 )
+from app.einvoice.pdp.flows import FlowRef
 from app.einvoice.pdp.models import (
     ACK_OK,
     ACK_PENDING,
@@ -50,6 +43,13 @@ from app.einvoice.pdp.models import (
     OutboxItem,
 )
 from app.einvoice.pdp.outbox import _now, item_of, record_cashed_delivery, utc_stamp
+from app.einvoice.pdp.platform_http import (
+    AlreadyExistingFlow,
+    AuthenticationFailed,
+    PermanentRejection,
+    PlatformError,
+    TransientFailure,
+)
 from app.einvoice.pdp.training import refuse_unless_sandbox
 from app.ledger.store import Ledger
 

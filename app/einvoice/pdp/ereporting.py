@@ -34,7 +34,7 @@ from app.catalog.nature import CATEGORY_CODES, default_nature, nature_of
 from app.einvoice.issuing import get_document
 from app.einvoice.official import require_valid, validate_ereporting
 from app.einvoice.pdp import flux10
-from app.einvoice.pdp.client import FlowPlatform, FlowRef, sha256_of
+from app.einvoice.pdp.flows import FlowPlatform, FlowRef, sha256_of
 from app.einvoice.pdp.models import (
     ACK_ERROR,
     ACK_PENDING,

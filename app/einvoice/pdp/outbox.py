@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from app.customers.models import Customer
 from app.einvoice.issuing import get_document, status_of
 from app.einvoice.pdp.cdar import STATUS_LABELS, build_cdar
-from app.einvoice.pdp.client import sha256_of
+from app.einvoice.pdp.flows import sha256_of
 from app.einvoice.pdp.models import (
     CASHED_ITEM,
     CHANNELS,

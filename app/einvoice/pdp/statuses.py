@@ -23,7 +23,7 @@ from app.einvoice.pdp.cdar import (
     build_cdar,
     check_reason,
 )
-from app.einvoice.pdp.client import sha256_of
+from app.einvoice.pdp.flows import sha256_of
 from app.einvoice.pdp.models import (
     PDP,
     QUEUED,

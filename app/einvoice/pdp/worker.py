@@ -22,12 +22,13 @@ from typing import Any
 from app.einvoice.pdp.acks import read_acknowledgements
 from app.einvoice.pdp.chorus import ChorusProClient
 from app.einvoice.pdp.chorus_sync import POLL_EVERY, poll_chorus
-from app.einvoice.pdp.client import AuthenticationFailed, HttpFlowClient, TransientFailure
+from app.einvoice.pdp.client import HttpFlowClient
 from app.einvoice.pdp.config import load_chorus_settings, load_settings
 from app.einvoice.pdp.delivery import DrainStats, drain_once
 from app.einvoice.pdp.directory import directory_of, recheck_unlisted
 from app.einvoice.pdp.inbox import SyncStats, sync_once
 from app.einvoice.pdp.models import CHORUS, PDP
+from app.einvoice.pdp.platform_http import AuthenticationFailed, TransientFailure
 from app.errors import ComptoirError
 from app.ledger.store import Ledger
 
