@@ -152,12 +152,9 @@ def _chorus_client(ledger):  # type: ignore[no-untyped-def]
 
 
 def _ereport(ledger, client, args, operator: str) -> int:  # type: ignore[no-untyped-def]
-    from app.einvoice.pdp.ereporting import (
-        parse_period,
-        period_states,
-        send_due,
-        set_platform_matricule,
-    )
+    from app.einvoice.pdp.ereporting.periods import parse_period
+    from app.einvoice.pdp.ereporting.report import send_due, set_platform_matricule
+    from app.einvoice.pdp.ereporting.sent import period_states
     from app.ledger.settings import fiscal_settings
 
     asked = args.period or args.month

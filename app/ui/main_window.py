@@ -338,7 +338,8 @@ class MainWindow(QMainWindow):
         return dialog
 
     def send_ereport(self, month: str) -> None:
-        from app.einvoice.pdp.ereporting import parse_period, send_due
+        from app.einvoice.pdp.ereporting.periods import parse_period
+        from app.einvoice.pdp.ereporting.report import send_due
         from app.ledger.settings import fiscal_settings
 
         ledger, operator = self.ctx.ledger, self.ctx.operator_name

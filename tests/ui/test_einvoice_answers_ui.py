@@ -20,7 +20,7 @@ from app.einvoice.invoices import InvoiceDraft, InvoiceLineInput
 from app.einvoice.pdp.client import HttpFlowClient
 from app.einvoice.pdp.config import PlatformSettings
 from app.einvoice.pdp.delivery import drain_once
-from app.einvoice.pdp.ereporting import send_due
+from app.einvoice.pdp.ereporting.report import send_due
 from app.einvoice.pdp.outbox import enqueue, transmits
 from app.einvoice.pdp.sandbox import SandboxPlatform
 from app.einvoice.pdp.worker import sync_channel

@@ -36,7 +36,7 @@ from app.einvoice.pdp.config import (
     save_chorus_settings,
     store_credentials,
 )
-from app.einvoice.pdp.ereporting import PREF_MATRICULE, set_platform_matricule
+from app.einvoice.pdp.ereporting.report import PREF_MATRICULE, set_platform_matricule
 from app.einvoice.pdp.sync_now import SyncReport, sync_now
 from app.errors import ComptoirError
 from app.ledger.operators import Permission
