@@ -126,21 +126,49 @@ def enqueue(
     existing = item_of(session, seq, INVOICE_ITEM)
     if existing is not None:
         return existing
-    stamp = utc_stamp(_now(now))
     tracking_id = str(uuid.uuid4())
+    return add_item(
+        session,
+        seq=seq,
+        doc_number=doc_number,
+        tracking_id=tracking_id,
+        filename=_filename(doc_number, tracking_id, channel),
+        payload=file_bytes,
+        channel=channel,
+        kind=INVOICE_ITEM,
+        moment=_now(now),
+    )
+
+
+def add_item(
+    session: Session,
+    *,
+    seq: int,
+    doc_number: str,
+    tracking_id: str,
+    filename: str,
+    payload: bytes,
+    channel: str,
+    kind: str,
+    moment: datetime,
+) -> OutboxItem:
+    """A new item of the queue, due at once, in the caller's transaction: an invoice, or
+    a status about one (its CDAR built once, so every attempt sends the same bytes)."""
+    stamp = utc_stamp(moment)
     item = OutboxItem(
         invoice_seq=seq,
         doc_number=doc_number,
         tracking_id=tracking_id,
-        filename=_filename(doc_number, tracking_id, channel),
-        sha256=sha256_of(file_bytes),
-        payload=file_bytes,
+        filename=filename,
+        sha256=sha256_of(payload),
+        payload=payload,
         state=QUEUED,
         attempts=0,
         next_attempt_at=stamp,
         created_at=stamp,
         updated_at=stamp,
         channel=channel,
+        kind=kind,
     )
     session.add(item)
     session.flush()
@@ -178,25 +206,17 @@ def queue_cashed(session: Session, doc_number: str, *, now: datetime | None = No
         issued_at=moment,
         amounts=received_per_rate(body["vat"], received),
     )
-    stamp = utc_stamp(moment)
-    item = OutboxItem(
-        invoice_seq=document.seq,
+    return add_item(
+        session,
+        seq=document.seq,
         doc_number=body["number"],
         tracking_id=str(uuid.uuid4()),
         filename=f"CDAR_{body['number']}_212.xml",
-        sha256=sha256_of(cdar),
         payload=cdar,
-        state=QUEUED,
-        attempts=0,
-        next_attempt_at=stamp,
-        created_at=stamp,
-        updated_at=stamp,
         channel=PDP,
         kind=CASHED_ITEM,
+        moment=moment,
     )
-    session.add(item)
-    session.flush()
-    return item
 
 
 def received_per_rate(vat: list[dict[str, int]], received: int) -> dict[int, int]:
@@ -252,6 +272,7 @@ def retry_failed(session: Session, item_id: int, *, now: datetime | None = None)
 
 
 __all__ = [
+    "add_item",
     "channel_for",
     "enqueue",
     "queue_cashed",
