@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 
 from app.catalog.service import load_demo_catalog
 from app.einvoice.pdp.demo_platform import DemoPlatform, attach, detach
-from app.einvoice.pdp.ereporting import PREF_MATRICULE, period_of, set_platform_matricule
+from app.einvoice.pdp.ereporting.periods import period_of
+from app.einvoice.pdp.ereporting.report import PREF_MATRICULE, set_platform_matricule
 from app.einvoice.pdp.flux10 import FLUXES, TRANSACTIONS
 from app.ledger.closures import close_day, close_pending
 from app.ledger.models import RecordType

@@ -273,7 +273,8 @@ def bench_outbox(ctx) -> list[Result]:  # type: ignore[no-untyped-def]
     from app.einvoice.invoices import InvoiceDraft, InvoiceLineInput
     from app.einvoice.pdp.client import HttpFlowClient
     from app.einvoice.pdp.config import PlatformSettings
-    from app.einvoice.pdp.outbox import drain_once, pending_count
+    from app.einvoice.pdp.delivery import drain_once
+    from app.einvoice.pdp.outbox_status import pending_count
     from app.einvoice.pdp.sandbox import SandboxPlatform
     from app.einvoice.service import issue_and_store
 

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
-from app.ledger.archive.write import create_archive, verify_archive
+from app.ledger.archive.check import verify_archive
+from app.ledger.archive.write import create_archive
 from app.ledger.models import JournalRecord, RecordType
 from app.ledger.store import Ledger
 from benchmarks import cache

@@ -24,7 +24,8 @@ RUNS = 5
 
 def bench_ereporting(ctx) -> list[Result]:  # type: ignore[no-untyped-def]
     from app.demo import DEMO_SHOP
-    from app.einvoice.pdp.ereporting import Period, build_report
+    from app.einvoice.pdp.ereporting.periods import Period
+    from app.einvoice.pdp.ereporting.report import build_report
     from app.einvoice.pdp.flux10 import TRANSACTIONS
     from app.ledger.settings import record_fiscal_settings
 

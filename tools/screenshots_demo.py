@@ -22,7 +22,7 @@ def demo_shots(work: Path, out: Path) -> None:
 
     from app import demo
     from app.demo import run_demo
-    from app.einvoice.pdp.ereporting import period_states
+    from app.einvoice.pdp.ereporting.sent import period_states
     from app.ledger.store import Ledger
     from app.ui import main_window
     from app.ui.main_window import DEMO_OPERATOR, PAGES, _open_window, dispose

@@ -42,7 +42,7 @@ from app.documents.verification_report import (
 )
 from app.errors import ComptoirError, InvalidInput
 from app.ledger import chain
-from app.ledger.archive.write import archive_dir, list_archives
+from app.ledger.archive.folder import archive_dir, list_archives
 from app.ledger.closures import parse_year
 from app.ledger.events import EventCode, log_event
 from app.ledger.export.fec import write_fec

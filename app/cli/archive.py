@@ -92,7 +92,7 @@ def run_create(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from app.ledger.archive.write import verify_archive
+    from app.ledger.archive.check import verify_archive
 
     report = verify_archive(args.file)
     print(report.summary())
@@ -109,7 +109,7 @@ def run_list(args: argparse.Namespace) -> int:
     from zoneinfo import ZoneInfo
 
     from app.ledger.archive.check import period_label
-    from app.ledger.archive.write import archive_dir, list_archives
+    from app.ledger.archive.folder import archive_dir, list_archives
     from app.ledger.store import Ledger
 
     kind = "training" if args.training else None  # any ledger may be read from

@@ -70,9 +70,10 @@ def _period(text: str) -> str:
 
 
 def run_pdp(args: argparse.Namespace) -> int:
-    from app.einvoice.pdp.client import AuthenticationFailed
+    from app.einvoice.pdp.delivery import drain_once
     from app.einvoice.pdp.models import CHORUS, PDP
-    from app.einvoice.pdp.outbox import drain_once, outbox_problems, pending_count
+    from app.einvoice.pdp.outbox_status import outbox_problems, pending_count
+    from app.einvoice.pdp.platform_http import AuthenticationFailed
     from app.einvoice.pdp.worker import configured_client, sync_channel
     from app.ledger.store import Ledger
 
@@ -81,7 +82,7 @@ def run_pdp(args: argparse.Namespace) -> int:
         path, kind=common.kind(args), create=False, supervisor=common.supervisor(args)
     ) as ledger:
         if args.training:  # a sandbox or nothing: TrainingNotSent names the platform refused
-            from app.einvoice.pdp.training import training_client
+            from app.einvoice.pdp.worker import training_client
 
             client = training_client(ledger)
         else:
@@ -151,12 +152,9 @@ def _chorus_client(ledger):  # type: ignore[no-untyped-def]
 
 
 def _ereport(ledger, client, args, operator: str) -> int:  # type: ignore[no-untyped-def]
-    from app.einvoice.pdp.ereporting import (
-        parse_period,
-        period_states,
-        send_due,
-        set_platform_matricule,
-    )
+    from app.einvoice.pdp.ereporting.periods import parse_period
+    from app.einvoice.pdp.ereporting.report import send_due, set_platform_matricule
+    from app.einvoice.pdp.ereporting.sent import period_states
     from app.ledger.settings import fiscal_settings
 
     asked = args.period or args.month
@@ -203,8 +201,8 @@ def _directory(ledger, client, args) -> int:  # type: ignore[no-untyped-def]
 
 def _lifecycle_status(ledger, client, args) -> int:  # type: ignore[no-untyped-def]
     from app.einvoice.pdp.cdar import BUYER_STATUSES, REASON_LABELS
+    from app.einvoice.pdp.delivery import drain_once
     from app.einvoice.pdp.inbox import answer_incoming
-    from app.einvoice.pdp.outbox import drain_once
     from app.einvoice.pdp.statuses import describe, incoming_by_number, queue_status
 
     if len(args.status_args) != 2:

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app.errors import ComptoirError
+from app.ledger.archive.folder import archive_dir
 from app.ledger.archive.timestamp import add_token_to_archive
-from app.ledger.archive.write import archive_dir
 from app.ledger.models import RecordType
 from app.ledger.store import Ledger
 from app.ledger.timestamps import queue

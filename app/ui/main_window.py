@@ -30,9 +30,8 @@ from PySide6.QtWidgets import (
 from app import __version__
 from app.demo import DemoServices
 from app.einvoice.pdp.autoreport import send_due_after_closure
-from app.einvoice.pdp.outbox import outbox_problems
-from app.einvoice.pdp.training import training_client
-from app.einvoice.pdp.worker import OutboxWorker, configured_client
+from app.einvoice.pdp.outbox_status import outbox_problems
+from app.einvoice.pdp.worker import OutboxWorker, configured_client, training_client
 from app.errors import ComptoirError, KeyUnavailable
 from app.ledger.backup.copies import last_backup
 from app.ledger.central.sync import SyncWorker
@@ -350,7 +349,8 @@ class MainWindow(QMainWindow):
         return dialog
 
     def send_ereport(self, month: str) -> None:
-        from app.einvoice.pdp.ereporting import parse_period, send_due
+        from app.einvoice.pdp.ereporting.periods import parse_period
+        from app.einvoice.pdp.ereporting.report import send_due
         from app.ledger.settings import fiscal_settings
 
         ledger, operator = self.ctx.ledger, self.ctx.operator_name

@@ -270,7 +270,8 @@ def test_it_goes_through_the_outbox_like_any_invoice(shop) -> None:
 def test_the_local_platform_receives_it_over_http(shop) -> None:
     from app.einvoice.pdp.client import HttpFlowClient
     from app.einvoice.pdp.config import PlatformSettings
-    from app.einvoice.pdp.outbox import current_status, drain_once
+    from app.einvoice.pdp.delivery import drain_once
+    from app.einvoice.pdp.outbox_status import current_status
     from app.einvoice.pdp.sandbox import SandboxPlatform
 
     issued = self_bill(shop)

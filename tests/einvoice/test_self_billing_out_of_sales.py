@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 
 from app.demo import DEMO_SHOP
-from app.einvoice.pdp.ereporting import Period, build_report
+from app.einvoice.pdp.ereporting.periods import Period
+from app.einvoice.pdp.ereporting.report import build_report
 from app.einvoice.pdp.flux10 import TRANSACTIONS
 from app.einvoice.selfbilling.mandates import add_mandate
 from app.einvoice.service import self_bill_and_store, self_credit_and_store
-from app.ledger.archive.write import create_archive, verify_archive
+from app.ledger.archive.check import verify_archive
+from app.ledger.archive.write import create_archive
 from app.ledger.closures import RecordType, close_day, close_pending, get_closure
 from app.ledger.export.fec import build_fec, summarize_rows
 from app.ledger.settings import record_fiscal_settings

@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from app.demo import DEMO_SHOP
-from app.ledger.archive.write import verify_archive
+from app.ledger.archive.check import verify_archive
 from app.ledger.closures import close_day, close_month
 from app.ledger.settings import record_fiscal_settings
 from app.ledger.store import Ledger

@@ -10,10 +10,10 @@ import pytest
 
 from app.cli import main
 from app.demo import DemoServices, run_demo
+from app.einvoice.pdp.delivery import drain_once
 from app.einvoice.pdp.demo_platform import attached
 from app.einvoice.pdp.directory import look_up_customer
-from app.einvoice.pdp.ereporting import send_report
-from app.einvoice.pdp.outbox import drain_once
+from app.einvoice.pdp.ereporting.report import send_report
 from app.einvoice.pdp.sandbox import SandboxPlatform
 from app.einvoice.pdp.training import TrainingNotSent
 from app.einvoice.pdp.worker import configured_client
@@ -82,7 +82,7 @@ def test_a_demo_ledger_keeps_no_real_card_terminal(demo):
 def test_nothing_leaves_a_demo_ledger_for_a_client_that_is_not_a_sandbox(demo):
     from app.einvoice.pdp.client import HttpFlowClient
     from app.einvoice.pdp.config import PlatformSettings
-    from app.einvoice.pdp.ereporting import due_periods
+    from app.einvoice.pdp.ereporting.sent import due_periods
 
     client = HttpFlowClient(PlatformSettings(REMOTE, "https://pdp.example.com/token", "a", "b"))
     with demo.reader() as session:

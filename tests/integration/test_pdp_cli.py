@@ -12,7 +12,7 @@ from app.cli import main
 from app.customers.service import CustomerInfo, save_customer
 from app.demo import DEMO_CUSTOMERS, DEMO_SHOP
 from app.einvoice.invoices import InvoiceDraft, InvoiceLineInput
-from app.einvoice.pdp.outbox import current_status, pending_count
+from app.einvoice.pdp.outbox_status import current_status, pending_count
 from app.einvoice.pdp.sandbox import SandboxPlatform
 from app.einvoice.service import issue_and_store
 from app.ledger.settings import record_fiscal_settings

@@ -24,9 +24,10 @@ from app.documents.printing import output_closure, output_receipt, output_x_repo
 from app.einvoice.invoices import InvoiceDraft, InvoiceLineInput
 from app.einvoice.pdp.client import HttpFlowClient
 from app.einvoice.pdp.config import PlatformSettings
+from app.einvoice.pdp.delivery import drain_once
 from app.einvoice.pdp.inbox import sync_once
 from app.einvoice.pdp.models import QUEUED, OutboxItem
-from app.einvoice.pdp.outbox import drain_once, pending_count
+from app.einvoice.pdp.outbox_status import pending_count
 from app.einvoice.pdp.sandbox import SandboxPlatform
 from app.einvoice.pdp.training import TrainingNotSent, is_loopback_url, is_sandbox
 from app.einvoice.service import issue_and_store

@@ -20,17 +20,16 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from app.demo import DEMO_SHOP
 from app.errors import ComptoirError, InvalidInput
 from app.ledger import chain
-from app.ledger.archive.format import ALL_FILES, CHAIN, KEYS, MANIFEST, SIGNATURE
-from app.ledger.archive.write import (
+from app.ledger.archive.check import verify_archive
+from app.ledger.archive.folder import (
     ARCHIVE_DIR_PREFERENCE,
     ArchiveError,
-    archive_after_closure,
-    create_archive,
     default_archive_dir,
     list_archives,
-    load_archive_as_ledger,
-    verify_archive,
 )
+from app.ledger.archive.format import ALL_FILES, CHAIN, KEYS, MANIFEST, SIGNATURE
+from app.ledger.archive.reopen import load_archive_as_ledger
+from app.ledger.archive.write import archive_after_closure, create_archive
 from app.ledger.closures import close_day, close_pending, get_closure
 from app.ledger.models import RecordType
 from app.ledger.preferences import set_preference

@@ -15,7 +15,8 @@ from app import config
 from app.documents.printing import documents_dir
 from app.ledger.anchor import log_path
 from app.ledger.archive import write as archive_write
-from app.ledger.archive.write import create_archive, default_archive_dir
+from app.ledger.archive.folder import default_archive_dir
+from app.ledger.archive.write import create_archive
 from app.ledger.backup.copies import backup_now, default_folder
 from app.ledger.files import clean_leftovers, write_private_bytes
 from app.ledger.store import Ledger

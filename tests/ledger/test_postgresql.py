@@ -24,7 +24,8 @@ from sqlalchemy.exc import DBAPIError
 from app.cli import main
 from app.errors import ComptoirError
 from app.ledger import canonical, db, migrate
-from app.ledger.archive.write import create_archive, verify_archive
+from app.ledger.archive.check import verify_archive
+from app.ledger.archive.write import create_archive
 from app.ledger.backup.copies import backup_now
 from app.ledger.closures import close_day, close_month
 from app.ledger.db import CHAIN_LOCK_KEY, LedgerBusy, SqliteOnly, libpq_url, make_engine

@@ -14,6 +14,8 @@ from sqlalchemy.exc import DBAPIError
 
 from app.errors import InvalidInput
 from app.ledger import canonical
+from app.ledger.archive.check import verify_archive
+from app.ledger.archive.folder import ArchiveError
 from app.ledger.archive.format import MANIFEST, TICKETS_CSV
 from app.ledger.archive.purge import (
     PurgeRefused,
@@ -21,7 +23,7 @@ from app.ledger.archive.purge import (
     purge_period,
     retention_years,
 )
-from app.ledger.archive.write import ArchiveError, create_archive, verify_archive
+from app.ledger.archive.write import create_archive
 from app.ledger.closures import list_closures
 from app.ledger.events import EventCode, log_event
 from app.ledger.models import (

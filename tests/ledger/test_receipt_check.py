@@ -11,7 +11,8 @@ import pytest
 
 from app.errors import InvalidInput
 from app.ledger import canonical
-from app.ledger.archive.write import create_archive, load_archive_as_ledger
+from app.ledger.archive.reopen import load_archive_as_ledger
+from app.ledger.archive.write import create_archive
 from app.ledger.closures import close_day, close_pending
 from app.ledger.journal import Recorded, signature_excerpt
 from app.ledger.store import Ledger

@@ -17,7 +17,7 @@ from shiboken6 import isValid
 
 from app import demo as demo_module
 from app.demo import run_demo
-from app.einvoice.pdp.ereporting import period_states
+from app.einvoice.pdp.ereporting.sent import period_states
 from app.ledger.store import Ledger
 from app.ui import main_window
 from app.ui.invoices.ereporting_dialog import EReportingDialog

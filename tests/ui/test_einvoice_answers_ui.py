@@ -19,8 +19,9 @@ from app.demo import DEMO_CUSTOMERS
 from app.einvoice.invoices import InvoiceDraft, InvoiceLineInput
 from app.einvoice.pdp.client import HttpFlowClient
 from app.einvoice.pdp.config import PlatformSettings
-from app.einvoice.pdp.ereporting import send_due
-from app.einvoice.pdp.outbox import drain_once, enqueue, transmits
+from app.einvoice.pdp.delivery import drain_once
+from app.einvoice.pdp.ereporting.report import send_due
+from app.einvoice.pdp.outbox import enqueue, transmits
 from app.einvoice.pdp.sandbox import SandboxPlatform
 from app.einvoice.pdp.worker import sync_channel
 from app.einvoice.service import issue_and_store

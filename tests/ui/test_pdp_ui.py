@@ -185,7 +185,7 @@ def test_platform_settings_tab_keeps_the_secret_out_of_the_database(
 ) -> None:
     import keyring
 
-    from app.einvoice.pdp.ereporting import platform_matricule
+    from app.einvoice.pdp.ereporting.report import platform_matricule
     from tests.einvoice.pdp.test_client import MemoryKeyring
 
     for name in (

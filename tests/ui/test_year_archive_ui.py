@@ -7,7 +7,8 @@ from datetime import date
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
-from app.ledger.archive.write import default_archive_dir, list_archives, verify_archive
+from app.ledger.archive.check import verify_archive
+from app.ledger.archive.folder import default_archive_dir, list_archives
 from app.ledger.closures import close_pending
 from app.sales.payments import PaymentMethod
 from app.ui.main_window import PAGES

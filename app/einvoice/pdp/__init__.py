@@ -1,9 +1,12 @@
 """Exchange with a plateforme agréée (PA, ex-PDP) through the AFNOR XP Z12-013 Flow API.
 
-``client`` talks to a platform over HTTP; ``outbox`` and ``worker`` send the issued
-invoices reliably; ``acks`` reads the platform's acknowledgement of each deposit (Ok, or
-Error with the rules broken); ``directory`` asks the Directory Service (annuaire) where a
-buyer receives its invoices, and holds back those of a buyer it does not list. ``cdar``
+``client`` talks to a platform over HTTP (``flows``: what the Flow API exchanges;
+``platform_http``: the failures and tokens every platform client shares); ``outbox``
+queues the issued invoices, ``delivery`` and ``worker`` send them reliably,
+``outbox_status`` says where they stand; ``acks`` reads the platform's acknowledgement
+of each deposit (Ok, or Error with the rules broken); ``directory`` asks the Directory
+Service (annuaire) where a buyer receives its invoices, and holds back those of a buyer
+it does not list. ``cdar``
 reads and writes the lifecycle status messages (CDAR D22B) exchanged about an invoice;
 ``statuses`` queues the ones the shop gives. ``ereporting`` builds the DGFiP Flux 10
 reports (``flux10`` writes the file) per period of the shop's VAT regime, and

@@ -23,7 +23,7 @@ from typing import Protocol
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from app.einvoice.pdp.client import FlowInfo, PermanentRejection
+from app.einvoice.pdp.flows import FlowInfo
 from app.einvoice.pdp.models import (
     ACK_ERROR,
     ACK_OK,
@@ -36,6 +36,7 @@ from app.einvoice.pdp.models import (
     ReportAcknowledgement,
 )
 from app.einvoice.pdp.outbox import _now, utc_stamp
+from app.einvoice.pdp.platform_http import PermanentRejection
 from app.ledger.store import Ledger
 
 log = logging.getLogger(__name__)

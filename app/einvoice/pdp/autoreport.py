@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 
-from app.einvoice.pdp.ereporting import due_periods, send_due
+from app.einvoice.pdp.ereporting.report import send_due
+from app.einvoice.pdp.ereporting.sent import due_periods
 from app.einvoice.pdp.worker import configured_client
 from app.ledger.models import RecordType
 from app.ledger.store import Ledger

@@ -51,9 +51,10 @@ from app.einvoice.pdp.chorus_statuses import (
     ChorusStatus,
     describe,
 )
-from app.einvoice.pdp.client import (
+from app.einvoice.pdp.config import ChorusSettings
+from app.einvoice.pdp.flows import FlowRef
+from app.einvoice.pdp.platform_http import (
     AuthenticationFailed,
-    FlowRef,
     NetworkWording,
     PermanentRejection,
     PlatformError,
@@ -63,7 +64,6 @@ from app.einvoice.pdp.client import (
     network_failure,
     token_from,
 )
-from app.einvoice.pdp.config import ChorusSettings
 
 log = logging.getLogger(__name__)
 

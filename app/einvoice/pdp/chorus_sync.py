@@ -17,7 +17,7 @@ from typing import Protocol
 from sqlalchemy import func, or_, select
 
 from app.einvoice.pdp.chorus_statuses import STATUSES, ChorusStatus
-from app.einvoice.pdp.client import FlowRef
+from app.einvoice.pdp.flows import FlowRef
 from app.einvoice.pdp.models import CHORUS, DEPOSITED, InvoiceLifecycle, OutboxItem
 from app.einvoice.pdp.outbox import _now, utc_stamp
 from app.ledger.store import Ledger

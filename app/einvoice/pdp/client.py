@@ -1,252 +1,36 @@
 """Talking to a plateforme agréée through the AFNOR XP Z12-013 Flow API.
 
-``FlowPlatform`` is what the outbox and the sync need; ``HttpFlowClient`` implements it
-over HTTP with an OAuth2 client-credentials token. Errors are sorted by what the caller
-should do: try again later (``TransientFailure``), fix the account
-(``AuthenticationFailed``), or give up on that file (``PermanentRejection``).
+``HttpFlowClient`` implements ``flows.FlowPlatform`` over HTTP with an OAuth2
+client-credentials token; its failures are those of ``platform_http``, sorted by what
+the caller should do.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import logging
-import threading
-import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
-from email.utils import parsedate_to_datetime
-from typing import Any, NamedTuple, Protocol
+from typing import Any
 
 import requests
 
 from app.einvoice.pdp.config import PlatformSettings
-from app.errors import ComptoirError
+from app.einvoice.pdp.flows import PAGE_SIZE, FlowInfo, FlowRef, sha256_of
+from app.einvoice.pdp.platform_http import (
+    AlreadyExistingFlow,
+    AuthenticationFailed,
+    NetworkWording,
+    PermanentRejection,
+    PlatformError,
+    TokenCache,
+    TransientFailure,
+    busy_or_down,
+    network_failure,
+    token_from,
+)
 
-log = logging.getLogger(__name__)
-
-PAGE_SIZE = 100  # the API's maximum
-REFRESH_MARGIN = 30.0  # seconds before expiry; shortened for very short-lived tokens
 CONTENT_TYPES = {"Factur-X": "application/pdf"}
-
-
-class PlatformError(ComptoirError):
-    """The platform could not do what was asked."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        code: str = "",
-        platform_message: str = "",
-    ) -> None:
-        super().__init__(message, detail=f"HTTP {status} {code} {platform_message}".strip())
-        self.status = status
-        self.code = code
-        self.platform_message = platform_message
-
-
-class PermanentRejection(PlatformError):
-    """The platform refused the file itself: sending it again will not help."""
-
-
-class AlreadyExistingFlow(PermanentRejection):
-    """The very same file was already received (a resubmission after a lost answer).
-    ``flow_id``: the flow holding it, when the platform names it."""
-
-    flow_id: str | None = None
-
-
-class AuthenticationFailed(PlatformError):
-    """The platform refuses our credentials: the shop must check its settings."""
-
-
-class TransientFailure(PlatformError):
-    """The platform is busy, down or unreachable: try again later.
-
-    ``maybe_delivered`` is true when the request may have reached the platform (no answer
-    received): whoever sent a file must check before sending it again.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        retry_after: float | None = None,
-        maybe_delivered: bool = False,
-        **kw: Any,
-    ) -> None:
-        super().__init__(message, **kw)
-        self.retry_after = retry_after
-        self.maybe_delivered = maybe_delivered
-
-
-@dataclass(frozen=True)
-class FlowRef:
-    """What the platform answered to a deposit."""
-
-    flow_id: str
-    tracking_id: str
-    submitted_at: str
-
-
-# The processing rules of the Flow API (version 1.2.0 adds B2G, public-sector buyers
-# reached through the plateforme agréée); a platform may name others, kept as read.
-PROCESSING_RULES = ("B2B", "B2BInt", "B2C", "B2G", "OutOfScope", "ArchiveOnly", "NotApplicable")
-# The acknowledgement reason codes of the Flow API, in French.
-ACK_REASONS = {
-    "EmptyAttachement": "pièce jointe vide",
-    "AttachmentTypeError": "type de pièce jointe refusé",
-    "EmptyFlow": "fichier vide",
-    "OtherTechnicalError": "autre erreur technique",
-    "InvalidSchema": "structure du fichier non conforme",
-    "FileSizeExceeded": "fichier trop volumineux",
-    "FlowTypeError": "type de flux ou extension non conforme",
-    "AlreadyExistingFlow": "fichier déjà reçu",
-    "VirusFound": "virus détecté",
-    "ChecksumMismatch": "empreinte du fichier différente de celle annoncée",
-    "InvoiceLCInvalidStatus": "statuts incohérents",
-    "InvoiceLCStatusError": "statut incorrect ou non autorisé",
-    "InvoiceLCRuleError": "règle non respectée",
-    "InvoiceLCAccessDenied": "accès refusé",
-    "InvoiceLCAmountError": "montants incohérents avec la TVA",
-}
-
-
-@dataclass(frozen=True)
-class AckDetail:
-    """One line of a flow's acknowledgement: what is wrong (``reason_code``: a code of
-    the Flow API, or the id of the broken rule), where, and the platform's words."""
-
-    level: str
-    item: str
-    reason_code: str
-    message: str
-
-    def french(self) -> str:
-        """The line in French: the reason (or the rule id) and the platform's message."""
-        what = ACK_REASONS.get(self.reason_code)
-        head = what.capitalize() if what else f"Règle {self.reason_code}"
-        said = self.message.strip().rstrip(".")
-        return f"{head} : {said}" if said else head
-
-
-@dataclass(frozen=True)
-class FlowInfo:
-    """A flow as listed by a search."""
-
-    flow_id: str
-    tracking_id: str | None
-    flow_type: str | None
-    direction: str | None
-    syntax: str | None
-    profile: str | None
-    processing_rule: str | None
-    submitted_at: str | None
-    updated_at: str | None
-    ack_status: str | None
-    ack_messages: tuple[str, ...]
-    name: str | None
-    ack_details: tuple[AckDetail, ...] = ()
-
-    @property
-    def already_existing(self) -> bool:
-        """An Error that only says the very file was already received: it is there."""
-        errors = [d for d in self.ack_details if d.level != "Warning"]
-        return bool(errors) and all(d.reason_code == "AlreadyExistingFlow" for d in errors)
-
-    def rejection(self) -> str:
-        """Why the platform refused the flow, in French, rule by rule."""
-        lines = [d.french() for d in self.ack_details if d.level != "Warning"]
-        return " ; ".join(lines) or "aucun motif donné par la plateforme"
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> FlowInfo:
-        ack = data.get("acknowledgement") or {}
-        details = ack.get("details") or ()
-        return cls(
-            flow_id=str(data["flowId"]),
-            tracking_id=data.get("trackingId"),
-            flow_type=data.get("flowType"),
-            direction=data.get("flowDirection"),
-            syntax=data.get("flowSyntax"),
-            profile=data.get("flowProfile"),
-            processing_rule=data.get("processingRule"),
-            submitted_at=data.get("submittedAt"),
-            updated_at=data.get("updatedAt") or data.get("submittedAt"),
-            ack_status=ack.get("status"),
-            ack_messages=tuple(str(d.get("reasonMessage") or d.get("reasonCode")) for d in details),
-            name=data.get("name"),
-            ack_details=tuple(
-                AckDetail(
-                    str(d.get("level") or "Error"),
-                    str(d.get("item") or ""),
-                    str(d.get("reasonCode") or ""),
-                    str(d.get("reasonMessage") or ""),
-                )
-                for d in details
-                if isinstance(d, dict)
-            ),
-        )
-
-
-class FlowPlatform(Protocol):
-    def submit(
-        self,
-        file: bytes,
-        *,
-        filename: str,
-        tracking_id: str,
-        processing_rule: str = "B2B",
-        flow_syntax: str = "Factur-X",
-        flow_profile: str | None = "CIUS",
-        sha256: str | None = None,
-    ) -> FlowRef: ...
-
-    def search(
-        self,
-        *,
-        updated_after: str | None = None,
-        tracking_id: str | None = None,
-        flow_types: Sequence[str] | None = None,
-        direction: str | None = None,
-        limit: int = PAGE_SIZE,
-    ) -> list[FlowInfo]: ...
-
-    def fetch(self, flow_id: str, doc_type: str = "Original") -> bytes: ...
-
-    def flow_info(self, flow_id: str) -> FlowInfo: ...
-
-    def send_report(
-        self,
-        file: bytes,
-        *,
-        tracking_id: str,
-        sha256: str | None = None,
-        processing_rule: str = "B2C",
-    ) -> FlowRef: ...
-
-    def health(self) -> bool: ...
-
-
-def sha256_of(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
 
 
 def _error_fields(response: requests.Response) -> tuple[str, str]:
@@ -276,97 +60,11 @@ def _named_flow(response: requests.Response) -> str | None:
     return str(flow_id) if flow_id else None
 
 
-class TokenCache:
-    """An OAuth2 access token, fetched by ``_fetch_token`` and kept until shortly before
-    it expires; ``renew=True`` forces a new one (after a 401)."""
-
-    _token: str | None = None
-    _token_expires: float = 0.0
-
-    def _init_token_cache(self) -> None:
-        self._token, self._token_expires = None, 0.0
-        self._token_lock = threading.Lock()
-
-    def _fetch_token(self) -> tuple[str, float]:
-        raise NotImplementedError
-
-    def _bearer(self, *, renew: bool = False) -> str:
-        with self._token_lock:
-            if renew or self._token is None or time.monotonic() >= self._token_expires:
-                self._token, lifetime = self._fetch_token()
-                margin = min(REFRESH_MARGIN, lifetime / 5)
-                self._token_expires = time.monotonic() + lifetime - margin
-            return self._token
-
-
-class NetworkWording(NamedTuple):
-    """How a platform is named in the three network failures a user may see."""
-
-    unreachable: str
-    too_slow: str
-    cut: str
-
-
 PLATFORM_NAMES = NetworkWording(
     "La plateforme de facturation électronique est injoignable.",
     "La plateforme de facturation électronique n'a pas répondu à temps.",
     "La connexion à la plateforme de facturation électronique a été coupée.",
 )
-
-
-def network_failure(
-    exc: requests.RequestException, wording: NetworkWording, *, sent_file: bool
-) -> TransientFailure:
-    """A request that failed on the network, for any platform client: retried later,
-    and possibly delivered when the file had left."""
-    log.info("platform unreachable: %s", type(exc).__name__)
-    # A connection that never opened delivered nothing; any later failure may have.
-    refused = isinstance(exc, requests.ConnectTimeout) or (
-        isinstance(exc, requests.ConnectionError) and "NewConnectionError" in repr(exc)
-    )
-    if refused:
-        message = wording.unreachable
-    elif isinstance(exc, requests.Timeout):
-        message = wording.too_slow
-    else:
-        message = wording.cut
-    return TransientFailure(
-        message, maybe_delivered=sent_file and not refused, code=type(exc).__name__
-    )
-
-
-def busy_or_down(
-    response: requests.Response, who: str, *, sent_file: bool, **fields: Any
-) -> TransientFailure | None:
-    """429 and 5xx: worth trying again later; None for any other status."""
-    status = response.status_code
-    retry_after = _retry_after(response.headers.get("Retry-After"))
-    if status == 429:
-        return TransientFailure(
-            f"{who} demande de patienter (trop de demandes).", retry_after=retry_after, **fields
-        )
-    if status >= 500:
-        return TransientFailure(
-            f"{who} est indisponible (erreur {status}).",
-            retry_after=retry_after,
-            # A 503 says the request was not taken; other errors may hide a failure after
-            # the file was stored.
-            maybe_delivered=sent_file and status != 503,
-            **fields,
-        )
-    return None
-
-
-def token_from(response: requests.Response, server: str) -> tuple[str, float]:
-    """The access token and its lifetime (s) from a token endpoint's JSON answer."""
-    try:
-        body = response.json()
-        return str(body["access_token"]), float(body.get("expires_in") or 300)
-    except (ValueError, KeyError, TypeError):
-        raise TransientFailure(
-            f"Le serveur d'authentification {server} a renvoyé une réponse illisible.",
-            status=response.status_code,
-        ) from None
 
 
 class HttpFlowClient(TokenCache):

@@ -21,17 +21,17 @@ from sqlalchemy.orm import Session
 
 from app.customers.models import Customer
 from app.einvoice.issuing import get_document
-from app.einvoice.pdp.client import (
-    HttpFlowClient,
+from app.einvoice.pdp.client import HttpFlowClient
+from app.einvoice.pdp.config import PlatformNotConfigured, load_settings
+from app.einvoice.pdp.demo_platform import demo_settings
+from app.einvoice.pdp.models import QUEUED, UNLISTED, OutboxItem
+from app.einvoice.pdp.platform_http import (
     NetworkWording,
     PlatformError,
     TransientFailure,
     busy_or_down,
     network_failure,
 )
-from app.einvoice.pdp.config import PlatformNotConfigured, load_settings
-from app.einvoice.pdp.demo_platform import demo_settings
-from app.einvoice.pdp.models import QUEUED, UNLISTED, OutboxItem
 from app.errors import InvalidInput
 from app.ledger.store import Ledger
 

@@ -23,13 +23,7 @@ from app.einvoice.pdp.cdar import (
     parse_cdar,
     reason_label,
 )
-from app.einvoice.pdp.client import (
-    FlowInfo,
-    FlowPlatform,
-    FlowRef,
-    PermanentRejection,
-    TransientFailure,
-)
+from app.einvoice.pdp.flows import FlowInfo, FlowPlatform, FlowRef
 from app.einvoice.pdp.models import (
     APPROVED,
     DEPOSITED,
@@ -48,6 +42,7 @@ from app.einvoice.pdp.models import (
     SyncCursor,
 )
 from app.einvoice.pdp.outbox import _now, queue_cashed, record_cashed_delivery, utc_stamp
+from app.einvoice.pdp.platform_http import PermanentRejection, TransientFailure
 from app.einvoice.pdp.training import refuse_unless_sandbox
 from app.einvoice.validate import (
     ValidatorUnavailable,

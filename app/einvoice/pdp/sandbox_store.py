@@ -28,14 +28,13 @@ from app.einvoice.pdp.cdar import (
     check_reason,
     parse_cdar,
 )
+from app.einvoice.pdp.flows import PROCESSING_RULES
 from app.einvoice.pdp.sandbox_directory import SandboxDirectory
 from app.einvoice.validate import ValidationReport, validate_invoice
 from app.errors import InvalidInput
 
 SYNTAXES = ("CII", "UBL", "Factur-X", "CDAR", "FRR")
 INVOICE_SYNTAXES = ("CII", "UBL", "Factur-X")
-# Version 1.2.0 of the Flow API adds B2G (public-sector buyers through the PA).
-PROCESSING_RULES = ("B2B", "B2BInt", "B2C", "B2G", "OutOfScope", "ArchiveOnly", "NotApplicable")
 PROFILES = ("Basic", "CIUS", "Extended-CTC-FR")
 _ENUMS = (("flowSyntax", SYNTAXES), ("processingRule", (None, *PROCESSING_RULES)),
           ("flowProfile", (None, *PROFILES)))  # fmt: skip

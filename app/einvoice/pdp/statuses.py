@@ -23,15 +23,13 @@ from app.einvoice.pdp.cdar import (
     build_cdar,
     check_reason,
 )
-from app.einvoice.pdp.client import sha256_of
 from app.einvoice.pdp.models import (
     PDP,
-    QUEUED,
     IncomingInvoice,
     InvoiceLifecycle,
     OutboxItem,
 )
-from app.einvoice.pdp.outbox import _now, received_per_rate, utc_stamp
+from app.einvoice.pdp.outbox import _now, add_item, received_per_rate
 from app.errors import InvalidInput
 from app.values.money import format_cents
 
@@ -93,25 +91,17 @@ def queue_status(
         amounts=received_per_rate(body["vat"], received) if received else None,
         sequence=sequence,
     )
-    stamp = utc_stamp(moment)
-    item = OutboxItem(
-        invoice_seq=document.seq,
+    return add_item(
+        session,
+        seq=document.seq,
         doc_number=body["number"],
         tracking_id=str(uuid.uuid4()),
         filename=f"CDAR_{body['number']}_{code}_{sequence}.xml",
-        sha256=sha256_of(cdar),
         payload=cdar,
-        state=QUEUED,
-        attempts=0,
-        next_attempt_at=stamp,
-        created_at=stamp,
-        updated_at=stamp,
         channel=PDP,
         kind=f"{code}-{sequence}",
+        moment=moment,
     )
-    session.add(item)
-    session.flush()
-    return item
 
 
 def _received_codes(session: Session, invoice_seq: int) -> set[str]:

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from app.einvoice.pdp.delivery import drain_once
 from app.einvoice.pdp.models import CHORUS, PDP
-from app.einvoice.pdp.outbox import drain_once
 from app.einvoice.pdp.worker import configured_chorus_client, configured_client, sync_channel
 from app.errors import ComptoirError
 from app.ledger.store import Ledger

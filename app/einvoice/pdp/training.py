@@ -19,8 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.einvoice.pdp.client import HttpFlowClient
-from app.einvoice.pdp.config import DEMO_LOCAL_ONLY, is_loopback_url, load_settings
+from app.einvoice.pdp.config import DEMO_LOCAL_ONLY, is_loopback_url
 from app.errors import ComptoirError
 from app.ledger.store import Ledger
 
@@ -53,19 +52,3 @@ def refuse_unless_sandbox(ledger: Ledger, client: Any) -> None:
     where = getattr(settings, "base_url", None) or type(client).__name__
     refusal = DEMO_LOCAL_ONLY if ledger.kind == "demo" else REFUSED
     raise TrainingNotSent(refusal.format(where=where), detail=f"{ledger.kind} ledger -> {where}")
-
-
-def training_client(ledger: Ledger) -> HttpFlowClient | None:
-    """The platform client of a training ledger: the configured platform when it is a
-    sandbox, None when none is configured; ``TrainingNotSent`` for any other platform."""
-    with ledger.reader() as session:
-        settings = load_settings(session)
-    if settings is None:
-        return None
-    client = HttpFlowClient(settings)
-    try:
-        refuse_unless_sandbox(ledger, client)
-    except TrainingNotSent:
-        client.close()
-        raise
-    return client

@@ -22,13 +22,15 @@ from typing import Any
 from app.einvoice.pdp.acks import read_acknowledgements
 from app.einvoice.pdp.chorus import ChorusProClient
 from app.einvoice.pdp.chorus_sync import POLL_EVERY, poll_chorus
-from app.einvoice.pdp.client import AuthenticationFailed, HttpFlowClient, TransientFailure
+from app.einvoice.pdp.client import HttpFlowClient
 from app.einvoice.pdp.config import load_chorus_settings, load_settings
+from app.einvoice.pdp.delivery import DrainStats, drain_once
 from app.einvoice.pdp.demo_platform import demo_client
 from app.einvoice.pdp.directory import directory_of, recheck_unlisted
 from app.einvoice.pdp.inbox import SyncStats, sync_once
 from app.einvoice.pdp.models import CHORUS, PDP
-from app.einvoice.pdp.outbox import DrainStats, drain_once
+from app.einvoice.pdp.platform_http import AuthenticationFailed, TransientFailure
+from app.einvoice.pdp.training import TrainingNotSent, refuse_unless_sandbox
 from app.errors import ComptoirError
 from app.ledger.store import Ledger
 
@@ -49,6 +51,22 @@ def configured_client(ledger: Ledger) -> HttpFlowClient | None:
     with ledger.reader() as session:
         settings = load_settings(session)
     return HttpFlowClient(settings) if settings is not None else None
+
+
+def training_client(ledger: Ledger) -> HttpFlowClient | None:
+    """The platform client of a training ledger: the configured platform when it is a
+    sandbox, None when none is configured; ``TrainingNotSent`` for any other platform."""
+    with ledger.reader() as session:
+        settings = load_settings(session)
+    if settings is None:
+        return None
+    client = HttpFlowClient(settings)
+    try:
+        refuse_unless_sandbox(ledger, client)
+    except TrainingNotSent:
+        client.close()
+        raise
+    return client
 
 
 def configured_chorus_client(ledger: Ledger) -> ChorusProClient | None:

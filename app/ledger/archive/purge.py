@@ -65,8 +65,8 @@ from sqlalchemy.orm import Session
 from app.errors import InvalidInput, LedgerError
 from app.ledger import canonical
 from app.ledger.archive.check import verify_archive
+from app.ledger.archive.folder import DEFAULT_RETENTION_YEARS, ArchiveEntry, list_archives
 from app.ledger.archive.format import CHAIN, MANIFEST, ChainRecord
-from app.ledger.archive.write import DEFAULT_RETENTION_YEARS, ArchiveEntry, list_archives
 from app.ledger.closures import get_closure
 from app.ledger.events import EventCode, log_event
 from app.ledger.journal import Recorded

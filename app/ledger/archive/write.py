@@ -1,4 +1,5 @@
-"""Signed period archives: write, list, reopen (verification is in ``archive_check``).
+"""Signed period archives written (listed in ``folder``, reopened in ``reopen``, verified
+in ``check``).
 
 A closed fiscal year (automatically, after its closure) or a closed month (on demand) is
 written to one ZIP file holding the period's records in readable form (CSV, JSON), the
@@ -20,10 +21,8 @@ import json
 import logging
 import os
 import shutil
-import sqlite3
 import tempfile
 import zipfile
-import zlib
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -34,22 +33,13 @@ from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives import serialization
-from sqlalchemy import create_engine, func, insert, or_, select
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app import __version__
-from app.errors import ComptoirError, InvalidInput, LedgerError
+from app.errors import ComptoirError, InvalidInput
 from app.ledger import canonical, chain
-from app.ledger.archive.check import (
-    ArchiveFinding,
-    ArchiveReport,
-    of_period,
-    period_label,
-    read_keys,
-    verify_archive,
-)
+from app.ledger.archive.folder import ArchiveError, archive_dir
 from app.ledger.archive.format import (
     CHAIN,
     FORMAT_ID,
@@ -63,52 +53,25 @@ from app.ledger.archive.format import (
     readme,
 )
 from app.ledger.archive.timestamp import closure_tokens
+from app.ledger.archive.verdict import of_period, period_label
 from app.ledger.closures import Closure, get_closure
 from app.ledger.files import create_private, private_dir, staging_prefix, temporary_name
-from app.ledger.journal import Recorded, append, derived_rows
-from app.ledger.models import (
-    FISCAL_TABLES,
-    SALE_TYPES,
-    Base,
-    JournalPayment,
-    JournalRecord,
-    JournalVat,
-    LedgerMeta,
-    RecordType,
-    SigningKey,
-)
+from app.ledger.journal import Recorded, append
+from app.ledger.models import JournalRecord, LedgerMeta, RecordType, SigningKey
 from app.ledger.operators import Permission, require
-from app.ledger.preferences import get_preference
 from app.ledger.settings import fiscal_settings
 from app.ledger.store import Ledger
 
 __all__ = [
-    "DEFAULT_RETENTION_YEARS",
-    "ArchiveEntry",
-    "ArchiveError",
-    "ArchiveFinding",
-    "ArchiveReport",
     "ArchiveResult",
     "archive_after_closure",
-    "archive_dir",
     "create_archive",
-    "default_archive_dir",
-    "list_archives",
-    "load_archive_as_ledger",
-    "verify_archive",
 ]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_RETENTION_YEARS = 6
-ARCHIVE_DIR_PREFERENCE = "archive_dir"
 _SHOP_FIELDS = ("name", "legal_form", "siret", "vat_number", "address", "postcode", "city")
-_SALE_VALUES = frozenset(t.value for t in SALE_TYPES)
 _FILE_PREFIX = {"real": "archive", "training": "archive-formation", "demo": "archive-demo"}
-
-
-class ArchiveError(LedgerError):
-    """An archive could not be written or read."""
 
 
 @dataclass(frozen=True)
@@ -119,42 +82,6 @@ class ArchiveResult:
     last_seq: int
     records: int
     recorded: Recorded
-
-
-@dataclass(frozen=True)
-class ArchiveEntry:
-    period: str
-    file_name: str
-    created_at: str
-    manifest_sha256: str
-    first_seq: int
-    last_seq: int
-    seq: int
-
-
-def default_archive_dir(ledger_path: Path) -> Path:
-    """``<ledger stem>-archives`` beside the ledger file."""
-    ledger_path = Path(ledger_path)
-    return ledger_path.parent / f"{ledger_path.stem}-archives"
-
-
-def archive_dir(ledger: Ledger) -> Path:
-    """The folder chosen in the settings (preference ``archive_dir``), else the default."""
-    try:
-        with ledger.reader() as session:
-            chosen = get_preference(session, ARCHIVE_DIR_PREFERENCE).strip()
-    except SQLAlchemyError as exc:  # a ledger without the preferences table
-        log.debug("archive folder preference unreadable: %s", exc)
-        chosen = ""
-    if chosen:
-        return Path(chosen).expanduser()
-    return default_archive_dir(
-        ledger.require_file(
-            "Le journal est sur un serveur PostgreSQL : il n'a pas de dossier voisin pour ses "
-            "archives. Choisissez un dossier (option --out, ou le réglage du dossier des "
-            "archives)."
-        )
-    )
 
 
 def _closure_kind(period: str) -> tuple[RecordType, str]:
@@ -513,31 +440,6 @@ def _write_zip(
         raise
 
 
-# -- listing ----------------------------------------------------------------------------------
-def list_archives(session: Session) -> list[ArchiveEntry]:
-    """The archives this ledger has written, from its ARCHIVE records, newest first."""
-    rows = session.execute(
-        select(JournalRecord.seq, JournalRecord.canonical)
-        .where(JournalRecord.record_type == RecordType.ARCHIVE)
-        .order_by(JournalRecord.seq.desc())
-    )
-    entries = []
-    for seq, data in rows:
-        body = canonical.decode(data)["body"]
-        entries.append(
-            ArchiveEntry(
-                period=body["period"],
-                file_name=body["file"],
-                created_at=body["created_at"],
-                manifest_sha256=body["manifest_sha256"],
-                first_seq=body["first_seq"],
-                last_seq=body["last_seq"],
-                seq=seq,
-            )
-        )
-    return entries
-
-
 # -- after a closure ----------------------------------------------------------------------------
 def archive_after_closure(
     ledger: Ledger, record_type: RecordType | str, period: str, operator: str
@@ -561,160 +463,3 @@ def archive_after_closure(
             f"{period} » ou depuis l'écran Archives (Créer une archive…).",
             detail=repr(exc),
         ) from exc
-
-
-# -- reopening ----------------------------------------------------------------------------------
-def load_archive_as_ledger(path: Path, dest: Path) -> Path:
-    """Write a SQLite file at ``dest`` with the ledger tables holding the archive's records,
-    so that an archive can be browsed with the same queries as a live ledger.
-
-    Nothing is verified here (see ``verify_archive``); an unreadable archive raises a
-    ComptoirError. The file is built under a temporary name and renamed when complete.
-    """
-    path, dest = Path(path), Path(dest)
-    temporary = dest.with_name(f".{dest.name}.tmp")
-    temporary.unlink(missing_ok=True)
-    try:
-        with zipfile.ZipFile(path) as archive:
-            manifest = json.loads(archive.read(MANIFEST))
-            if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_ID:
-                raise ValueError(f"unknown archive format {manifest.get('format')!r}")
-            keys = read_keys(archive.read(KEYS))
-            engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(temporary))
-            try:
-                create_ledger_tables(engine)
-                with engine.begin() as conn, archive.open(CHAIN) as stream:
-                    _load(conn, manifest, keys, stream)
-            finally:
-                engine.dispose()
-        os.replace(temporary, dest)
-    except (
-        OSError,
-        zipfile.BadZipFile,
-        zlib.error,
-        KeyError,
-        ValueError,
-        TypeError,
-        AttributeError,
-        SQLAlchemyError,
-    ) as exc:
-        temporary.unlink(missing_ok=True)
-        raise ArchiveError(
-            f"Le fichier {path.name} n'est pas une archive Comptoir lisible.", detail=repr(exc)
-        ) from exc
-    return dest
-
-
-def create_ledger_tables(engine: Engine) -> None:
-    """Create the fiscal tables of a ledger in a new file, so that a copy of a chain (an
-    archive, a central's snapshot) is browsed with the queries used on a live ledger."""
-    Base.metadata.create_all(engine, tables=[Base.metadata.tables[name] for name in FISCAL_TABLES])
-
-
-def insert_ledger_meta(
-    conn: Connection, *, ledger_id: str, kind: str, created_at: str, timezone: str
-) -> None:
-    """The single ``ledger_meta`` row of a ledger file."""
-    conn.execute(
-        insert(LedgerMeta.__table__),
-        [
-            {
-                "id": 1,
-                "ledger_id": ledger_id,
-                "kind": kind,
-                "created_at": created_at,
-                "timezone": timezone,
-            }
-        ],
-    )
-
-
-class LedgerFileRows:
-    """The journal rows of a ledger file and their VAT and payment copies, inserted every
-    ``batch`` records so that a long chain never sits whole in memory. The copies and the
-    total are derived from the signed body as ``journal.append`` derives them."""
-
-    def __init__(self, conn: Connection, batch: int) -> None:
-        self._conn = conn
-        self._batch = batch
-        self._journal: list[dict[str, Any]] = []
-        self._vat: list[dict[str, Any]] = []
-        self._payments: list[dict[str, Any]] = []
-
-    def add(self, columns: dict[str, Any], body: dict[str, Any]) -> None:
-        """One record: ``columns`` are its journal columns but ``is_sale`` and
-        ``total_cents``, which are derived here with the copies."""
-        seq, record_type = columns["seq"], columns["record_type"]
-        vat_rows, payment_rows, total = derived_rows(record_type, body)
-        self._journal.append(
-            {**columns, "is_sale": record_type in _SALE_VALUES, "total_cents": total}
-        )
-        self._vat.extend(
-            {"seq": seq, "rate_bp": r, "base_cents": b, "vat_cents": v, "total_cents": t}
-            for r, b, v, t in vat_rows
-        )
-        self._payments.extend(
-            {"seq": seq, "idx": i, "method": m, "amount_cents": a}
-            for i, (m, a) in enumerate(payment_rows)
-        )
-        if len(self._journal) >= self._batch:
-            self.flush()
-
-    def flush(self) -> None:
-        """Insert what was added since the last flush; call it once after the last record."""
-        for table, rows in (
-            (JournalRecord.__table__, self._journal),
-            (JournalVat.__table__, self._vat),
-            (JournalPayment.__table__, self._payments),
-        ):
-            if rows:
-                self._conn.execute(insert(table), rows)
-                rows.clear()
-
-
-def _load(
-    conn: Connection, manifest: dict[str, Any], keys: dict[str, Any], stream: IO[bytes]
-) -> None:
-    insert_ledger_meta(
-        conn,
-        ledger_id=manifest["ledger_id"],
-        kind=manifest["ledger_kind"],
-        created_at=manifest.get("ledger_created_at", ""),
-        timezone=manifest["timezone"],
-    )
-    key_rows = [
-        {
-            "key_id": entry["key_id"],
-            "public_key": chain.public_der(keys[entry["key_id"]]),
-            "registered_seq": entry["registered_seq"] or 0,
-        }
-        for entry in manifest["keys"]
-        if entry["key_id"] in keys
-    ]
-    if key_rows:
-        conn.execute(insert(SigningKey.__table__), key_rows)
-    rows = LedgerFileRows(conn, batch=5000)
-    for line in stream:
-        record = ChainRecord.from_line(line)
-        envelope = canonical.decode(record.canonical)
-        rows.add(
-            {
-                "seq": record.seq,
-                "record_type": record.record_type,
-                "number": record.number,
-                "ts": envelope["ts"],
-                "business_date": envelope["date"],
-                "till": envelope["till"],
-                "operator": envelope["operator"],
-                "ref_seq": envelope["ref"],
-                "period": envelope["period"],
-                "key_id": record.key_id,
-                "canonical_version": record.canonical_version,
-                "canonical": record.canonical,
-                "prev_hash": record.prev_hash,
-                "hash": record.hash,
-                "signature": record.signature,
-            },
-            envelope["body"],
-        )
-    rows.flush()

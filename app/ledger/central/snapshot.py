@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.errors import InvalidInput, LedgerError
 from app.ledger import canonical
-from app.ledger.archive.write import LedgerFileRows, create_ledger_tables, insert_ledger_meta
+from app.ledger.archive.reopen import LedgerFileRows, create_ledger_tables, insert_ledger_meta
 from app.ledger.central.models import CENTRAL_KIND, TillChain, TillKey, TillRecord
 from app.ledger.models import JournalPayment, JournalRecord, JournalVat, LedgerMeta, SigningKey
 from app.ledger.store import Ledger

@@ -90,9 +90,9 @@ def verify_live(path: Path, *, operator: str, job: Job, source: str) -> Verdict:
 
 
 def verify_archive_file(path: Path, *, job: Job, source: str) -> Verdict:
-    from app.ledger.archive import write as archive
+    from app.ledger.archive.check import verify_archive
 
-    report = archive.verify_archive(path, progress=job.progress, cancelled=job.cancelled)
+    report = verify_archive(path, progress=job.progress, cancelled=job.cancelled)
     findings = tuple(ReportFinding(f.seq, f.file or path.name, f.message) for f in report.findings)
     return _verdict(report, findings, source=source, archive=True)
 

@@ -119,7 +119,7 @@ def create_archive(
 
 def open_archive(archive: Path, db_path: Path, *, job: Job) -> Path:
     """The archive loaded into a temporary ledger file, browsed like the journal."""
-    from app.ledger.archive.write import load_archive_as_ledger
+    from app.ledger.archive.reopen import load_archive_as_ledger
 
     return load_archive_as_ledger(archive, db_path)
 

@@ -164,7 +164,7 @@ class PeriodJobs:
 
     def archive_dir(self) -> Path:
         try:
-            from app.ledger.archive.write import default_archive_dir
+            from app.ledger.archive.folder import default_archive_dir
 
             folder = default_archive_dir(Path(self.viewer.ctx.ledger.path))
         except (ImportError, AttributeError):

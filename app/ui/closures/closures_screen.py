@@ -7,28 +7,22 @@ from dataclasses import dataclass
 from datetime import date
 
 from PySide6.QtCore import QDate, Qt, Signal
-from PySide6.QtGui import QFontDatabase, QShowEvent
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDateEdit,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
-    QPlainTextEdit,
     QPushButton,
     QSpinBox,
-    QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 from sqlalchemy.orm import Session
 
-from app.documents.text import closure_text
 from app.errors import InvalidInput
 from app.ledger.closures import (
     Closure,
@@ -49,99 +43,27 @@ from app.ledger.models import CLOSURE_TYPES, RecordType
 from app.ledger.operators import Permission
 from app.ledger.settings import FiscalSettings, fiscal_settings
 from app.sales.payments import PaymentMethod
+from app.ui.closures.closure_list import ClosureList
+from app.ui.closures.wording import (
+    closed_day_status,
+    pending_sentence,
+    signed_cents,
+    tickets_sentence,
+    z_summary,
+)
 from app.ui.context import AppContext
 from app.ui.forms import TOUCH_STYLE, Screen, error_label, show_form_error
-from app.ui.models import ClosureListModel
 from app.ui.widgets.confirm import ask_confirmation
 from app.values.money import format_cents, parse_cents
-from app.values.vat import format_rate
 
 MANAGER_ONLY = "Seul un gérant peut clôturer un mois ou un exercice."
 NO_DAY_CLOSING = "Votre rôle ne permet pas de clôturer la journée."
 RED, GREEN = "#c62828", "#2e7d32"
 RECENT_MONTHS = 13
-KIND_FILTERS = (
-    ("Toutes", None),
-    ("Journalières", RecordType.DAY_CLOSURE),
-    ("Mensuelles", RecordType.MONTH_CLOSURE),
-    ("Annuelles", RecordType.YEAR_CLOSURE),
-)
 BANNER_STYLE = (
     "background: #fdecea; color: #8e1b1b; border: 2px solid #e57373; border-radius: 6px;"
     "padding: 10px; font-size: 17px; font-weight: bold;"
 )
-
-
-def pending_sentence(pending: Pending) -> str:
-    """ "La journée du 21/11/2026 n'est pas clôturée." and the like."""
-    if pending.kind is RecordType.DAY_CLOSURE:
-        day = day_label(date.fromisoformat(pending.period))
-        return f"La journée du {day} n'est pas clôturée."
-    if pending.kind is RecordType.MONTH_CLOSURE:
-        return f"Le mois de {month_label(pending.period)} n'est pas clôturé."
-    return f"L'exercice {pending.period} n'est pas clôturé."
-
-
-def signed_cents(cents: int) -> str:
-    return f"+{format_cents(cents)}" if cents > 0 else format_cents(cents)
-
-
-def _tickets(report: PeriodTotals) -> str:
-    """« 1 ticket », « 3 tickets, dont 1 annulation »."""
-    text = f"{report.tickets} ticket{'s' if report.tickets > 1 else ''}"
-    if report.refunds:
-        text += f", dont {report.refunds} annulation{'s' if report.refunds > 1 else ''}"
-    return text
-
-
-def z_summary(
-    day: date,
-    report: PeriodTotals,
-    expected: dict[str, int],
-    counted: dict[str, int],
-    *,
-    since: Closure | None = None,
-) -> str:
-    """What a Z is about to record, for the cashier to check before confirming; ``since``:
-    the day's earlier Z, when trading went on after it."""
-    tickets = _tickets(report)
-    lines = [f"Clôturer la journée du {day_label(day)} ?"]
-    if since is not None:
-        lines.append(f"Nouvelle clôture : les ventes faites depuis le Z n° {since.number}.")
-    lines += [
-        "",
-        f"{tickets} — total TTC {format_cents(report.total)}",
-    ]
-    for rate, _base, vat, _total in report.vat:
-        lines.append(f"   TVA {format_rate(rate)} : {format_cents(vat)}")
-    lines.append("")
-    for method in PaymentMethod:
-        wanted = expected.get(method.value, 0)
-        if method.value in counted:
-            difference = counted[method.value] - wanted
-            lines.append(
-                f"{method.label} : attendu {format_cents(wanted)}, compté "
-                f"{format_cents(counted[method.value])}, écart {signed_cents(difference)}"
-            )
-        elif wanted:
-            lines.append(f"{method.label} : attendu {format_cents(wanted)}, non compté")
-    short = sum(counted[m] - expected.get(m, 0) for m in counted)
-    if counted:
-        lines.append(f"Écart total : {signed_cents(short)}")
-    lines += [
-        "",
-        "La clôture (Z) est définitive : ce qu'elle couvre ne pourra plus être modifié.",
-        "Les ventes suivantes iront sur la prochaine clôture.",
-    ]
-    return "\n".join(lines)
-
-
-def closed_day_status(day: date, closure: Closure, *, again: bool) -> str:
-    """What the day panel says of a day already closed, and whether it closes again."""
-    done = f"La journée du {day_label(day)} est déjà clôturée (Z n° {closure.number})"
-    if again:
-        return f"{done} ; une nouvelle clôture couvrira les ventes faites depuis."
-    return f"{done} ; rien n'a été vendu depuis."
 
 
 def _months_before(day: date, count: int) -> list[str]:
@@ -187,7 +109,6 @@ class ClosuresScreen(Screen):
         self._expected: dict[str, int] = {}
         self._report = PeriodTotals()
         self._closures: list[Closure] = []
-        self._shop = FiscalSettings()
         self.setObjectName("closuresScreen")
         self.setStyleSheet(TOUCH_STYLE)
         layout = QVBoxLayout(self)
@@ -205,7 +126,10 @@ class ClosuresScreen(Screen):
         left.addWidget(self._period_panel())
         left.addStretch(1)
         body.addLayout(left, 5)
-        body.addWidget(self._list_panel(), 6)
+        self.closure_list = ClosureList(ctx.ledger.timezone)
+        self.closure_list.reprint_requested.connect(self.reprint_requested)
+        self.model, self.table = self.closure_list.model, self.closure_list.table
+        body.addWidget(self.closure_list, 6)
         layout.addLayout(body, 1)
 
     # -- building ----------------------------------------------------------------------
@@ -323,45 +247,6 @@ class ClosuresScreen(Screen):
         grid.setColumnStretch(1, 1)
         return box
 
-    def _list_panel(self) -> QWidget:
-        box = QGroupBox("Clôtures enregistrées")
-        layout = QVBoxLayout(box)
-        self.kind_combo = QComboBox()
-        self.kind_combo.setObjectName("closureKindCombo")
-        for label, _kind in KIND_FILTERS:
-            self.kind_combo.addItem(label)
-        self.kind_combo.currentIndexChanged.connect(self._show_closures)
-        layout.addWidget(self.kind_combo)
-        self.model = ClosureListModel(self.ctx.ledger.timezone, self)
-        self.table = QTableView()
-        self.table.setObjectName("closureTable")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(36)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.selectionModel().selectionChanged.connect(self._show_detail)
-        self.detail = QPlainTextEdit()
-        self.detail.setObjectName("closureText")
-        self.detail.setReadOnly(True)
-        self.detail.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.detail.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.detail.setPlaceholderText("Choisissez une clôture pour l'afficher.")
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.table)
-        splitter.addWidget(self.detail)
-        splitter.setStretchFactor(0, 2)
-        splitter.setStretchFactor(1, 3)
-        layout.addWidget(splitter, 1)
-        self.reprint_button = QPushButton("Réimprimer")
-        self.reprint_button.setObjectName("reprintButton")
-        self.reprint_button.clicked.connect(self._reprint)
-        layout.addWidget(self.reprint_button)
-        return box
-
     # -- showing -----------------------------------------------------------------------
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)  # refreshes when stale
@@ -383,13 +268,13 @@ class ClosuresScreen(Screen):
             )
 
         snap = self.ctx.read(load)
-        self._closures, self._shop = snap.closures, snap.shop
+        self._closures = snap.closures
         self.banner.setText("\n".join(pending_sentence(p) for p in snap.pending))
         self.banner.setVisible(bool(snap.pending))
         pending = {p.kind: p.period for p in snap.pending}
         self._show_day(snap, pending.get(RecordType.DAY_CLOSURE))
         self._show_periods(snap.today, pending)
-        self._show_closures()
+        self.closure_list.show_closures(snap.closures, snap.shop)
 
     def _show_day(self, snap: _Snapshot, pending_day: str | None) -> None:
         day = date.fromisoformat(pending_day) if pending_day else snap.today
@@ -401,7 +286,7 @@ class ClosuresScreen(Screen):
             count.expected.setText(format_cents(self._expected[method]))
             self._show_diff(method)
         self.day_summary.setText(
-            f"Depuis la dernière clôture : {_tickets(report)}"
+            f"Depuis la dernière clôture : {tickets_sentence(report)}"
             f" — total TTC {format_cents(report.total)}"
         )
         allowed = self.ctx.can(Permission.CLOSE_DAY)
@@ -465,39 +350,6 @@ class ClosuresScreen(Screen):
         self.close_year_button.setText(
             "Exercice déjà clôturé" if year_done else "Clôturer l'exercice"
         )
-
-    def _show_closures(self) -> None:
-        kind = KIND_FILTERS[max(0, self.kind_combo.currentIndex())][1]
-        shown_seq = self._selected().seq if self._selected() else None
-        rows = [c for c in self._closures if kind is None or c.record_type is kind]
-        self.model.set_rows(rows)
-        if shown_seq is not None:
-            self.select_closure(shown_seq)
-        else:
-            self._show_detail()
-
-    def select_closure(self, seq: int) -> None:
-        row = self.model.row_of(seq)
-        if row >= 0:
-            self.table.selectRow(row)
-        self._show_detail()
-
-    def _selected(self) -> Closure | None:
-        rows = self.table.selectionModel().selectedRows()
-        return self.model.closure_at(rows[0].row()) if rows else None
-
-    def _show_detail(self) -> None:
-        closure = self._selected()
-        self.reprint_button.setEnabled(closure is not None)
-        if closure is None:
-            self.detail.clear()
-            return
-        self.detail.setPlainText(closure_text(closure, self._shop, self.ctx.ledger.timezone))
-
-    def _reprint(self) -> None:
-        closure = self._selected()
-        if closure is not None:
-            self.reprint_requested.emit(closure)
 
     # -- the cash count ----------------------------------------------------------------
     def _counted(self, method: str) -> int | None:
@@ -596,9 +448,9 @@ class ClosuresScreen(Screen):
     def _closed_now(self, seq: int, what: str, status: QLabel) -> None:
         if self._stale:  # hidden: ledger_changed did not refresh the screen
             self.refresh()
-        self.kind_combo.setCurrentIndex(0)
-        self.select_closure(seq)
-        closure = self._selected()
+        self.closure_list.show_all()
+        self.closure_list.select_closure(seq)
+        closure = self.closure_list.selected()
         status.setStyleSheet(f"color: {GREEN};")
         if closure is None:
             status.setText(f"{what}.")

@@ -16,7 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.einvoice.pdp.ereporting import PeriodState, period_states, send_due
+from app.einvoice.pdp.ereporting.report import send_due
+from app.einvoice.pdp.ereporting.sent import PeriodState, period_states
 from app.einvoice.pdp.worker import configured_client
 from app.errors import ComptoirError
 from app.ui.background import Background

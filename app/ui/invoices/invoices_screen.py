@@ -30,7 +30,7 @@ from app.customers.service import search_customers
 from app.einvoice.corrections import record_payment
 from app.einvoice.drafts import load_draft
 from app.einvoice.issuing import InvoiceStatus, list_documents
-from app.einvoice.pdp.outbox import current_status, unlisted_notice
+from app.einvoice.pdp.outbox_status import current_status, unlisted_notice
 from app.errors import ComptoirError
 from app.sales.payments import PaymentMethod
 from app.ui.context import AppContext

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.einvoice.pdp.outbox import current_status
+from app.einvoice.pdp.outbox_status import current_status
 from app.einvoice.selfbilling.documents import SelfBilled, list_self_billed
 from app.einvoice.selfbilling.mandates import Mandate, end_mandate, list_mandates
 from app.errors import ComptoirError

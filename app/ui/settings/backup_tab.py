@@ -35,14 +35,14 @@ from app.ui.context import AppContext
 from app.ui.forms import error_label, show_form_error
 from app.ui.settings.key_copy import KeyCopyBox
 from app.ui.settings.tab_actions import (
+    GREEN,
+    RED,
     buttons_row,
     push_button,
     ready_to_run,
     save_setting,
     status_label,
 )
-
-RED, GREEN = "#c62828", "#2e7d32"
 
 
 class BackupTab(QWidget):

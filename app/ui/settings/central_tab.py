@@ -39,10 +39,10 @@ from app.ui.settings.tab_actions import (
     push_button,
     ready_to_run,
     save_setting,
+    show_status,
     status_label,
 )
 
-RED, GREEN = "#c62828", "#2e7d32"
 INTRO = (
     "Boutique à plusieurs caisses : chaque caisse garde son propre journal et l'envoie au "
     "serveur central, qui tient les clôtures de la boutique. Les ventes ne dépendent pas du "
@@ -113,8 +113,7 @@ class CentralTab(QWidget):
             )
 
     def _say(self, text: str, *, ok: bool) -> None:
-        self.status.setText(text)
-        self.status.setStyleSheet(f"color: {GREEN if ok else RED};")
+        show_status(self.status, text, ok=ok)
 
     def _save(self) -> bool:
         text = self.address.text()

@@ -28,9 +28,14 @@ from app.sales.terminal.settings import save_terminal_config, terminal_config
 from app.ui.background import Background
 from app.ui.context import AppContext
 from app.ui.forms import error_label, show_form_error
-from app.ui.settings.tab_actions import buttons_row, push_button, save_setting, status_label
+from app.ui.settings.tab_actions import (
+    buttons_row,
+    push_button,
+    save_setting,
+    show_status,
+    status_label,
+)
 
-RED, GREEN = "#c62828", "#2e7d32"
 POLE_KINDS = {"none": "Aucun", "serial": "Port série", "usb": "USB"}
 TEST_LINES = ("Comptoir : essai", "12345678901234567890")
 
@@ -145,8 +150,7 @@ class DevicesTab(QWidget):
 
     @staticmethod
     def _say(label: QLabel, text: str, *, ok: bool) -> None:
-        label.setText(text)
-        label.setStyleSheet(f"color: {GREEN if ok else RED};")
+        show_status(label, text, ok=ok)
 
     # -- the card terminal ---------------------------------------------------------------
     def _save_terminal(self) -> bool:

@@ -37,7 +37,7 @@ from app.einvoice.pdp.config import (
     store_credentials,
 )
 from app.einvoice.pdp.demo_platform import attached
-from app.einvoice.pdp.ereporting import PREF_MATRICULE, set_platform_matricule
+from app.einvoice.pdp.ereporting.report import PREF_MATRICULE, set_platform_matricule
 from app.einvoice.pdp.sync_now import SyncReport, sync_now
 from app.errors import ComptoirError
 from app.ledger.operators import Permission
@@ -293,7 +293,7 @@ class PlatformTab(QWidget, _PlatformForm[PlatformSettings]):
 
     def sync_now(self) -> None:
         """Send what waits and fetch what is new, off the GUI thread."""
-        from app.einvoice.pdp.training import training_client
+        from app.einvoice.pdp.worker import training_client
 
         show_form_error(self.error, "")
         ledger = self.ctx.ledger

@@ -1,7 +1,7 @@
 """Plumbing of the settings tabs that save a preference and run one action on it off the
-GUI thread (Sauvegarde, Serveur central): their buttons, their status line, saving with the
-refusal shown beside the form, and the check made before the action starts. Kept in one
-place so that both tabs refuse, save and report the same way."""
+GUI thread (Sauvegarde, Serveur central, Horodatage, Périphériques): their buttons, their
+status line, saving with the refusal shown beside the form, and the check made before the
+action starts. Kept in one place so that the tabs refuse, save and report the same way."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from app.ledger.operators import Permission
 from app.ui.background import Background
 from app.ui.context import AppContext
 from app.ui.forms import show_form_error
+
+RED, GREEN = "#c62828", "#2e7d32"
 
 
 def push_button(text: str, name: str, slot: Callable[[], None]) -> QPushButton:
@@ -40,6 +42,12 @@ def status_label(name: str) -> QLabel:
     label.setObjectName(name)
     label.setWordWrap(True)
     return label
+
+
+def show_status(label: QLabel, text: str, *, ok: bool) -> None:
+    """How the last action went, in green, or in red when it failed."""
+    label.setText(text)
+    label.setStyleSheet(f"color: {GREEN if ok else RED};")
 
 
 def save_setting(ctx: AppContext, error: QLabel, write: Callable[[Session], object]) -> bool:

@@ -24,9 +24,14 @@ from app.timestamping.service import stamp_pending, try_authority
 from app.ui.background import Background
 from app.ui.context import AppContext
 from app.ui.forms import error_label, show_form_error
-from app.ui.settings.tab_actions import buttons_row, push_button, save_setting, status_label
+from app.ui.settings.tab_actions import (
+    buttons_row,
+    push_button,
+    save_setting,
+    show_status,
+    status_label,
+)
 
-RED, GREEN = "#c62828", "#2e7d32"
 INTRO = (
     "Chaque clôture (Z) et chaque archive peut être horodatée par une autorité "
     "d'horodatage (RFC 3161) : son jeton signé prouve que la clôture existait à cette date, "
@@ -84,8 +89,7 @@ class TsaTab(QWidget):
         )
 
     def _say(self, text: str, *, ok: bool) -> None:
-        self.status.setText(text)
-        self.status.setStyleSheet(f"color: {GREEN if ok else RED};")
+        show_status(self.status, text, ok=ok)
 
     def save(self) -> bool:
         show_form_error(self.error, "")

@@ -13,25 +13,17 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QResizeEvent, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QButtonGroup,
-    QDialog,
-    QFrame,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QInputDialog,
     QLabel,
     QLineEdit,
     QPushButton,
-    QScrollArea,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
-from app.catalog.service import ProductInfo, Scan, categories, lookup_barcode, products_in
-from app.catalog.service import search_products as find_products
+from app.catalog.service import ProductInfo, Scan, lookup_barcode
 from app.errors import ComptoirError, InvalidInput
 from app.ledger.closures import pending_closures
 from app.ledger.closures import today as ledger_today
@@ -45,12 +37,13 @@ from app.sales.terminal.pending import record_sale_with_cards
 from app.sales.terminal.settings import terminal_config
 from app.ui.context import AppContext, documents
 from app.ui.errors import show_error
-from app.ui.theme import set_role
-from app.ui.till import tiles
+from app.ui.theme import TOUCH, set_role
 from app.ui.till.card_terminal import CardTerminal
 from app.ui.till.cart_model import CartModel
+from app.ui.till.cart_table import CartTable
 from app.ui.till.entry import ScanCatcher, ends_with_times, parse_entry
 from app.ui.till.payment_dialog import PaymentDialog
+from app.ui.till.product_picker import ProductPicker
 from app.ui.widgets.confirm import ask_confirmation
 from app.ui.widgets.keypad import Keypad, till_rows
 from app.ui.widgets.pdf_preview import show_pdf
@@ -59,12 +52,6 @@ from app.values.vat import format_rate
 
 if TYPE_CHECKING:
     from app.documents import printing
-
-GRID_COLUMNS = 3
-TILE_WIDTH = 170  # px: a wider screen shows more columns of tiles
-COLUMN_WIDTHS = (0, 86, 78, 70, 54, 84)  # the article takes what is left
-VAT_COLUMN, NARROW_CART = 4, 560  # below this width the cart leaves out its VAT column
-TOUCH = 48  # px: the smallest target a finger hits reliably
 
 
 class TillScreen(QWidget):
@@ -76,9 +63,6 @@ class TillScreen(QWidget):
         self.ctx = ctx
         self.model = CartModel()
         self._sale_key: str | None = None
-        self.category_id: int | None = None
-        self.tones: dict[str, str] = {}  # category name: its colour on tiles (tiles.py)
-        self.category_group = QButtonGroup(self)  # the chosen category stands out
         self.last_number: int | None = None
         self.pending_quantity: Decimal | None = None
         self.notice_text: str | None = None
@@ -103,23 +87,7 @@ class TillScreen(QWidget):
         self.message.setObjectName("tillMessage")
         self.message.setWordWrap(True)
 
-        self.table = QTableView()
-        self.table.setObjectName("cartTable")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.table.setAlternatingRowColors(True)
-        self.table.verticalHeader().setDefaultSectionSize(36)
-        header = self.table.horizontalHeader()
-        # Fixed widths: sizing columns to their contents re-measures every row on each
-        # change, which a 200-line cart feels.
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column, width in enumerate(COLUMN_WIDTHS):
-            if width:
-                header.resizeSection(column, width)
-        self.table.verticalHeader().setVisible(False)
+        self.table = CartTable(self.model)
 
         self.total_label = QLabel()
         self.total_label.setObjectName("total")
@@ -130,34 +98,17 @@ class TillScreen(QWidget):
         self.model.totals_changed.connect(self._show_totals)
         self.model.modelReset.connect(lambda: self._show_totals(self.model.totals))
 
-        self.search = QLineEdit()
-        self.search.setObjectName("productSearch")
-        self.search.setPlaceholderText("Rechercher un article…")
-        self.search.setMinimumHeight(TOUCH)
-        # Only a click (or a touch) puts the cursor here: the scanner field keeps the focus.
-        self.search.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
-        self.search.textChanged.connect(lambda _: self._fill_grid())
+        self.picker = ProductPicker(ctx)
+        self.picker.chosen.connect(self.add_product)
+        self.picker.category_chosen.connect(self.focus_scanner)
+        self.search, self.grid = self.picker.search, self.picker.grid
         self.search.returnPressed.connect(self.search_enter)
         self.catcher = ScanCatcher(self.search)
         self.catcher.scanned.connect(self.scan_code)
-        self.categories_bar = QGridLayout()
-        self.categories_bar.setSpacing(4)
-        self.grid = QGridLayout()
-        grid_host = QWidget()
-        grid_host.setLayout(self.grid)
-        scroll = self.product_scroll = QScrollArea()
-        self.grid_columns = GRID_COLUMNS
-        self.tile_line = tiles.line_length(0)  # characters of a name per line of a tile
-        scroll.setObjectName("productScroll")
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(grid_host)
         self.keypad = Keypad(self.barcode, till_rows(), name="tillKeypad", size=TOUCH)
 
         left = QVBoxLayout()
-        left.addWidget(self.search)
-        left.addLayout(self.categories_bar)
-        left.addWidget(scroll, 1)
+        left.addWidget(self.picker, 1)
         left.addWidget(self.keypad)
 
         entry = QHBoxLayout()
@@ -223,8 +174,7 @@ class TillScreen(QWidget):
         return grid
 
     def refresh(self) -> None:
-        self._fill_categories()
-        self._fill_grid()
+        self.picker.refresh()
         self.refresh_notice()
         self.focus_scanner()
 
@@ -241,48 +191,10 @@ class TillScreen(QWidget):
         self.notice.setText(self.notice_text or note or "")
         self.notice.setVisible(bool(self.notice_text or note))
 
-    def _fill_categories(self) -> None:
-        for old in self.category_group.buttons():
-            self.category_group.removeButton(old)
-        _empty(self.categories_bar)
-        known = self.ctx.read(categories)
-        self.tones = tiles.category_tones(name for _id, name, _color in known)
-        for i, (category_id, name, _color) in enumerate([(None, "Tout", ""), *known]):
-            tone = tiles.tone_of(self.tones, category_id and name)
-            button = tiles.category_button(category_id, name, tone, category_id == self.category_id)
-            self.category_group.addButton(button)
-            button.clicked.connect(lambda _=False, c=category_id: self._choose_category(c))
-            self.categories_bar.addWidget(button, i // 3, i % 3)
-
-    def _choose_category(self, category_id: int | None) -> None:
-        self.category_id = category_id
-        self._fill_grid()
-        self.focus_scanner()
-
-    def _fill_grid(self) -> None:
-        _empty(self.grid)
-        columns = self.grid_columns
-        for i, product in enumerate(self._shown_products()):
-            tone = tiles.tone_of(self.tones, product.category)
-            button = tiles.product_tile(product, tone, self.tile_line)
-            button.clicked.connect(lambda _=False, p=product: self.add_product(p))
-            self.grid.addWidget(button, i // columns, i % columns)
-
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        width = self.product_scroll.viewport().width()
-        columns = max(GRID_COLUMNS, width // TILE_WIDTH)
-        line = tiles.line_length(width // columns)
-        if (columns, line) != (self.grid_columns, self.tile_line):
-            self.grid_columns, self.tile_line = columns, line
-            self._fill_grid()
-        self.table.setColumnHidden(VAT_COLUMN, self.table.width() < NARROW_CART)
-
-    def _shown_products(self) -> list[ProductInfo]:
-        text = self.search.text()
-        if text.strip():
-            return self.ctx.read(lambda s: find_products(s, text, limit=60))
-        return self.ctx.read(lambda s: products_in(s, self.category_id, limit=120))
+        self.picker.fit_columns()
+        self.table.fit_width()
 
     def _refocus(self) -> None:
         if self.isVisible() and self.window().isActiveWindow() and not self.search.hasFocus():
@@ -393,7 +305,7 @@ class TillScreen(QWidget):
         if not self.search.text().strip():
             self.focus_scanner()
             return
-        products = self._shown_products()
+        products = self.picker.shown_products()
         if len(products) == 1:
             self.add_product(products[0])
             return
@@ -468,14 +380,8 @@ class TillScreen(QWidget):
         self._say(f"{line.label} ajouté.")
 
     # -- editing the cart ----------------------------------------------------------------
-    def _selected_row(self) -> int | None:
-        rows = self.table.selectionModel().selectedRows()
-        if rows and rows[0].row() < self.model.rowCount():
-            return rows[0].row()
-        return len(self.model.cart.lines) - 1 if self.model.cart.lines else None
-
     def _selected_line(self) -> int | None:
-        row = self._selected_row()
+        row = self.table.selected_row()
         if row is not None and self.model.is_discount_row(row):
             self._say("Choisissez une ligne d'article.", error=True)
             return None
@@ -502,7 +408,7 @@ class TillScreen(QWidget):
             self._succeeded()
 
     def delete_line(self) -> None:
-        row = self._selected_row()
+        row = self.table.selected_row()
         if row is None:
             self.focus_scanner()
             return
@@ -527,7 +433,7 @@ class TillScreen(QWidget):
         return Discount.amount(parse_cents(text, "Remise"))
 
     def line_discount(self) -> None:
-        row = self._selected_row()
+        row = self.table.selected_row()
         if row is None:
             return
         if self.model.is_discount_row(row):
@@ -688,21 +594,3 @@ class TillScreen(QWidget):
 def _quantity_text(quantity: Decimal) -> str:
     text = format(quantity.normalize(), "f")
     return text.replace(".", ",")
-
-
-def _empty(layout: QGridLayout | QHBoxLayout) -> None:
-    while layout.count():
-        item = layout.takeAt(0)
-        widget = item.widget()
-        if widget is not None:
-            widget.hide()  # gone at once, not at the next event loop turn
-            widget.deleteLater()
-
-
-def ask_text(parent: QWidget, title: str, label: str, *, password: bool = False) -> str | None:
-    dialog = QInputDialog(parent)
-    dialog.setWindowTitle(title)
-    dialog.setLabelText(label)
-    if password:
-        dialog.setTextEchoMode(QLineEdit.EchoMode.Password)
-    return dialog.textValue() if dialog.exec() == QDialog.DialogCode.Accepted else None

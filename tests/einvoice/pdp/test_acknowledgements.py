@@ -17,6 +17,7 @@ from app.customers.models import Customer
 from app.customers.service import CustomerInfo, save_customer
 from app.demo import DEMO_CUSTOMERS, DEMO_SHOP
 from app.einvoice.pdp.client import HttpFlowClient
+from app.einvoice.pdp.delivery import drain_once
 from app.einvoice.pdp.directory import LISTED, NOT_LISTED, HttpDirectory, check_customer
 from app.einvoice.pdp.models import (
     ACK_ERROR,
@@ -28,7 +29,7 @@ from app.einvoice.pdp.models import (
     UNLISTED,
     OutboxItem,
 )
-from app.einvoice.pdp.outbox import current_status, drain_once, outbox_problems
+from app.einvoice.pdp.outbox_status import current_status, outbox_problems
 from app.einvoice.pdp.sandbox import SandboxPlatform
 from app.einvoice.pdp.worker import sync_channel
 from app.ledger.settings import record_fiscal_settings

@@ -18,6 +18,7 @@ from app.einvoice.invoices import InvoiceDraft, InvoiceLineInput
 from app.einvoice.issuing import get_document
 from app.einvoice.pdp.client import HttpFlowClient
 from app.einvoice.pdp.config import PlatformSettings
+from app.einvoice.pdp.delivery import drain_once
 from app.einvoice.pdp.models import (
     CASHED_ITEM,
     DEPOSITED,
@@ -28,14 +29,8 @@ from app.einvoice.pdp.models import (
     InvoiceLifecycle,
     OutboxItem,
 )
-from app.einvoice.pdp.outbox import (
-    current_status,
-    drain_once,
-    outbox_problems,
-    pending_count,
-    queue_cashed,
-    retry_failed,
-)
+from app.einvoice.pdp.outbox import queue_cashed, retry_failed
+from app.einvoice.pdp.outbox_status import current_status, outbox_problems, pending_count
 from app.einvoice.pdp.sandbox import SandboxPlatform
 from app.einvoice.service import issue_and_store
 from app.errors import InvalidInput

@@ -20,7 +20,11 @@ from app.einvoice.pdp.chorus import (
     WrongAddress,
 )
 from app.einvoice.pdp.chorus_statuses import PENDING_LABEL
-from app.einvoice.pdp.client import AuthenticationFailed, PermanentRejection, TransientFailure
+from app.einvoice.pdp.platform_http import (
+    AuthenticationFailed,
+    PermanentRejection,
+    TransientFailure,
+)
 from app.errors import InvalidInput
 from tests.einvoice.pdp.chorus_fake import API_PREFIX, FakeChorusPro
 

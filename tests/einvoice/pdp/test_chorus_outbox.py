@@ -20,10 +20,12 @@ from app.demo import DEMO_CUSTOMERS, DEMO_SHOP
 from app.einvoice.invoices import InvoiceDraft, InvoiceLineInput
 from app.einvoice.pdp.chorus import ChorusProClient, Endpoints
 from app.einvoice.pdp.chorus_sync import poll_chorus
-from app.einvoice.pdp.client import AuthenticationFailed, HttpFlowClient
+from app.einvoice.pdp.client import HttpFlowClient
 from app.einvoice.pdp.config import ChorusSettings, PlatformSettings
+from app.einvoice.pdp.delivery import drain_once
 from app.einvoice.pdp.models import CHORUS, DEPOSITED, PDP, QUEUED, SENDING, OutboxItem
-from app.einvoice.pdp.outbox import current_status, drain_once, outbox_problems
+from app.einvoice.pdp.outbox_status import current_status, outbox_problems
+from app.einvoice.pdp.platform_http import AuthenticationFailed
 from app.einvoice.pdp.sandbox import SandboxPlatform
 from app.einvoice.pdp.worker import OutboxWorker, configured_chorus_client
 from app.einvoice.service import credit_and_store, issue_and_store

@@ -14,14 +14,7 @@ from keyring.backend import KeyringBackend
 from keyring.backends import fail
 
 from app.einvoice.facturx import build_invoice_pdf
-from app.einvoice.pdp.client import (
-    AlreadyExistingFlow,
-    AuthenticationFailed,
-    HttpFlowClient,
-    PermanentRejection,
-    TransientFailure,
-    sha256_of,
-)
+from app.einvoice.pdp.client import HttpFlowClient
 from app.einvoice.pdp.config import (
     ENV_CLIENT_ID,
     ENV_CLIENT_SECRET,
@@ -31,6 +24,13 @@ from app.einvoice.pdp.config import (
     PlatformSettings,
     load_settings,
     save_settings,
+)
+from app.einvoice.pdp.flows import sha256_of
+from app.einvoice.pdp.platform_http import (
+    AlreadyExistingFlow,
+    AuthenticationFailed,
+    PermanentRejection,
+    TransientFailure,
 )
 from app.einvoice.pdp.sandbox import SandboxPlatform
 from app.errors import InvalidInput

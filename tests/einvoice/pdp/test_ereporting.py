@@ -21,16 +21,9 @@ from app.einvoice.official import MessageRefused, validate_ereporting
 from app.einvoice.pdp import flux10
 from app.einvoice.pdp.client import HttpFlowClient
 from app.einvoice.pdp.config import PlatformSettings
-from app.einvoice.pdp.ereporting import (
-    Period,
-    build_report,
-    due_periods,
-    parse_period,
-    period_of,
-    send_due,
-    send_report,
-    sent_reports,
-)
+from app.einvoice.pdp.ereporting.periods import Period, parse_period, period_of
+from app.einvoice.pdp.ereporting.report import build_report, send_due, send_report
+from app.einvoice.pdp.ereporting.sent import due_periods, sent_reports
 from app.einvoice.pdp.flux10 import PAYMENTS, TRANSACTIONS
 from app.einvoice.pdp.sandbox import SandboxPlatform
 from app.errors import InvalidInput

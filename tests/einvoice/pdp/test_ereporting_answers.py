@@ -15,7 +15,8 @@ from app.demo import DEMO_CUSTOMERS
 from app.einvoice.invoices import InvoiceDraft, InvoiceLineInput
 from app.einvoice.issuing import issue_invoice
 from app.einvoice.pdp.autoreport import send_due_after_closure
-from app.einvoice.pdp.ereporting import period_states, send_due, sent_reports
+from app.einvoice.pdp.ereporting.report import send_due
+from app.einvoice.pdp.ereporting.sent import period_states, sent_reports
 from app.einvoice.pdp.sandbox import SandboxPlatform
 from app.einvoice.pdp.worker import sync_channel
 from app.ledger.closing import close_and_follow_up

@@ -16,18 +16,14 @@ from sqlalchemy import select
 from app.customers.service import CustomerInfo, save_customer
 from app.demo import DEMO_CUSTOMERS, DEMO_SHOP
 from app.einvoice.invoices import InvoiceDraft, InvoiceLineInput
-from app.einvoice.pdp.client import AuthenticationFailed, HttpFlowClient
+from app.einvoice.pdp.client import HttpFlowClient
 from app.einvoice.pdp.config import PlatformSettings
+from app.einvoice.pdp.delivery import drain_once
 from app.einvoice.pdp.inbox import answer_incoming, list_incoming, sync_once
 from app.einvoice.pdp.models import DEPOSITED, DISPUTED, FAILED, QUEUED, SENDING, OutboxItem
-from app.einvoice.pdp.outbox import (
-    current_status,
-    drain_once,
-    enqueue,
-    outbox_problems,
-    pending_count,
-    transmits,
-)
+from app.einvoice.pdp.outbox import enqueue, transmits
+from app.einvoice.pdp.outbox_status import current_status, outbox_problems, pending_count
+from app.einvoice.pdp.platform_http import AuthenticationFailed
 from app.einvoice.pdp.sandbox import SandboxPlatform
 from app.einvoice.pdp.worker import OutboxWorker
 from app.einvoice.service import issue_and_store

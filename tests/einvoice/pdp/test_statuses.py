@@ -16,8 +16,8 @@ from app.demo import DEMO_CUSTOMERS, DEMO_SHOP
 from app.einvoice.corrections import issue_credit_note
 from app.einvoice.invoices import InvoiceDraft, InvoiceLineInput
 from app.einvoice.official import validate_cdar
+from app.einvoice.pdp.delivery import drain_once
 from app.einvoice.pdp.models import DEPOSITED
-from app.einvoice.pdp.outbox import drain_once
 from app.einvoice.pdp.sandbox import SandboxPlatform
 from app.einvoice.pdp.statuses import queue_status
 from app.einvoice.service import issue_and_store
