@@ -35,6 +35,9 @@ echo "suite at $(date -u -d "@$target" '+%Y-%m-%d %H:%M:%S UTC')" \
 export LD_PRELOAD="$lib${LD_PRELOAD:+:$LD_PRELOAD}"
 export FAKETIME="${offset}s"
 export FAKETIME_DONT_FAKE_MONOTONIC=1
+# libfaketime reads FAKETIME again every few seconds, from any thread: a getenv racing a
+# test's setenv crashed a worker (segmentation fault). The offset never changes: read it once.
+export FAKETIME_CACHE_DURATION=86400
 export PYTHONPATH="$PWD/tools/faketime${PYTHONPATH:+:$PYTHONPATH}"
 [ "${offset:0:1}" = - ] || export FAKETIME="+${offset}s"
 export QT_QPA_PLATFORM=offscreen
