@@ -133,15 +133,18 @@ def run_demo(
     invoices_out: Path | None = None,
     with_invoices: bool = False,
     kind: str = "demo",
+    now: datetime | None = None,
 ) -> Ledger:
     """Create a demo ledger at ``path`` and fill it with ``days`` days ending yesterday (a
     demo ledger's led by one more day when they complete no e-reporting period).
 
     ``kind="training"`` fills a training ledger instead (``comptoir --training demo``):
-    the same shop, every document watermarked, the manager answering for every record."""
+    the same shop, every document watermarked, the manager answering for every record.
+    ``now``: the moment the demo is made at (the computer's clock by default)."""
     rng = random.Random(seed)
     tz = ZoneInfo("Europe/Paris")
-    today = today or datetime.now(tz).date()
+    now = now or datetime.now(UTC)
+    today = today or now.astimezone(tz).date()
     first_day = today - timedelta(days=days)
     all_days = [first_day + timedelta(days=offset) for offset in range(days)]
     open_days = [d for d in all_days if d.weekday() != 6] or all_days  # closed on Sundays
@@ -195,7 +198,11 @@ def run_demo(
             close_day(session, day, operator="Gérant", counted={"cash": max(counted, 0)})
         if on_closure:
             on_closure(ledger, RecordType.DAY_CLOSURE, day.isoformat())
-    clock.now = datetime.combine(today, time(8, 0), tz).astimezone(UTC)
+    # The month and year closures still due are made this morning, but never later than
+    # now: made at 08:00 while it is 00:30 (the 1st of a month), they would be dated in the
+    # future, and every later record refused for a clock going backwards.
+    morning = datetime.combine(today, time(8, 0), tz).astimezone(UTC)
+    clock.now = max(clock.now, min(morning, now.astimezone(UTC)))
     _close_pending(ledger, on_closure)
     return ledger
 

@@ -105,6 +105,7 @@ class PgCluster:
             timeout=timeout,
             check=False,
             cwd=self.root,
+            env=_real_clock_env(),
         )
         if done.returncode != 0:
             tail = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
@@ -388,3 +389,10 @@ def tampering(target: Path | str) -> Iterator[RawDb]:
         conn.commit()
     finally:
         conn.close()
+
+
+def _real_clock_env() -> dict[str, str]:
+    """The server on the real clock even when the suite runs under libfaketime
+    (tools/faketime_suite.sh): its ``lock_timeout`` never fires there, and nothing the
+    ledger records comes from the server's clock."""
+    return {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "FAKETIME")}

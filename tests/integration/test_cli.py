@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 from app.cli import main
@@ -27,6 +29,14 @@ def test_version() -> None:
     assert result.stdout.startswith("Comptoir ")
 
 
+def _last_closed_day(db: Path) -> str:
+    with closing(sqlite3.connect(db)) as conn:
+        [day] = conn.execute(
+            "SELECT max(period) FROM journal WHERE record_type = 'DAY_CLOSURE'"
+        ).fetchone()
+    return str(day)
+
+
 def test_demo_rings_closes_prints_and_verifies(tmp_path: Path) -> None:
     db = tmp_path / "demo.sqlite"
     out = tmp_path / "z"
@@ -36,15 +46,17 @@ def test_demo_rings_closes_prints_and_verifies(tmp_path: Path) -> None:
     assert "Grand total perpétuel" in result.stdout
     assert "Journal intègre" in result.stdout
     assert len(list(out.glob("Z-ZJ-*.txt"))) >= 2
+    # The demo invoices on its last day of trading: numbered in that day's year.
+    year = _last_closed_day(db)[:4]
     invoices = sorted(p.name for p in out.glob("*.pdf"))
-    assert "F2026-000001.pdf" in invoices and "AV2026-000001.pdf" in invoices
-    for name in ("F2026-000001.pdf", "AV2026-000002.pdf"):
+    assert f"F{year}-000001.pdf" in invoices and f"AV{year}-000001.pdf" in invoices
+    for name in (f"F{year}-000001.pdf", f"AV{year}-000002.pdf"):
         checked = _run("invoice", "validate", str(out / name))
         assert checked.returncode == 0, checked.stdout
         assert checked.stdout.startswith("Factur-X EN16931 valide : 0 erreur")
-    exported = _run("--db", str(db), "invoice", "export", "F2026-000002", "--out", str(tmp_path))
+    exported = _run("--db", str(db), "invoice", "export", f"F{year}-000002", "--out", str(tmp_path))
     assert exported.returncode == 0, exported.stderr
-    assert (tmp_path / "F2026-000002.pdf").read_bytes()[:5] == b"%PDF-"
+    assert (tmp_path / f"F{year}-000002.pdf").read_bytes()[:5] == b"%PDF-"
     verify = _run("--db", str(db), "verify")
     assert verify.returncode == 0
     assert verify.stdout.startswith("Journal intègre")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import ast
 import inspect
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,8 @@ from app.demo import run_demo
 @pytest.fixture
 def shop(tmp_path: Path) -> Path:
     path = tmp_path / "boutique.sqlite"
-    run_demo(path, days=2, kind="real", with_invoices=True).close()
+    # Days of a fixed year: the invoices are numbered F2026-… whenever the suite runs.
+    run_demo(path, days=2, kind="real", with_invoices=True, today=date(2026, 3, 4)).close()
     return path
 
 

@@ -199,18 +199,22 @@ def test_directory_lookup_and_waiting_invoices(tmp_path: Path, platform, capsys)
 
 
 def test_sync_shows_an_invoice_the_platform_rejected(tmp_path: Path, platform, capsys) -> None:
+    from tests.helpers import shop_today
+
     db = tmp_path / "shop.sqlite"
     with Ledger.open(db) as ledger, ledger.transaction() as session:
         record_fiscal_settings(session, DEMO_SHOP, operator="Gérant")
         buyer = save_customer(session, CustomerInfo(**DEMO_CUSTOMERS[0])).id
         line = InvoiceLineInput("Farine", Decimal(3), 2150, 550)
-        issue_and_store(session, InvoiceDraft(buyer, (line,)), operator="Gérant")
+        issued = issue_and_store(session, InvoiceDraft(buyer, (line,)), operator="Gérant")
+    number = issued.doc_number
+    assert number == f"F{shop_today().year}-000001"  # numbered in the year of the clock
     platform.nack_next(1, rule="BR-FR-12", message="Code de routage absent")
     assert main(["--db", str(db), "pdp", "push"]) == 0
     assert main(["--db", str(db), "pdp", "sync"]) == 0
     out = capsys.readouterr().out
     assert (
-        "Attention : Facture F2026-000001 rejetée par la plateforme : accusé de réception en "
+        f"Attention : Facture {number} rejetée par la plateforme : accusé de réception en "
         "erreur — Règle BR-FR-12 : Code de routage absent." in out
     )
 

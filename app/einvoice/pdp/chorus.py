@@ -39,10 +39,12 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import PurePath
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import requests
 
@@ -74,6 +76,8 @@ QUALIF_TOKEN_URL = "https://sandbox-oauth.piste.gouv.fr/api/oauth/token"
 QUALIF_API_URL = "https://sandbox-api.piste.gouv.fr/cpro"
 TOKEN_SCOPE = "openid"
 ACCOUNT_HEADER = "cpro-account"
+# Chorus Pro dates deposits in French time: a search by deposit date counts days there.
+CHORUS_TIMEZONE = ZoneInfo("Europe/Paris")
 
 
 @dataclass(frozen=True)
@@ -136,12 +140,8 @@ def invoice_number_of(filename: str) -> str:
     return stem
 
 
-def _today() -> date:
-    return datetime.now(UTC).date()
-
-
-def _stamp() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _is_ok(body: dict[str, Any]) -> bool:
@@ -159,8 +159,10 @@ class ChorusProClient(TokenCache):
         endpoints: Endpoints = ENDPOINTS,
         search_days: int = SEARCH_DAYS,
         settle: timedelta = SETTLE,
+        clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         self.settings = settings
+        self.clock = clock
         self.endpoints = endpoints
         self.search_days = search_days
         self.settle = settle
@@ -216,8 +218,8 @@ class ChorusProClient(TokenCache):
         with self._journal_lock:
             attempt = self._journal.get(tracking_id)
             if attempt is None:
-                # A day early: Chorus Pro dates deposits in Paris time.
-                attempt = _Attempt(since=_today() - timedelta(days=1))
+                # A day early: a deposit may be dated on either side of a midnight.
+                attempt = _Attempt(since=self._today() - timedelta(days=1))
                 self._remember(tracking_id, attempt)
             if attempt.ref is not None:
                 return attempt.ref
@@ -269,7 +271,7 @@ class ChorusProClient(TokenCache):
                 status=200,
                 maybe_delivered=True,
             )
-        attempt.ref = FlowRef(flow_id, tracking_id, str(body.get("dateDepot") or _stamp()))
+        attempt.ref = FlowRef(flow_id, tracking_id, str(body.get("dateDepot") or self._stamp()))
         attempt.unsure = False
         log.info("chorus: %s deposited as %s", filename, flow_id)
         return attempt.ref
@@ -279,7 +281,7 @@ class ChorusProClient(TokenCache):
     ) -> list[ChorusDeposit]:
         """The shop's invoices on Chorus Pro by invoice number or flow, deposited since
         ``since`` (default: ``search_days`` ago), oldest first."""
-        today = _today()
+        today = self._today()
         start = since or today - timedelta(days=self.search_days)
         query: dict[str, Any] = {
             "periodeDateDepotDu": start.isoformat(),
@@ -348,7 +350,7 @@ class ChorusProClient(TokenCache):
         with self._journal_lock:
             attempt = self._journal.get(tracking_id)
             if attempt is None:
-                attempt = _Attempt(since=_today() - timedelta(days=1))
+                attempt = _Attempt(since=self._today() - timedelta(days=1))
                 self._remember(tracking_id, attempt)
             attempt.unsure = False
             if found is not None:
@@ -370,6 +372,15 @@ class ChorusProClient(TokenCache):
                 maybe_delivered=True,
             )
         return None
+
+    def _today(self) -> date:
+        """Today on Chorus Pro's calendar: from midnight in Paris until midnight UTC (one or
+        two hours) it is already tomorrow there, and a search ending on the UTC date would
+        miss the deposit just made, then deposit it a second time."""
+        return self.clock().astimezone(CHORUS_TIMEZONE).date()
+
+    def _stamp(self) -> str:
+        return self.clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
     def _remember(self, tracking_id: str, attempt: _Attempt) -> None:
         if len(self._journal) >= _JOURNAL_SIZE:

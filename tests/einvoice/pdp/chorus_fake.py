@@ -22,6 +22,7 @@ import math
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler
@@ -30,6 +31,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from app.einvoice.pdp.chorus import (
     ACCOUNT_HEADER,
+    CHORUS_TIMEZONE,
     ENDPOINTS,
     MAX_FILE_BYTES,
     SYNTAXES,
@@ -74,6 +76,11 @@ class FakeDeposit:
     invoice_status: str | None = None
     reason: str = ""
     history: list[tuple[str, str, str]] = field(default_factory=list)  # code, comment, when
+
+    @property
+    def day(self) -> date:
+        """The deposit date, as Chorus Pro gives it and searches it: a day in Paris."""
+        return self.at.astimezone(CHORUS_TIMEZONE).date()
 
     @property
     def invoice_number(self) -> str:
@@ -127,6 +134,7 @@ class FakeChorusPro:
         self._faults: list[_Fault] = []
         self._last_invoice_id = 1000
         self.password_expired = False
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # tests may set it
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -223,7 +231,7 @@ class FakeChorusPro:
             deposit.flow_state, deposit.invoice_status = to, None
             return
         deposit.flow_state, deposit.invoice_status = "IN_INTEGRE", to
-        deposit.history.append((to, reason, datetime.now(UTC).isoformat()))
+        deposit.history.append((to, reason, self.clock().isoformat()))
         if deposit.invoice_id is None:
             self._last_invoice_id += 1
             deposit.invoice_id = self._last_invoice_id
@@ -332,11 +340,11 @@ class FakeChorusPro:
             deposit = FakeDeposit(
                 f"CPP{len(self._deposits) + 1:022d}", name, content, str(syntax),
                 bool(query.get("avecSignature")), user if isinstance(user, int) else None,
-                datetime.now(UTC),
+                self.clock(),
             )  # fmt: skip
             self._deposits.append(deposit)
         return {"codeRetour": 0, "libelle": "GCU_MSG_01_000", "numeroFluxDepot": deposit.flow_id,
-                "dateDepot": deposit.at.date().isoformat(), "syntaxeFlux": syntax}  # fmt: skip
+                "dateDepot": deposit.day.isoformat(), "syntaxeFlux": syntax}  # fmt: skip
 
     def _find(self, flow_id: str) -> FakeDeposit | None:
         return next((d for d in self._deposits if d.flow_id == flow_id), None)
@@ -364,12 +372,12 @@ class FakeChorusPro:
             rows = [
                 {
                     "identifiantFactureCPP": d.invoice_id, "numeroFacture": d.invoice_number,
-                    "numeroFluxDepot": d.flow_id, "dateDepot": d.at.date().isoformat(),
+                    "numeroFluxDepot": d.flow_id, "dateDepot": d.day.isoformat(),
                     "statut": d.invoice_status, "commentaireEtatCourant": d.reason,
                 }
                 for d in self._deposits
                 if d.invoice_status is not None and flow_id in (None, d.flow_id)
-                and number in (None, d.invoice_number) and start <= d.at.date() <= end
+                and number in (None, d.invoice_number) and start <= d.day <= end
             ]  # fmt: skip
         pages = {"pageCourante": 1, "pages": 1, "nbResultatsParPage": len(rows),
                  "total": len(rows)}  # fmt: skip

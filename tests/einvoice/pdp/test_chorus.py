@@ -7,7 +7,7 @@ import logging
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -26,6 +26,7 @@ from app.einvoice.pdp.platform_http import (
     TransientFailure,
 )
 from app.errors import InvalidInput
+from tests.conftest import FakeClock
 from tests.einvoice.pdp.chorus_fake import API_PREFIX, FakeChorusPro
 
 CLIENT_SECRET = "piste-s3cr3t-never-shown"
@@ -265,6 +266,25 @@ def test_a_lost_answer_is_searched_for_and_not_deposited_twice(fake, client) -> 
     ref = submit(client, 1, "track-1")
     [deposit] = fake.deposits
     assert (ref.flow_id, ref.tracking_id) == (deposit.flow_id, "track-1")
+    assert fake.calls == ["token", "deposit", "invoices"]
+
+
+def test_a_lost_answer_after_midnight_in_paris_is_found_on_chorus_calendar(fake) -> None:
+    # 00:30 on 1 January in Paris, still 31 December in UTC: Chorus Pro dates the deposit
+    # 2027-01-01, and a search ending on the UTC date would miss it and deposit it again.
+    clock = FakeClock(datetime(2026, 12, 31, 23, 30, tzinfo=UTC))
+    fake.clock = clock
+    fake.drop_next(1, on="deposit")
+    settings = client_for(fake).settings
+    with ChorusProClient(settings, clock=clock) as client:
+        with pytest.raises(TransientFailure):
+            submit(client, 1, "track-1")
+        fake.advance()
+        clock.advance(minutes=5)
+        ref = submit(client, 1, "track-1")
+    [deposit] = fake.deposits
+    assert deposit.day.isoformat() == "2027-01-01"
+    assert ref.flow_id == deposit.flow_id
     assert fake.calls == ["token", "deposit", "invoices"]
 
 
