@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from datetime import date, datetime
 from types import ModuleType
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
@@ -39,6 +41,14 @@ class AppContext(QObject):
     @property
     def operator_name(self) -> str:
         return self.operator.name if self.operator else "?"
+
+    def shop_now(self) -> datetime:
+        """Now, by the ledger's clock, in the shop's time zone (not the computer's): what
+        the screens date things with, like the records they show."""
+        return self.ledger.clock().astimezone(ZoneInfo(self.ledger.timezone))
+
+    def shop_today(self) -> date:
+        return self.shop_now().date()
 
     def can(self, permission: Permission) -> bool:
         return self.operator is not None and self.operator.can(permission)

@@ -40,7 +40,8 @@ class FilterBar(QWidget):
 
     changed = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, today: date, parent: QWidget | None = None) -> None:
+        """``today``: the shop's day, from which the dates start (this month so far)."""
         super().__init__(parent)
         self._timer = QTimer(self, singleShot=True, interval=PAUSE_MS, timeout=self.changed.emit)
         self.period = QCheckBox("Du")
@@ -48,7 +49,7 @@ class FilterBar(QWidget):
         self.date_from, self.date_to = QDateEdit(), QDateEdit()
         self.date_from.setObjectName("dateFrom")
         self.date_to.setObjectName("dateTo")
-        today = QDate.currentDate()
+        today = QDate(today.year, today.month, today.day)
         self.date_from.setDate(QDate(today.year(), today.month(), 1))
         self.date_to.setDate(today)
         for edit in (self.date_from, self.date_to):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from datetime import datetime
 from functools import partial
 from pathlib import Path
 
@@ -93,7 +92,7 @@ class ArchiveViewer(Screen):
 
         layout = QVBoxLayout(self)
         layout.addLayout(self._source_row())
-        self.filters = FilterBar()
+        self.filters = FilterBar(ctx.shop_today())
         self.filters.changed.connect(self.apply_filter)
         self.filters.text.returnPressed.connect(self.filters.flush)
         layout.addWidget(self.filters)
@@ -266,7 +265,7 @@ class ArchiveViewer(Screen):
     def ask_report(self) -> None:
         if self.verdict is None:
             return
-        stamp = datetime.now().strftime("%Y%m%d-%H%M")
+        stamp = self.ctx.shop_now().strftime("%Y%m%d-%H%M")
         self.dialogs.ask_save_path(
             "Rapport de vérification",
             f"verification-{stamp}.pdf",
@@ -287,7 +286,7 @@ class ArchiveViewer(Screen):
         self.ops.run("Rapport PDF", write, self._done, cancellable=False)
 
     def ask_export(self, fmt: str) -> None:
-        stamp = datetime.now().strftime("%Y%m%d-%H%M")
+        stamp = self.ctx.shop_now().strftime("%Y%m%d-%H%M")
         self.dialogs.ask_save_path(
             f"Exporter en {fmt.upper()}",
             f"journal-{stamp}.{fmt}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -25,20 +26,25 @@ from app.ui.models import ListModel
 from app.ui.widgets.confirm import ask_confirmation
 
 
-def format_timestamp(stamp: str) -> str:
-    """« 04/12/2026 21:40 » in the machine's time zone, from a ledger UTC timestamp."""
+def format_timestamp(stamp: str, timezone: str) -> str:
+    """« 04/12/2026 21:40 » in the shop's time zone, from a ledger UTC timestamp."""
     try:
         moment = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     except ValueError:
         return stamp
-    return moment.astimezone().strftime("%d/%m/%Y %H:%M")
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%d/%m/%Y %H:%M")
 
 
 class DraftsModel(ListModel):
     HEADERS = ("Modifié le", "Brouillon", "Par")
 
+    def __init__(self, timezone: str, parent=None) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(parent)
+        self.timezone = timezone
+
     def display(self, value: DraftSummary, column: int) -> str:
-        return (format_timestamp(value.updated_at), value.label, value.operator)[column]
+        when = format_timestamp(value.updated_at, self.timezone)
+        return (when, value.label, value.operator)[column]
 
     def sort_key(self, value: DraftSummary, column: int) -> Any:
         return value.updated_at if column == 0 else self.display(value, column)
@@ -54,7 +60,7 @@ class DraftsDialog(QDialog):
         self.setObjectName("draftsDialog")
         self.setStyleSheet(TOUCH_STYLE)
         self.resize(820, 460)
-        self.model = DraftsModel()
+        self.model = DraftsModel(ctx.ledger.timezone)
         self.table = QTableView()
         self.table.setObjectName("draftsTable")
         self.table.setModel(self.model)

@@ -127,7 +127,8 @@ class InvoicesScreen(Screen):
         self.period = QCheckBox("Période")
         self.period.setObjectName("periodFilter")
         self.start, self.end = QDateEdit(), QDateEdit()
-        today = QDate.currentDate()
+        shop_today = ctx.shop_today()
+        today = QDate(shop_today.year, shop_today.month, shop_today.day)
         self.start.setDate(QDate(today.year(), 1, 1))
         self.end.setDate(today)
         for widget in (self.start, self.end):
