@@ -21,6 +21,7 @@ from app.einvoice.invoices import InvoiceDraft
 from app.einvoice.issuing import get_document, issue_invoice, list_documents, status_of
 from app.einvoice.pdp.directory import buyer_ids
 from app.einvoice.pdp.models import OutboxItem
+from app.einvoice.pdp.statuses import queue_status
 from app.einvoice.selfbilling.documents import list_self_billed
 from app.einvoice.selfbilling.mandates import add_mandate, end_mandate, list_mandates
 from app.einvoice.service import self_bill_and_store, self_credit_and_store
@@ -253,6 +254,16 @@ def test_a_purchase_takes_no_payment_nor_sales_credit_note(shop) -> None:
             record_payment(session, issued.doc_number, 100, operator="Camille")
         with pytest.raises(InvalidInput, match="avoir d'autofacturation"):
             issue_credit_note(session, issued.doc_number, operator="Camille", reason="x")
+
+
+@pytest.mark.parametrize("code", ["212", "209", "220"])
+def test_the_shop_gives_no_sellers_status_on_its_autofacture(shop, code) -> None:
+    issued = self_bill(shop)
+    with shop["ledger"].transaction() as session:
+        before = session.query(OutboxItem).count()
+        with pytest.raises(InvalidInput, match="reviennent au fournisseur"):
+            queue_status(session, issued.doc_number, code, amount_cents=100 * (code == "212"))
+        assert session.query(OutboxItem).count() == before
 
 
 def test_it_goes_through_the_outbox_like_any_invoice(shop) -> None:

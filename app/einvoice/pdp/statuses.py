@@ -51,6 +51,11 @@ def queue_status(
         allowed = ", ".join(SELLER_STATUSES)
         raise InvalidInput(f"Comme vendeur, la boutique donne les statuts {allowed}.")
     document = get_document(session, doc_number)
+    if document.is_self_billed:
+        raise InvalidInput(
+            f"L'autofacture {doc_number} a été établie par la boutique comme acheteuse : les "
+            "statuts de vendeur (encaissée, complétée, annulée) reviennent au fournisseur."
+        )
     if document.is_credit_note:
         raise InvalidInput("Un statut de cycle de vie porte sur une facture, pas sur un avoir.")
     check_reason(code, reason_code)
