@@ -26,8 +26,10 @@ def demo_shots(work: Path, out: Path) -> None:
     from app.ledger.store import Ledger
     from app.ui import main_window
     from app.ui.main_window import DEMO_OPERATOR, PAGES, _open_window, dispose
+    from app.ui.theme import apply_theme
 
     app = QApplication.instance() or QApplication(sys.argv)
+    apply_theme(app)  # as the application looks, also when run on its own
 
     def wait(ready: Callable[[], bool], seconds: float = 60.0) -> None:
         deadline = time.monotonic() + seconds
