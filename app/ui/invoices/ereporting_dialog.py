@@ -56,7 +56,11 @@ class EReportingDialog(QDialog):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(5, QHeaderView.ResizeMode.ResizeToContents)
+        # The flow's id is for support: cut short (the column can be widened), so that the
+        # reason of a rejection, what the shopkeeper must read, keeps the room.
+        self.table.setWordWrap(False)
+        header.setSectionResizeMode(5, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(5, 130)
         header.setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
         self.message = QLabel()
         self.message.setObjectName("ereportingMessage")
