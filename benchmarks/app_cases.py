@@ -25,7 +25,8 @@ from PySide6.QtWidgets import QApplication
 app = QApplication(sys.argv)
 from app.staff.service import list_operators
 from app.ui.context import AppContext
-from app.ui.main_window import MainWindow, dispose, open_ledger_for_gui
+from app.ui.app_start import open_ledger_for_gui
+from app.ui.main_window import MainWindow, dispose
 from app.ui.theme import apply_theme
 apply_theme(app)
 ledger = open_ledger_for_gui(Path(sys.argv[1]), "real")

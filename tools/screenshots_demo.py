@@ -24,8 +24,9 @@ def demo_shots(work: Path, out: Path) -> None:
     from app.demo import run_demo
     from app.einvoice.pdp.ereporting.sent import period_states
     from app.ledger.store import Ledger
-    from app.ui import main_window
-    from app.ui.main_window import DEMO_OPERATOR, PAGES, _open_window, dispose
+    from app.ui import app_start
+    from app.ui.app_start import DEMO_OPERATOR, _open_window
+    from app.ui.main_window import PAGES, dispose
     from app.ui.theme import apply_theme
 
     app = QApplication.instance() or QApplication(sys.argv)
@@ -39,7 +40,7 @@ def demo_shots(work: Path, out: Path) -> None:
             app.processEvents()
             time.sleep(0.05)
 
-    demo.LIFECYCLE_STEP, main_window.DEMO_SYNC = 0.1, 0.3  # answers while one watches
+    demo.LIFECYCLE_STEP, app_start.DEMO_SYNC = 0.1, 0.3  # answers while one watches
     work.mkdir(parents=True, exist_ok=True)
     path = work / "demo.sqlite"
     run_demo(path, days=7, with_invoices=True).close()

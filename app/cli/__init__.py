@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _gui(args: argparse.Namespace) -> int:
     try:
-        from app.ui.main_window import run
+        from app.ui.app_start import run
     except ImportError as exc:  # the GUI needs PySide6
         print(f"Interface graphique indisponible : {exc}", file=sys.stderr)
         return 2

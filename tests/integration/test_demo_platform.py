@@ -136,10 +136,10 @@ def test_the_demo_command_says_how_to_open_it(tmp_path: Path, capsys) -> None:
 
 
 def test_the_window_opens_a_demo_ledger_as_a_demo(tmp_path: Path, monkeypatch, demo_file):
-    import app.ui.main_window as main_window
+    import app.ui.app_start as app_start
 
     opened = []
-    monkeypatch.setattr(main_window, "run", lambda path, *, kind: opened.append(kind) or 0)
+    monkeypatch.setattr(app_start, "run", lambda path, *, kind: opened.append(kind) or 0)
     assert main(["--db", str(demo_file)]) == 0
     real = tmp_path / "real.sqlite"
     Ledger.open(real).close()

@@ -19,9 +19,10 @@ from app import demo as demo_module
 from app.demo import run_demo
 from app.einvoice.pdp.ereporting.sent import period_states
 from app.ledger.store import Ledger
-from app.ui import main_window
+from app.ui import app_start
+from app.ui.app_start import DEMO_OPERATOR, _open_window
 from app.ui.invoices.ereporting_dialog import EReportingDialog
-from app.ui.main_window import DEMO_OPERATOR, PAGES, _open_window, dispose
+from app.ui.main_window import PAGES, dispose
 from tests.ui.test_till import BAGUETTE, WINE, _scan, _tickets
 
 LOCAL_THREADS = ("pdp-sandbox", "terminal-sandbox", "pdp-outbox")
@@ -46,7 +47,7 @@ def _refused(port: int) -> bool:
 @pytest.fixture
 def demo_window(qtbot, qapp, tmp_path: Path, monkeypatch):
     monkeypatch.setattr(demo_module, "LIFECYCLE_STEP", 0.05)
-    monkeypatch.setattr(main_window, "DEMO_SYNC", 0.3)
+    monkeypatch.setattr(app_start, "DEMO_SYNC", 0.3)
     path = tmp_path / "demo.sqlite"
     run_demo(path, days=2, with_invoices=True).close()
     before = set(_local_threads())

@@ -21,8 +21,9 @@ from app.ledger.closures import close_day, list_closures, x_report
 from app.ledger.models import JournalRecord, RecordType
 from app.ledger.store import Ledger
 from app.ledger.training import TRAINING_NOTICE
+from app.ui.app_start import open_ledger_for_gui
 from app.ui.context import AppContext
-from app.ui.main_window import MainWindow, open_ledger_for_gui
+from app.ui.main_window import MainWindow
 from app.ui.training import (
     BUSY_TICKET,
     TRAINING_BACKGROUND,
