@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QCheckBox, QGroupBox, QPushButton
 
 from app.customers.service import CustomerInfo, save_customer
 from app.einvoice.invoices import InvoiceDraft, InvoiceLineInput
-from app.einvoice.pdp import chorus as cpro
+from app.einvoice.pdp import chorus_api as cpro
 from app.einvoice.pdp.chorus_sync import poll_chorus
 from app.einvoice.pdp.worker import OutboxWorker, configured_chorus_client
 from app.einvoice.service import issue_and_store

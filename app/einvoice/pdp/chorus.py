@@ -19,7 +19,7 @@ has passed with no invoice, the earlier flow was rejected or never arrived, and 
 again is right.
 
 Everything taken from outside (addresses, paths, field names, status codes) is gathered
-just below, so that it can be corrected in one place. It follows the facts gathered in the
+in ``chorus_api``, so that it can be corrected in one place. It follows the facts gathered in the
 specifications folder (``chorus-pro.md``): the PISTE addresses and ``scope=openid``;
 ``factures/v1/deposer/flux`` (``fichierFlux``, ``nomFichier``, ``syntaxeFlux``,
 ``avecSignature`` → ``numeroFluxDepot``, ``dateDepot``; 30 MB at most);
@@ -44,10 +44,20 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import PurePath
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import requests
 
+from app.einvoice.pdp.chorus_api import (
+    ACCOUNT_HEADER,
+    CHORUS_TIMEZONE,
+    ENDPOINTS,
+    MAX_FILE_BYTES,
+    OK,
+    QUIET_LIBELLES,
+    SYNTAXES,
+    TOKEN_SCOPE,
+    Endpoints,
+)
 from app.einvoice.pdp.chorus_statuses import (
     INTEGRATED,
     ChorusStatus,
@@ -69,38 +79,9 @@ from app.einvoice.pdp.platform_http import (
 
 log = logging.getLogger(__name__)
 
-# -- What Chorus Pro and PISTE look like (to check against their documentation) ----------
-TOKEN_URL = "https://oauth.piste.gouv.fr/api/oauth/token"
-API_URL = "https://api.piste.gouv.fr/cpro"
-QUALIF_TOKEN_URL = "https://sandbox-oauth.piste.gouv.fr/api/oauth/token"
-QUALIF_API_URL = "https://sandbox-api.piste.gouv.fr/cpro"
-TOKEN_SCOPE = "openid"
-ACCOUNT_HEADER = "cpro-account"
-# Chorus Pro dates deposits in French time: a search by deposit date counts days there.
-CHORUS_TIMEZONE = ZoneInfo("Europe/Paris")
-
-
-@dataclass(frozen=True)
-class Endpoints:
-    """Paths under the API address (``…/cpro``); all of them are JSON ``POST``s."""
-
-    deposit: str = "/factures/v1/deposer/flux"  # deposerFluxFacture
-    flow_report: str = "/transverses/v1/consulterCRDetaille"  # state of a deposited flow
-    invoices: str = "/factures/v1/rechercher/fournisseur"  # rechercherFactureParFournisseur
-    history: str = "/factures/v1/consulter/historique"  # one invoice's status history
-    health: str = "/transverses/v1/health-check"  # the only GET
-
-
-ENDPOINTS = Endpoints()
-SYNTAXES = {"Factur-X": "IN_DP_E2_CII_FACTURX"}  # our flow syntax -> syntaxeFlux
-OK = 0  # codeRetour of a request Chorus Pro carried out
 SEARCH_DAYS = 31  # how far back a lost deposit is looked for when nothing says when it was
 SETTLE = timedelta(hours=1)  # how long an unintegrated deposit may stay out of the search
-MAX_FILE_BYTES = 30 * 1024 * 1024  # Chorus Pro's limit for one deposited file
 _JOURNAL_SIZE = 1000
-
-# consulterCRDetaille's libelle when all went well: a message code, not worth showing.
-_QUIET_LIBELLES = frozenset({"TRA_MSG_00.000"})
 
 
 class PasswordExpired(AuthenticationFailed):
@@ -442,7 +423,7 @@ class ChorusProClient(TokenCache):
                 if isinstance(row, dict) and row.get(text):
                     messages.append(str(row[text]).strip())
         libelle = str(report.get("libelle") or "").strip()
-        if not messages and libelle and libelle not in _QUIET_LIBELLES:
+        if not messages and libelle and libelle not in QUIET_LIBELLES:
             messages.append(libelle)
         return self._hide(" ; ".join(messages))
 

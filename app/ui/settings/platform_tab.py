@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session
 
-from app.einvoice.pdp import chorus
+from app.einvoice.pdp import chorus_api
 from app.einvoice.pdp.chorus import ChorusProClient
 from app.einvoice.pdp.client import HttpFlowClient
 from app.einvoice.pdp.config import (
@@ -48,8 +48,8 @@ from app.ui.forms import error_label, show_form_error
 
 # Chorus Pro's two environments, as PISTE publishes them; "Autre adresse" keeps the fields.
 CHORUS_ENVIRONMENTS = (
-    ("Qualification (bac à sable PISTE)", chorus.QUALIF_API_URL, chorus.QUALIF_TOKEN_URL),
-    ("Production", chorus.API_URL, chorus.TOKEN_URL),
+    ("Qualification (bac à sable PISTE)", chorus_api.QUALIF_API_URL, chorus_api.QUALIF_TOKEN_URL),
+    ("Production", chorus_api.API_URL, chorus_api.TOKEN_URL),
     ("Autre adresse", "", ""),
 )
 OTHER = len(CHORUS_ENVIRONMENTS) - 1

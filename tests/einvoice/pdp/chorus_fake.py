@@ -1,7 +1,7 @@
 """A local stand-in for PISTE and the part of Chorus Pro that ``chorus`` uses, for tests.
 
 ``FakeChorusPro`` serves on 127.0.0.1 (port 0: any free port) the OAuth2 token endpoint
-and the API paths of ``chorus.ENDPOINTS``, checks the two logins of every call (bearer
+and the API paths of ``chorus_api.ENDPOINTS``, checks the two logins of every call (bearer
 token, ``cpro-account``), keeps the deposits, moves their statuses on when told
 (``advance``) and misbehaves when told (``fail_next``, ``drop_next``, ``expire_password``).
 
@@ -29,13 +29,13 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from app.einvoice.pdp.chorus import (
+from app.einvoice.pdp.chorus import invoice_number_of
+from app.einvoice.pdp.chorus_api import (
     ACCOUNT_HEADER,
     CHORUS_TIMEZONE,
     ENDPOINTS,
     MAX_FILE_BYTES,
     SYNTAXES,
-    invoice_number_of,
 )
 from app.einvoice.pdp.chorus_statuses import INTEGRATED
 from app.einvoice.pdp.local_server import TrackingServer

@@ -13,12 +13,12 @@ import pytest
 import requests
 
 from app.einvoice.pdp.chorus import (
-    ENDPOINTS,
     ChorusProClient,
     ChorusSettings,
     PasswordExpired,
     WrongAddress,
 )
+from app.einvoice.pdp.chorus_api import ENDPOINTS
 from app.einvoice.pdp.chorus_statuses import PENDING_LABEL
 from app.einvoice.pdp.platform_http import (
     AuthenticationFailed,

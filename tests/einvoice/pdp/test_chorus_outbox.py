@@ -18,7 +18,8 @@ from sqlalchemy import select
 from app.customers.service import CustomerInfo, save_customer
 from app.demo import DEMO_CUSTOMERS, DEMO_SHOP
 from app.einvoice.invoices import InvoiceDraft, InvoiceLineInput
-from app.einvoice.pdp.chorus import ChorusProClient, Endpoints
+from app.einvoice.pdp.chorus import ChorusProClient
+from app.einvoice.pdp.chorus_api import Endpoints
 from app.einvoice.pdp.chorus_sync import poll_chorus
 from app.einvoice.pdp.client import HttpFlowClient
 from app.einvoice.pdp.config import ChorusSettings, PlatformSettings
