@@ -67,6 +67,8 @@ def test_issue_an_autofacture_from_the_invoices_screen(qtbot, window, tmp_path, 
     _mandate(qtbot, dialog)
     assert dialog.mandates.rowCount() == 1
     assert dialog.mandates.index(0, 6).data() == "Actif"
+    shots = Path(os.environ.get("COMPTOIR_SCREENSHOTS") or tmp_path)
+    assert dialog.grab().save(str(shots / "self-billing-mandates-1024x768.png"))
 
     _click(qtbot, dialog, "newSelfBilled")
     editor = dialog.findChild(InvoiceEditor, "invoiceEditor")
@@ -84,7 +86,6 @@ def test_issue_an_autofacture_from_the_invoices_screen(qtbot, window, tmp_path, 
     assert "Total TTC : 75,96 €" in editor.totals.text(), editor.error.text()
     editor.note.setPlainText("Livraison du 2 mars, bon n° 1254")
     qtbot.wait(50)
-    shots = Path(os.environ.get("COMPTOIR_SCREENSHOTS") or tmp_path)
     assert editor.grab().save(str(shots / "self-billing-editor-1024x768.png"))
 
     button = editor.findChild(QPushButton, "issueInvoice")
