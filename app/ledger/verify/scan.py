@@ -10,6 +10,7 @@ the numbers it holds, and the ticket totals cut at each closure.
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from app.ledger.purged import NOTHING_PURGED, Purged
 from app.ledger.verify import checks
 from app.ledger.verify import report as say
 from app.ledger.verify.checks import CANONICAL, HASH, IS_SALE, SEQ, TOTAL, TS, TYPE, Walk
-from app.ledger.verify.fast import copies_of, read_ticket
+from app.ledger.verify.fast import copies_of, read_ticket, sound_ticket
 from app.ledger.verify.sources import Reader, connect
 from app.ledger.verify.totals import (
     RunningTotals,
@@ -37,6 +38,9 @@ _SALE_VALUES = frozenset(t.value for t in SALE_TYPES)
 _CLOSURE_VALUES = frozenset(t.value for t in CLOSURE_TYPES)
 _TICKET = RecordType.TICKET.value
 _copied = itemgetter(*checks.ENVELOPE_COPIES.values())  # the columns copied from the envelope
+_seq_of = itemgetter(0)
+_vat_copy = itemgetter(1, 2, 3, 4)
+_pay_copy = itemgetter(1, 2)
 _RUN = 1024  # records whose signatures and copies are checked together
 _DIRECT = "ne correspondent pas au contenu signé (modification directe de la base)."
 _COLUMNS_DIFFER = f"les colonnes de la base {_DIRECT}"
@@ -70,10 +74,11 @@ def key_ring(keys: Keys, seq: int) -> checks.KeyRing:
 
 class _Copies:
     """The VAT and payment rows of a run of records against the signed bodies. What the
-    bodies say is gathered in the order the copies are read (VAT rates lowest first: the
-    bodies list them highest first), and the two are compared as wholes when the run
-    ends; only when they differ are they compared record by record, to name the records.
-    Runs are short, so that what is gathered stays in the processor's caches."""
+    bodies say is gathered flat, in the order the copies are read (VAT rates lowest
+    first: the bodies list them highest first), with how many rows each record has; the
+    two are compared as wholes when the run ends, rows and the records they belong to.
+    Only when they differ are they compared record by record, to name the records. Runs
+    are short, so that what is gathered stays in the processor's caches."""
 
     _VAT = (
         "SELECT seq, rate_bp, base_cents, vat_cents, total_cents FROM journal_vat "
@@ -86,29 +91,42 @@ class _Copies:
 
     def __init__(self, lo: int) -> None:
         self.lo = lo  # the first record of the run
-        self.vat: list[tuple[Any, ...]] = []
-        self.pay: list[tuple[Any, ...]] = []
-        self.signed: dict[int, tuple[list[Any], list[Any]]] = {}
+        self._start()
+
+    def _start(self) -> None:
         self.seqs: list[int] = []
+        self.vat: list[Any] = []  # every record's VAT rows, lowest rate first
+        self.vat_counts: list[int] = []
+        self.pay: list[Any] = []
+        self.pay_counts: list[int] = []
 
     def add(self, seq: int, vat: list[Any], pays: list[Any]) -> None:
         self.seqs.append(seq)
-        if vat:
-            self.vat += [(seq, *v) for v in reversed(vat)]
-        if pays:
-            self.pay += [(seq, *p) for p in pays]
-        if vat or pays:
-            self.signed[seq] = (vat, pays)
+        self.vat += vat[::-1]
+        self.vat_counts.append(len(vat))
+        self.pay += pays
+        self.pay_counts.append(len(pays))
 
     def differing(self, conn: Reader, hi: int) -> list[int]:
         """The records of the run, up to ``hi``, whose copies differ from their body; the
         next run starts after ``hi``."""
         lo, self.lo = self.lo, hi + 1
-        signed_vat, signed_pay, signed, seqs = self.vat, self.pay, self.signed, self.seqs
-        self.vat, self.pay, self.signed, self.seqs = [], [], {}, []
+        seqs, vat, vat_counts, pay, pay_counts = (
+            self.seqs,
+            self.vat,
+            self.vat_counts,
+            self.pay,
+            self.pay_counts,
+        )
+        self._start()
         vat_rows = conn.execute(self._VAT, (lo, hi)).fetchall()
         pay_rows = conn.execute(self._PAY, (lo, hi)).fetchall()
-        if vat_rows == signed_vat and pay_rows == signed_pay:
+        if (
+            list(map(_vat_copy, vat_rows)) == vat
+            and list(map(_pay_copy, pay_rows)) == pay
+            and list(map(_seq_of, vat_rows)) == _repeated(seqs, vat_counts)
+            and list(map(_seq_of, pay_rows)) == _repeated(seqs, pay_counts)
+        ):
             return []
         copied: dict[int, tuple[list[Any], list[Any]]] = defaultdict(lambda: ([], []))
         for seq, *row in vat_rows:
@@ -117,12 +135,31 @@ class _Copies:
             copied[seq][1].append((method, amount))
         nothing: tuple[list[Any], list[Any]] = ([], [])
         out = []
-        for seq in seqs:
-            vat, pays = signed.get(seq, nothing)
+        vat_at = pay_at = 0
+        for seq, vat_count, pay_count in zip(seqs, vat_counts, pay_counts, strict=True):
+            signed_vat = vat[vat_at : vat_at + vat_count]
+            pays = pay[pay_at : pay_at + pay_count]
+            vat_at, pay_at = vat_at + vat_count, pay_at + pay_count
             vat_copy, pay_copy = copied.get(seq, nothing)
-            if pays != pay_copy or (vat[::-1] != vat_copy and sorted(vat) != vat_copy):
+            if pays != pay_copy or not _same_vat(signed_vat, vat_copy):
                 out.append(seq)
         return out
+
+
+def _same_vat(signed: list[Any], copied: list[Any]) -> bool:
+    """The copies list rates lowest first, whatever order the body gave them in; a body
+    whose rates cannot be ordered (a rate written as text) has no faithful copy."""
+    if signed == copied:
+        return True
+    try:
+        return sorted(signed) == copied
+    except TypeError:
+        return False
+
+
+def _repeated(seqs: list[int], counts: list[int]) -> list[int]:
+    """Each record's number as many times as it has rows."""
+    return list(itertools.chain.from_iterable(map(itertools.repeat, seqs, counts)))
 
 
 def scan_chunk(
@@ -163,9 +200,19 @@ def _scan(target: str, lo: int, hi: int, ledger_id: str, keys: Keys, purged: Pur
             (lo, hi),
         ):
             seq, rtype = rec[SEQ], rec[TYPE]
-            if not rows:
-                out.first = (seq, rec[checks.PREV], rec[HASH], rec[TS])
             rows += 1
+            if rtype == _TICKET:
+                figures = sound_ticket(walk, rec)
+                if figures is not None:
+                    copies.add(seq, figures[2], figures[3])
+                    running.add(figures)
+                    walk.advance(rec)
+                    if len(walk.pending) >= _RUN:
+                        checks.check_signatures(walk)
+                        _check_copies(conn, copies, seq, amounts_differ, findings)
+                    continue
+            if rows == 1:
+                out.first = (seq, rec[checks.PREV], rec[HASH], rec[TS])
             checks.check_record(walk, rec)
             signed = _read(walk, rec)
             if signed is None:
