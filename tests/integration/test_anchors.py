@@ -31,7 +31,9 @@ from app.ledger.central.sync import CENTRAL_ENV
 from app.ledger.closures import close_day
 from app.ledger.service import verify_and_record
 from app.ledger.store import Ledger
+from app.ledger.verify.anchors import _hashes
 from app.ledger.verify.engine import Report, verify_ledger
+from app.ledger.verify.sources import connect
 from tests.conftest import FakeClock
 from tests.helpers import ring
 from tests.integration.test_tamper import tampering
@@ -357,3 +359,19 @@ def test_the_keyring_keeps_the_head_and_never_moves_it_back(ledger_path, clock, 
 
     messages = _anchor_findings(report)
     assert any("le trousseau de clés du système" in m for m in messages), messages
+
+
+def test_sparse_and_dense_anchors_are_looked_up_alike(ledger_path, clock) -> None:
+    """Anchors far apart (one per transaction of many sales) are looked up one by one,
+    close ones read over their range; both find the ledger's own hashes."""
+    with Ledger.open(ledger_path, clock=clock) as ledger:
+        _day(ledger, clock, 30)
+    conn = connect(str(ledger_path))
+    try:
+        every = dict(conn.execute("SELECT seq, hash FROM journal"))
+        sparse = {3, 30, 999}  # 999: beyond the ledger, as in a log of a longer chain
+        dense = set(range(5, 20))
+        assert _hashes(conn, sparse) == {s: every[s] for s in (3, 30)}
+        assert _hashes(conn, dense) == {s: every[s] for s in dense}
+    finally:
+        conn.close()

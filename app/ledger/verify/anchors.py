@@ -282,20 +282,29 @@ def _events_sql(conn: Reader) -> str:
     )
 
 
+_LOOKUPS = 500  # records looked up by one query
+
+
 def _hashes(conn: Reader, seqs: set[int]) -> dict[int, str]:
-    """The ledger's hash of each of ``seqs``, read in one pass over their range."""
+    """The ledger's hash of each of ``seqs``: looked up one by one where they are sparse
+    (a log line per transaction of many sales), read in one pass over their range where
+    they are dense."""
     if not seqs:
         return {}
     lo, hi = min(seqs), max(seqs)
-    if len(seqs) < 64:
-        out = {}
-        for seq in seqs:
-            row = conn.execute("SELECT hash FROM journal WHERE seq = ?", (seq,)).fetchone()
-            if row is not None:
-                out[seq] = str(row[0])
-        return out
-    rows = conn.execute("SELECT seq, hash FROM journal WHERE seq BETWEEN ? AND ?", (lo, hi))
-    return {int(seq): str(link) for seq, link in rows if seq in seqs}
+    if len(seqs) * 8 >= hi - lo + 1:
+        rows = conn.execute("SELECT seq, hash FROM journal WHERE seq BETWEEN ? AND ?", (lo, hi))
+        return {int(seq): str(link) for seq, link in rows if seq in seqs}
+    wanted = sorted(seqs)
+    out = {}
+    for start in range(0, len(wanted), _LOOKUPS):
+        part = tuple(wanted[start : start + _LOOKUPS])
+        marks = ", ".join("?" * len(part))
+        for seq, link in conn.execute(
+            f"SELECT seq, hash FROM journal WHERE seq IN ({marks})", part
+        ):
+            out[int(seq)] = str(link)
+    return out
 
 
 def _missing_log(conn: Reader, target: str, ledger_id: str, last: int, report: Report) -> None:

@@ -137,16 +137,17 @@ def _walk(
 ) -> None:
     lo, hi = span
     report = stitcher.report
-    ranges = list(chunks(lo, hi, chunk_size))
     total = hi - lo + 1
-    workers = workers if workers is not None else min(len(ranges), os.cpu_count() or 1)
-    for done, chunk in enumerate(run_chunks(path, ranges, ledger_id, keys, workers, purged)):
+    if workers is None:
+        workers = min(-(-total // chunk_size), os.cpu_count() or 1)
+    ranges = list(chunks(lo, hi, chunk_size, workers))
+    for chunk in run_chunks(path, ranges, ledger_id, keys, workers, purged):
         if cancelled is not None and cancelled():
             report.cancelled = True
             break
         stitcher.add(chunk)
         if progress is not None:
-            progress(min(total, (done + 1) * chunk_size), total)
+            progress(chunk.hi - lo + 1, total)
 
 
 def _purge_notices(purged: Purged, by_archive: int) -> list[str]:

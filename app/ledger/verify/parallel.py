@@ -21,11 +21,18 @@ from app.ledger.verify.scan import Chunk, Keys, scan_chunk
 from app.ledger.verify.totals import RunningTotals
 
 
-def chunks(lo: int, hi: int, size: int) -> Iterator[tuple[int, int]]:
+def chunks(lo: int, hi: int, size: int, workers: int = 1) -> Iterator[tuple[int, int]]:
+    """Ranges of ``size`` records. A span of many chunks for several workers ends in
+    quarter chunks, so that the workers finish together instead of one of them checking
+    a last whole chunk while the others wait."""
+    finer = hi + 1
+    if workers > 1 and hi - lo + 1 >= 4 * workers * size:
+        finer = hi + 1 - workers * size
     start = lo
     while start <= hi:
-        yield start, min(hi, start + size - 1)
-        start += size
+        step = size if start < finer else max(1, size // 4)
+        yield start, min(hi, start + step - 1)
+        start += step
 
 
 def run_chunks(
