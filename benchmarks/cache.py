@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from app import __version__, config
+from app.ledger.db import make_engine
 from app.ledger.keys import _key_file
+from app.ledger.migrate import HEAD_REVISION, upgrade
 from app.ledger.store import Ledger
 from benchmarks.common import (
     BenchClock,
@@ -79,12 +81,25 @@ def get_ledger(records: int) -> CachedLedger:
         meta = json.loads(info.read_text("utf-8"))
         if meta.get("records") == records and meta.get("cache_version") == CACHE_VERSION:
             log(f"reusing cached ledger {db.name} ({records:,} records)")
+            _upgrade(db)
             return CachedLedger(db, key, meta["ledger_id"], records, meta, reused=True)
     for stale in (db, key, info):
         stale.unlink(missing_ok=True)
     meta = _generate(records, db, key)
     info.write_text(json.dumps(meta, indent=2), "utf-8")
     return CachedLedger(db, key, meta["ledger_id"], records, meta, reused=False)
+
+
+def _upgrade(db: Path) -> None:
+    """A ledger cached under an older schema is migrated in place, as a shop's ledger is
+    when the application is updated: the records stay, the tables take their new shape."""
+    engine = make_engine(db)
+    try:
+        started = time.perf_counter()
+        if upgrade(engine):
+            log(f"  migrated to schema {HEAD_REVISION} in {time.perf_counter() - started:.1f} s")
+    finally:
+        engine.dispose()
 
 
 def _generate(records: int, db: Path, key: Path) -> dict[str, Any]:

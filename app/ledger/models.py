@@ -162,6 +162,8 @@ class JournalVat(Base):
     """VAT breakdown of a sale record, per rate (copied from the canonical body)."""
 
     __tablename__ = "journal_vat"
+    # Read by record range, always: the rows kept in the order of their key (SQLite).
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     seq: Mapped[int] = mapped_column(ForeignKey("journal.seq"), primary_key=True)
     rate_bp: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -174,6 +176,7 @@ class JournalPayment(Base):
     """Payments applied by a sale record (copied from the canonical body)."""
 
     __tablename__ = "journal_payment"
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     seq: Mapped[int] = mapped_column(ForeignKey("journal.seq"), primary_key=True)
     idx: Mapped[int] = mapped_column(Integer, primary_key=True)
