@@ -17,8 +17,8 @@ from app.einvoice.pdp.ereporting.periods import period_of
 from app.einvoice.pdp.ereporting.report import PREF_MATRICULE, set_platform_matricule
 from app.einvoice.pdp.flux10 import FLUXES, TRANSACTIONS
 from app.ledger.closures import close_day, close_pending
-from app.ledger.models import RecordType
 from app.ledger.preferences import get_preference
+from app.ledger.records import RecordType
 from app.ledger.settings import FiscalSettings, record_fiscal_settings
 from app.ledger.store import Ledger
 from app.sales.cart import Cart, CartLine, Discount

@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 
 from app.ledger.archive.check import verify_archive
 from app.ledger.archive.write import create_archive
-from app.ledger.models import JournalRecord, RecordType
+from app.ledger.models import JournalRecord
+from app.ledger.records import RecordType
 from app.ledger.store import Ledger
 from benchmarks import cache
 from benchmarks.common import MANAGER, BenchClock, Result, log, open_ledger, watch

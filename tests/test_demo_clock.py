@@ -11,7 +11,7 @@ import pytest
 from app.demo import run_demo
 from app.ledger.closures import get_closure
 from app.ledger.events import EventCode, log_event
-from app.ledger.models import RecordType
+from app.ledger.records import RecordType
 from app.ledger.store import Ledger
 from tests.conftest import FakeClock
 

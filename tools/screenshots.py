@@ -43,8 +43,8 @@ def main(out: Path) -> int:
     from app.demo import run_demo
     from app.documents.printing import output_closure, output_receipt
     from app.ledger.closures import list_closures
-    from app.ledger.models import RecordType
     from app.ledger.operators import Role
+    from app.ledger.records import RecordType
     from app.staff.service import add_operator
     from app.ui.context import AppContext
     from app.ui.login import LoginDialog

@@ -15,8 +15,8 @@ from app.documents.receipt import shop_time
 from app.ledger import canonical
 from app.ledger.closures import Closure, list_closures
 from app.ledger.events import EventCode
-from app.ledger.journal import document_number
-from app.ledger.models import JournalRecord, RecordType
+from app.ledger.models import JournalRecord
+from app.ledger.records import RecordType, document_number
 from app.ledger.settings import FiscalSettings
 from app.values.money import format_cents
 

@@ -77,7 +77,7 @@ def _add_view_parsers(formats: argparse._SubParsersAction) -> None:
 
 
 def _record_types(names: Sequence[str]) -> frozenset[str]:
-    from app.ledger.models import RecordType
+    from app.ledger.records import RecordType
 
     known = {t.value for t in RecordType}
     wrong = [name for name in names if name.upper() not in known]

@@ -100,7 +100,7 @@ def run_close(args: argparse.Namespace) -> int:
     from app.ledger.backup.copies import backup_line
     from app.ledger.closing import close_and_follow_up
     from app.ledger.closures import last_closure
-    from app.ledger.models import RecordType
+    from app.ledger.records import RecordType
     from app.ledger.settings import fiscal_settings
     from app.ledger.store import Ledger
     from app.timestamping.service import stamp_pending

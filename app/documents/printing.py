@@ -26,8 +26,7 @@ from app.ledger.backup.copies import backup_line
 from app.ledger.closures import closure_numbered, get_closure, x_report
 from app.ledger.events import EventCode, log_event
 from app.ledger.files import private_dir, write_private_bytes
-from app.ledger.journal import document_number
-from app.ledger.models import RecordType
+from app.ledger.records import RecordType, document_number
 from app.ledger.reprints import record_duplicate
 from app.ledger.settings import fiscal_settings
 from app.ledger.store import Ledger, ledger_of

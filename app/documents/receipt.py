@@ -29,8 +29,8 @@ from app.documents.text import method_label
 from app.documents.watermark import TRAINING_WATERMARK, draw_watermark
 from app.errors import InvalidInput
 from app.ledger.canonical import parse_ts
-from app.ledger.journal import document_number, signature_excerpt
-from app.ledger.models import RecordType
+from app.ledger.journal import signature_excerpt
+from app.ledger.records import RecordType, document_number
 from app.ledger.settings import FiscalSettings
 from app.sales.payments import PaymentMethod
 from app.sales.service import CANCELLATION, REFUND, Ticket

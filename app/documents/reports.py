@@ -40,7 +40,7 @@ from app.documents.receipt import DEFAULT_TIMEZONE, shop_time
 from app.documents.text import method_label, period_title
 from app.documents.watermark import TRAINING_WATERMARK, draw_watermark
 from app.ledger.closures import Closure, PeriodTotals
-from app.ledger.journal import document_number
+from app.ledger.records import document_number
 from app.ledger.settings import VAT_REGIMES, FiscalSettings
 from app.values.money import format_cents
 from app.values.vat import format_rate

@@ -9,8 +9,7 @@ from zoneinfo import ZoneInfo
 
 from app.ledger.canonical import parse_ts
 from app.ledger.closures import Closure, PeriodTotals, day_label, month_label
-from app.ledger.journal import document_number
-from app.ledger.models import RecordType
+from app.ledger.records import RecordType, document_number
 from app.ledger.settings import FiscalSettings
 from app.ledger.training import TRAINING_NOTICE
 from app.sales.payments import PaymentMethod

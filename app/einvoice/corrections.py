@@ -22,8 +22,8 @@ from app.einvoice.issuing import (
 from app.errors import InvalidInput
 from app.ledger.closures import today
 from app.ledger.journal import Recorded, append, next_number
-from app.ledger.models import RecordType
 from app.ledger.operators import Permission, require
+from app.ledger.records import RecordType
 from app.sales.cart import Discount
 from app.sales.payments import PaymentMethod
 from app.values.money import check_cents, format_cents, round_half_up_div, shown, to_decimal

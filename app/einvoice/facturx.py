@@ -35,8 +35,7 @@ from pypdf.generic import (
 from app.documents.invoice import render_invoice_pdf
 from app.documents.watermark import TRAINING_WATERMARK
 from app.errors import InvalidInput
-from app.ledger.journal import document_number
-from app.ledger.models import RecordType
+from app.ledger.records import RecordType, document_number
 
 LEVEL = "en16931"
 TYPE_CODES = {"INVOICE": "380", "CREDIT_NOTE": "381", "SELF_INVOICE": "389", "SELF_CREDIT": "261"}

@@ -29,8 +29,9 @@ from app.errors import InvalidInput
 from app.ledger import canonical
 from app.ledger.closures import today
 from app.ledger.journal import Recorded, append, next_number
-from app.ledger.models import JournalRecord, RecordType
+from app.ledger.models import JournalRecord
 from app.ledger.operators import Permission, require
+from app.ledger.records import RecordType
 from app.ledger.settings import FiscalSettings, fiscal_settings
 from app.sales.service import get_ticket
 from app.values.text import check_xml_text, validate_label

@@ -25,7 +25,7 @@ from app.ledger.archive.write import ArchiveResult, archive_after_closure
 from app.ledger.backup.copies import BackupFailed, BackupResult, backup_now
 from app.ledger.closures import close_day, close_month, close_year
 from app.ledger.journal import Recorded
-from app.ledger.models import RecordType
+from app.ledger.records import RecordType
 from app.ledger.store import Ledger
 from app.ledger.timestamps.queue import StampOutcome
 

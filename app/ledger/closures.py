@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from app.errors import InvalidInput, PeriodClosed
 from app.ledger import canonical
 from app.ledger.journal import Recorded, append, head, local_date
-from app.ledger.models import JournalPayment, JournalRecord, JournalVat, RecordType
+from app.ledger.models import JournalPayment, JournalRecord, JournalVat
 from app.ledger.operators import Permission, require
 from app.ledger.periods import (
     Pending,
@@ -38,6 +38,7 @@ from app.ledger.periods import (
     pending_on,
     unclosed_sale_date,
 )
+from app.ledger.records import RecordType
 from app.ledger.store import ledger_of
 
 CASH = "cash"

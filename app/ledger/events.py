@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.ledger.journal import Recorded, append
-from app.ledger.models import RecordType
+from app.ledger.records import RecordType
 
 
 class EventCode(StrEnum):

@@ -21,15 +21,9 @@ from sqlalchemy.orm import Session
 from app.errors import ClockError, ClockJump, InvalidInput
 from app.ledger import anchor, canonical, chain
 from app.ledger.db import lock_chain
-from app.ledger.models import (
-    JournalPayment,
-    JournalRecord,
-    JournalVat,
-    PurgedNumber,
-    RecordType,
-    SigningKey,
-)
+from app.ledger.models import JournalPayment, JournalRecord, JournalVat, PurgedNumber, SigningKey
 from app.ledger.periods import ensure_open_for_sale
+from app.ledger.records import RecordType, derived_rows, document_number
 from app.values.text import check_xml_text
 
 MAX_ACTOR_CHARS = 64
@@ -63,10 +57,6 @@ def signature_excerpt(signature: bytes) -> str:
     """A short, printable excerpt of a signature (receipts): 12 characters of base32 over
     its last 10 bytes."""
     return base64.b32encode(signature[-10:]).decode("ascii")[:12]
-
-
-def document_number(record_type: RecordType | str, number: int) -> str:
-    return f"{RecordType(record_type).prefix}{number:06d}"
 
 
 class Writer(Protocol):
@@ -402,24 +392,3 @@ def next_number(session: Session, record_type: RecordType) -> int:
         .one()
     )
     return max(last or 0, purged or 0) + 1
-
-
-_WITH_AMOUNTS = frozenset(
-    t.value
-    for t in (RecordType.TICKET, RecordType.INVOICE, RecordType.CREDIT_NOTE, RecordType.PAYMENT)
-)
-
-
-def derived_rows(
-    record_type: RecordType | str, body: dict[str, Any]
-) -> tuple[list[tuple[int, int, int, int]], list[tuple[str, int]], int | None]:
-    """The query copies of a record: VAT rows, payment rows, total incl. VAT.
-
-    Used when appending and again when verifying, so both agree by construction.
-    """
-    if record_type not in _WITH_AMOUNTS:
-        RecordType(record_type)  # an unknown type is an error, not a record without amounts
-        return [], [], None
-    vat = [(v["rate"], v["base"], v["vat"], v["total"]) for v in body.get("vat", ())]
-    payments = [(p["method"], p["amount"]) for p in body.get("payments", ())]
-    return vat, payments, body.get("total")

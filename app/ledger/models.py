@@ -8,8 +8,6 @@ verification checks that every copy agrees with them.
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from sqlalchemy import (
     ForeignKey,
     Index,
@@ -32,78 +30,6 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-
-
-class RecordType(StrEnum):
-    """Every kind of fiscal record; each has its own gapless numbering."""
-
-    KEY = "KEY"
-    EVENT = "EVENT"
-    SETTINGS = "SETTINGS"
-    TICKET = "TICKET"
-    INVOICE = "INVOICE"
-    CREDIT_NOTE = "CREDIT_NOTE"
-    PAYMENT = "PAYMENT"
-    REPRINT = "REPRINT"
-    DAY_CLOSURE = "DAY_CLOSURE"
-    MONTH_CLOSURE = "MONTH_CLOSURE"
-    YEAR_CLOSURE = "YEAR_CLOSURE"
-    ARCHIVE = "ARCHIVE"
-    # Self-billing (CGI art. 289-I-2): invoices the shop draws up as the BUYER, in a
-    # supplier's name under its mandate. Purchases: never in SALE_TYPES, never turnover.
-    SELF_INVOICE = "SELF_INVOICE"
-    SELF_CREDIT = "SELF_CREDIT"
-
-    @property
-    def label(self) -> str:
-        return RECORD_LABELS[self]
-
-    @property
-    def prefix(self) -> str:
-        return RECORD_PREFIXES[self]
-
-    @property
-    def is_sale(self) -> bool:
-        """Records that carry turnover and so must fall into an open day."""
-        return self in SALE_TYPES
-
-
-RECORD_LABELS = {
-    RecordType.KEY: "Clé de signature",
-    RecordType.EVENT: "Événement technique",
-    RecordType.SETTINGS: "Paramètres fiscaux",
-    RecordType.TICKET: "Ticket",
-    RecordType.INVOICE: "Facture",
-    RecordType.CREDIT_NOTE: "Avoir",
-    RecordType.PAYMENT: "Règlement",
-    RecordType.REPRINT: "Duplicata",
-    RecordType.DAY_CLOSURE: "Clôture journalière",
-    RecordType.MONTH_CLOSURE: "Clôture mensuelle",
-    RecordType.YEAR_CLOSURE: "Clôture annuelle",
-    RecordType.ARCHIVE: "Archive",
-    RecordType.SELF_INVOICE: "Autofacture",
-    RecordType.SELF_CREDIT: "Avoir d'autofacturation",
-}
-RECORD_PREFIXES = {
-    RecordType.KEY: "K",
-    RecordType.EVENT: "E",
-    RecordType.SETTINGS: "P",
-    RecordType.TICKET: "T",
-    RecordType.INVOICE: "F",
-    RecordType.CREDIT_NOTE: "AV",
-    RecordType.PAYMENT: "R",
-    RecordType.REPRINT: "D",
-    RecordType.DAY_CLOSURE: "ZJ",
-    RecordType.MONTH_CLOSURE: "ZM",
-    RecordType.YEAR_CLOSURE: "ZA",
-    RecordType.ARCHIVE: "A",
-    RecordType.SELF_INVOICE: "AF",
-    RecordType.SELF_CREDIT: "AAF",
-}
-SALE_TYPES = frozenset(
-    {RecordType.TICKET, RecordType.INVOICE, RecordType.CREDIT_NOTE, RecordType.PAYMENT}
-)
-CLOSURE_TYPES = (RecordType.DAY_CLOSURE, RecordType.MONTH_CLOSURE, RecordType.YEAR_CLOSURE)
 
 
 class LedgerMeta(Base):

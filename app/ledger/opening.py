@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 from app.errors import KeyUnavailable, LedgerError
 from app.ledger import canonical, keys, migrate
 from app.ledger.db import Target, display_target
-from app.ledger.models import JournalRecord, LedgerMeta, RecordType
+from app.ledger.models import JournalRecord, LedgerMeta
 from app.ledger.preferences import ShopPreference, stored_till_id
+from app.ledger.records import RecordType
 
 DEFAULT_CLOCK_JUMP_LIMIT = timedelta(days=1)
 # A shop preference (hours): a shop closed two days a week may allow a longer gap.

@@ -6,8 +6,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput
-from app.ledger.journal import Recorded, append, document_number
-from app.ledger.models import JournalRecord, RecordType
+from app.ledger.journal import Recorded, append
+from app.ledger.models import JournalRecord
+from app.ledger.records import RecordType, document_number
 
 REPRINTABLE = (
     RecordType.TICKET,

@@ -17,8 +17,9 @@ from stdnum.fr import siret as fr_siret
 from app.errors import InvalidInput
 from app.ledger import canonical
 from app.ledger.journal import Recorded, append
-from app.ledger.models import JournalRecord, RecordType
+from app.ledger.models import JournalRecord
 from app.ledger.operators import Permission, require
+from app.ledger.records import RecordType
 from app.values.money import MAX_AMOUNT_CENTS, format_cents
 from app.values.text import check_xml_text
 

@@ -45,7 +45,7 @@ from app.ledger.files import (
     secure_ledger_files,
 )
 from app.ledger.journal import append
-from app.ledger.models import JournalRecord, LedgerMeta, RecordType
+from app.ledger.models import JournalRecord, LedgerMeta
 from app.ledger.opening import (
     DEFAULT_CLOCK_JUMP_LIMIT,
     _check_key_before_writing,
@@ -59,6 +59,7 @@ from app.ledger.opening import (
     last_software_version,
 )
 from app.ledger.preferences import DEFAULT_TILL_ID, TILL_ID, ShopPreference
+from app.ledger.records import RecordType
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session
 from app.errors import ClosureRequired, ComptoirError, InvalidInput, PeriodClosed
 from app.ledger import canonical
 from app.ledger.closures import close_pending, last_day_closure_of, today
-from app.ledger.journal import Recorded, append, document_number, head
-from app.ledger.models import JournalRecord, RecordType
+from app.ledger.journal import Recorded, append, head
+from app.ledger.models import JournalRecord
 from app.ledger.operators import Permission, require
 from app.ledger.periods import ensure_open_for_sale, unclosed_sale_date
+from app.ledger.records import RecordType, document_number
 from app.ledger.store import ledger_of
 from app.sales.cart import MAX_AMOUNT_CENTS, Cart, TicketTotals
 from app.sales.payments import Payment, PaymentMethod, Settlement, settle

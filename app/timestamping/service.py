@@ -17,7 +17,7 @@ from pathlib import Path
 from app.errors import ComptoirError
 from app.ledger.archive.folder import archive_dir
 from app.ledger.archive.timestamp import add_token_to_archive
-from app.ledger.models import RecordType
+from app.ledger.records import RecordType
 from app.ledger.store import Ledger
 from app.ledger.timestamps import queue
 from app.ledger.timestamps.token import Stamp, TokenInvalid, check_response, make_request

@@ -24,9 +24,9 @@ from app.errors import ComptoirError, KeyUnavailable
 from app.ledger.central.sync import SyncWorker
 from app.ledger.closures import day_label, pending_closures
 from app.ledger.events import EventCode, log_event
-from app.ledger.models import RecordType
 from app.ledger.operators import OperatorInfo, Permission, Role, has_operators
 from app.ledger.periods import agreed
+from app.ledger.records import RecordType
 from app.ledger.settings import fiscal_settings
 from app.ledger.store import Ledger
 from app.ui.clock_dialog import journal_start

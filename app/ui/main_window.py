@@ -37,8 +37,8 @@ from app.ledger.closing import FollowUp, follow_up_closure
 from app.ledger.closures import Closure, pending_closures
 from app.ledger.events import EventCode, log_event
 from app.ledger.journal import Recorded
-from app.ledger.models import RecordType
 from app.ledger.operators import OperatorInfo, Permission
+from app.ledger.records import RecordType
 from app.ledger.settings import fiscal_settings
 from app.ledger.timestamps.queue import StampOutcome
 from app.timestamping.service import stamp_pending

@@ -26,9 +26,8 @@ from PySide6.QtGui import QBrush, QColor
 from app.catalog.service import ProductInfo
 from app.ledger.canonical import parse_ts
 from app.ledger.closures import Closure, day_label, month_label
-from app.ledger.journal import document_number
-from app.ledger.models import RecordType
 from app.ledger.operators import OperatorInfo
+from app.ledger.records import RecordType, document_number
 from app.values.money import format_cents
 from app.values.vat import format_rate
 

@@ -19,7 +19,8 @@ from app.ledger import canonical
 from app.ledger.closures import list_closures
 from app.ledger.export.fec import read_fec
 from app.ledger.export.fec_check import check_fec, check_fec_bytes
-from app.ledger.models import JournalRecord, RecordType
+from app.ledger.models import JournalRecord
+from app.ledger.records import RecordType
 from app.ledger.store import Ledger
 from tests.ledger.demo_ledger import demo_copy
 

@@ -14,7 +14,8 @@ from app.documents.printing import output_closure, output_receipt, output_x_repo
 from app.errors import InvalidInput
 from app.ledger import canonical
 from app.ledger.closures import close_day
-from app.ledger.models import JournalRecord, RecordType
+from app.ledger.models import JournalRecord
+from app.ledger.records import RecordType
 from app.ledger.settings import record_fiscal_settings
 from app.sales.payments import PaymentMethod
 from tests.helpers import ring

@@ -9,7 +9,7 @@ import pytest
 from app.documents.reports import closure_title, render_closure_pdf, render_x_report_pdf
 from app.documents.watermark import TRAINING_WATERMARK
 from app.ledger.closures import Closure, close_day, close_pending, get_closure, x_report
-from app.ledger.models import RecordType
+from app.ledger.records import RecordType
 from app.ledger.settings import FiscalSettings
 from app.sales.payments import PaymentMethod
 from app.sales.service import cancel_ticket

@@ -28,7 +28,8 @@ from app.einvoice.service import self_bill_and_store, self_credit_and_store
 from app.einvoice.validate import validate_xml_bytes
 from app.errors import InvalidInput
 from app.ledger import canonical
-from app.ledger.models import JournalRecord, RecordType
+from app.ledger.models import JournalRecord
+from app.ledger.records import RecordType
 from app.ledger.settings import record_fiscal_settings
 from app.ledger.verify.engine import verify_ledger
 from tests.einvoice.selfbilling_fixtures import SUPPLIER, self_billed_draft

@@ -14,7 +14,8 @@ from app.einvoice import facturx
 from app.einvoice.invoices import InvoiceDraft, InvoiceLineInput
 from app.einvoice.issuing import issue_invoice
 from app.ledger import canonical
-from app.ledger.models import JournalRecord, RecordType
+from app.ledger.models import JournalRecord
+from app.ledger.records import RecordType
 from app.ledger.settings import record_fiscal_settings
 from app.ledger.store import Ledger
 from app.sales.cart import Discount

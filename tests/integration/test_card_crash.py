@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from app.errors import InvalidInput
-from app.ledger.models import JournalRecord, RecordType
+from app.ledger.models import JournalRecord
+from app.ledger.records import RecordType
 from app.ledger.store import Ledger
 from app.ledger.verify.engine import verify_ledger
 from app.sales.service import _ticket_from_row

@@ -118,8 +118,9 @@ def test_close_day_signs_with_the_ledgers_own_till(tmp_path: Path) -> None:
     from sqlalchemy import select
 
     from app.ledger import canonical
-    from app.ledger.models import JournalRecord, RecordType
+    from app.ledger.models import JournalRecord
     from app.ledger.preferences import save_till_id
+    from app.ledger.records import RecordType
     from tests.helpers import shop_today
 
     db = tmp_path / "caisse2.sqlite"

@@ -161,7 +161,7 @@ def test_the_commands_work_on_a_demo_ledger(demo_file: Path, tmp_path: Path, mon
 
 def test_a_demo_closure_sends_the_due_e_reporting_to_the_demo_platform(demo):
     from app.einvoice.pdp.autoreport import send_due_after_closure
-    from app.ledger.models import RecordType
+    from app.ledger.records import RecordType
 
     services = DemoServices(demo).start("Gérant")
     try:

@@ -25,9 +25,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from app.ledger import canonical, chain
 from app.ledger.closures import close_day
-from app.ledger.journal import derived_rows
 from app.ledger.keys import keys_dir
 from app.ledger.models import FISCAL_TABLES
+from app.ledger.records import derived_rows
 from app.ledger.store import Ledger
 from app.ledger.verify import scan
 from app.ledger.verify.engine import Report, verify_ledger

@@ -23,7 +23,7 @@ from app.einvoice.issuing import issue_invoice
 from app.ledger.archive.write import create_archive
 from app.ledger.closures import close_day, close_pending
 from app.ledger.journal import Recorded
-from app.ledger.models import RecordType
+from app.ledger.records import RecordType
 from app.ledger.reprints import record_duplicate
 from app.ledger.settings import record_fiscal_settings
 from app.ledger.store import Ledger

@@ -31,8 +31,8 @@ from app.ledger.archive.format import ALL_FILES, CHAIN, KEYS, MANIFEST, SIGNATUR
 from app.ledger.archive.reopen import load_archive_as_ledger
 from app.ledger.archive.write import archive_after_closure, create_archive
 from app.ledger.closures import close_day, close_pending, get_closure
-from app.ledger.models import RecordType
 from app.ledger.preferences import set_preference
+from app.ledger.records import RecordType
 from app.ledger.settings import record_fiscal_settings
 from app.ledger.store import Ledger
 from app.sales.service import cancel_ticket

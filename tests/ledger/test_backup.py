@@ -23,7 +23,8 @@ from app.ledger.backup.copies import (
 )
 from app.ledger.backup.restore import RestoreRefused, read_identity, restore_backup
 from app.ledger.closures import close_day
-from app.ledger.models import JournalRecord, RecordType
+from app.ledger.models import JournalRecord
+from app.ledger.records import RecordType
 from app.ledger.store import Ledger
 from app.ledger.verify.engine import verify_ledger
 from tests.conftest import FakeClock

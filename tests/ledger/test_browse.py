@@ -28,7 +28,7 @@ from app.ledger.export.browse import (
     find_seqs,
 )
 from app.ledger.export.views import export_view, journaling_ledger
-from app.ledger.models import CLOSURE_TYPES, RecordType
+from app.ledger.records import CLOSURE_TYPES, RecordType
 from app.ledger.store import Ledger
 from tests.ledger.demo_ledger import DAYS, demo_copy
 

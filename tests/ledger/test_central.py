@@ -35,7 +35,8 @@ from app.ledger.central.service import (
 from app.ledger.closures import close_month, get_closure
 from app.ledger.events import EventCode, log_event
 from app.ledger.migrate import HEAD_REVISION, backup_copy, current_revision
-from app.ledger.models import JournalRecord, RecordType
+from app.ledger.models import JournalRecord
+from app.ledger.records import RecordType
 from app.ledger.store import Ledger
 from app.ledger.verify.engine import verify_ledger
 from app.sales.payments import PaymentMethod

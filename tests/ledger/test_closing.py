@@ -6,7 +6,7 @@ import pytest
 
 from app.ledger import closing
 from app.ledger.closures import get_closure
-from app.ledger.models import RecordType
+from app.ledger.records import RecordType
 from tests.helpers import ring
 
 pytestmark = pytest.mark.sqlite_only("a day closure is followed by a copy of the SQLite file")

@@ -16,8 +16,8 @@ from app.ledger.closures import (
     pending_closures,
     x_report,
 )
-from app.ledger.models import RecordType
 from app.ledger.periods import ensure_open_for_sale
+from app.ledger.records import RecordType
 from app.ledger.store import Ledger
 from app.ledger.verify.engine import verify_ledger
 from app.sales.payments import PaymentMethod

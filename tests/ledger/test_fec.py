@@ -25,7 +25,8 @@ from app.ledger import canonical
 from app.ledger.closures import close_day, close_pending, get_closure
 from app.ledger.export.fec import FEC_COLUMNS, build_fec, fec_file_name, read_fec, write_fec
 from app.ledger.journal import Recorded
-from app.ledger.models import JournalRecord, RecordType
+from app.ledger.models import JournalRecord
+from app.ledger.records import RecordType
 from app.ledger.settings import record_fiscal_settings
 from app.ledger.store import Ledger
 from app.ledger.verify.engine import verify_ledger

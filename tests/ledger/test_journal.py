@@ -11,7 +11,8 @@ from app.errors import ClockError, InvalidInput, KeyUnavailable, LedgerMismatch
 from app.ledger import canonical, chain
 from app.ledger.events import EventCode, log_event
 from app.ledger.journal import append
-from app.ledger.models import JournalRecord, RecordType
+from app.ledger.models import JournalRecord
+from app.ledger.records import RecordType
 from app.ledger.store import Ledger
 from app.ledger.verify.engine import verify_ledger
 from tests.helpers import ring

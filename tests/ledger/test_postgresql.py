@@ -31,7 +31,8 @@ from app.ledger.closures import close_day, close_month
 from app.ledger.db import CHAIN_LOCK_KEY, LedgerBusy, SqliteOnly, libpq_url, make_engine
 from app.ledger.events import EventCode
 from app.ledger.export.browse import LedgerBrowser
-from app.ledger.models import FISCAL_TABLES, JournalRecord, LedgerMeta, RecordType
+from app.ledger.models import FISCAL_TABLES, JournalRecord, LedgerMeta
+from app.ledger.records import RecordType
 from app.ledger.settings import record_fiscal_settings
 from app.ledger.store import Ledger
 from app.ledger.verify.engine import verify_ledger

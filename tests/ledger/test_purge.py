@@ -26,16 +26,10 @@ from app.ledger.archive.purge import (
 from app.ledger.archive.write import create_archive
 from app.ledger.closures import list_closures
 from app.ledger.events import EventCode, log_event
-from app.ledger.models import (
-    CLOSURE_TYPES,
-    JournalPayment,
-    JournalRecord,
-    JournalVat,
-    PurgeAuthorisation,
-    RecordType,
-)
+from app.ledger.models import JournalPayment, JournalRecord, JournalVat, PurgeAuthorisation
 from app.ledger.preferences import set_preference
 from app.ledger.purged import read_purges
+from app.ledger.records import CLOSURE_TYPES, RecordType
 from app.ledger.reprints import record_duplicate
 from app.ledger.store import Ledger
 from app.ledger.verify.engine import verify_ledger

@@ -21,7 +21,7 @@ from app.ledger.closures import (
     pending_closures,
 )
 from app.ledger.journal import append
-from app.ledger.models import RecordType
+from app.ledger.records import RecordType
 from app.ledger.settings import record_fiscal_settings
 from app.ledger.store import Ledger
 from app.ledger.verify.engine import verify_ledger

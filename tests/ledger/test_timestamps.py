@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from app.ledger import closing
 from app.ledger.closures import close_day
-from app.ledger.models import JournalRecord, RecordType
+from app.ledger.models import JournalRecord
+from app.ledger.records import RecordType
 from app.ledger.store import Ledger
 from app.ledger.timestamps import queue
 from app.ledger.timestamps.token import TokenInvalid, check_response, make_request

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 
 import pytest
 
@@ -29,3 +31,16 @@ def test_a_long_span_ends_in_quarter_chunks_so_the_workers_finish_together() -> 
     sizes = [last - first + 1 for first, last in ranges]
     assert sizes[:48] == [20_000] * 48
     assert sizes[48:] == [5_000] * 8  # the last 2 workers x 20,000 records
+
+
+def test_a_worker_checks_a_sqlite_ledger_without_loading_the_orm() -> None:
+    """Each worker process starts afresh: the ORM and the PostgreSQL driver would add a
+    quarter of a second to every verification of a large ledger, for nothing."""
+    probe = (
+        "import sys, app.ledger.verify.scan; "
+        "print(sorted(m for m in ('sqlalchemy', 'psycopg') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 from app.ledger import canonical, chain
 from app.ledger.closures import close_day
-from app.ledger.journal import derived_rows
 from app.ledger.keys import load_key
+from app.ledger.records import derived_rows
 from app.ledger.store import Ledger
 from app.ledger.verify import fast, scan, sources
 from app.sales.payments import PaymentMethod

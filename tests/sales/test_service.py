@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app.errors import ComptoirError, InvalidInput
-from app.ledger.models import JournalRecord, RecordType
+from app.ledger.models import JournalRecord
+from app.ledger.records import RecordType
 from app.ledger.reprints import record_duplicate
 from app.ledger.verify.engine import verify_ledger
 from app.sales.cart import Cart, CartLine

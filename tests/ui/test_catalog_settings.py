@@ -12,8 +12,9 @@ from stdnum import ean as stdnum_ean
 from app.catalog.models import Product
 from app.catalog.service import save_product
 from app.documents.preferences import printer_config, receipt_texts
-from app.ledger.models import JournalRecord, RecordType
+from app.ledger.models import JournalRecord
 from app.ledger.operators import Role
+from app.ledger.records import RecordType
 from app.ledger.settings import fiscal_settings
 from app.staff.service import add_operator, list_operators
 from app.ui.context import AppContext

@@ -9,8 +9,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.ledger.closures import get_closure, list_closures
-from app.ledger.models import RecordType
 from app.ledger.operators import Role
+from app.ledger.records import RecordType
 from app.sales.payments import PaymentMethod
 from app.staff.service import add_operator
 from app.ui.closures.closures_screen import ClosuresScreen

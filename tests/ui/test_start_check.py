@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from app.ledger.models import JournalRecord, RecordType
+from app.ledger.models import JournalRecord
+from app.ledger.records import RecordType
 from app.ledger.service import record_verification
 from app.ledger.verify.engine import verify_ledger
 from app.ui import start_check

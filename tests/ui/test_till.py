@@ -7,7 +7,8 @@ from PySide6.QtWidgets import QPushButton
 from sqlalchemy import select
 
 from app.ledger import canonical
-from app.ledger.models import JournalRecord, RecordType
+from app.ledger.models import JournalRecord
+from app.ledger.records import RecordType
 from app.ui.context import AppContext
 from app.ui.main_window import PAGES, MainWindow
 from app.ui.till.cart_model import CartModel

@@ -12,7 +12,8 @@ from PySide6.QtWidgets import QApplication, QInputDialog, QPushButton, QWidget
 from sqlalchemy import select
 
 from app.ledger import canonical
-from app.ledger.models import JournalRecord, RecordType
+from app.ledger.models import JournalRecord
+from app.ledger.records import RecordType
 from app.ui.context import AppContext
 from app.ui.main_window import PAGES, MainWindow
 from tests.ui.dialogs import answer_confirmation, open_confirmations

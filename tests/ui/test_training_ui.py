@@ -18,7 +18,8 @@ from app.einvoice.service import issue_and_store
 from app.errors import LedgerMismatch
 from app.ledger import canonical
 from app.ledger.closures import close_day, list_closures, x_report
-from app.ledger.models import JournalRecord, RecordType
+from app.ledger.models import JournalRecord
+from app.ledger.records import RecordType
 from app.ledger.store import Ledger
 from app.ledger.training import TRAINING_NOTICE
 from app.ui.app_start import open_ledger_for_gui

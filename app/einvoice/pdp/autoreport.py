@@ -13,7 +13,7 @@ import logging
 from app.einvoice.pdp.ereporting.report import send_due
 from app.einvoice.pdp.ereporting.sent import due_periods
 from app.einvoice.pdp.worker import configured_client
-from app.ledger.models import RecordType
+from app.ledger.records import RecordType
 from app.ledger.store import Ledger
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from app.ledger import canonical
 from app.ledger.closures import today
 from app.ledger.db import lock_chain
 from app.ledger.journal import next_number
-from app.ledger.models import RecordType
+from app.ledger.records import RecordType
 from app.ledger.settings import FiscalSettings, fiscal_settings
 from app.values.text import check_xml_text, validate_label
 

@@ -17,7 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.ledger import canonical
-from app.ledger.models import JournalRecord, RecordType
+from app.ledger.models import JournalRecord
+from app.ledger.records import RecordType
 
 SELF_BILLED_TYPES = (RecordType.SELF_INVOICE, RecordType.SELF_CREDIT)
 

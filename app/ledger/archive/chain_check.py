@@ -19,7 +19,7 @@ from app.ledger.archive.closure_check import ArchiveClosures
 from app.ledger.archive.format import CHAIN, KEYS, MANIFEST, ChainRecord, readable_files
 from app.ledger.archive.readable_copy import READ_ERRORS, ReadableCopy
 from app.ledger.archive.verdict import ArchiveReport, grouped, period_label, sentence
-from app.ledger.models import CLOSURE_TYPES, RecordType
+from app.ledger.records import CLOSURE_TYPES, RecordType
 from app.ledger.verify import checks
 from app.ledger.verify import report as say
 from app.ledger.verify.totals import ticket_problem

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.ledger.archive.verdict import sentence
-from app.ledger.models import RECORD_LABELS, RecordType
+from app.ledger.records import RECORD_LABELS, RecordType
 from app.ledger.verify.closures import DAY, PART_OF
 from app.ledger.verify.totals import (
     RunningTotals,

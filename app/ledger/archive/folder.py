@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from app.errors import LedgerError
 from app.ledger import canonical
-from app.ledger.models import JournalRecord, RecordType
+from app.ledger.models import JournalRecord
 from app.ledger.preferences import get_preference
+from app.ledger.records import RecordType
 from app.ledger.store import Ledger
 
 __all__ = [

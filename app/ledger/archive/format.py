@@ -22,8 +22,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.ledger.events import EventCode
-from app.ledger.journal import derived_rows, document_number
-from app.ledger.models import CLOSURE_TYPES, RECORD_LABELS, SALE_TYPES, RecordType
+from app.ledger.records import (
+    CLOSURE_TYPES,
+    RECORD_LABELS,
+    SALE_TYPES,
+    RecordType,
+    derived_rows,
+    document_number,
+)
 from app.values.money import plain_cents
 from app.values.vat import rate_number
 

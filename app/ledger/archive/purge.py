@@ -71,17 +71,16 @@ from app.ledger.closures import get_closure
 from app.ledger.events import EventCode, log_event
 from app.ledger.journal import Recorded
 from app.ledger.models import (
-    RECORD_LABELS,
     JournalPayment,
     JournalRecord,
     JournalVat,
     PurgeAuthorisation,
     PurgedNumber,
-    RecordType,
 )
 from app.ledger.operators import Permission, require
 from app.ledger.preferences import get_preference
 from app.ledger.purged import PURGE_CODE, PURGE_MARKER, compact, purge_events_sql
+from app.ledger.records import RECORD_LABELS, RecordType
 from app.ledger.store import Ledger
 from app.values.money import group_thousands
 

@@ -22,10 +22,8 @@ from app.ledger import canonical, chain
 from app.ledger.archive.check import read_keys
 from app.ledger.archive.folder import ArchiveError
 from app.ledger.archive.format import CHAIN, FORMAT_ID, KEYS, MANIFEST, ChainRecord
-from app.ledger.journal import derived_rows
 from app.ledger.models import (
     FISCAL_TABLES,
-    SALE_TYPES,
     Base,
     JournalPayment,
     JournalRecord,
@@ -33,6 +31,7 @@ from app.ledger.models import (
     LedgerMeta,
     SigningKey,
 )
+from app.ledger.records import SALE_TYPES, derived_rows
 
 __all__ = [
     "LedgerFileRows",

@@ -28,7 +28,8 @@ from sqlalchemy.orm import Session
 from app.errors import LedgerError
 from app.ledger.archive.format import CLOSURES_JSON
 from app.ledger.files import create_private, temporary_name
-from app.ledger.models import CLOSURE_TYPES, JournalRecord
+from app.ledger.models import JournalRecord
+from app.ledger.records import CLOSURE_TYPES
 from app.ledger.timestamps.queue import TimeStamp
 from app.ledger.timestamps.token import Stamp, TokenInvalid, check_response
 

@@ -57,8 +57,9 @@ from app.ledger.archive.verdict import of_period, period_label
 from app.ledger.closures import Closure, get_closure
 from app.ledger.files import create_private, private_dir, staging_prefix, temporary_name
 from app.ledger.journal import Recorded, append
-from app.ledger.models import JournalRecord, LedgerMeta, RecordType, SigningKey
+from app.ledger.models import JournalRecord, LedgerMeta, SigningKey
 from app.ledger.operators import Permission, require
+from app.ledger.records import RecordType
 from app.ledger.settings import fiscal_settings
 from app.ledger.store import Ledger
 

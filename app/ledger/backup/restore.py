@@ -28,8 +28,8 @@ from app.errors import ComptoirError
 from app.ledger import canonical
 from app.ledger.anchor import Anchor, Head, beside_path, read_anchor, record_restore
 from app.ledger.events import EventCode, log_event
-from app.ledger.models import CLOSURE_TYPES
 from app.ledger.operators import Permission, require
+from app.ledger.records import CLOSURE_TYPES
 from app.ledger.store import KINDS, Clock, Ledger, utc_now
 from app.ledger.verify.engine import verify_ledger
 

@@ -42,8 +42,8 @@ from app.ledger.closures import (
     today,
 )
 from app.ledger.journal import Recorded, append
-from app.ledger.models import RecordType
 from app.ledger.periods import agreed, last_closed_period, period_label
+from app.ledger.records import RecordType
 from app.ledger.store import Ledger
 from app.ledger.verify.engine import RunningTotals
 

@@ -32,8 +32,8 @@ from sqlalchemy.orm import Session
 from app.errors import LedgerError
 from app.ledger import canonical, chain, keys
 from app.ledger.central.models import TillChain, TillKey, TillRecord, TillUpload
-from app.ledger.journal import derived_rows
-from app.ledger.models import JournalRecord, RecordType
+from app.ledger.models import JournalRecord
+from app.ledger.records import RecordType, derived_rows
 from app.ledger.store import Ledger
 
 _SALE_VALUES = frozenset(t.value for t in RecordType if t.is_sale)

@@ -34,8 +34,8 @@ from app.ledger.central.models import CENTRAL_KIND, TillChain, TillKey, TillReco
 from app.ledger.central.upload import UploadTrace
 from app.ledger.chain import GENESIS_PREV_HASH
 from app.ledger.closures import list_closures
-from app.ledger.journal import derived_rows
-from app.ledger.models import SALE_TYPES, JournalRecord, RecordType
+from app.ledger.models import JournalRecord
+from app.ledger.records import SALE_TYPES, RecordType, derived_rows
 from app.ledger.store import Ledger
 from app.ledger.verify import checks
 from app.ledger.verify import report as say

@@ -54,8 +54,7 @@ from app.ledger.export.search import (
     first_seq_on_or_after,
     select_seqs,
 )
-from app.ledger.journal import document_number
-from app.ledger.models import RecordType
+from app.ledger.records import RecordType, document_number
 
 __all__ = [
     "AMOUNT_COLUMN",

@@ -60,8 +60,8 @@ from app.errors import ComptoirError, InvalidInput, LedgerError
 from app.ledger import canonical
 from app.ledger.archive.purge import purged_years
 from app.ledger.events import EventCode, log_event
-from app.ledger.journal import document_number
-from app.ledger.models import JournalRecord, RecordType
+from app.ledger.models import JournalRecord
+from app.ledger.records import RecordType, document_number
 from app.ledger.settings import fiscal_settings
 from app.ledger.store import Ledger
 from app.values.money import plain_cents

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 from app.ledger import canonical
 from app.ledger.events import EventCode
-from app.ledger.journal import document_number, signature_excerpt
-from app.ledger.models import CLOSURE_TYPES, RecordType
+from app.ledger.journal import signature_excerpt
+from app.ledger.records import CLOSURE_TYPES, RecordType, document_number
 from app.values.money import format_cents
 
 SHORT_HASH = 12

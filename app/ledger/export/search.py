@@ -20,7 +20,7 @@ from typing import Any
 
 from app.errors import ComptoirError
 from app.ledger.export.records import AMOUNT_SQL, INVOICES_SQL, TEXT_SQL, RecordFilter
-from app.ledger.models import RecordType
+from app.ledger.records import RecordType
 
 FETCH = 50_000
 PROGRESS_STEPS = 20_000  # SQLite instructions between two looks at the cancel flag

@@ -23,9 +23,10 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from app.errors import InvalidInput
 from app.ledger import canonical
 from app.ledger.events import EventCode, log_event
-from app.ledger.models import Base, JournalRecord, RecordType
+from app.ledger.models import Base, JournalRecord
 from app.ledger.operators import Permission, require
 from app.ledger.preferences import get_preference, set_preference
+from app.ledger.records import RecordType
 from app.ledger.timestamps.token import Stamp, check_response
 
 TSA_URL = "tsa_url"

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from app.ledger import chain
-from app.ledger.models import RecordType
 from app.ledger.purged import NOTHING_PURGED, Purged
+from app.ledger.records import RecordType
 from app.ledger.verify import report as say
 
 COLUMNS = (

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from app.ledger.models import RecordType
+from app.ledger.records import RecordType
 from app.ledger.verify.report import closure_name
 from app.ledger.verify.totals import (
     RunningTotals,

@@ -20,7 +20,7 @@ from typing import Any
 
 import msgspec
 
-from app.ledger.models import RecordType
+from app.ledger.records import RecordType
 from app.ledger.verify.checks import (
     CANONICAL,
     ENVELOPE_COPIES,

@@ -36,8 +36,7 @@ from typing import Any
 
 from app.errors import InvalidInput
 from app.ledger.chain import link_hash, load_public_der, signature_ok
-from app.ledger.journal import document_number
-from app.ledger.models import RecordType
+from app.ledger.records import RecordType, document_number
 from app.ledger.verify.sources import Reader, connect, ledger_id_of, read_errors
 from app.values.money import format_cents
 

@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.ledger.chain import GENESIS_PREV_HASH
-from app.ledger.journal import document_number
-from app.ledger.models import RECORD_LABELS, RecordType
+from app.ledger.records import RECORD_LABELS, RecordType, document_number
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,8 @@ from operator import itemgetter
 from typing import Any
 
 from app.ledger.chain import load_public_der
-from app.ledger.journal import derived_rows
-from app.ledger.models import CLOSURE_TYPES, SALE_TYPES, RecordType
 from app.ledger.purged import NOTHING_PURGED, Purged
+from app.ledger.records import CLOSURE_TYPES, SALE_TYPES, RecordType, derived_rows
 from app.ledger.verify import checks
 from app.ledger.verify import report as say
 from app.ledger.verify.checks import CANONICAL, HASH, IS_SALE, SEQ, TOTAL, TS, TYPE, Walk

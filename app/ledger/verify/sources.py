@@ -4,7 +4,8 @@ the ledger's id, its range, its keys and its purges.
 
 The records are read without SQLAlchemy, which would cost more than the checks: with
 ``sqlite3`` on a read-only connection to the file, or with ``psycopg`` on a read-only
-session (each worker process opens its own connection from the URL).
+session (each worker process opens its own connection from the URL). A worker checking a
+SQLite file does not even load the ORM: it would take longer to start.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import sqlite3
 from collections.abc import Iterator
 from typing import Any, Protocol
 
+from app.config import is_url
 from app.ledger.chain import load_public_der
-from app.ledger.db import CONNECT_TIMEOUT_S, is_url, libpq_url, unreachable
 from app.ledger.purged import PURGE_MARKER, Purged, purge_events_sql, read_purges
 from app.ledger.verify import report as say
 from app.ledger.verify.report import Finding
@@ -40,7 +41,11 @@ class PostgresReader:
     """A read-only psycopg connection that takes the ``?`` marks of the queries here."""
 
     def __init__(self, url: str) -> None:
-        import psycopg  # only where a PostgreSQL ledger is verified
+        # Only where a PostgreSQL ledger is verified: a worker checking a SQLite file
+        # starts without the driver nor the ORM.
+        import psycopg
+
+        from app.ledger.db import CONNECT_TIMEOUT_S, libpq_url, unreachable
 
         try:
             self._conn = psycopg.connect(

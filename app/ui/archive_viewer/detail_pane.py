@@ -8,7 +8,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFormLayout, QLabel, QPlainTextEdit, QSplitter, QWidget
 
 from app.ledger.export.browse import RecordDetail, SignatureStatus
-from app.ledger.models import RecordType
+from app.ledger.records import RecordType
 from app.ui.archive_viewer.printed import printed_text
 
 FACTS = (

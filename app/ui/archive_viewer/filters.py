@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
 
 from app.errors import InvalidInput
 from app.ledger.export.browse import TYPE_GROUPS, RecordFilter, YearPeriods
-from app.ledger.models import RecordType
 from app.ledger.periods import MONTHS_FR
+from app.ledger.records import RecordType
 from app.values.money import parse_cents
 
 PAUSE_MS = 350

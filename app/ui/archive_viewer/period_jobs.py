@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from app.errors import ComptoirError
 from app.ledger.closures import month_label
-from app.ledger.models import RecordType
 from app.ledger.operators import Permission
+from app.ledger.records import RecordType
 from app.ui.archive_viewer import operations
 from app.ui.errors import show_error
 

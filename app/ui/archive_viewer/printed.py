@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 from app.ledger.export.browse import RecordDetail
-from app.ledger.models import CLOSURE_TYPES, RecordType
+from app.ledger.records import CLOSURE_TYPES, RecordType
 from app.ledger.settings import FiscalSettings
 from app.ledger.verify.receipt import check_code
 from app.values.money import format_cents

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.documents.text import closure_text
 from app.ledger.closures import Closure
-from app.ledger.models import RecordType
+from app.ledger.records import RecordType
 from app.ledger.settings import FiscalSettings
 from app.ui.models import ClosureListModel
 

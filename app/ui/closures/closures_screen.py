@@ -38,9 +38,9 @@ from app.ledger.closures import (
     x_report,
 )
 from app.ledger.closures import today as ledger_today
-from app.ledger.journal import Recorded, document_number
-from app.ledger.models import CLOSURE_TYPES, RecordType
+from app.ledger.journal import Recorded
 from app.ledger.operators import Permission
+from app.ledger.records import CLOSURE_TYPES, RecordType, document_number
 from app.ledger.settings import FiscalSettings, fiscal_settings
 from app.sales.payments import PaymentMethod
 from app.ui.closures.closure_list import ClosureList

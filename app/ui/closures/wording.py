@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from app.ledger.closures import Closure, Pending, PeriodTotals, day_label, month_label
-from app.ledger.models import RecordType
+from app.ledger.records import RecordType
 from app.sales.payments import PaymentMethod
 from app.values.money import format_cents
 from app.values.vat import format_rate

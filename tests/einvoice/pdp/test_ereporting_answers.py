@@ -20,7 +20,7 @@ from app.einvoice.pdp.ereporting.sent import period_states, sent_reports
 from app.einvoice.pdp.sandbox import SandboxPlatform
 from app.einvoice.pdp.worker import sync_channel
 from app.ledger.closing import close_and_follow_up
-from app.ledger.models import RecordType
+from app.ledger.records import RecordType
 from tests.einvoice.pdp.test_ereporting import (
     FIRST_DECADE,
     _client,

@@ -29,9 +29,10 @@ from app.einvoice.validate import ValidationReport
 from app.errors import InvalidInput
 from app.ledger.closures import list_closures
 from app.ledger.events import EventCode, log_event
-from app.ledger.models import JournalRecord, RecordType
+from app.ledger.models import JournalRecord
 from app.ledger.periods import unclosed_sale_date
 from app.ledger.preferences import get_preference, set_preference
+from app.ledger.records import RecordType
 from app.ledger.settings import fiscal_settings
 from app.ledger.store import Ledger
 

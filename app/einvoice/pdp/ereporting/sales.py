@@ -19,7 +19,8 @@ from app.einvoice.pdp import flux10
 from app.einvoice.pdp.ereporting.periods import Period
 from app.einvoice.pdp.outbox import received_per_rate
 from app.ledger import canonical
-from app.ledger.models import JournalRecord, RecordType
+from app.ledger.models import JournalRecord
+from app.ledger.records import RecordType
 
 _EU = frozenset(
     ("AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "GR", "HR", "HU", "IE"),

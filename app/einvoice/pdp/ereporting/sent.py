@@ -21,7 +21,8 @@ from app.einvoice.pdp.models import (
 )
 from app.ledger import canonical
 from app.ledger.closures import list_closures, today
-from app.ledger.models import JournalRecord, RecordType
+from app.ledger.models import JournalRecord
+from app.ledger.records import RecordType
 from app.ledger.settings import fiscal_settings
 
 
