@@ -155,9 +155,12 @@ def sound_ticket(walk: Walk, rec: tuple[Any, ...]) -> Figures | None:
     for row in vat:
         if row.base + row.vat != row.total:
             return None
-    numbers = walk.numbers.get(rec[TYPE])
+    numbers = walk.numbers.get(TICKET)
     number = rec[NUMBER]
-    if numbers is None or number != numbers[1] + 1 or walk.purged.number_purged(TICKET, number):
+    if numbers is None or number != numbers[1] + 1:
+        return None
+    purged = walk.purged
+    if purged.numbers and purged.number_purged(TICKET, number):
         return None
     numbers[1] = number
     walk.pending.append((key, rec))  # type: ignore[union-attr]
