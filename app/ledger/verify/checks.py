@@ -89,7 +89,9 @@ class Walk:
         self.prev_ts: str | None = None
         self.numbers: dict[str, list[int]] = {}  # type -> [first, last, seq of the first]
         # Signatures to check later, all at once (``check_signatures``), or None: at once.
-        self.pending: list[tuple[Any, tuple[Any, ...]]] | None = None
+        # Each is (key, hash, signature, seq, type, number): not the whole record, whose
+        # canonical bytes are let go as soon as the record is read.
+        self.pending: list[tuple[Any, ...]] | None = None
 
     def advance(self, rec: tuple[Any, ...]) -> None:
         self.prev_seq, self.prev_hash = rec[SEQ], rec[HASH]
@@ -139,7 +141,7 @@ def check_signature(walk: Walk, rec: tuple[Any, ...], signer: Any, body: Any) ->
     if signer != allowed or key is None:
         walk.fail(seq, "key", say.wrong_key(name_of(rec), signer))
     elif walk.pending is not None:
-        walk.pending.append((key, rec))
+        walk.pending.append((key, rec[HASH], rec[SIGNATURE], seq, rec[TYPE], rec[NUMBER]))
     elif not chain.signature_ok(key, rec[HASH], rec[SIGNATURE]):
         walk.fail(seq, "signature", say.bad_signature(name_of(rec)))
     if is_key and body.get("key_id") in keys.public:
@@ -152,9 +154,9 @@ def check_signatures(walk: Walk) -> None:
     decoding of each record in between."""
     pending, walk.pending = walk.pending or [], []
     signature_ok, fail = chain.signature_ok, walk.fail
-    for key, rec in pending:
-        if not signature_ok(key, rec[HASH], rec[SIGNATURE]):
-            fail(rec[SEQ], "signature", say.bad_signature(name_of(rec)))
+    for key, hash_, signature, seq, rtype, number in pending:
+        if not signature_ok(key, hash_, signature):
+            fail(seq, "signature", say.bad_signature(say.record_name(seq, rtype, number)))
 
 
 def copies_differ(walk: Walk, rec: tuple[Any, ...], envelope: dict[str, Any]) -> bool:

@@ -29,9 +29,9 @@ from app.ledger.verify.checks import (
     NUMBER,
     PREV,
     SEQ,
+    SIGNATURE,
     TOTAL,
     TS,
-    TYPE,
     Walk,
 )
 from app.ledger.verify.totals import Figures
@@ -163,5 +163,7 @@ def sound_ticket(walk: Walk, rec: tuple[Any, ...]) -> Figures | None:
     if purged.numbers and purged.number_purged(TICKET, number):
         return None
     numbers[1] = number
-    walk.pending.append((key, rec))  # type: ignore[union-attr]
+    walk.pending.append(  # type: ignore[union-attr]
+        (key, rec[HASH], rec[SIGNATURE], seq, TICKET, number)
+    )
     return total, total, list(map(_vat_row, vat)), list(map(_payment_row, body.payments))
