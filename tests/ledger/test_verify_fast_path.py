@@ -23,7 +23,7 @@ from app.ledger.closures import close_day
 from app.ledger.keys import load_key
 from app.ledger.records import derived_rows
 from app.ledger.store import Ledger
-from app.ledger.verify import fast, scan, sources
+from app.ledger.verify import checks, fast, scan, sources
 from app.sales.payments import PaymentMethod
 from tests.conftest import FakeClock
 from tests.helpers import ring
@@ -269,3 +269,10 @@ def test_the_one_step_never_accepts_what_a_check_refuses(
     one_step = _scan(altered, ledger_id, last + 1000, one_step=True)
     by_checks = _scan(altered, ledger_id, last + 1000, one_step=False)
     assert one_step == by_checks
+
+
+def test_the_typed_fields_stand_in_the_order_of_their_copies() -> None:
+    """The one step reads a struct's values as a tuple: their order is the columns'."""
+    assert fast._Envelope.__struct_fields__[1:12] == tuple(checks.ENVELOPE_COPIES)
+    assert fast._Vat.__struct_fields__ == ("rate", "base", "vat", "total")
+    assert fast._Payment.__struct_fields__ == ("method", "amount")

@@ -41,6 +41,9 @@ class _Line(msgspec.Struct, gc=False):
     total: int
 
 
+# Fields in the order of their copies' columns (``journal_vat``, ``journal_payment``, the
+# envelope's copied keys after ``body``): a struct's values are then read as a tuple in one
+# call (``astuple``) instead of by name.
 class _Vat(msgspec.Struct, gc=False):
     rate: int
     base: int
@@ -78,9 +81,15 @@ class _Envelope(msgspec.Struct, gc=False):
 
 _decode = msgspec.json.Decoder(_Envelope).decode
 _line_total = attrgetter("total")
-_vat_row = attrgetter("rate", "base", "vat", "total")
-_payment_row = attrgetter("method", "amount")
-copies_of = attrgetter(*ENVELOPE_COPIES)  # the keys copied into columns, in their order
+_as_row = msgspec.structs.astuple  # a VAT row (rate, base, vat, total), a payment (method, amount)
+_COPIED = slice(1, 1 + len(ENVELOPE_COPIES))
+
+
+def copies_of(envelope: _Envelope) -> tuple[Any, ...]:
+    """The envelope's keys copied into columns, in their order."""
+    return _as_row(envelope)[_COPIED]
+
+
 walk_copies = itemgetter(*ENVELOPE_COPIES.values())  # the columns copied from the envelope
 TICKET = RecordType.TICKET.value
 _Errors = (msgspec.DecodeError, msgspec.ValidationError)
@@ -97,8 +106,8 @@ def read_ticket(data: bytes) -> tuple[_Envelope, Figures] | None:
     figures = (
         body.total,
         sum(map(_line_total, body.lines)),
-        list(map(_vat_row, body.vat)),
-        list(map(_payment_row, body.payments)),
+        list(map(_as_row, body.vat)),
+        list(map(_as_row, body.payments)),
     )
     return envelope, figures
 
@@ -166,4 +175,4 @@ def sound_ticket(walk: Walk, rec: tuple[Any, ...]) -> Figures | None:
     walk.pending.append(  # type: ignore[union-attr]
         (key, rec[HASH], rec[SIGNATURE], seq, TICKET, number)
     )
-    return total, total, list(map(_vat_row, vat)), list(map(_payment_row, body.payments))
+    return total, total, list(map(_as_row, vat)), list(map(_as_row, body.payments))
