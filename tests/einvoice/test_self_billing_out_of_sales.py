@@ -1,6 +1,7 @@
 """A self-billed invoice is a purchase: two shops trade the same day, one of them also
-self-bills its supplier; their Z, grand totals, Flux 10 e-reporting and FEC are the same,
-and the ledger with the purchases still verifies, archives and checks its archive."""
+self-bills its supplier; their Z, grand totals, Flux 10 e-reporting and the FEC's sales
+journals are the same (the purchases have a journal of their own), and the ledger with the
+purchases still verifies, archives and checks its archive."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from app.einvoice.service import self_bill_and_store, self_credit_and_store
 from app.ledger.archive.check import verify_archive
 from app.ledger.archive.write import create_archive
 from app.ledger.closures import RecordType, close_day, close_pending, get_closure
-from app.ledger.export.fec import build_fec, summarize_rows
+from app.ledger.export.fec import build_fec, write_fec
+from app.ledger.export.fec_check import check_fec
 from app.ledger.settings import record_fiscal_settings
 from app.ledger.store import Ledger
 from app.ledger.verify.engine import verify_ledger
@@ -107,14 +109,33 @@ def test_flux_10_e_reporting_ignores_them(shops) -> None:
     assert b"AFVERGER" not in billed.content and b"732829320" not in billed.content
 
 
-def test_the_fec_sales_journal_ignores_them(shops) -> None:
+def _cents(text: str) -> int:
+    euros, cents = text.split(",")
+    return int(euros) * 100 + int(cents)
+
+
+def test_the_fec_sales_journals_ignore_them_and_the_purchases_journal_holds_them(shops) -> None:
     rows = {}
     for name, (ledger, _clock) in shops.items():
         with ledger.reader() as session:
             rows[name] = build_fec(session, 2026)
-    assert summarize_rows(rows["self_billing"]) == summarize_rows(rows["plain"])
-    text = "\n".join(";".join(row) for row in rows["self_billing"])
-    assert "AFVERGER" not in text and SUPPLIER.name not in text
+    sales = [row for row in rows["self_billing"] if row[0] != "AC"]
+    assert sales == rows["plain"]
+    purchases = [row for row in rows["self_billing"] if row[0] == "AC"]
+    # Three entries: the invoice, its credit note (2 kg of 40), the second invoice (10 kg).
+    assert sorted({row[2] for row in purchases}) == ["1", "2", "3"]
+    assert {row[1] for row in purchases} == {"Achats"}
+    balance: dict[str, int] = {}
+    for row in purchases:
+        balance[row[4]] = balance.get(row[4], 0) + _cents(row[11]) - _cents(row[12])
+    # 40 kg bought, 2 kg credited, 10 kg bought: 48 kg at 1.80 € excl. VAT, 5.5 % VAT.
+    assert sum(balance.values()) == 0
+    assert set(balance) == {"401000", "607000", "445660"}
+    assert balance["607000"] == 180 * (40 - 2 + 10)
+    assert -balance["401000"] == balance["607000"] + balance["445660"]
+    suppliers = {(row[6], row[7]) for row in purchases if row[4] == "401000"}
+    assert suppliers == {("F732829320", SUPPLIER.name)}
+    assert {row[8] for row in purchases} >= {"AFVERGER-000001", "AFVERGER-000002"}
 
 
 def test_verify_and_the_month_archive_pass_with_self_billed_records(shops, tmp_path) -> None:
@@ -135,3 +156,10 @@ def _self_billed_seqs(ledger: Ledger) -> list[int]:
 
     with ledger.reader() as session:
         return [row.seq for row in self_billed_rows(session)]
+
+
+def test_the_fec_with_purchases_passes_the_fec_checks(shops, tmp_path) -> None:
+    ledger, _clock = shops["self_billing"]
+    path = write_fec(ledger, 2026, tmp_path, operator="Gérant")
+    check = check_fec(path)
+    assert check.ok, check.summary()

@@ -4,7 +4,8 @@ They are journal records like the shop's own invoices — appended through
 ``journal.append``, chained, signed, never changed — but of their own types
 (``SELF_INVOICE``, ``SELF_CREDIT``) that are not sales: a self-billed invoice is a
 purchase of the shop, so closures, the grand totals, e-reporting and the FEC sales journal,
-which all read sale records only, never count it. Their printed number
+which all read sale records only, never count it (the FEC posts it in its purchases
+journal). Their printed number
 (``AFDUPONT-000001``) is the mandate's sequence, kept in the body; the record's own
 number is one gapless series over all of them, as for every record type.
 """

@@ -24,6 +24,12 @@ How records become entries, all balanced to the cent by construction (checked an
   entry already holds that sale and its payment; posting both would count it twice.
 - journals ``CA`` (cash), ``BQ`` (card, cheque) and ``OD`` (voucher): payments received
   against invoices, debit the payment account, credit 411000 of the invoice's customer.
+- journal ``AC`` (Achats), self-billed invoices: the shop's purchases from a supplier
+  under its mandate, the mirror of a sales invoice: credit 401000 (auxiliary account of
+  the supplier), debit 607000 (goods) / 604000 (services) per rate, 624100 for charges,
+  credit 609000 for allowances, debit 445660 for the deductible VAT. Self-billed credit
+  notes are the mirror. Reverse-charge lines carry no VAT on the invoice: the VAT the
+  shop owes and deducts on them is left to the accountant.
 
 Card and cheque takings go straight to 512000 Banque: Comptoir does not see the bank's
 remittances, and the accountant reconciles (or reclassifies to 511x) from the statement.
@@ -91,7 +97,13 @@ ENCODING = "utf-8"
 SEPARATOR = "\t"
 LINE_END = "\r\n"
 
-JOURNALS = {"VE": "Ventes", "CA": "Caisse", "BQ": "Banque", "OD": "Opérations diverses"}
+JOURNALS = {
+    "VE": "Ventes",
+    "AC": "Achats",
+    "CA": "Caisse",
+    "BQ": "Banque",
+    "OD": "Opérations diverses",
+}
 
 
 @dataclass(frozen=True)
@@ -115,6 +127,12 @@ VAT_ACCOUNTS = {
     210: Account("445714", "TVA collectée 2,1 %"),
 }
 OTHER_VAT = Account("445710", "TVA collectée (autres taux)")
+SUPPLIERS = Account("401000", "Fournisseurs")
+PURCHASED_GOODS = Account("607000", "Achats de marchandises")
+PURCHASED_SERVICES = Account("604000", "Achats d'études et prestations de services")
+PURCHASE_CHARGES = Account("624100", "Transports sur achats")
+PURCHASE_ALLOWANCES = Account("609000", "Rabais, remises et ristournes obtenus sur achats")
+DEDUCTIBLE_VAT = Account("445660", "TVA déductible sur autres biens et services")
 # method -> (account, journal of an invoice payment, label)
 PAYMENT_METHODS = {
     "cash": (CASH, "CA", "espèces"),
@@ -123,7 +141,47 @@ PAYMENT_METHODS = {
     "voucher": (VOUCHERS, "OD", "bon d'achat"),
 }
 TICKET_KINDS = {"sale": "Vente", "cancellation": "Annulation", "refund": "Remboursement"}
-POSTED_TYPES = (RecordType.TICKET, RecordType.INVOICE, RecordType.CREDIT_NOTE, RecordType.PAYMENT)
+POSTED_TYPES = (
+    RecordType.TICKET,
+    RecordType.INVOICE,
+    RecordType.CREDIT_NOTE,
+    RecordType.PAYMENT,
+    RecordType.SELF_INVOICE,
+    RecordType.SELF_CREDIT,
+)
+
+
+@dataclass(frozen=True)
+class Side:
+    """The accounts of invoices on one side of the books: the shop's sales, or its
+    purchases drawn up by self-billing. ``direction`` 1 posts the party on the debit
+    side (a customer owes), -1 on the credit side (the shop owes a supplier)."""
+
+    journal: str
+    direction: int
+    party: Account
+    aux_prefix: str
+    goods: Account
+    services: Account
+    charges: Account
+    allowances: Account
+    words: tuple[str, str, str]  # the invoice, the credit note, the lines' word
+
+
+SALES = Side(
+    "VE", 1, CUSTOMERS, "C", GOODS, SERVICES, CHARGES, ALLOWANCES, ("Facture", "Avoir", "ventes")
+)
+PURCHASES = Side(
+    "AC",
+    -1,
+    SUPPLIERS,
+    "F",
+    PURCHASED_GOODS,
+    PURCHASED_SERVICES,
+    PURCHASE_CHARGES,
+    PURCHASE_ALLOWANCES,
+    ("Autofacture", "Avoir d'autofacturation", "achats"),
+)
 
 
 @dataclass(frozen=True)
@@ -201,13 +259,14 @@ def _method(name: str, seq: int) -> tuple[Account, str, str]:
         ) from None
 
 
-def _customer(buyer: dict[str, Any]) -> tuple[str, str]:
-    """Auxiliary account of an invoice's buyer, stable across invoices."""
+def _customer(buyer: dict[str, Any], prefix: str = "C") -> tuple[str, str]:
+    """Auxiliary account of an invoice's buyer (or, ``prefix`` F, of a self-billed
+    invoice's supplier), stable across invoices."""
     ident = buyer.get("siren") or buyer.get("vat_number") or ""
     if not ident:
         plain = unicodedata.normalize("NFKD", buyer["name"]).encode("ascii", "ignore").decode()
         ident = "".join(ch for ch in plain.upper() if ch.isalnum())[:16] or "DIVERS"
-    return f"C{ident}", _text(buyer["name"])
+    return f"{prefix}{ident}", _text(buyer["name"])
 
 
 # -- records -> entries -------------------------------------------------------------------
@@ -227,30 +286,37 @@ def _ticket_entry(seq: int, number: int, day: date, body: dict[str, Any]) -> Ent
     return Entry("VE", seq, day, ref, label, tuple(postings))
 
 
-def _invoice_entry(seq: int, day: date, body: dict[str, Any], sign: int) -> Entry:
-    """An invoice (``sign`` 1) or a credit note (``sign`` -1, every side reversed)."""
+def _invoice_entry(
+    seq: int, day: date, body: dict[str, Any], sign: int, side: Side = SALES
+) -> Entry:
+    """An invoice (``sign`` 1) or a credit note (``sign`` -1, every side reversed), of the
+    shop's sales or, self-billed, of its purchases (every side reversed again)."""
     ref = body["number"]
-    label = f"{'Facture' if sign > 0 else 'Avoir'} {ref} {_text(body['buyer']['name'])}"
-    aux = _customer(body["buyer"])
-    postings = [Posting(CUSTOMERS, sign * body["total"], label, aux)]
-    revenue: dict[tuple[Account, int], int] = defaultdict(int)
+    party = body["buyer"] if side is SALES else body["seller"]
+    invoice_word, credit_word, lines_word = side.words
+    label = f"{invoice_word if sign > 0 else credit_word} {ref} {_text(party['name'])}"
+    aux = _customer(party, side.aux_prefix)
+    d = sign * side.direction
+    postings = [Posting(side.party, d * body["total"], label, aux)]
+    amounts: dict[tuple[Account, int], int] = defaultdict(int)
     for line in body["lines"]:
-        account = SERVICES if line.get("nature") == "services" else GOODS
-        revenue[(account, line["rate"])] += line["net"]
+        account = side.services if line.get("nature") == "services" else side.goods
+        amounts[(account, line["rate"])] += line["net"]
     for (account, rate), net in sorted(
-        revenue.items(), key=lambda kv: (kv[0][0].number, -kv[0][1])
+        amounts.items(), key=lambda kv: (kv[0][0].number, -kv[0][1])
     ):
-        postings.append(Posting(account, -sign * net, f"{ref} ventes TVA {format_rate(rate)}"))
+        postings.append(Posting(account, -d * net, f"{ref} {lines_word} TVA {format_rate(rate)}"))
     for allowance in body["allowances"]:
         rate = format_rate(allowance["rate"])
-        postings.append(Posting(ALLOWANCES, sign * allowance["amount"], f"{ref} remise {rate}"))
+        postings.append(Posting(side.allowances, d * allowance["amount"], f"{ref} remise {rate}"))
     for charge in body["charges"]:
         rate = format_rate(charge["rate"])
-        postings.append(Posting(CHARGES, -sign * charge["amount"], f"{ref} frais TVA {rate}"))
+        postings.append(Posting(side.charges, -d * charge["amount"], f"{ref} frais TVA {rate}"))
     for row in body["vat"]:
         text = f"{ref} TVA {format_rate(row['rate'])}"
-        postings.append(Posting(_vat_account(row["rate"]), -sign * row["vat"], text))
-    return Entry("VE", seq, day, ref, label, tuple(postings))
+        account = _vat_account(row["rate"]) if side is SALES else DEDUCTIBLE_VAT
+        postings.append(Posting(account, -d * row["vat"], text))
+    return Entry(side.journal, seq, day, ref, label, tuple(postings))
 
 
 def _payment_entry(
@@ -324,6 +390,9 @@ def _iter_entries(session: Session, year: int) -> Iterator[Entry]:
             entry = _ticket_entry(seq, number, day, body)
         elif record_type == RecordType.PAYMENT:
             entry = _payment_entry(seq, number, day, body, _buyer_of(session, ref_seq, buyers))
+        elif record_type in (RecordType.SELF_INVOICE, RecordType.SELF_CREDIT):
+            sign = 1 if record_type == RecordType.SELF_INVOICE else -1
+            entry = _invoice_entry(seq, day, body, sign, PURCHASES)
         else:
             buyers[seq] = body["buyer"]
             if record_type == RecordType.INVOICE and body.get("from_ticket"):
