@@ -14,12 +14,12 @@ alters ledgers in many ways and holds both routes to the same findings).
 
 from __future__ import annotations
 
-import hashlib
 from operator import attrgetter, itemgetter
 from typing import Any
 
 import msgspec
 
+from app.ledger.chain import link_hash
 from app.ledger.records import RecordType
 from app.ledger.verify.checks import (
     CANONICAL,
@@ -113,8 +113,6 @@ def read_ticket(data: bytes) -> tuple[_Envelope, Figures] | None:
 
 
 # -- a sound ticket in one step --------------------------------------------------------------
-_sha256 = hashlib.sha256
-_fromhex = bytes.fromhex
 _vat_total = attrgetter("total")
 _amount = attrgetter("amount")
 
@@ -140,7 +138,7 @@ def sound_ticket(walk: Walk, rec: tuple[Any, ...]) -> Figures | None:
     canonical = rec[CANONICAL]
     try:
         envelope = _decode(canonical)
-        if _sha256(_fromhex(rec[PREV]) + canonical).hexdigest() != rec[HASH]:
+        if link_hash(rec[PREV], canonical) != rec[HASH]:
             return None
     except (*_Errors, ValueError, TypeError):
         return None
