@@ -16,7 +16,7 @@ from app.einvoice.pdp.demo_platform import DemoPlatform, attach, detach
 from app.einvoice.pdp.ereporting.periods import period_of
 from app.einvoice.pdp.ereporting.report import PREF_MATRICULE, set_platform_matricule
 from app.einvoice.pdp.flux10 import FLUXES, TRANSACTIONS
-from app.ledger.closures import close_day, close_pending
+from app.ledger.closures import close_day, close_pending, today
 from app.ledger.preferences import get_preference
 from app.ledger.records import RecordType
 from app.ledger.settings import FiscalSettings, record_fiscal_settings
@@ -291,12 +291,29 @@ DEMO_MORE_CUSTOMERS = (
 )
 
 
+# A supplier the shop self-bills (Factures › Autofacturation…), under a mandate that
+# begins on the day the demo's invoices are made.
+DEMO_SUPPLIER = dict(
+    reference="MANDAT-DEMO-01",
+    prefix="AFMOULIN",
+    name="Moulin de la Vallée (démonstration)",
+    siret="98765432400019",
+    vat_number="FR14987654324",
+    address="Route du Moulin",
+    postcode="69440",
+    city="Mornant",
+    iban="FR7630004000010001234567830",
+)
+
+
 def demo_invoices(ledger: Ledger, out: Path | None, sale_number: int | None) -> list[str]:
-    """Issue invoices and credit notes covering the usual cases; returns their numbers."""
+    """Issue invoices and credit notes covering the usual cases, and a self-billed
+    invoice under a supplier's mandate; returns their numbers."""
     from app.customers.service import CustomerInfo, save_customer
     from app.einvoice.invoices import Charge, InvoiceDraft, InvoiceLineInput
     from app.einvoice.issuing import draft_from_ticket
-    from app.einvoice.service import credit_and_store, issue_and_store
+    from app.einvoice.selfbilling.mandates import Mandate, add_mandate
+    from app.einvoice.service import credit_and_store, issue_and_store, self_bill_and_store
 
     def line(label: str, qty: str, price: int, rate: int, **kw: object) -> InvoiceLineInput:
         return InvoiceLineInput(label, Decimal(qty), price, rate, **kw)  # type: ignore[arg-type]
@@ -368,6 +385,15 @@ def demo_invoices(ledger: Ledger, out: Path | None, sale_number: int | None) -> 
         issued.append(
             credit_and_store(
                 session, issued[3].doc_number, operator="Gérant", reason="Formation annulée"
+            )
+        )
+        mandate = add_mandate(
+            session, Mandate(start_date=today(session), **DEMO_SUPPLIER), operator="Gérant"
+        )
+        flour = line("Farine de meule T80 (kg)", "50", 142, 550, unit="KGM")
+        issued.append(
+            self_bill_and_store(
+                session, mandate.reference, InvoiceDraft(0, (flour,)), operator="Gérant"
             )
         )
     if out is not None:
