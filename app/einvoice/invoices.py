@@ -169,6 +169,22 @@ class Amounts:
             for rate, (base, vat) in sorted(per_rate.items(), reverse=True)
         ]
 
+    def body_fields(self, paid: int = 0) -> dict[str, Any]:
+        """The amounts as a recorded body holds them (invoice, credit note, self-billed
+        document alike): lines, allowances, charges, VAT, totals, and what is left due
+        after ``paid``."""
+        return {
+            "lines": self.lines,
+            "allowances": self.allowances,
+            "charges": self.charges,
+            "vat_breakdown": self.vat_breakdown,
+            "vat": self.vat_per_rate,
+            **self.totals,
+            "paid": paid,
+            "due": self.totals["total"] - paid,
+            "payments": [],
+        }
+
 
 def excl_vat(amount: int, rate_bp: int) -> int:
     """An amount including VAT at ``rate_bp``, without it: exact, rounded half up to the

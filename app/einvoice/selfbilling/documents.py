@@ -151,15 +151,7 @@ def prepare_self_billed(session: Session, mandate_key: int | str, draft: Invoice
         "business_process": process,
         "vat_on_debits": bool(draft.vat_on_debits),  # the supplier's option, not the shop's
         "prices_include_vat": draft.prices_include_vat,
-        "lines": amounts.lines,
-        "allowances": amounts.allowances,
-        "charges": amounts.charges,
-        "vat_breakdown": amounts.vat_breakdown,
-        "vat": amounts.vat_per_rate,
-        **amounts.totals,
-        "paid": 0,
-        "due": amounts.totals["total"],
-        "payments": [],
+        **amounts.body_fields(),
         "payment_terms": validate_label(
             draft.payment_terms or f"Paiement à {days} jours, par virement"
         ),
