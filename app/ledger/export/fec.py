@@ -52,7 +52,7 @@ import itertools
 import os
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
@@ -160,26 +160,40 @@ class Side:
     journal: str
     direction: int
     party: Account
+    party_field: str  # the body's party the entry is with: "buyer" or "seller"
     aux_prefix: str
     goods: Account
     services: Account
     charges: Account
     allowances: Account
+    vat: Callable[[int], Account]  # the VAT account of a rate
     words: tuple[str, str, str]  # the invoice, the credit note, the lines' word
 
 
 SALES = Side(
-    "VE", 1, CUSTOMERS, "C", GOODS, SERVICES, CHARGES, ALLOWANCES, ("Facture", "Avoir", "ventes")
+    "VE",
+    1,
+    CUSTOMERS,
+    "buyer",
+    "C",
+    GOODS,
+    SERVICES,
+    CHARGES,
+    ALLOWANCES,
+    lambda rate: VAT_ACCOUNTS.get(rate, OTHER_VAT),
+    ("Facture", "Avoir", "ventes"),
 )
 PURCHASES = Side(
     "AC",
     -1,
     SUPPLIERS,
+    "seller",
     "F",
     PURCHASED_GOODS,
     PURCHASED_SERVICES,
     PURCHASE_CHARGES,
     PURCHASE_ALLOWANCES,
+    lambda _rate: DEDUCTIBLE_VAT,
     ("Autofacture", "Avoir d'autofacturation", "achats"),
 )
 
@@ -245,10 +259,6 @@ def _text(value: str) -> str:
     return " ".join(value.split())
 
 
-def _vat_account(rate_bp: int) -> Account:
-    return VAT_ACCOUNTS.get(rate_bp, OTHER_VAT)
-
-
 def _method(name: str, seq: int) -> tuple[Account, str, str]:
     try:
         return PAYMENT_METHODS[name]
@@ -282,7 +292,7 @@ def _ticket_entry(seq: int, number: int, day: date, body: dict[str, Any]) -> Ent
     for row in body["vat"]:
         rate = format_rate(row["rate"])
         postings.append(Posting(GOODS, -row["base"], f"{label} ventes TVA {rate}"))
-        postings.append(Posting(_vat_account(row["rate"]), -row["vat"], f"{label} TVA {rate}"))
+        postings.append(Posting(SALES.vat(row["rate"]), -row["vat"], f"{label} TVA {rate}"))
     return Entry("VE", seq, day, ref, label, tuple(postings))
 
 
@@ -292,7 +302,7 @@ def _invoice_entry(
     """An invoice (``sign`` 1) or a credit note (``sign`` -1, every side reversed), of the
     shop's sales or, self-billed, of its purchases (every side reversed again)."""
     ref = body["number"]
-    party = body["buyer"] if side is SALES else body["seller"]
+    party = body[side.party_field]
     invoice_word, credit_word, lines_word = side.words
     label = f"{invoice_word if sign > 0 else credit_word} {ref} {_text(party['name'])}"
     aux = _customer(party, side.aux_prefix)
@@ -314,8 +324,7 @@ def _invoice_entry(
         postings.append(Posting(side.charges, -d * charge["amount"], f"{ref} frais TVA {rate}"))
     for row in body["vat"]:
         text = f"{ref} TVA {format_rate(row['rate'])}"
-        account = _vat_account(row["rate"]) if side is SALES else DEDUCTIBLE_VAT
-        postings.append(Posting(account, -d * row["vat"], text))
+        postings.append(Posting(side.vat(row["rate"]), -d * row["vat"], text))
     return Entry(side.journal, seq, day, ref, label, tuple(postings))
 
 
